@@ -1,0 +1,38 @@
+/*
+ * ea_config.h — declarative configuration. Each service declares one static table of entries
+ * (name, type, bounds, default, help, offset into its config struct); ea_config_load fills the
+ * struct from the defaults and environment variables of the same name, and refuses to start on
+ * a value that does not parse or is out of bounds. `.env.example` lists every entry.
+ */
+#ifndef EA_CONFIG_H
+#define EA_CONFIG_H
+
+#include "ea_err.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum ea_config_type {
+    EA_CFG_STR,  /* char * (points into the environment or the default; never freed) */
+    EA_CFG_INT,  /* long, within [min, max] */
+    EA_CFG_BOOL, /* bool: true/false/1/0/yes/no/on/off */
+} ea_config_type;
+
+typedef struct ea_config_entry {
+    const char *name; /* environment variable, e.g. "INGEST_PORT" */
+    ea_config_type type;
+    const char *def;  /* default as text; NULL means "unset" (only for EA_CFG_STR) */
+    long min, max;    /* bounds for EA_CFG_INT */
+    size_t offset;    /* offsetof(struct svc_config, field) */
+    const char *help;
+} ea_config_entry;
+
+/* Fills cfg from defaults then the environment. On a bad value returns EA_ERR_INVALID with a
+ * message naming the variable, the value and the accepted range. */
+ea_rc ea_config_load(const ea_config_entry *table, size_t n, void *cfg, struct ea_err *err)
+    EA_WUR;
+
+/* Prints "NAME (type, default X): help" lines, for --help. */
+void ea_config_print_help(const ea_config_entry *table, size_t n, FILE *out);
+
+#endif

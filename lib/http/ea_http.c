@@ -1,0 +1,273 @@
+/*
+ * ea_http.c — embedding libh2o-evloop. One process, one loop: the listener, the signalfd and
+ * any dependency sockets (librdkafka's queue pipe, Redis) are all h2o sockets on the same loop,
+ * so no handler ever needs a lock. Several processes can share the port with SO_REUSEPORT.
+ */
+#include "ea_http.h"
+#include "ea_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct ea_http_route_handler {
+    h2o_handler_t super;
+    ea_http_handler_fn fn;
+    void *ud;
+};
+
+struct ea_http_server {
+    ea_http_config cfg;
+    h2o_globalconf_t globalconf;
+    h2o_hostconf_t *hostconf;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    h2o_socket_t *sigsock;
+    bool stopping;
+    ea_http_stop_fn on_stop;
+    void *stop_ud;
+};
+
+ea_http_server *ea_http_server_new(const ea_http_config *cfg)
+{
+    ea_http_server *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->cfg = *cfg;
+    if (s->cfg.host == NULL)
+        s->cfg.host = "127.0.0.1";
+    h2o_config_init(&s->globalconf);
+    s->globalconf.max_request_entity_size = cfg->max_body > 0 ? cfg->max_body : 1024 * 1024;
+    s->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("event-analytics"));
+    s->hostconf =
+        h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    return s;
+}
+
+static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct ea_http_route_handler *h = (struct ea_http_route_handler *)self;
+    return h->fn(h->ud, req);
+}
+
+void ea_http_route(ea_http_server *s, const char *path, ea_http_handler_fn fn, void *ud)
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(s->hostconf, path, 0);
+    struct ea_http_route_handler *h =
+        (struct ea_http_route_handler *)h2o_create_handler(pc, sizeof(*h));
+    h->super.on_req = route_on_req;
+    h->fn = fn;
+    h->ud = ud;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL)
+        return;
+    ea_http_server *s = listener->data;
+    /* accept a few per wakeup: keeps latency fair under connection storms */
+    for (int i = 0; i < 16; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            break;
+        h2o_accept(&s->accept_ctx, sock);
+    }
+}
+
+static void on_signal(h2o_socket_t *sock, const char *err)
+{
+    /* h2o's evloop has already read the signalfd into sock->input: consume it from there */
+    ea_http_server *s = sock->data;
+    if (err != NULL)
+        return;
+    size_t n = sock->input->size / sizeof(struct signalfd_siginfo);
+    uint32_t signo = 0;
+    if (n > 0)
+        memcpy(&signo, sock->input->bytes + offsetof(struct signalfd_siginfo, ssi_signo),
+               sizeof(signo));
+    h2o_buffer_consume(&sock->input, n * sizeof(struct signalfd_siginfo));
+    if (n == 0 || s->stopping)
+        return;
+    s->stopping = true;
+    ea_log_info("shutdown", "received signal %u: no longer accepting connections", signo);
+    if (s->listener != NULL) {
+        h2o_socket_read_stop(s->listener);
+        h2o_socket_close(s->listener);
+        s->listener = NULL;
+    }
+    if (s->on_stop != NULL)
+        s->on_stop(s->stop_ud);
+}
+
+ea_rc ea_http_listen(ea_http_server *s, ea_http_stop_fn on_stop, void *ud, struct ea_err *err)
+{
+    h2o_context_init(&s->ctx, h2o_evloop_create(), &s->globalconf);
+    s->accept_ctx.ctx = &s->ctx;
+    s->accept_ctx.hosts = s->globalconf.hosts;
+
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->cfg.port)};
+    if (inet_pton(AF_INET, s->cfg.host, &addr.sin_addr) != 1)
+        return ea_err_set(err, EA_ERR_INVALID, "invalid listen address \"%s\"", s->cfg.host);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return ea_err_set(err, EA_ERR_IO, "could not create socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (s->cfg.reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        return ea_err_set(err, EA_ERR_IO, "could not listen on %s:%d: %s", s->cfg.host,
+                          s->cfg.port, strerror(e));
+    }
+    s->listener = h2o_evloop_socket_create(s->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    s->listener->data = s;
+    h2o_socket_read_start(s->listener, on_accept);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0)
+        return ea_err_set(err, EA_ERR_IO, "could not create signalfd: %s", strerror(errno));
+    s->sigsock = h2o_evloop_socket_create(s->ctx.loop, sfd, 0);
+    s->sigsock->data = s;
+    s->on_stop = on_stop;
+    s->stop_ud = ud;
+    h2o_socket_read_start(s->sigsock, on_signal);
+    return EA_OK;
+}
+
+h2o_loop_t *ea_http_loop(ea_http_server *s)
+{
+    return s->ctx.loop;
+}
+
+h2o_context_t *ea_http_context(ea_http_server *s)
+{
+    return &s->ctx;
+}
+
+void ea_http_run_once(ea_http_server *s, int max_wait_ms)
+{
+    h2o_evloop_run(s->ctx.loop, max_wait_ms);
+}
+
+bool ea_http_stopping(const ea_http_server *s)
+{
+    return s->stopping;
+}
+
+void ea_http_server_free(ea_http_server *s)
+{
+    if (s == NULL)
+        return;
+    /* h2o 2.2 has no evloop destroy; the process is exiting, the OS reclaims the loop. */
+    free(s);
+}
+
+const char *ea_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+void ea_http_send_bytes(h2o_req_t *req, int status, const char *content_type, const char *body,
+                        size_t len)
+{
+    req->res.status = status;
+    req->res.reason = ea_http_reason(status);
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_send_inline(req, body, len);
+}
+
+void ea_http_send_json(h2o_req_t *req, int status, json_t *body, const char *content_type)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(body);
+    if (text == NULL) {
+        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        ea_http_send_bytes(req, 500, "application/json", oom, sizeof(oom) - 1);
+        return;
+    }
+    ea_http_send_bytes(req, status, content_type != NULL ? content_type : "application/json", text,
+                       strlen(text));
+    free(text);
+}
+
+void ea_http_send_error(h2o_req_t *req, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ea_http_send_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg),
+                      NULL);
+}
+
+void ea_http_add_header(h2o_req_t *req, const char *name, const char *value)
+{
+    size_t nlen = strlen(name), vlen = strlen(value);
+    char *n = h2o_mem_alloc_pool(&req->pool, nlen), *v = h2o_mem_alloc_pool(&req->pool, vlen);
+    memcpy(n, name, nlen);
+    memcpy(v, value, vlen);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n, nlen, 0, NULL, v, vlen);
+}
+
+const h2o_iovec_t *ea_http_header(const h2o_req_t *req, const char *name, int *count)
+{
+    const h2o_iovec_t *found = NULL;
+    int n = 0;
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i != req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        if (h->name->len == nlen && strncasecmp(h->name->base, name, nlen) == 0) {
+            if (found == NULL)
+                found = &h->value;
+            n++;
+        }
+    }
+    if (count != NULL)
+        *count = n;
+    return found;
+}
+
+bool ea_http_method_is(const h2o_req_t *req, const char *m)
+{
+    size_t len = strlen(m);
+    return req->method.len == len && memcmp(req->method.base, m, len) == 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * ea_http.h — the HTTP server every service embeds: libh2o-evloop on one event loop per
+ * process, routes by path prefix, JSON responses with a Content-Length (so keep-alive survives),
+ * graceful stop on SIGTERM/SIGINT through a signalfd on the same loop. Request memory is the
+ * request's h2o pool (freed by h2o when the response is done). Not for: routing by method or
+ * auth policy (handlers own those) or WebSocket protocols (graphql-api's ws.c).
+ */
+#ifndef EA_HTTP_H
+#define EA_HTTP_H
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+#include <jansson.h>
+
+#include "ea_err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct ea_http_server ea_http_server;
+
+/* A route handler: answer req now or later (from the same loop), return 0; return -1 to let
+ * h2o answer 404. */
+typedef int (*ea_http_handler_fn)(void *ud, h2o_req_t *req);
+
+/* Called once when SIGTERM/SIGINT arrives (after the listener closed). */
+typedef void (*ea_http_stop_fn)(void *ud);
+
+typedef struct ea_http_config {
+    const char *host;         /* listen address, default "127.0.0.1" */
+    int port;
+    size_t max_body;          /* h2o refuses larger bodies before buffering them */
+    bool reuseport;           /* SO_REUSEPORT so several processes can share the port */
+} ea_http_config;
+
+/* Creates the server and its event loop (not yet listening). NULL on allocation failure. */
+ea_http_server *ea_http_server_new(const ea_http_config *cfg);
+
+/* Registers handler for every path starting with `path` (longest prefix wins). Call before
+ * ea_http_listen. */
+void ea_http_route(ea_http_server *s, const char *path, ea_http_handler_fn fn, void *ud);
+
+/* Binds and listens; installs SIGTERM/SIGINT handling that closes the listener and calls
+ * on_stop. EA_ERR_IO with the reason when the port cannot be bound. */
+ea_rc ea_http_listen(ea_http_server *s, ea_http_stop_fn on_stop, void *ud, struct ea_err *err)
+    EA_WUR;
+
+/* The server's loop, for registering other sockets (Kafka, Redis) on it. */
+h2o_loop_t *ea_http_loop(ea_http_server *s);
+h2o_context_t *ea_http_context(ea_http_server *s);
+
+/* Runs one iteration of the loop, waiting at most max_wait_ms. */
+void ea_http_run_once(ea_http_server *s, int max_wait_ms);
+
+/* True once a stop signal arrived (the listener is closed). */
+bool ea_http_stopping(const ea_http_server *s);
+
+/* Frees the server (call after the loop is no longer run). */
+void ea_http_server_free(ea_http_server *s);
+
+/* Sends body (a JSON value, reference stolen) with status and content type (NULL means
+ * "application/json"). Extra headers may be added to req->res.headers before calling. */
+void ea_http_send_json(h2o_req_t *req, int status, json_t *body, const char *content_type);
+
+/* Sends {"error":{"code":code,"message":...}} with status. */
+void ea_http_send_error(h2o_req_t *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Sends a byte body with status and content type; body is copied into the request pool. */
+void ea_http_send_bytes(h2o_req_t *req, int status, const char *content_type, const char *body,
+                        size_t len);
+
+/* Adds a response header by name (copied into the request pool). */
+void ea_http_add_header(h2o_req_t *req, const char *name, const char *value);
+
+/* Finds a request header by lowercase name; returns NULL when absent. *count receives how many
+ * times it occurs (duplicate Content-Length and the like are refused by callers). */
+const h2o_iovec_t *ea_http_header(const h2o_req_t *req, const char *name, int *count);
+
+/* True when the request method equals m (e.g. "POST"). */
+bool ea_http_method_is(const h2o_req_t *req, const char *m);
+
+/* The reason phrase for a status code ("Accepted"). */
+const char *ea_http_reason(int status);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * ea_pg.h — thin helpers over libpq: connect with a clear error, turn a PGresult into an
+ * ea_err (SQLSTATE, message, detail, hint), run a command. Statements are always parameterized
+ * (PQexecParams/PQexecPrepared); nothing here builds SQL from values.
+ */
+#ifndef EA_PG_H
+#define EA_PG_H
+
+#include "ea_err.h"
+
+#include <libpq-fe.h>
+
+/* Connects to url (a libpq URI or conninfo). NULL on failure with err filled. The caller owns
+ * the connection (PQfinish). */
+PGconn *ea_pg_connect(const char *url, struct ea_err *err);
+
+/* Checks that res has status `expect`. On mismatch fills err (code EA_ERR_DB, SQLSTATE,
+ * "could not <what>: <primary message>") and returns EA_ERR_DB. Never frees res. */
+ea_rc ea_pg_result_check(const PGresult *res, ExecStatusType expect, const char *what,
+                         struct ea_err *err) EA_WUR;
+
+/* Runs a parameterless command (BEGIN, COMMIT, SET ...) and checks PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK. */
+ea_rc ea_pg_exec(PGconn *c, const char *sql, struct ea_err *err) EA_WUR;
+
+/* Runs a parameterized statement; returns the result (caller PQclear()s) when its status is
+ * `expect`, else NULL with err filled. */
+PGresult *ea_pg_query(PGconn *c, const char *sql, int nparams, const char *const *params,
+                      ExecStatusType expect, struct ea_err *err);
+
+/* True when the connection is broken and must be reset (PQstatus != CONNECTION_OK). */
+int ea_pg_is_broken(const PGconn *c);
+
+#endif
