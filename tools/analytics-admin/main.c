@@ -1,0 +1,88 @@
+/*
+ * main.c — analytics-admin: the operator's command line (SPEC §9). Loads the environment
+ * (declarative ea_config table) and hands argv to one command file: migrate.c, seed.c,
+ * tenant.c, key.c, metric.c, partitions.c, backfill.c. Commands print results on stdout and
+ * "could not X: reason" on stderr; exit 0 ok, 1 failure, 2 usage.
+ */
+#include "admin.h"
+
+#include "ea_config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static const ea_config_entry config_table[] = {
+    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
+     offsetof(struct adm_cfg, database_url), "PostgreSQL connection URI"},
+    {"MIGRATIONS_DIR", EA_CFG_STR, NULL, 0, 0, offsetof(struct adm_cfg, migrations_dir),
+     "migrations (default ./db/migrations, else <binary dir>/../../db/migrations)"},
+    {"API_KEY_BCRYPT_COST", EA_CFG_INT, "10", 4, 31, offsetof(struct adm_cfg, bcrypt_cost),
+     "bcrypt cost of new api keys (10 is about 70 ms)"},
+};
+#define CONFIG_N (sizeof(config_table) / sizeof(config_table[0]))
+
+static const struct {
+    const char *name;
+    int (*run)(const struct adm_cfg *, int, char **);
+    const char *summary;
+} commands[] = {
+    {"migrate", adm_cmd_migrate, "apply db/migrations in order (idempotent), maintain partitions"},
+    {"seed", adm_cmd_seed, "demo tenant acme-corp, metric page_views, a new demo key"},
+    {"tenant", adm_cmd_tenant, "tenant create NAME [--id ID] | tenant list"},
+    {"key", adm_cmd_key, "key create --tenant T --scopes S | key revoke ID | key list --tenant T"},
+    {"metric", adm_cmd_metric, "metric define --tenant T --name N --event E ... | metric list"},
+    {"partitions", adm_cmd_partitions, "create/drop partitions now and list them"},
+    {"backfill", adm_cmd_backfill, "recompute rollups from raw events (not implemented yet)"},
+};
+#define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: analytics-admin COMMAND [ARGS] (COMMAND --help for details)\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < COMMANDS_N; i++)
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nenvironment:\n");
+    ea_config_print_help(config_table, CONFIG_N, out);
+    fprintf(out, "\nexit status: 0 ok, 1 failure, 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "missing command\n\n");
+        print_usage(stderr);
+        return ADM_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        (strcmp(cmd, "help") == 0 && argc == 2)) {
+        print_usage(stdout);
+        return ADM_EXIT_OK;
+    }
+
+    struct adm_cfg cfg = {0};
+    struct ea_err err = {0};
+    if (ea_config_load(config_table, CONFIG_N, &cfg, &err) != EA_OK) {
+        fprintf(stderr, "could not load configuration: %s\n", err.message);
+        return ADM_EXIT_USAGE;
+    }
+    /* "help key" == "key --help" */
+    static char help_flag[] = "--help";
+    char *help_argv[4];
+    if (strcmp(cmd, "help") == 0) {
+        help_argv[0] = argv[0];
+        help_argv[1] = argv[2];
+        help_argv[2] = help_flag;
+        help_argv[3] = NULL;
+        argv = help_argv;
+        argc = 3;
+        cmd = argv[1];
+    }
+    for (size_t i = 0; i < COMMANDS_N; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(&cfg, argc - 1, argv + 1);
+    fprintf(stderr, "unknown command \"%s\"\n\n", cmd);
+    print_usage(stderr);
+    return ADM_EXIT_USAGE;
+}

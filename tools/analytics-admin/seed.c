@@ -1,0 +1,80 @@
+/*
+ * seed.c — `analytics-admin seed`: the demo tenant that `make dev` and the tests rely on.
+ * Idempotent: tenant acme-corp ("Acme Corp") and metric page_views (count of page_view grouped
+ * by page) are created when missing and left alone when present (a changed definition is kept).
+ * Each run then creates one new key "demo" with scopes ingest,read,admin and prints it alone
+ * on the last line of stdout. Everything happens in one transaction.
+ */
+#include "admin.h"
+
+#include <string.h>
+
+#define SEED_TENANT "acme-corp"
+
+static const char usage[] =
+    "usage: analytics-admin seed\n"
+    "\n"
+    "Creates (if missing) the demo tenant acme-corp and its metric page_views = count of event\n"
+    "page_view grouped by page, then a new api key \"demo\" with scopes ingest,read,admin, "
+    "printed\n"
+    "alone on the last line. Safe to run repeatedly; each run makes one more key.\n";
+
+static ea_rc seed_rows(PGconn *c, bool *tenant_new, bool *metric_new, struct ea_err *err)
+{
+    PGresult *res = adm_query(c, "seed tenant",
+                              "INSERT INTO tenants (id, name) VALUES ('" SEED_TENANT
+                              "', 'Acme Corp') ON CONFLICT (id) DO NOTHING",
+                              0, NULL, PGRES_COMMAND_OK, err);
+    if (res == NULL)
+        return err->code;
+    *tenant_new = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    res = adm_query(c, "seed metric",
+                    "INSERT INTO metric_definitions (tenant_id, name, event_name, aggregation,"
+                    " dimensions) VALUES ('" SEED_TENANT "', 'page_views', 'page_view', 'count',"
+                    " ARRAY['page']) ON CONFLICT (tenant_id, name) DO NOTHING",
+                    0, NULL, PGRES_COMMAND_OK, err);
+    if (res == NULL)
+        return err->code;
+    *metric_new = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return EA_OK;
+}
+
+int adm_cmd_seed(const struct adm_cfg *cfg, int argc, char **argv)
+{
+    size_t npos;
+    int prc = adm_opts_parse(argc, argv, NULL, 0, NULL, 0, &npos, usage);
+    if (prc != ADM_EXIT_OK)
+        return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
+    PGconn *c = adm_connect(cfg);
+    if (c == NULL)
+        return ADM_EXIT_FAIL;
+    struct ea_err err = {0};
+    char key[EA_APIKEY_MAX_LEN + 1], id[EA_APIKEY_ID_LEN + 1];
+    bool tenant_new = false, metric_new = false;
+    int rc = ADM_EXIT_OK;
+    if (adm_exec(c, "BEGIN", &err) != EA_OK)
+        goto fail;
+    if (seed_rows(c, &tenant_new, &metric_new, &err) != EA_OK ||
+        adm_key_insert(c, cfg, SEED_TENANT, "{ingest,read,admin}", NULL, "demo", key, id, &err) !=
+            EA_OK) {
+        adm_rollback(c);
+        goto fail;
+    }
+    if (adm_exec(c, "COMMIT", &err) != EA_OK)
+        goto fail;
+    printf("tenant %s: %s\n", SEED_TENANT, tenant_new ? "created" : "exists");
+    printf("metric page_views (count of page_view by page): %s\n",
+           metric_new ? "created" : "exists");
+    printf("created api key %s for tenant %s: scopes ingest,read,admin, name demo (shown once)\n",
+           id, SEED_TENANT);
+    printf("%s\n", key);
+    memset(key, 0, sizeof(key));
+    goto out;
+fail:
+    rc = adm_fail(&err);
+out:
+    PQfinish(c);
+    return rc;
+}
