@@ -1,0 +1,267 @@
+/*
+ * body.c — request body → validated Kafka messages. Validation order per event: object? →
+ * event name → event_id → timestamp (and sent_at skew correction) → nesting depth → size.
+ * The first failure decides the event's error; other events of the batch are unaffected.
+ * Every error is a fixed code (docs/ERRORS.md) plus a message naming the field.
+ */
+#include "body.h"
+#include "ea_time.h"
+
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EVENT_NAME 256
+#define MAX_EVENT_ID 128
+
+void ingest_uuid7(int64_t ms, char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b + 6, 10) != 1) {
+        /* RAND_bytes failing means the CSPRNG is broken; fall back to time-seeded rand() rather
+         * than refusing the event: the id only has to be unique, not secret. */
+        for (int i = 6; i < 16; i++)
+            b[i] = (unsigned char)rand();
+    }
+    uint64_t t = (uint64_t)ms;
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(t >> (40 - 8 * i));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    int p = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[p++] = '-';
+        out[p++] = hex[b[i] >> 4];
+        out[p++] = hex[b[i] & 15];
+    }
+    out[p] = '\0';
+}
+
+static size_t json_depth(const json_t *v, size_t limit)
+{
+    size_t max = 0, d;
+    if (limit == 0)
+        return 1; /* already past any limit: stop descending */
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        json_object_foreach((json_t *)v, k, c)
+        {
+            d = json_depth(c, limit - 1);
+            if (d > max)
+                max = d;
+        }
+        return max + 1;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c)
+        {
+            d = json_depth(c, limit - 1);
+            if (d > max)
+                max = d;
+        }
+        return max + 1;
+    }
+    return 0;
+}
+
+/* Reads a timestamp field (ISO-8601 string or epoch number). */
+static bool read_time(const json_t *v, int64_t *ms)
+{
+    if (json_is_string(v))
+        return ea_time_parse_iso8601(json_string_value(v), json_string_length(v), ms);
+    if (json_is_integer(v))
+        return ea_time_from_epoch_number((double)json_integer_value(v), ms);
+    if (json_is_real(v))
+        return ea_time_from_epoch_number(json_real_value(v), ms);
+    return false;
+}
+
+static void reject(ingest_event *e, const char *code, const char *fmt, const char *arg)
+{
+    e->accepted = false;
+    e->error_code = code;
+    snprintf(e->error, sizeof(e->error), fmt, arg);
+}
+
+static void validate_event(const json_t *ev, const char *tenant, int64_t received_ms,
+                           const json_t *batch_sent_at, const ingest_limits *lim, ingest_event *e)
+{
+    e->accepted = false;
+    if (!json_is_object(ev)) {
+        reject(e, "invalid_event", "%s", "event must be a JSON object");
+        return;
+    }
+    const json_t *idv = json_object_get(ev, "event_id");
+    char idbuf[37];
+    const char *id;
+    if (idv == NULL) {
+        ingest_uuid7(received_ms, idbuf);
+        id = idbuf;
+    } else if (!json_is_string(idv) || json_string_length(idv) == 0 ||
+               json_string_length(idv) > MAX_EVENT_ID) {
+        reject(e, "invalid_event_id", "%s", "event_id must be a string of 1 to 128 bytes");
+        return;
+    } else {
+        id = json_string_value(idv);
+    }
+    e->event_id = strdup(id);
+    if (e->event_id == NULL) {
+        reject(e, "internal", "%s", "out of memory");
+        return;
+    }
+
+    const json_t *name = json_object_get(ev, "event");
+    if (name == NULL) {
+        reject(e, "missing_event", "%s", "field \"event\" (the event name) is required");
+        return;
+    }
+    if (!json_is_string(name) || json_string_length(name) == 0 ||
+        json_string_length(name) > MAX_EVENT_NAME) {
+        reject(e, "invalid_event", "%s", "field \"event\" must be a string of 1 to 256 bytes");
+        return;
+    }
+
+    int64_t ts = received_ms;
+    const json_t *tsv = json_object_get(ev, "timestamp");
+    if (tsv != NULL && !read_time(tsv, &ts)) {
+        reject(e, "invalid_timestamp", "%s",
+               "timestamp must be ISO-8601 or epoch seconds/milliseconds");
+        return;
+    }
+    const json_t *sent = json_object_get(ev, "sent_at");
+    if (sent == NULL)
+        sent = batch_sent_at;
+    if (sent != NULL) {
+        int64_t sent_ms;
+        if (!read_time(sent, &sent_ms)) {
+            reject(e, "invalid_timestamp", "%s",
+                   "sent_at must be ISO-8601 or epoch seconds/milliseconds");
+            return;
+        }
+        ts += received_ms - sent_ms;
+    }
+    if (ts > received_ms + lim->max_future_ms) {
+        reject(e, "timestamp_in_future", "%s",
+               "timestamp is too far in the future (after clock-skew correction)");
+        return;
+    }
+    if (ts < received_ms - lim->max_age_ms) {
+        reject(e, "timestamp_too_old", "%s", "timestamp is older than the raw-event retention");
+        return;
+    }
+    if (json_depth(ev, lim->max_depth + 1) > lim->max_depth) {
+        reject(e, "too_deep", "%s", "event nesting is deeper than the limit");
+        return;
+    }
+
+    json_t *props = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)ev, k, v)
+    {
+        if (strcmp(k, "event") != 0 && strcmp(k, "timestamp") != 0 &&
+            strcmp(k, "event_id") != 0 && strcmp(k, "sent_at") != 0)
+            json_object_set(props, k, v);
+    }
+    json_t *msg = json_pack("{s:i,s:s,s:s,s:O,s:I,s:I,s:o}", "v", 1, "tenant", tenant,
+                            "event_id", e->event_id, "event", name, "ts", (json_int_t)ts,
+                            "received_at", (json_int_t)received_ms, "properties", props);
+    if (msg == NULL) {
+        reject(e, "internal", "%s", "could not encode event");
+        return;
+    }
+    e->payload = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(msg);
+    if (e->payload == NULL) {
+        reject(e, "internal", "%s", "could not encode event");
+        return;
+    }
+    e->payload_len = strlen(e->payload);
+    if (e->payload_len > lim->max_event) {
+        reject(e, "event_too_large", "%s", "event is larger than the limit");
+        return;
+    }
+    size_t klen = strlen(tenant) + 1 + strlen(e->event_id) + 1;
+    e->key = malloc(klen);
+    if (e->key == NULL) {
+        reject(e, "internal", "%s", "out of memory");
+        return;
+    }
+    snprintf(e->key, klen, "%s/%s", tenant, e->event_id);
+    e->accepted = true;
+}
+
+ingest_body_status ingest_body_parse(const char *body, size_t len, const char *tenant,
+                                     int64_t received_ms, const ingest_limits *limits,
+                                     ingest_batch *out, ingest_body_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    memset(err, 0, sizeof(*err));
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (root == NULL) {
+        err->offset = (size_t)jerr.position;
+        snprintf(err->message, sizeof(err->message), "%s", jerr.text);
+        return strstr(jerr.text, "maximum parsing depth") != NULL ? INGEST_BODY_TOO_DEEP
+                                                                  : INGEST_BODY_INVALID_JSON;
+    }
+    ingest_body_status st = INGEST_BODY_OK;
+    const json_t *list = NULL, *sent_at = NULL;
+    size_t n = 1;
+    if (json_is_array(root)) {
+        list = root;
+        n = json_array_size(root);
+    } else if (json_is_object(root) && json_object_get(root, "event") == NULL &&
+               json_is_array(json_object_get(root, "batch"))) {
+        list = json_object_get(root, "batch");
+        sent_at = json_object_get(root, "sent_at");
+        n = json_array_size(list);
+    } else if (!json_is_object(root)) {
+        snprintf(err->message, sizeof(err->message),
+                 "body must be an event object, an array of events or {\"batch\": [...]}");
+        st = INGEST_BODY_BAD_SHAPE;
+        goto out;
+    }
+    if (n == 0) {
+        snprintf(err->message, sizeof(err->message), "no events in the body");
+        st = INGEST_BODY_EMPTY;
+        goto out;
+    }
+    if (n > limits->max_batch) {
+        snprintf(err->message, sizeof(err->message), "%zu events is more than the limit of %zu",
+                 n, limits->max_batch);
+        st = INGEST_BODY_TOO_MANY;
+        goto out;
+    }
+    out->events = calloc(n, sizeof(*out->events));
+    if (out->events == NULL) {
+        st = INGEST_BODY_NOMEM;
+        goto out;
+    }
+    out->n = n;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *ev = list != NULL ? json_array_get(list, i) : root;
+        validate_event(ev, tenant, received_ms, sent_at, limits, &out->events[i]);
+    }
+out:
+    json_decref(root);
+    return st;
+}
+
+void ingest_batch_free(ingest_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->events[i].event_id);
+        free(b->events[i].key);
+        free(b->events[i].payload);
+    }
+    free(b->events);
+    memset(b, 0, sizeof(*b));
+}

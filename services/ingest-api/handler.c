@@ -1,0 +1,335 @@
+/*
+ * handler.c — /ingest and the health routes. A request waiting for Kafka is a `pending`
+ * (malloc'd, owned by the producer callbacks). The h2o request may die first (client gone):
+ * a small link object in the request pool has a dispose callback that detaches the pending, so
+ * a late delivery report never touches freed memory; the events are still delivered or not, and
+ * counted in /metrics either way.
+ */
+#include "handler.h"
+#include "body.h"
+#include "ea_log.h"
+#include "ea_time.h"
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pending;
+
+struct req_link {
+    struct pending *p;
+};
+
+struct slot {
+    struct pending *p;
+    size_t index;
+};
+
+struct pending {
+    h2o_req_t *req; /* NULL once the client is gone */
+    struct req_link *link;
+    ingest_batch batch;
+    struct slot *slots;
+    size_t outstanding;
+    int64_t start_ns;
+};
+
+static void link_dispose(void *obj)
+{
+    struct req_link *l = obj;
+    if (l->p != NULL)
+        l->p->req = NULL;
+}
+
+static json_t *results_json(const ingest_batch *b, size_t *accepted, size_t *unavailable)
+{
+    json_t *results = json_array();
+    *accepted = *unavailable = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const ingest_event *e = &b->events[i];
+        json_t *r = json_pack("{s:I,s:s?,s:s}", "index", (json_int_t)i, "event_id", e->event_id,
+                              "status", e->accepted ? "accepted" : "rejected");
+        if (!e->accepted) {
+            json_object_set_new(r, "code", json_string(e->error_code));
+            json_object_set_new(r, "error", json_string(e->error));
+            if (strcmp(e->error_code, "unavailable") == 0)
+                (*unavailable)++;
+        } else {
+            (*accepted)++;
+        }
+        json_array_append_new(results, r);
+    }
+    return results;
+}
+
+static void respond_batch(h2o_req_t *req, const ingest_batch *b)
+{
+    size_t accepted, unavailable;
+    json_t *results = results_json(b, &accepted, &unavailable);
+    size_t rejected = b->n - accepted;
+    int status = 202;
+    json_t *body;
+    if (accepted > 0) {
+        body = json_pack("{s:I,s:I,s:o}", "accepted", (json_int_t)accepted, "rejected",
+                         (json_int_t)rejected, "results", results);
+    } else {
+        bool all_large = true;
+        for (size_t i = 0; i < b->n; i++)
+            all_large &= strcmp(b->events[i].error_code, "event_too_large") == 0;
+        const char *code, *msg;
+        if (unavailable > 0) {
+            status = 503, code = "unavailable";
+            msg = "kafka did not acknowledge the events; nothing was accepted, retry with the "
+                  "same event_id values";
+            ea_http_add_header(req, "Retry-After", "1");
+        } else if (all_large) {
+            status = 413, code = "event_too_large", msg = "every event is larger than the limit";
+        } else {
+            status = 400, code = "no_valid_event", msg = "no valid event in the body";
+        }
+        body = json_pack("{s:{s:s,s:s},s:i,s:I,s:o}", "error", "code", code, "message", msg,
+                         "accepted", 0, "rejected", (json_int_t)rejected, "results", results);
+    }
+    ingest_metrics_status(status);
+    ea_http_send_json(req, status, body, NULL);
+}
+
+static void pending_finish(struct pending *p)
+{
+    ingest_stats.inflight--;
+    ingest_metrics_latency((double)(ea_time_mono_ns() - p->start_ns) / 1e9);
+    for (size_t i = 0; i < p->batch.n; i++) {
+        if (p->batch.events[i].accepted)
+            ingest_stats.events_accepted++;
+    }
+    if (p->req != NULL) {
+        if (p->link != NULL)
+            p->link->p = NULL; /* the response may clear the pool: detach before sending */
+        respond_batch(p->req, &p->batch);
+    }
+    ingest_batch_free(&p->batch);
+    free(p->slots);
+    free(p);
+}
+
+void ingest_handler_on_delivery(void *opaque, bool ok, const char *err)
+{
+    struct slot *s = opaque;
+    struct pending *p = s->p;
+    if (!ok) {
+        ingest_event *e = &p->batch.events[s->index];
+        e->accepted = false;
+        e->error_code = "unavailable";
+        snprintf(e->error, sizeof(e->error), "kafka did not acknowledge: %s",
+                 err != NULL ? err : "unknown error");
+        ingest_stats.events_rejected_unavailable++;
+    }
+    if (--p->outstanding == 0)
+        pending_finish(p);
+}
+
+static bool content_type_is_json(const h2o_req_t *req)
+{
+    int n;
+    const h2o_iovec_t *ct = ea_http_header(req, "content-type", &n);
+    if (ct == NULL || n != 1)
+        return false;
+    static const char json[] = "application/json";
+    size_t l = sizeof(json) - 1;
+    return ct->len >= l && strncasecmp(ct->base, json, l) == 0 &&
+           (ct->len == l || ct->base[l] == ';' || ct->base[l] == ' ');
+}
+
+static int on_ingest(void *ud, h2o_req_t *req)
+{
+    ingest_app *app = ud;
+    if (!ea_http_method_is(req, "POST")) {
+        ea_http_add_header(req, "Allow", "POST");
+        ingest_metrics_status(405);
+        ea_http_send_error(req, 405, "method_not_allowed", "use POST /ingest");
+        return 0;
+    }
+    int n;
+    const h2o_iovec_t *auth = ea_http_header(req, "authorization", &n);
+    ea_principal who;
+    ea_keyauth_status as = n > 1 ? EA_KEYAUTH_INVALID
+                                  : ea_keyauth_check(app->auth, auth ? auth->base : NULL,
+                                                      auth ? auth->len : 0, &who);
+    if (as == EA_KEYAUTH_UNAVAILABLE) {
+        ingest_metrics_status(503);
+        ea_http_send_error(req, 503, "unavailable", "could not verify the API key: database "
+                                                    "unavailable");
+        return 0;
+    }
+    if (as != EA_KEYAUTH_OK) {
+        ingest_metrics_status(401);
+        ea_http_add_header(req, "WWW-Authenticate", "Bearer");
+        ea_http_send_error(req, 401, "unauthorized",
+                           as == EA_KEYAUTH_MISSING
+                               ? "missing API key: send Authorization: Bearer <key>"
+                               : "unknown or revoked API key");
+        return 0;
+    }
+    if ((who.scopes & EA_SCOPE_INGEST) == 0) {
+        ingest_metrics_status(403);
+        ea_http_send_error(req, 403, "forbidden", "this API key does not have the ingest scope");
+        return 0;
+    }
+    ingest_rl_result rl;
+    ingest_ratelimit_take(app->ratelimit, who.key_id, who.rate_limit, &rl);
+    char num[32];
+    snprintf(num, sizeof(num), "%ld", rl.limit);
+    ea_http_add_header(req, "RateLimit-Limit", num);
+    snprintf(num, sizeof(num), "%ld", rl.remaining);
+    ea_http_add_header(req, "RateLimit-Remaining", num);
+    snprintf(num, sizeof(num), "%ld", rl.reset_s);
+    ea_http_add_header(req, "RateLimit-Reset", num);
+    if (!rl.allowed) {
+        snprintf(num, sizeof(num), "%ld", rl.retry_after_s > 0 ? rl.retry_after_s : 1);
+        ea_http_add_header(req, "Retry-After", num);
+        ingest_stats.rate_limited++;
+        ingest_metrics_status(429);
+        ea_http_send_error(req, 429, "rate_limited",
+                           "rate limit of %ld requests per minute exceeded; retry in %s s",
+                           rl.limit, num);
+        return 0;
+    }
+    if (!content_type_is_json(req)) {
+        ingest_metrics_status(415);
+        ea_http_send_error(req, 415, "unsupported_media_type",
+                           "Content-Type must be application/json");
+        return 0;
+    }
+    if (req->entity.len > (size_t)app->cfg->max_body) {
+        ingest_metrics_status(413);
+        ea_http_send_error(req, 413, "body_too_large", "request body is larger than %ld bytes",
+                           app->cfg->max_body);
+        return 0;
+    }
+
+    int64_t now = ea_time_now_ms();
+    ingest_limits lim = {
+        .max_event = (size_t)app->cfg->max_event,
+        .max_batch = (size_t)app->cfg->max_batch,
+        .max_depth = (size_t)app->cfg->max_depth,
+        .max_future_ms = app->cfg->max_future_s * 1000,
+        .max_age_ms = app->cfg->retention_days * EA_MS_PER_DAY,
+    };
+    ingest_batch batch;
+    ingest_body_error berr;
+    ingest_body_status bs =
+        ingest_body_parse(req->entity.base != NULL ? req->entity.base : "", req->entity.len,
+                          who.tenant, now, &lim, &batch, &berr);
+    switch (bs) {
+    case INGEST_BODY_OK:
+        break;
+    case INGEST_BODY_INVALID_JSON:
+        ingest_metrics_status(400);
+        ea_http_send_json(req, 400,
+                          json_pack("{s:{s:s,s:s+,s:I}}", "error", "code", "invalid_json",
+                                    "message", "invalid JSON: ", berr.message, "offset",
+                                    (json_int_t)berr.offset),
+                          NULL);
+        return 0;
+    case INGEST_BODY_TOO_MANY:
+        ingest_metrics_status(413);
+        ea_http_send_error(req, 413, "batch_too_large", "%s", berr.message);
+        return 0;
+    case INGEST_BODY_NOMEM:
+        ingest_metrics_status(500);
+        ea_http_send_error(req, 500, "internal", "out of memory");
+        return 0;
+    default:
+        ingest_metrics_status(400);
+        ea_http_send_error(req, 400,
+                           bs == INGEST_BODY_TOO_DEEP ? "too_deep"
+                           : bs == INGEST_BODY_EMPTY  ? "no_valid_event"
+                                                      : "invalid_body",
+                           "%s", berr.message);
+        return 0;
+    }
+
+    struct pending *p = calloc(1, sizeof(*p));
+    struct slot *slots = calloc(batch.n, sizeof(*slots));
+    if (p == NULL || slots == NULL) {
+        free(p);
+        free(slots);
+        ingest_batch_free(&batch);
+        ingest_metrics_status(500);
+        ea_http_send_error(req, 500, "internal", "out of memory");
+        return 0;
+    }
+    p->req = req;
+    p->batch = batch;
+    p->slots = slots;
+    p->start_ns = ea_time_mono_ns();
+    for (size_t i = 0; i < batch.n; i++) {
+        ingest_event *e = &p->batch.events[i];
+        if (!e->accepted) {
+            ingest_stats.events_rejected_invalid++;
+            continue;
+        }
+        slots[i].p = p;
+        slots[i].index = i;
+        if (ingest_producer_send(app->producer, e->key, strlen(e->key), e->payload,
+                                 e->payload_len, &slots[i]) != EA_OK) {
+            e->accepted = false;
+            e->error_code = "unavailable";
+            snprintf(e->error, sizeof(e->error), "kafka producer queue is full");
+            ingest_stats.events_rejected_unavailable++;
+            continue;
+        }
+        p->outstanding++;
+    }
+    ingest_stats.inflight++;
+    if (p->outstanding == 0) {
+        pending_finish(p);
+        return 0;
+    }
+    p->link = h2o_mem_alloc_shared(&req->pool, sizeof(*p->link), link_dispose);
+    p->link->p = p;
+    /* delivery reports arrive through the producer's wake pipe on this loop */
+    return 0;
+}
+
+static int on_healthz(void *ud, h2o_req_t *req)
+{
+    ea_http_send_json(req, 200, json_pack("{s:s}", "status", "ok"), NULL);
+    return 0;
+}
+
+static int on_readyz(void *ud, h2o_req_t *req)
+{
+    ingest_app *app = ud;
+    bool kafka = ingest_producer_ready(app->producer, 1000);
+    bool db = ea_keyauth_db_ping(app->auth);
+    bool redis = ingest_ratelimit_ping(app->ratelimit);
+    bool ok = kafka && db && redis;
+    ea_http_send_json(req, ok ? 200 : 503,
+                      json_pack("{s:s,s:b,s:b,s:b}", "status", ok ? "ready" : "not ready",
+                                "kafka", kafka, "postgres", db, "redis", redis),
+                      NULL);
+    return 0;
+}
+
+static int on_metrics(void *ud, h2o_req_t *req)
+{
+    size_t len;
+    char *text = ingest_metrics_render(&len);
+    if (text == NULL) {
+        ea_http_send_error(req, 500, "internal", "out of memory");
+        return 0;
+    }
+    ea_http_send_bytes(req, 200, "text/plain; version=0.0.4", text, len);
+    free(text);
+    return 0;
+}
+
+void ingest_handler_register(ea_http_server *s, ingest_app *app)
+{
+    ea_http_route(s, "/ingest", on_ingest, app);
+    ea_http_route(s, "/healthz", on_healthz, app);
+    ea_http_route(s, "/readyz", on_readyz, app);
+    ea_http_route(s, "/metrics", on_metrics, app);
+}

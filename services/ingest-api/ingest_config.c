@@ -1,0 +1,56 @@
+/*
+ * ingest_config.c — the declarative table of ingest-api settings (name, type, bounds, default,
+ * help). .env.example mirrors it.
+ */
+#include "ingest_config.h"
+#include "ea_config.h"
+
+#include <stddef.h>
+
+#define OFF(f) offsetof(ingest_config, f)
+
+static const ea_config_entry table[] = {
+    {"INGEST_PORT", EA_CFG_INT, "3001", 1, 65535, OFF(port), "HTTP port"},
+    {"INGEST_HOST", EA_CFG_STR, "127.0.0.1", 0, 0, OFF(listen_host), "listen address"},
+    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
+     OFF(database_url), "PostgreSQL (API key lookups)"},
+    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, OFF(redis_url),
+     "Redis (rate limits)"},
+    {"KAFKA_BROKERS", EA_CFG_STR, NULL, 0, 0, OFF(kafka_brokers),
+     "bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},
+    {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0,
+     OFF(kafka_bootstrap_file), "file the dev broker writes its bootstrap list to"},
+    {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, OFF(kafka_topic), "topic events go to"},
+    {"INGEST_MAX_BODY", EA_CFG_INT, "1048576", 1024, 64 * 1024 * 1024, OFF(max_body),
+     "max request body bytes"},
+    {"INGEST_MAX_EVENT", EA_CFG_INT, "32768", 256, 1024 * 1024, OFF(max_event),
+     "max bytes of one event"},
+    {"INGEST_MAX_BATCH", EA_CFG_INT, "1000", 1, 100000, OFF(max_batch), "max events per request"},
+    {"INGEST_MAX_DEPTH", EA_CFG_INT, "32", 2, 1000, OFF(max_depth), "max JSON nesting depth"},
+    {"INGEST_MAX_FUTURE_S", EA_CFG_INT, "3600", 0, 86400 * 7, OFF(max_future_s),
+     "how far in the future a timestamp may be"},
+    {"RAW_RETENTION_DAYS", EA_CFG_INT, "30", 1, 3650, OFF(retention_days),
+     "raw-event retention; older timestamps are refused"},
+    {"INGEST_PRODUCE_TIMEOUT_MS", EA_CFG_INT, "10000", 100, 300000, OFF(produce_timeout_ms),
+     "how long to wait for Kafka to acknowledge before answering 503"},
+    {"INGEST_LINGER_MS", EA_CFG_INT, "2", 0, 1000, OFF(linger_ms), "producer batching delay"},
+    {"KEY_CACHE_TTL_S", EA_CFG_INT, "30", 0, 3600, OFF(key_cache_ttl_s),
+     "verified API keys are cached this long (revocation takes effect within it)"},
+    {"RATE_LIMIT_PER_MIN", EA_CFG_INT, "100", 1, 100000000, OFF(rate_limit),
+     "default requests per minute per API key"},
+    {"RATE_LIMIT_BURST", EA_CFG_INT, "0", 0, 100000000, OFF(rate_burst),
+     "token bucket size; 0 = the per-minute limit"},
+    {"INGEST_REUSEPORT", EA_CFG_BOOL, "true", 0, 0, OFF(reuseport),
+     "SO_REUSEPORT so several ingest processes share the port"},
+    {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, OFF(log_level), "debug, info, warn or error"},
+};
+
+ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err)
+{
+    return ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
+}
+
+void ingest_config_help(FILE *out)
+{
+    ea_config_print_help(table, sizeof(table) / sizeof(table[0]), out);
+}

@@ -1,0 +1,39 @@
+/*
+ * ingest_config.h — ingest-api settings: one declarative table (ingest_config.c), loaded from
+ * the environment at start. Every limit on network input is here.
+ */
+#ifndef INGEST_CONFIG_H
+#define INGEST_CONFIG_H
+
+#include "ea_err.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct ingest_config {
+    long port;
+    const char *listen_host;
+    const char *database_url;
+    const char *redis_url;
+    const char *kafka_brokers;
+    const char *kafka_bootstrap_file;
+    const char *kafka_topic;
+    long max_body;          /* bytes per request body */
+    long max_event;         /* bytes per serialized event */
+    long max_batch;         /* events per request */
+    long max_depth;         /* JSON nesting depth of one event */
+    long max_future_s;      /* timestamps at most this far ahead of now */
+    long retention_days;    /* timestamps at most this old (raw-event retention) */
+    long produce_timeout_ms; /* librdkafka message.timeout.ms: bound on waiting for acks */
+    long linger_ms;
+    long key_cache_ttl_s;   /* verified keys are trusted this long; revocation delay bound */
+    long rate_limit;        /* default requests/minute per key */
+    long rate_burst;        /* bucket size; 0 means equal to rate_limit */
+    bool reuseport;
+    const char *log_level;
+} ingest_config;
+
+ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err) EA_WUR;
+void ingest_config_help(FILE *out);
+
+#endif

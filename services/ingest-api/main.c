@@ -1,0 +1,73 @@
+/*
+ * main.c — ingest-api: wires config, logging, the API key verifier, the Kafka producer and the
+ * HTTP routes onto one event loop, then runs until SIGTERM: stop accepting, wait for in-flight
+ * requests' delivery reports, flush the producer, exit 0.
+ */
+#include "ea_http.h"
+#include "ea_kafka.h"
+#include "ea_log.h"
+#include "handler.h"
+#include "metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: ingest-api\nconfiguration (environment):\n");
+        ingest_config_help(stdout);
+        return 0;
+    }
+    ingest_config cfg;
+    struct ea_err err;
+    if (ingest_config_load(&cfg, &err) != EA_OK) {
+        fprintf(stderr, "ingest-api: %s\n", err.message);
+        return 2;
+    }
+    ea_log_init("ingest-api", ea_log_level_parse(cfg.log_level));
+
+    char brokers[1024];
+    if (ea_kafka_resolve_brokers(cfg.kafka_brokers, cfg.kafka_bootstrap_file, brokers,
+                                 sizeof(brokers), &err) != EA_OK) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
+    ea_http_config hc = {.host = cfg.listen_host,
+                         .port = (int)cfg.port,
+                         .max_body = (size_t)cfg.max_body,
+                         .reuseport = cfg.reuseport};
+    ea_http_server *srv = ea_http_server_new(&hc);
+    ingest_app app = {.cfg = &cfg};
+    app.auth = ea_keyauth_new(cfg.database_url, cfg.key_cache_ttl_s);
+    app.ratelimit = ingest_ratelimit_new(cfg.redis_url, cfg.rate_limit, cfg.rate_burst);
+    if (srv == NULL || app.auth == NULL || app.ratelimit == NULL) {
+        ea_log_error("startup", "out of memory");
+        return 1;
+    }
+    ingest_handler_register(srv, &app);
+    if (ea_http_listen(srv, NULL, NULL, &err) != EA_OK) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
+    app.producer = ingest_producer_new(&cfg, brokers, ea_http_loop(srv),
+                                       ingest_handler_on_delivery, &err);
+    if (app.producer == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
+    ea_log_info("startup", "listening on %s:%ld, kafka %s topic %s", cfg.listen_host, cfg.port,
+                brokers, cfg.kafka_topic);
+
+    while (!ea_http_stopping(srv) || ingest_stats.inflight > 0) {
+        ea_http_run_once(srv, 100);
+        ingest_producer_poll(app.producer);
+    }
+    int left = ingest_producer_flush(app.producer, 10000);
+    ea_log_info("shutdown", "stopped; %d messages left undelivered", left);
+    ingest_producer_free(app.producer);
+    ea_keyauth_free(app.auth);
+    ingest_ratelimit_free(app.ratelimit);
+    ea_http_server_free(srv);
+    return 0;
+}

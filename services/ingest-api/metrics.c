@@ -1,0 +1,80 @@
+/*
+ * metrics.c — ingest counters and their Prometheus exposition (text format 0.0.4).
+ */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+ingest_metrics ingest_stats;
+
+static const double lat_bounds[INGEST_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1,    5};
+static const char *const status_names[6] = {"202", "400", "401_403", "413_415", "429", "5xx"};
+
+void ingest_metrics_status(int status)
+{
+    int i = status == 202                   ? 0
+            : status == 400                 ? 1
+            : status == 401 || status == 403 ? 2
+            : status == 413 || status == 415 ? 3
+            : status == 429                 ? 4
+                                            : 5;
+    ingest_stats.requests[i]++;
+}
+
+void ingest_metrics_latency(double s)
+{
+    int i = 0;
+    while (i < INGEST_LAT_BUCKETS && s > lat_bounds[i])
+        i++;
+    ingest_stats.produce_lat[i]++;
+    ingest_stats.produce_lat_sum += s;
+    ingest_stats.produce_lat_count++;
+}
+
+char *ingest_metrics_render(size_t *len)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (f == NULL)
+        return NULL;
+    fprintf(f, "# HELP ingest_requests_total HTTP requests to /ingest by status.\n"
+               "# TYPE ingest_requests_total counter\n");
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "ingest_requests_total{status=\"%s\"} %llu\n", status_names[i],
+                (unsigned long long)ingest_stats.requests[i]);
+    fprintf(f,
+            "# HELP ingest_events_total Events by outcome.\n# TYPE ingest_events_total counter\n"
+            "ingest_events_total{outcome=\"accepted\"} %llu\n"
+            "ingest_events_total{outcome=\"rejected\",reason=\"invalid\"} %llu\n"
+            "ingest_events_total{outcome=\"rejected\",reason=\"unavailable\"} %llu\n",
+            (unsigned long long)ingest_stats.events_accepted,
+            (unsigned long long)ingest_stats.events_rejected_invalid,
+            (unsigned long long)ingest_stats.events_rejected_unavailable);
+    fprintf(f,
+            "# HELP ingest_rate_limited_total Requests refused by the rate limiter.\n"
+            "# TYPE ingest_rate_limited_total counter\ningest_rate_limited_total %llu\n"
+            "# HELP ingest_inflight Requests waiting for Kafka acknowledgements.\n"
+            "# TYPE ingest_inflight gauge\ningest_inflight %llu\n",
+            (unsigned long long)ingest_stats.rate_limited,
+            (unsigned long long)ingest_stats.inflight);
+    fprintf(f, "# HELP ingest_produce_seconds Time from request to the last Kafka ack.\n"
+               "# TYPE ingest_produce_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < INGEST_LAT_BUCKETS; i++) {
+        cum += ingest_stats.produce_lat[i];
+        fprintf(f, "ingest_produce_seconds_bucket{le=\"%g\"} %llu\n", lat_bounds[i],
+                (unsigned long long)cum);
+    }
+    cum += ingest_stats.produce_lat[INGEST_LAT_BUCKETS];
+    fprintf(f,
+            "ingest_produce_seconds_bucket{le=\"+Inf\"} %llu\ningest_produce_seconds_sum %g\n"
+            "ingest_produce_seconds_count %llu\n",
+            (unsigned long long)cum, ingest_stats.produce_lat_sum,
+            (unsigned long long)ingest_stats.produce_lat_count);
+    fclose(f);
+    *len = size;
+    return buf;
+}

@@ -1,0 +1,183 @@
+/*
+ * ratelimit.c — the token bucket. Redis state per key: hash {t: tokens (float), ts: last refill
+ * ms}, expiring once it would be full again. The script uses Redis TIME so instances with
+ * skewed clocks still share one bucket correctly. After a Redis failure the limiter stays on
+ * the local fallback for RETRY_MS before trying Redis again, so an outage costs one timeout per
+ * RETRY_MS rather than one per request.
+ */
+#include "ratelimit.h"
+#include "ea_log.h"
+#include "ea_redis.h"
+#include "ea_time.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOCAL_SLOTS 1024
+#define RETRY_MS 2000
+#define REDIS_TIMEOUT_MS 200
+
+static const char script[] =
+    "local cap = tonumber(ARGV[1])\n"
+    "local rate = tonumber(ARGV[2])\n" /* tokens per ms */
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local b = redis.call('HMGET', KEYS[1], 't', 'ts')\n"
+    "local tokens = tonumber(b[1])\n"
+    "local ts = tonumber(b[2])\n"
+    "if tokens == nil or ts == nil then tokens = cap; ts = now end\n"
+    "tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)\n"
+    "local allowed = 0\n"
+    "if tokens >= 1 then tokens = tokens - 1; allowed = 1 end\n"
+    "redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)\n"
+    "local full_ms = math.ceil((cap - tokens) / rate)\n"
+    "redis.call('PEXPIRE', KEYS[1], full_ms + 1000)\n"
+    "local retry_ms = 0\n"
+    "if allowed == 0 then retry_ms = math.ceil((1 - tokens) / rate) end\n"
+    "return {allowed, math.floor(tokens), full_ms, retry_ms}\n";
+
+struct local_bucket {
+    char key_id[16];
+    double tokens;
+    int64_t ts;
+};
+
+struct ingest_ratelimit {
+    const char *url;
+    long per_min, burst;
+    redisContext *redis;
+    char sha[41];
+    int64_t redis_retry_at;
+    struct local_bucket local[LOCAL_SLOTS];
+};
+
+ingest_ratelimit *ingest_ratelimit_new(const char *redis_url, long default_per_min, long burst)
+{
+    ingest_ratelimit *rl = calloc(1, sizeof(*rl));
+    if (rl == NULL)
+        return NULL;
+    rl->url = redis_url;
+    rl->per_min = default_per_min;
+    rl->burst = burst;
+    return rl;
+}
+
+void ingest_ratelimit_free(ingest_ratelimit *rl)
+{
+    if (rl == NULL)
+        return;
+    if (rl->redis != NULL)
+        redisFree(rl->redis);
+    free(rl);
+}
+
+static void drop_redis(ingest_ratelimit *rl, const char *why)
+{
+    ea_log_warn("ratelimit", "redis unavailable, using the local fallback bucket: %s", why);
+    if (rl->redis != NULL)
+        redisFree(rl->redis);
+    rl->redis = NULL;
+    rl->sha[0] = '\0';
+    rl->redis_retry_at = ea_time_now_ms() + RETRY_MS;
+}
+
+static redisContext *redis_conn(ingest_ratelimit *rl)
+{
+    if (rl->redis != NULL)
+        return rl->redis;
+    if (ea_time_now_ms() < rl->redis_retry_at)
+        return NULL;
+    struct ea_err err;
+    rl->redis = ea_redis_connect(rl->url, REDIS_TIMEOUT_MS, &err);
+    if (rl->redis == NULL) {
+        drop_redis(rl, err.message);
+        return NULL;
+    }
+    redisReply *r = ea_redis_check(rl->redis, redisCommand(rl->redis, "SCRIPT LOAD %s", script),
+                                   "load the rate-limit script", &err);
+    if (r == NULL || r->type != REDIS_REPLY_STRING) {
+        if (r != NULL)
+            freeReplyObject(r);
+        drop_redis(rl, err.message);
+        return NULL;
+    }
+    snprintf(rl->sha, sizeof(rl->sha), "%s", r->str);
+    freeReplyObject(r);
+    return rl->redis;
+}
+
+bool ingest_ratelimit_ping(ingest_ratelimit *rl)
+{
+    redisContext *c = redis_conn(rl);
+    if (c == NULL)
+        return false;
+    redisReply *r = redisCommand(c, "PING");
+    bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+    if (r != NULL)
+        freeReplyObject(r);
+    else
+        drop_redis(rl, c->errstr);
+    return ok;
+}
+
+static void take_local(ingest_ratelimit *rl, const char *key_id, double cap, double rate,
+                       ingest_rl_result *out)
+{
+    unsigned h = 5381;
+    for (const char *p = key_id; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    struct local_bucket *b = &rl->local[h % LOCAL_SLOTS];
+    int64_t now = ea_time_now_ms();
+    if (strcmp(b->key_id, key_id) != 0) {
+        snprintf(b->key_id, sizeof(b->key_id), "%s", key_id);
+        b->tokens = cap;
+        b->ts = now;
+    }
+    b->tokens = fmin(cap, b->tokens + (double)(now - b->ts) * rate);
+    b->ts = now;
+    out->allowed = b->tokens >= 1;
+    if (out->allowed)
+        b->tokens -= 1;
+    out->remaining = (long)b->tokens;
+    out->reset_s = (long)ceil((cap - b->tokens) / rate / 1000.0);
+    out->retry_after_s = out->allowed ? 0 : (long)ceil((1 - b->tokens) / rate / 1000.0);
+    out->local = true;
+}
+
+void ingest_ratelimit_take(ingest_ratelimit *rl, const char *key_id, long per_min,
+                           ingest_rl_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    long limit = per_min > 0 ? per_min : rl->per_min;
+    double cap = (double)(rl->burst > 0 ? rl->burst : limit);
+    double rate = (double)limit / 60000.0;
+    out->limit = limit;
+    redisContext *c = redis_conn(rl);
+    if (c == NULL) {
+        take_local(rl, key_id, cap, rate, out);
+        return;
+    }
+    char cap_s[32], rate_s[48], key[64];
+    snprintf(cap_s, sizeof(cap_s), "%.0f", cap);
+    snprintf(rate_s, sizeof(rate_s), "%.17g", rate);
+    snprintf(key, sizeof(key), "ea:rl:%s", key_id);
+    redisReply *r = redisCommand(c, "EVALSHA %s 1 %s %s %s", rl->sha, key, cap_s, rate_s);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r); /* Redis restarted and lost the script: send it whole once */
+        r = redisCommand(c, "EVAL %s 1 %s %s %s", script, key, cap_s, rate_s);
+    }
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+        drop_redis(rl, r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        if (r != NULL)
+            freeReplyObject(r);
+        take_local(rl, key_id, cap, rate, out);
+        return;
+    }
+    out->allowed = r->element[0]->integer == 1;
+    out->remaining = (long)r->element[1]->integer;
+    out->reset_s = (long)((r->element[2]->integer + 999) / 1000);
+    out->retry_after_s = (long)((r->element[3]->integer + 999) / 1000);
+    freeReplyObject(r);
+}
