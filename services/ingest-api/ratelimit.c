@@ -1,7 +1,15 @@
 /*
  * ratelimit.c — the token bucket. Redis state per key: hash {t: tokens (float), ts: last refill
  * ms}, expiring once it would be full again. The script uses Redis TIME so instances with
- * skewed clocks still share one bucket correctly. After a Redis failure the limiter stays on
+ * skewed clocks still share one bucket correctly.
+ *
+ * Leases: a Redis round trip per request would cap ingest at Redis's Lua throughput (~18k
+ * scripts/s here) and block the loop for each call. So an instance takes up to `want` tokens
+ * at once (about 50 ms worth of the key's rate, at most 1000 and 5 % of the bucket) and spends
+ * them locally for LEASE_MS. Tokens are taken from the shared bucket before they are spent, so
+ * the sum admitted over all instances never exceeds the limit; unspent tokens of an expired
+ * lease are simply not used (admission errs on the strict side). Low-rate keys get leases of 1:
+ * exact, one call per request, and such keys are low-traffic by definition. After a Redis failure the limiter stays on
  * the local fallback for RETRY_MS before trying Redis again, so an outage costs one timeout per
  * RETRY_MS rather than one per request.
  */
@@ -18,10 +26,20 @@
 #define LOCAL_SLOTS 1024
 #define RETRY_MS 2000
 #define REDIS_TIMEOUT_MS 200
+#define LEASE_MS 100
+#define LEASE_SLOTS 4096
+
+struct lease {
+    char key_id[16];
+    long tokens;   /* leased from Redis, not yet spent */
+    int64_t until; /* lease expiry, ms */
+    long remaining, reset_s; /* what Redis said at the last lease, for headers */
+};
 
 static const char script[] =
     "local cap = tonumber(ARGV[1])\n"
     "local rate = tonumber(ARGV[2])\n" /* tokens per ms */
+    "local want = tonumber(ARGV[3])\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local b = redis.call('HMGET', KEYS[1], 't', 'ts')\n"
@@ -29,14 +47,15 @@ static const char script[] =
     "local ts = tonumber(b[2])\n"
     "if tokens == nil or ts == nil then tokens = cap; ts = now end\n"
     "tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)\n"
-    "local allowed = 0\n"
-    "if tokens >= 1 then tokens = tokens - 1; allowed = 1 end\n"
+    "local granted = math.min(want, math.floor(tokens))\n"
+    "if granted < 0 then granted = 0 end\n"
+    "tokens = tokens - granted\n"
     "redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)\n"
     "local full_ms = math.ceil((cap - tokens) / rate)\n"
     "redis.call('PEXPIRE', KEYS[1], full_ms + 1000)\n"
     "local retry_ms = 0\n"
-    "if allowed == 0 then retry_ms = math.ceil((1 - tokens) / rate) end\n"
-    "return {allowed, math.floor(tokens), full_ms, retry_ms}\n";
+    "if granted == 0 then retry_ms = math.ceil((1 - tokens) / rate) end\n"
+    "return {granted, math.floor(tokens), full_ms, retry_ms}\n";
 
 struct local_bucket {
     char key_id[16];
@@ -51,6 +70,7 @@ struct ingest_ratelimit {
     char sha[41];
     int64_t redis_retry_at;
     struct local_bucket local[LOCAL_SLOTS];
+    struct lease leases[LEASE_SLOTS];
 };
 
 ingest_ratelimit *ingest_ratelimit_new(const char *redis_url, long default_per_min, long burst)
@@ -122,13 +142,18 @@ bool ingest_ratelimit_ping(ingest_ratelimit *rl)
     return ok;
 }
 
-static void take_local(ingest_ratelimit *rl, const char *key_id, double cap, double rate,
-                       ingest_rl_result *out)
+static unsigned key_hash(const char *key_id)
 {
     unsigned h = 5381;
     for (const char *p = key_id; *p; p++)
         h = h * 33 + (unsigned char)*p;
-    struct local_bucket *b = &rl->local[h % LOCAL_SLOTS];
+    return h;
+}
+
+static void take_local(ingest_ratelimit *rl, const char *key_id, double cap, double rate,
+                       ingest_rl_result *out)
+{
+    struct local_bucket *b = &rl->local[key_hash(key_id) % LOCAL_SLOTS];
     int64_t now = ea_time_now_ms();
     if (strcmp(b->key_id, key_id) != 0) {
         snprintf(b->key_id, sizeof(b->key_id), "%s", key_id);
@@ -154,19 +179,37 @@ void ingest_ratelimit_take(ingest_ratelimit *rl, const char *key_id, long per_mi
     double cap = (double)(rl->burst > 0 ? rl->burst : limit);
     double rate = (double)limit / 60000.0;
     out->limit = limit;
+    struct lease *l = &rl->leases[key_hash(key_id) % LEASE_SLOTS];
+    int64_t now = ea_time_now_ms();
+    if (strcmp(l->key_id, key_id) == 0 && l->tokens > 0 && now < l->until) {
+        l->tokens--;
+        out->allowed = true;
+        out->remaining = l->remaining + l->tokens;
+        out->reset_s = l->reset_s;
+        return;
+    }
     redisContext *c = redis_conn(rl);
     if (c == NULL) {
         take_local(rl, key_id, cap, rate, out);
         return;
     }
-    char cap_s[32], rate_s[48], key[64];
+    double want = ceil(rate * 50.0);
+    if (want > 1000)
+        want = 1000;
+    if (want > cap / 20)
+        want = floor(cap / 20);
+    if (want < 1)
+        want = 1;
+    char cap_s[32], rate_s[48], want_s[32], key[64];
     snprintf(cap_s, sizeof(cap_s), "%.0f", cap);
     snprintf(rate_s, sizeof(rate_s), "%.17g", rate);
+    snprintf(want_s, sizeof(want_s), "%.0f", want);
     snprintf(key, sizeof(key), "ea:rl:%s", key_id);
-    redisReply *r = redisCommand(c, "EVALSHA %s 1 %s %s %s", rl->sha, key, cap_s, rate_s);
+    redisReply *r =
+        redisCommand(c, "EVALSHA %s 1 %s %s %s %s", rl->sha, key, cap_s, rate_s, want_s);
     if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r); /* Redis restarted and lost the script: send it whole once */
-        r = redisCommand(c, "EVAL %s 1 %s %s %s", script, key, cap_s, rate_s);
+        r = redisCommand(c, "EVAL %s 1 %s %s %s %s", script, key, cap_s, rate_s, want_s);
     }
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
         drop_redis(rl, r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
@@ -175,9 +218,15 @@ void ingest_ratelimit_take(ingest_ratelimit *rl, const char *key_id, long per_mi
         take_local(rl, key_id, cap, rate, out);
         return;
     }
-    out->allowed = r->element[0]->integer == 1;
-    out->remaining = (long)r->element[1]->integer;
-    out->reset_s = (long)((r->element[2]->integer + 999) / 1000);
+    long granted = (long)r->element[0]->integer;
+    snprintf(l->key_id, sizeof(l->key_id), "%s", key_id);
+    l->tokens = granted > 0 ? granted - 1 : 0;
+    l->until = now + LEASE_MS;
+    l->remaining = (long)r->element[1]->integer;
+    l->reset_s = (long)((r->element[2]->integer + 999) / 1000);
+    out->allowed = granted > 0;
+    out->remaining = l->remaining + l->tokens;
+    out->reset_s = l->reset_s;
     out->retry_after_s = (long)((r->element[3]->integer + 999) / 1000);
     freeReplyObject(r);
 }
