@@ -1,0 +1,52 @@
+# Thin entry points (SPEC §3): every target delegates to a script in scripts/ or tests/, which
+# load an untracked .env when present (variables already in the environment win).
+#
+#   make dev         deps + build + local stack + dashboard in the foreground; Ctrl-C stops all
+#   make test        deps + build + unit (CTest) + integration/e2e suites; .ci/run calls this
+#   make up|down|status   the same stack in the background / stop it / show it
+#   make build       cmake configure + build into build/ (binaries in build/bin)
+#   make bench | test-load | test-chaos   the performance and fault suites (when they exist)
+#   make clean       stop every stack under .data/, remove build/ and .data/
+
+SHELL := /bin/bash
+
+.PHONY: help deps build dev up down status env test bench test-load test-chaos clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	@bash scripts/deps.sh
+
+build:
+	@bash scripts/build.sh
+
+dev:
+	@bash scripts/dev.sh
+
+up:
+	@bash scripts/stack.sh up
+
+down:
+	@bash scripts/stack.sh down
+
+status:
+	@bash scripts/stack.sh status || [ $$? -eq 3 ]
+
+env:
+	@bash scripts/stack.sh env
+
+test:
+	@bash scripts/test.sh
+
+bench:
+	@bash scripts/optional.sh bench bench/run.sh
+
+test-load:
+	@bash scripts/optional.sh test-load tests/load/run.sh
+
+test-chaos:
+	@bash scripts/optional.sh test-chaos tests/chaos/run.sh
+
+clean:
+	@bash scripts/clean.sh

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# tests/integration/compose.test.sh — checks docker-compose.yml and the Dockerfiles statically,
+# since Docker does not run on this project's machines: the YAML parses (python3-yaml), the
+# expected services exist with the right images, health checks, restart policies, dependencies
+# and environment, and each Dockerfile is a Debian multi-stage build that runs as a non-root user.
+# Needs no running stack. Prints `compose: N passed, M failed`; exits 1 when any check failed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+exec python3 - <<'PY'
+import os, re, sys
+
+try:
+    import yaml
+except ImportError:
+    print("compose: python3-yaml is missing (apt-get install python3-yaml)")
+    print("compose: 0 passed, 1 failed")
+    sys.exit(1)
+
+passed = failed = 0
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {what}")
+    else:
+        failed += 1
+        print(f"FAIL {what}")
+    return ok
+
+def finish():
+    print(f"compose: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+try:
+    with open("docker-compose.yml") as f:
+        doc = yaml.safe_load(f)
+    check(isinstance(doc, dict), "docker-compose.yml parses as a YAML mapping")
+except Exception as e:  # parse error: nothing else can be checked
+    check(False, f"docker-compose.yml parses: {e}")
+    finish()
+
+svcs = doc.get("services") or {}
+APPS = {"ingest-api": 3001, "worker": 3003, "graphql-api": 3002}
+LONG_RUNNING = ["postgres", "redis", "redpanda", *APPS]
+
+for name in ["postgres", "redis", "redpanda", "redpanda-init", "migrate", *APPS]:
+    check(name in svcs, f"service {name} exists")
+svcs = {k: (v or {}) for k, v in svcs.items()}
+get = lambda name: svcs.get(name, {})
+
+def env_of(s):
+    env = s.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    return {k: str(v) for k, v in env.items()}
+
+def cmd_text(s):
+    parts = []
+    for key in ("entrypoint", "command"):
+        v = s.get(key)
+        if isinstance(v, list):
+            parts += [str(x) for x in v]
+        elif v:
+            parts.append(str(v))
+    return " ".join(parts)
+
+def dep_condition(s, dep):
+    d = s.get("depends_on") or {}
+    if isinstance(d, list):
+        return "listed" if dep in d else None
+    return (d.get(dep) or {}).get("condition", "listed") if dep in d else None
+
+check(re.match(r"^postgres:16(\b|[.-])", str(get("postgres").get("image", ""))) is not None,
+      "postgres runs PostgreSQL 16")
+check(re.match(r"^redis:7(\b|[.-])", str(get("redis").get("image", ""))) is not None,
+      "redis runs Redis 7")
+check("redpanda" in str(get("redpanda").get("image", "")), "redpanda runs a Redpanda image")
+
+init = cmd_text(get("redpanda-init"))
+check("rpk" in init and "topic create" in init and re.search(r"\bevents\b", init) is not None,
+      "redpanda-init creates the events topic with rpk")
+check(re.search(r"(--partitions[ =]|-p )3\b", init) is not None, "the events topic has 3 partitions")
+check(dep_condition(get("redpanda-init"), "redpanda") == "service_healthy",
+      "redpanda-init waits for a healthy redpanda")
+
+for name in LONG_RUNNING:
+    s = get(name)
+    check(s.get("restart") == "unless-stopped", f"{name}: restart: unless-stopped")
+    hc = s.get("healthcheck") or {}
+    check(bool(hc.get("test")) and not hc.get("disable"), f"{name}: has a health check")
+
+for name, port in APPS.items():
+    s = get(name)
+    hc = " ".join(str(x) for x in ((s.get("healthcheck") or {}).get("test") or []))
+    check("curl" in hc and re.search(rf":{port}/(healthz|readyz)\b", hc) is not None,
+          f"{name}: health check curls /healthz or /readyz on {port}")
+    build = s.get("build") or {}
+    dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
+    check(dockerfile == f"services/{name}/Dockerfile" and (build.get("context") in (".", "./")),
+          f"{name}: built from services/{name}/Dockerfile with the repository as context")
+    env = env_of(s)
+    check(env.get("DATABASE_URL") == "postgresql://analytics:analytics@postgres:5432/analytics",
+          f"{name}: DATABASE_URL points at the postgres service")
+    check(env.get("REDIS_URL", "").startswith("redis://redis:6379"), f"{name}: REDIS_URL points at redis")
+    check(env.get("KAFKA_BROKERS") == "redpanda:9092", f"{name}: KAFKA_BROKERS points at redpanda")
+    check(env.get("KAFKA_TOPIC", "events") == "events", f"{name}: topic events")
+    for dep, cond in [("postgres", "service_healthy"), ("redis", "service_healthy"),
+                      ("redpanda-init", "service_completed_successfully"),
+                      ("migrate", "service_completed_successfully")]:
+        check(dep_condition(s, dep) == cond, f"{name}: depends on {dep} ({cond})")
+
+for name in ["ingest-api", "graphql-api"]:
+    ports = [str(p) for p in (get(name).get("ports") or [])]
+    check(any(p.endswith(f":{APPS[name]}") for p in ports), f"{name}: port {APPS[name]} published")
+
+mig = get("migrate")
+mtext = cmd_text(mig)
+check("migrate" in mtext and "seed" in mtext, "migrate: runs analytics-admin migrate and seed")
+check(mig.get("restart") in ("no", None, False), "migrate: one-shot (no restart)")
+check(dep_condition(mig, "postgres") == "service_healthy", "migrate: waits for a healthy postgres")
+mb = mig.get("build") or {}
+mdf = mb.get("dockerfile") if isinstance(mb, dict) else None
+check(mdf is not None and os.path.isfile(mdf), f"migrate: Dockerfile {mdf} exists")
+
+check(get("postgres").get("environment") is not None and
+      env_of(get("postgres")).get("POSTGRES_USER") == "analytics" and
+      env_of(get("postgres")).get("POSTGRES_DB") == "analytics",
+      "postgres: role and database analytics")
+
+# Dockerfiles: multi-stage, bookworm build stage with cmake and the -dev packages, slim runtime,
+# non-root user, no -dev package or compiler in the runtime stage.
+dockerfiles = [f"services/{n}/Dockerfile" for n in APPS] + ([mdf] if mdf else [])
+for path in dockerfiles:
+    if not check(os.path.isfile(path), f"{path} exists"):
+        continue
+    text = open(path).read()
+    stages = re.split(r"(?im)^FROM\s+", text)[1:]
+    check(len(stages) >= 2, f"{path}: multi-stage")
+    if len(stages) < 2:
+        continue
+    first, last = stages[0], stages[-1]
+    check(first.startswith("debian:bookworm") and "cmake" in first and "-dev" in first,
+          f"{path}: build stage on debian:bookworm with cmake and -dev packages")
+    check(last.startswith("debian:bookworm-slim"), f"{path}: runtime stage on debian:bookworm-slim")
+    check(re.search(r"(?m)^\s*[^#\n]*\b\S+-dev\b", last) is None and "build-essential" not in last,
+          f"{path}: runtime stage installs no -dev package or compiler")
+    users = re.findall(r"(?im)^USER\s+(\S+)", last)
+    check(bool(users) and users[-1] not in ("root", "0"), f"{path}: runs as a non-root user")
+
+finish()
+PY
