@@ -498,6 +498,10 @@ cmd_up() {
         KAFKA_BROKERS="$(cat "$KAFKA_BOOTSTRAP_FILE")"
         echo "kafka local" >>"$RUN/mode"
         restart="$BROKER_STARTED"
+        # The mock cluster's LeaveGroup often times out, so a restarted worker would wait for
+        # the old member's session to expire; short timeouts keep restarts in tests quick.
+        export WORKER_SESSION_TIMEOUT_MS="${WORKER_SESSION_TIMEOUT_MS:-6000}"
+        export WORKER_MAX_POLL_INTERVAL_MS="${WORKER_MAX_POLL_INTERVAL_MS:-20000}"
     fi
     export DATABASE_URL REDIS_URL KAFKA_BROKERS KAFKA_TOPIC KAFKA_BOOTSTRAP_FILE MIGRATIONS_DIR \
         INGEST_PORT GRAPHQL_PORT WORKER_PORT LOG_LEVEL

@@ -1,0 +1,172 @@
+/*
+ * changefeed.c — the Redis side of the worker. hiredis synchronous calls with a short timeout;
+ * called on the consumer thread right after COMMIT, so the timeout bounds how much a slow Redis
+ * can delay the next batch (never the correctness of this one).
+ */
+#include "changefeed.h"
+#include "ea_log.h"
+#include "ea_redis.h"
+#include "ea_time.h"
+#include "sqltext.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FEED_TIMEOUT_MS 500
+
+struct wk_feed {
+    const wk_config *cfg;
+    wk_stats *stats;
+    redisContext *rc;
+    int64_t retry_at_ms;
+    long backoff_ms;
+    wk_buf msg;
+    const wk_change **order;
+    size_t order_cap;
+};
+
+wk_feed *wk_feed_new(const wk_config *cfg, wk_stats *stats)
+{
+    wk_feed *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return NULL;
+    f->cfg = cfg;
+    f->stats = stats;
+    f->backoff_ms = 500;
+    return f;
+}
+
+void wk_feed_free(wk_feed *f)
+{
+    if (f == NULL)
+        return;
+    if (f->rc != NULL)
+        redisFree(f->rc);
+    wk_buf_free(&f->msg);
+    free(f->order);
+    free(f);
+}
+
+static bool ensure_conn(wk_feed *f)
+{
+    if (f->rc != NULL && f->rc->err == 0)
+        return true;
+    if (f->rc != NULL) {
+        redisFree(f->rc);
+        f->rc = NULL;
+    }
+    int64_t now = ea_time_now_ms();
+    if (now < f->retry_at_ms)
+        return false;
+    struct ea_err err = {0};
+    f->rc = ea_redis_connect(f->cfg->redis_url, FEED_TIMEOUT_MS, &err);
+    if (f->rc == NULL) {
+        ea_log_warn("changefeed", "%s", err.message);
+        f->retry_at_ms = now + f->backoff_ms;
+        f->backoff_ms = f->backoff_ms * 2 > 10000 ? 10000 : f->backoff_ms * 2;
+        wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
+        return false;
+    }
+    f->backoff_ms = 500;
+    wk_stats_set_ready(f->stats, WK_READY_REDIS, true);
+    return true;
+}
+
+void wk_feed_check(wk_feed *f)
+{
+    if (!ensure_conn(f))
+        return;
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_check(f->rc, redisCommand(f->rc, "PING"), "ping redis", &err);
+    if (r == NULL) {
+        wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
+        return;
+    }
+    freeReplyObject(r);
+    wk_stats_set_ready(f->stats, WK_READY_REDIS, true);
+}
+
+void wk_feed_format(wk_buf *out, const char *tenant, const wk_change *changes, size_t n)
+{
+    wk_buf_puts(out, "{\"tenant\":");
+    wk_buf_json_string(out, tenant, strlen(tenant));
+    wk_buf_puts(out, ",\"changes\":[");
+    for (size_t i = 0; i < n; i++) {
+        const wk_change *c = &changes[i];
+        char t[48];
+        ea_time_format_iso8601(c->bucket_ms, t);
+        if (i > 0)
+            wk_buf_putc(out, ',');
+        wk_buf_puts(out, "{\"metric\":");
+        wk_buf_json_string(out, c->metric, strlen(c->metric));
+        wk_buf_printf(
+            out, ",\"granularity\":\"%s\",\"bucket\":\"%s\",\"dims\":", wk_gran_name(c->gran), t);
+        wk_buf_puts(out, c->dims_json); /* jsonb text from PostgreSQL: valid JSON */
+        wk_buf_printf(out, ",\"revision\":%d}", c->revision);
+    }
+    wk_buf_puts(out, "]}");
+}
+
+static int by_tenant(const void *x, const void *y)
+{
+    const wk_change *a = *(const wk_change *const *)x, *b = *(const wk_change *const *)y;
+    int c = strcmp(a->tenant, b->tenant);
+    if (c != 0)
+        return c;
+    return a < b ? -1 : a > b; /* stable: keep the commit's order inside a tenant */
+}
+
+void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
+{
+    wk_feed *f = ctx;
+    if (!ensure_conn(f)) {
+        wk_stats_inc_publish_error(f->stats);
+        return;
+    }
+    if (n > f->order_cap) {
+        const wk_change **no = realloc(f->order, n * sizeof(*no));
+        if (no == NULL) {
+            wk_stats_inc_publish_error(f->stats);
+            return;
+        }
+        f->order = no;
+        f->order_cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        f->order[i] = &changes[i];
+    qsort(f->order, n, sizeof(*f->order), by_tenant);
+    wk_change *run = malloc(sizeof(*run) * (size_t)f->cfg->changes_max_per_message);
+    if (run == NULL) {
+        wk_stats_inc_publish_error(f->stats);
+        return;
+    }
+    size_t i = 0;
+    while (i < n) {
+        size_t k = 0;
+        const char *tenant = f->order[i]->tenant;
+        while (i < n && k < (size_t)f->cfg->changes_max_per_message &&
+               strcmp(f->order[i]->tenant, tenant) == 0)
+            run[k++] = *f->order[i++];
+        wk_buf_reset(&f->msg);
+        wk_feed_format(&f->msg, tenant, run, k);
+        if (f->msg.oom) {
+            wk_stats_inc_publish_error(f->stats);
+            continue;
+        }
+        struct ea_err err = {0};
+        redisReply *r = ea_redis_check(
+            f->rc,
+            redisCommand(f->rc, "PUBLISH %s %b", f->cfg->changes_channel, f->msg.p, f->msg.len),
+            "publish change feed", &err);
+        if (r == NULL) {
+            ea_log_warn("changefeed", "tenant %s: %s", tenant, err.message);
+            wk_stats_inc_publish_error(f->stats);
+            wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
+            if (f->rc->err != 0)
+                break; /* connection lost: the rest would fail too */
+            continue;
+        }
+        freeReplyObject(r);
+    }
+    free(run);
+}

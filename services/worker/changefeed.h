@@ -1,0 +1,30 @@
+/*
+ * changefeed.h — publishes which rollup rows a committed batch changed, on the Redis pub/sub
+ * channel ea:changes, one message per tenant touched (docs/event-format.md "Change feed"):
+ *   {"tenant":"t","changes":[{"metric":..,"granularity":"HOUR"|"DAY","bucket":"..Z",
+ *    "dims":{..},"revision":n}, ...]}
+ * Best effort by design: a failure is logged and counted, the connection is re-made on the next
+ * publish (with a back-off), and counting never waits for Redis.
+ */
+#ifndef WK_CHANGEFEED_H
+#define WK_CHANGEFEED_H
+
+#include "sink.h"
+#include "stats.h"
+#include "worker_config.h"
+
+typedef struct wk_feed wk_feed;
+
+wk_feed *wk_feed_new(const wk_config *cfg, wk_stats *stats);
+void wk_feed_free(wk_feed *f);
+
+/* A wk_publish_fn: groups changes by tenant and PUBLISHes. ctx is the wk_feed. */
+void wk_feed_publish(void *ctx, const wk_change *changes, size_t n);
+
+/* Appends the JSON message for changes[0..n) (all of one tenant) to out. Exposed for tests. */
+void wk_feed_format(wk_buf *out, const char *tenant, const wk_change *changes, size_t n);
+
+/* PING (connecting when needed); updates the redis readiness flag. */
+void wk_feed_check(wk_feed *f);
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * consumer.c — poll loop and rebalance handling.
+ *
+ *   poll ─▶ message ─▶ skip if partition not ours / fenced / offset < next_offset ─▶ decode
+ *        ─▶ batch full or WORKER_BATCH_MAX_MS old ─▶ wk_sink_commit_batch ─▶ reset batch
+ *   rebalance ASSIGN ─▶ claim each partition ─▶ rd_kafka_assign(offset = stored next_offset)
+ *   rebalance REVOKE ─▶ commit the batch in hand (still ours) ─▶ rd_kafka_assign(NULL)
+ *
+ * Offsets are never committed to Kafka: PostgreSQL holds them (sink.c). The batch arena holds
+ * every decoded event of the batch and is reset after each commit.
+ */
+#include "consumer.h"
+#include "ea_kafka.h"
+#include "ea_log.h"
+#include "ea_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_PARTS 1024
+
+struct wk_consumer {
+    const wk_config *cfg;
+    wk_sink *sink;
+    wk_feed *feed;
+    wk_stats *stats;
+    rd_kafka_t *rk;
+    wk_pstate st[MAX_PARTS];
+    size_t nst;
+    wk_batch batch;
+    volatile sig_atomic_t *stop;
+    int64_t next_tick_ms, next_maint_ms, next_redis_ms;
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static wk_pstate *find_st(wk_consumer *c, int32_t partition)
+{
+    for (size_t i = 0; i < c->nst; i++)
+        if (c->st[i].partition == partition)
+            return &c->st[i];
+    return NULL;
+}
+
+static void batch_reset(wk_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        wk_event_release(&b->ev[i]);
+    b->n = 0;
+    ea_arena_reset(b->arena);
+}
+
+/* Commits the batch in hand; on give-up (stop while PostgreSQL is down) the batch is dropped:
+ * its messages were not committed and will be replayed by the next owner. */
+static void flush(wk_consumer *c)
+{
+    if (c->batch.n == 0)
+        return;
+    ea_rc rc = wk_sink_commit_batch(c->sink, &c->batch, c->st, c->nst, c->stop);
+    if (rc != EA_OK)
+        ea_log_warn("consumer", "batch of %zu messages not committed (%s): it will be replayed",
+                    c->batch.n, ea_rc_name(rc));
+    batch_reset(&c->batch);
+    /* pause partitions that turned out fenced: their messages are not ours to count */
+    for (size_t i = 0; i < c->nst; i++) {
+        if (!c->st[i].fenced)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, c->cfg->kafka_topic, c->st[i].partition);
+        rd_kafka_pause_partitions(c->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+}
+
+static ea_rc claim_retrying(wk_consumer *c, int32_t partition, wk_pstate *st)
+{
+    long backoff = 200;
+    for (;;) {
+        struct ea_err err = {0};
+        ea_rc rc = wk_sink_connect(c->sink, &err);
+        if (rc == EA_OK)
+            rc = wk_sink_claim(c->sink, partition, st, &err);
+        if (rc == EA_OK)
+            return EA_OK;
+        ea_log_warn("consumer", "could not claim partition %d: %s; retrying", partition,
+                    err.message);
+        if (*c->stop)
+            return rc;
+        sleep_ms(backoff);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    wk_consumer *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        wk_stats_set_ready(c->stats, WK_READY_KAFKA, true);
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            wk_pstate st;
+            if (c->nst >= MAX_PARTS || claim_retrying(c, tp->partition, &st) != EA_OK) {
+                tp->offset = RD_KAFKA_OFFSET_END; /* shutting down: read nothing */
+                continue;
+            }
+            c->st[c->nst++] = st;
+            tp->offset = st.next_offset;
+            wk_stats_partition(c->stats, st.partition, true, st.next_offset, -1,
+                               st.high_ms == INT64_MIN
+                                   ? INT64_MIN
+                                   : st.high_ms - c->cfg->allowed_lateness_s * 1000);
+            ea_log_info("consumer",
+                        "partition %d assigned: generation %lld, resuming at offset "
+                        "%lld",
+                        st.partition, (long long)st.generation, (long long)st.next_offset);
+        }
+        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            ea_log_error("consumer", "could not assign partitions: %s", rd_kafka_err2str(e));
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        if (rd_kafka_assignment_lost(rk)) {
+            ea_log_warn("consumer", "assignment lost: dropping the batch in hand (%zu)",
+                        c->batch.n);
+            batch_reset(&c->batch);
+        } else {
+            flush(c); /* still ours until we return: commit what we have */
+        }
+        for (size_t i = 0; i < c->nst; i++)
+            wk_stats_partition(c->stats, c->st[i].partition, false, 0, -1, INT64_MIN);
+        ea_log_info("consumer", "%d partitions revoked", parts->cnt);
+        c->nst = 0;
+        rd_kafka_assign(rk, NULL);
+        return;
+    }
+    ea_log_error("consumer", "rebalance error: %s", rd_kafka_err2str(err));
+    batch_reset(&c->batch);
+    c->nst = 0;
+    rd_kafka_assign(rk, NULL);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    wk_consumer *c = opaque;
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        wk_stats_set_ready(c->stats, WK_READY_KAFKA, false);
+    ea_log_warn("kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+wk_consumer *wk_consumer_new(const wk_config *cfg, const char *brokers, wk_sink *sink,
+                             wk_feed *feed, wk_stats *stats, struct ea_err *err)
+{
+    wk_consumer *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->sink = sink;
+    c->feed = feed;
+    c->stats = stats;
+    c->batch.arena = ea_arena_new(1 << 20);
+    if (c->batch.arena == NULL) {
+        free(c);
+        ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ea-worker", err);
+    if (conf == NULL)
+        goto fail;
+    char session[24], poll[24];
+    snprintf(session, sizeof(session), "%ld", cfg->session_timeout_ms);
+    snprintf(poll, sizeof(poll), "%ld", cfg->max_poll_interval_ms);
+    if (ea_kafka_conf_set(conf, "group.id", cfg->group_id, err) != EA_OK ||
+        ea_kafka_conf_set(conf, "session.timeout.ms", session, err) != EA_OK ||
+        ea_kafka_conf_set(conf, "max.poll.interval.ms", poll, err) != EA_OK ||
+        ea_kafka_conf_set(conf, "enable.auto.commit", "false", err) != EA_OK ||
+        ea_kafka_conf_set(conf, "enable.auto.offset.store", "false", err) != EA_OK ||
+        ea_kafka_conf_set(conf, "auto.offset.reset", "earliest", err) != EA_OK ||
+        ea_kafka_conf_set(conf, "enable.partition.eof", "true", err) != EA_OK ||
+        ea_kafka_conf_set(conf, "fetch.wait.max.ms", "50", err) != EA_OK ||
+        ea_kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) !=
+            EA_OK) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    char errstr[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (c->rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        ea_err_set(err, EA_ERR_KAFKA, "could not create kafka consumer: %s", errstr);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    return c;
+fail:
+    ea_arena_free(c->batch.arena);
+    free(c);
+    return NULL;
+}
+
+void wk_consumer_free(wk_consumer *c)
+{
+    if (c == NULL)
+        return;
+    batch_reset(&c->batch);
+    if (c->rk != NULL)
+        rd_kafka_destroy(c->rk);
+    free(c->batch.ev);
+    ea_arena_free(c->batch.arena);
+    free(c);
+}
+
+static void on_message(wk_consumer *c, rd_kafka_message_t *m)
+{
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        wk_pstate *p = find_st(c, m->partition);
+        if (p != NULL)
+            p->eof = true;
+        wk_stats_set_ready(c->stats, WK_READY_KAFKA, true);
+        return;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ea_log_warn("kafka", "consume error: %s", rd_kafka_message_errstr(m));
+        return;
+    }
+    wk_stats_set_ready(c->stats, WK_READY_KAFKA, true);
+    wk_pstate *p = find_st(c, m->partition);
+    if (p == NULL || p->fenced || m->offset < p->next_offset)
+        return; /* not ours, or already committed (6) */
+    p->eof = false;
+    wk_batch *b = &c->batch;
+    if (b->n == b->cap) {
+        size_t ncap = b->cap == 0 ? 1024 : b->cap * 2;
+        wk_event *ne = realloc(b->ev, ncap * sizeof(*ne));
+        if (ne == NULL) {
+            ea_log_error("consumer", "out of memory growing the batch: committing early");
+            flush(c);
+            if (b->n == b->cap)
+                return;
+        } else {
+            b->ev = ne;
+            b->cap = ncap;
+        }
+    }
+    if (b->n == 0)
+        b->started_ns = ea_time_mono_ns();
+    wk_event *ev = &b->ev[b->n];
+    memset(ev, 0, sizeof(*ev));
+    ev->partition = m->partition;
+    ev->offset = m->offset;
+    if (!wk_message_decode(ev, m->payload, m->len, b->arena)) {
+        wk_event_release(ev);
+        ea_log_error("consumer", "out of memory decoding partition %d offset %lld", m->partition,
+                     (long long)m->offset);
+        flush(c); /* the message is replayed after the next claim */
+        return;
+    }
+    b->n++;
+}
+
+static void periodic(wk_consumer *c, int64_t now)
+{
+    struct ea_err err = {0};
+    if (now >= c->next_redis_ms) {
+        wk_feed_check(c->feed);
+        c->next_redis_ms = now + 5000;
+    }
+    if (now < c->next_tick_ms)
+        return;
+    c->next_tick_ms = now + c->cfg->close_interval_ms;
+    for (size_t i = 0; i < c->nst; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(c->rk, c->cfg->kafka_topic, c->st[i].partition, &lo,
+                                           &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0)
+            c->st[i].broker_high = hi;
+        wk_pstate *p = &c->st[i];
+        wk_stats_partition(
+            c->stats, p->partition, true, p->next_offset, p->broker_high,
+            p->high_ms == INT64_MIN ? INT64_MIN : p->high_ms - c->cfg->allowed_lateness_s * 1000);
+    }
+    if (wk_sink_connect(c->sink, &err) != EA_OK) {
+        ea_log_warn("consumer", "postgresql unavailable: %s", err.message);
+        return;
+    }
+    if (c->batch.n == 0 && wk_sink_idle_watermarks(c->sink, c->st, c->nst, now, &err) != EA_OK)
+        ea_log_warn("consumer", "could not advance idle watermarks: %s", err.message);
+    if (wk_sink_close_buckets(c->sink, &err) != EA_OK)
+        ea_log_warn("consumer", "could not close buckets: %s", err.message);
+    if (now >= c->next_maint_ms) {
+        c->next_maint_ms = now + c->cfg->maintenance_interval_s * 1000;
+        if (wk_sink_maintain(c->sink, &err) != EA_OK)
+            ea_log_warn("consumer", "partition maintenance failed: %s", err.message);
+    }
+    /* a partition fenced although Kafka still gives it to us (e.g. we were briefly out of the
+     * group): after a pause long enough for a rebalance to arrive, claim it again */
+    for (size_t i = 0; i < c->nst; i++) {
+        wk_pstate *p = &c->st[i];
+        if (!p->fenced || now < p->reclaim_at_ms)
+            continue;
+        wk_pstate fresh;
+        if (wk_sink_claim(c->sink, p->partition, &fresh, &err) != EA_OK)
+            continue;
+        *p = fresh;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, c->cfg->kafka_topic, p->partition)->offset =
+            p->next_offset;
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 5000);
+        if (e != NULL) {
+            ea_log_warn("consumer", "could not seek partition %d: %s", p->partition,
+                        rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        rd_kafka_resume_partitions(c->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        ea_log_info("consumer", "partition %d re-claimed: generation %lld, offset %lld",
+                    p->partition, (long long)p->generation, (long long)p->next_offset);
+    }
+}
+
+ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
+{
+    c->stop = stop;
+    struct ea_err err = {0};
+    /* start-up: partitions first (a fresh database may not have today's yet), definitions */
+    while (!*stop) {
+        if (wk_sink_connect(c->sink, &err) == EA_OK && wk_sink_maintain(c->sink, &err) == EA_OK &&
+            wk_sink_refresh_defs(c->sink, true, &err) == EA_OK)
+            break;
+        ea_log_warn("consumer", "waiting for postgresql: %s", err.message);
+        ea_err_clear(&err);
+        sleep_ms(1000);
+    }
+    c->next_maint_ms = ea_time_now_ms() + c->cfg->maintenance_interval_s * 1000;
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, c->cfg->kafka_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ea_log_error("consumer", "could not subscribe to %s: %s", c->cfg->kafka_topic,
+                     rd_kafka_err2str(e));
+        return EA_ERR_KAFKA;
+    }
+    ea_log_info("consumer", "subscribed to %s as group %s", c->cfg->kafka_topic, c->cfg->group_id);
+    const int64_t max_ns = c->cfg->batch_max_ms * 1000000;
+    while (!*stop) {
+        int timeout = 100;
+        if (c->batch.n > 0) {
+            int64_t left = (c->batch.started_ns + max_ns - ea_time_mono_ns()) / 1000000;
+            timeout = left < 0 ? 0 : left < 100 ? (int)left : 100;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout);
+        if (m != NULL) {
+            on_message(c, m);
+            rd_kafka_message_destroy(m);
+        }
+        if (c->batch.n > 0 && (c->batch.n >= (size_t)c->cfg->batch_max_events ||
+                               ea_time_mono_ns() - c->batch.started_ns >= max_ns))
+            flush(c);
+        periodic(c, ea_time_now_ms());
+    }
+    ea_log_info("consumer", "stopping: committing the batch in hand (%zu messages)", c->batch.n);
+    flush(c);
+    rd_kafka_resp_err_t ce = rd_kafka_consumer_close(c->rk); /* leaves the group (revoke) */
+    if (ce != RD_KAFKA_RESP_ERR_NO_ERROR)
+        ea_log_warn("consumer", "consumer close: %s", rd_kafka_err2str(ce));
+    return EA_OK;
+}

@@ -1,0 +1,94 @@
+/*
+ * main.c — the worker process: loads the configuration, wires the modules together and runs
+ * the consumer loop until SIGTERM/SIGINT. Nothing else lives here.
+ *
+ *   wk_config ─▶ wk_stats ─▶ wk_httpd (thread: /healthz /readyz /metrics)
+ *             ─▶ wk_sink (PostgreSQL) ◀─ wk_consumer (Kafka, main loop) ─▶ wk_feed (Redis)
+ */
+#include "changefeed.h"
+#include "consumer.h"
+#include "ea_kafka.h"
+#include "ea_log.h"
+#include "httpd.h"
+#include "sink.h"
+#include "stats.h"
+#include "worker_config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: worker\nevent analytics worker: Kafka -> PostgreSQL rollups.\n"
+               "environment:\n");
+        wk_config_print_help(stdout);
+        return 0;
+    }
+    wk_config cfg;
+    struct ea_err err = {0};
+    ea_log_init("worker", EA_LOG_INFO);
+    if (wk_config_load(&cfg, &err) != EA_OK) {
+        ea_log_error("startup", "%s", err.message);
+        return 2;
+    }
+    ea_log_init("worker", ea_log_level_parse(cfg.log_level));
+
+    char brokers[4096];
+    if (ea_kafka_resolve_brokers(cfg.kafka_brokers, cfg.kafka_bootstrap_file, brokers,
+                                 sizeof(brokers), &err) != EA_OK) {
+        ea_log_error("startup", "%s", err.message);
+        return 2;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    wk_stats *stats = wk_stats_new();
+    wk_sink *sink = stats != NULL ? wk_sink_new(&cfg, stats) : NULL;
+    wk_feed *feed = stats != NULL ? wk_feed_new(&cfg, stats) : NULL;
+    wk_httpd *httpd = NULL;
+    wk_consumer *consumer = NULL;
+    if (sink == NULL || feed == NULL) {
+        ea_log_error("startup", "out of memory");
+        goto out;
+    }
+    wk_sink_set_publisher(sink, wk_feed_publish, feed);
+    if (cfg.http_port > 0) {
+        httpd = wk_httpd_start(cfg.http_host, (int)cfg.http_port, stats, &err);
+        if (httpd == NULL) {
+            ea_log_error("startup", "%s", err.message);
+            goto out;
+        }
+    }
+    consumer = wk_consumer_new(&cfg, brokers, sink, feed, stats, &err);
+    if (consumer == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        goto out;
+    }
+    ea_log_info("startup", "worker starting: brokers %s, topic %s, port %ld, raw events %s",
+                brokers, cfg.kafka_topic, cfg.http_port, cfg.store_raw ? "on" : "off");
+    rc = wk_consumer_run(consumer, &stop_flag) == EA_OK ? 0 : 1;
+    ea_log_info("shutdown", "worker stopped");
+out:
+    wk_consumer_free(consumer);
+    wk_httpd_stop(httpd);
+    wk_feed_free(feed);
+    wk_sink_free(sink);
+    wk_stats_free(stats);
+    return rc;
+}

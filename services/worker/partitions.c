@@ -1,0 +1,210 @@
+/*
+ * partitions.c — partition cache, on-demand creation and the maintenance pass.
+ *
+ * The cache is the set of child table names of the four partitioned tables, e.g.
+ * "rollups_hourly_p20260126"; names are computed exactly as ea_partition_name() does. It is
+ * refreshed after maintenance, after an ensure, and when a batch fails with "no partition".
+ */
+#include "partitions.h"
+#include "ea_arena.h"
+#include "ea_log.h"
+#include "ea_pg.h"
+#include "ea_time.h"
+#include "strmap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Advisory lock key of the maintenance pass ("ea-maint" in ASCII). */
+#define WK_MAINT_LOCK_KEY "7305230303425315956"
+
+enum { CLS_RAW, CLS_15M, CLS_HOURLY, CLS_DAILY, CLS_N };
+static const char *const cls_parent[CLS_N] = {"raw_events", "rollups_15m", "rollups_hourly",
+                                              "rollups_daily"};
+static const bool cls_monthly[CLS_N] = {false, false, false, true};
+
+struct wk_parts {
+    bool store_raw;
+    ea_arena *arena;
+    wk_map names;
+    long retention_days[CLS_N];
+};
+
+wk_parts *wk_parts_new(bool store_raw)
+{
+    wk_parts *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->store_raw = store_raw;
+    p->arena = ea_arena_new(16384);
+    if (p->arena == NULL) {
+        free(p);
+        return NULL;
+    }
+    for (int i = 0; i < CLS_N; i++)
+        p->retention_days[i] = 36500;
+    return p;
+}
+
+void wk_parts_free(wk_parts *p)
+{
+    if (p == NULL)
+        return;
+    wk_map_free(&p->names);
+    ea_arena_free(p->arena);
+    free(p);
+}
+
+ea_rc wk_parts_refresh(wk_parts *p, PGconn *c, struct ea_err *err)
+{
+    PGresult *res = ea_pg_query(c,
+                                "SELECT child.relname FROM pg_inherits i "
+                                "JOIN pg_class child ON child.oid = i.inhrelid "
+                                "JOIN pg_class par ON par.oid = i.inhparent "
+                                "WHERE par.relname IN ('raw_events', 'rollups_15m', "
+                                "'rollups_hourly', 'rollups_daily')",
+                                0, NULL, PGRES_TUPLES_OK, err);
+    if (res == NULL)
+        return err != NULL ? err->code : EA_ERR_DB;
+    wk_map_clear(&p->names);
+    ea_arena_reset(p->arena);
+    for (int i = 0; i < PQntuples(res); i++) {
+        bool ins;
+        const char *n = PQgetvalue(res, i, 0);
+        void **slot = wk_map_upsert(&p->names, n, strlen(n), p->arena, &ins);
+        if (slot == NULL) {
+            PQclear(res);
+            return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+        }
+        *slot = (void *)1;
+    }
+    PQclear(res);
+    res = ea_pg_query(c, "SELECT parent, retention_days FROM partition_classes", 0, NULL,
+                      PGRES_TUPLES_OK, err);
+    if (res == NULL)
+        return err != NULL ? err->code : EA_ERR_DB;
+    for (int i = 0; i < PQntuples(res); i++)
+        for (int k = 0; k < CLS_N; k++)
+            if (strcmp(PQgetvalue(res, i, 0), cls_parent[k]) == 0)
+                p->retention_days[k] = strtol(PQgetvalue(res, i, 1), NULL, 10);
+    PQclear(res);
+    return EA_OK;
+}
+
+/* Name of the partition of class k holding ts, and its upper bound in ms. */
+static void part_name(int k, int64_t ts, char *buf, size_t cap, int64_t *upper_ms)
+{
+    char iso[48];
+    ea_time_format_iso8601(ts, iso); /* YYYY-MM-DD... */
+    int y = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 + (iso[2] - '0') * 10 + (iso[3] - '0');
+    int m = (iso[5] - '0') * 10 + (iso[6] - '0');
+    int d = (iso[8] - '0') * 10 + (iso[9] - '0');
+    if (cls_monthly[k]) {
+        snprintf(buf, cap, "%s_p%04d%02d", cls_parent[k], y, m);
+        int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
+        *upper_ms = ea_time_days_from_civil(ny, (unsigned)nm, 1) * EA_MS_PER_DAY;
+    } else {
+        snprintf(buf, cap, "%s_p%04d%02d%02d", cls_parent[k], y, m, d);
+        *upper_ms = ea_time_floor_day(ts) + EA_MS_PER_DAY;
+    }
+}
+
+wk_part_status wk_parts_check(wk_parts *p, int64_t ts_ms, int64_t now_ms)
+{
+    wk_part_status st = WK_PART_OK;
+    for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++) {
+        char name[96];
+        int64_t upper;
+        part_name(k, ts_ms, name, sizeof(name), &upper);
+        if (upper <= now_ms - p->retention_days[k] * EA_MS_PER_DAY)
+            return WK_PART_PAST_RETENTION;
+        if (wk_map_get(&p->names, name, strlen(name)) == NULL)
+            st = WK_PART_MISSING;
+    }
+    return st;
+}
+
+ea_rc wk_parts_ensure(wk_parts *p, PGconn *c, int64_t ts_ms, struct ea_err *err)
+{
+    char iso[48];
+    ea_time_format_iso8601(ts_ms, iso);
+    for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++) {
+        const char *params[2] = {cls_parent[k], iso};
+        PGresult *res = ea_pg_query(c,
+                                    "SELECT ea_partition_ensure($1, $2::timestamptz, "
+                                    "$2::timestamptz)",
+                                    2, params, PGRES_TUPLES_OK, err);
+        if (res == NULL)
+            return err != NULL ? err->code : EA_ERR_DB;
+        PQclear(res);
+    }
+    ea_log_info("partitions", "created partitions for %.10s", iso);
+    return wk_parts_refresh(p, c, err);
+}
+
+static bool is_lock_timeout(const struct ea_err *err)
+{
+    return strcmp(err->sqlstate, "55P03") == 0;
+}
+
+ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, long dedup_window_s, bool *did,
+                        struct ea_err *err)
+{
+    *did = false;
+    PGresult *res = ea_pg_query(c, "SELECT pg_try_advisory_lock(" WK_MAINT_LOCK_KEY ")", 0, NULL,
+                                PGRES_TUPLES_OK, err);
+    if (res == NULL)
+        return err->code;
+    bool got = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    ea_rc rc = EA_OK;
+    if (got) {
+        *did = true;
+        char days[16], window[32];
+        snprintf(days, sizeof(days), "%d", back_days);
+        snprintf(window, sizeof(window), "%ld seconds", dedup_window_s);
+        for (int attempt = 0; attempt < 5; attempt++) {
+            const char *params[1] = {days};
+            res = ea_pg_query(c, "SELECT ea_partitions_maintain($1::int)", 1, params,
+                              PGRES_TUPLES_OK, err);
+            if (res != NULL) {
+                ea_log_info("partitions", "maintenance created %s partitions",
+                            PQgetvalue(res, 0, 0));
+                PQclear(res);
+                rc = EA_OK;
+                break;
+            }
+            rc = err->code;
+            if (!is_lock_timeout(err))
+                break;
+            ea_log_warn("partitions", "maintenance: %s; retrying", err->message);
+            struct timespec ts = {0, 200000000L * (attempt + 1)};
+            nanosleep(&ts, NULL);
+        }
+        /* Expire dedup keys in slices: short transactions, no long lock on the table. */
+        for (int slice = 0; rc == EA_OK && slice < 100; slice++) {
+            const char *params[1] = {window};
+            res = ea_pg_query(c,
+                              "DELETE FROM event_dedup WHERE ctid IN (SELECT ctid FROM "
+                              "event_dedup WHERE seen_at < now() - $1::interval LIMIT 10000)",
+                              1, params, PGRES_COMMAND_OK, err);
+            if (res == NULL) {
+                rc = err->code;
+                break;
+            }
+            long n = strtol(PQcmdTuples(res), NULL, 10);
+            PQclear(res);
+            if (n < 10000)
+                break;
+        }
+        struct ea_err uerr = {0};
+        res = ea_pg_query(c, "SELECT pg_advisory_unlock(" WK_MAINT_LOCK_KEY ")", 0, NULL,
+                          PGRES_TUPLES_OK, &uerr);
+        PQclear(res);
+    }
+    if (rc != EA_OK)
+        return rc;
+    return wk_parts_refresh(p, c, err);
+}

@@ -1,0 +1,93 @@
+/*
+ * sink.h — the worker's PostgreSQL side: claiming partitions, committing a batch (rows, dedup
+ * keys, dead letters and Kafka offsets in one transaction), advancing idle watermarks, closing
+ * buckets behind the group watermark, and partition maintenance. The exactly-once protocol is
+ * written as numbered invariants at the top of sink.c.
+ */
+#ifndef WK_SINK_H
+#define WK_SINK_H
+
+#include "ea_arena.h"
+#include "ea_err.h"
+#include "message.h"
+#include "metricdefs.h"
+#include "processor.h"
+#include "stats.h"
+#include "worker_config.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What the worker knows about one assigned partition. */
+typedef struct wk_pstate {
+    int32_t partition;
+    int64_t generation;  /* ours, from the claim; the fence of every commit */
+    int64_t next_offset; /* committed: first offset not yet in PostgreSQL */
+    int64_t high_ms;     /* highest event time committed (watermark + allowed lateness);
+                            INT64_MIN when none */
+    bool fenced;         /* another consumer claimed it after us */
+    int64_t reclaim_at_ms;
+    bool eof;            /* consumer reached the end of the partition */
+    int64_t broker_high; /* broker high watermark (lag), -1 unknown */
+} wk_pstate;
+
+/* The messages of one batch, in the order they were polled (per partition: offset order). */
+typedef struct wk_batch {
+    ea_arena *arena; /* events and their strings; reset after the batch */
+    wk_event *ev;
+    size_t n, cap;
+    int64_t started_ns; /* monotonic time the first message was polled */
+} wk_batch;
+
+/* One changed rollup row, for the change feed (strings valid during the publish callback). */
+typedef struct wk_change {
+    const char *tenant, *metric;
+    wk_gran gran;
+    int64_t bucket_ms;
+    const char *dims_json;
+    int revision;
+} wk_change;
+
+/* Called after each successful COMMIT with the rows it changed (hour and day granularity). */
+typedef void (*wk_publish_fn)(void *ctx, const wk_change *changes, size_t n);
+
+typedef struct wk_sink wk_sink;
+
+wk_sink *wk_sink_new(const wk_config *cfg, wk_stats *stats);
+void wk_sink_free(wk_sink *s);
+
+void wk_sink_set_publisher(wk_sink *s, wk_publish_fn fn, void *ctx);
+
+/* Connects when not connected (or broken). EA_ERR_UNAVAILABLE when PostgreSQL is down. */
+ea_rc wk_sink_connect(wk_sink *s, struct ea_err *err) EA_WUR;
+
+/* Reloads metric definitions when metric_definitions_version changed since the last load (or
+ * force). Called inside every batch transaction, so a committed definition counts every event
+ * produced after it. */
+ea_rc wk_sink_refresh_defs(wk_sink *s, bool force, struct ea_err *err) EA_WUR;
+
+/* Claims a partition (invariant 1): bumps its generation and returns the stored position. */
+ea_rc wk_sink_claim(wk_sink *s, int32_t partition, wk_pstate *st, struct ea_err *err) EA_WUR;
+
+/* Commits the batch: retries transient failures (reconnecting) until *stop, splits the batch to
+ * isolate an event PostgreSQL rejects, drops the events of fenced partitions (st[i].fenced).
+ * EA_OK when every event not dropped is committed; EA_ERR_UNAVAILABLE when it gave up (stop). */
+ea_rc wk_sink_commit_batch(wk_sink *s, wk_batch *b, wk_pstate *st, size_t nst,
+                           volatile sig_atomic_t *stop) EA_WUR;
+
+/* Advances the watermark of partitions at end-of-partition to now - allowed lateness (an idle
+ * partition must not hold back the group watermark forever). */
+ea_rc wk_sink_idle_watermarks(wk_sink *s, wk_pstate *st, size_t nst, int64_t now_ms,
+                              struct ea_err *err) EA_WUR;
+
+/* Marks rows closed whose bucket ends at or before the group watermark (min over partitions). */
+ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err) EA_WUR;
+
+/* Partition maintenance + dedup expiry under the advisory lock. */
+ea_rc wk_sink_maintain(wk_sink *s, struct ea_err *err) EA_WUR;
+
+/* True when the last PostgreSQL interaction succeeded. */
+bool wk_sink_healthy(const wk_sink *s);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * sqltext.c — text encodings for PostgreSQL and JSON. The buffer records allocation failure in
+ * a flag instead of returning a code from every append, so encoders stay readable; callers
+ * check b->oom once before using the content.
+ */
+#include "sqltext.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool grow(wk_buf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t ncap = b->cap == 0 ? 256 : b->cap;
+    while (ncap < b->len + extra + 1)
+        ncap *= 2;
+    char *np = realloc(b->p, ncap);
+    if (np == NULL) {
+        b->oom = true;
+        return false;
+    }
+    b->p = np;
+    b->cap = ncap;
+    return true;
+}
+
+void wk_buf_reset(wk_buf *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->cap > 0)
+        b->p[0] = '\0';
+}
+
+void wk_buf_free(wk_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->oom = false;
+}
+
+void wk_buf_append(wk_buf *b, const void *s, size_t n)
+{
+    if (!grow(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void wk_buf_puts(wk_buf *b, const char *s)
+{
+    wk_buf_append(b, s, strlen(s));
+}
+
+void wk_buf_putc(wk_buf *b, char c)
+{
+    wk_buf_append(b, &c, 1);
+}
+
+void wk_buf_printf(wk_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(tmp)) {
+        wk_buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    if (!grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void wk_buf_json_string(wk_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    wk_buf_putc(b, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        wk_buf_append(b, s + start, i - start);
+        start = i + 1;
+        switch (c) {
+        case '"':
+            wk_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            wk_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            wk_buf_puts(b, "\\n");
+            break;
+        case '\t':
+            wk_buf_puts(b, "\\t");
+            break;
+        case '\r':
+            wk_buf_puts(b, "\\r");
+            break;
+        case '\b':
+            wk_buf_puts(b, "\\b");
+            break;
+        case '\f':
+            wk_buf_puts(b, "\\f");
+            break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            wk_buf_append(b, u, 6);
+        }
+        }
+    }
+    wk_buf_append(b, s + start, n - start);
+    wk_buf_putc(b, '"');
+}
+
+void wk_buf_json_number(wk_buf *b, double v)
+{
+    if (!isfinite(v)) {
+        wk_buf_puts(b, "null");
+        return;
+    }
+    if (v == floor(v) && fabs(v) <= 9007199254740992.0) {
+        wk_buf_printf(b, "%lld", (long long)v);
+        return;
+    }
+    wk_buf_printf(b, "%.17g", v);
+}
+
+void wk_buf_copy_field(wk_buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i], e;
+        switch (c) {
+        case '\\':
+            e = '\\';
+            break;
+        case '\t':
+            e = 't';
+            break;
+        case '\n':
+            e = 'n';
+            break;
+        case '\r':
+            e = 'r';
+            break;
+        default:
+            continue;
+        }
+        wk_buf_append(b, s + start, i - start);
+        char esc[2] = {'\\', e};
+        wk_buf_append(b, esc, 2);
+        start = i + 1;
+    }
+    wk_buf_append(b, s + start, n - start);
+}
+
+void wk_buf_array_elem(wk_buf *b, const char *s, size_t n)
+{
+    wk_buf_putc(b, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '"' && s[i] != '\\')
+            continue;
+        wk_buf_append(b, s + start, i - start);
+        wk_buf_putc(b, '\\');
+        start = i; /* the character itself follows its backslash */
+    }
+    wk_buf_append(b, s + start, n - start);
+    wk_buf_putc(b, '"');
+}
+
+void wk_buf_bytea_hex(wk_buf *b, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!grow(b, 2 + n * 2))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '\\';
+    *o++ = 'x';
+    for (size_t i = 0; i < n; i++) {
+        *o++ = hex[s[i] >> 4];
+        *o++ = hex[s[i] & 15];
+    }
+    b->len += 2 + n * 2;
+    b->p[b->len] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence starting at s[0] (1..4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c >= 0x01 && c < 0x80)
+        return 1;
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void wk_buf_utf8_sanitize(wk_buf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t l = utf8_len(u + i, n - i);
+        if (l == 0) {
+            wk_buf_printf(b, "\\x%02x", u[i]);
+            i++;
+        } else {
+            wk_buf_append(b, s + i, l);
+            i += l;
+        }
+    }
+}

