@@ -1,0 +1,1188 @@
+/*
+ * ea_gql_execute.c — runs a prepared document (GraphQL spec §6, graphql-js 16 behaviour).
+ *
+ * Per request: pick the operation → coerce variables (defaults, non-null, input objects, lists,
+ * enums, Int range; custom scalars pass through) → cost check → execute the root selection set
+ * (serially for mutations; everything here is synchronous anyway). Per field: CollectFields
+ * (@skip/@include, fragments once per selection set, fields merged by response key in selection
+ * order) → coerce arguments (defaults, variables) → resolver (service resolver, introspection, or
+ * the default that reads parent[fieldName]) → CompleteValue (non-null, lists, leaf serialization,
+ * abstract types via "__typename" in the value, sub-selections).
+ *
+ * Invariants:
+ *   1. The document and schema are read-only; every scratch allocation lives in the execution's
+ *      arena, freed when ea_gql_execute returns. JSON values are reference counted (jansson).
+ *   2. complete_value returns a new reference, or NULL when the position failed; the error has
+ *      then been recorded. A NULL for a non-null position propagates to the parent; the nearest
+ *      nullable parent becomes null (spec "Handling Field Errors").
+ *   3. Responses keep selection order: jansson objects iterate in insertion order.
+ * Not for: validation (the document is valid by construction) or transport.
+ */
+#include "ea_gql_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct gql_path {
+    const struct gql_path *prev;
+    const char *key; /* NULL: index */
+    size_t index;
+} gql_path;
+
+typedef struct exec_ctx {
+    const ea_gql_schema *s;
+    const ea_gql_document *d;
+    const gql_def *op;
+    ea_arena *a;
+    json_t *vars; /* coerced variables */
+    json_t *errors;
+    void *request_ctx;
+} exec_ctx;
+
+typedef struct cfield {
+    const char *key;
+    const gql_sel **nodes;
+    size_t n, cap;
+} cfield;
+
+typedef struct cfields {
+    cfield *items;
+    size_t n, cap;
+    const char **visited; /* fragment names already spread in this collection */
+    size_t nvisited, capvisited;
+} cfields;
+
+static json_t *path_json(const gql_path *p)
+{
+    size_t n = 0;
+    for (const gql_path *q = p; q; q = q->prev)
+        n++;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_null());
+    size_t i = n;
+    for (const gql_path *q = p; q; q = q->prev) {
+        i--;
+        json_array_set_new(arr, i,
+                           q->key ? json_string(q->key) : json_integer((json_int_t)q->index));
+    }
+    return arr;
+}
+
+static void add_error(exec_ctx *x, const char *msg, const gql_loc *loc, const gql_path *p,
+                      const char *code)
+{
+    json_array_append_new(x->errors,
+                          gql_error_new(msg, loc, loc ? 1 : 0, p ? path_json(p) : NULL, code));
+}
+
+static void *grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return old;
+    size_t nc = *cap ? *cap * 2 : 8;
+    void *p = ea_arena_alloc(a, elem * nc);
+    if (p == NULL)
+        return NULL;
+    if (n)
+        memcpy(p, old, elem * n);
+    *cap = nc;
+    return p;
+}
+
+/* ---------------------------------------------------------------- literals and input coercion */
+
+static bool parse_int_text(const char *s, json_int_t *out)
+{
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < INT32_MIN || v > INT32_MAX)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* graphql-js valueFromASTUntyped (custom scalars: JSON, DateTime). */
+static json_t *untyped_from_ast(const gql_value *v, const json_t *vars)
+{
+    switch (v->kind) {
+    case GQL_V_VARIABLE: {
+        json_t *x = vars ? json_object_get(vars, v->str) : NULL;
+        return x ? json_incref(x) : NULL;
+    }
+    case GQL_V_INT: {
+        errno = 0;
+        long long n = strtoll(v->str, NULL, 10);
+        if (errno == 0)
+            return json_integer(n);
+        return json_real(strtod(v->str, NULL));
+    }
+    case GQL_V_FLOAT:
+        return json_real(strtod(v->str, NULL));
+    case GQL_V_STRING:
+        return json_stringn(v->str, v->len);
+    case GQL_V_ENUM:
+        return json_string(v->str);
+    case GQL_V_BOOLEAN:
+        return json_boolean(v->boolean);
+    case GQL_V_NULL:
+        return json_null();
+    case GQL_V_LIST: {
+        json_t *arr = json_array();
+        for (const gql_value *it = v->items; it; it = it->next) {
+            json_t *e = untyped_from_ast(it, vars);
+            json_array_append_new(arr, e ? e : json_null());
+        }
+        return arr;
+    }
+    case GQL_V_OBJECT: {
+        json_t *obj = json_object();
+        for (const gql_objfield *f = v->fields; f; f = f->next) {
+            json_t *e = untyped_from_ast(f->value, vars);
+            if (e)
+                json_object_set_new(obj, f->name, e);
+        }
+        return obj;
+    }
+    }
+    return NULL;
+}
+
+static bool missing_var(const gql_value *v, const json_t *vars)
+{
+    return v->kind == GQL_V_VARIABLE && (vars == NULL || json_object_get(vars, v->str) == NULL);
+}
+
+json_t *gql_value_from_ast(const gql_value *v, const gql_tref *t, const json_t *vars)
+{
+    if (v->kind == GQL_V_VARIABLE) {
+        json_t *x = vars ? json_object_get(vars, v->str) : NULL;
+        if (x == NULL)
+            return NULL;
+        if (json_is_null(x) && t->kind == GQL_TR_NON_NULL)
+            return NULL;
+        return json_incref(x);
+    }
+    if (t->kind == GQL_TR_NON_NULL) {
+        if (v->kind == GQL_V_NULL)
+            return NULL;
+        return gql_value_from_ast(v, t->of, vars);
+    }
+    if (v->kind == GQL_V_NULL)
+        return json_null();
+    if (t->kind == GQL_TR_LIST) {
+        if (v->kind != GQL_V_LIST) {
+            json_t *one = gql_value_from_ast(v, t->of, vars);
+            if (one == NULL)
+                return NULL;
+            json_t *arr = json_array();
+            json_array_append_new(arr, one);
+            return arr;
+        }
+        json_t *arr = json_array();
+        for (const gql_value *it = v->items; it; it = it->next) {
+            json_t *e;
+            if (missing_var(it, vars)) {
+                if (t->of->kind == GQL_TR_NON_NULL)
+                    goto bad_list;
+                e = json_null();
+            } else if ((e = gql_value_from_ast(it, t->of, vars)) == NULL) {
+                goto bad_list;
+            }
+            json_array_append_new(arr, e);
+        }
+        return arr;
+    bad_list:
+        json_decref(arr);
+        return NULL;
+    }
+    const gql_type *nt = t->named;
+    if (nt->kind == GQL_K_INPUT) {
+        if (v->kind != GQL_V_OBJECT)
+            return NULL;
+        json_t *obj = json_object();
+        for (size_t i = 0; i < nt->ninputs; i++) {
+            const gql_ival *fd = &nt->inputs[i];
+            const gql_objfield *f = v->fields;
+            while (f && strcmp(f->name, fd->name) != 0)
+                f = f->next;
+            if (f == NULL || missing_var(f->value, vars)) {
+                if (fd->defval) {
+                    json_t *dv = gql_value_from_ast(fd->defval, fd->type, NULL);
+                    if (dv)
+                        json_object_set_new(obj, fd->name, dv);
+                } else if (fd->type->kind == GQL_TR_NON_NULL) {
+                    json_decref(obj);
+                    return NULL;
+                }
+                continue;
+            }
+            json_t *fv = gql_value_from_ast(f->value, fd->type, vars);
+            if (fv == NULL) {
+                json_decref(obj);
+                return NULL;
+            }
+            json_object_set_new(obj, fd->name, fv);
+        }
+        return obj;
+    }
+    if (nt->kind == GQL_K_ENUM) {
+        if (v->kind != GQL_V_ENUM || gql_enum_value(nt, v->str) == NULL)
+            return NULL;
+        return json_string(v->str);
+    }
+    switch (nt->scalar) {
+    case GQL_S_INT: {
+        json_int_t n;
+        if (v->kind != GQL_V_INT || !parse_int_text(v->str, &n))
+            return NULL;
+        return json_integer(n);
+    }
+    case GQL_S_FLOAT:
+        if (v->kind != GQL_V_INT && v->kind != GQL_V_FLOAT)
+            return NULL;
+        return json_real(strtod(v->str, NULL));
+    case GQL_S_STRING:
+        return v->kind == GQL_V_STRING ? json_stringn(v->str, v->len) : NULL;
+    case GQL_S_BOOLEAN:
+        return v->kind == GQL_V_BOOLEAN ? json_boolean(v->boolean) : NULL;
+    case GQL_S_ID:
+        if (v->kind == GQL_V_STRING)
+            return json_stringn(v->str, v->len);
+        if (v->kind == GQL_V_INT)
+            return json_string(v->str);
+        return NULL;
+    case GQL_S_CUSTOM:
+        return untyped_from_ast(v, vars);
+    }
+    return NULL;
+}
+
+/* Input coercion of a JSON variable value (graphql-js coerceInputValue). */
+typedef struct coerce_ctx {
+    exec_ctx *x;
+    const gql_vardef *vd;
+    bool failed;
+} coerce_ctx;
+
+typedef struct ipath {
+    const struct ipath *prev;
+    const char *key;
+    size_t index;
+} ipath;
+
+static void print_ipath(gql_sb *b, const ipath *p)
+{
+    if (p == NULL)
+        return;
+    print_ipath(b, p->prev);
+    if (p->key)
+        gql_sb_printf(b, ".%s", p->key);
+    else
+        gql_sb_printf(b, "[%zu]", p->index);
+}
+
+static void coerce_error(coerce_ctx *c, const ipath *p, const json_t *invalid, const char *msg)
+{
+    gql_sb b;
+    gql_sb_init(&b, c->x->a);
+    gql_sb_printf(&b, "Variable \"$%s\" got invalid value ", c->vd->name);
+    gql_inspect_json(&b, invalid);
+    if (p) {
+        gql_sb_printf(&b, " at \"%s", c->vd->name);
+        print_ipath(&b, p);
+        gql_sb_puts(&b, "\"");
+    }
+    gql_sb_puts(&b, "; ");
+    gql_sb_puts(&b, msg);
+    add_error(c->x, gql_sb_str(&b), &c->vd->loc, NULL, "BAD_USER_INPUT");
+    c->failed = true;
+}
+
+static const char *inspect_str(ea_arena *a, const json_t *v)
+{
+    gql_sb b;
+    gql_sb_init(&b, a);
+    gql_inspect_json(&b, v);
+    return gql_sb_str(&b);
+}
+
+static bool json_integral(const json_t *v, double *out)
+{
+    double d;
+    if (json_is_integer(v))
+        d = (double)json_integer_value(v);
+    else if (json_is_real(v))
+        d = json_real_value(v);
+    else
+        return false;
+    *out = d;
+    return isfinite(d) && floor(d) == d;
+}
+
+static json_t *coerce_leaf(coerce_ctx *c, const gql_type *t, const json_t *v, const ipath *p)
+{
+    ea_arena *a = c->x->a;
+    gql_sb b;
+    gql_sb_init(&b, a);
+    double d;
+    if (t->kind == GQL_K_ENUM) {
+        if (!json_is_string(v)) {
+            gql_sb_printf(&b, "Enum \"%s\" cannot represent non-string value: %s.", t->name,
+                          inspect_str(a, v));
+        } else if (gql_enum_value(t, json_string_value(v)) == NULL) {
+            const char **names = ea_arena_alloc(a, sizeof(char *) * (t->nvalues + 1));
+            for (size_t i = 0; names && i < t->nvalues; i++)
+                names[i] = t->values[i].name;
+            gql_sb_printf(&b, "Value \"%s\" does not exist in \"%s\" enum.%s", json_string_value(v),
+                          t->name,
+                          names ? gql_did_you_mean(a, json_string_value(v), names, t->nvalues,
+                                                   "the enum value")
+                                : "");
+        } else {
+            return json_incref((json_t *)v);
+        }
+        coerce_error(c, p, v, gql_sb_str(&b));
+        return NULL;
+    }
+    switch (t->scalar) {
+    case GQL_S_INT:
+        if (!json_integral(v, &d)) {
+            gql_sb_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(a, v));
+        } else if (d < INT32_MIN || d > INT32_MAX) {
+            gql_sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
+                          inspect_str(a, v));
+        } else {
+            return json_integer((json_int_t)d);
+        }
+        break;
+    case GQL_S_FLOAT:
+        if (json_is_number(v))
+            return json_real(json_number_value(v));
+        gql_sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(a, v));
+        break;
+    case GQL_S_STRING:
+        if (json_is_string(v))
+            return json_incref((json_t *)v);
+        gql_sb_printf(&b, "String cannot represent a non string value: %s", inspect_str(a, v));
+        break;
+    case GQL_S_BOOLEAN:
+        if (json_is_boolean(v))
+            return json_incref((json_t *)v);
+        gql_sb_printf(&b, "Boolean cannot represent a non boolean value: %s", inspect_str(a, v));
+        break;
+    case GQL_S_ID:
+        if (json_is_string(v))
+            return json_incref((json_t *)v);
+        if (json_is_integer(v)) {
+            gql_sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            return json_string(gql_sb_str(&b));
+        }
+        gql_sb_printf(&b, "ID cannot represent value: %s", inspect_str(a, v));
+        break;
+    case GQL_S_CUSTOM:
+        return json_incref((json_t *)v);
+    }
+    coerce_error(c, p, v, gql_sb_str(&b));
+    return NULL;
+}
+
+static json_t *coerce_input(coerce_ctx *c, const gql_tref *t, const json_t *v, const ipath *p)
+{
+    ea_arena *a = c->x->a;
+    if (t->kind == GQL_TR_NON_NULL) {
+        if (json_is_null(v)) {
+            gql_sb b;
+            gql_sb_init(&b, a);
+            gql_sb_printf(&b, "Expected non-nullable type \"%s\" not to be null.",
+                          gql_tref_str(a, t));
+            coerce_error(c, p, v, gql_sb_str(&b));
+            return NULL;
+        }
+        return coerce_input(c, t->of, v, p);
+    }
+    if (json_is_null(v))
+        return json_null();
+    if (t->kind == GQL_TR_LIST) {
+        if (!json_is_array(v)) {
+            json_t *one = coerce_input(c, t->of, v, p);
+            return one ? json_pack("[o]", one) : NULL;
+        }
+        json_t *arr = json_array();
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            ipath ip = {p, NULL, i};
+            json_t *e = coerce_input(c, t->of, json_array_get(v, i), &ip);
+            json_array_append_new(arr, e ? e : json_null());
+        }
+        return arr;
+    }
+    const gql_type *nt = t->named;
+    if (nt->kind != GQL_K_INPUT)
+        return coerce_leaf(c, nt, v, p);
+    if (!json_is_object(v)) {
+        gql_sb b;
+        gql_sb_init(&b, a);
+        gql_sb_printf(&b, "Expected type \"%s\" to be an object.", nt->name);
+        coerce_error(c, p, v, gql_sb_str(&b));
+        return NULL;
+    }
+    json_t *obj = json_object();
+    for (size_t i = 0; i < nt->ninputs; i++) {
+        const gql_ival *fd = &nt->inputs[i];
+        json_t *fv = json_object_get(v, fd->name);
+        if (fv == NULL) {
+            if (fd->defval) {
+                json_t *dv = gql_value_from_ast(fd->defval, fd->type, NULL);
+                if (dv)
+                    json_object_set_new(obj, fd->name, dv);
+            } else if (fd->type->kind == GQL_TR_NON_NULL) {
+                gql_sb b;
+                gql_sb_init(&b, a);
+                gql_sb_printf(&b, "Field \"%s\" of required type \"%s\" was not provided.",
+                              fd->name, gql_tref_str(a, fd->type));
+                coerce_error(c, p, v, gql_sb_str(&b));
+            }
+            continue;
+        }
+        ipath ip = {p, fd->name, 0};
+        json_t *cv = coerce_input(c, fd->type, fv, &ip);
+        if (cv)
+            json_object_set_new(obj, fd->name, cv);
+    }
+    const char *k;
+    json_t *fv;
+    json_object_foreach((json_t *)v, k, fv)
+    {
+        if (gql_ival_find(nt->inputs, nt->ninputs, k))
+            continue;
+        const char **names = ea_arena_alloc(a, sizeof(char *) * (nt->ninputs + 1));
+        for (size_t i = 0; names && i < nt->ninputs; i++)
+            names[i] = nt->inputs[i].name;
+        gql_sb b;
+        gql_sb_init(&b, a);
+        gql_sb_printf(&b, "Field \"%s\" is not defined by type \"%s\".%s", k, nt->name,
+                      names ? gql_did_you_mean(a, k, names, nt->ninputs, NULL) : "");
+        coerce_error(c, p, v, gql_sb_str(&b));
+    }
+    return obj;
+}
+
+/* CoerceVariableValues. Returns 0, or -1 with errors recorded. */
+static int coerce_variables(exec_ctx *x, const json_t *given)
+{
+    x->vars = json_object();
+    if (given != NULL && !json_is_object(given)) {
+        add_error(x,
+                  "Variables must be provided as an Object where each property is a variable "
+                  "value.",
+                  NULL, NULL, "BAD_USER_INPUT");
+        return -1;
+    }
+    int rc = 0;
+    for (const gql_vardef *vd = x->op->vars; vd; vd = vd->next) {
+        gql_tref *t = gql_tref_from_ast(x->s, x->a, vd->type);
+        gql_sb b;
+        gql_sb_init(&b, x->a);
+        if (t == NULL || !gql_type_is_input(gql_tref_named(t))) {
+            gql_sb_printf(&b,
+                          "Variable \"$%s\" expected value of type \"%s\" which cannot be "
+                          "used as an input type.",
+                          vd->name, gql_typeref_str(x->a, vd->type));
+            add_error(x, gql_sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
+            rc = -1;
+            continue;
+        }
+        json_t *v = given ? json_object_get(given, vd->name) : NULL;
+        if (v == NULL && vd->defval) {
+            json_t *dv = gql_value_from_ast(vd->defval, t, NULL);
+            if (dv)
+                json_object_set_new(x->vars, vd->name, dv);
+            continue;
+        }
+        if ((v == NULL || json_is_null(v)) && t->kind == GQL_TR_NON_NULL) {
+            const char *ts = gql_tref_str(x->a, t);
+            if (v == NULL)
+                gql_sb_printf(&b, "Variable \"$%s\" of required type \"%s\" was not provided.",
+                              vd->name, ts);
+            else
+                gql_sb_printf(&b, "Variable \"$%s\" of non-null type \"%s\" must not be null.",
+                              vd->name, ts);
+            add_error(x, gql_sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
+            rc = -1;
+            continue;
+        }
+        if (v == NULL)
+            continue;
+        if (json_is_null(v)) {
+            json_object_set_new(x->vars, vd->name, json_null());
+            continue;
+        }
+        coerce_ctx c = {x, vd, false};
+        json_t *cv = coerce_input(&c, t, v, NULL);
+        if (c.failed) {
+            json_decref(cv);
+            rc = -1;
+            continue;
+        }
+        if (cv)
+            json_object_set_new(x->vars, vd->name, cv);
+    }
+    return rc;
+}
+
+/* CoerceArgumentValues. Returns a new object, or NULL with an error recorded. */
+static json_t *coerce_args(exec_ctx *x, const gql_ival *defs, size_t n, const gql_arg *given,
+                           const gql_loc *loc, const gql_path *p)
+{
+    json_t *out = json_object();
+    gql_sb b;
+    gql_sb_init(&b, x->a);
+    for (size_t i = 0; i < n; i++) {
+        const gql_ival *ad = &defs[i];
+        const gql_arg *arg = given;
+        while (arg && strcmp(arg->name, ad->name) != 0)
+            arg = arg->next;
+        bool has_value = arg != NULL;
+        if (arg && arg->value->kind == GQL_V_VARIABLE) {
+            json_t *vv = json_object_get(x->vars, arg->value->str);
+            has_value = vv != NULL;
+        }
+        if (!has_value) {
+            if (ad->defval) {
+                json_t *dv = gql_value_from_ast(ad->defval, ad->type, NULL);
+                if (dv)
+                    json_object_set_new(out, ad->name, dv);
+            } else if (ad->type->kind == GQL_TR_NON_NULL) {
+                if (arg)
+                    gql_sb_printf(&b,
+                                  "Argument \"%s\" of required type \"%s\" was provided the "
+                                  "variable \"$%s\" which was not provided a runtime value.",
+                                  ad->name, gql_tref_str(x->a, ad->type), arg->value->str);
+                else
+                    gql_sb_printf(&b,
+                                  "Argument \"%s\" of required type \"%s\" was not "
+                                  "provided.",
+                                  ad->name, gql_tref_str(x->a, ad->type));
+                goto fail;
+            }
+            continue;
+        }
+        json_t *v = gql_value_from_ast(arg->value, ad->type, x->vars);
+        if (v == NULL) {
+            if (arg->value->kind == GQL_V_VARIABLE)
+                gql_sb_printf(&b, "Argument \"%s\" of non-null type \"%s\" must not be null.",
+                              ad->name, gql_tref_str(x->a, ad->type));
+            else {
+                gql_sb_printf(&b, "Argument \"%s\" has invalid value ", ad->name);
+                gql_print_value(&b, arg->value);
+                gql_sb_puts(&b, ".");
+            }
+            goto fail;
+        }
+        json_object_set_new(out, ad->name, v);
+    }
+    return out;
+fail:
+    add_error(x, gql_sb_str(&b), loc, p, "BAD_USER_INPUT");
+    json_decref(out);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- CollectFields */
+
+/* @skip/@include with the coerced variables. */
+static bool should_include(exec_ctx *x, const gql_directive *dirs)
+{
+    for (const gql_directive *d = dirs; d; d = d->next) {
+        bool skip = strcmp(d->name, "skip") == 0;
+        if (!skip && strcmp(d->name, "include") != 0)
+            continue;
+        for (const gql_arg *a = d->args; a; a = a->next) {
+            if (strcmp(a->name, "if") != 0)
+                continue;
+            bool cond = false;
+            if (a->value->kind == GQL_V_BOOLEAN)
+                cond = a->value->boolean;
+            else if (a->value->kind == GQL_V_VARIABLE)
+                cond = json_is_true(json_object_get(x->vars, a->value->str));
+            if (skip && cond)
+                return false;
+            if (!skip && !cond)
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool type_applies(const ea_gql_schema *s, const char *cond, const gql_type *obj)
+{
+    if (cond == NULL)
+        return true;
+    const gql_type *t = gql_schema_type(s, cond);
+    if (t == NULL)
+        return false;
+    if (t == obj)
+        return true;
+    return gql_type_is_abstract(t) && gql_type_possible(t, obj);
+}
+
+static int collect(exec_ctx *x, const gql_type *obj, const gql_selset *ss, cfields *cf)
+{
+    for (const gql_sel *s = ss->first; s; s = s->next) {
+        if (!should_include(x, s->directives))
+            continue;
+        if (s->kind == GQL_SEL_FIELD) {
+            const char *key = s->alias ? s->alias : s->name;
+            cfield *f = NULL;
+            for (size_t i = 0; i < cf->n; i++) {
+                if (strcmp(cf->items[i].key, key) == 0) {
+                    f = &cf->items[i];
+                    break;
+                }
+            }
+            if (f == NULL) {
+                cf->items = grow(x->a, cf->items, sizeof(cfield), cf->n, &cf->cap);
+                if (cf->items == NULL)
+                    return -1;
+                f = &cf->items[cf->n++];
+                memset(f, 0, sizeof(*f));
+                f->key = key;
+            }
+            f->nodes = grow(x->a, f->nodes, sizeof(gql_sel *), f->n, &f->cap);
+            if (f->nodes == NULL)
+                return -1;
+            f->nodes[f->n++] = s;
+        } else if (s->kind == GQL_SEL_INLINE) {
+            if (!type_applies(x->s, s->type_cond, obj))
+                continue;
+            if (collect(x, obj, s->selset, cf) < 0)
+                return -1;
+        } else {
+            bool seen = false;
+            for (size_t i = 0; i < cf->nvisited; i++)
+                seen |= strcmp(cf->visited[i], s->name) == 0;
+            if (seen)
+                continue;
+            cf->visited = grow(x->a, cf->visited, sizeof(char *), cf->nvisited, &cf->capvisited);
+            if (cf->visited == NULL)
+                return -1;
+            cf->visited[cf->nvisited++] = s->name;
+            const gql_def *fr = gql_doc_fragment(x->d, s->name);
+            if (fr == NULL || !type_applies(x->s, fr->type_cond, obj))
+                continue;
+            if (collect(x, obj, fr->selset, cf) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- leaf serialization */
+
+static json_t *serialize_leaf(exec_ctx *x, const gql_type *t, const json_t *v, const char **err)
+{
+    gql_sb b;
+    gql_sb_init(&b, x->a);
+    double d;
+    if (t->kind == GQL_K_ENUM) {
+        if (json_is_string(v) && gql_enum_value(t, json_string_value(v)))
+            return json_incref((json_t *)v);
+        gql_sb_printf(&b, "Enum \"%s\" cannot represent value: %s", t->name, inspect_str(x->a, v));
+        *err = gql_sb_str(&b);
+        return NULL;
+    }
+    switch (t->scalar) {
+    case GQL_S_INT: {
+        json_t *num = NULL;
+        if (json_is_boolean(v))
+            return json_integer(json_is_true(v));
+        if (json_is_string(v) && json_string_length(v) > 0) {
+            char *end;
+            d = strtod(json_string_value(v), &end);
+            if (*end == '\0')
+                num = json_real(d);
+        }
+        const json_t *n = num ? num : v;
+        if (!json_integral(n, &d)) {
+            gql_sb_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(x->a, v));
+        } else if (d < INT32_MIN || d > INT32_MAX) {
+            gql_sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
+                          inspect_str(x->a, v));
+        } else {
+            json_decref(num);
+            return json_integer((json_int_t)d);
+        }
+        json_decref(num);
+        break;
+    }
+    case GQL_S_FLOAT:
+        if (json_is_boolean(v))
+            return json_integer(json_is_true(v));
+        if (json_is_integer(v))
+            return json_incref((json_t *)v);
+        if (json_is_real(v) && isfinite(json_real_value(v)))
+            return json_incref((json_t *)v);
+        if (json_is_string(v) && json_string_length(v) > 0) {
+            char *end;
+            d = strtod(json_string_value(v), &end);
+            if (*end == '\0' && isfinite(d))
+                return json_real(d);
+        }
+        gql_sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(x->a, v));
+        break;
+    case GQL_S_STRING:
+    case GQL_S_ID:
+        if (json_is_string(v))
+            return json_incref((json_t *)v);
+        if (json_is_integer(v)) {
+            gql_sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            return json_string(gql_sb_str(&b));
+        }
+        if (t->scalar == GQL_S_STRING) {
+            if (json_is_boolean(v))
+                return json_string(json_is_true(v) ? "true" : "false");
+            if (json_is_real(v)) {
+                gql_js_number(&b, json_real_value(v));
+                return json_string(gql_sb_str(&b));
+            }
+            gql_sb_printf(&b, "String cannot represent value: %s", inspect_str(x->a, v));
+        } else {
+            gql_sb_printf(&b, "ID cannot represent value: %s", inspect_str(x->a, v));
+        }
+        break;
+    case GQL_S_BOOLEAN:
+        if (json_is_boolean(v))
+            return json_incref((json_t *)v);
+        if (json_is_number(v) && isfinite(json_number_value(v)))
+            return json_boolean(json_number_value(v) != 0);
+        gql_sb_printf(&b, "Boolean cannot represent a non boolean value: %s", inspect_str(x->a, v));
+        break;
+    case GQL_S_CUSTOM:
+        return json_incref((json_t *)v);
+    }
+    *err = gql_sb_str(&b);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- execution */
+
+static json_t *exec_fields(exec_ctx *x, const gql_type *obj, const json_t *value, cfields *cf,
+                           const gql_path *p);
+
+typedef struct field_info {
+    const gql_type *parent;
+    const gql_field *def;
+    const gql_sel *const *nodes;
+    size_t n;
+} field_info;
+
+static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref *t, const json_t *v,
+                              const gql_path *p)
+{
+    if (t->kind == GQL_TR_NON_NULL) {
+        json_t *r = complete_value(x, fi, t->of, v, p);
+        if (r == NULL)
+            return NULL;
+        if (json_is_null(r)) {
+            json_decref(r);
+            gql_sb b;
+            gql_sb_init(&b, x->a);
+            gql_sb_printf(&b, "Cannot return null for non-nullable field %s.%s.", fi->parent->name,
+                          fi->def->name);
+            add_error(x, gql_sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            return NULL;
+        }
+        return r;
+    }
+    if (v == NULL || json_is_null(v))
+        return json_null();
+    if (t->kind == GQL_TR_LIST) {
+        if (!json_is_array(v)) {
+            gql_sb b;
+            gql_sb_init(&b, x->a);
+            gql_sb_printf(&b, "Expected Iterable, but did not find one for field \"%s.%s\".",
+                          fi->parent->name, fi->def->name);
+            add_error(x, gql_sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            return NULL;
+        }
+        json_t *arr = json_array();
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            gql_path ip = {p, NULL, i};
+            json_t *r = complete_value(x, fi, t->of, json_array_get(v, i), &ip);
+            if (r == NULL) {
+                if (t->of->kind == GQL_TR_NON_NULL) {
+                    json_decref(arr);
+                    return NULL;
+                }
+                r = json_null();
+            }
+            json_array_append_new(arr, r);
+        }
+        return arr;
+    }
+    const gql_type *nt = t->named;
+    if (gql_type_is_leaf(nt)) {
+        const char *err = NULL;
+        json_t *r = serialize_leaf(x, nt, v, &err);
+        if (r == NULL)
+            add_error(x, err, &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+        return r;
+    }
+    const gql_type *obj = nt;
+    if (gql_type_is_abstract(nt)) {
+        const char *tn = json_string_value(json_object_get(v, "__typename"));
+        const gql_type *rt = tn ? gql_schema_type(x->s, tn) : NULL;
+        gql_sb b;
+        gql_sb_init(&b, x->a);
+        if (tn == NULL) {
+            gql_sb_printf(&b,
+                          "Abstract type \"%s\" must resolve to an Object type at runtime for "
+                          "field \"%s.%s\". Either the \"%s\" type should provide a "
+                          "\"resolveType\" function or each possible type should provide an "
+                          "\"isTypeOf\" function.",
+                          nt->name, fi->parent->name, fi->def->name, nt->name);
+        } else if (rt == NULL || rt->kind != GQL_K_OBJECT) {
+            gql_sb_printf(&b,
+                          "Abstract type \"%s\" was resolved to a type \"%s\" that does not exist "
+                          "inside the schema.",
+                          nt->name, tn);
+        } else if (!gql_type_possible(nt, rt)) {
+            gql_sb_printf(&b, "Runtime Object type \"%s\" is not a possible type for \"%s\".",
+                          rt->name, nt->name);
+        } else {
+            obj = rt;
+        }
+        if (obj == nt) {
+            add_error(x, gql_sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            return NULL;
+        }
+    }
+    cfields cf;
+    memset(&cf, 0, sizeof(cf));
+    for (size_t i = 0; i < fi->n; i++) {
+        if (fi->nodes[i]->selset && collect(x, obj, fi->nodes[i]->selset, &cf) < 0)
+            return NULL;
+    }
+    return exec_fields(x, obj, v, &cf, p);
+}
+
+/* Resolves and completes one response key. Returns NULL when a non-null field failed. */
+static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value, const cfield *f,
+                          const gql_path *p)
+{
+    const gql_sel *node = f->nodes[0];
+    const gql_field *def = gql_field_def(x->s, obj, node->name);
+    if (def == NULL)
+        return json_null(); /* cannot happen in a validated document */
+    if (def == x->s->f_typename)
+        return json_string(obj->name);
+    field_info fi = {obj, def, f->nodes, f->n};
+    json_t *args = coerce_args(x, def->args, def->nargs, node->args, &node->loc, p);
+    json_t *resolved = NULL;
+    if (args == NULL)
+        goto failed;
+    if (obj->introspection || def == x->s->f_schema || def == x->s->f_type) {
+        resolved = gql_introspect_resolve(x->s, obj, def, value, args, x->a);
+    } else if (def->resolver) {
+        json_t *pj = path_json(p);
+        ea_gql_field_ctx ctx = {x->request_ctx, value, args, obj->name, def->name, f->key, pj};
+        ea_gql_error err;
+        memset(&err, 0, sizeof(err));
+        int rc = def->resolver(&ctx, &resolved, &err);
+        json_decref(pj);
+        if (rc != 0) {
+            json_decref(resolved);
+            err.message[sizeof(err.message) - 1] = '\0';
+            err.code[sizeof(err.code) - 1] = '\0';
+            add_error(x, err.message[0] ? err.message : "internal error", &node->loc, p,
+                      err.code[0] ? err.code : "INTERNAL_SERVER_ERROR");
+            goto failed;
+        }
+    } else {
+        json_t *pv = json_is_object(value) ? json_object_get(value, def->name) : NULL;
+        resolved = pv ? json_incref(pv) : NULL;
+    }
+    json_decref(args);
+    json_t *r = complete_value(x, &fi, def->type, resolved, p);
+    json_decref(resolved);
+    if (r == NULL && def->type->kind != GQL_TR_NON_NULL)
+        r = json_null();
+    return r;
+failed:
+    json_decref(args);
+    return def->type->kind == GQL_TR_NON_NULL ? NULL : json_null();
+}
+
+static json_t *exec_fields(exec_ctx *x, const gql_type *obj, const json_t *value, cfields *cf,
+                           const gql_path *p)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < cf->n; i++) {
+        gql_path fp = {p, cf->items[i].key, 0};
+        json_t *r = exec_field(x, obj, value, &cf->items[i], &fp);
+        if (r == NULL) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, cf->items[i].key, r);
+    }
+    return out;
+}
+
+/* ---------------------------------------------------------------- cost */
+
+/* The cost walks the operation the way execution will: CollectFields at each level (skip and
+ * include applied, each fragment spread once per selection set, same response keys merged), so
+ * it counts the fields that would resolve for one object per level. An abstract type costs as
+ * much as its most expensive possible type. */
+typedef struct cost_ctx {
+    exec_ctx *x;
+    const ea_gql_limits *l;
+    size_t work; /* fields visited; a walk past GQL_COST_WORK_MAX is priced LONG_MAX */
+} cost_ctx;
+
+/* Fragments can fan out exponentially when the depth limit is off; the walk stops there. */
+#define GQL_COST_WORK_MAX 100000
+
+static long sat_add(long a, long b)
+{
+    return a > LONG_MAX - b ? LONG_MAX : a + b;
+}
+
+static long fields_cost(cost_ctx *c, const gql_type *t, const gql_sel *const *nodes, size_t n,
+                        int depth);
+
+static long collected_cost(cost_ctx *c, const gql_type *t, const cfields *cf, int depth)
+{
+    exec_ctx *x = c->x;
+    long total = 0;
+    for (size_t i = 0; i < cf->n; i++) {
+        if (++c->work > GQL_COST_WORK_MAX)
+            return LONG_MAX;
+        const gql_sel *s = cf->items[i].nodes[0];
+        const gql_field *def = gql_field_def(x->s, t, s->name);
+        if (def == NULL || def == x->s->f_typename || def == x->s->f_schema || def == x->s->f_type)
+            continue; /* meta and introspection fields are free */
+        long fc = 1;
+        if (c->l->cost_fn) {
+            size_t mark = json_array_size(x->errors);
+            json_t *args = coerce_args(x, def->args, def->nargs, s->args, &s->loc, NULL);
+            /* argument errors surface again during execution, where they belong */
+            while (json_array_size(x->errors) > mark)
+                json_array_remove(x->errors, mark);
+            fc = c->l->cost_fn(t->name, def->name, args, c->l->cost_ud);
+            json_decref(args);
+            if (fc < 0)
+                fc = 0;
+        }
+        total = sat_add(total, fc);
+        const gql_type *nt = gql_tref_named(def->type);
+        if (gql_type_is_composite(nt))
+            total =
+                sat_add(total, fields_cost(c, nt, cf->items[i].nodes, cf->items[i].n, depth + 1));
+    }
+    return total;
+}
+
+static long fields_cost(cost_ctx *c, const gql_type *t, const gql_sel *const *nodes, size_t n,
+                        int depth)
+{
+    if (depth > GQL_MAX_NESTING)
+        return 0;
+    if (gql_type_is_abstract(t)) {
+        long best = 0;
+        for (size_t i = 0; i < t->npossible; i++) {
+            long v = fields_cost(c, t->possible[i], nodes, n, depth);
+            if (v > best)
+                best = v;
+        }
+        return best;
+    }
+    cfields cf;
+    memset(&cf, 0, sizeof(cf));
+    for (size_t i = 0; i < n; i++) {
+        if (nodes[i]->selset && collect(c->x, t, nodes[i]->selset, &cf) < 0)
+            return 0;
+    }
+    return collected_cost(c, t, &cf, depth);
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static const gql_def *find_op(const ea_gql_document *d, const char *name, json_t **errors)
+{
+    const gql_def *op = NULL;
+    char msg[300];
+    if (name == NULL || name[0] == '\0') {
+        if (d->nops == 1)
+            return d->ops[0];
+        snprintf(msg, sizeof(msg), "%s",
+                 d->nops == 0 ? "Must provide an operation."
+                              : "Must provide operation name if query contains multiple "
+                                "operations.");
+    } else {
+        for (size_t i = 0; i < d->nops; i++) {
+            if (d->ops[i]->name && strcmp(d->ops[i]->name, name) == 0)
+                op = d->ops[i];
+        }
+        if (op)
+            return op;
+        snprintf(msg, sizeof(msg), "Unknown operation named \"%.200s\".", name);
+    }
+    if (errors) {
+        *errors = json_array();
+        json_array_append_new(*errors, gql_error_new(msg, NULL, 0, NULL, "OPERATION_NOT_FOUND"));
+    }
+    return NULL;
+}
+
+int ea_gql_operation_type(const ea_gql_document *d, const char *operation_name,
+                          ea_gql_op_type *type, json_t **errors)
+{
+    const gql_def *op = find_op(d, operation_name, errors);
+    if (op == NULL)
+        return -1;
+    *type = op->op;
+    return 0;
+}
+
+static const gql_type *root_type(const ea_gql_schema *s, const gql_def *op)
+{
+    return op->op == EA_GQL_OP_QUERY      ? s->query
+           : op->op == EA_GQL_OP_MUTATION ? s->mutation
+                                          : s->subscription;
+}
+
+/* Shared setup: operation, root type, coerced variables. Returns 0 or -1 (x->errors set). */
+static int exec_begin(exec_ctx *x, const ea_gql_schema *s, const ea_gql_document *d,
+                      const char *operation_name, const json_t *variables, const gql_type **root)
+{
+    memset(x, 0, sizeof(*x));
+    x->s = s;
+    x->d = d;
+    x->errors = json_array();
+    x->a = ea_arena_new(16 * 1024);
+    if (x->a == NULL) {
+        add_error(x, "out of memory", NULL, NULL, "INTERNAL_SERVER_ERROR");
+        return -1;
+    }
+    json_t *operr = NULL;
+    x->op = find_op(d, operation_name, &operr);
+    if (x->op == NULL) {
+        json_array_extend(x->errors, operr);
+        json_decref(operr);
+        return -1;
+    }
+    *root = root_type(s, x->op);
+    if (*root == NULL) {
+        static const char *const names[] = {"query", "mutation", "subscription"};
+        char msg[100];
+        snprintf(msg, sizeof(msg), "Schema is not configured to execute %s operation.",
+                 names[x->op->op]);
+        add_error(x, msg, &x->op->loc, NULL, "BAD_REQUEST");
+        return -1;
+    }
+    return coerce_variables(x, variables);
+}
+
+static void exec_end(exec_ctx *x)
+{
+    json_decref(x->vars);
+    json_decref(x->errors);
+    ea_arena_free(x->a);
+}
+
+int ea_gql_subscription_field(const ea_gql_schema *s, const ea_gql_document *d,
+                              const char *operation_name, const json_t *variables,
+                              const char **field_name, json_t **args, json_t **errors)
+{
+    exec_ctx x;
+    const gql_type *root = NULL;
+    *args = NULL;
+    *errors = NULL;
+    int rc = -1;
+    if (exec_begin(&x, s, d, operation_name, variables, &root) < 0)
+        goto out;
+    if (x.op->op != EA_GQL_OP_SUBSCRIPTION) {
+        add_error(&x, "The operation is not a subscription.", &x.op->loc, NULL, "BAD_REQUEST");
+        goto out;
+    }
+    cfields cf;
+    memset(&cf, 0, sizeof(cf));
+    if (collect(&x, root, x.op->selset, &cf) < 0 || cf.n == 0) {
+        add_error(&x, "The subscription selects no field.", &x.op->loc, NULL, "BAD_REQUEST");
+        goto out;
+    }
+    const gql_sel *node = cf.items[0].nodes[0];
+    const gql_field *def = gql_field_def(s, root, node->name);
+    if (def == NULL) {
+        add_error(&x, "Unknown subscription field.", &node->loc, NULL, "BAD_REQUEST");
+        goto out;
+    }
+    gql_path p = {NULL, cf.items[0].key, 0};
+    *args = coerce_args(&x, def->args, def->nargs, node->args, &node->loc, &p);
+    if (*args == NULL)
+        goto out;
+    *field_name = def->name; /* lives in the schema */
+    rc = 0;
+out:
+    if (rc != 0) {
+        *errors = x.errors;
+        x.errors = NULL;
+    }
+    exec_end(&x);
+    return rc;
+}
+
+json_t *ea_gql_execute(const ea_gql_schema *s, const ea_gql_document *d, const char *operation_name,
+                       const json_t *variables, const json_t *root_value, void *request_ctx,
+                       const ea_gql_limits *limits, bool *request_error)
+{
+    exec_ctx x;
+    const gql_type *root = NULL;
+    json_t *resp = json_object();
+    bool req_err = true;
+    if (exec_begin(&x, s, d, operation_name, variables, &root) < 0)
+        goto out;
+    x.request_ctx = request_ctx;
+    if (limits && limits->max_cost > 0) {
+        cost_ctx c = {&x, limits, 0};
+        cfields rootcf;
+        memset(&rootcf, 0, sizeof(rootcf));
+        long cost = 0;
+        if (collect(&x, root, x.op->selset, &rootcf) == 0)
+            cost = collected_cost(&c, root, &rootcf, 0);
+        if (cost > limits->max_cost) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "Query cost %ld exceeds the maximum cost of %ld.", cost,
+                     limits->max_cost);
+            add_error(&x, msg, &x.op->loc, NULL, "COST_LIMIT");
+            goto out;
+        }
+    }
+    req_err = false;
+    json_t *empty = NULL;
+    if (root_value == NULL)
+        root_value = empty = json_object();
+    cfields cf;
+    memset(&cf, 0, sizeof(cf));
+    json_t *data = NULL;
+    if (collect(&x, root, x.op->selset, &cf) == 0)
+        data = exec_fields(&x, root, root_value, &cf, NULL);
+    json_decref(empty);
+    if (json_array_size(x.errors) > 0)
+        json_object_set(resp, "errors", x.errors);
+    json_object_set_new(resp, "data", data ? data : json_null());
+out:
+    if (req_err)
+        json_object_set(resp, "errors", x.errors);
+    if (request_error)
+        *request_error = req_err;
+    exec_end(&x);
+    return resp;
+}
