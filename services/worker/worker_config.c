@@ -10,9 +10,9 @@
 #define S(f) offsetof(wk_config, f)
 
 static const ea_config_entry wk_config_table[] = {
-    {"DATABASE_URL", EA_CFG_STR, "postgresql://127.0.0.1:5432/analytics", 0, 0, S(database_url),
+    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0, S(database_url),
      "PostgreSQL connection URI"},
-    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:6379/0", 0, 0, S(redis_url),
+    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, S(redis_url),
      "Redis URL for the change feed"},
     {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, S(kafka_brokers),
      "Kafka bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},
