@@ -8,6 +8,7 @@
 # whatever happens, and ends with `integration: N passed, M failed` (one count per test file).
 #
 # Env: TEST_TIMEOUT (600 s per file), KEEP_TEST_DATA=1 (reuse .data/test instead of starting fresh),
+#      TEST_STACK_DIR and TEST_{PG,REDIS,INGEST,GRAPHQL,WORKER}_PORT (run beside another test stack),
 #      TEST_FILTER (substring: run only matching files), BIN_DIR (build/bin).
 set -euo pipefail
 export EA_SCRIPT=integration
@@ -15,7 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 load_dotenv
 cd "$REPO_ROOT"
 
-export STACK_DIR="$REPO_ROOT/.data/test"
+export STACK_DIR="${TEST_STACK_DIR:-$REPO_ROOT/.data/test}"
 export PG_PORT="${TEST_PG_PORT:-55433}" REDIS_PORT="${TEST_REDIS_PORT:-56380}"
 export INGEST_PORT="${TEST_INGEST_PORT:-13001}" GRAPHQL_PORT="${TEST_GRAPHQL_PORT:-13002}"
 export WORKER_PORT="${TEST_WORKER_PORT:-13003}"

@@ -20,10 +20,26 @@ typedef struct gql_app {
     PGconn *db; /* one connection: the process runs one loop thread */
 } gql_app;
 
+/* Who is calling: an API key (one tenant, its scopes) or a signed-in user (tenants through
+ * memberships). Resolvers never look inside: they ask gql_principal_can(). */
+typedef enum gql_principal_kind { GQL_PRINCIPAL_KEY = 0, GQL_PRINCIPAL_USER } gql_principal_kind;
+
+typedef struct gql_principal {
+    gql_principal_kind kind;
+    ea_principal key;  /* KEY: the key's tenant, scopes, rate limit */
+    long long user_id; /* USER: users.id */
+    char name[128];    /* USER: display name (from the ID token) */
+} gql_principal;
+
 typedef struct gql_request_ctx {
     gql_app *app;
-    ea_principal who; /* the authenticated caller */
+    gql_principal who; /* the authenticated caller */
 } gql_request_ctx;
+
+/* Tenant access on entry of every resolver: true when p may act on tenant with scope
+ * (EA_SCOPE_READ / EA_SCOPE_ADMIN / EA_SCOPE_INGEST). Users get scopes from their membership
+ * role. False also when the database cannot answer (fail closed). */
+bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant, unsigned scope);
 
 /* The database connection, reconnecting if it broke. NULL when PostgreSQL is unreachable. */
 PGconn *gql_app_db(gql_app *app);

@@ -26,16 +26,14 @@ static const char *arg_str(const ea_gql_field_ctx *ctx, const char *name)
     return json_string_value(json_object_get(ctx->args, name));
 }
 
-/* Tenant access on entry: a key belongs to exactly one tenant. */
+/* Tenant access on entry of every resolver (gql_principal_can). */
 static int check_tenant(const ea_gql_field_ctx *ctx, const char *tenant, unsigned scope,
                         ea_gql_error *err)
 {
-    const gql_request_ctx *rc = ctx->request_ctx;
-    if (tenant == NULL || strcmp(rc->who.tenant, tenant) != 0)
-        return fail(err, "FORBIDDEN", "not allowed to access tenant \"%s\"",
+    gql_request_ctx *rc = ctx->request_ctx;
+    if (!gql_principal_can(rc->app, &rc->who, tenant, scope))
+        return fail(err, "FORBIDDEN", "not allowed to access tenant \"%s\" with this scope",
                     tenant != NULL ? tenant : "");
-    if ((rc->who.scopes & scope) == 0)
-        return fail(err, "FORBIDDEN", "%s", "this API key lacks the scope this field needs");
     return 0;
 }
 
@@ -256,17 +254,17 @@ int gql_resolve_me(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
     const gql_request_ctx *rc = ctx->request_ctx;
     json_t *scopes = json_array();
-    if (rc->who.scopes & EA_SCOPE_INGEST)
+    if (rc->who.key.scopes & EA_SCOPE_INGEST)
         json_array_append_new(scopes, json_string("ingest"));
-    if (rc->who.scopes & EA_SCOPE_READ)
+    if (rc->who.key.scopes & EA_SCOPE_READ)
         json_array_append_new(scopes, json_string("read"));
-    if (rc->who.scopes & EA_SCOPE_ADMIN)
+    if (rc->who.key.scopes & EA_SCOPE_ADMIN)
         json_array_append_new(scopes, json_string("admin"));
     PGconn *c = db_or_fail(ctx, err);
     if (c == NULL)
         return -1;
     struct ea_err e;
-    const char *params[1] = {rc->who.tenant};
+    const char *params[1] = {rc->who.key.tenant};
     PGresult *r = ea_pg_query(c, "SELECT id, name FROM tenants WHERE id = $1", 1, params,
                               PGRES_TUPLES_OK, &e);
     if (r == NULL) {

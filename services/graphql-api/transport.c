@@ -183,7 +183,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
     const h2o_iovec_t *auth = ea_http_header(req, "authorization", &n);
     ea_keyauth_status as = n > 1 ? EA_KEYAUTH_INVALID
                                  : ea_keyauth_check(app->auth, auth ? auth->base : NULL,
-                                                    auth ? auth->len : 0, &rc.who);
+                                                    auth ? auth->len : 0, &rc.who.key);
     if (as != EA_KEYAUTH_OK) {
         free(gq);
         if (as == EA_KEYAUTH_UNAVAILABLE) {
