@@ -5,6 +5,7 @@
  * validation, variables) are 400 and carry no "data". GET runs queries only (405 otherwise).
  */
 #include "transport.h"
+#include "auth.h"
 #include "ea_log.h"
 
 #include <stdio.h>
@@ -177,16 +178,12 @@ static int on_graphql(void *ud, h2o_req_t *req)
         return 0;
     }
 
-    /* authentication: an API key with read scope (sessions arrive with OIDC login) */
+    /* authentication (auth.c): API key or session; scopes are checked by each resolver */
     gql_request_ctx rc = {.app = app};
-    int n;
-    const h2o_iovec_t *auth = ea_http_header(req, "authorization", &n);
-    ea_keyauth_status as = n > 1 ? EA_KEYAUTH_INVALID
-                                 : ea_keyauth_check(app->auth, auth ? auth->base : NULL,
-                                                    auth ? auth->len : 0, &rc.who.key);
-    if (as != EA_KEYAUTH_OK) {
+    gql_auth_status as = gql_auth_request(app, req, &rc.who);
+    if (as != GQL_AUTH_OK) {
         free(gq);
-        if (as == EA_KEYAUTH_UNAVAILABLE) {
+        if (as == GQL_AUTH_UNAVAILABLE) {
             ea_http_send_json(req, 503,
                               error_list("could not verify credentials: database unavailable",
                                          "SERVICE_UNAVAILABLE"),
@@ -195,10 +192,10 @@ static int on_graphql(void *ud, h2o_req_t *req)
         }
         ea_http_add_header(req, "WWW-Authenticate", "Bearer");
         ea_http_send_json(req, 401,
-                          error_list(as == EA_KEYAUTH_MISSING
+                          error_list(as == GQL_AUTH_MISSING
                                          ? "authentication required: send Authorization: Bearer "
                                            "<key> or sign in"
-                                         : "unknown or revoked API key",
+                                         : "unknown, revoked or expired credentials",
                                      "UNAUTHENTICATED"),
                           media_name(media));
         return 0;
