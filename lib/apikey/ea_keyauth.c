@@ -90,7 +90,7 @@ static unsigned parse_scopes(const char *arr)
 
 /* Looks the key up and bcrypt-verifies it. Returns OK/INVALID/UNAVAILABLE. */
 static ea_keyauth_status lookup(ea_keyauth *a, const char *id, const char *secret,
-                                 ea_principal *out)
+                                ea_principal *out)
 {
     PGconn *c = db(a);
     if (c == NULL)
@@ -120,8 +120,7 @@ static ea_keyauth_status lookup(ea_keyauth *a, const char *id, const char *secre
     return st;
 }
 
-ea_keyauth_status ea_keyauth_check(ea_keyauth *a, const char *header, size_t len,
-                                     ea_principal *out)
+ea_keyauth_status ea_keyauth_check(ea_keyauth *a, const char *header, size_t len, ea_principal *out)
 {
     static const char bearer[] = "Bearer ";
     if (header == NULL || len <= sizeof(bearer) - 1 ||

@@ -1,8 +1,9 @@
 /*
  * ea_keyauth.h — API key authentication for every service: "Authorization: Bearer ak_..." →
- * tenant and scopes, looked up in PostgreSQL (api_keys). bcrypt (~70 ms at cost 10) runs only on a cache miss: verified and refused keys are
- * cached by SHA-256 of the presented key for KEY_CACHE_TTL_S, which is therefore also the bound
- * on how long a revoked key keeps working (docs/ARCHITECTURE.md, "API keys").
+ * tenant and scopes, looked up in PostgreSQL (api_keys). bcrypt (~70 ms at cost 10) runs only on a
+ * cache miss: verified and refused keys are cached by SHA-256 of the presented key for
+ * KEY_CACHE_TTL_S, which is therefore also the bound on how long a revoked key keeps working
+ * (docs/ARCHITECTURE.md, "API keys").
  */
 #ifndef EA_KEYAUTH_H
 #define EA_KEYAUTH_H
@@ -38,7 +39,7 @@ void ea_keyauth_free(ea_keyauth *a);
 
 /* Checks an Authorization header value (may be NULL). Fills *out on EA_KEYAUTH_OK. */
 ea_keyauth_status ea_keyauth_check(ea_keyauth *a, const char *header, size_t len,
-                                     ea_principal *out);
+                                   ea_principal *out);
 
 /* True when the database answered the last time it was asked (for /readyz). */
 bool ea_keyauth_db_ping(ea_keyauth *a);

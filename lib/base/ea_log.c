@@ -64,12 +64,12 @@ void ea_log_write(ea_log_level level, const char *subject, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    size_t pos = (size_t)snprintf(line, sizeof(line),
-                                  "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\","
-                                  "\"svc\":\"%s\",\"subject\":\"",
-                                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                  tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, names[level & 3],
-                                  log_service);
+    size_t pos =
+        (size_t)snprintf(line, sizeof(line),
+                         "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\","
+                         "\"svc\":\"%s\",\"subject\":\"",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                         tm.tm_sec, ts.tv_nsec / 1000000, names[level & 3], log_service);
     pos = escape_into(line, sizeof(line), pos, subject != NULL ? subject : "-");
     pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"msg\":\"");
     pos = escape_into(line, sizeof(line), pos, msg);

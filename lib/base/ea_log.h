@@ -1,7 +1,8 @@
 /*
- * ea_log.h — one JSON object per line on stderr: {"ts":..,"level":..,"svc":..,"subject":..,"msg":..}.
- * The level is checked before any formatting happens. Every line carries a subject (request id,
- * partition/offset, "startup") so a grep finds the whole story of one unit of work.
+ * ea_log.h — one JSON object per line on stderr:
+ * {"ts":..,"level":..,"svc":..,"subject":..,"msg":..}. The level is checked before any formatting
+ * happens. Every line carries a subject (request id, partition/offset, "startup") so a grep finds
+ * the whole story of one unit of work.
  */
 #ifndef EA_LOG_H
 #define EA_LOG_H

@@ -21,16 +21,15 @@ typedef enum ea_config_type {
 typedef struct ea_config_entry {
     const char *name; /* environment variable, e.g. "INGEST_PORT" */
     ea_config_type type;
-    const char *def;  /* default as text; NULL means "unset" (only for EA_CFG_STR) */
-    long min, max;    /* bounds for EA_CFG_INT */
-    size_t offset;    /* offsetof(struct svc_config, field) */
+    const char *def; /* default as text; NULL means "unset" (only for EA_CFG_STR) */
+    long min, max;   /* bounds for EA_CFG_INT */
+    size_t offset;   /* offsetof(struct svc_config, field) */
     const char *help;
 } ea_config_entry;
 
 /* Fills cfg from defaults then the environment. On a bad value returns EA_ERR_INVALID with a
  * message naming the variable, the value and the accepted range. */
-ea_rc ea_config_load(const ea_config_entry *table, size_t n, void *cfg, struct ea_err *err)
-    EA_WUR;
+ea_rc ea_config_load(const ea_config_entry *table, size_t n, void *cfg, struct ea_err *err) EA_WUR;
 
 /* Prints "NAME (type, default X): help" lines, for --help. */
 void ea_config_print_help(const ea_config_entry *table, size_t n, FILE *out);

@@ -45,17 +45,17 @@ typedef int (*ea_gql_resolver_fn)(const ea_gql_field_ctx *ctx, json_t **out, ea_
 
 /* Cost of one field given its coerced args; returns >= 0. Introspection fields are never
  * charged. The document's cost is the sum over every selected field (fragments expanded). */
-typedef long (*ea_gql_cost_fn)(const char *parent_type, const char *field_name,
-                               const json_t *args, void *ud);
+typedef long (*ea_gql_cost_fn)(const char *parent_type, const char *field_name, const json_t *args,
+                               void *ud);
 
 typedef struct ea_gql_limits {
-    size_t max_bytes;      /* query text length; default 100000 */
-    size_t max_tokens;     /* default 2000 */
-    size_t max_depth;      /* selection depth, introspection fields exempt; default 8 */
-    size_t max_aliases;    /* default 15 */
-    size_t max_directives; /* default 50 */
-    long max_cost;         /* default 10000; 0 disables */
-    bool introspection;    /* __schema/__type allowed; default true (__typename always allowed) */
+    size_t max_bytes;       /* query text length; default 100000 */
+    size_t max_tokens;      /* default 2000 */
+    size_t max_depth;       /* selection depth, introspection fields exempt; default 8 */
+    size_t max_aliases;     /* default 15 */
+    size_t max_directives;  /* default 50 */
+    long max_cost;          /* default 10000; 0 disables */
+    bool introspection;     /* __schema/__type allowed; default true (__typename always allowed) */
     ea_gql_cost_fn cost_fn; /* NULL: every field costs 1 */
     void *cost_ud;
 } ea_gql_limits;
@@ -84,7 +84,8 @@ ea_gql_document *ea_gql_prepare(const ea_gql_schema *s, const char *query, size_
 void ea_gql_document_free(ea_gql_document *d);
 
 /* Finds the operation to run (operation_name may be NULL when the document has exactly one).
- * Returns 0 and sets *type, or -1 and sets *errors (code BAD_REQUEST-like: "OPERATION_NOT_FOUND"). */
+ * Returns 0 and sets *type, or -1 and sets *errors (code BAD_REQUEST-like: "OPERATION_NOT_FOUND").
+ */
 int ea_gql_operation_type(const ea_gql_document *d, const char *operation_name,
                           ea_gql_op_type *type, json_t **errors);
 
@@ -99,9 +100,8 @@ int ea_gql_subscription_field(const ea_gql_schema *s, const ea_gql_document *d,
  * response object: {"data": ...} plus "errors" when any. *request_error is set true when
  * execution never started (bad variables, operation not found, cost over limits->max_cost);
  * then the response has "errors" and no "data" key. limits may be NULL (no cost check). */
-json_t *ea_gql_execute(const ea_gql_schema *s, const ea_gql_document *d,
-                       const char *operation_name, const json_t *variables,
-                       const json_t *root_value, void *request_ctx,
+json_t *ea_gql_execute(const ea_gql_schema *s, const ea_gql_document *d, const char *operation_name,
+                       const json_t *variables, const json_t *root_value, void *request_ctx,
                        const ea_gql_limits *limits, bool *request_error);
 
 #endif

@@ -20,9 +20,10 @@ ea_rc ea_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *val
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
-    ea_log_level l = level <= 3 ? EA_LOG_ERROR : level == 4 ? EA_LOG_WARN
-                                             : level <= 6   ? EA_LOG_INFO
-                                                            : EA_LOG_DEBUG;
+    ea_log_level l = level <= 3   ? EA_LOG_ERROR
+                     : level == 4 ? EA_LOG_WARN
+                     : level <= 6 ? EA_LOG_INFO
+                                  : EA_LOG_DEBUG;
     ea_log(l, rd_kafka_name(rk), "librdkafka %s: %s", fac, buf);
 }
 

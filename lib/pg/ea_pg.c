@@ -17,8 +17,7 @@ PGconn *ea_pg_connect(const char *url, struct ea_err *err)
     if (PQstatus(c) != CONNECTION_OK) {
         const char *msg = PQerrorMessage(c);
         size_t len = strcspn(msg, "\n");
-        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to postgresql: %.*s", (int)len,
-                   msg);
+        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to postgresql: %.*s", (int)len, msg);
         PQfinish(c);
         return NULL;
     }

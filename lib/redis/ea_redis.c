@@ -51,8 +51,7 @@ ea_rc ea_redis_url_parse(const char *url, ea_redis_url *out, struct ea_err *err)
     return EA_OK;
 }
 
-redisReply *ea_redis_check(redisContext *c, redisReply *reply, const char *what,
-                           struct ea_err *err)
+redisReply *ea_redis_check(redisContext *c, redisReply *reply, const char *what, struct ea_err *err)
 {
     if (reply == NULL) {
         ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s: %s", what,
@@ -83,8 +82,7 @@ redisContext *ea_redis_connect(const char *url, int timeout_ms, struct ea_err *e
     redisSetTimeout(c, tv);
     redisReply *r;
     if (u.password[0] != '\0') {
-        r = ea_redis_check(c, redisCommand(c, "AUTH %s", u.password), "authenticate to redis",
-                           err);
+        r = ea_redis_check(c, redisCommand(c, "AUTH %s", u.password), "authenticate to redis", err);
         if (r == NULL)
             goto fail;
         freeReplyObject(r);

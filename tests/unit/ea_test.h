@@ -16,7 +16,7 @@ static int ea_test_failures, ea_test_checks;
         ea_test_checks++;                                                                          \
         if (!(cond)) {                                                                             \
             ea_test_failures++;                                                                    \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
         }                                                                                          \
     } while (0)
 
@@ -59,6 +59,9 @@ static inline int ea_test_run(const ea_test_case *cases, size_t n)
         static const ea_test_case cases[] = {__VA_ARGS__};                                         \
         return ea_test_run(cases, sizeof(cases) / sizeof(cases[0]));                               \
     }
-#define EA_TEST(fn) {#fn, fn}
+#define EA_TEST(fn)                                                                                \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 #endif
