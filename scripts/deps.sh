@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/deps.sh — installs what building, running and testing the project needs on Debian 12:
 # the Debian packages that are missing (one `apt-get update` only when something is missing), and
-# the npm dependencies of tests/ and web/ when their node_modules is missing or stale.
+# the npm dependencies of tests/, web/ and tools/oidc-dev/ when their node_modules is missing or stale.
 #
 # Usage: scripts/deps.sh [EXTRA_DEBIAN_PACKAGE ...]   (e.g. `scripts/deps.sh wrk` for the bench)
 # Env: SKIP_NPM=1 skips the npm part. Not for runtime configuration of the stack (scripts/stack.sh).
@@ -11,10 +11,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load_dotenv
 
 PACKAGES=(
-    build-essential cmake pkg-config clang libclang-rt-14-dev
+    build-essential cmake pkg-config clang libclang-rt-14-dev clang-tidy
     libh2o-evloop-dev libwslay-dev librdkafka-dev libhiredis-dev libjansson-dev libssl-dev
     libcurl4-openssl-dev libcrypt-dev libpq-dev
-    postgresql-15 redis-server kcat curl python3-yaml chromium fonts-liberation
+    postgresql-15 redis-server kcat curl python3-yaml chromium fonts-liberation wrk
 )
 PACKAGES+=("$@")
 # Node.js 20 + npm are expected on the machine; Debian's nodejs is only a fallback.
@@ -70,5 +70,7 @@ npm_deps() {
 
 if [[ "${SKIP_NPM:-0}" != 1 ]]; then
     npm_deps "$REPO_ROOT/tests"
+    npm_deps "$REPO_ROOT/tests/differential"
     npm_deps "$REPO_ROOT/web"
+    npm_deps "$REPO_ROOT/tools/oidc-dev" # the local OIDC provider (scripts/stack.sh)
 fi

@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 typedef struct ingest_limits {
-    size_t max_event;     /* bytes of one serialized Kafka message value */
-    size_t max_batch;     /* events per body */
-    size_t max_depth;     /* JSON nesting depth of one event (the event object is depth 1) */
+    size_t max_event; /* bytes of one serialized Kafka message value */
+    size_t max_batch; /* events per body */
+    size_t max_depth; /* JSON nesting depth of one event (the event object is depth 1) */
     int64_t max_future_ms;
     int64_t max_age_ms;
 } ingest_limits;
@@ -23,8 +23,8 @@ typedef struct ingest_event {
     bool accepted;          /* valid and to be produced (until Kafka says otherwise) */
     const char *error_code; /* static string when rejected: "invalid_event", "event_too_large"... */
     char error[160];        /* human message when rejected */
-    char *event_id;         /* malloc'd; NULL when the event had no usable id */
-    char *key;              /* malloc'd "<tenant>/<event_id>" */
+    char *event_id;         /* points into key; NULL when the event had no usable id */
+    char *key;              /* malloc'd "<tenant>/<event_id>" (owns event_id's bytes) */
     char *payload;          /* malloc'd Kafka value (docs/event-format.md) */
     size_t payload_len;
 } ingest_event;
@@ -35,17 +35,17 @@ typedef struct ingest_batch {
 } ingest_batch;
 
 typedef enum ingest_body_status {
-    INGEST_BODY_OK = 0,        /* batch filled; individual events may still be rejected */
-    INGEST_BODY_INVALID_JSON,  /* 400, offset set */
-    INGEST_BODY_TOO_DEEP,      /* 400: nesting beyond what the parser allows */
-    INGEST_BODY_BAD_SHAPE,     /* 400: not an object, array or batch envelope */
-    INGEST_BODY_TOO_MANY,      /* 413: more than max_batch events */
-    INGEST_BODY_EMPTY,         /* 400: no events */
+    INGEST_BODY_OK = 0,       /* batch filled; individual events may still be rejected */
+    INGEST_BODY_INVALID_JSON, /* 400, offset set */
+    INGEST_BODY_TOO_DEEP,     /* 400: nesting beyond what the parser allows */
+    INGEST_BODY_BAD_SHAPE,    /* 400: not an object, array or batch envelope */
+    INGEST_BODY_TOO_MANY,     /* 413: more than max_batch events */
+    INGEST_BODY_EMPTY,        /* 400: no events */
     INGEST_BODY_NOMEM,
 } ingest_body_status;
 
 typedef struct ingest_body_error {
-    size_t offset;     /* byte offset of invalid JSON */
+    size_t offset; /* byte offset of invalid JSON */
     char message[200];
 } ingest_body_error;
 

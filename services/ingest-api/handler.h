@@ -17,6 +17,8 @@ typedef struct ingest_app {
     ea_keyauth *auth;
     ingest_producer *producer;
     ingest_ratelimit *ratelimit;
+    h2o_timeout_t deadline; /* INGEST_PRODUCE_TIMEOUT_MS per request, set up on first use */
+    bool deadline_ready;
 } ingest_app;
 
 /* Registers every route of the service on s. */
