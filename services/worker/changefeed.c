@@ -86,25 +86,48 @@ void wk_feed_check(wk_feed *f)
     wk_stats_set_ready(f->stats, WK_READY_REDIS, true);
 }
 
-void wk_feed_format(wk_buf *out, const char *tenant, const wk_change *changes, size_t n)
+static void format_list(wk_buf *out, const wk_change *changes, size_t n, bool closed)
 {
-    wk_buf_puts(out, "{\"tenant\":");
-    wk_buf_json_string(out, tenant, strlen(tenant));
-    wk_buf_puts(out, ",\"changes\":[");
+    bool first = true;
     for (size_t i = 0; i < n; i++) {
         const wk_change *c = &changes[i];
+        if (c->closed != closed)
+            continue;
         char t[48];
         ea_time_format_iso8601(c->bucket_ms, t);
-        if (i > 0)
+        if (!first)
             wk_buf_putc(out, ',');
+        first = false;
         wk_buf_puts(out, "{\"metric\":");
         wk_buf_json_string(out, c->metric, strlen(c->metric));
-        wk_buf_printf(
-            out, ",\"granularity\":\"%s\",\"bucket\":\"%s\",\"dims\":", wk_gran_name(c->gran), t);
+        wk_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"", wk_gran_name(c->gran), t);
+        if (closed) {
+            wk_buf_putc(out, '}');
+            continue;
+        }
+        wk_buf_puts(out, ",\"dims\":");
         wk_buf_puts(out, c->dims_json); /* jsonb text from PostgreSQL: valid JSON */
         wk_buf_printf(out, ",\"revision\":%d}", c->revision);
     }
-    wk_buf_puts(out, "]}");
+}
+
+void wk_feed_format(wk_buf *out, const char *tenant, const wk_change *changes, size_t n)
+{
+    bool any_closed = false;
+    for (size_t i = 0; i < n && !any_closed; i++)
+        any_closed = changes[i].closed;
+    wk_buf_puts(out, "{\"tenant\":");
+    wk_buf_json_string(out, tenant, strlen(tenant));
+    /* "changes" is always present (readers written before "closed" require it) */
+    wk_buf_puts(out, ",\"changes\":[");
+    format_list(out, changes, n, false);
+    wk_buf_putc(out, ']');
+    if (any_closed) {
+        wk_buf_puts(out, ",\"closed\":[");
+        format_list(out, changes, n, true);
+        wk_buf_putc(out, ']');
+    }
+    wk_buf_putc(out, '}');
 }
 
 static int by_tenant(const void *x, const void *y)
@@ -124,7 +147,9 @@ void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
         return;
     }
     if (n > f->order_cap) {
-        const wk_change **no = realloc(f->order, n * sizeof(*no));
+        /* an array of pointers: sizeof a pointer is meant */
+        const wk_change **no =
+            realloc(f->order, n * sizeof(*no)); // NOLINT(bugprone-sizeof-expression)
         if (no == NULL) {
             wk_stats_inc_publish_error(f->stats);
             return;
@@ -134,7 +159,7 @@ void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         f->order[i] = &changes[i];
-    qsort(f->order, n, sizeof(*f->order), by_tenant);
+    qsort(f->order, n, sizeof(*f->order), by_tenant); // NOLINT(bugprone-sizeof-expression)
     wk_change *run = malloc(sizeof(*run) * (size_t)f->cfg->changes_max_per_message);
     if (run == NULL) {
         wk_stats_inc_publish_error(f->stats);

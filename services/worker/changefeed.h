@@ -3,6 +3,8 @@
  * channel ea:changes, one message per tenant touched (docs/event-format.md "Change feed"):
  *   {"tenant":"t","changes":[{"metric":..,"granularity":"HOUR"|"DAY","bucket":"..Z",
  *    "dims":{..},"revision":n}, ...]}
+ * and, when the closer closed buckets (for alerts, SPEC §8):
+ *   {"tenant":"t","changes":[],"closed":[{"metric":..,"granularity":"HOUR"|"DAY","bucket":"..Z"}]}
  * Best effort by design: a failure is logged and counted, the connection is re-made on the next
  * publish (with a back-off), and counting never waits for Redis.
  */

@@ -97,6 +97,26 @@ static ea_rc claim_retrying(wk_consumer *c, int32_t partition, wk_pstate *st)
     }
 }
 
+/* A stored position past the end of the partition's log means the log was reset (topic
+ * recreated, dev broker restarted with an empty log). Seeking there would skip every new event
+ * until the log grew past it, silently: rewind to the log's start instead, loudly. */
+static void check_log_reset(wk_consumer *c, wk_pstate *st)
+{
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(c->rk, c->cfg->kafka_topic,
+                                                             st->partition, &lo, &hi, 5000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR || st->next_offset <= hi)
+        return;
+    ea_log_error("consumer",
+                 "partition %d: stored offset %lld is past the end of the log (%lld): the topic "
+                 "was recreated or the broker lost its data; resuming from offset %lld",
+                 st->partition, (long long)st->next_offset, (long long)hi, (long long)lo);
+    struct ea_err err = {0};
+    if (wk_sink_rewind(c->sink, st, lo, &err) != EA_OK)
+        ea_log_warn("consumer", "could not rewind partition %d: %s", st->partition,
+                    err.message);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -110,6 +130,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 tp->offset = RD_KAFKA_OFFSET_END; /* shutting down: read nothing */
                 continue;
             }
+            check_log_reset(c, &st);
             c->st[c->nst++] = st;
             tp->offset = st.next_offset;
             wk_stats_partition(c->stats, st.partition, true, st.next_offset, -1,
@@ -314,6 +335,7 @@ static void periodic(wk_consumer *c, int64_t now)
         wk_pstate fresh;
         if (wk_sink_claim(c->sink, p->partition, &fresh, &err) != EA_OK)
             continue;
+        check_log_reset(c, &fresh);
         *p = fresh;
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, c->cfg->kafka_topic, p->partition)->offset =

@@ -38,6 +38,92 @@ static bool get_ms(json_t *v, int64_t *out)
     return false;
 }
 
+/* ---- locating the properties' text (the message was already validated by jansson) ---- */
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* i at '"': returns the index after the closing quote, or n on malformed input. */
+static size_t skip_string(const char *p, size_t i, size_t n)
+{
+    for (i++; i < n; i++) {
+        if (p[i] == '\\')
+            i++;
+        else if (p[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+/* i at the first byte of a value: returns the index after it, or n on malformed input. */
+static size_t skip_value(const char *p, size_t i, size_t n)
+{
+    if (i >= n)
+        return n;
+    if (p[i] == '"')
+        return skip_string(p, i, n);
+    if (p[i] == '{' || p[i] == '[') {
+        int depth = 0;
+        while (i < n) {
+            char c = p[i];
+            if (c == '"') {
+                i = skip_string(p, i, n);
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    return i + 1;
+            }
+            i++;
+        }
+        return n;
+    }
+    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' && p[i] != '\t' &&
+           p[i] != '\n' && p[i] != '\r')
+        i++;
+    return i;
+}
+
+/* Finds the text of the top-level "properties" value. True with *off and *len set when found;
+ * false when absent, written with escapes in its key, or anything unexpected (the caller then
+ * serializes the parsed value instead, which is always correct, only slower). */
+static bool find_properties(const char *p, size_t n, size_t *off, size_t *len)
+{
+    static const char key[] = "\"properties\"";
+    size_t i = skip_ws(p, 0, n);
+    if (i >= n || p[i] != '{')
+        return false;
+    i = skip_ws(p, i + 1, n);
+    while (i < n && p[i] == '"') {
+        size_t k = i, end = skip_string(p, i, n);
+        bool match = end - k == sizeof(key) - 1 && memcmp(p + k, key, sizeof(key) - 1) == 0;
+        i = skip_ws(p, end, n);
+        if (i >= n || p[i] != ':')
+            return false;
+        i = skip_ws(p, i + 1, n);
+        size_t v = i;
+        i = skip_value(p, i, n);
+        if (i >= n)
+            return false;
+        if (match) {
+            *off = v;
+            *len = i - v;
+            return true;
+        }
+        i = skip_ws(p, i, n);
+        if (i >= n || p[i] != ',')
+            return false;
+        i = skip_ws(p, i + 1, n);
+    }
+    return false;
+}
+
 static bool dead(wk_event *ev, const char *reason, const void *payload, size_t len, ea_arena *a)
 {
     ev->state = WK_EV_DEAD;
@@ -60,6 +146,8 @@ bool wk_message_decode(wk_event *ev, const void *payload, size_t len, ea_arena *
     ev->tenant = ev->event_id = ev->name = NULL;
     ev->root = ev->properties = NULL;
     ev->payload = NULL;
+    ev->props_text = NULL;
+    ev->props_len = 0;
     ev->late = false;
     ev->dropped = false;
     ev->forced_reason = NULL;
@@ -124,8 +212,17 @@ bool wk_message_decode(wk_event *ev, const void *payload, size_t len, ea_arena *
         v = json_object();
         if (v == NULL || json_object_set_new(root, "properties", v) != 0)
             return false;
+        ev->props_text = "{}";
+        ev->props_len = 2;
     } else if (!json_is_object(v)) {
         return dead(ev, "invalid_field:properties", payload, len, a);
+    } else {
+        size_t off, plen;
+        if (find_properties(payload, len, &off, &plen) && plen >= 2 &&
+            ((const char *)payload)[off] == '{') {
+            ev->props_text = ea_arena_strndup(a, (const char *)payload + off, plen);
+            ev->props_len = ev->props_text != NULL ? plen : 0;
+        }
     }
     ev->properties = v;
     ev->state = WK_EV_PARSED;

@@ -32,8 +32,12 @@ typedef struct wk_event {
     /* valid when the message decoded (tenant may be set even for DEAD, when known): */
     const char *tenant, *event_id, *name; /* arena copies, NUL-terminated */
     int64_t ts_ms, received_ms;
-    json_t *root;        /* the decoded message (owns properties); released by wk_event_release */
-    json_t *properties;  /* borrowed from root; an object */
+    json_t *root;       /* the decoded message (owns properties); released by wk_event_release */
+    json_t *properties; /* borrowed from root; an object */
+    /* the properties' JSON text exactly as in the message (arena), so raw_events needs no
+     * re-serialization; NULL when it could not be located (then serialize `properties`) */
+    const char *props_text;
+    size_t props_len;
     const char *payload; /* arena copy of the raw message, only for DEAD events */
     size_t payload_len;
     bool late;                 /* behind the partition watermark when processed */

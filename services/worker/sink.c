@@ -39,7 +39,9 @@
  *     before any rollup row is locked, so workers never deadlock on each other. A deadlock with
  *     the bucket closer or any transient error rolls back and retries the same batch.
  *  8. Publish after commit. The change feed is published only after COMMIT returned; a failed
- *     publish is logged and counted and never blocks or undoes counting.
+ *     publish is logged and counted and never blocks or undoes counting. The closer
+ *     (wk_sink_close_buckets) publishes the (metric, granularity, bucket) it closed the same way,
+ *     after its UPDATE took effect; a row created already closed is announced only as a change.
  *  9. Nothing is lost silently. An event that cannot be counted (undecodable, too late, past
  *     retention, rejected alone by PostgreSQL) is written to dead_letters with its reason,
  *     partition and offset by the same transaction that moves the offset past it. A batch that
@@ -137,7 +139,7 @@ static void arr_cstr(wk_buf *b, const char *s)
 static void arr_i64(wk_buf *b, int64_t v)
 {
     arr_sep(b);
-    wk_buf_printf(b, "%lld", (long long)v);
+    wk_buf_put_i64(b, v);
 }
 static void arr_f64(wk_buf *b, double v, bool null)
 {
@@ -149,10 +151,8 @@ static void arr_f64(wk_buf *b, double v, bool null)
 }
 static void arr_ts(wk_buf *b, int64_t ms)
 {
-    char t[48];
-    iso(ms, t);
     arr_sep(b);
-    wk_buf_puts(b, t);
+    wk_buf_put_ts(b, ms);
 }
 static void arr_close(wk_buf *b)
 {
@@ -257,8 +257,8 @@ ea_rc wk_sink_connect(wk_sink *s, struct ea_err *err)
 ea_rc wk_sink_refresh_defs(wk_sink *s, bool force, struct ea_err *err)
 {
     /* one primary-key read; definitions reload only when their version moved (0003) */
-    PGresult *res = ea_pg_query(s->conn, "SELECT version FROM metric_definitions_version", 0,
-                                NULL, PGRES_TUPLES_OK, err);
+    PGresult *res = ea_pg_query(s->conn, "SELECT version FROM metric_definitions_version", 0, NULL,
+                                PGRES_TUPLES_OK, err);
     if (res == NULL)
         return err != NULL ? err->code : EA_ERR_DB;
     long long version = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
@@ -268,8 +268,7 @@ ea_rc wk_sink_refresh_defs(wk_sink *s, bool force, struct ea_err *err)
     wk_defs *d = wk_defs_load(s->conn, err);
     if (d == NULL)
         return err != NULL ? err->code : EA_ERR_DB;
-    ea_log_info("defs", "loaded %zu metric definitions (version %lld)", wk_defs_count(d),
-                version);
+    ea_log_info("defs", "loaded %zu metric definitions (version %lld)", wk_defs_count(d), version);
     wk_defs_free(s->defs);
     s->defs = d;
     s->defs_version = version;
@@ -305,6 +304,29 @@ ea_rc wk_sink_claim(wk_sink *s, int32_t partition, wk_pstate *st, struct ea_err 
                                                s->cfg->allowed_lateness_s * 1000;
     st->broker_high = -1;
     PQclear(res);
+    return EA_OK;
+}
+
+ea_rc wk_sink_rewind(wk_sink *s, wk_pstate *st, int64_t offset, struct ea_err *err)
+{
+    char p[16], off[24], gen[24];
+    snprintf(p, sizeof(p), "%d", st->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)offset);
+    snprintf(gen, sizeof(gen), "%lld", (long long)st->generation);
+    const char *params[5] = {s->cfg->group_id, s->cfg->kafka_topic, p, off, gen};
+    PGresult *res = ea_pg_query(s->conn,
+                                "UPDATE consumer_offsets SET next_offset = $4::int8, "
+                                "updated_at = now() WHERE group_id = $1 AND topic = $2 AND "
+                                "partition = $3::int AND generation = $5::int8",
+                                5, params, PGRES_COMMAND_OK, err);
+    if (res == NULL)
+        return err != NULL ? err->code : EA_ERR_DB;
+    bool ours = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!ours)
+        return ea_err_set(err, EA_ERR_CONFLICT, "partition %d was claimed by another consumer",
+                          st->partition);
+    st->next_offset = offset;
     return EA_OK;
 }
 
@@ -412,21 +434,31 @@ static ea_rc step_raw(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_e
         wk_event *ev = &b->ev[i];
         if (ev->state != WK_EV_COUNTED)
             continue;
-        char t1[48], t2[48];
-        iso(ev->ts_ms, t1);
-        iso(ev->received_ms, t2);
         wk_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
         wk_buf_putc(o, '\t');
         wk_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
         wk_buf_putc(o, '\t');
         wk_buf_copy_field(o, ev->name, strlen(ev->name));
-        wk_buf_printf(o, "\t%s\t%s\t", t1, t2);
-        char *props = json_dumps(ev->properties, JSON_COMPACT);
-        if (props == NULL)
-            return ea_err_set(err, EA_ERR_NOMEM, "out of memory serializing properties");
-        wk_buf_copy_field(o, props, strlen(props));
-        free(props);
-        wk_buf_printf(o, "\t%d\t%lld\n", ev->partition, (long long)ev->offset);
+        wk_buf_putc(o, '\t');
+        wk_buf_put_ts(o, ev->ts_ms);
+        wk_buf_putc(o, '\t');
+        wk_buf_put_ts(o, ev->received_ms);
+        wk_buf_putc(o, '\t');
+        if (ev->props_text != NULL) {
+            /* the message's own text: jansson already validated it (no re-serialization) */
+            wk_buf_copy_field(o, ev->props_text, ev->props_len);
+        } else {
+            char *props = json_dumps(ev->properties, JSON_COMPACT);
+            if (props == NULL)
+                return ea_err_set(err, EA_ERR_NOMEM, "out of memory serializing properties");
+            wk_buf_copy_field(o, props, strlen(props));
+            free(props);
+        }
+        wk_buf_putc(o, '\t');
+        wk_buf_put_i64(o, ev->partition);
+        wk_buf_putc(o, '\t');
+        wk_buf_put_i64(o, ev->offset);
+        wk_buf_putc(o, '\n');
         n++;
     }
     if (n == 0)
@@ -744,6 +776,7 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
                                                  (size_t)PQgetlength(res, t, 3));
                 ch->revision = (int)strtol(PQgetvalue(res, t, 4), NULL, 10);
                 ch->gran = (wk_gran)g;
+                ch->closed = false;
                 if (ch->tenant == NULL || ch->metric == NULL || ch->dims_json == NULL) {
                     PQclear(res);
                     wk_buf_free(&tmp);
@@ -1255,6 +1288,8 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
     PQclear(res);
     if (!got)
         return EA_OK;
+    wk_change *notes = NULL; /* close notices, malloc'd */
+    size_t nnotes = 0, cap = 0;
     const char *gp[2] = {s->cfg->group_id, s->cfg->kafka_topic};
     ea_rc rc = EA_OK;
     res = ea_pg_query(s->conn,
@@ -1272,23 +1307,56 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
         goto out;
     uint64_t closed = 0;
     for (int g = 0; g < WK_GRAN_N; g++) {
-        char sql[512], hi[48], lo[48];
+        char sql[768], hi[48], lo[48];
         iso(wm - wk_gran_ms((wk_gran)g), hi);
         /* the first pass after start sweeps everything; later ones only what the last left */
         iso(s->closed_through_ms == INT64_MIN ? 0
                                               : s->closed_through_ms - 2 * wk_gran_ms((wk_gran)g),
             lo);
+        /* rows closed, and the distinct buckets they belong to (published for alerts) */
         snprintf(sql, sizeof(sql),
-                 "UPDATE %s SET closed = true, updated_at = now() "
-                 "WHERE NOT closed AND bucket >= $1::timestamptz AND bucket <= $2::timestamptz",
+                 "WITH u AS (UPDATE %s SET closed = true, updated_at = now() "
+                 "WHERE NOT closed AND bucket >= $1::timestamptz AND bucket <= $2::timestamptz "
+                 "RETURNING tenant_id, metric, bucket) "
+                 "SELECT tenant_id, metric, (extract(epoch FROM bucket) * 1000)::int8, count(*) "
+                 "FROM u GROUP BY 1, 2, 3 ORDER BY 1, 3, 2",
                  wk_gran_table((wk_gran)g));
         const char *params[2] = {lo, hi};
-        res = ea_pg_query(s->conn, sql, 2, params, PGRES_COMMAND_OK, err);
+        res = ea_pg_query(s->conn, sql, 2, params, PGRES_TUPLES_OK, err);
         if (res == NULL) {
             rc = err->code;
             goto out;
         }
-        closed += strtoull(PQcmdTuples(res), NULL, 10);
+        int nt = PQntuples(res);
+        for (int t = 0; t < nt; t++)
+            closed += strtoull(PQgetvalue(res, t, 3), NULL, 10);
+        if (g != WK_GRAN_15M && nt > 0) { /* 15-minute buckets are implied by their hour */
+            if (nnotes + (size_t)nt > cap) {
+                size_t ncap = nnotes + (size_t)nt;
+                wk_change *nn = realloc(notes, ncap * sizeof(*nn));
+                if (nn == NULL) {
+                    PQclear(res);
+                    rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+                    goto out;
+                }
+                notes = nn;
+                cap = ncap;
+            }
+            for (int t = 0; t < nt; t++) {
+                wk_change *c = &notes[nnotes++];
+                memset(c, 0, sizeof(*c));
+                c->tenant = strdup(PQgetvalue(res, t, 0));
+                c->metric = strdup(PQgetvalue(res, t, 1));
+                c->bucket_ms = strtoll(PQgetvalue(res, t, 2), NULL, 10);
+                c->gran = (wk_gran)g;
+                c->closed = true;
+                if (c->tenant == NULL || c->metric == NULL) {
+                    nnotes--;
+                    free((char *)c->tenant);
+                    free((char *)c->metric);
+                }
+            }
+        }
         PQclear(res);
     }
     s->closed_through_ms = wm;
@@ -1296,7 +1364,15 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
         wk_stats_inc_closed(s->stats, closed);
         ea_log_debug("closer", "closed %llu rollup rows", (unsigned long long)closed);
     }
-out:;
+    /* published after the UPDATEs (autocommit) took effect, like batch changes (8) */
+    if (s->publish != NULL && nnotes > 0)
+        s->publish(s->publish_ctx, notes, nnotes);
+out:
+    for (size_t i = 0; i < nnotes; i++) {
+        free((char *)notes[i].tenant);
+        free((char *)notes[i].metric);
+    }
+    free(notes);
     struct ea_err e2 = {0};
     res = ea_pg_query(s->conn, "SELECT pg_advisory_unlock(" CLOSER_LOCK_KEY ")", 0, NULL,
                       PGRES_TUPLES_OK, &e2);

@@ -45,11 +45,13 @@ typedef struct wk_change {
     const char *tenant, *metric;
     wk_gran gran;
     int64_t bucket_ms;
-    const char *dims_json;
+    const char *dims_json; /* NULL for a close notice */
     int revision;
+    bool closed; /* a close notice: the bucket (all its dims) went behind the group watermark */
 } wk_change;
 
-/* Called after each successful COMMIT with the rows it changed (hour and day granularity). */
+/* Called after each successful COMMIT with the rows it changed (hour and day granularity), and
+ * after the closer with the (tenant, metric, granularity, bucket) it closed (closed = true). */
 typedef void (*wk_publish_fn)(void *ctx, const wk_change *changes, size_t n);
 
 typedef struct wk_sink wk_sink;
@@ -69,6 +71,12 @@ ea_rc wk_sink_refresh_defs(wk_sink *s, bool force, struct ea_err *err) EA_WUR;
 
 /* Claims a partition (invariant 1): bumps its generation and returns the stored position. */
 ea_rc wk_sink_claim(wk_sink *s, int32_t partition, wk_pstate *st, struct ea_err *err) EA_WUR;
+
+/* Moves our stored position of st's partition to offset (fenced on st->generation; EA_ERR_CONFLICT
+ * when another consumer claimed it since). Used when the stored position lies past the end of
+ * the partition's log: the topic was recreated or the in-memory dev broker restarted, and the
+ * new log holds only events never counted (replays are harmless: dedup by event_id). */
+ea_rc wk_sink_rewind(wk_sink *s, wk_pstate *st, int64_t offset, struct ea_err *err) EA_WUR;
 
 /* Commits the batch: retries transient failures (reconnecting) until *stop, splits the batch to
  * isolate an event PostgreSQL rejects, drops the events of fenced partitions (st[i].fenced).

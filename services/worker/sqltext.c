@@ -4,6 +4,7 @@
  * check b->oom once before using the content.
  */
 #include "sqltext.h"
+#include "ea_time.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -63,6 +64,58 @@ void wk_buf_puts(wk_buf *b, const char *s)
 void wk_buf_putc(wk_buf *b, char c)
 {
     wk_buf_append(b, &c, 1);
+}
+
+void wk_buf_put_i64(wk_buf *b, int64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[--i] = '-';
+    wk_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+void wk_buf_put_ts(wk_buf *b, int64_t ms)
+{
+    /* one cached day per thread: a batch's events are mostly within a day or two */
+    static _Thread_local int64_t cached_day = INT64_MIN;
+    static _Thread_local char prefix[48];
+    static _Thread_local size_t prefix_len;
+    int64_t day = ea_time_floor_day(ms);
+    if (day != cached_day) {
+        ea_time_format_iso8601(day, prefix);
+        char *t = strchr(prefix, 'T');
+        if (t == NULL) { /* cannot happen with ea_time's format; stay correct anyway */
+            char full[48];
+            wk_buf_puts(b, ea_time_format_iso8601(ms, full));
+            return;
+        }
+        prefix_len = (size_t)(t - prefix) + 1;
+        cached_day = day;
+    }
+    int64_t rem = ms - day;
+    int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), sec = (int)(rem / 1000 % 60),
+        milli = (int)(rem % 1000);
+    char t[13] = {(char)('0' + h / 10),
+                  (char)('0' + h % 10),
+                  ':',
+                  (char)('0' + mi / 10),
+                  (char)('0' + mi % 10),
+                  ':',
+                  (char)('0' + sec / 10),
+                  (char)('0' + sec % 10),
+                  '.',
+                  (char)('0' + milli / 100),
+                  (char)('0' + milli / 10 % 10),
+                  (char)('0' + milli % 10),
+                  'Z'};
+    wk_buf_append(b, prefix, prefix_len);
+    wk_buf_append(b, t, sizeof(t));
 }
 
 void wk_buf_printf(wk_buf *b, const char *fmt, ...)

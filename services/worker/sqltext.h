@@ -27,6 +27,13 @@ void wk_buf_puts(wk_buf *b, const char *s);
 void wk_buf_putc(wk_buf *b, char c);
 void wk_buf_printf(wk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Decimal integer (no printf: the batch hot path formats several per event). */
+void wk_buf_put_i64(wk_buf *b, int64_t v);
+
+/* Timestamp as "YYYY-MM-DDTHH:MM:SS.mmmZ" (ea_time_format_iso8601's text, byte for byte); the
+ * date part is cached per UTC day, the time of day is formatted without printf. */
+void wk_buf_put_ts(wk_buf *b, int64_t ms);
+
 /* A JSON string literal with quotes, escaped exactly as PostgreSQL prints jsonb strings
  * (\" \\ \b \f \n \r \t, \u00XX for other control characters), so a value we format and one
  * read back from a jsonb column compare equal as text. */

@@ -39,6 +39,7 @@ struct adm_cfg {
     const char *database_url;
     const char *migrations_dir; /* NULL: resolved by adm_migrations_dir() */
     long bcrypt_cost;
+    const char *oidc_dev_issuer; /* the local OIDC provider (seed makes its user demo an admin) */
 };
 
 /* Commands: argv[0] is the command word ("migrate", "key", ...). Return an ADM_EXIT_* code. */
@@ -49,6 +50,12 @@ int adm_cmd_key(const struct adm_cfg *cfg, int argc, char **argv);
 int adm_cmd_metric(const struct adm_cfg *cfg, int argc, char **argv);
 int adm_cmd_partitions(const struct adm_cfg *cfg, int argc, char **argv);
 int adm_cmd_backfill(const struct adm_cfg *cfg, int argc, char **argv);
+int adm_cmd_member(const struct adm_cfg *cfg, int argc, char **argv);
+
+/* Grants (or changes) a login membership: (issuer, subject) may use tenant with role
+ * viewer|admin (member.c). The caller validates the arguments. */
+ea_rc adm_member_upsert(PGconn *c, const char *tenant, const char *issuer, const char *subject,
+                        const char *role, struct ea_err *err) EA_WUR;
 
 /* ---- options (args.c) ---------------------------------------------------------------------- */
 

@@ -18,6 +18,8 @@ static const ea_config_entry config_table[] = {
      "migrations (default ./db/migrations, else <binary dir>/../../db/migrations)"},
     {"API_KEY_BCRYPT_COST", EA_CFG_INT, "10", 4, 31, offsetof(struct adm_cfg, bcrypt_cost),
      "bcrypt cost of new api keys (10 is about 70 ms)"},
+    {"OIDC_DEV_ISSUER", EA_CFG_STR, NULL, 0, 0, offsetof(struct adm_cfg, oidc_dev_issuer),
+     "issuer URL of the local OIDC provider; seed makes its user demo admin of acme-corp"},
 };
 #define CONFIG_N (sizeof(config_table) / sizeof(config_table[0]))
 
@@ -32,7 +34,8 @@ static const struct {
     {"key", adm_cmd_key, "key create --tenant T --scopes S | key revoke ID | key list --tenant T"},
     {"metric", adm_cmd_metric, "metric define --tenant T --name N --event E ... | metric list"},
     {"partitions", adm_cmd_partitions, "create/drop partitions now and list them"},
-    {"backfill", adm_cmd_backfill, "recompute rollups from raw events (not implemented yet)"},
+    {"member", adm_cmd_member, "member add --tenant T --issuer I --subject S --role R | list"},
+    {"backfill", adm_cmd_backfill, "recompute a metric's rollups from raw events"},
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 

@@ -3,7 +3,9 @@
  * Idempotent: tenant acme-corp ("Acme Corp") and metric page_views (count of page_view grouped
  * by page) are created when missing and left alone when present (a changed definition is kept).
  * Each run then creates one new key "demo" with scopes ingest,read,admin and prints it alone
- * on the last line of stdout. Everything happens in one transaction.
+ * on the last line of stdout. When OIDC_DEV_ISSUER names the local OIDC provider (scripts/stack.sh
+ * sets it when it runs tools/oidc-dev), its user `demo` (subject "demo") becomes admin of
+ * acme-corp, so dashboard login works out of the box. Everything happens in one transaction.
  */
 #include "admin.h"
 
@@ -58,7 +60,9 @@ int adm_cmd_seed(const struct adm_cfg *cfg, int argc, char **argv)
         goto fail;
     if (seed_rows(c, &tenant_new, &metric_new, &err) != EA_OK ||
         adm_key_insert(c, cfg, SEED_TENANT, "{ingest,read,admin}", NULL, "demo", key, id, &err) !=
-            EA_OK) {
+            EA_OK ||
+        (cfg->oidc_dev_issuer != NULL && cfg->oidc_dev_issuer[0] != '\0' &&
+         adm_member_upsert(c, SEED_TENANT, cfg->oidc_dev_issuer, "demo", "admin", &err) != EA_OK)) {
         adm_rollback(c);
         goto fail;
     }
@@ -67,6 +71,8 @@ int adm_cmd_seed(const struct adm_cfg *cfg, int argc, char **argv)
     printf("tenant %s: %s\n", SEED_TENANT, tenant_new ? "created" : "exists");
     printf("metric page_views (count of page_view by page): %s\n",
            metric_new ? "created" : "exists");
+    if (cfg->oidc_dev_issuer != NULL && cfg->oidc_dev_issuer[0] != '\0')
+        printf("member demo @ %s: admin of %s\n", cfg->oidc_dev_issuer, SEED_TENANT);
     printf("created api key %s for tenant %s: scopes ingest,read,admin, name demo (shown once)\n",
            id, SEED_TENANT);
     printf("%s\n", key);

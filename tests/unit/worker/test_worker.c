@@ -490,8 +490,9 @@ static void test_watermark(void)
 static void test_feed_format(void)
 {
     wk_change ch[2] = {
-        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{\"page\": \"/a\"}", 0},
-        {"acme", "page_views", WK_GRAN_DAY, ea_time_floor_day(T0), "{}", 2},
+        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{\"page\": \"/a\"}", 0,
+         false},
+        {"acme", "page_views", WK_GRAN_DAY, ea_time_floor_day(T0), "{}", 2, false},
     };
     wk_buf b = {0};
     wk_feed_format(&b, "acme", ch, 2);
@@ -507,10 +508,99 @@ static void test_feed_format(void)
     wk_buf_free(&b);
 }
 
+/* raw_events gets the properties' own text; escapes, nesting and odd spacing do not fool the
+ * scanner, and an escaped key falls back to serializing (props_text NULL). */
+static void test_message_properties_text(void)
+{
+    ea_arena *a = ea_arena_new(4096);
+    wk_event ev = decode("{ \"v\" : 1, \"x\": {\"properties\": 1, \"s\": \"}\\\"{\"}, "
+                         "\"tenant\":\"acme\",\"event_id\":\"e1\",\"event\":\"p\",\"ts\":1,"
+                         "\"properties\" :\t{\"a\":[1,{\"b\":\"]}\"}],\"c\":\"\\\"\"} ,\"z\":null}",
+                         a);
+    EA_CHECK(ev.state == WK_EV_PARSED);
+    EA_CHECK(ev.props_text != NULL);
+    if (ev.props_text != NULL) {
+        char got[128];
+        snprintf(got, sizeof(got), "%.*s", (int)ev.props_len, ev.props_text);
+        EA_CHECK_STR(got, "{\"a\":[1,{\"b\":\"]}\"}],\"c\":\"\\\"\"}");
+        json_error_t e;
+        json_t *j = json_loadb(ev.props_text, ev.props_len, 0, &e);
+        EA_CHECK(j != NULL && json_equal(j, ev.properties));
+        json_decref(j);
+    }
+    wk_event_release(&ev);
+    ev = decode("{\"v\":1,\"tenant\":\"acme\",\"event_id\":\"e1\",\"event\":\"p\",\"ts\":1,"
+                "\"propert\\u0069es\":{\"a\":1}}",
+                a);
+    EA_CHECK(ev.state == WK_EV_PARSED && ev.props_text == NULL); /* serialized instead */
+    EA_CHECK(json_integer_value(json_object_get(ev.properties, "a")) == 1);
+    wk_event_release(&ev);
+    ev = decode("{\"v\":1,\"tenant\":\"acme\",\"event_id\":\"e1\",\"event\":\"p\",\"ts\":1}", a);
+    EA_CHECK(ev.state == WK_EV_PARSED && ev.props_len == 2 && memcmp(ev.props_text, "{}", 2) == 0);
+    wk_event_release(&ev);
+    ea_arena_free(a);
+}
+
+/* The fast formatters write exactly what printf / ea_time_format_iso8601 write. */
+static void test_fast_formatters(void)
+{
+    const int64_t ms[] = {
+        0, 1, 999, T0, T0 + 86399999, -1, -86400001, 253402300799999, 1700000000123, T0 + 3600000};
+    wk_buf b = {0};
+    for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+        char want[48];
+        ea_time_format_iso8601(ms[i], want);
+        wk_buf_reset(&b);
+        wk_buf_put_ts(&b, ms[i]);
+        wk_buf_put_ts(&b, ms[i]); /* second call uses the cached day */
+        char want2[100];
+        snprintf(want2, sizeof(want2), "%s%s", want, want);
+        EA_CHECK_STR(buf_str(&b), want2);
+    }
+    const int64_t iv[] = {0, 7, -7, 1234567890123LL, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "%lld", (long long)iv[i]);
+        wk_buf_reset(&b);
+        wk_buf_put_i64(&b, iv[i]);
+        EA_CHECK_STR(buf_str(&b), want);
+    }
+    wk_buf_free(&b);
+}
+
+/* Close notices (alerts): "changes" stays present for older readers, "closed" lists buckets. */
+static void test_feed_format_closed(void)
+{
+    wk_change ch[3] = {
+        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), NULL, 0, true},
+        {"acme", "signups", WK_GRAN_DAY, ea_time_floor_day(T0), NULL, 0, true},
+        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{}", 1, false},
+    };
+    wk_buf b = {0};
+    wk_feed_format(&b, "acme", ch, 2);
+    EA_CHECK_STR(buf_str(&b),
+                 "{\"tenant\":\"acme\",\"changes\":[],\"closed\":[{\"metric\":\"page_views\","
+                 "\"granularity\":\"HOUR\",\"bucket\":\"2024-01-22T17:00:00.000Z\"},{\"metric\":"
+                 "\"signups\",\"granularity\":\"DAY\",\"bucket\":\"2024-01-22T00:00:00.000Z\"}]}");
+    wk_buf_reset(&b);
+    wk_feed_format(&b, "acme", ch + 1, 2); /* both kinds in one message */
+    json_error_t e;
+    json_t *j = json_loads(buf_str(&b), 0, &e);
+    EA_CHECK(j != NULL);
+    EA_CHECK(json_array_size(json_object_get(j, "changes")) == 1);
+    EA_CHECK(json_array_size(json_object_get(j, "closed")) == 1);
+    EA_CHECK_STR(json_string_value(
+                     json_object_get(json_array_get(json_object_get(j, "closed"), 0), "metric")),
+                 "signups");
+    json_decref(j);
+    wk_buf_free(&b);
+}
+
 EA_TEST_MAIN(EA_TEST(test_json_string_escapes), EA_TEST(test_json_number_canonical),
              EA_TEST(test_copy_and_array_escapes), EA_TEST(test_utf8_sanitize),
              EA_TEST(test_message_decode), EA_TEST(test_defs_index), EA_TEST(test_dims_canonical),
              EA_TEST(test_cardinality_cap), EA_TEST(test_dims_cap_folds_to_other),
              EA_TEST(test_aggregation), EA_TEST(test_aggregation_closed_buckets),
              EA_TEST(test_gran_floor), EA_TEST(test_property_number), EA_TEST(test_watermark),
-             EA_TEST(test_feed_format))
+             EA_TEST(test_feed_format), EA_TEST(test_feed_format_closed),
+             EA_TEST(test_fast_formatters), EA_TEST(test_message_properties_text))

@@ -1,0 +1,183 @@
+-- 0006_metric_series.sql — ea_metric_series(): the one place that turns stored rollups into a
+-- series in any IANA time zone, exactly (SPEC §5 "Time zones"). graphql-api's `metrics` resolver
+-- calls it; it is not for writing rollups (services/worker) and it does not estimate unique
+-- counts (it returns the sketches, merged in C by lib/hll).
+--
+-- Strategy (docs/ARCHITECTURE.md, "Worker" → "Time zones"). Every UTC offset in use since 1972
+-- is a multiple of 15 minutes, so every local bucket is a union of UTC quarter hours:
+--   1. Compute the local buckets that overlap [from_t, to_t]: local days (midnight to
+--      midnight, so 23 or 25 hours across DST) or local hours.
+--   2. Read the coarsest rollup table whose rows never straddle a bucket bound: rollups_daily
+--      when every bound is a UTC midnight (UTC, Etc/GMT, …), rollups_hourly when every bound is a
+--      whole UTC hour (America/New_York days, across DST too; hours in whole-hour zones),
+--      rollups_15m otherwise (Asia/Kolkata, Asia/Kathmandu, hours in :30/:45 zones). A bound that
+--      is not even on a quarter hour (local mean time before 1972) is an error, never a guess.
+--   3. Map each row to its local bucket and add: cnt and sum add, min/max take min/max, unique
+--      sketches are returned as an array to merge in C, revision is the maximum, a bucket is
+--      final when all its rows are closed and its end is behind the group watermark.
+-- A range older than the chosen table's retention (partition_classes) is an error: the rows
+-- are gone and a partial sum would be a wrong number.
+
+-- True when dims (a rollup row's dimensions) satisfies filter: an object whose keys are
+-- dimensions and whose values are a JSON value (equal) or an array of values (any of them).
+-- jsonb equality is numeric for numbers, so 1 and 1.0 match like the worker's canonical form.
+CREATE FUNCTION ea_dims_match(dims jsonb, filter jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT NOT EXISTS (
+        SELECT 1 FROM jsonb_each(filter) f(k, v)
+        WHERE NOT CASE WHEN jsonb_typeof(f.v) = 'array'
+                       THEN f.v @> jsonb_build_array(coalesce(dims -> f.k, 'null'::jsonb))
+                       ELSE coalesce(dims -> f.k, 'null'::jsonb) = f.v END)
+$$;
+
+-- The local bucket (as a UTC instant) holding the UTC instant b, which is on a quarter hour.
+-- DAY: the local midnight of b's local date. HOUR: b minus its local minutes — unambiguous
+-- even in the repeated hour of a DST fall-back, where local wall-clock labels repeat.
+CREATE FUNCTION ea_local_bucket(b timestamptz, granularity text, tz text) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE granularity
+        WHEN 'DAY' THEN ((b AT TIME ZONE tz)::date)::timestamp AT TIME ZONE tz
+        ELSE b - make_interval(mins => extract(minute FROM b AT TIME ZONE tz)::int) END
+$$;
+
+CREATE FUNCTION ea_metric_series(p_tenant text, p_metric text, from_t timestamptz,
+                                 to_t timestamptz, granularity text, tz text,
+                                 group_by text[] DEFAULT '{}', filter jsonb DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, dims jsonb, cnt bigint, sum double precision,
+               min double precision, max double precision, hlls bytea[], revision integer,
+               final boolean)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    gran text := upper(coalesce(granularity, ''));
+    defdims text[];
+    k text;
+    lo timestamptz;
+    hi timestamptz;
+    src text;
+    aligned_day boolean;
+    aligned_hour boolean;
+    aligned_q boolean;
+    keep_days integer;
+    wm timestamptz;
+BEGIN
+    IF p_tenant IS NULL OR p_metric IS NULL OR from_t IS NULL OR to_t IS NULL THEN
+        RAISE EXCEPTION 'could not compute metric series: tenant, metric, from and to are required'
+            USING ERRCODE = '22004';
+    END IF;
+    IF gran NOT IN ('HOUR', 'DAY') THEN
+        RAISE EXCEPTION 'could not compute metric series: granularity "%" is not HOUR or DAY',
+            granularity USING ERRCODE = '22023';
+    END IF;
+    IF from_t > to_t THEN
+        RAISE EXCEPTION 'could not compute metric series: from (%) is after to (%)', from_t, to_t
+            USING ERRCODE = '22023';
+    END IF;
+    -- IANA names only: POSIX strings such as 'UTC+5' mean UTC−5 in PostgreSQL, a trap.
+    -- (pg_timezone_names would be the exact list but costs ~200 ms per call.)
+    IF tz IS NULL OR tz !~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$'
+       OR (tz ~ '[+-][0-9]' AND tz !~ '^Etc/GMT[+-][0-9]{1,2}$') THEN
+        RAISE EXCEPTION 'could not compute metric series: time zone "%" is not an IANA zone name',
+            tz USING ERRCODE = '22023', HINT = 'use a name such as Asia/Kolkata or UTC';
+    END IF;
+    BEGIN
+        PERFORM now() AT TIME ZONE tz;
+    EXCEPTION WHEN invalid_parameter_value THEN
+        RAISE EXCEPTION 'could not compute metric series: unknown time zone "%"', tz
+            USING ERRCODE = '22023', HINT = 'use a name such as Asia/Kolkata or UTC';
+    END;
+
+    -- group_by and filter keys must be dimensions of the metric (automatic count metrics
+    -- have none): a typo must not silently group everything under null.
+    SELECT d.dimensions INTO defdims FROM metric_definitions d
+    WHERE d.tenant_id = p_tenant AND d.name = p_metric;
+    defdims := coalesce(defdims, '{}');
+    FOREACH k IN ARRAY coalesce(group_by, '{}') LOOP
+        IF k IS NULL OR NOT k = ANY (defdims) THEN
+            RAISE EXCEPTION 'could not compute metric series: "%" is not a dimension of metric "%"',
+                k, p_metric USING ERRCODE = '22023',
+                HINT = format('its dimensions: %s', coalesce(nullif(array_to_string(defdims, ', '), ''), 'none'));
+        END IF;
+    END LOOP;
+    IF filter IS NOT NULL THEN
+        IF jsonb_typeof(filter) <> 'object' THEN
+            RAISE EXCEPTION 'could not compute metric series: filter must be a JSON object of dimension values'
+                USING ERRCODE = '22023';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(filter) LOOP
+            IF NOT k = ANY (defdims) THEN
+                RAISE EXCEPTION 'could not compute metric series: filter key "%" is not a dimension of metric "%"',
+                    k, p_metric USING ERRCODE = '22023',
+                    HINT = format('its dimensions: %s', coalesce(nullif(array_to_string(defdims, ', '), ''), 'none'));
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- 1. the bucket bounds, and which table's rows fit inside them
+    IF gran = 'DAY' THEN
+        lo := ea_local_bucket(from_t, 'DAY', tz);
+        hi := (((to_t AT TIME ZONE tz)::date + 1)::timestamp) AT TIME ZONE tz;
+        SELECT bool_and(e % 86400 = 0), bool_and(e % 3600 = 0), bool_and(e % 900 = 0)
+        INTO aligned_day, aligned_hour, aligned_q
+        FROM (SELECT extract(epoch FROM (d::date::timestamp AT TIME ZONE tz))::bigint AS e
+              FROM generate_series((from_t AT TIME ZONE tz)::date,
+                                   (to_t AT TIME ZONE tz)::date + 1, interval '1 day') d) s;
+    ELSE
+        lo := to_timestamp(floor(extract(epoch FROM from_t) / 900) * 900);
+        hi := to_timestamp(floor(extract(epoch FROM to_t) / 900) * 900) + interval '2 hours';
+        -- local hour starts are the quarter hours where the local minute is 0
+        SELECT bool_and(extract(epoch FROM b)::bigint % 3600 = 0), true
+        INTO aligned_hour, aligned_q
+        FROM generate_series(lo - interval '1 hour', hi, interval '15 minutes') b
+        WHERE extract(minute FROM b AT TIME ZONE tz) = 0;
+        IF aligned_hour IS NULL THEN
+            aligned_q := false; -- no local hour starts on a quarter hour at all
+        END IF;
+        aligned_day := false;
+        lo := ea_local_bucket(lo, 'HOUR', tz);
+    END IF;
+    IF NOT coalesce(aligned_q, false) THEN
+        RAISE EXCEPTION 'could not compute metric series: time zone "%" has offsets that are not whole quarter hours between % and %',
+            tz, from_t, to_t USING ERRCODE = '22023';
+    END IF;
+    src := CASE WHEN aligned_day THEN 'rollups_daily'
+                WHEN aligned_hour THEN 'rollups_hourly' ELSE 'rollups_15m' END;
+
+    -- past retention the rows are dropped: refuse rather than return a partial number
+    SELECT c.retention_days INTO keep_days FROM partition_classes c WHERE c.parent = src;
+    IF keep_days IS NOT NULL AND lo < now() - make_interval(days => keep_days) THEN
+        RAISE EXCEPTION 'could not compute metric series: % need % (kept % days), and % is older',
+            CASE WHEN gran = 'DAY' THEN format('local days in %s', tz) ELSE format('hours in %s', tz) END,
+            src, keep_days, from_t
+            USING ERRCODE = '22023', HINT = 'query a shorter range, or UTC days';
+    END IF;
+
+    -- the group watermark of the consumer group furthest along (normally there is one group)
+    SELECT max(g.w) INTO wm FROM (
+        SELECT min(o.watermark) AS w FROM consumer_offsets o
+        GROUP BY o.group_id, o.topic HAVING bool_and(o.watermark IS NOT NULL)) g;
+
+    -- 2-3. read, map to local buckets, add
+    RETURN QUERY EXECUTE format($q$
+        WITH m AS (
+            SELECT ea_local_bucket(r.bucket, $5, $6) AS t,
+                   (SELECT coalesce(jsonb_object_agg(g, coalesce(r.dims -> g, 'null'::jsonb)), '{}'::jsonb)
+                    FROM unnest($8::text[]) g) AS pd,
+                   r.cnt, r.sum, r.min, r.max, r.hll, r.revision, r.closed
+            FROM %I r
+            WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket >= $3 AND r.bucket < $4
+              AND ($9::jsonb IS NULL OR ea_dims_match(r.dims, $9)))
+        SELECT m.t, m.pd, sum(m.cnt)::bigint, sum(m.sum)::float8, min(m.min), max(m.max),
+               array_agg(m.hll) FILTER (WHERE m.hll IS NOT NULL), max(m.revision)::int,
+               bool_and(m.closed) AND $10::timestamptz IS NOT NULL
+                   AND CASE WHEN $5 = 'DAY'
+                            THEN (((m.t AT TIME ZONE $6)::date + 1)::timestamp AT TIME ZONE $6)
+                            ELSE m.t + interval '1 hour' END <= $10
+        FROM m WHERE m.t <= $7
+        GROUP BY m.t, m.pd ORDER BY m.t, m.pd::text$q$, src)
+    USING p_tenant, p_metric, lo, hi, gran, tz, to_t, coalesce(group_by, '{}'), filter, wm;
+END
+$$;
+
+COMMENT ON FUNCTION ea_metric_series(text, text, timestamptz, timestamptz, text, text, text[], jsonb) IS
+    'Exact metric series in any IANA zone: buckets (local midnight or hour start) overlapping [from_t, to_t], '
+    'per group_by dims; see db/migrations/0006_metric_series.sql';
