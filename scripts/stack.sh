@@ -15,6 +15,11 @@
 #   kafka.bootstrap      the dev broker's bootstrap list, written by the broker when ready
 #   log/<component>.log  stdout+stderr of each component
 #   run/<component>.pid  pids; run/<component>.port the port it was started on
+#   oidc-dev.secret      client secret of the local OIDC provider (mode 600, generated once)
+#   session.secret       SESSION_SECRET for graphql-api when the environment has none (mode 600)
+#
+# Login: without OIDC_CLIENT_ID the local OIDC provider (tools/oidc-dev, user demo / demo) runs
+# on 127.0.0.1:$OIDC_DEV_PORT (default GRAPHQL_PORT + 2) and graphql-api is pointed at it.
 #
 # Invariants:
 #   1. `up` is idempotent: a component whose pid is alive is left running, a dead one is started.
@@ -38,6 +43,7 @@ INGEST_PORT="${INGEST_PORT:-3001}"
 GRAPHQL_PORT="${GRAPHQL_PORT:-3002}"
 WORKER_PORT="${WORKER_PORT:-3003}"
 KAFKA_TOPIC="${KAFKA_TOPIC:-events}"
+OIDC_DEV_PORT="${OIDC_DEV_PORT:-$((GRAPHQL_PORT + 2))}"
 LOG_LEVEL="${LOG_LEVEL:-info}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-10}"
@@ -365,6 +371,47 @@ broker_up() {
     BROKER_STARTED=1
 }
 
+# ---- local OIDC provider (tools/oidc-dev) -------------------------------------------------------
+# A secret generated once per stack and kept in $STACK_DIR (never in the repository).
+stack_secret() {
+    local f="$STACK_DIR/$1"
+    if [[ ! -s "$f" ]]; then
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d " \n" >"$f.tmp")
+        mv -f "$f.tmp" "$f"
+    fi
+    chmod 600 "$f"
+    cat "$f"
+}
+
+oidc_dev_up() {
+    local pid i dir="$REPO_ROOT/tools/oidc-dev" issuer="http://127.0.0.1:$OIDC_DEV_PORT"
+    [[ -d "$dir/node_modules/oidc-provider" ]] || die "tools/oidc-dev has no node_modules: run scripts/deps.sh"
+    OIDC_DEV_CLIENT_SECRET="$(stack_secret oidc-dev.secret)"
+    pid="$(read_pid "$RUN/oidc-dev.pid")"
+    if [[ -n "$pid" ]] && pid_is "$pid" oidc-dev/server.mjs; then
+        msg "oidc-dev: running (pid $pid, $issuer)"
+    else
+        check_port_free "$OIDC_DEV_PORT" oidc-dev
+        msg "oidc-dev: starting the local OIDC provider on $issuer (user demo / demo)"
+        (cd "$REPO_ROOT" && OIDC_DEV_PORT="$OIDC_DEV_PORT" OIDC_DEV_CLIENT_ID=analytics-dashboard \
+            OIDC_DEV_CLIENT_SECRET="$OIDC_DEV_CLIENT_SECRET" \
+            OIDC_DEV_REDIRECT_URIS="http://127.0.0.1:$GRAPHQL_PORT/auth/callback,http://localhost:$GRAPHQL_PORT/auth/callback" \
+            exec setsid node "$dir/server.mjs" >>"$LOGS/oidc-dev.log" 2>&1 </dev/null) &
+        pid=$!
+        echo "$pid" >"$RUN/oidc-dev.pid"
+        echo "$OIDC_DEV_PORT" >"$RUN/oidc-dev.port"
+        for ((i = 0; i < 300; i++)); do
+            pid_alive "$pid" || break
+            curl -fsS -m 2 -o /dev/null "$issuer/.well-known/openid-configuration" 2>/dev/null && break
+            sleep 0.1
+        done
+        curl -fsS -m 2 -o /dev/null "$issuer/.well-known/openid-configuration" 2>/dev/null ||
+            { show_log_tail oidc-dev; die "oidc-dev did not become ready within 30 s"; }
+    fi
+    export OIDC_ISSUER="$issuer" OIDC_CLIENT_ID=analytics-dashboard
+    export OIDC_CLIENT_SECRET="$OIDC_DEV_CLIENT_SECRET" OIDC_DEV_ISSUER="$issuer"
+}
+
 # ---- services ----------------------------------------------------------------------------------
 svc_up() {
     local name="$1" restart="$2" port pid bin="$BIN_DIR/$1"
@@ -458,6 +505,12 @@ write_stack_env() {
             INGEST_PORT GRAPHQL_PORT WORKER_PORT PG_PORT REDIS_PORT STACK_DIR BIN_DIR; do
             printf 'export %s=%s\n' "$v" "$(shq "${!v}")"
         done
+        # login (secrets stay in their own files: oidc-dev.secret, session.secret)
+        printf 'export OIDC_ISSUER=%s\n' "$(shq "${OIDC_ISSUER:-https://accounts.google.com}")"
+        if [[ -n "${OIDC_DEV_ISSUER:-}" ]]; then
+            printf 'export OIDC_DEV_ISSUER=%s OIDC_DEV_PORT=%s\n' "$(shq "$OIDC_DEV_ISSUER")" \
+                "$(shq "$OIDC_DEV_PORT")"
+        fi
         printf 'export INGEST_URL=%s\n' "$(shq "http://127.0.0.1:$INGEST_PORT")"
         printf 'export GRAPHQL_URL=%s\n' "$(shq "http://127.0.0.1:$GRAPHQL_PORT/graphql")"
         printf 'export DEMO_KEY_FILE=%s\n' "$(shq "$STACK_DIR/demo-key")"
@@ -505,8 +558,23 @@ cmd_up() {
     fi
     export DATABASE_URL REDIS_URL KAFKA_BROKERS KAFKA_TOPIC KAFKA_BOOTSTRAP_FILE MIGRATIONS_DIR \
         INGEST_PORT GRAPHQL_PORT WORKER_PORT LOG_LEVEL
+    if [[ -z "${OIDC_CLIENT_ID:-}" ]]; then
+        oidc_dev_up
+        echo "oidc local" >>"$RUN/mode"
+    else
+        msg "oidc: using OIDC_ISSUER=${OIDC_ISSUER:-https://accounts.google.com} from the environment"
+        echo "oidc external" >>"$RUN/mode"
+    fi
+    [[ -n "${SESSION_SECRET:-}" ]] || SESSION_SECRET="$(stack_secret session.secret)"
+    export SESSION_SECRET
 
     migrate_and_seed
+    if [[ -n "${OIDC_DEV_ISSUER:-}" ]]; then
+        # the seed ran once per database; the membership of the provider's demo user is kept
+        # here too so an older database gains it (idempotent)
+        admin member add --tenant acme-corp --issuer "$OIDC_DEV_ISSUER" --subject demo \
+            --role admin >>"$LOGS/admin.log" 2>&1 || msg "warning: could not add member demo"
+    fi
     write_stack_env
     for name in "${SERVICES[@]}"; do svc_up "$name" "$restart"; done
     wait_ready
@@ -517,6 +585,7 @@ cmd_up() {
   graphql     http://127.0.0.1:$GRAPHQL_PORT/graphql
   worker      http://127.0.0.1:$WORKER_PORT/metrics
   kafka       $KAFKA_BROKERS
+  login       http://127.0.0.1:$GRAPHQL_PORT/auth/login   (issuer ${OIDC_ISSUER:-https://accounts.google.com}${OIDC_DEV_ISSUER:+, user demo / demo})
   demo key    $(cat "$STACK_DIR/demo-key" 2>/dev/null || echo "(none)")
   env         . ${STACK_DIR#"$REPO_ROOT"/}/stack.env
   logs        ${LOGS#"$REPO_ROOT"/}/
@@ -541,6 +610,7 @@ cmd_down() {
         pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    stop_pidfile oidc-dev oidc-dev/server.mjs || rc=1
     stop_pidfile kafka-dev-broker kafka-dev-broker || rc=1
     rm -f "$KAFKA_CONTROL"
     if [[ -d "$(pg_datadir)" ]]; then pg_down || rc=1; fi
@@ -584,6 +654,16 @@ cmd_status() {
         pid="$(read_pid "$RUN/kafka-dev-broker.pid")"
         if [[ -n "$pid" ]] && pid_is "$pid" kafka-dev-broker; then state=up; else state=down; down=1; fi
         row kafka-dev-broker "${pid:--}" "$state" "$(cat "$KAFKA_BOOTSTRAP_FILE" 2>/dev/null || echo -)"
+    fi
+
+    mode="$(mode_of oidc)"
+    if [[ "$mode" == external ]]; then
+        row oidc - external "(OIDC_ISSUER)"
+    elif [[ "$mode" == local ]]; then
+        pid="$(read_pid "$RUN/oidc-dev.pid")"
+        port="$(cat "$RUN/oidc-dev.port" 2>/dev/null || echo "$OIDC_DEV_PORT")"
+        if [[ -n "$pid" ]] && pid_is "$pid" oidc-dev/server.mjs; then state=up; else state=down; down=1; fi
+        row oidc-dev "${pid:--}" "$state" "http://127.0.0.1:$port"
     fi
 
     for name in "${SERVICES[@]}"; do

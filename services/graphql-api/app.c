@@ -1,5 +1,7 @@
 /*
- * app.c — process-wide state helpers of graphql-api: the (re)connecting database handle.
+ * app.c — process-wide state helpers of graphql-api: the (re)connecting database handle and
+ * the one tenant-access check every resolver calls (keys: tenant + scopes; users: memberships,
+ * keyed by issuer + subject, role viewer = read, admin = read + admin).
  */
 #include "app.h"
 #include "ea_log.h"
@@ -32,10 +34,62 @@ bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant,
     switch (p->kind) {
     case GQL_PRINCIPAL_KEY:
         return strcmp(p->key.tenant, tenant) == 0 && (p->key.scopes & scope) == scope;
-    case GQL_PRINCIPAL_USER:
-        /* memberships arrive with OIDC login */
-        (void)app;
-        return false;
+    case GQL_PRINCIPAL_USER: {
+        /* Asked on every resolver entry rather than cached in the session, so a membership
+         * removed by an operator takes effect on the next request. Users never ingest. */
+        if ((scope & ~(EA_SCOPE_READ | EA_SCOPE_ADMIN)) != 0)
+            return false;
+        PGconn *c = gql_app_db(app);
+        if (c == NULL)
+            return false;
+        struct ea_err err;
+        const char *params[3] = {p->issuer, p->subject, tenant};
+        PGresult *r = ea_pg_query(c,
+                                  "SELECT role FROM memberships WHERE issuer = $1 AND subject = $2"
+                                  " AND tenant_id = $3",
+                                  3, params, PGRES_TUPLES_OK, &err);
+        if (r == NULL) {
+            ea_log_warn("auth", "%s", err.message);
+            return false;
+        }
+        unsigned have = 0;
+        if (PQntuples(r) == 1) {
+            const char *role = PQgetvalue(r, 0, 0);
+            if (strcmp(role, "admin") == 0)
+                have = EA_SCOPE_READ | EA_SCOPE_ADMIN;
+            else if (strcmp(role, "viewer") == 0)
+                have = EA_SCOPE_READ;
+        }
+        PQclear(r);
+        return scope != 0 && (have & scope) == scope;
+    }
     }
     return false;
+}
+
+int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out)
+{
+    PGconn *c = gql_app_db(app);
+    if (c == NULL)
+        return -1;
+    struct ea_err err;
+    const char *params[2] = {p->issuer, p->subject};
+    PGresult *r = ea_pg_query(c,
+                              "SELECT t.id, t.name, m.role FROM memberships m"
+                              " JOIN tenants t ON t.id = m.tenant_id"
+                              " WHERE m.issuer = $1 AND m.subject = $2 ORDER BY t.id",
+                              2, params, PGRES_TUPLES_OK, &err);
+    if (r == NULL) {
+        ea_log_warn("auth", "%s", err.message);
+        return -1;
+    }
+    json_t *tenants = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(tenants,
+                              json_pack("{s:s,s:s,s:s}", "id", PQgetvalue(r, i, 0), "name",
+                                        PQgetvalue(r, i, 1), "role", PQgetvalue(r, i, 2)));
+    PQclear(r);
+    *out = json_pack("{s:s,s:s,s:o,s:[]}", "kind", "user", "name", p->name, "tenants", tenants,
+                     "scopes");
+    return 0;
 }

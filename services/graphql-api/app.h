@@ -17,7 +17,11 @@ typedef struct gql_app {
     ea_gql_limits limits;
     ea_keyauth *auth;
     const char *database_url;
-    PGconn *db; /* one connection: the process runs one loop thread */
+    PGconn *db;                /* one connection: the process runs one loop thread */
+    struct gql_cache *cache;   /* Redis: query cache, generations, rate limit (cache.c) */
+    struct gql_doccache *docs; /* prepared documents by query hash (doccache.c) */
+    struct gql_ws_server *ws;  /* WebSocket subscriptions (ws.c) */
+    struct gql_login *login;   /* /auth/ routes and their OIDC worker thread (login.c) */
 } gql_app;
 
 /* Who is calling: an API key (one tenant, its scopes) or a signed-in user (tenants through
@@ -28,18 +32,37 @@ typedef struct gql_principal {
     gql_principal_kind kind;
     ea_principal key;  /* KEY: the key's tenant, scopes, rate limit */
     long long user_id; /* USER: users.id */
-    char name[128];    /* USER: display name (from the ID token) */
+    /* USER: who, as the issuer knows them; memberships are keyed by this pair, never by e-mail */
+    char issuer[512];
+    char subject[256];
+    char name[128]; /* USER: display name (from the ID token) */
 } gql_principal;
 
 typedef struct gql_request_ctx {
     gql_app *app;
     gql_principal who; /* the authenticated caller */
+    int cache_hits;    /* metrics fields answered from / missed in the Redis cache */
+    int cache_misses;
+    /* whole-response cache (transport.c): only when every root field is `metrics`; each one
+     * records its tenant, metric and the cache generation read before the database */
+    int other_fields;
+    int ndeps;
+    long ttl_s; /* the smallest TTL of the fields */
+    struct gql_dep {
+        char tenant[64];
+        char metric[128];
+        char gen[48];
+    } deps[16];
 } gql_request_ctx;
 
 /* Tenant access on entry of every resolver: true when p may act on tenant with scope
  * (EA_SCOPE_READ / EA_SCOPE_ADMIN / EA_SCOPE_INGEST). Users get scopes from their membership
  * role. False also when the database cannot answer (fail closed). */
 bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant, unsigned scope);
+
+/* The `me` object of a signed-in user: {kind: "user", name, tenants: [{id, name, role}],
+ * scopes: []} from memberships. 0 with *out set, -1 when the database could not answer. */
+int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out);
 
 /* The database connection, reconnecting if it broke. NULL when PostgreSQL is unreachable. */
 PGconn *gql_app_db(gql_app *app);

@@ -1,7 +1,7 @@
 /*
- * auth.h — who is calling graphql-api: "Authorization: Bearer <api key>" (lib/apikey) or, once
- * OIDC login lands, the session cookie. HTTP requests and WebSocket connection_init payloads
- * both end here, so every entry point authenticates the same way.
+ * auth.h — who is calling graphql-api: "Authorization: Bearer <api key>" (lib/apikey) or the
+ * session cookie of an OIDC login (session.c). HTTP requests and WebSocket connection_init
+ * payloads both end here, so every entry point authenticates the same way.
  */
 #ifndef GQL_AUTH_H
 #define GQL_AUTH_H

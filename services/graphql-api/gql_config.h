@@ -26,7 +26,26 @@ typedef struct gql_config {
     long cache_ttl_hour_s;
     long cache_ttl_day_s;
     bool reuseport;
+    long rate_limit_per_min;
+    long redis_timeout_ms;
+    long doc_cache_size;
+    const char *changes_channel;
+    const char *alerts_channel;
+    long ws_init_timeout_ms;
+    long ws_max_subscriptions;
+    long ws_max_frame;
+    long ws_max_queued;
     const char *log_level;
+    const char *web_dist_dir;
+    const char *oidc_issuer;
+    const char *oidc_client_id;     /* NULL: login disabled */
+    const char *oidc_client_secret; /* NULL: public client */
+    const char *oidc_redirect_uri;  /* NULL: derived from host and port */
+    long oidc_http_timeout_ms;
+    long oidc_clock_skew_s;
+    long oidc_login_ttl_s;
+    const char *session_secret;
+    long session_ttl_s;
 } gql_config;
 
 ea_rc gql_config_load(gql_config *cfg, struct ea_err *err) EA_WUR;

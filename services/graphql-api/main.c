@@ -3,14 +3,29 @@
  * transport onto one event loop; runs until SIGTERM, then exits 0 once the loop is idle.
  */
 #include "app.h"
+#include "cache.h"
+#include "doccache.h"
 #include "ea_http.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "login.h"
+#include "pubsub.h"
 #include "schema.h"
+#include "static.h"
 #include "transport.h"
+#include "ws.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* change feed and alerts (pubsub.c, on the loop thread) → subscriptions (ws.c) */
+static void on_pubsub(void *ud, int is_alert, const char *msg, size_t len)
+{
+    if (is_alert)
+        gql_ws_on_alert(ud, msg, len);
+    else
+        gql_ws_on_change(ud, msg, len);
+}
 
 int main(int argc, char **argv)
 {
@@ -51,14 +66,41 @@ int main(int argc, char **argv)
         ea_log_error("startup", "out of memory");
         return 1;
     }
+    app.cache = gql_cache_new(cfg.redis_url, (int)cfg.redis_timeout_ms);
+    app.docs = gql_doccache_new(app.schema, &app.limits, (size_t)cfg.doc_cache_size);
+    if (app.cache == NULL || app.docs == NULL) {
+        ea_log_error("startup", "out of memory");
+        return 1;
+    }
     gql_transport_register(srv, &app);
+    if (gql_login_start(srv, &app, &err) != EA_OK) { /* /auth/ routes, OIDC worker thread */
+        ea_log_error("startup", "%s", err.message);
+        gql_login_stop(srv, &app);
+        return 1;
+    }
+    gql_static_register(srv, cfg.web_dist_dir); /* last: h2o takes the first matching prefix */
     if (ea_http_listen(srv, NULL, NULL, &err) != EA_OK) {
         ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
+    /* the loop exists once listening: subscriptions and the change feed live on it */
+    app.ws = gql_ws_new(&app, ea_http_loop(srv));
+    gql_pubsub *feed = app.ws == NULL
+                           ? NULL
+                           : gql_pubsub_start(ea_http_loop(srv), cfg.redis_url, cfg.changes_channel,
+                                              cfg.alerts_channel, on_pubsub, app.ws);
+    if (feed == NULL) {
+        ea_log_error("startup", "could not start the change feed: out of resources");
         return 1;
     }
     ea_log_info("startup", "listening on %s:%ld", cfg.listen_host, cfg.port);
     while (!ea_http_stopping(srv))
         ea_http_run_once(srv, 100);
+    gql_login_stop(srv, &app);
+    gql_pubsub_stop(feed);
+    gql_ws_free(app.ws);
+    gql_doccache_free(app.docs);
+    gql_cache_free(app.cache);
     ea_log_info("shutdown", "stopped");
     ea_keyauth_free(app.auth);
     if (app.db != NULL)

@@ -1,7 +1,7 @@
 /*
  * resolvers.h — resolvers of the product schema. Each checks tenant access on entry (the
- * caller's key or session must belong to the tenant argument) and runs only parameterized SQL
- * filtered by tenant_id.
+ * caller's key or session must reach the tenant argument with the field's scope) and runs only
+ * parameterized SQL filtered by tenant_id.
  */
 #ifndef GQL_RESOLVERS_H
 #define GQL_RESOLVERS_H
@@ -10,7 +10,14 @@
 
 int gql_resolve_metrics(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
 int gql_resolve_metric_definitions(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_dashboards(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_alerts(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_api_keys(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
 int gql_resolve_me(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
 int gql_resolve_define_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_save_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_revoke_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
 
 #endif

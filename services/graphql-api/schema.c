@@ -15,6 +15,7 @@ static const char sdl[] =
     "\"Any JSON value\"\n"
     "scalar JSON\n"
     "enum Granularity { HOUR DAY }\n"
+    "enum Comparator { GT GTE LT LTE EQ NEQ }\n"
     "type MetricPoint {\n"
     "  timestamp: DateTime!\n"
     "  value: Float!\n"
@@ -30,13 +31,36 @@ static const char sdl[] =
     "  dimensions: [String!]!\n"
     "  cardinalityCap: Int!\n"
     "}\n"
-    "type Tenant { id: String! name: String! }\n"
-    "type Me { kind: String! tenants: [Tenant!]! scopes: [String!]! }\n"
+    "\"A saved dashboard: layout is {charts: [{metric, groupBy, granularity, timezone, "
+    "timeRange}]}\"\n"
+    "type Dashboard { id: ID! tenant: String! name: String! layout: JSON! updatedAt: DateTime! }\n"
+    "\"A threshold alert; the worker evaluates it when a bucket closes\"\n"
+    "type Alert {\n"
+    "  id: ID! tenant: String! name: String! metric: String! filter: JSON!\n"
+    "  comparator: Comparator! threshold: Float! granularity: Granularity! enabled: Boolean!\n"
+    "  createdAt: DateTime!\n"
+    "}\n"
+    "type AlertFired {\n"
+    "  tenant: String! alertId: ID! name: String metric: String timestamp: DateTime\n"
+    "  value: Float dimensions: JSON! payload: JSON!\n"
+    "}\n"
+    "type ApiKey {\n"
+    "  keyId: ID! tenant: String! scopes: [String!]! name: String rateLimit: Int\n"
+    "  createdAt: DateTime! revokedAt: DateTime\n"
+    "}\n"
+    "\"The new key is shown only in this answer\"\n"
+    "type NewApiKey { key: String! apiKey: ApiKey! }\n"
+    "type Tenant { id: String! name: String! \"viewer or admin (signed-in users)\" role: String }\n"
+    "type Me { kind: String! keyId: String \"signed-in user's display name\" name: String\n"
+    "  tenants: [Tenant!]! scopes: [String!]! }\n"
     "type Query {\n"
     "  metrics(tenant: String!, name: String!, startTime: DateTime!, endTime: DateTime!,\n"
     "          groupBy: [String!], granularity: Granularity = HOUR, timezone: String = \"UTC\",\n"
     "          filter: JSON): [MetricPoint!]!\n"
     "  metricDefinitions(tenant: String!): [MetricDefinition!]!\n"
+    "  dashboards(tenant: String!): [Dashboard!]!\n"
+    "  alerts(tenant: String!): [Alert!]!\n"
+    "  apiKeys(tenant: String!): [ApiKey!]!\n"
     "  me: Me\n"
     "}\n"
     "input MetricInput {\n"
@@ -47,10 +71,26 @@ static const char sdl[] =
     "  dimensions: [String!] = []\n"
     "  cardinalityCap: Int = 1000\n"
     "}\n"
-    "type Mutation { defineMetric(tenant: String!, input: MetricInput!): MetricDefinition! }\n"
+    "input AlertInput {\n"
+    "  name: String!\n"
+    "  metric: String!\n"
+    "  filter: JSON\n"
+    "  comparator: Comparator!\n"
+    "  threshold: Float!\n"
+    "  granularity: Granularity = HOUR\n"
+    "}\n"
+    "type Mutation {\n"
+    "  defineMetric(tenant: String!, input: MetricInput!): MetricDefinition!\n"
+    "  saveDashboard(tenant: String!, name: String!, layout: JSON!): Dashboard!\n"
+    "  createAlert(tenant: String!, input: AlertInput!): Alert!\n"
+    "  createApiKey(tenant: String!, scopes: [String!]!, name: String, rateLimit: Int): "
+    "NewApiKey!\n"
+    "  revokeApiKey(tenant: String!, keyId: ID!): ApiKey!\n"
+    "}\n"
     "type Subscription {\n"
     "  metricUpdated(tenant: String!, name: String!, granularity: Granularity = HOUR,\n"
-    "                groupBy: [String!]): MetricPoint!\n"
+    "                groupBy: [String!], timezone: String = \"UTC\", filter: JSON): MetricPoint!\n"
+    "  alertFired(tenant: String!): AlertFired!\n"
     "}\n";
 
 static const struct {
@@ -59,8 +99,15 @@ static const struct {
 } bindings[] = {
     {"Query", "metrics", gql_resolve_metrics},
     {"Query", "metricDefinitions", gql_resolve_metric_definitions},
+    {"Query", "dashboards", gql_resolve_dashboards},
+    {"Query", "alerts", gql_resolve_alerts},
+    {"Query", "apiKeys", gql_resolve_api_keys},
     {"Query", "me", gql_resolve_me},
     {"Mutation", "defineMetric", gql_resolve_define_metric},
+    {"Mutation", "saveDashboard", gql_resolve_save_dashboard},
+    {"Mutation", "createAlert", gql_resolve_create_alert},
+    {"Mutation", "createApiKey", gql_resolve_create_api_key},
+    {"Mutation", "revokeApiKey", gql_resolve_revoke_api_key},
 };
 
 ea_gql_schema *gql_schema_build(char *errbuf, size_t errlen)

@@ -6,7 +6,13 @@
  */
 #include "transport.h"
 #include "auth.h"
+#include "cache.h"
+#include "doccache.h"
 #include "ea_log.h"
+#include "ws.h"
+
+#include <h2o/websocket.h>
+#include <openssl/sha.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,9 +157,114 @@ static bool wants_html(const h2o_req_t *req)
     return a != NULL && a->len >= 9 && memmem(a->base, a->len, "text/html", 9) != NULL;
 }
 
+/* ---- whole-response cache ----
+ * A query whose root fields are all `metrics` is stored whole (the bytes sent) next to the
+ * (tenant, metric, generation) of each field, so a repeat costs two Redis round trips and no
+ * JSON work. It is served only when every generation is still current and the caller may read
+ * every tenant in it (checked again on each hit). Entry: "<n>\n" + n × "<tenant>\t<metric>\t
+ * <gen>\n" + body. */
+static void response_key(const char *query, const char *op_name, const json_t *variables,
+                         gql_media media, char key[96])
+{
+    char *vars = variables != NULL ? json_dumps(variables, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    size_t ql = strlen(query), ol = op_name ? strlen(op_name) : 0, vl = vars ? strlen(vars) : 0;
+    unsigned char *in = malloc(ql + ol + vl + 4), md[SHA256_DIGEST_LENGTH];
+    key[0] = '\0';
+    if (in != NULL) {
+        size_t n = 0;
+        memcpy(in + n, query, ql), n += ql, in[n++] = 0;
+        if (ol)
+            memcpy(in + n, op_name, ol), n += ol;
+        in[n++] = 0;
+        if (vl)
+            memcpy(in + n, vars, vl), n += vl;
+        in[n++] = (unsigned char)media;
+        SHA256(in, n, md);
+        int off = snprintf(key, 96, "ea:rc:");
+        for (int i = 0; i < 20; i++)
+            off += snprintf(key + off, 96 - (size_t)off, "%02x", md[i]);
+    }
+    free(in);
+    free(vars);
+}
+
+/* Serves the cached response for key if still valid; true when it answered. */
+static bool response_from_cache(gql_app *app, gql_request_ctx *rc, h2o_req_t *req, gql_media media,
+                                const char *key)
+{
+    size_t len = 0;
+    char *v = gql_cache_raw_get(app->cache, key, &len);
+    if (v == NULL)
+        return false;
+    bool ok = false;
+    char *p = v, *end = v + len;
+    long n = strtol(p, &p, 10);
+    const char *tenants[16], *metrics[16], *gens[16];
+    if (n < 1 || n > 16 || *p != '\n')
+        goto out;
+    p++;
+    for (long i = 0; i < n; i++) {
+        char *t = p, *m = memchr(t, '\t', (size_t)(end - t));
+        char *g = m ? memchr(m + 1, '\t', (size_t)(end - m - 1)) : NULL;
+        char *nl = g ? memchr(g + 1, '\n', (size_t)(end - g - 1)) : NULL;
+        if (nl == NULL)
+            goto out;
+        *m = *g = *nl = '\0';
+        tenants[i] = t, metrics[i] = m + 1, gens[i] = g + 1;
+        p = nl + 1;
+        if (!gql_principal_can(app, &rc->who, tenants[i], EA_SCOPE_READ))
+            goto out; /* let execution produce the FORBIDDEN error */
+    }
+    char now[16][48];
+    if (p >= end || end[-1] != '}' ||
+        !gql_cache_generations(app->cache, (int)n, tenants, metrics, now))
+        goto out;
+    for (long i = 0; i < n; i++)
+        if (strcmp(now[i], gens[i]) != 0)
+            goto out;
+    static const char ext[] = ",\"extensions\":{\"cacheHit\":true}}";
+    size_t blen = (size_t)(end - p) - 1;
+    char *body = h2o_mem_alloc_pool(&req->pool, blen + sizeof(ext));
+    memcpy(body, p, blen);
+    memcpy(body + blen, ext, sizeof(ext));
+    ea_http_add_header(req, "X-Cache", "HIT");
+    ea_http_send_bytes(req, 200, media_name(media), body, blen + sizeof(ext) - 1);
+    ok = true;
+out:
+    free(v);
+    return ok;
+}
+
+/* Stores a just-computed response (before its extensions are added) when it may be reused. */
+static void response_to_cache(gql_app *app, const gql_request_ctx *rc, const char *key,
+                              const json_t *result)
+{
+    if (rc->ndeps < 1 || rc->other_fields > 0 || json_object_get(result, "errors") != NULL ||
+        key[0] == '\0')
+        return;
+    char *body = json_dumps(result, JSON_COMPACT);
+    if (body == NULL)
+        return;
+    size_t bl = strlen(body), cap = bl + 16 + (size_t)rc->ndeps * 256, off = 0;
+    char *e = malloc(cap);
+    if (e != NULL) {
+        off += (size_t)snprintf(e, cap, "%d\n", rc->ndeps);
+        for (int i = 0; i < rc->ndeps; i++)
+            off += (size_t)snprintf(e + off, cap - off, "%s\t%s\t%s\n", rc->deps[i].tenant,
+                                    rc->deps[i].metric, rc->deps[i].gen);
+        memcpy(e + off, body, bl);
+        gql_cache_raw_put(app->cache, key, e, off + bl, rc->ttl_s);
+    }
+    free(e);
+    free(body);
+}
+
 static int on_graphql(void *ud, h2o_req_t *req)
 {
     gql_app *app = ud;
+    const char *ws_key = NULL;
+    if (h2o_is_websocket_handshake(req, &ws_key) == 0 && ws_key != NULL && app->ws != NULL)
+        return gql_ws_upgrade(app->ws, req, ws_key);
     bool get = ea_http_method_is(req, "GET"), post = ea_http_method_is(req, "POST");
     if (!get && !post) {
         ea_http_add_header(req, "Allow", "GET, POST");
@@ -197,6 +308,27 @@ static int on_graphql(void *ud, h2o_req_t *req)
                                            "<key> or sign in"
                                          : "unknown, revoked or expired credentials",
                                      "UNAUTHENTICATED"),
+                          media_name(media));
+        return 0;
+    }
+
+    /* per key (or user) query rate limit in Redis; open when Redis is down */
+    long retry_s = 0;
+    char subject[160];
+    if (rc.who.kind == GQL_PRINCIPAL_KEY)
+        snprintf(subject, sizeof(subject), "k:%s", rc.who.key.key_id);
+    else
+        snprintf(subject, sizeof(subject), "u:%lld", rc.who.user_id);
+    long per_min = rc.who.kind == GQL_PRINCIPAL_KEY && rc.who.key.rate_limit > 0
+                       ? rc.who.key.rate_limit
+                       : app->cfg->rate_limit_per_min;
+    if (app->cache != NULL && !gql_cache_rate_allow(app->cache, subject, per_min, &retry_s)) {
+        free(gq);
+        char ra[32];
+        snprintf(ra, sizeof(ra), "%ld", retry_s);
+        ea_http_add_header(req, "Retry-After", ra);
+        ea_http_send_json(req, 429,
+                          error_list("query rate limit exceeded; retry later", "RATE_LIMITED"),
                           media_name(media));
         return 0;
     }
@@ -265,7 +397,9 @@ static int on_graphql(void *ud, h2o_req_t *req)
     }
 
     json_t *errors = NULL, *result = NULL;
-    ea_gql_document *doc = ea_gql_prepare(app->schema, query, strlen(query), &app->limits, &errors);
+    /* borrowed from the document cache: valid until the next lookup, which is after this
+     * request is answered (one loop thread) */
+    const ea_gql_document *doc = gql_doccache_get(app->docs, query, strlen(query), &errors);
     if (doc == NULL) {
         send_result(req, media, json_pack("{s:o}", "errors", errors), true);
         goto out;
@@ -291,12 +425,31 @@ static int on_graphql(void *ud, h2o_req_t *req)
                     true);
         goto out;
     }
+    char rkey[96] = "";
+    if (type == EA_GQL_OP_QUERY && app->cache != NULL &&
+        (app->cfg->cache_ttl_hour_s > 0 || app->cfg->cache_ttl_day_s > 0)) {
+        response_key(query, op_name, variables, media, rkey);
+        if (rkey[0] != '\0' && response_from_cache(app, &rc, req, media, rkey))
+            goto out;
+    }
     bool request_error = false;
     result = ea_gql_execute(app->schema, doc, op_name, variables, NULL, &rc, &app->limits,
                             &request_error);
+    if (rkey[0] != '\0' && !request_error)
+        response_to_cache(app, &rc, rkey, result);
+    /* a hit only when every metrics field came from the cache */
+    if (rc.cache_hits + rc.cache_misses > 0) {
+        bool hit = rc.cache_misses == 0;
+        json_t *ext = json_object_get(result, "extensions");
+        if (!json_is_object(ext)) {
+            ext = json_object();
+            json_object_set_new(result, "extensions", ext);
+        }
+        json_object_set_new(ext, "cacheHit", json_boolean(hit));
+        ea_http_add_header(req, "X-Cache", hit ? "HIT" : "MISS");
+    }
     send_result(req, media, result, request_error);
 out:
-    ea_gql_document_free(doc);
     json_decref(params);
     json_decref(variables);
     free(gq);
@@ -315,14 +468,15 @@ static int on_readyz(void *ud, h2o_req_t *req)
 {
     gql_app *app = ud;
     PGconn *c = gql_app_db(app);
-    bool db = false;
+    bool db = false, redis = app->cache != NULL && gql_cache_up(app->cache);
     if (c != NULL) {
         PGresult *r = PQexec(c, "SELECT 1");
         db = PQresultStatus(r) == PGRES_TUPLES_OK;
         PQclear(r);
     }
     ea_http_send_json(req, db ? 200 : 503,
-                      json_pack("{s:s,s:b}", "status", db ? "ready" : "not ready", "postgres", db),
+                      json_pack("{s:s,s:b,s:b}", "status", db ? "ready" : "not ready", "postgres",
+                                db, "redis", redis),
                       NULL);
     return 0;
 }

@@ -1,0 +1,713 @@
+/*
+ * login.c — /auth/login, /auth/callback and /auth/logout: the OIDC authorization code flow with
+ * PKCE (S256), state and nonce, ending in a session cookie (session.c).
+ *
+ * Threading. Calls to the issuer (discovery, token endpoint, JWKS) take tens to hundreds of
+ * milliseconds and can hang until OIDC_HTTP_TIMEOUT_MS; made on the event loop they would stall
+ * every GraphQL request and subscription of the process. They run instead on one worker thread
+ * owned by this module, fed through a mutex/condition queue (at most QUEUE_MAX jobs) and handing
+ * each finished job back through an h2o multithread queue, whose callback runs on the loop.
+ * Only the worker touches the discovery and JWKS caches; only the loop touches requests and the
+ * database. One thread is enough: logins are rare and each holds a browser redirect, not a CPU.
+ *
+ * A request may go away (client closed) while its job runs: the job keeps a pointer in the
+ * request's pool whose dispose callback clears job->req, and the finished job is then dropped.
+ *
+ * Flow and invariants:
+ *   login:    return_to checked (same-origin path) → state, nonce, verifier from RAND_bytes →
+ *             row in oidc_logins (state stored hashed) → worker builds the authorize URL →
+ *             302 with cookie ea_login=<state> (Path=/auth/callback) binding the login to
+ *             this browser.
+ *   callback: cookie state == query state (else refused: login CSRF) → DELETE ... RETURNING of
+ *             the row (single use across processes: a replay finds nothing) → worker redeems
+ *             the code with the verifier and verifies the ID token (oidc.c) → user upserted by
+ *             (issuer, subject) → session row + signed cookie → 302 to return_to.
+ *   Every refusal answers 4xx/5xx JSON, clears ea_login and sets no session cookie.
+ */
+#include "login.h"
+#include "ea_log.h"
+#include "ea_pg.h"
+#include "oidc.h"
+#include "session.h"
+
+#include <h2o/multithread.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOGIN_COOKIE "ea_login"
+#define QUEUE_MAX 64          /* jobs waiting for the worker; more answer 503 */
+#define PROVIDER_TTL_S 3600   /* discovery document refresh */
+#define JWKS_TTL_S 86400      /* JWKS refresh even without an unknown kid */
+#define JWKS_MIN_REFETCH_S 10 /* unknown kids cannot make us hammer the issuer */
+#define RETURN_TO_MAX 512
+#define TOKEN_CHARS 48 /* base64url of 32 random bytes is 43 chars */
+
+typedef enum job_type { JOB_LOGIN, JOB_CALLBACK } job_type;
+
+struct job {
+    h2o_multithread_message_t msg; /* first: the h2o queue links messages through it */
+    struct job *next;
+    struct gql_login *lg;
+    h2o_req_t *req;       /* NULL once the client went away */
+    struct job **req_ref; /* in req's pool; cleared by its dispose callback */
+    job_type type;
+    char state[TOKEN_CHARS], nonce[TOKEN_CHARS], verifier[TOKEN_CHARS];
+    char return_to[RETURN_TO_MAX];
+    char *code;
+    /* results, written by the worker */
+    ea_rc rc;
+    struct ea_err err;
+    gql_idtoken_verdict verdict;
+    char auth_url[4096];
+    gql_identity who;
+};
+
+struct gql_login {
+    gql_app *app;
+    ea_http_server *srv;
+    bool enabled; /* OIDC_CLIENT_ID set */
+    bool secure;  /* the public URL is https: cookies get Secure */
+    char redirect_uri[1024];
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t receiver;
+    pthread_t thread;
+    bool thread_started;
+    bool sync_init; /* mu and cv initialised */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct job *head, *tail; /* waiting for the worker (under mu) */
+    size_t queued;
+    bool stopping;
+    size_t in_flight; /* loop only: jobs submitted and not yet finished */
+    /* worker thread only */
+    gql_oidc_provider provider;
+    int64_t provider_at;
+    gql_jwks *jwks;
+    int64_t jwks_at;
+};
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* ---- worker thread -------------------------------------------------------------------------- */
+
+static ea_rc ensure_provider(struct gql_login *lg, struct ea_err *err)
+{
+    if (lg->provider_at != 0 && now_s() - lg->provider_at < PROVIDER_TTL_S)
+        return EA_OK;
+    gql_oidc_provider p;
+    const gql_config *cfg = lg->app->cfg;
+    ea_rc rc = gql_oidc_discover(cfg->oidc_issuer, cfg->oidc_http_timeout_ms, &p, err);
+    if (rc != EA_OK)
+        return rc;
+    lg->provider = p;
+    lg->provider_at = now_s();
+    return EA_OK;
+}
+
+static ea_rc refresh_jwks(struct gql_login *lg, struct ea_err *err)
+{
+    gql_jwks *k = NULL;
+    ea_rc rc =
+        gql_oidc_fetch_jwks(lg->provider.jwks_uri, lg->app->cfg->oidc_http_timeout_ms, &k, err);
+    if (rc != EA_OK)
+        return rc;
+    gql_jwks_free(lg->jwks);
+    lg->jwks = k;
+    lg->jwks_at = now_s();
+    return EA_OK;
+}
+
+static void run_callback(struct gql_login *lg, struct job *j)
+{
+    const gql_config *cfg = lg->app->cfg;
+    char *id_token = NULL;
+    j->rc = gql_oidc_redeem_code(&lg->provider, cfg->oidc_client_id, cfg->oidc_client_secret,
+                                 lg->redirect_uri, j->code, j->verifier, cfg->oidc_http_timeout_ms,
+                                 &id_token, &j->err);
+    if (j->rc != EA_OK)
+        return;
+    if (lg->jwks == NULL || now_s() - lg->jwks_at >= JWKS_TTL_S) {
+        j->rc = refresh_jwks(lg, &j->err);
+        if (j->rc != EA_OK)
+            goto out;
+    }
+    gql_idtoken_expect ex = {.issuer = lg->provider.issuer,
+                             .client_id = cfg->oidc_client_id,
+                             .nonce = j->nonce,
+                             .now = now_s(),
+                             .leeway_s = cfg->oidc_clock_skew_s};
+    j->verdict = gql_idtoken_verify(id_token, strlen(id_token), lg->jwks, &ex, &j->who);
+    /* the issuer rotated its keys: fetch the JWKS again (rate-limited) and retry once */
+    if (j->verdict == GQL_IDTOKEN_UNKNOWN_KID && now_s() - lg->jwks_at >= JWKS_MIN_REFETCH_S &&
+        refresh_jwks(lg, &j->err) == EA_OK) {
+        ex.now = now_s();
+        j->verdict = gql_idtoken_verify(id_token, strlen(id_token), lg->jwks, &ex, &j->who);
+    }
+out:
+    if (id_token != NULL) {
+        OPENSSL_cleanse(id_token, strlen(id_token));
+        free(id_token);
+    }
+}
+
+static void run_job(struct gql_login *lg, struct job *j)
+{
+    ea_err_clear(&j->err);
+    j->rc = ensure_provider(lg, &j->err);
+    if (j->rc != EA_OK)
+        return;
+    if (j->type == JOB_LOGIN) {
+        char challenge[44];
+        gql_pkce_challenge(j->verifier, challenge);
+        if (!gql_oidc_authorize_url(&lg->provider, lg->app->cfg->oidc_client_id, lg->redirect_uri,
+                                    j->state, j->nonce, challenge, j->auth_url,
+                                    sizeof(j->auth_url)))
+            j->rc = ea_err_set(&j->err, EA_ERR_LIMIT, "could not build the authorize URL");
+        return;
+    }
+    run_callback(lg, j);
+}
+
+static void *worker_main(void *ud)
+{
+    struct gql_login *lg = ud;
+    for (;;) {
+        pthread_mutex_lock(&lg->mu);
+        while (lg->head == NULL && !lg->stopping)
+            pthread_cond_wait(&lg->cv, &lg->mu);
+        if (lg->stopping) {
+            pthread_mutex_unlock(&lg->mu);
+            return NULL; /* queued jobs are freed by gql_login_stop */
+        }
+        struct job *j = lg->head;
+        lg->head = j->next;
+        if (lg->head == NULL)
+            lg->tail = NULL;
+        lg->queued--;
+        pthread_mutex_unlock(&lg->mu);
+        run_job(lg, j);
+        h2o_multithread_send_message(&lg->receiver, &j->msg);
+    }
+}
+
+/* ---- jobs on the loop ----------------------------------------------------------------------- */
+
+static void on_results(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+
+static void on_req_dispose(void *p)
+{
+    struct job **ref = p;
+    if (*ref != NULL)
+        (*ref)->req = NULL;
+}
+
+static void job_free(struct job *j)
+{
+    if (j->req != NULL && j->req_ref != NULL)
+        *j->req_ref = NULL;
+    if (j->code != NULL) {
+        OPENSSL_cleanse(j->code, strlen(j->code));
+        free(j->code);
+    }
+    OPENSSL_cleanse(j, sizeof(*j));
+    free(j);
+}
+
+static struct job *job_new(struct gql_login *lg, h2o_req_t *req, job_type type)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return NULL;
+    j->lg = lg;
+    j->req = req;
+    j->type = type;
+    j->req_ref = h2o_mem_alloc_shared(&req->pool, sizeof(*j->req_ref), on_req_dispose);
+    *j->req_ref = j;
+    return j;
+}
+
+/* The loop exists only once the server listens (ea_http_listen), after the routes were
+ * registered: the queue and the worker thread are therefore created on the first login. */
+static bool worker_ensure(struct gql_login *lg)
+{
+    if (lg->thread_started)
+        return true;
+    if (lg->queue == NULL) {
+        lg->queue = h2o_multithread_create_queue(ea_http_loop(lg->srv));
+        h2o_multithread_register_receiver(lg->queue, &lg->receiver, on_results);
+    }
+    if (pthread_create(&lg->thread, NULL, worker_main, lg) != 0) {
+        ea_log_error("login", "could not start the login worker thread");
+        return false;
+    }
+    lg->thread_started = true;
+    return true;
+}
+
+static bool job_submit(struct gql_login *lg, struct job *j)
+{
+    if (!worker_ensure(lg))
+        return false;
+    pthread_mutex_lock(&lg->mu);
+    bool ok = lg->queued < QUEUE_MAX && !lg->stopping;
+    if (ok) {
+        if (lg->tail != NULL)
+            lg->tail->next = j;
+        else
+            lg->head = j;
+        lg->tail = j;
+        lg->queued++;
+        pthread_cond_signal(&lg->cv);
+    }
+    pthread_mutex_unlock(&lg->mu);
+    if (ok)
+        lg->in_flight++;
+    return ok;
+}
+
+/* ---- HTTP helpers --------------------------------------------------------------------------- */
+
+/* A query-string parameter, percent-decoded (libcurl), malloc'd; NULL when absent. */
+static char *query_param(const h2o_req_t *req, const char *name)
+{
+    if (req->query_at == SIZE_MAX)
+        return NULL;
+    const char *q = req->path.base + req->query_at + 1;
+    size_t len = req->path.len - req->query_at - 1, nl = strlen(name), i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && q[end] != '&')
+            end++;
+        if (end - i > nl && memcmp(q + i, name, nl) == 0 && q[i + nl] == '=') {
+            int outlen = 0;
+            char *v = curl_easy_unescape(NULL, q + i + nl + 1, (int)(end - i - nl - 1), &outlen);
+            if (v == NULL)
+                return NULL;
+            char *copy = NULL;
+            if (memchr(v, '\0', (size_t)outlen) == NULL) /* %00 is never a valid value */
+                copy = strndup(v, (size_t)outlen);
+            curl_free(v);
+            return copy;
+        }
+        i = end + 1;
+    }
+    return NULL;
+}
+
+/* A same-origin path to come back to: "/..." but not "//host" or "/\host" (browsers treat
+ * both as another origin), no control characters, no scheme. */
+static bool return_to_ok(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n >= RETURN_TO_MAX || p[0] != '/' || p[1] == '/' || p[1] == '\\')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\')
+            return false;
+    return true;
+}
+
+static void add_cookie(h2o_req_t *req, const char *name, const char *value, const char *path,
+                       long max_age, bool secure)
+{
+    char buf[512];
+    gql_cookie_format(buf, sizeof(buf), name, value, path, max_age, secure);
+    ea_http_add_header(req, "Set-Cookie", buf);
+}
+
+static void clear_login_cookie(struct gql_login *lg, h2o_req_t *req)
+{
+    add_cookie(req, LOGIN_COOKIE, "", "/auth/callback", 0, lg->secure);
+}
+
+static void refuse(struct gql_login *lg, h2o_req_t *req, int status, const char *code,
+                   const char *message)
+{
+    clear_login_cookie(lg, req);
+    ea_http_add_header(req, "Cache-Control", "no-store");
+    ea_http_send_error(req, status, code, "%s", message);
+}
+
+/* A 302 that keeps the Set-Cookie headers already added (h2o_send_redirect resets them). */
+static void redirect(h2o_req_t *req, const char *url)
+{
+    static const char body[] = "redirecting\n";
+    ea_http_add_header(req, "Cache-Control", "no-store");
+    ea_http_add_header(req, "Location", url);
+    ea_http_send_bytes(req, 302, "text/plain; charset=utf-8", body, sizeof(body) - 1);
+}
+
+static void state_hash_hex(const char *state, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)state, strlen(state), md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static bool login_enabled(struct gql_login *lg, h2o_req_t *req)
+{
+    if (lg->enabled)
+        return true;
+    refuse(lg, req, 503, "login_not_configured",
+           "sign-in is not configured: set OIDC_CLIENT_ID (and OIDC_ISSUER, SESSION_SECRET)");
+    return false;
+}
+
+/* ---- GET /auth/login ------------------------------------------------------------------------ */
+
+static int on_login(void *ud, h2o_req_t *req)
+{
+    struct gql_login *lg = ud;
+    if (!ea_http_method_is(req, "GET")) {
+        ea_http_add_header(req, "Allow", "GET");
+        ea_http_send_error(req, 405, "method_not_allowed", "use GET /auth/login");
+        return 0;
+    }
+    if (!login_enabled(lg, req))
+        return 0;
+    char *rt = query_param(req, "return_to");
+    const char *return_to = rt != NULL ? rt : "/";
+    if (!return_to_ok(return_to)) {
+        free(rt);
+        refuse(lg, req, 400, "bad_return_to",
+               "return_to must be a path on this site, like /dashboards");
+        return 0;
+    }
+    struct job *j = job_new(lg, req, JOB_LOGIN);
+    if (j == NULL) {
+        free(rt);
+        refuse(lg, req, 503, "unavailable", "out of memory");
+        return 0;
+    }
+    snprintf(j->return_to, sizeof(j->return_to), "%s", return_to);
+    free(rt);
+    if (!gql_random_token(j->state, 32) || !gql_random_token(j->nonce, 32) ||
+        !gql_random_token(j->verifier, 32)) {
+        job_free(j);
+        refuse(lg, req, 503, "unavailable", "could not draw random bytes");
+        return 0;
+    }
+    PGconn *c = gql_app_db(lg->app);
+    struct ea_err err;
+    char hash[65], ttl[24];
+    state_hash_hex(j->state, hash);
+    snprintf(ttl, sizeof(ttl), "%ld", lg->app->cfg->oidc_login_ttl_s);
+    const char *params[5] = {hash, j->nonce, j->verifier, j->return_to, ttl};
+    PGresult *r = c == NULL ? NULL
+                            : ea_pg_query(c,
+                                          "INSERT INTO oidc_logins (state_hash, nonce,"
+                                          " code_verifier, return_to, expires_at) VALUES"
+                                          " (decode($1, 'hex'), $2, $3, $4,"
+                                          " now() + make_interval(secs => $5::int))",
+                                          5, params, PGRES_COMMAND_OK, &err);
+    if (r == NULL) {
+        if (c != NULL)
+            ea_log_error("login", "%s", err.message);
+        job_free(j);
+        refuse(lg, req, 503, "unavailable", "could not start the login: database unavailable");
+        return 0;
+    }
+    PQclear(r);
+    /* logins abandoned at the issuer leave rows behind: sweep them (indexed, usually none) */
+    r = ea_pg_query(c, "DELETE FROM oidc_logins WHERE expires_at < now()", 0, NULL,
+                    PGRES_COMMAND_OK, &err);
+    PQclear(r);
+    if (!job_submit(lg, j)) {
+        job_free(j);
+        refuse(lg, req, 503, "busy", "too many logins in progress, try again");
+    }
+    return 0;
+}
+
+static void finish_login(struct gql_login *lg, struct job *j)
+{
+    h2o_req_t *req = j->req;
+    if (j->rc != EA_OK) {
+        ea_log_warn("login", "%s", j->err.message);
+        refuse(lg, req, 502, "issuer_unavailable",
+               "could not reach the identity provider; try again later");
+        return;
+    }
+    add_cookie(req, LOGIN_COOKIE, j->state, "/auth/callback", lg->app->cfg->oidc_login_ttl_s,
+               lg->secure);
+    redirect(req, j->auth_url);
+}
+
+/* ---- GET /auth/callback --------------------------------------------------------------------- */
+
+static bool state_matches_cookie(h2o_req_t *req, const char *state)
+{
+    int n;
+    const h2o_iovec_t *ck = ea_http_header(req, "cookie", &n);
+    if (ck == NULL)
+        return false;
+    size_t pos = 0, vlen, sl = strlen(state);
+    const char *v;
+    while ((v = gql_cookie_find(ck->base, ck->len, LOGIN_COOKIE, &pos, &vlen)) != NULL)
+        if (vlen == sl && CRYPTO_memcmp(v, state, sl) == 0)
+            return true;
+    return false;
+}
+
+static int on_callback(void *ud, h2o_req_t *req)
+{
+    struct gql_login *lg = ud;
+    if (!ea_http_method_is(req, "GET")) {
+        ea_http_add_header(req, "Allow", "GET");
+        ea_http_send_error(req, 405, "method_not_allowed", "use GET /auth/callback");
+        return 0;
+    }
+    if (!login_enabled(lg, req))
+        return 0;
+    char *error = query_param(req, "error");
+    char *state = query_param(req, "state"), *code = query_param(req, "code");
+    struct job *j = NULL;
+    if (error != NULL) {
+        ea_log_info("login", "the issuer refused the login: %.100s", error);
+        refuse(lg, req, 401, "login_refused", "the identity provider did not sign you in");
+        goto out;
+    }
+    if (state == NULL || code == NULL || strlen(state) >= TOKEN_CHARS || strlen(code) > 2048) {
+        refuse(lg, req, 400, "bad_callback", "the callback needs code and state");
+        goto out;
+    }
+    if (!state_matches_cookie(req, state)) {
+        ea_log_warn("login", "callback refused: state does not match this browser's login");
+        refuse(lg, req, 400, "bad_state", "this login was not started by this browser");
+        goto out;
+    }
+    PGconn *c = gql_app_db(lg->app);
+    if (c == NULL) {
+        refuse(lg, req, 503, "unavailable", "database unavailable");
+        goto out;
+    }
+    char hash[65];
+    state_hash_hex(state, hash);
+    const char *params[1] = {hash};
+    struct ea_err err;
+    /* single use: whoever deletes the row owns the login; a replay finds nothing */
+    PGresult *r = ea_pg_query(c,
+                              "DELETE FROM oidc_logins WHERE state_hash = decode($1, 'hex')"
+                              " RETURNING nonce, code_verifier, return_to, expires_at > now()",
+                              1, params, PGRES_TUPLES_OK, &err);
+    if (r == NULL) {
+        ea_log_error("login", "%s", err.message);
+        refuse(lg, req, 503, "unavailable", "database unavailable");
+        goto out;
+    }
+    if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 3), "t") != 0) {
+        PQclear(r);
+        ea_log_warn("login", "callback refused: unknown, used or expired state");
+        refuse(lg, req, 400, "bad_state", "unknown, expired or already used login");
+        goto out;
+    }
+    j = job_new(lg, req, JOB_CALLBACK);
+    if (j == NULL) {
+        PQclear(r);
+        refuse(lg, req, 503, "unavailable", "out of memory");
+        goto out;
+    }
+    snprintf(j->nonce, sizeof(j->nonce), "%s", PQgetvalue(r, 0, 0));
+    snprintf(j->verifier, sizeof(j->verifier), "%s", PQgetvalue(r, 0, 1));
+    snprintf(j->return_to, sizeof(j->return_to), "%s", PQgetvalue(r, 0, 2));
+    PQclear(r);
+    j->code = code;
+    code = NULL;
+    if (!job_submit(lg, j)) {
+        job_free(j);
+        refuse(lg, req, 503, "busy", "too many logins in progress, try again");
+    }
+out:
+    free(error);
+    free(state);
+    free(code);
+    return 0;
+}
+
+static void finish_callback(struct gql_login *lg, struct job *j)
+{
+    h2o_req_t *req = j->req;
+    gql_app *app = lg->app;
+    if (j->rc == EA_ERR_AUTH) {
+        ea_log_warn("login", "%s", j->err.message);
+        refuse(lg, req, 401, "login_failed", "the identity provider refused the code");
+        return;
+    }
+    if (j->rc != EA_OK) {
+        ea_log_warn("login", "%s", j->err.message);
+        refuse(lg, req, 502, "issuer_unavailable",
+               "could not reach the identity provider; try again later");
+        return;
+    }
+    if (j->verdict != GQL_IDTOKEN_OK) {
+        const char *why = gql_idtoken_verdict_name(j->verdict);
+        ea_log_warn("login", "id token refused: %s", why);
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the ID token was refused (%s)", why);
+        refuse(lg, req, 401, "bad_id_token", msg);
+        return;
+    }
+    PGconn *c = gql_app_db(app);
+    struct ea_err err;
+    long long uid = 0;
+    char cookie[GQL_SESSION_COOKIE_MAX];
+    if (c == NULL ||
+        gql_user_upsert(c, app->cfg->oidc_issuer, j->who.subject, j->who.name, j->who.email, &uid,
+                        &err) != EA_OK ||
+        gql_session_create(c, app->cfg->session_secret, uid, app->cfg->session_ttl_s, cookie,
+                           &err) != EA_OK) {
+        if (c != NULL)
+            ea_log_error("login", "%s", err.message);
+        refuse(lg, req, 503, "unavailable", "could not create the session: database unavailable");
+        return;
+    }
+    ea_log_info("login", "user %lld signed in", uid);
+    clear_login_cookie(lg, req);
+    add_cookie(req, GQL_SESSION_COOKIE, cookie, "/", app->cfg->session_ttl_s, lg->secure);
+    OPENSSL_cleanse(cookie, sizeof(cookie));
+    redirect(req, j->return_to);
+}
+
+/* ---- /auth/logout --------------------------------------------------------------------------- */
+
+static int on_logout(void *ud, h2o_req_t *req)
+{
+    struct gql_login *lg = ud;
+    bool get = ea_http_method_is(req, "GET");
+    if (!get && !ea_http_method_is(req, "POST")) {
+        ea_http_add_header(req, "Allow", "GET, POST");
+        ea_http_send_error(req, 405, "method_not_allowed", "use GET or POST /auth/logout");
+        return 0;
+    }
+    int n;
+    const h2o_iovec_t *ck = ea_http_header(req, "cookie", &n);
+    if (ck != NULL)
+        gql_session_destroy(lg->app, ck->base, ck->len);
+    add_cookie(req, GQL_SESSION_COOKIE, "", "/", 0, lg->secure);
+    ea_http_add_header(req, "Cache-Control", "no-store");
+    if (!get) {
+        ea_http_send_json(req, 200, json_pack("{s:s}", "status", "signed out"), NULL);
+        return 0;
+    }
+    char *rt = query_param(req, "return_to");
+    redirect(req, rt != NULL && return_to_ok(rt) ? rt : "/");
+    free(rt);
+    return 0;
+}
+
+/* ---- results back on the loop ---------------------------------------------------------------- */
+
+static void on_results(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    struct gql_login *lg = H2O_STRUCT_FROM_MEMBER(struct gql_login, receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m =
+            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        struct job *j = (struct job *)m;
+        lg->in_flight--;
+        if (j->req != NULL) {
+            if (j->type == JOB_LOGIN)
+                finish_login(lg, j);
+            else
+                finish_callback(lg, j);
+        }
+        job_free(j);
+    }
+}
+
+/* ---- start / stop ---------------------------------------------------------------------------- */
+
+ea_rc gql_login_start(ea_http_server *s, gql_app *app, struct ea_err *err)
+{
+    const gql_config *cfg = app->cfg;
+    struct gql_login *lg = calloc(1, sizeof(*lg));
+    if (lg == NULL)
+        return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+    lg->app = app;
+    lg->srv = s;
+    lg->enabled = cfg->oidc_client_id != NULL && cfg->oidc_client_id[0] != '\0';
+    if (cfg->oidc_redirect_uri != NULL && cfg->oidc_redirect_uri[0] != '\0') {
+        snprintf(lg->redirect_uri, sizeof(lg->redirect_uri), "%s", cfg->oidc_redirect_uri);
+    } else {
+        const char *host = cfg->listen_host;
+        if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+            host = "127.0.0.1";
+        snprintf(lg->redirect_uri, sizeof(lg->redirect_uri), "http://%s:%ld/auth/callback", host,
+                 cfg->port);
+    }
+    lg->secure = strncmp(lg->redirect_uri, "https://", 8) == 0;
+    app->login = lg;
+    /* the routes exist either way: without a client id they explain what to configure */
+    ea_http_route(s, "/auth/login", on_login, lg);
+    ea_http_route(s, "/auth/callback", on_callback, lg);
+    ea_http_route(s, "/auth/logout", on_logout, lg);
+    if (!lg->enabled) {
+        ea_log_info("startup", "sign-in disabled: OIDC_CLIENT_ID is not set");
+        return EA_OK;
+    }
+    if (cfg->session_secret == NULL || strlen(cfg->session_secret) < 32)
+        return ea_err_set(err, EA_ERR_INVALID,
+                          "SESSION_SECRET must be at least 32 bytes when OIDC_CLIENT_ID is set "
+                          "(e.g. openssl rand -hex 32)");
+    if (!gql_oidc_url_allowed(cfg->oidc_issuer))
+        return ea_err_set(err, EA_ERR_INVALID,
+                          "OIDC_ISSUER must be https (plain http only on 127.0.0.1/localhost): %s",
+                          cfg->oidc_issuer);
+    if (strncmp(lg->redirect_uri, "http://", 7) != 0 && !lg->secure)
+        return ea_err_set(err, EA_ERR_INVALID, "OIDC_REDIRECT_URI must be an http(s) URL");
+    if (gql_oidc_global_init(err) != EA_OK)
+        return err->code;
+    pthread_mutex_init(&lg->mu, NULL);
+    pthread_cond_init(&lg->cv, NULL);
+    lg->sync_init = true;
+    ea_log_info("startup", "sign-in via %s, callback %s", cfg->oidc_issuer, lg->redirect_uri);
+    return EA_OK;
+}
+
+void gql_login_stop(ea_http_server *s, gql_app *app)
+{
+    struct gql_login *lg = app->login;
+    if (lg == NULL)
+        return;
+    if (lg->thread_started) {
+        pthread_mutex_lock(&lg->mu);
+        lg->stopping = true;
+        pthread_cond_broadcast(&lg->cv);
+        pthread_mutex_unlock(&lg->mu);
+        pthread_join(lg->thread, NULL);
+    }
+    /* jobs never picked up by the worker */
+    while (lg->head != NULL) {
+        struct job *j = lg->head;
+        lg->head = j->next;
+        lg->in_flight--;
+        job_free(j);
+    }
+    if (lg->queue != NULL) {
+        /* results already sent: deliver them (their requests get an answer or are gone) */
+        for (int i = 0; i < 10 && lg->in_flight > 0; i++)
+            ea_http_run_once(s, 10);
+        h2o_multithread_unregister_receiver(lg->queue, &lg->receiver);
+        h2o_multithread_destroy_queue(lg->queue);
+    }
+    if (lg->sync_init) {
+        pthread_cond_destroy(&lg->cv);
+        pthread_mutex_destroy(&lg->mu);
+        gql_oidc_global_cleanup();
+    }
+    gql_jwks_free(lg->jwks);
+    free(lg);
+    app->login = NULL;
+}

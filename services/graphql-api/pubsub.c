@@ -1,0 +1,278 @@
+/*
+ * pubsub.c — Redis pub/sub reader thread → pipe → event loop (see pubsub.h).
+ *
+ * Thread cycle: connect both connections → SUBSCRIBE changes alerts → wait for both
+ * confirmations → INCR ea:gen:epoch → loop { read a message; for the changes channel INCR
+ * ea:gen:<tenant>:<metric> per distinct metric; write [u8 kind][u32 len][bytes] to the pipe }.
+ * Any error: drop both connections, wait 1 s, start over. The thread waits in poll() on the
+ * Redis socket and a stop pipe, so gql_pubsub_stop() ends it at once.
+ *
+ * Why the epoch is bumped only after the subscription is confirmed: a change published before
+ * then was committed before the bump, so every answer stored under the new epoch was read after
+ * that commit; a change published after then is received and bumps its generation.
+ */
+#include "pubsub.h"
+#include "ea_log.h"
+#include "ea_redis.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_MSG (8u << 20) /* a change message larger than this is dropped (and logged) */
+
+struct gql_pubsub {
+    char *url, *changes, *alerts;
+    int msg_pipe[2];  /* thread writes [1], loop reads [0] */
+    int stop_pipe[2]; /* stop writes [1], thread polls [0] */
+    pthread_t thread;
+    h2o_socket_t *sock;
+    gql_pubsub_fn fn;
+    void *ud;
+    bool down_logged; /* one warning per outage, not one per retry */
+};
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        b += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* INCR the generation of every metric a change message names (deduplicated per message). */
+static void bump_generations(redisContext *cmd, const char *msg, size_t len)
+{
+    json_error_t je;
+    json_t *m = json_loadb(msg, len, 0, &je);
+    const char *tenant = json_string_value(json_object_get(m, "tenant"));
+    json_t *seen = json_object();
+    size_t i;
+    json_t *ch;
+    json_array_foreach(json_object_get(m, "changes"), i, ch)
+    {
+        const char *metric = json_string_value(json_object_get(ch, "metric"));
+        if (tenant == NULL || metric == NULL || json_object_get(seen, metric) != NULL)
+            continue;
+        json_object_set_new(seen, metric, json_true());
+        redisAppendCommand(cmd, "INCR ea:gen:%s:%s", tenant, metric);
+    }
+    for (size_t k = 0; k < json_object_size(seen); k++) {
+        void *r = NULL;
+        if (redisGetReply(cmd, &r) != REDIS_OK)
+            break;
+        freeReplyObject(r);
+    }
+    if (tenant == NULL)
+        ea_log_warn("pubsub", "change message without a tenant ignored");
+    json_decref(seen);
+    json_decref(m);
+}
+
+/* Waits for the next reply on c or a stop request. 1 reply, 0 stop, -1 error. */
+static int next_reply(gql_pubsub *p, redisContext *c, redisReply **out)
+{
+    for (;;) {
+        void *r = NULL;
+        if (redisGetReplyFromReader(c, &r) != REDIS_OK)
+            return -1;
+        if (r != NULL) {
+            *out = r;
+            return 1;
+        }
+        struct pollfd fds[2] = {{.fd = c->fd, .events = POLLIN},
+                                {.fd = p->stop_pipe[0], .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (fds[1].revents)
+            return 0;
+        if (redisBufferRead(c) != REDIS_OK)
+            return -1;
+    }
+}
+
+/* One connected session. Returns 0 when stopping, -1 on an error (reconnect). */
+static int session(gql_pubsub *p)
+{
+    struct ea_err err = {0};
+    snprintf(err.message, sizeof(err.message), "could not subscribe to Redis pub/sub");
+    int rc = -1;
+    redisContext *sub = ea_redis_connect(p->url, 1000, &err), *cmd = NULL;
+    if (sub == NULL)
+        goto out;
+    cmd = ea_redis_connect(p->url, 1000, &err);
+    if (cmd == NULL)
+        goto out;
+    redisAppendCommand(sub, "SUBSCRIBE %s %s", p->changes, p->alerts);
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(sub, &done) != REDIS_OK)
+            goto out;
+    for (int confirmed = 0; confirmed < 2;) {
+        redisReply *r;
+        int n = next_reply(p, sub, &r);
+        if (n <= 0) {
+            rc = n;
+            goto out;
+        }
+        confirmed += r->type == REDIS_REPLY_ARRAY;
+        freeReplyObject(r);
+    }
+    redisReply *e =
+        ea_redis_check(cmd, redisCommand(cmd, "INCR ea:gen:epoch"), "bump the epoch", &err);
+    if (e == NULL)
+        goto out;
+    freeReplyObject(e);
+    ea_log_info("pubsub", "subscribed to %s and %s", p->changes, p->alerts);
+    p->down_logged = false;
+    for (;;) {
+        redisReply *r;
+        int n = next_reply(p, sub, &r);
+        if (n <= 0) {
+            rc = n;
+            snprintf(err.message, sizeof(err.message), "could not read from Redis pub/sub: %s",
+                     sub->errstr[0] ? sub->errstr : "connection closed");
+            goto out;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[0]->type == REDIS_REPLY_STRING &&
+            strcmp(r->element[0]->str, "message") == 0 &&
+            r->element[2]->type == REDIS_REPLY_STRING) {
+            uint8_t alert = strcmp(r->element[1]->str, p->alerts) == 0;
+            const char *msg = r->element[2]->str;
+            uint32_t len = (uint32_t)r->element[2]->len;
+            if (len > MAX_MSG) {
+                ea_log_warn("pubsub", "message of %u bytes dropped", len);
+            } else {
+                if (!alert)
+                    bump_generations(cmd, msg, len);
+                if (!write_all(p->msg_pipe[1], &alert, 1) ||
+                    !write_all(p->msg_pipe[1], &len, sizeof(len)) ||
+                    !write_all(p->msg_pipe[1], msg, len)) {
+                    freeReplyObject(r);
+                    rc = 0; /* the loop side is gone */
+                    goto out;
+                }
+            }
+        }
+        freeReplyObject(r);
+    }
+out:
+    if (rc < 0 && !p->down_logged) {
+        ea_log_warn("pubsub", "%s; retrying every second", err.message);
+        p->down_logged = true;
+    }
+    if (sub != NULL)
+        redisFree(sub);
+    if (cmd != NULL)
+        redisFree(cmd);
+    return rc;
+}
+
+static void *thread_main(void *arg)
+{
+    gql_pubsub *p = arg;
+    while (session(p) != 0) {
+        struct pollfd fd = {.fd = p->stop_pipe[0], .events = POLLIN};
+        if (poll(&fd, 1, 1000) > 0)
+            break;
+    }
+    return NULL;
+}
+
+/* Loop side: parse whole frames from the pipe's input buffer and dispatch them. */
+static void on_pipe_read(h2o_socket_t *sock, const char *err)
+{
+    gql_pubsub *p = sock->data;
+    if (err != NULL) {
+        h2o_socket_read_stop(sock);
+        return;
+    }
+    h2o_buffer_t *in = sock->input;
+    while (in->size >= 5) {
+        uint32_t len;
+        memcpy(&len, in->bytes + 1, sizeof(len));
+        if (in->size < 5 + (size_t)len)
+            break;
+        p->fn(p->ud, in->bytes[0] != 0, in->bytes + 5, len);
+        h2o_buffer_consume(&sock->input, 5 + (size_t)len);
+        in = sock->input;
+    }
+}
+
+gql_pubsub *gql_pubsub_start(h2o_loop_t *loop, const char *redis_url, const char *changes_channel,
+                             const char *alerts_channel, gql_pubsub_fn fn, void *ud)
+{
+    gql_pubsub *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->msg_pipe[0] = p->msg_pipe[1] = p->stop_pipe[0] = p->stop_pipe[1] = -1;
+    p->url = strdup(redis_url);
+    p->changes = strdup(changes_channel);
+    p->alerts = strdup(alerts_channel);
+    p->fn = fn;
+    p->ud = ud;
+    if (p->url == NULL || p->changes == NULL || p->alerts == NULL ||
+        pipe2(p->msg_pipe, O_CLOEXEC) != 0 || pipe2(p->stop_pipe, O_CLOEXEC) != 0)
+        goto fail;
+    fcntl(p->msg_pipe[0], F_SETFL, O_NONBLOCK);
+    p->sock = h2o_evloop_socket_create(loop, p->msg_pipe[0], 0);
+    p->msg_pipe[0] = -1; /* owned by the socket now */
+    p->sock->data = p;
+    h2o_socket_read_start(p->sock, on_pipe_read);
+    if (pthread_create(&p->thread, NULL, thread_main, p) != 0) {
+        h2o_socket_close(p->sock);
+        p->sock = NULL;
+        goto fail;
+    }
+    return p;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (p->msg_pipe[i] >= 0)
+            close(p->msg_pipe[i]);
+        if (p->stop_pipe[i] >= 0)
+            close(p->stop_pipe[i]);
+    }
+    free(p->url);
+    free(p->changes);
+    free(p->alerts);
+    free(p);
+    return NULL;
+}
+
+void gql_pubsub_stop(gql_pubsub *p)
+{
+    if (p == NULL)
+        return;
+    /* close the reading side first: a thread blocked writing to a full pipe gets EPIPE
+     * (SIGPIPE is ignored by lib/http) instead of waiting forever */
+    h2o_socket_close(p->sock);
+    char b = 1;
+    (void)!write(p->stop_pipe[1], &b, 1);
+    pthread_join(p->thread, NULL);
+    close(p->msg_pipe[1]);
+    close(p->stop_pipe[0]);
+    close(p->stop_pipe[1]);
+    free(p->url);
+    free(p->changes);
+    free(p->alerts);
+    free(p);
+}

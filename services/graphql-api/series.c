@@ -1,0 +1,455 @@
+/*
+ * series.c — Query.metrics over the rollup tables (see series.h). Values per aggregation:
+ * count → Σcnt, sum → Σsum, min/max → min/max, avg → Σsum/Σcnt (events without the property do
+ * not count in cnt), unique → the estimate of the merged HyperLogLog sketches (lib/hll; merged
+ * here in C because the sketch format is ours, not PostgreSQL's). A point's revision is the
+ * highest revision of the rows it sums and it is final when all of them are closed.
+ *
+ * Time zones: UTC series are a GROUP BY over rollups_hourly or rollups_daily (fetch_legacy:
+ * exact, and fast). Every other zone goes through the worker's ea_metric_series() (migration
+ * 0006), which returns exact local buckets in any IANA zone (DST and :30/:45 offsets included)
+ * from the 15-minute, hourly or daily rollups and checks groupBy/filter/zone. A database without
+ * that function gets fetch_legacy for every zone (exact only for whole-hour zones).
+ */
+#include "series.h"
+#include "ea_hll.h"
+#include "ea_log.h"
+#include "ea_pg.h"
+#include "ea_time.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gql_fail(ea_gql_error *err, const char *code, const char *fmt, const char *arg)
+{
+    snprintf(err->code, sizeof(err->code), "%s", code);
+    char full[1024];
+    int n = snprintf(full, sizeof(full), fmt, arg);
+    size_t len = n < 0 ? 0 : (size_t)n >= sizeof(full) ? sizeof(full) - 1 : (size_t)n;
+    if (len >= sizeof(err->message)) { /* truncated: long names are cut, marked by "..." */
+        len = sizeof(err->message) - 1;
+        memcpy(full + len - 3, "...", 3);
+    }
+    memcpy(err->message, full, len);
+    err->message[len] = '\0';
+    return -1;
+}
+
+int gql_series_req_from_args(const json_t *args, gql_series_req *q, ea_gql_error *err)
+{
+    memset(q, 0, sizeof(*q));
+    q->tenant = json_string_value(json_object_get(args, "tenant"));
+    q->name = json_string_value(json_object_get(args, "name"));
+    const char *start = json_string_value(json_object_get(args, "startTime"));
+    const char *end = json_string_value(json_object_get(args, "endTime"));
+    if (start == NULL || !ea_time_parse_iso8601(start, strlen(start), &q->from))
+        return gql_fail(err, "BAD_USER_INPUT", "startTime \"%s\" is not an ISO-8601 date-time",
+                        start ? start : "");
+    if (end == NULL || !ea_time_parse_iso8601(end, strlen(end), &q->to))
+        return gql_fail(err, "BAD_USER_INPUT", "endTime \"%s\" is not an ISO-8601 date-time",
+                        end ? end : "");
+    if (q->to < q->from)
+        return gql_fail(err, "BAD_USER_INPUT", "%s", "endTime is before startTime");
+    const char *gran = json_string_value(json_object_get(args, "granularity"));
+    q->day = gran != NULL && strcmp(gran, "DAY") == 0;
+    q->tz = json_string_value(json_object_get(args, "timezone"));
+    if (q->tz == NULL)
+        q->tz = "UTC";
+    const json_t *g = json_object_get(args, "groupBy");
+    q->group_by = json_is_array(g) ? g : NULL;
+    const json_t *f = json_object_get(args, "filter");
+    if (f != NULL && !json_is_null(f) && !json_is_object(f))
+        return gql_fail(err, "BAD_USER_INPUT", "%s",
+                        "filter must be a JSON object of dimension values");
+    q->filter = json_is_object(f) ? f : NULL;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)q->filter, k, v)
+    {
+        size_t i;
+        const json_t *x;
+        bool ok = !json_is_object(v);
+        json_array_foreach(v, i, x) ok &= !json_is_object(x) && !json_is_array(x);
+        if (!ok)
+            return gql_fail(err, "BAD_USER_INPUT",
+                            "filter value of \"%s\" must be a scalar or a list of scalars (any of)",
+                            k);
+    }
+    return 0;
+}
+
+/* groupBy as a PostgreSQL text[] literal parameter: {"a","b"} with quotes escaped. */
+static char *text_array(const json_t *list)
+{
+    size_t n = json_array_size(list), cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * json_string_length(json_array_get(list, i)) + 4;
+    char *s = malloc(cap), *p = s;
+    if (s == NULL)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_array_get(list, i));
+        if (i > 0)
+            *p++ = ',';
+        *p++ = '"';
+        for (; v != NULL && *v; v++) {
+            if (*v == '"' || *v == '\\')
+                *p++ = '\\';
+            *p++ = *v;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return s;
+}
+
+/* text[] output of a definition's dimensions ({a,"b c"}) → JSON array of strings. */
+static json_t *parse_text_array(const char *pg)
+{
+    json_t *a = json_array();
+    if (pg == NULL || pg[0] != '{')
+        return a;
+    const char *p = pg + 1;
+    while (*p && *p != '}') {
+        char buf[256];
+        size_t n = 0;
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                if (n + 1 < sizeof(buf))
+                    buf[n++] = *p;
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            for (; *p && *p != ',' && *p != '}'; p++)
+                if (n + 1 < sizeof(buf))
+                    buf[n++] = *p;
+        }
+        json_array_append_new(a, json_stringn(buf, n));
+        if (*p == ',')
+            p++;
+    }
+    return a;
+}
+
+static bool in_list(const json_t *list, const char *s)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
+    return false;
+}
+
+static const char *value_expr(const char *aggregation)
+{
+    if (strcmp(aggregation, "sum") == 0)
+        return "sum(r.sum)";
+    if (strcmp(aggregation, "min") == 0)
+        return "min(r.min)";
+    if (strcmp(aggregation, "max") == 0)
+        return "max(r.max)";
+    if (strcmp(aggregation, "avg") == 0)
+        return "sum(r.sum) / nullif(sum(r.cnt), 0)";
+    if (strcmp(aggregation, "unique") == 0)
+        return "string_agg(encode(r.hll, 'hex'), ',')";
+    return "sum(r.cnt)";
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Merges the comma-separated hex sketches in s and returns the distinct-count estimate; -1 when
+ * a stored sketch is not valid (reported as an internal error, never as a wrong number). */
+static double unique_estimate(const char *s)
+{
+    ea_hll *h = ea_hll_new();
+    uint8_t *buf = malloc(strlen(s) / 2 + 1);
+    double est = -1;
+    if (h == NULL || buf == NULL)
+        goto out;
+    while (*s) {
+        size_t n = strcspn(s, ","), len = 0;
+        for (size_t i = 0; i + 1 < n; i += 2) {
+            int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+            if (hi < 0 || lo < 0)
+                goto out;
+            buf[len++] = (uint8_t)(hi << 4 | lo);
+        }
+        if (len > 0 && ea_hll_merge_bytes(h, buf, len) != EA_OK)
+            goto out;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    /* a number of distinct values is a whole number: the estimator's fraction is noise */
+    est = llround(ea_hll_estimate(h));
+out:
+    free(buf);
+    ea_hll_free(h);
+    return est;
+}
+
+/* Without ea_metric_series(): a GROUP BY over rollups_daily (UTC days) or rollups_hourly (UTC
+ * hours; other zones' days re-bucketed at local midnight, exact for whole-hour zones only). Used
+ * for UTC (fast path) and on databases that predate migration 0006. */
+static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_error *err)
+{
+    struct ea_err e;
+    /* one round trip: the definition (if any) and a check that the zone exists (22023) */
+    const char *p1[3] = {q->tenant, q->name, q->tz};
+    PGresult *def = ea_pg_query(c,
+                                "SELECT d.aggregation, d.dimensions::text, "
+                                "(now() AT TIME ZONE $3::text) IS NOT NULL "
+                                "FROM (SELECT 1) one LEFT JOIN metric_definitions d "
+                                "ON d.tenant_id = $1 AND d.name = $2",
+                                3, p1, PGRES_TUPLES_OK, &e);
+    if (def == NULL) {
+        if (strcmp(e.sqlstate, "22023") == 0)
+            return gql_fail(err, "BAD_USER_INPUT", "unknown time zone \"%s\"", q->tz);
+        ea_log_error("graphql", "%s", e.message);
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
+    }
+    char aggregation[16] = "count";
+    json_t *dims = NULL;
+    if (!PQgetisnull(def, 0, 0)) {
+        snprintf(aggregation, sizeof(aggregation), "%s", PQgetvalue(def, 0, 0));
+        dims = parse_text_array(PQgetvalue(def, 0, 1));
+    } else {
+        dims = json_array(); /* the automatic count metric of an event has no dimensions */
+    }
+    PQclear(def);
+
+    size_t i;
+    const json_t *v;
+    json_array_foreach(q->group_by, i, v)
+    {
+        if (!in_list(dims, json_string_value(v))) {
+            char *have = json_dumps(dims, JSON_COMPACT);
+            char msg[512];
+            snprintf(msg, sizeof(msg),
+                     "groupBy \"%s\" is not a dimension of metric \"%s\" "
+                     "(its dimensions: %s)",
+                     json_string_value(v), q->name, have ? have : "[]");
+            free(have);
+            json_decref(dims);
+            return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
+        }
+    }
+    const char *k;
+    json_object_foreach((json_t *)q->filter, k, v)
+    {
+        if (!in_list(dims, k)) {
+            json_decref(dims);
+            return gql_fail(err, "BAD_USER_INPUT",
+                            "filter key \"%s\" is not a dimension of the metric", k);
+        }
+    }
+    json_decref(dims);
+
+    bool utc = strcmp(q->tz, "UTC") == 0 || strcmp(q->tz, "Etc/UTC") == 0;
+    const char *table = q->day && utc ? "rollups_daily" : "rollups_hourly";
+    const char *bucket_expr =
+        q->day && !utc ? "(date_trunc('day', r.bucket AT TIME ZONE $7::text) AT TIME ZONE $7::text)"
+                       : "r.bucket";
+    /* the group: jsonb_build_object(k1, dims->k1, ...) with the keys as elements of $5, so no
+     * per-row subquery (that cost ~40 % of a 6,000-row scan here) and no SQL built from values */
+    char group_expr[1200] = "'{}'::jsonb";
+    size_t ng = json_array_size(q->group_by);
+    if (ng > 0) {
+        size_t off = (size_t)snprintf(group_expr, sizeof(group_expr), "jsonb_build_object(");
+        for (size_t i = 0; i < ng && i < 16 && off < sizeof(group_expr); i++)
+            off += (size_t)snprintf(group_expr + off, sizeof(group_expr) - off,
+                                    "%s($5::text[])[%zu], coalesce(r.dims -> ($5::text[])[%zu], "
+                                    "'null')",
+                                    i > 0 ? ", " : "", i + 1, i + 1);
+        if (off < sizeof(group_expr))
+            snprintf(group_expr + off, sizeof(group_expr) - off, ")");
+    }
+    char sql[3072];
+    snprintf(sql, sizeof(sql),
+             "SELECT (extract(epoch FROM %s) * 1000)::bigint AS b, %s AS g, %s AS v, "
+             "max(r.revision), bool_and(r.closed) "
+             "FROM %s r WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket >= $3 AND "
+             "r.bucket <= $4 AND r.dims @> $6::jsonb AND $7::text IS NOT NULL AND $5::text[] IS "
+             "NOT NULL "
+             "GROUP BY 1, 2 ORDER BY 1, 2::text",
+             bucket_expr, group_expr, value_expr(aggregation), table);
+    /* the range is widened to whole buckets: a query from 10:30 includes the 10:00 bucket; a
+     * local day may start up to 14 h before the UTC day of startTime */
+    int64_t lo = q->day ? ea_time_floor_day(q->from) - (utc ? 0 : EA_MS_PER_DAY)
+                        : ea_time_floor_hour(q->from);
+    int64_t hi = q->day && !utc ? q->to + EA_MS_PER_DAY : q->to;
+    char from_s[48], to_s[48];
+    ea_time_format_iso8601(lo, from_s);
+    ea_time_format_iso8601(hi, to_s);
+    char *groups = text_array(q->group_by);
+    char *filter_text = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : strdup("{}");
+    if (groups == NULL || filter_text == NULL) {
+        free(groups);
+        free(filter_text);
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    }
+    const char *params[7] = {q->tenant, q->name, from_s, to_s, groups, filter_text, q->tz};
+    PGresult *r = ea_pg_query(c, sql, 7, params, PGRES_TUPLES_OK, &e);
+    free(groups);
+    free(filter_text);
+    if (r == NULL) {
+        ea_log_error("graphql", "%s", e.message);
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
+    }
+    bool unique = strcmp(aggregation, "unique") == 0;
+    json_t *list = json_array();
+    for (int row = 0; row < PQntuples(r); row++) {
+        int64_t bms = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+        /* local days: keep those that overlap [from, to] */
+        if (q->day && !utc && (bms + EA_MS_PER_DAY <= q->from || bms > q->to))
+            continue;
+        double value = 0;
+        if (!PQgetisnull(r, row, 2))
+            value = unique ? unique_estimate(PQgetvalue(r, row, 2))
+                           : strtod(PQgetvalue(r, row, 2), NULL);
+        if (value < 0 && unique) {
+            json_decref(list);
+            PQclear(r);
+            ea_log_error("graphql", "invalid hll sketch in %s for metric %s", table, q->name);
+            return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
+        }
+        char iso[48];
+        ea_time_format_iso8601(bms, iso);
+        json_error_t je;
+        json_t *g = json_loads(PQgetvalue(r, row, 1), 0, &je);
+        json_array_append_new(list,
+                              json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value,
+                                        "dimensions", g != NULL ? g : json_object(), "revision",
+                                        (int)strtol(PQgetvalue(r, row, 3), NULL, 10), "final",
+                                        strcmp(PQgetvalue(r, row, 4), "t") == 0));
+    }
+    PQclear(r);
+    *out = list;
+    return 0;
+}
+
+/* ea_metric_series() (migration 0006): exact local buckets in any IANA zone from the 15m,
+ * hourly or daily rollups, validation of groupBy/filter/zone included (SQLSTATE 22023/22004 →
+ * BAD_USER_INPUT with PostgreSQL's message and hint). Unique sketches come back hex-encoded and
+ * are merged here. */
+static bool is_utc(const char *tz)
+{
+    return strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0;
+}
+
+static bool filter_has_lists(const json_t *filter)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)filter, k, v) if (json_is_array(v)) return true;
+    return false;
+}
+
+int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_error *err)
+{
+    /* UTC buckets are whole rows of rollups_hourly/rollups_daily: a plain GROUP BY is exact and
+     * ~30x faster than ea_metric_series(), which converts every row's time to the zone (3.3 s
+     * vs 0.11 s for 144k hourly rows measured here). Lists in the filter ("any of") need the
+     * function's matcher. */
+    if (is_utc(q->tz) && !filter_has_lists(q->filter))
+        return fetch_legacy(c, q, out, err);
+    char from_s[48], to_s[48];
+    ea_time_format_iso8601(q->from, from_s);
+    ea_time_format_iso8601(q->to, to_s);
+    char *groups = text_array(q->group_by);
+    char *filter_text = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : NULL;
+    if (groups == NULL || (q->filter != NULL && filter_text == NULL)) {
+        free(groups);
+        free(filter_text);
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    }
+    const char *params[8] = {q->tenant, q->name, from_s,     to_s, q->day ? "DAY" : "HOUR",
+                             q->tz,     groups,  filter_text};
+    struct ea_err e;
+    PGresult *r = ea_pg_query(
+        c,
+        "SELECT (extract(epoch FROM s.bucket) * 1000)::bigint, s.dims::text, "
+        "CASE d.aggregation WHEN 'sum' THEN s.sum::text WHEN 'min' THEN s.min::text "
+        "WHEN 'max' THEN s.max::text WHEN 'avg' THEN (s.sum / nullif(s.cnt, 0))::text "
+        "WHEN 'unique' THEN (SELECT string_agg(encode(h, 'hex'), ',') FROM unnest(s.hlls) h) "
+        "ELSE s.cnt::text END, s.revision, s.final, coalesce(d.aggregation, 'count') "
+        "FROM ea_metric_series($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, $7::text[], "
+        "$8::jsonb) s LEFT JOIN metric_definitions d ON d.tenant_id = $1 AND d.name = $2",
+        8, params, PGRES_TUPLES_OK, &e);
+    free(groups);
+    free(filter_text);
+    if (r == NULL) {
+        if (strcmp(e.sqlstate, "42883") == 0) /* the database predates migration 0006 */
+            return filter_has_lists(q->filter)
+                       ? gql_fail(err, "BAD_USER_INPUT", "%s",
+                                  "lists in filter need migration 0006 (ea_metric_series)")
+                       : fetch_legacy(c, q, out, err);
+        if (strcmp(e.sqlstate, "22023") == 0 || strcmp(e.sqlstate, "22004") == 0) {
+            /* PostgreSQL's message is already "could not compute metric series: ..." */
+            const char *m =
+                strncmp(e.message, "could not run query: ", 21) == 0 ? e.message + 21 : e.message;
+            char msg[1024];
+            snprintf(msg, sizeof(msg), "%s%s%s", m, e.hint[0] ? "; " : "", e.hint);
+            return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
+        }
+        ea_log_error("graphql", "%s", e.message);
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
+    }
+    json_t *list = json_array();
+    for (int row = 0; row < PQntuples(r); row++) {
+        bool unique = strcmp(PQgetvalue(r, row, 5), "unique") == 0;
+        double value = 0;
+        if (!PQgetisnull(r, row, 2))
+            value = unique ? unique_estimate(PQgetvalue(r, row, 2))
+                           : strtod(PQgetvalue(r, row, 2), NULL);
+        if (value < 0 && unique) {
+            json_decref(list);
+            PQclear(r);
+            ea_log_error("graphql", "invalid hll sketch for metric %s", q->name);
+            return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
+        }
+        char iso[48];
+        ea_time_format_iso8601(strtoll(PQgetvalue(r, row, 0), NULL, 10), iso);
+        json_error_t je;
+        json_t *g = json_loads(PQgetvalue(r, row, 1), 0, &je);
+        json_array_append_new(list,
+                              json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value,
+                                        "dimensions", g != NULL ? g : json_object(), "revision",
+                                        (int)strtol(PQgetvalue(r, row, 3), NULL, 10), "final",
+                                        strcmp(PQgetvalue(r, row, 4), "t") == 0));
+    }
+    PQclear(r);
+    *out = list;
+    return 0;
+}
+
+bool gql_series_dims_match(const json_t *row_dims, const json_t *group, const json_t *group_by)
+{
+    size_t i;
+    const json_t *k;
+    json_array_foreach(group_by, i, k)
+    {
+        const char *name = json_string_value(k);
+        const json_t *a = json_object_get(row_dims, name), *b = json_object_get(group, name);
+        if (a == NULL)
+            a = json_null();
+        if (b == NULL)
+            b = json_null();
+        if (!json_equal((json_t *)a, (json_t *)b))
+            return false;
+    }
+    return true;
+}
