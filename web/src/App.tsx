@@ -1,0 +1,139 @@
+// App.tsx — session (cookie or dev API key), tenant switcher, navigation and the page router
+// (plain history API; graphql-api serves index.html for every unknown path).
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { ApolloProvider } from '@apollo/client/react';
+import { SessionContext, type Session } from './context';
+import {
+  fetchCapabilities, fetchMe, has, makeApolloClient, makeWsClient, storeApiKey, storedApiKey,
+  type Capabilities, type MeResult,
+} from './lib/api';
+import { Loading, ErrorBox } from './components/ui';
+import { LoginPage } from './pages/Login';
+import { OverviewPage } from './pages/Overview';
+import { ChartsPage } from './pages/Charts';
+import { DashboardsPage } from './pages/Dashboards';
+import { AlertsPage } from './pages/Alerts';
+
+function usePath(): [string, (p: string) => void] {
+  const [path, setPath] = useState(location.pathname);
+  useEffect(() => {
+    const on = () => setPath(location.pathname);
+    addEventListener('popstate', on);
+    return () => removeEventListener('popstate', on);
+  }, []);
+  const navigate = useCallback((p: string) => {
+    if (p !== location.pathname) history.pushState(null, '', p);
+    setPath(p);
+    scrollTo(0, 0);
+  }, []);
+  return [path, navigate];
+}
+
+export function App() {
+  const [apiKey, setApiKey] = useState<string | null>(() => storedApiKey());
+  const [me, setMe] = useState<MeResult | null>(null);
+  const [caps, setCaps] = useState<Capabilities | undefined>(undefined);
+  const [path, navigate] = usePath();
+
+  const load = useCallback(async (key: string | null) => {
+    const c = await fetchCapabilities(key);
+    const r = await fetchMe(key, has(c, 'Me', 'name') && c !== null);
+    setCaps(c);
+    setMe(r);
+    return r;
+  }, []);
+  useEffect(() => { load(apiKey); }, [apiKey, load]);
+
+  const useKey = useCallback(async (key: string) => {
+    const r = await fetchMe(key, false);
+    if (r.state !== 'signed-in') return r.state === 'signed-out' ? 'That key was not accepted.' : r.message;
+    storeApiKey(key);
+    setApiKey(key);
+    if (location.pathname === '/login') navigate('/');
+    return null;
+  }, [navigate]);
+
+  if (me === null) return <Loading label="Starting…" height={400} />;
+  if (me.state === 'signed-out') return <LoginPage message={me.message} onApiKey={useKey} />;
+  if (me.state === 'error') {
+    return <div className="page narrow"><ErrorBox error={me.message} onRetry={() => { setMe(null); load(apiKey); }} /></div>;
+  }
+  return (
+    <Shell me={me.me} apiKey={apiKey} caps={caps ?? null} path={path} navigate={navigate}
+      signOut={() => {
+        storeApiKey(null);
+        if (apiKey) { setApiKey(null); setMe({ state: 'signed-out', message: 'signed out' }); }
+        else location.href = '/auth/logout';
+      }} />
+  );
+}
+
+const NAV = [
+  { path: '/', label: 'Overview' },
+  { path: '/charts', label: 'Charts' },
+  { path: '/dashboards', label: 'Dashboards' },
+  { path: '/alerts', label: 'Alerts' },
+];
+
+function Shell({ me, apiKey, caps, path, navigate, signOut }: {
+  me: NonNullable<Extract<MeResult, { state: 'signed-in' }>['me']>; apiKey: string | null; caps: Capabilities;
+  path: string; navigate: (p: string) => void; signOut: () => void;
+}) {
+  const tenants = me.tenants;
+  const [tenant, setTenant] = useState(() => {
+    const saved = localStorage.getItem('ea.tenant');
+    return tenants.find((t) => t.id === saved)?.id ?? tenants[0]?.id ?? '';
+  });
+  useEffect(() => { if (tenant) localStorage.setItem('ea.tenant', tenant); }, [tenant]);
+  // one client per credentials and tenant: nothing cached for one tenant is ever shown for another
+  const client = useMemo(() => makeApolloClient(apiKey), [apiKey, tenant]);
+  const ws = useMemo(() => makeWsClient(apiKey), [apiKey]);
+  useEffect(() => () => { ws.dispose(); }, [ws]);
+
+  const session: Session = { me, tenant, apiKey, caps, ws, navigate };
+  const dash = path.match(/^\/dashboards\/([^/]+)$/);
+  const page = !tenant ? null
+    : path === '/' || path === '/login' ? <OverviewPage key={tenant} />
+    : path === '/charts' ? <ChartsPage key={tenant} />
+    : path === '/dashboards' || dash ? <DashboardsPage key={tenant} id={dash?.[1]} />
+    : path === '/alerts' ? <AlertsPage key={tenant} />
+    : <div className="page"><h1>Not found</h1><p className="muted">No page at {path}.</p></div>;
+
+  return (
+    <ApolloProvider client={client}>
+      <SessionContext.Provider value={session}>
+        <div className="app">
+          <aside className="sidebar">
+            <div className="brand"><span className="logo" aria-hidden="true" />Event Analytics</div>
+            <nav>
+              {NAV.map((n) => {
+                const active = n.path === '/' ? path === '/' : path.startsWith(n.path);
+                return (
+                  <a key={n.path} href={n.path} className={active ? 'active' : ''} aria-current={active ? 'page' : undefined}
+                    onClick={(e) => { e.preventDefault(); navigate(n.path); }}>{n.label}</a>
+                );
+              })}
+            </nav>
+            <div className="sidebar-foot">
+              <label className="small">Tenant
+                <select value={tenant} onChange={(e) => setTenant(e.target.value)} data-testid="tenant-switcher"
+                  disabled={tenants.length < 2}>
+                  {tenants.map((t) => <option key={t.id} value={t.id}>{t.name || t.id}</option>)}
+                </select>
+              </label>
+              <div className="who small">
+                <span className="muted">{me.name || (me.kind === 'api_key' ? 'API key' : me.kind)}</span>
+                <button className="link" onClick={signOut} data-testid="sign-out">Sign out</button>
+              </div>
+            </div>
+          </aside>
+          <main className="main">
+            {tenant ? page : (
+              <div className="page"><h1>No tenant</h1><p className="muted">This account has no tenant yet. Ask an admin to add you (analytics-admin).</p></div>
+            )}
+          </main>
+        </div>
+      </SessionContext.Provider>
+    </ApolloProvider>
+  );
+}
