@@ -1,37 +1,112 @@
 #!/usr/bin/env bash
-# scripts/test.sh — `make test` (and so .ci/run): installs what is missing, builds, runs the unit
-# tests (CTest) and then the integration and end-to-end suites (tests/run-integration.sh) against a
-# separate test stack. Both suites always run; exits non-zero when either failed.
-# Env: SKIP_DEPS=1, SKIP_BUILD=1, BUILD_DIR (build).
+# scripts/test.sh — `make test` (and so .ci/run): installs what is missing, builds, then runs every
+# gate in order and prints a table of phases with their result and time. Every phase runs even
+# when an earlier one failed (the table shows all failures at once); exits non-zero when any did.
+#
+#   checksrc     scripts/checksrc.sh: banned unsafe calls in lib/ services/ tools/ bench/
+#   unit         CTest in $BUILD_DIR (C unit tests, golden files, graphql-js differential test)
+#   asan         the same CTest suite built with -DEA_SANITIZE=ON (ASan+UBSan) in $ASAN_BUILD_DIR;
+#                leaks fail it (tests/sanitizers/lsan.supp lists what is libh2o's, with why)
+#   fuzz         every libFuzzer driver (tests/fuzz/*/, clang -DEA_FUZZ=ON in $FUZZ_BUILD_DIR)
+#                replays its corpus and fuzzes FUZZ_SECONDS (30) each: tests/fuzz/run.sh
+#   tidy         clang-tidy (.clang-tidy: bugprone-*, clang-analyzer-*), any finding fails
+#   integration  tests/run-integration.sh: integration and end-to-end suites on a test stack
+#   load         tests/load/run.sh, 30 s (LOAD_DURATION): figures printed, correctness asserted
+#   chaos        tests/chaos/run.sh, 20k events with the fault schedule: lost = duplicated = 0
+#
+# Env: SKIP_DEPS=1, SKIP_BUILD=1, BUILD_DIR (build), ASAN_BUILD_DIR (build-asan), FUZZ_BUILD_DIR
+#      (build-fuzz), SKIP_PHASES="asan fuzz ..." (phases to skip), FUZZ_SECONDS, JOBS (2), and the
+#      TEST_* port variables of tests/run-integration.sh (also used by the load and chaos phases).
 set -euo pipefail
 export EA_SCRIPT=test
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load_dotenv
 cd "$REPO_ROOT"
 BUILD_DIR="${BUILD_DIR:-build}"
+ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
+FUZZ_BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
+JOBS="${JOBS:-2}"
+export BIN_DIR="${BIN_DIR:-$BUILD_DIR/bin}"
 
 t0="$(now_s)"
-[[ "${SKIP_DEPS:-0}" == 1 ]] || bash scripts/deps.sh
-[[ "${SKIP_BUILD:-0}" == 1 ]] || bash scripts/build.sh
+declare -a P_NAME=() P_RES=() P_SECS=() P_NOTE=()
+LOG_DIR="$(mktemp -d /tmp/ea-test.XXXXXX)"
+trap 'rm -rf "$LOG_DIR"' EXIT
 
-out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+# Runs one phase: phase NAME NOTE-EXTRACTOR COMMAND... ; output is shown live and kept for the
+# extractor (an awk program printing a one-line summary of the phase's output, or "").
+phase() {
+    local name="$1" extract="$2" rc=0 ts note=""
+    shift 2
+    if [[ " ${SKIP_PHASES:-} " == *" $name "* ]]; then
+        P_NAME+=("$name") P_RES+=(skipped) P_SECS+=(0) P_NOTE+=("SKIP_PHASES")
+        return 0
+    fi
+    msg "---- phase $name ----"
+    ts="$(now_s)"
+    "$@" 2>&1 | tee "$LOG_DIR/$name.log" || rc=$?
+    [[ -n "$extract" ]] && note="$(awk "$extract" "$LOG_DIR/$name.log" | tail -n 1)"
+    P_NAME+=("$name") P_SECS+=("$(elapsed "$ts")") P_NOTE+=("$note")
+    if ((rc == 0)); then P_RES+=(ok); else P_RES+=(FAIL); fi
+    msg "phase $name: $([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc)") in ${P_SECS[-1]} s"
+    return 0
+}
 
-unit_rc=0
-msg "unit tests (ctest)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure 2>&1 | tee "$out" || unit_rc=$?
-# "100% tests passed, 0 tests failed out of 12" (no line at all when there is no test yet)
-read -r unit_total unit_failed < <(awk '/tests failed out of/ { print $NF, $4 }' "$out") || true
-unit_total="${unit_total:-0}" unit_failed="${unit_failed:-0}"
-((unit_rc == 0 || unit_failed > 0)) || unit_failed=1
+# Configures and builds a tree quietly (the log is shown when it fails). Usage: quiet_build DIR TARGET-ARGS... -- CMAKE-ARGS...
+quiet_build() {
+    local dir="$1" log="$LOG_DIR/build-$(basename "$1").log" targets=() cfg=()
+    shift
+    while (($#)) && [[ "$1" != -- ]]; do targets+=("$1"); shift; done
+    (($#)) && shift
+    cfg=("$@")
+    if ! { cmake -S . -B "$dir" "${cfg[@]}" && cmake --build "$dir" -j"$JOBS" "${targets[@]}"; } >"$log" 2>&1; then
+        tail -n 40 "$log"
+        echo "build of $dir failed"
+        return 1
+    fi
+    echo "built $dir"
+}
+run_asan() {
+    quiet_build "$ASAN_BUILD_DIR" -- -DCMAKE_BUILD_TYPE=Debug -DEA_SANITIZE=ON || return 1
+    ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1" \
+        UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+        LSAN_OPTIONS="suppressions=$REPO_ROOT/tests/sanitizers/lsan.supp:print_suppressions=0" \
+        ctest --test-dir "$ASAN_BUILD_DIR" --output-on-failure
+}
+run_fuzz() {
+    local targets=() d
+    for d in tests/fuzz/*/; do
+        ls "$d"/*.c >/dev/null 2>&1 && targets+=(--target "fuzz_$(basename "$d")")
+    done
+    CC=clang quiet_build "$FUZZ_BUILD_DIR" "${targets[@]}" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEA_FUZZ=ON ||
+        return 1
+    bash tests/fuzz/run.sh "$FUZZ_BUILD_DIR"
+}
 
-int_rc=0
-msg "integration tests"
-BIN_DIR="${BIN_DIR:-$BUILD_DIR/bin}" bash tests/run-integration.sh 2>&1 | tee "$out" || int_rc=$?
-read -r int_passed int_failed < <(awk '/^integration: [0-9]+ passed, [0-9]+ failed$/ { print $2, $4 }' "$out") || true
-int_passed="${int_passed:-0}" int_failed="${int_failed:-0}"
-((int_rc == 0 || int_failed > 0)) || int_failed=1
+[[ "${SKIP_DEPS:-0}" == 1 ]] || phase deps "" bash scripts/deps.sh
+[[ "${SKIP_BUILD:-0}" == 1 ]] || phase build '/built in/ { sub(/^build: /, ""); print }' bash scripts/build.sh
 
-msg "unit: $((unit_total - unit_failed)) passed, $unit_failed failed; integration: $int_passed passed, $int_failed failed; $(elapsed "$t0") s"
-echo "tests: $((unit_total - unit_failed + int_passed)) passed, $((unit_failed + int_failed)) failed"
-((unit_rc == 0 && int_rc == 0))
+phase checksrc '/^checksrc:/ { sub(/^checksrc: /, ""); print }' bash scripts/checksrc.sh
+phase unit '/tests failed out of/ { print $1, "passed,", $4, "failed of", $NF }' \
+    ctest --test-dir "$BUILD_DIR" --output-on-failure
+phase asan '/tests failed out of/ { print $1, "passed,", $4, "failed of", $NF }' run_asan
+phase fuzz '/^(ok  |FAIL) fuzz_/ { n = n $2 " " ($1 == "ok" ? "ok" : "FAIL") "; " } /^fuzz:/ { print n $2 " passed " $4 " failed" }' run_fuzz
+phase tidy '/^tidy: / { sub(/^tidy: /, ""); print }' bash scripts/tidy.sh "$BUILD_DIR"
+phase integration '/^integration: [0-9]+ passed/ { sub(/^integration: /, ""); print }' \
+    bash tests/run-integration.sh
+phase load '/^(ingest|cached query|db query|dashboard) .* p95 </ { for (i = 1; $i != "p95"; i++); n = n $1 " p95 " $(i-3) " ms; " } /^load: (PASS|FAIL)/ { print n $2 }' \
+    env LOAD_DURATION="${LOAD_DURATION:-30}" bash tests/load/run.sh
+phase chaos '/^  lost/ { l = $2 " lost, " $4 " duplicated" } /max lag/ { m = ", max lag " $3 ", drain " $8 " s" } /^chaos: (PASS|FAIL)/ { print l m " " $2 }' \
+    env CHAOS_EVENTS="${CHAOS_EVENTS:-20000}" CHAOS_RATE="${CHAOS_RATE:-500}" CHAOS_OUTAGE_S="${CHAOS_OUTAGE_S:-2}" \
+    bash tests/chaos/run.sh
+
+echo
+printf '%-12s %-8s %8s  %s\n' PHASE RESULT SECONDS SUMMARY
+failed=0
+for i in "${!P_NAME[@]}"; do
+    printf '%-12s %-8s %8s  %s\n' "${P_NAME[$i]}" "${P_RES[$i]}" "${P_SECS[$i]}" "${P_NOTE[$i]}"
+    [[ "${P_RES[$i]}" == FAIL ]] && failed=$((failed + 1))
+done
+printf '%-12s %-8s %8s\n' total "$( ((failed)) && echo FAIL || echo ok)" "$(elapsed "$t0")"
+echo "tests: ${#P_NAME[@]} phases, $failed failed"
+((failed == 0))
