@@ -5,9 +5,10 @@
  * enums, Int range; custom scalars pass through) → cost check → execute the root selection set
  * (serially for mutations; everything here is synchronous anyway). Per field: CollectFields
  * (@skip/@include, fragments once per selection set, fields merged by response key in selection
- * order) → coerce arguments (defaults, variables) → resolver (service resolver, introspection, or
- * the default that reads parent[fieldName]) → CompleteValue (non-null, lists, leaf serialization,
- * abstract types via "__typename" in the value, sub-selections).
+ * order; memoized, invariant 5) → coerce arguments (defaults, variables) → resolver (service
+ * resolver, introspection, or the default that reads parent[fieldName]) → CompleteValue
+ * (non-null, lists, leaf serialization, abstract types via "__typename" in the value,
+ * sub-selections).
  *
  * Invariants:
  *   1. The document and schema are read-only; every scratch allocation lives in the execution's
@@ -16,6 +17,12 @@
  *      then been recorded. A NULL for a non-null position propagates to the parent; the nearest
  *      nullable parent becomes null (spec "Handling Field Errors").
  *   3. Responses keep selection order: jansson objects iterate in insertion order.
+ *   4. Values are shared, not copied: a resolver's value (or part of it) goes into the response
+ *      by reference when it already is the serialized form (strings, in-range numbers, custom
+ *      scalars), and __typename strings are one per type. Nothing writes to a value once made.
+ *   5. CollectFields runs once per (selection, runtime type) and execution, not once per value:
+ *      collected sets are cached on the response key they belong to (struct subsel), together
+ *      with that key's field definition, so list items only resolve and complete.
  * Not for: validation (the document is valid by construction) or transport.
  */
 #include "ea_gql_int.h"
@@ -41,12 +48,22 @@ typedef struct exec_ctx {
     json_t *vars; /* coerced variables */
     json_t *errors;
     void *request_ctx;
+    json_t *no_args;   /* {} given to every field that defines no arguments */
+    json_t *typenames; /* type name -> its JSON string, made once per execution for __typename */
 } exec_ctx;
 
+typedef struct subsel subsel;
+
+/* One response key of a collected selection set. Besides the selection nodes it caches what
+ * every object of the parent type shares, filled on first use: the field definition, the
+ * __typename value, and the sub-selection collected per runtime type. */
 typedef struct cfield {
     const char *key;
     const gql_sel **nodes;
     size_t n, cap;
+    const gql_field *def; /* NULL: not a field of the parent type (not in a valid document) */
+    json_t *typename_val; /* borrowed from exec_ctx.typenames */
+    subsel *sub;
 } cfield;
 
 typedef struct cfields {
@@ -55,6 +72,16 @@ typedef struct cfields {
     const char **visited; /* fragment names already spread in this collection */
     size_t nvisited, capvisited;
 } cfields;
+
+/* CollectFields of a cfield's sub-selections for one runtime object type. The result depends only
+ * on the nodes, the type and the variables, all fixed for the execution, so the items of a list
+ * (and the same field under every item of an outer list) collect once instead of once per value.
+ */
+struct subsel {
+    const gql_type *type;
+    cfields cf;
+    subsel *next;
+};
 
 static json_t *path_json(const gql_path *p)
 {
@@ -652,6 +679,8 @@ static int collect(exec_ctx *x, const gql_type *obj, const gql_selset *ss, cfiel
                 f = &cf->items[cf->n++];
                 memset(f, 0, sizeof(*f));
                 f->key = key;
+                /* a valid document selects one field name per response key and parent type */
+                f->def = gql_field_def(x->s, obj, s->name);
             }
             f->nodes = grow(x->a, f->nodes, sizeof(gql_sel *), f->n, &f->cap);
             if (f->nodes == NULL)
@@ -699,6 +728,9 @@ static json_t *serialize_leaf(exec_ctx *x, const gql_type *t, const json_t *v, c
     switch (t->scalar) {
     case GQL_S_INT: {
         json_t *num = NULL;
+        if (json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
+            json_integer_value(v) <= INT32_MAX)
+            return json_incref((json_t *)v); /* already what the result would hold */
         if (json_is_boolean(v))
             return json_integer(json_is_true(v));
         if (json_is_string(v) && json_string_length(v) > 0) {
@@ -779,7 +811,30 @@ typedef struct field_info {
     const gql_field *def;
     const gql_sel *const *nodes;
     size_t n;
+    cfield *f; /* holds the sub-selection cache */
 } field_info;
+
+/* The sub-selections of fi's nodes collected for runtime type obj, from the cache or collected
+ * now. NULL when out of memory. */
+static cfields *sub_fields(exec_ctx *x, const field_info *fi, const gql_type *obj)
+{
+    for (subsel *s = fi->f->sub; s; s = s->next) {
+        if (s->type == obj)
+            return &s->cf;
+    }
+    subsel *s = ea_arena_alloc(x->a, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    memset(s, 0, sizeof(*s));
+    s->type = obj;
+    for (size_t i = 0; i < fi->n; i++) {
+        if (fi->nodes[i]->selset && collect(x, obj, fi->nodes[i]->selset, &s->cf) < 0)
+            return NULL;
+    }
+    s->next = fi->f->sub;
+    fi->f->sub = s;
+    return &s->cf;
+}
 
 static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref *t, const json_t *v,
                               const gql_path *p)
@@ -836,7 +891,15 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref 
     const gql_type *obj = nt;
     if (gql_type_is_abstract(nt)) {
         const char *tn = json_string_value(json_object_get(v, "__typename"));
-        const gql_type *rt = tn ? gql_schema_type(x->s, tn) : NULL;
+        /* the types already cached for this key are the ones earlier values resolved to: look
+         * there before scanning every type of the schema */
+        const gql_type *rt = NULL;
+        for (const subsel *c = fi->f->sub; tn && c && rt == NULL; c = c->next) {
+            if (strcmp(c->type->name, tn) == 0)
+                rt = c->type;
+        }
+        if (rt == NULL && tn)
+            rt = gql_schema_type(x->s, tn);
         gql_sb b;
         gql_sb_init(&b, x->a);
         if (tn == NULL) {
@@ -862,27 +925,43 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref 
             return NULL;
         }
     }
-    cfields cf;
-    memset(&cf, 0, sizeof(cf));
-    for (size_t i = 0; i < fi->n; i++) {
-        if (fi->nodes[i]->selset && collect(x, obj, fi->nodes[i]->selset, &cf) < 0)
-            return NULL;
+    cfields *cf = sub_fields(x, fi, obj);
+    if (cf == NULL)
+        return NULL;
+    return exec_fields(x, obj, v, cf, p);
+}
+
+/* __typename of obj: one JSON string per type and execution, shared by every object in the
+ * response, like the values resolvers hand out by reference (invariant 4). */
+static json_t *typename_value(exec_ctx *x, const gql_type *obj, cfield *f)
+{
+    if (f->typename_val == NULL) {
+        json_t *v = json_object_get(x->typenames, obj->name);
+        if (v == NULL) {
+            v = json_string(obj->name);
+            if (v == NULL || json_object_set_new_nocheck(x->typenames, obj->name, v) < 0)
+                return NULL;
+        }
+        f->typename_val = v;
     }
-    return exec_fields(x, obj, v, &cf, p);
+    return json_incref(f->typename_val);
 }
 
 /* Resolves and completes one response key. Returns NULL when a non-null field failed. */
-static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value, const cfield *f,
+static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value, cfield *f,
                           const gql_path *p)
 {
     const gql_sel *node = f->nodes[0];
-    const gql_field *def = gql_field_def(x->s, obj, node->name);
+    const gql_field *def = f->def;
     if (def == NULL)
         return json_null(); /* cannot happen in a validated document */
     if (def == x->s->f_typename)
-        return json_string(obj->name);
-    field_info fi = {obj, def, f->nodes, f->n};
-    json_t *args = coerce_args(x, def->args, def->nargs, node->args, &node->loc, p);
+        return typename_value(x, obj, f);
+    field_info fi = {obj, def, f->nodes, f->n, f};
+    /* without argument definitions coercion always yields {}; skip building one per value */
+    json_t *args = def->nargs == 0
+                       ? json_incref(x->no_args)
+                       : coerce_args(x, def->args, def->nargs, node->args, &node->loc, p);
     json_t *resolved = NULL;
     if (args == NULL)
         goto failed;
@@ -929,7 +1008,8 @@ static json_t *exec_fields(exec_ctx *x, const gql_type *obj, const json_t *value
             json_decref(out);
             return NULL;
         }
-        json_object_set_new(out, cf->items[i].key, r);
+        /* keys are GraphQL names (ASCII, checked by the lexer): skip jansson's UTF-8 check */
+        json_object_set_new_nocheck(out, cf->items[i].key, r);
     }
     return out;
 }
@@ -965,7 +1045,7 @@ static long collected_cost(cost_ctx *c, const gql_type *t, const cfields *cf, in
         if (++c->work > GQL_COST_WORK_MAX)
             return LONG_MAX;
         const gql_sel *s = cf->items[i].nodes[0];
-        const gql_field *def = gql_field_def(x->s, t, s->name);
+        const gql_field *def = cf->items[i].def;
         if (def == NULL || def == x->s->f_typename || def == x->s->f_schema || def == x->s->f_type)
             continue; /* meta and introspection fields are free */
         long fc = 1;
@@ -1066,8 +1146,10 @@ static int exec_begin(exec_ctx *x, const ea_gql_schema *s, const ea_gql_document
     x->s = s;
     x->d = d;
     x->errors = json_array();
+    x->no_args = json_object();
+    x->typenames = json_object();
     x->a = ea_arena_new(16 * 1024);
-    if (x->a == NULL) {
+    if (x->a == NULL || x->no_args == NULL || x->typenames == NULL) {
         add_error(x, "out of memory", NULL, NULL, "INTERNAL_SERVER_ERROR");
         return -1;
     }
@@ -1094,6 +1176,8 @@ static void exec_end(exec_ctx *x)
 {
     json_decref(x->vars);
     json_decref(x->errors);
+    json_decref(x->no_args);
+    json_decref(x->typenames);
     ea_arena_free(x->a);
 }
 
@@ -1119,7 +1203,7 @@ int ea_gql_subscription_field(const ea_gql_schema *s, const ea_gql_document *d,
         goto out;
     }
     const gql_sel *node = cf.items[0].nodes[0];
-    const gql_field *def = gql_field_def(s, root, node->name);
+    const gql_field *def = cf.items[0].def;
     if (def == NULL) {
         add_error(&x, "Unknown subscription field.", &node->loc, NULL, "BAD_REQUEST");
         goto out;

@@ -5,7 +5,8 @@
  * (field, list item, root), resolver error codes, partial results, request errors (bad
  * variables, unknown operation, cost over the limit with a service cost function),
  * operation_type and subscription_field, limits in prepare, introspection switch, schema
- * errors, and that one prepared document can be executed many times (it is read-only).
+ * errors, and that one prepared document can be executed many times (it is read-only), also
+ * with variables that change what @include collects.
  */
 #include "ea_gql.h"
 #include "gql_test.h"
@@ -255,6 +256,43 @@ static void test_operations(void)
     ea_gql_document_free(d);
 }
 
+/* Execution collects each selection set once per runtime type and reuses it for every list item;
+ * what it collects depends on the variables, so a reused document must not carry it over. */
+static void test_collect_reuse(void)
+{
+    const char *q = "query ($w: Boolean!) { box { items { id ...F __typename } "
+                    "again: items { name @include(if: $w) } } } "
+                    "fragment F on Item { name @include(if: $w) id }";
+    json_t *errors = NULL;
+    ea_gql_document *d = ea_gql_prepare(S, q, strlen(q), NULL, &errors);
+    CHECK(d != NULL);
+    if (d == NULL)
+        return;
+    json_t *root = json_pack("{s:{s:[{s:i,s:s},{s:i,s:s},{s:i,s:s}]}}", "box", "items", "id", 1,
+                             "name", "one", "id", 2, "name", "two", "id", 3, "name", "three");
+    static const char *const want[2] = {
+        "{\"data\":{\"box\":{\"items\":[{\"id\":1,\"name\":\"one\",\"__typename\":\"Item\"},"
+        "{\"id\":2,\"name\":\"two\",\"__typename\":\"Item\"},{\"id\":3,\"name\":\"three\","
+        "\"__typename\":\"Item\"}],\"again\":[{\"name\":\"one\"},{\"name\":\"two\"},"
+        "{\"name\":\"three\"}]}}}",
+        "{\"data\":{\"box\":{\"items\":[{\"id\":1,\"__typename\":\"Item\"},{\"id\":2,"
+        "\"__typename\":\"Item\"},{\"id\":3,\"__typename\":\"Item\"}],\"again\":[{},{},{}]}}}",
+    };
+    for (int i = 0; i < 4; i++) {
+        json_t *vars = json_pack("{s:b}", "w", i % 2 == 0);
+        bool re = true;
+        json_t *resp = ea_gql_execute(S, d, NULL, vars, root, NULL, NULL, &re);
+        char *s = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        CHECK(!re);
+        CHECK_STR(s, want[i % 2]);
+        free(s);
+        json_decref(resp);
+        json_decref(vars);
+    }
+    json_decref(root);
+    ea_gql_document_free(d);
+}
+
 static void test_limits(void)
 {
     ea_gql_limits l;
@@ -331,6 +369,7 @@ int main(void)
     test_resolvers();
     test_null_propagation();
     test_errors();
+    test_collect_reuse();
     test_operations();
     test_limits();
     test_schema_errors();
