@@ -4,6 +4,7 @@
  * can delay the next batch (never the correctness of this one).
  */
 #include "changefeed.h"
+#include "alerts.h"
 #include "ea_log.h"
 #include "ea_redis.h"
 #include "ea_time.h"
@@ -194,4 +195,37 @@ void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
         freeReplyObject(r);
     }
     free(run);
+}
+
+void wk_feed_publish_alerts(void *ctx, const wk_alert_fired *fired, size_t n)
+{
+    wk_feed *f = ctx;
+    if (!ensure_conn(f)) {
+        wk_stats_inc_publish_error(f->stats);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        wk_buf_reset(&f->msg);
+        wk_alert_format(&f->msg, &fired[i]);
+        if (f->msg.oom) {
+            wk_stats_inc_publish_error(f->stats);
+            continue;
+        }
+        struct ea_err err = {0};
+        redisReply *r = ea_redis_check(
+            f->rc,
+            redisCommand(f->rc, "PUBLISH %s %b", f->cfg->alerts_channel, f->msg.p, f->msg.len),
+            "publish alert", &err);
+        if (r == NULL) {
+            /* alert_events keeps the record: a lost push is seen in the alert history */
+            ea_log_warn("changefeed", "tenant %s alert %lld: %s", fired[i].tenant,
+                        fired[i].alert_id, err.message);
+            wk_stats_inc_publish_error(f->stats);
+            wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
+            if (f->rc->err != 0)
+                break;
+            continue;
+        }
+        freeReplyObject(r);
+    }
 }

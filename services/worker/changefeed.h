@@ -5,6 +5,7 @@
  *    "dims":{..},"revision":n}, ...]}
  * and, when the closer closed buckets (for alerts, SPEC §8):
  *   {"tenant":"t","changes":[],"closed":[{"metric":..,"granularity":"HOUR"|"DAY","bucket":"..Z"}]}
+ * and one message per fired threshold alert on ea:alerts (wk_feed_publish_alerts).
  * Best effort by design: a failure is logged and counted, the connection is re-made on the next
  * publish (with a back-off), and counting never waits for Redis.
  */
@@ -22,6 +23,10 @@ void wk_feed_free(wk_feed *f);
 
 /* A wk_publish_fn: groups changes by tenant and PUBLISHes. ctx is the wk_feed. */
 void wk_feed_publish(void *ctx, const wk_change *changes, size_t n);
+
+/* A wk_alert_fn: PUBLISHes one message per fired alert on WORKER_ALERTS_CHANNEL (ea:alerts,
+ * docs/event-format.md "Alerts"), best effort like the change feed. ctx is the wk_feed. */
+void wk_feed_publish_alerts(void *ctx, const struct wk_alert_fired *fired, size_t n);
 
 /* Appends the JSON message for changes[0..n) (all of one tenant) to out. Exposed for tests. */
 void wk_feed_format(wk_buf *out, const char *tenant, const wk_change *changes, size_t n);

@@ -68,6 +68,7 @@ int main(int argc, char **argv)
         goto out;
     }
     wk_sink_set_publisher(sink, wk_feed_publish, feed);
+    wk_sink_set_alert_publisher(sink, wk_feed_publish_alerts, feed);
     if (cfg.http_port > 0) {
         httpd = wk_httpd_start(cfg.http_host, (int)cfg.http_port, stats, &err);
         if (httpd == NULL) {

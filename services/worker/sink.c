@@ -10,6 +10,9 @@
  *            too late (5); advisory locks for HLL and cardinality caps (7); aggregate in memory;
  *            COPY raw events; merge HLL; upsert rollups 15m/hour/day (7); cap registry;
  *            dead letters (9); fence + offsets + watermarks (2); COMMIT
+ *            (+ alerts of restated closed hour/day buckets (10) after the upserts)
+ *   close  = BEGIN; UPDATE closed 15m/hour/day; alerts of the closed hour/day buckets ->
+ *            alert_events (10); COMMIT; publish closed buckets + fired alerts (8)
  *
  * Invariants (transition -> function):
  *  1. Claim (wk_sink_claim). On assignment a consumer claims each partition with one
@@ -41,13 +44,28 @@
  *  8. Publish after commit. The change feed is published only after COMMIT returned; a failed
  *     publish is logged and counted and never blocks or undoes counting. The closer
  *     (wk_sink_close_buckets) publishes the (metric, granularity, bucket) it closed the same way,
- *     after its UPDATE took effect; a row created already closed is announced only as a change.
+ *     after its transaction (10) committed; a row created already closed is announced only as a
+ *     change.
  *  9. Nothing is lost silently. An event that cannot be counted (undecodable, too late, past
  *     retention, rejected alone by PostgreSQL) is written to dead_letters with its reason,
  *     partition and offset by the same transaction that moves the offset past it. A batch that
  *     PostgreSQL rejects for its data is split in halves until the one event at fault is found.
+ * 10. Alerts fire with the transaction that closes their bucket (wk_sink_close_buckets,
+ *     step_alerts, close_eval_alerts). The closer (one worker at a time: session advisory lock
+ *     CLOSER_LOCK_KEY) closes the rows of all three granularities and evaluates the enabled
+ *     alerts on the HOUR/DAY buckets it closed in ONE transaction; a batch whose late events
+ *     wrote rows of already closed HOUR/DAY buckets (restatements: rows created closed or
+ *     updated while closed) evaluates those buckets in the batch transaction. Evaluation: value
+ *     of the rows matching the alert's filter (dims @> filter) computed like graphql-api
+ *     (alerts.c), compared with the threshold, INSERT INTO alert_events ON CONFLICT DO NOTHING
+ *     in (tenant, alert, bucket) order. So a bucket is recorded as fired at most once per
+ *     (alert, filter) — also when a restatement or a later row makes it be evaluated again, by
+ *     any worker — and only together with the close or restatement that made it fire: a rolled
+ *     back transaction takes its alert_events rows with it and the retry redoes both. Only rows
+ *     the committed transaction inserted are published on ea:alerts, after COMMIT (8).
  */
 #include "sink.h"
+#include "alerts.h"
 #include "dims.h"
 #include "ea_hll.h"
 #include "ea_log.h"
@@ -66,6 +84,13 @@
 #define NPARAM 12
 #define CLOSER_LOCK_KEY "7305230303425315957"
 
+/* The alert_events rows one transaction inserted, published after its COMMIT (10). */
+typedef struct fired_list {
+    wk_alert_fired *v;
+    size_t n, cap;
+} fired_list;
+static void fired_free(fired_list *f);
+
 struct wk_sink {
     const wk_config *cfg;
     wk_stats *stats;
@@ -81,6 +106,9 @@ struct wk_sink {
     wk_map keys; /* dedup: tenant\0event_id -> wk_event* */
     wk_publish_fn publish;
     void *publish_ctx;
+    wk_alert_fn alert_publish;
+    void *alert_ctx;
+    fired_list fired;          /* alert_events rows the current batch attempt inserted (10) */
     int64_t closed_through_ms; /* group watermark at the last close, INT64_MIN: never */
 };
 
@@ -212,6 +240,7 @@ void wk_sink_free(wk_sink *s)
     for (int i = 0; i < NPARAM; i++)
         wk_buf_free(&s->pb[i]);
     wk_map_free(&s->keys);
+    fired_free(&s->fired);
     free(s);
 }
 
@@ -219,6 +248,12 @@ void wk_sink_set_publisher(wk_sink *s, wk_publish_fn fn, void *ctx)
 {
     s->publish = fn;
     s->publish_ctx = ctx;
+}
+
+void wk_sink_set_alert_publisher(wk_sink *s, wk_alert_fn fn, void *ctx)
+{
+    s->alert_publish = fn;
+    s->alert_ctx = ctx;
 }
 
 bool wk_sink_healthy(const wk_sink *s)
@@ -747,7 +782,7 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
                  "revision = r.revision + CASE WHEN r.closed THEN 1 ELSE 0 END, "
                  "closed = r.closed OR EXCLUDED.closed, updated_at = now() "
                  "RETURNING tenant_id, metric, (extract(epoch FROM bucket) * 1000)::int8, "
-                 "dims::text, revision",
+                 "dims::text, revision, closed",
                  wk_gran_table((wk_gran)g));
         PGresult *res = NULL;
         ea_rc rc = exec_params(s, sql, 10, PGRES_TUPLES_OK, &res, err);
@@ -777,6 +812,7 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
                 ch->revision = (int)strtol(PQgetvalue(res, t, 4), NULL, 10);
                 ch->gran = (wk_gran)g;
                 ch->closed = false;
+                ch->restated = PQgetvalue(res, t, 5)[0] == 't';
                 if (ch->tenant == NULL || ch->metric == NULL || ch->dims_json == NULL) {
                     PQclear(res);
                     wk_buf_free(&tmp);
@@ -833,6 +869,174 @@ struct pscratch {
     int64_t last_offset;
     int64_t high_ms;
 };
+
+static void fired_free(fired_list *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free((char *)f->v[i].tenant);
+        free((char *)f->v[i].name);
+        free((char *)f->v[i].metric);
+        free((char *)f->v[i].dims_json);
+    }
+    free(f->v);
+    memset(f, 0, sizeof(*f));
+}
+
+static bool fired_add(fired_list *f, PGresult *res, int t, wk_gran g, double value)
+{
+    if (f->n == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : 8;
+        wk_alert_fired *nv = realloc(f->v, ncap * sizeof(*nv));
+        if (nv == NULL)
+            return false;
+        f->v = nv;
+        f->cap = ncap;
+    }
+    wk_alert_fired *a = &f->v[f->n];
+    a->tenant = strdup(PQgetvalue(res, t, 0));
+    a->alert_id = strtoll(PQgetvalue(res, t, 1), NULL, 10);
+    a->name = strdup(PQgetvalue(res, t, 2));
+    a->metric = strdup(PQgetvalue(res, t, 3));
+    a->dims_json = strdup(PQgetvalue(res, t, 4));
+    a->granularity = wk_gran_name(g);
+    a->value = value;
+    a->bucket_ms = strtoll(PQgetvalue(res, t, 8), NULL, 10);
+    f->n++;
+    if (a->tenant == NULL || a->name == NULL || a->metric == NULL || a->dims_json == NULL)
+        return false; /* freed with the list */
+    return true;
+}
+
+/* Evaluates the enabled alerts of granularity g on the buckets notes[0..n) (closed by the
+ * closer's transaction, or restated closed ones in a batch's: invariant 10) and inserts the ones
+ * that fire into alert_events. The sums are read in SQL; the value and the comparison come from
+ * alerts.c (unit-tested). What was inserted is appended to fired for publishing after COMMIT. */
+static ea_rc close_eval_alerts(wk_sink *s, wk_gran g, const wk_change *notes, size_t n,
+                               fired_list *fired, struct ea_err *err)
+{
+    wk_buf bt = {0}, bm = {0}, bb = {0};
+    PGresult *res = NULL;
+    ea_rc rc = EA_OK;
+    arr_open(&bt);
+    arr_open(&bm);
+    arr_open(&bb);
+    for (size_t i = 0; i < n; i++) {
+        arr_cstr(&bt, notes[i].tenant);
+        arr_cstr(&bm, notes[i].metric);
+        arr_i64(&bb, notes[i].bucket_ms);
+    }
+    arr_close(&bt);
+    arr_close(&bm);
+    arr_close(&bb);
+    if (bt.oom || bm.oom || bb.oom) {
+        rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* one row per (alert, closed bucket): the sums over the bucket's rows whose dims contain
+     * the alert's filter (r.dims @> filter, as graphql-api filters), and the metric's
+     * aggregation ("count" for an automatic metric, as graphql-api assumes). FOR KEY SHARE:
+     * an alert deleted meanwhile must not make the INSERT below fail its foreign key — in a
+     * batch that would be taken for bad data and split until an innocent event is
+     * dead-lettered; the delete waits for us instead (or, committed first, hides the alert). */
+    char sql[1536];
+    snprintf(sql, sizeof(sql),
+             "SELECT a.tenant_id, a.id, a.name, a.metric, a.filter::text, a.comparator, "
+             "a.threshold, coalesce(d.aggregation, 'count'), b.ms, count(r.cnt), "
+             "coalesce(sum(r.cnt), 0), coalesce(sum(r.sum), 0), min(r.min), max(r.max), "
+             "string_agg(encode(r.hll, 'hex'), ',') "
+             "FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::int8[])) "
+             "AS b(tenant_id, metric, ms) "
+             "JOIN (SELECT * FROM alerts WHERE enabled AND granularity = $4 AND (tenant_id, "
+             "metric) IN (SELECT * FROM unnest($1::text[], $2::text[])) FOR KEY SHARE) a "
+             "ON a.tenant_id = b.tenant_id AND a.metric = b.metric "
+             "LEFT JOIN metric_definitions d ON d.tenant_id = a.tenant_id AND d.name = a.metric "
+             "LEFT JOIN %s r ON r.tenant_id = b.tenant_id AND r.metric = b.metric "
+             "AND r.bucket = 'epoch'::timestamptz + b.ms * interval '1 millisecond' "
+             "AND r.dims @> a.filter "
+             "GROUP BY a.tenant_id, a.id, a.name, a.metric, a.filter, a.comparator, "
+             "a.threshold, b.ms, d.aggregation ORDER BY 1, 2, 9",
+             wk_gran_table(g));
+    const char *params[4] = {bt.p, bm.p, bb.p, wk_gran_name(g)};
+    res = ea_pg_query(s->conn, sql, 4, params, PGRES_TUPLES_OK, err);
+    if (res == NULL) {
+        rc = err->code;
+        goto out;
+    }
+    for (int t = 0; t < PQntuples(res); t++) {
+        wk_cmp cmp;
+        if (!wk_alert_cmp_parse(PQgetvalue(res, t, 5), &cmp))
+            continue; /* the CHECK constraint makes this unreachable; never fire on doubt */
+        wk_alert_agg agg = {
+            .rows = strtoll(PQgetvalue(res, t, 9), NULL, 10),
+            .cnt = strtoll(PQgetvalue(res, t, 10), NULL, 10),
+            .sum = strtod(PQgetvalue(res, t, 11), NULL),
+            .has_min = !PQgetisnull(res, t, 12),
+            .min = strtod(PQgetvalue(res, t, 12), NULL),
+            .has_max = !PQgetisnull(res, t, 13),
+            .max = strtod(PQgetvalue(res, t, 13), NULL),
+            .hll_hex = PQgetisnull(res, t, 14) ? NULL : PQgetvalue(res, t, 14),
+        };
+        double value;
+        if (!wk_alert_value(PQgetvalue(res, t, 7), &agg, &value) ||
+            !wk_alert_compare(cmp, value, strtod(PQgetvalue(res, t, 6), NULL)))
+            continue;
+        char vbuf[64];
+        snprintf(vbuf, sizeof(vbuf), "%.17g", value); /* round-trips a double exactly */
+        const char *ip[5] = {PQgetvalue(res, t, 0), PQgetvalue(res, t, 1), PQgetvalue(res, t, 8),
+                             PQgetvalue(res, t, 4), vbuf};
+        /* the key (tenant, alert, bucket, dims) makes a bucket fire once per alert and filter,
+         * also when a restatement or a row created later in the bucket brings it back here;
+         * (tenant, alert, bucket) order keeps concurrent evaluators from deadlocking */
+        PGresult *ins = ea_pg_query(
+            s->conn,
+            "INSERT INTO alert_events (tenant_id, alert_id, bucket, dims, value) "
+            "VALUES ($1, $2::int8, 'epoch'::timestamptz + $3::int8 * interval '1 millisecond', "
+            "$4::jsonb, $5::float8) ON CONFLICT DO NOTHING RETURNING 1",
+            5, ip, PGRES_TUPLES_OK, err);
+        if (ins == NULL) {
+            rc = err->code;
+            goto out;
+        }
+        bool inserted = PQntuples(ins) == 1;
+        PQclear(ins);
+        if (inserted && !fired_add(fired, res, t, g, value)) {
+            rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+out:
+    PQclear(res);
+    wk_buf_free(&bt);
+    wk_buf_free(&bm);
+    wk_buf_free(&bb);
+    return rc;
+}
+
+/* (10) Late events that changed closed HOUR/DAY buckets (restatements): their alerts are
+ * evaluated in this batch's transaction, as the closer does at close, so a bucket that crosses
+ * its threshold only through late events fires too — once, by the same alert_events key. */
+static ea_rc step_alerts(wk_sink *s, const wk_change *changes, size_t n, struct ea_err *err)
+{
+    fired_free(&s->fired); /* what a failed attempt inserted was rolled back */
+    for (int g = WK_GRAN_HOUR; g < WK_GRAN_N; g++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            k += changes[i].restated && changes[i].gran == (wk_gran)g;
+        if (k == 0)
+            continue;
+        wk_change *sel = ea_arena_alloc(s->attempt, sizeof(*sel) * k);
+        if (sel == NULL)
+            return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (changes[i].restated && changes[i].gran == (wk_gran)g)
+                sel[k++] = changes[i];
+        ea_rc rc = close_eval_alerts(s, (wk_gran)g, sel, k, &s->fired, err);
+        if (rc != EA_OK)
+            return rc;
+    }
+    return EA_OK;
+}
 
 static bool is_transient(const struct ea_err *err, PGconn *c)
 {
@@ -1031,6 +1235,8 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
     size_t nchanges = 0;
     if ((rc = step_upsert(s, rows, nrows, &changes, &nchanges, err)) != EA_OK)
         goto fail;
+    if ((rc = step_alerts(s, changes, nchanges, err)) != EA_OK)
+        goto fail;
     if ((rc = step_dim_values(s, err)) != EA_OK)
         goto fail;
     if ((rc = step_dead(s, b, lo, hi, &rep, err)) != EA_OK)
@@ -1114,7 +1320,10 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
             continue;
         st[i].next_offset = ps[i].last_offset + 1;
         st[i].high_ms = ps[i].high_ms;
-        st[i].eof = false;
+        /* eof is left alone: the consumer clears it when a message arrives after the end. The
+         * end-of-partition event usually arrives while this batch is still collecting; clearing
+         * it here lost it for good on a partition that then stays quiet, so its idle watermark
+         * never moved and the buckets (and their alerts) behind it never closed. */
         wk_stats_partition(s->stats, st[i].partition, true, st[i].next_offset, st[i].broker_high,
                            st[i].high_ms == INT64_MIN ? INT64_MIN : st[i].high_ms - allowed);
     }
@@ -1129,6 +1338,13 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
                  rep.messages, rep.counted, rep.duplicates, rep.dead, rep.rows);
     if (s->publish != NULL && nchanges > 0)
         s->publish(s->publish_ctx, changes, nchanges);
+    for (size_t i = 0; i < s->fired.n; i++)
+        ea_log_info("sink", "alert %lld of tenant %s fired on a restated bucket: %s %s value %.17g",
+                    s->fired.v[i].alert_id, s->fired.v[i].tenant, s->fired.v[i].metric,
+                    s->fired.v[i].granularity, s->fired.v[i].value);
+    if (s->alert_publish != NULL && s->fired.n > 0)
+        s->alert_publish(s->alert_ctx, s->fired.v, s->fired.n);
+    fired_free(&s->fired);
     return EA_OK;
 
 fail:
@@ -1290,6 +1506,8 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
         return EA_OK;
     wk_change *notes = NULL; /* close notices, malloc'd */
     size_t nnotes = 0, cap = 0;
+    fired_list fired = {0};
+    bool in_tx = false;
     const char *gp[2] = {s->cfg->group_id, s->cfg->kafka_topic};
     ea_rc rc = EA_OK;
     res = ea_pg_query(s->conn,
@@ -1305,6 +1523,15 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
     PQclear(res);
     if (wm == INT64_MIN || wm <= s->closed_through_ms)
         goto out;
+    /* closing and the alerts it fires commit together (10): an alert is recorded exactly when
+     * its bucket is closed, and a failed close leaves both to the next pass */
+    res = ea_pg_query(s->conn, "BEGIN", 0, NULL, PGRES_COMMAND_OK, err);
+    if (res == NULL) {
+        rc = err->code;
+        goto out;
+    }
+    PQclear(res);
+    in_tx = true;
     uint64_t closed = 0;
     for (int g = 0; g < WK_GRAN_N; g++) {
         char sql[768], hi[48], lo[48];
@@ -1342,6 +1569,7 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
                 notes = nn;
                 cap = ncap;
             }
+            size_t first = nnotes;
             for (int t = 0; t < nt; t++) {
                 wk_change *c = &notes[nnotes++];
                 memset(c, 0, sizeof(*c));
@@ -1351,28 +1579,49 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
                 c->gran = (wk_gran)g;
                 c->closed = true;
                 if (c->tenant == NULL || c->metric == NULL) {
-                    nnotes--;
-                    free((char *)c->tenant);
-                    free((char *)c->metric);
+                    PQclear(res);
+                    rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+                    goto out; /* an alert must not be skipped for want of memory */
                 }
             }
+            PQclear(res);
+            rc = close_eval_alerts(s, (wk_gran)g, notes + first, nnotes - first, &fired, err);
+            if (rc != EA_OK)
+                goto out;
+            continue;
         }
         PQclear(res);
     }
+    res = ea_pg_query(s->conn, "COMMIT", 0, NULL, PGRES_COMMAND_OK, err);
+    in_tx = false;
+    if (res == NULL) {
+        rc = err->code;
+        goto out;
+    }
+    PQclear(res);
     s->closed_through_ms = wm;
     if (closed > 0) {
         wk_stats_inc_closed(s->stats, closed);
         ea_log_debug("closer", "closed %llu rollup rows", (unsigned long long)closed);
     }
-    /* published after the UPDATEs (autocommit) took effect, like batch changes (8) */
+    for (size_t i = 0; i < fired.n; i++)
+        ea_log_info("closer", "alert %lld of tenant %s fired: %s %s value %.17g",
+                    fired.v[i].alert_id, fired.v[i].tenant, fired.v[i].metric,
+                    fired.v[i].granularity, fired.v[i].value);
+    /* published after COMMIT, like batch changes (8) */
     if (s->publish != NULL && nnotes > 0)
         s->publish(s->publish_ctx, notes, nnotes);
+    if (s->alert_publish != NULL && fired.n > 0)
+        s->alert_publish(s->alert_ctx, fired.v, fired.n);
 out:
+    if (in_tx)
+        rollback(s);
     for (size_t i = 0; i < nnotes; i++) {
         free((char *)notes[i].tenant);
         free((char *)notes[i].metric);
     }
     free(notes);
+    fired_free(&fired);
     struct ea_err e2 = {0};
     res = ea_pg_query(s->conn, "SELECT pg_advisory_unlock(" CLOSER_LOCK_KEY ")", 0, NULL,
                       PGRES_TUPLES_OK, &e2);

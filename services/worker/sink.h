@@ -47,7 +47,8 @@ typedef struct wk_change {
     int64_t bucket_ms;
     const char *dims_json; /* NULL for a close notice */
     int revision;
-    bool closed; /* a close notice: the bucket (all its dims) went behind the group watermark */
+    bool closed;   /* a close notice: the bucket (all its dims) went behind the group watermark */
+    bool restated; /* a change to a row of a closed bucket (late event): alerts re-evaluate it */
 } wk_change;
 
 /* Called after each successful COMMIT with the rows it changed (hour and day granularity), and
@@ -56,10 +57,15 @@ typedef void (*wk_publish_fn)(void *ctx, const wk_change *changes, size_t n);
 
 typedef struct wk_sink wk_sink;
 
+struct wk_alert_fired;
+/* Called after the closer's COMMIT with the alert_events rows it inserted (invariant 10). */
+typedef void (*wk_alert_fn)(void *ctx, const struct wk_alert_fired *fired, size_t n);
+
 wk_sink *wk_sink_new(const wk_config *cfg, wk_stats *stats);
 void wk_sink_free(wk_sink *s);
 
 void wk_sink_set_publisher(wk_sink *s, wk_publish_fn fn, void *ctx);
+void wk_sink_set_alert_publisher(wk_sink *s, wk_alert_fn fn, void *ctx);
 
 /* Connects when not connected (or broken). EA_ERR_UNAVAILABLE when PostgreSQL is down. */
 ea_rc wk_sink_connect(wk_sink *s, struct ea_err *err) EA_WUR;
@@ -89,7 +95,10 @@ ea_rc wk_sink_commit_batch(wk_sink *s, wk_batch *b, wk_pstate *st, size_t nst,
 ea_rc wk_sink_idle_watermarks(wk_sink *s, wk_pstate *st, size_t nst, int64_t now_ms,
                               struct ea_err *err) EA_WUR;
 
-/* Marks rows closed whose bucket ends at or before the group watermark (min over partitions). */
+/* Marks rows closed whose bucket ends at or before the group watermark (min over partitions)
+ * and, in the same transaction, records the threshold alerts the closed HOUR/DAY buckets fire
+ * (alert_events); publishes both after COMMIT. On failure nothing is closed or recorded and the
+ * next call retries. */
 ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err) EA_WUR;
 
 /* Partition maintenance + dedup expiry under the advisory lock. */

@@ -10,8 +10,8 @@
 #define S(f) offsetof(wk_config, f)
 
 static const ea_config_entry wk_config_table[] = {
-    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0, S(database_url),
-     "PostgreSQL connection URI"},
+    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
+     S(database_url), "PostgreSQL connection URI"},
     {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, S(redis_url),
      "Redis URL for the change feed"},
     {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, S(kafka_brokers),
@@ -53,6 +53,8 @@ static const ea_config_entry wk_config_table[] = {
      "changed buckets per change-feed message (more are split into several messages)"},
     {"WORKER_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0, S(changes_channel),
      "Redis pub/sub channel of the change feed"},
+    {"WORKER_ALERTS_CHANNEL", EA_CFG_STR, "ea:alerts", 0, 0, S(alerts_channel),
+     "Redis pub/sub channel of fired threshold alerts (graphql-api's GRAPHQL_ALERTS_CHANNEL)"},
 };
 
 #define WK_CONFIG_N (sizeof(wk_config_table) / sizeof(wk_config_table[0]))

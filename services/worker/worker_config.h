@@ -32,6 +32,7 @@ typedef struct wk_config {
     long close_interval_ms;
     long changes_max_per_message;
     const char *changes_channel;
+    const char *alerts_channel;
 } wk_config;
 
 /* Fills cfg from defaults and the environment; EA_ERR_INVALID names the bad variable. */

@@ -490,9 +490,9 @@ static void test_watermark(void)
 static void test_feed_format(void)
 {
     wk_change ch[2] = {
-        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{\"page\": \"/a\"}", 0,
+        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{\"page\": \"/a\"}", 0, false,
          false},
-        {"acme", "page_views", WK_GRAN_DAY, ea_time_floor_day(T0), "{}", 2, false},
+        {"acme", "page_views", WK_GRAN_DAY, ea_time_floor_day(T0), "{}", 2, false, false},
     };
     wk_buf b = {0};
     wk_feed_format(&b, "acme", ch, 2);
@@ -572,9 +572,9 @@ static void test_fast_formatters(void)
 static void test_feed_format_closed(void)
 {
     wk_change ch[3] = {
-        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), NULL, 0, true},
-        {"acme", "signups", WK_GRAN_DAY, ea_time_floor_day(T0), NULL, 0, true},
-        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{}", 1, false},
+        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), NULL, 0, true, false},
+        {"acme", "signups", WK_GRAN_DAY, ea_time_floor_day(T0), NULL, 0, true, false},
+        {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{}", 1, false, false},
     };
     wk_buf b = {0};
     wk_feed_format(&b, "acme", ch, 2);

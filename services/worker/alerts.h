@@ -1,0 +1,52 @@
+/*
+ * alerts.h — the pure part of threshold alerts (SPEC §8): the value of a closed bucket for an
+ * alert's metric aggregation, the comparison with its threshold, and the ea:alerts message
+ * (docs/event-format.md "Alerts"). Not for: reading alerts or writing alert_events (sink.c, in
+ * the transaction that closes or restates the bucket) or Redis (changefeed.c).
+ */
+#ifndef WK_ALERTS_H
+#define WK_ALERTS_H
+
+#include "sqltext.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* alerts.comparator, in the order of the CHECK constraint of migration 0005. */
+typedef enum { WK_CMP_GT, WK_CMP_GTE, WK_CMP_LT, WK_CMP_LTE, WK_CMP_EQ, WK_CMP_NEQ } wk_cmp;
+
+/* Parses "GT".."NEQ"; false for anything else (the row is then skipped, never fired). */
+bool wk_alert_cmp_parse(const char *s, wk_cmp *out);
+
+/* value <cmp> threshold. NaN never fires. */
+bool wk_alert_compare(wk_cmp c, double value, double threshold);
+
+/* The rollup rows of one bucket that match an alert's filter, summed in SQL. */
+typedef struct wk_alert_agg {
+    long long rows;        /* matching rollup rows; 0: the bucket has no value */
+    long long cnt;         /* Σcnt */
+    double sum;            /* Σsum */
+    bool has_min, has_max; /* min/max are NULL when no event carried the property */
+    double min, max;       /* min(min), max(max) */
+    const char *hll_hex;   /* unique: the sketches as comma-separated hex, or NULL */
+} wk_alert_agg;
+
+/* The bucket's value for a metric of this aggregation (metric_definitions.aggregation, "count"
+ * for automatic metrics), computed like graphql-api's series.c. False when the bucket has no
+ * value (no matching row, avg with Σcnt = 0, min/max without any value, an invalid sketch). */
+bool wk_alert_value(const char *aggregation, const wk_alert_agg *a, double *value);
+
+/* One alert_events row inserted by the closer; strings owned by the caller. */
+typedef struct wk_alert_fired {
+    const char *tenant, *name, *metric;
+    long long alert_id;
+    const char *dims_json;   /* the alert's filter as jsonb text (valid JSON) */
+    const char *granularity; /* "HOUR" or "DAY" */
+    double value;
+    int64_t bucket_ms;
+} wk_alert_fired;
+
+/* Appends the ea:alerts message for f to out (the shape graphql-api's ws.c reads). */
+void wk_alert_format(wk_buf *out, const wk_alert_fired *f);
+
+#endif
