@@ -128,8 +128,8 @@ ea_rc ea_http_listen(ea_http_server *s, ea_http_stop_fn on_stop, void *ud, struc
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 1024) != 0) {
         int e = errno;
         close(fd);
-        return ea_err_set(err, EA_ERR_IO, "could not listen on %s:%d: %s", s->cfg.host,
-                          s->cfg.port, strerror(e));
+        return ea_err_set(err, EA_ERR_IO, "could not listen on %s:%d: %s", s->cfg.host, s->cfg.port,
+                          strerror(e));
     }
     s->listener = h2o_evloop_socket_create(s->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     s->listener->data = s;
@@ -183,23 +183,40 @@ void ea_http_server_free(ea_http_server *s)
 const char *ea_http_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -219,7 +236,8 @@ void ea_http_send_json(h2o_req_t *req, int status, json_t *body, const char *con
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     json_decref(body);
     if (text == NULL) {
-        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
         ea_http_send_bytes(req, 500, "application/json", oom, sizeof(oom) - 1);
         return;
     }
@@ -235,8 +253,8 @@ void ea_http_send_error(h2o_req_t *req, int status, const char *code, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ea_http_send_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg),
-                      NULL);
+    ea_http_send_json(req, status,
+                      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg), NULL);
 }
 
 void ea_http_add_header(h2o_req_t *req, const char *name, const char *value)

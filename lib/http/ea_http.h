@@ -27,10 +27,10 @@ typedef int (*ea_http_handler_fn)(void *ud, h2o_req_t *req);
 typedef void (*ea_http_stop_fn)(void *ud);
 
 typedef struct ea_http_config {
-    const char *host;         /* listen address, default "127.0.0.1" */
+    const char *host; /* listen address, default "127.0.0.1" */
     int port;
-    size_t max_body;          /* h2o refuses larger bodies before buffering them */
-    bool reuseport;           /* SO_REUSEPORT so several processes can share the port */
+    size_t max_body; /* h2o refuses larger bodies before buffering them */
+    bool reuseport;  /* SO_REUSEPORT so several processes can share the port */
 } ea_http_config;
 
 /* Creates the server and its event loop (not yet listening). NULL on allocation failure. */
@@ -42,8 +42,8 @@ void ea_http_route(ea_http_server *s, const char *path, ea_http_handler_fn fn, v
 
 /* Binds and listens; installs SIGTERM/SIGINT handling that closes the listener and calls
  * on_stop. EA_ERR_IO with the reason when the port cannot be bound. */
-ea_rc ea_http_listen(ea_http_server *s, ea_http_stop_fn on_stop, void *ud, struct ea_err *err)
-    EA_WUR;
+ea_rc ea_http_listen(ea_http_server *s, ea_http_stop_fn on_stop, void *ud,
+                     struct ea_err *err) EA_WUR;
 
 /* The server's loop, for registering other sockets (Kafka, Redis) on it. */
 h2o_loop_t *ea_http_loop(ea_http_server *s);

@@ -85,9 +85,8 @@ int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out)
     }
     json_t *tenants = json_array();
     for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(tenants,
-                              json_pack("{s:s,s:s,s:s}", "id", PQgetvalue(r, i, 0), "name",
-                                        PQgetvalue(r, i, 1), "role", PQgetvalue(r, i, 2)));
+        json_array_append_new(tenants, json_pack("{s:s,s:s,s:s}", "id", PQgetvalue(r, i, 0), "name",
+                                                 PQgetvalue(r, i, 1), "role", PQgetvalue(r, i, 2)));
     PQclear(r);
     *out = json_pack("{s:s,s:s,s:o,s:[]}", "kind", "user", "name", p->name, "tenants", tenants,
                      "scopes");

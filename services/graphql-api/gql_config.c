@@ -73,8 +73,7 @@ static const ea_config_entry table[] = {
      "how long a started login may take to come back"},
     {"SESSION_SECRET", EA_CFG_STR, NULL, 0, 0, OFF(session_secret),
      "HMAC key of session cookies, >= 32 bytes (required with OIDC_CLIENT_ID)"},
-    {"SESSION_TTL_S", EA_CFG_INT, "43200", 60, 2592000, OFF(session_ttl_s),
-     "session lifetime"},
+    {"SESSION_TTL_S", EA_CFG_INT, "43200", 60, 2592000, OFF(session_ttl_s), "session lifetime"},
 };
 
 ea_rc gql_config_load(gql_config *cfg, struct ea_err *err)

@@ -339,10 +339,10 @@ static int on_graphql(void *ud, h2o_req_t *req)
     if (post) {
         const h2o_iovec_t *ct = ea_http_header(req, "content-type", NULL);
         if (ct == NULL || ct->len < 16 || strncasecmp(ct->base, "application/json", 16) != 0) {
-            ea_http_send_json(req, 415,
-                              error_list("Content-Type must be application/json",
-                                         "UNSUPPORTED_MEDIA_TYPE"),
-                              media_name(media));
+            ea_http_send_json(
+                req, 415,
+                error_list("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"),
+                media_name(media));
             return 0;
         }
         json_error_t je;
@@ -411,10 +411,10 @@ static int on_graphql(void *ud, h2o_req_t *req)
     }
     if (get && type != EA_GQL_OP_QUERY) {
         ea_http_add_header(req, "Allow", "POST");
-        ea_http_send_json(req, 405,
-                          error_list("only queries may be sent with GET; use POST",
-                                     "METHOD_NOT_ALLOWED"),
-                          media_name(media));
+        ea_http_send_json(
+            req, 405,
+            error_list("only queries may be sent with GET; use POST", "METHOD_NOT_ALLOWED"),
+            media_name(media));
         goto out;
     }
     if (type == EA_GQL_OP_SUBSCRIPTION) {

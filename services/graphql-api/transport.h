@@ -12,9 +12,9 @@
 void gql_transport_register(ea_http_server *s, gql_app *app);
 
 typedef enum gql_media {
-    GQL_MEDIA_NONE = 0,       /* nothing acceptable: 406 */
-    GQL_MEDIA_JSON,           /* application/json: every GraphQL result is HTTP 200 */
-    GQL_MEDIA_GRAPHQL_JSON,   /* application/graphql-response+json: request errors are 400 */
+    GQL_MEDIA_NONE = 0,     /* nothing acceptable: 406 */
+    GQL_MEDIA_JSON,         /* application/json: every GraphQL result is HTTP 200 */
+    GQL_MEDIA_GRAPHQL_JSON, /* application/graphql-response+json: request errors are 400 */
 } gql_media;
 
 /* Picks the response media type from an Accept header (NULL, empty or any-type → JSON), honouring

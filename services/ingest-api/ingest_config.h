@@ -18,17 +18,17 @@ typedef struct ingest_config {
     const char *kafka_brokers;
     const char *kafka_bootstrap_file;
     const char *kafka_topic;
-    long max_body;          /* bytes per request body */
-    long max_event;         /* bytes per serialized event */
-    long max_batch;         /* events per request */
-    long max_depth;         /* JSON nesting depth of one event */
-    long max_future_s;      /* timestamps at most this far ahead of now */
-    long retention_days;    /* timestamps at most this old (raw-event retention) */
+    long max_body;           /* bytes per request body */
+    long max_event;          /* bytes per serialized event */
+    long max_batch;          /* events per request */
+    long max_depth;          /* JSON nesting depth of one event */
+    long max_future_s;       /* timestamps at most this far ahead of now */
+    long retention_days;     /* timestamps at most this old (raw-event retention) */
     long produce_timeout_ms; /* librdkafka message.timeout.ms: bound on waiting for acks */
     long linger_ms;
-    long key_cache_ttl_s;   /* verified keys are trusted this long; revocation delay bound */
-    long rate_limit;        /* default requests/minute per key */
-    long rate_burst;        /* bucket size; 0 means equal to rate_limit */
+    long key_cache_ttl_s; /* verified keys are trusted this long; revocation delay bound */
+    long rate_limit;      /* default requests/minute per key */
+    long rate_burst;      /* bucket size; 0 means equal to rate_limit */
     bool reuseport;
     const char *log_level;
 } ingest_config;

@@ -50,8 +50,8 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
-    app.producer = ingest_producer_new(&cfg, brokers, ea_http_loop(srv),
-                                       ingest_handler_on_delivery, &err);
+    app.producer =
+        ingest_producer_new(&cfg, brokers, ea_http_loop(srv), ingest_handler_on_delivery, &err);
     if (app.producer == NULL) {
         ea_log_error("startup", "%s", err.message);
         return 1;

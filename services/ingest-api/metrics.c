@@ -14,12 +14,12 @@ static const char *const status_names[6] = {"202", "400", "401_403", "413_415", 
 
 void ingest_metrics_status(int status)
 {
-    int i = status == 202                   ? 0
-            : status == 400                 ? 1
+    int i = status == 202                    ? 0
+            : status == 400                  ? 1
             : status == 401 || status == 403 ? 2
             : status == 413 || status == 415 ? 3
-            : status == 429                 ? 4
-                                            : 5;
+            : status == 429                  ? 4
+                                             : 5;
     ingest_stats.requests[i]++;
 }
 

@@ -11,7 +11,7 @@
 #define INGEST_LAT_BUCKETS 12
 
 typedef struct ingest_metrics {
-    uint64_t requests[6];            /* by status class index: 202, 400, 401/403, 413/415, 429, 5xx */
+    uint64_t requests[6]; /* by status class index: 202, 400, 401/403, 413/415, 429, 5xx */
     uint64_t events_accepted;
     uint64_t events_rejected_invalid; /* validation errors */
     uint64_t events_rejected_unavailable;

@@ -9,9 +9,9 @@
  * them locally for LEASE_MS. Tokens are taken from the shared bucket before they are spent, so
  * the sum admitted over all instances never exceeds the limit; unspent tokens of an expired
  * lease are simply not used (admission errs on the strict side). Low-rate keys get leases of 1:
- * exact, one call per request, and such keys are low-traffic by definition. After a Redis failure the limiter stays on
- * the local fallback for RETRY_MS before trying Redis again, so an outage costs one timeout per
- * RETRY_MS rather than one per request.
+ * exact, one call per request, and such keys are low-traffic by definition. After a Redis failure
+ * the limiter stays on the local fallback for RETRY_MS before trying Redis again, so an outage
+ * costs one timeout per RETRY_MS rather than one per request.
  */
 #include "ratelimit.h"
 #include "ea_log.h"
@@ -31,8 +31,8 @@
 
 struct lease {
     char key_id[16];
-    long tokens;   /* leased from Redis, not yet spent */
-    int64_t until; /* lease expiry, ms */
+    long tokens;             /* leased from Redis, not yet spent */
+    int64_t until;           /* lease expiry, ms */
     long remaining, reset_s; /* what Redis said at the last lease, for headers */
 };
 

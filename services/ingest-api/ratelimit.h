@@ -13,11 +13,11 @@ typedef struct ingest_ratelimit ingest_ratelimit;
 
 typedef struct ingest_rl_result {
     bool allowed;
-    long limit;       /* requests per minute */
-    long remaining;   /* whole tokens left */
-    long reset_s;     /* seconds until the bucket is full again */
+    long limit;         /* requests per minute */
+    long remaining;     /* whole tokens left */
+    long reset_s;       /* seconds until the bucket is full again */
     long retry_after_s; /* when refused: seconds until one token is back */
-    bool local;       /* decided by the local fallback (Redis unreachable) */
+    bool local;         /* decided by the local fallback (Redis unreachable) */
 } ingest_rl_result;
 
 /* burst 0 means burst = per-minute limit. The Redis connection is made lazily. */

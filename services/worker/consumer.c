@@ -103,8 +103,8 @@ static ea_rc claim_retrying(wk_consumer *c, int32_t partition, wk_pstate *st)
 static void check_log_reset(wk_consumer *c, wk_pstate *st)
 {
     int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(c->rk, c->cfg->kafka_topic,
-                                                             st->partition, &lo, &hi, 5000);
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(c->rk, c->cfg->kafka_topic, st->partition, &lo, &hi, 5000);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR || st->next_offset <= hi)
         return;
     ea_log_error("consumer",
@@ -113,8 +113,7 @@ static void check_log_reset(wk_consumer *c, wk_pstate *st)
                  st->partition, (long long)st->next_offset, (long long)hi, (long long)lo);
     struct ea_err err = {0};
     if (wk_sink_rewind(c->sink, st, lo, &err) != EA_OK)
-        ea_log_warn("consumer", "could not rewind partition %d: %s", st->partition,
-                    err.message);
+        ea_log_warn("consumer", "could not rewind partition %d: %s", st->partition, err.message);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          .max_age_ms = INT64_C(30) * 86400 * 1000};
     ingest_batch b;
     ingest_body_error e;
-    ingest_body_status st = ingest_body_parse((const char *)data, size, "fuzz",
-                                              INT64_C(1764151200000), &lim, &b, &e);
+    ingest_body_status st =
+        ingest_body_parse((const char *)data, size, "fuzz", INT64_C(1764151200000), &lim, &b, &e);
     if (st != INGEST_BODY_OK)
         return 0;
     for (size_t i = 0; i < b.n; i++) {

@@ -85,8 +85,7 @@ static void test_invalid_json(void)
     EA_CHECK(e.offset > 0 && e.offset <= strlen(bad));
     EA_CHECK(parse("{\"event\":\"a\",\"x\":NaN}", &b) == INGEST_BODY_INVALID_JSON);
     EA_CHECK(parse("{\"event\":\"a\",\"x\":1e400}", &b) == INGEST_BODY_INVALID_JSON);
-    EA_CHECK(parse("{\"event\":\"a\",\"x\":9223372036854775808}", &b) ==
-             INGEST_BODY_INVALID_JSON);
+    EA_CHECK(parse("{\"event\":\"a\",\"x\":9223372036854775808}", &b) == INGEST_BODY_INVALID_JSON);
     EA_CHECK(parse("{\"event\":\"a\\u0000\"}", &b) == INGEST_BODY_INVALID_JSON);
     EA_CHECK(parse("{\"event\":\"\\ud800\"}", &b) == INGEST_BODY_INVALID_JSON);
     EA_CHECK(parse("{\"event\":\"\xff\"}", &b) == INGEST_BODY_INVALID_JSON);
@@ -144,9 +143,15 @@ static void test_fields(void)
                    "{\"event\":\"a\",\"timestamp\":\"2025-11-26T10:30:00Z\"},"
                    "{\"event\":\"a\",\"__proto__\":{\"x\":1}}]",
                    &b) == INGEST_BODY_OK);
-    const char *want[] = {"invalid_event",       "invalid_event",       "invalid_event_id",
-                          "invalid_timestamp",   "timestamp_too_old",   "timestamp_in_future",
-                          "timestamp_in_future", NULL,                  NULL};
+    const char *want[] = {"invalid_event",
+                          "invalid_event",
+                          "invalid_event_id",
+                          "invalid_timestamp",
+                          "timestamp_too_old",
+                          "timestamp_in_future",
+                          "timestamp_in_future",
+                          NULL,
+                          NULL};
     for (size_t i = 0; i < 9; i++) {
         if (want[i] == NULL)
             EA_CHECK(b.events[i].accepted);
