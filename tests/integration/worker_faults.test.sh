@@ -86,7 +86,9 @@ ws_produce "${chunks[4]}"
 ws_produce "${chunks[5]}"
 kctl 'request-errors Fetch 20 TRANSPORT'
 ws_produce "${chunks[6]}"
-check "worker catches up through Fetch/OffsetCommit errors" wait_until 90 ws_caught_up
+# 50 injected Fetch errors each cost librdkafka a backoff (up to seconds under load): a
+# generous bound, since the check is that the worker catches up, not how fast
+check "worker catches up through Fetch/OffsetCommit errors" wait_until 240 ws_caught_up
 kctl 'clear-errors Fetch' 'clear-errors OffsetCommit'
 
 ws_produce "${chunks[7]}"
