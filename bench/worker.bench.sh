@@ -16,13 +16,13 @@
 #
 # Env: with DATABASE_URL, REDIS_URL and KAFKA_BROKERS set (bench/run.sh exports its stack's), uses
 # them; otherwise starts a private stack (tests/integration/worker_stack.sh). BIN_DIR (build/bin),
-# WORKER_BENCH_EVENTS (60000), WORKER_BENCH_ROUNDS (3), WORKER_BENCH_RATE (5000),
+# WORKER_BENCH_EVENTS (60000), WORKER_BENCH_ROUNDS (5), WORKER_BENCH_RATE (5000),
 # WORKER_BENCH_SECONDS (20), WORKER_BENCH_BATCH (worker default), WORKER_BENCH_PROCS (1: worker
 # processes in the throughput rounds; the topic has 4 partitions), WORKER_BENCH_PORT (free port).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 N=${WORKER_BENCH_EVENTS:-60000}
-ROUNDS=${WORKER_BENCH_ROUNDS:-3}
+ROUNDS=${WORKER_BENCH_ROUNDS:-5}
 RATE=${WORKER_BENCH_RATE:-5000}
 SECS=${WORKER_BENCH_SECONDS:-20}
 PROCS=${WORKER_BENCH_PROCS:-1}
@@ -73,6 +73,17 @@ stop_worker() {
     unset "WPID[$1]"
 }
 committed() { psql_ "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = '$1'"; }
+# The throughput rounds poll committed offsets every 50 ms over one psql session (a coprocess):
+# a new psql per poll would fork a PostgreSQL backend 20 times a second, CPU the measured
+# worker and its backend compete for on a small machine.
+poll_open() { coproc POLL { psql -X -q -At "$DATABASE_URL" 2>&1; }; }
+poll_committed() { # group
+    echo "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = '$1';" >&"${POLL[1]}"
+    local line
+    read -r -t 10 line <&"${POLL[0]}" || line=0
+    echo "$line"
+}
+poll_close() { [[ -n ${POLL_PID:-} ]] && { exec {POLL[1]}>&-; wait "$POLL_PID" 2>/dev/null; }; }
 
 # CPU ticks (user + system) of processes on this host (pids not here count 0)
 ticks() {
@@ -104,8 +115,9 @@ round() { # store_raw round_no
         wpids+=("${WPID[w$id-$k]}")
     done
     local deadline=$((SECONDS + 300))
+    poll_open
     while ((SECONDS < deadline)); do
-        c=$(committed "$group")
+        c=$(poll_committed "$group")
         if ((first == 0 && c > 0)); then
             first=$c
             t_first=$(now_ms)
@@ -117,6 +129,7 @@ round() { # store_raw round_no
         sleep 0.05
     done
     t_end=$(now_ms)
+    poll_close
     w1=$(ticks "${wpids[@]}")
     b1=$(ticks "${bpids[@]}")
     for ((k = 1; k <= PROCS; k++)); do stop_worker "w$id-$k"; done

@@ -2,14 +2,19 @@
  * consumer.c — poll loop and rebalance handling.
  *
  *   poll ─▶ message ─▶ skip if partition not ours / fenced / offset < next_offset ─▶ decode
- *        ─▶ batch full or WORKER_BATCH_MAX_MS old ─▶ wk_sink_commit_batch ─▶ reset batch
+ *        ─▶ batch full or WORKER_BATCH_MAX_MS old ─▶ wait for the batch in flight ─▶ hand this
+ *           one to the committer (committer.c: wk_sink_commit_batch on its thread) ─▶ fill the
+ *           other batch meanwhile
  *   rebalance ASSIGN ─▶ claim each partition ─▶ rd_kafka_assign(offset = stored next_offset)
  *   rebalance REVOKE ─▶ commit the batch in hand (still ours) ─▶ rd_kafka_assign(NULL)
  *
- * Offsets are never committed to Kafka: PostgreSQL holds them (sink.c). The batch arena holds
- * every decoded event of the batch and is reset after each commit.
+ * Offsets are never committed to Kafka: PostgreSQL holds them (sink.c). Two batches alternate:
+ * one being filled, one in flight. A batch's arena holds every decoded event of it and is reset
+ * after its commit. Before anything else uses the sink or the change feed (claims, closing,
+ * maintenance, shutdown), the batch in flight is waited for (settle).
  */
 #include "consumer.h"
+#include "committer.h"
 #include "ea_kafka.h"
 #include "ea_log.h"
 #include "ea_time.h"
@@ -29,7 +34,9 @@ struct wk_consumer {
     rd_kafka_t *rk;
     wk_pstate st[MAX_PARTS];
     size_t nst;
-    wk_batch batch;
+    wk_batch batches[2];
+    wk_batch *fill; /* the batch being filled; the other one may be in flight */
+    wk_committer *committer;
     volatile sig_atomic_t *stop;
     int64_t next_tick_ms, next_maint_ms, next_redis_ms;
 };
@@ -54,20 +61,34 @@ static void batch_reset(wk_batch *b)
         wk_event_release(&b->ev[i]);
     b->n = 0;
     ea_arena_reset(b->arena);
+    wk_batch_reset_rows(b);
 }
 
-/* Commits the batch in hand; on give-up (stop while PostgreSQL is down) the batch is dropped:
- * its messages were not committed and will be replayed by the next owner. */
-static void flush(wk_consumer *c)
+/* Waits for the batch in flight (if any) and takes its outcome: the committer's partition
+ * state, then pauses the partitions that turned out fenced (their messages are not ours to
+ * count). On give-up (stop while PostgreSQL is down) nothing of it was committed, so the batch
+ * in hand, which follows it, must not be either: both are dropped and replayed by the next
+ * owner, and the partitions are re-claimed (seek back to the stored offsets) if we go on. */
+static void settle(wk_consumer *c)
 {
-    if (c->batch.n == 0)
+    ea_rc rc;
+    wk_batch *done =
+        c->committer != NULL ? wk_committer_wait(c->committer, c->st, c->nst, &rc) : NULL;
+    if (done == NULL)
         return;
-    ea_rc rc = wk_sink_commit_batch(c->sink, &c->batch, c->st, c->nst, c->stop);
-    if (rc != EA_OK)
+    if (rc != EA_OK) {
         ea_log_warn("consumer", "batch of %zu messages not committed (%s): it will be replayed",
-                    c->batch.n, ea_rc_name(rc));
-    batch_reset(&c->batch);
-    /* pause partitions that turned out fenced: their messages are not ours to count */
+                    done->n, ea_rc_name(rc));
+        if (c->fill->n > 0)
+            ea_log_warn("consumer", "dropping the %zu messages polled after it", c->fill->n);
+        batch_reset(c->fill);
+        int64_t now = ea_time_now_ms();
+        for (size_t i = 0; i < c->nst; i++) {
+            c->st[i].fenced = true;
+            c->st[i].reclaim_at_ms = now;
+        }
+    }
+    batch_reset(done);
     for (size_t i = 0; i < c->nst; i++) {
         if (!c->st[i].fenced)
             continue;
@@ -76,6 +97,24 @@ static void flush(wk_consumer *c)
         rd_kafka_pause_partitions(c->rk, l);
         rd_kafka_topic_partition_list_destroy(l);
     }
+}
+
+/* Hands the batch in hand to the committer (after the one in flight) and returns at once. */
+static void dispatch(wk_consumer *c)
+{
+    settle(c);
+    if (c->fill->n == 0)
+        return;
+    wk_batch_seal(c->fill);
+    wk_committer_start(c->committer, c->fill, c->st, c->nst);
+    c->fill = c->fill == &c->batches[0] ? &c->batches[1] : &c->batches[0];
+}
+
+/* Commits the batch in hand and waits for it. */
+static void flush(wk_consumer *c)
+{
+    dispatch(c);
+    settle(c);
 }
 
 static ea_rc claim_retrying(wk_consumer *c, int32_t partition, wk_pstate *st)
@@ -120,6 +159,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     wk_consumer *c = opaque;
+    settle(c); /* the sink is ours again; the state of every partition is current */
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         wk_stats_set_ready(c->stats, WK_READY_KAFKA, true);
         for (int i = 0; i < parts->cnt; i++) {
@@ -149,8 +189,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         if (rd_kafka_assignment_lost(rk)) {
             ea_log_warn("consumer", "assignment lost: dropping the batch in hand (%zu)",
-                        c->batch.n);
-            batch_reset(&c->batch);
+                        c->fill->n);
+            batch_reset(c->fill);
         } else {
             flush(c); /* still ours until we return: commit what we have */
         }
@@ -162,7 +202,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         return;
     }
     ea_log_error("consumer", "rebalance error: %s", rd_kafka_err2str(err));
-    batch_reset(&c->batch);
+    batch_reset(c->fill);
     c->nst = 0;
     rd_kafka_assign(rk, NULL);
 }
@@ -188,11 +228,13 @@ wk_consumer *wk_consumer_new(const wk_config *cfg, const char *brokers, wk_sink 
     c->sink = sink;
     c->feed = feed;
     c->stats = stats;
-    c->batch.arena = ea_arena_new(1 << 20);
-    if (c->batch.arena == NULL) {
-        free(c);
-        ea_err_set(err, EA_ERR_NOMEM, "out of memory");
-        return NULL;
+    c->fill = &c->batches[0];
+    for (int i = 0; i < 2; i++) {
+        c->batches[i].arena = ea_arena_new(1 << 20);
+        if (c->batches[i].arena == NULL) {
+            ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
     }
     rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ea-worker", err);
     if (conf == NULL)
@@ -226,7 +268,10 @@ wk_consumer *wk_consumer_new(const wk_config *cfg, const char *brokers, wk_sink 
     rd_kafka_poll_set_consumer(c->rk);
     return c;
 fail:
-    ea_arena_free(c->batch.arena);
+    if (c->rk != NULL)
+        rd_kafka_destroy(c->rk);
+    for (int i = 0; i < 2; i++)
+        ea_arena_free(c->batches[i].arena);
     free(c);
     return NULL;
 }
@@ -235,11 +280,19 @@ void wk_consumer_free(wk_consumer *c)
 {
     if (c == NULL)
         return;
-    batch_reset(&c->batch);
+    settle(c);
+    wk_committer_free(c->committer);
+    c->committer = NULL;
+    for (int i = 0; i < 2; i++)
+        batch_reset(&c->batches[i]);
     if (c->rk != NULL)
         rd_kafka_destroy(c->rk);
-    free(c->batch.ev);
-    ea_arena_free(c->batch.arena);
+    for (int i = 0; i < 2; i++) {
+        free(c->batches[i].ev);
+        wk_buf_free(&c->batches[i].raw_rows);
+        wk_buf_free(&c->batches[i].key_rows);
+        ea_arena_free(c->batches[i].arena);
+    }
     free(c);
 }
 
@@ -261,7 +314,7 @@ static void on_message(wk_consumer *c, rd_kafka_message_t *m)
     if (p == NULL || p->fenced || m->offset < p->next_offset)
         return; /* not ours, or already committed (6) */
     p->eof = false;
-    wk_batch *b = &c->batch;
+    wk_batch *b = c->fill;
     if (b->n == b->cap) {
         size_t ncap = b->cap == 0 ? 1024 : b->cap * 2;
         wk_event *ne = realloc(b->ev, ncap * sizeof(*ne));
@@ -288,6 +341,7 @@ static void on_message(wk_consumer *c, rd_kafka_message_t *m)
         flush(c); /* the message is replayed after the next claim */
         return;
     }
+    wk_batch_prepare(b, ev, c->cfg->store_raw); /* its COPY rows, while the committer works */
     b->n++;
 }
 
@@ -295,12 +349,14 @@ static void periodic(wk_consumer *c, int64_t now)
 {
     struct ea_err err = {0};
     if (now >= c->next_redis_ms) {
+        settle(c); /* the feed is the committer's while a batch is in flight */
         wk_feed_check(c->feed);
         c->next_redis_ms = now + 5000;
     }
     if (now < c->next_tick_ms)
         return;
     c->next_tick_ms = now + c->cfg->close_interval_ms;
+    settle(c); /* the sink is the committer's while a batch is in flight */
     for (size_t i = 0; i < c->nst; i++) {
         int64_t lo, hi;
         if (rd_kafka_get_watermark_offsets(c->rk, c->cfg->kafka_topic, c->st[i].partition, &lo,
@@ -316,7 +372,7 @@ static void periodic(wk_consumer *c, int64_t now)
         ea_log_warn("consumer", "postgresql unavailable: %s", err.message);
         return;
     }
-    if (c->batch.n == 0 && wk_sink_idle_watermarks(c->sink, c->st, c->nst, now, &err) != EA_OK)
+    if (c->fill->n == 0 && wk_sink_idle_watermarks(c->sink, c->st, c->nst, now, &err) != EA_OK)
         ea_log_warn("consumer", "could not advance idle watermarks: %s", err.message);
     if (wk_sink_close_buckets(c->sink, &err) != EA_OK)
         ea_log_warn("consumer", "could not close buckets: %s", err.message);
@@ -356,6 +412,10 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
 {
     c->stop = stop;
     struct ea_err err = {0};
+    if (c->committer == NULL && (c->committer = wk_committer_new(c->sink, stop, &err)) == NULL) {
+        ea_log_error("consumer", "%s", err.message);
+        return err.code;
+    }
     /* start-up: partitions first (a fresh database may not have today's yet), definitions */
     while (!*stop) {
         if (wk_sink_connect(c->sink, &err) == EA_OK && wk_sink_maintain(c->sink, &err) == EA_OK &&
@@ -379,8 +439,8 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
     const int64_t max_ns = c->cfg->batch_max_ms * 1000000;
     while (!*stop) {
         int timeout = 100;
-        if (c->batch.n > 0) {
-            int64_t left = (c->batch.started_ns + max_ns - ea_time_mono_ns()) / 1000000;
+        if (c->fill->n > 0) {
+            int64_t left = (c->fill->started_ns + max_ns - ea_time_mono_ns()) / 1000000;
             timeout = left < 0 ? 0 : left < 100 ? (int)left : 100;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout);
@@ -388,12 +448,12 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
             on_message(c, m);
             rd_kafka_message_destroy(m);
         }
-        if (c->batch.n > 0 && (c->batch.n >= (size_t)c->cfg->batch_max_events ||
-                               ea_time_mono_ns() - c->batch.started_ns >= max_ns))
-            flush(c);
+        if (c->fill->n > 0 && (c->fill->n >= (size_t)c->cfg->batch_max_events ||
+                               ea_time_mono_ns() - c->fill->started_ns >= max_ns))
+            dispatch(c);
         periodic(c, ea_time_now_ms());
     }
-    ea_log_info("consumer", "stopping: committing the batch in hand (%zu messages)", c->batch.n);
+    ea_log_info("consumer", "stopping: committing the batch in hand (%zu messages)", c->fill->n);
     flush(c);
     rd_kafka_resp_err_t ce = rd_kafka_consumer_close(c->rk); /* leaves the group (revoke) */
     if (ce != RD_KAFKA_RESP_ERR_NO_ERROR)

@@ -10,6 +10,7 @@
 #include "ea_kafka.h"
 #include "ea_log.h"
 #include "httpd.h"
+#include "jalloc.h"
 #include "sink.h"
 #include "stats.h"
 #include "worker_config.h"
@@ -28,6 +29,7 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
+    wk_jalloc_install(); /* before any JSON value exists (jalloc.h) */
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: worker\nevent analytics worker: Kafka -> PostgreSQL rollups.\n"
                "environment:\n");

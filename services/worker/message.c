@@ -5,6 +5,7 @@
  * jansson already rejects invalid UTF-8 and \u0000 (PostgreSQL text cannot hold either).
  */
 #include "message.h"
+#include "jalloc.h"
 
 #include <math.h>
 #include <string.h>
@@ -130,21 +131,18 @@ static bool dead(wk_event *ev, const char *reason, const void *payload, size_t l
     ev->dead_reason = reason;
     ev->payload = ea_arena_strndup(a, payload, len);
     ev->payload_len = len;
-    if (ev->root != NULL) {
-        json_decref(ev->root);
-        ev->root = NULL;
-        ev->properties = NULL;
-    }
+    wk_event_release(ev);
     return ev->payload != NULL;
 }
 
-bool wk_message_decode(wk_event *ev, const void *payload, size_t len, ea_arena *a)
+static bool decode(wk_event *ev, const void *payload, size_t len, ea_arena *a)
 {
     bool bad;
     json_error_t jerr;
     ev->state = WK_EV_DEAD;
     ev->tenant = ev->event_id = ev->name = NULL;
     ev->root = ev->properties = NULL;
+    ev->root_in_arena = false;
     ev->payload = NULL;
     ev->props_text = NULL;
     ev->props_len = 0;
@@ -157,6 +155,7 @@ bool wk_message_decode(wk_event *ev, const void *payload, size_t len, ea_arena *
     if (root == NULL)
         return dead(ev, "invalid_json", payload, len, a);
     ev->root = root;
+    ev->root_in_arena = ev->json_scope;
     if (!json_is_object(root))
         return dead(ev, "invalid_json", payload, len, a);
     json_t *v = json_object_get(root, "v");
@@ -229,11 +228,26 @@ bool wk_message_decode(wk_event *ev, const void *payload, size_t len, ea_arena *
     return true;
 }
 
+bool wk_message_decode(wk_event *ev, const void *payload, size_t len, ea_arena *a)
+{
+    /* the tree's nodes come from the batch arena (jalloc.h): no malloc per node, no free */
+    ev->json_scope = wk_jalloc_begin(a);
+    bool ok = decode(ev, payload, len, a);
+    if (ev->json_scope)
+        wk_jalloc_end();
+    ev->json_scope = false;
+    return ok;
+}
+
 void wk_event_release(wk_event *ev)
 {
     if (ev->root != NULL) {
-        json_decref(ev->root);
+        /* a tree in the arena goes with it; json_decref would walk it for nothing, and
+         * outside the decode scope would hand arena memory to free() */
+        if (!ev->root_in_arena || ev->json_scope)
+            json_decref(ev->root);
         ev->root = NULL;
         ev->properties = NULL;
+        ev->root_in_arena = false;
     }
 }

@@ -34,10 +34,15 @@ typedef struct wk_event {
     int64_t ts_ms, received_ms;
     json_t *root;       /* the decoded message (owns properties); released by wk_event_release */
     json_t *properties; /* borrowed from root; an object */
+    bool root_in_arena; /* root's nodes live in the batch arena (jalloc.h): never decref'd */
+    bool json_scope;    /* inside wk_message_decode's arena scope (release may decref there) */
     /* the properties' JSON text exactly as in the message (arena), so raw_events needs no
      * re-serialization; NULL when it could not be located (then serialize `properties`) */
     const char *props_text;
     size_t props_len;
+    /* its COPY rows in the batch's row buffers (wk_batch_prepare), length 0 when not built */
+    size_t raw_off, raw_len, key_off, key_len;
+    bool repeat;         /* same dedup key as an earlier event of its batch (wk_batch_seal) */
     const char *payload; /* arena copy of the raw message, only for DEAD events */
     size_t payload_len;
     bool late;                 /* behind the partition watermark when processed */

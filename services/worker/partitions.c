@@ -25,12 +25,28 @@ static const char *const cls_parent[CLS_N] = {"raw_events", "rollups_15m", "roll
                                               "rollups_daily"};
 static const bool cls_monthly[CLS_N] = {false, false, false, true};
 
+/* wk_parts_check runs for every event: the answer for a UTC day is memoized (a batch's events
+ * fall on a day or two) instead of formatting and looking up four names per event. */
+#define MEMO_N 8
+struct day_memo {
+    int64_t day; /* INT64_MIN: empty */
+    bool all_exist;
+    int64_t upper_ms[CLS_N];
+};
+
 struct wk_parts {
     bool store_raw;
     ea_arena *arena;
     wk_map names;
     long retention_days[CLS_N];
+    struct day_memo memo[MEMO_N];
 };
+
+static void memo_clear(wk_parts *p)
+{
+    for (int i = 0; i < MEMO_N; i++)
+        p->memo[i].day = INT64_MIN;
+}
 
 wk_parts *wk_parts_new(bool store_raw)
 {
@@ -45,6 +61,7 @@ wk_parts *wk_parts_new(bool store_raw)
     }
     for (int i = 0; i < CLS_N; i++)
         p->retention_days[i] = 36500;
+    memo_clear(p);
     return p;
 }
 
@@ -70,6 +87,7 @@ ea_rc wk_parts_refresh(wk_parts *p, PGconn *c, struct ea_err *err)
         return err != NULL ? err->code : EA_ERR_DB;
     wk_map_clear(&p->names);
     ea_arena_reset(p->arena);
+    memo_clear(p);
     for (int i = 0; i < PQntuples(res); i++) {
         bool ins;
         const char *n = PQgetvalue(res, i, 0);
@@ -113,17 +131,23 @@ static void part_name(int k, int64_t ts, char *buf, size_t cap, int64_t *upper_m
 
 wk_part_status wk_parts_check(wk_parts *p, int64_t ts_ms, int64_t now_ms)
 {
-    wk_part_status st = WK_PART_OK;
-    for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++) {
-        char name[96];
-        int64_t upper;
-        part_name(k, ts_ms, name, sizeof(name), &upper);
-        if (upper <= now_ms - p->retention_days[k] * EA_MS_PER_DAY)
-            return WK_PART_PAST_RETENTION;
-        if (wk_map_get(&p->names, name, strlen(name)) == NULL)
-            st = WK_PART_MISSING;
+    int64_t day = ea_time_floor_day(ts_ms);
+    struct day_memo *m = &p->memo[(uint64_t)(day / EA_MS_PER_DAY) % MEMO_N];
+    if (m->day != day) {
+        m->day = day;
+        m->all_exist = true;
+        for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++) {
+            char name[96];
+            part_name(k, ts_ms, name, sizeof(name), &m->upper_ms[k]);
+            if (wk_map_get(&p->names, name, strlen(name)) == NULL)
+                m->all_exist = false;
+        }
     }
-    return st;
+    /* retention depends on the clock: checked each time, from the memoized bounds */
+    for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++)
+        if (m->upper_ms[k] <= now_ms - p->retention_days[k] * EA_MS_PER_DAY)
+            return WK_PART_PAST_RETENTION;
+    return m->all_exist ? WK_PART_OK : WK_PART_MISSING;
 }
 
 ea_rc wk_parts_ensure(wk_parts *p, PGconn *c, int64_t ts_ms, struct ea_err *err)

@@ -7,8 +7,9 @@
  *                 └──────────── fenced: drop batch part, re-claim ◀─────┘
  *
  *   commit = BEGIN; stored positions (5)(6); group watermark; dedup keys (4); classify late /
- *            too late (5); advisory locks for HLL and cardinality caps (7); aggregate in memory;
- *            COPY raw events; merge HLL; upsert rollups 15m/hour/day (7); cap registry;
+ *            too late (5); advisory locks for HLL and cardinality caps (7); COPY raw events,
+ *            aggregating in memory while PostgreSQL inserts them (raw_start .. raw_finish);
+ *            merge HLL; upsert rollups 15m/hour/day (7); cap registry;
  *            dead letters (9); fence + offsets + watermarks (2); COMMIT
  *            (+ alerts of restated closed hour/day buckets (10) after the upserts)
  *   close  = BEGIN; UPDATE closed 15m/hour/day; alerts of the closed hour/day buckets ->
@@ -27,15 +28,22 @@
  *  3. Atomicity (try_commit). Dedup keys, raw events, rollup rows, dead letters and the offsets
  *     of a batch are written in ONE transaction: after a crash at any point (kill -9) the stored
  *     offsets point exactly after the last committed batch, and the next owner replays the rest.
- *  4. Dedup (step "dedup"). An event counts only if its (tenant, event_id) key was inserted into
- *     event_dedup by this transaction (ON CONFLICT DO NOTHING RETURNING). Within a batch the first
- *     occurrence in poll order wins. Keys older than the dedup window are deleted by maintenance.
+ *  4. Dedup (step_dedup). An event counts only if its (tenant, event_id) key was inserted into
+ *     event_dedup by this transaction; the table's primary key decides. The keys are COPYed in
+ *     key order: optimistically under a savepoint, and when that meets a stored key
+ *     (unique_violation), the stored keys are looked up and only the others COPYed. A key another
+ *     transaction stores meanwhile fails the COPY again, and the batch is retried. Within a batch
+ *     the first occurrence in poll order wins (wk_batch_seal). Keys older than the dedup window
+ *     are deleted by maintenance.
  *  5. Determinism. What decides how an event counts — dedup keys, the partition's highest event
  *     time (consumer_offsets.watermark), the partitions that exist — is committed with the
  *     offsets or re-read per attempt, so a replay or a retried attempt decides like the lost one.
  *     Per-partition state in memory (wk_pstate) changes only after COMMIT succeeded.
  *  6. Order. Per partition, messages are committed in offset order; a message below the stored
- *     next_offset is skipped by the consumer (already committed).
+ *     next_offset is skipped by the consumer (already committed). The consumer decodes the next
+ *     batch while this one commits (committer.c), but one batch at most is in flight and
+ *     batches commit in the order they were polled; when a commit gives up (stop while
+ *     PostgreSQL is down), the batch polled after it is dropped too, never committed past it.
  *  7. Lock order. Rollup rows are upserted sorted by (table, tenant, metric, bucket, dims), and the
  *     advisory locks (ea_rollup_lock_key) guarding HLL read-merge-write and the admission of new
  *     dimension values under a cardinality cap are all taken in one statement, in key order,
@@ -76,12 +84,17 @@
 #include "strmap.h"
 #include "watermark.h"
 
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define NPARAM 12
+/* After a batch held a replayed event, this many batches look their dedup keys up before
+ * COPYing them (replays come in bursts: a client retrying, a producer re-sending). */
+#define DEDUP_LOOKUP_BATCHES 16
 #define CLOSER_LOCK_KEY "7305230303425315957"
 
 /* The alert_events rows one transaction inserted, published after its COMMIT (10). */
@@ -110,6 +123,8 @@ struct wk_sink {
     void *alert_ctx;
     fired_list fired;          /* alert_events rows the current batch attempt inserted (10) */
     int64_t closed_through_ms; /* group watermark at the last close, INT64_MIN: never */
+    int dedup_lookups;         /* batches left that look their keys up first (step_dedup) */
+    bool copy_inflight;        /* raw_start sent a COPY that raw_finish has not collected */
 };
 
 /* ---- small helpers ---- */
@@ -397,13 +412,200 @@ static ea_rc exec_params(wk_sink *s, const char *sql, int n, ExecStatusType expe
     return EA_OK;
 }
 
-static ea_rc step_dedup(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_batch_report *rep,
+/* COPY ... FROM STDIN of the text-format rows data[0..len). */
+static ea_rc copy_in(wk_sink *s, const char *sql, const char *data, size_t len, const char *what,
+                     struct ea_err *err)
+{
+    if (len > INT_MAX)
+        return ea_err_set(err, EA_ERR_LIMIT, "%s: %zu bytes in one batch", what, len);
+    PGresult *res = PQexec(s->conn, sql);
+    ea_rc rc = ea_pg_result_check(res, PGRES_COPY_IN, what, err);
+    PQclear(res);
+    if (rc != EA_OK)
+        return rc;
+    if (PQputCopyData(s->conn, data, (int)len) != 1 || PQputCopyEnd(s->conn, NULL) != 1)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not send the %s: %s", what,
+                          PQerrorMessage(s->conn));
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (rc == EA_OK)
+            rc = ea_pg_result_check(res, PGRES_COMMAND_OK, what, err);
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* ---- COPY rows: built while decoding (consumer thread), gathered at commit ---- */
+
+static void key_row(wk_buf *o, const wk_event *ev)
+{
+    wk_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
+    wk_buf_putc(o, '\t');
+    wk_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
+    wk_buf_putc(o, '\n');
+}
+
+static void raw_row(wk_buf *o, const wk_event *ev)
+{
+    wk_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
+    wk_buf_putc(o, '\t');
+    wk_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
+    wk_buf_putc(o, '\t');
+    wk_buf_copy_field(o, ev->name, strlen(ev->name));
+    wk_buf_putc(o, '\t');
+    wk_buf_put_ts(o, ev->ts_ms);
+    wk_buf_putc(o, '\t');
+    wk_buf_put_ts(o, ev->received_ms);
+    wk_buf_putc(o, '\t');
+    if (ev->props_text != NULL) {
+        /* the message's own text: jansson already validated it (no re-serialization) */
+        wk_buf_copy_field(o, ev->props_text, ev->props_len);
+    } else {
+        char *props = json_dumps(ev->properties, JSON_COMPACT);
+        if (props == NULL) {
+            o->oom = true;
+            return;
+        }
+        wk_buf_copy_field(o, props, strlen(props));
+        free(props);
+    }
+    wk_buf_putc(o, '\t');
+    wk_buf_put_i64(o, ev->partition);
+    wk_buf_putc(o, '\t');
+    wk_buf_put_i64(o, ev->offset);
+    wk_buf_putc(o, '\n');
+}
+
+void wk_batch_prepare(wk_batch *b, wk_event *ev, bool store_raw)
+{
+    ev->key_len = ev->raw_len = 0;
+    if (ev->state != WK_EV_PARSED)
+        return;
+    ev->key_off = b->key_rows.len;
+    key_row(&b->key_rows, ev);
+    if (!b->key_rows.oom)
+        ev->key_len = b->key_rows.len - ev->key_off;
+    if (store_raw) {
+        ev->raw_off = b->raw_rows.len;
+        raw_row(&b->raw_rows, ev);
+        if (!b->raw_rows.oom)
+            ev->raw_len = b->raw_rows.len - ev->raw_off;
+    }
+}
+
+void wk_batch_reset_rows(wk_batch *b)
+{
+    wk_buf_reset(&b->raw_rows);
+    wk_buf_reset(&b->key_rows);
+    b->raw_rows.oom = b->key_rows.oom = false;
+    b->key_order = NULL; /* was in the arena */
+    b->nkey_order = 0;
+}
+
+struct key_ref {
+    const char *p;
+    size_t len;
+    uint32_t idx;
+};
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+    const struct key_ref *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+    if (c == 0)
+        c = (x->len > y->len) - (x->len < y->len);
+    return c != 0 ? c : (x->idx > y->idx) - (x->idx < y->idx); /* equal keys: poll order */
+}
+
+void wk_batch_seal(wk_batch *b)
+{
+    b->key_order = NULL;
+    b->nkey_order = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++)
+        n += b->ev[i].key_len > 0;
+    if (n < 2 || b->n > UINT32_MAX)
+        return;
+    struct key_ref *refs = malloc(n * sizeof(*refs));
+    uint32_t *order = ea_arena_alloc(b->arena, n * sizeof(*order));
+    if (refs == NULL || order == NULL) { /* unsorted is only slower */
+        free(refs);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        b->ev[i].repeat = false;
+        if (b->ev[i].key_len > 0)
+            refs[k++] =
+                (struct key_ref){b->key_rows.p + b->ev[i].key_off, b->ev[i].key_len, (uint32_t)i};
+    }
+    qsort(refs, n, sizeof(*refs), key_ref_cmp);
+    for (size_t i = 0; i < n; i++) {
+        order[i] = refs[i].idx;
+        /* equal keys are adjacent, the first polled first: the others are repeats (4) */
+        b->ev[refs[i].idx].repeat = i > 0 && refs[i].len == refs[i - 1].len &&
+                                    memcmp(refs[i].p, refs[i - 1].p, refs[i].len) == 0;
+    }
+    free(refs);
+    b->key_order = order;
+    b->nkey_order = n;
+}
+
+/* The COPY text of the events of [lo, hi) in state `want`: their prepared rows (`raw`: raw_events,
+ * else event_dedup), pointed at in place when they are one run of the buffer (the usual case:
+ * every event of the batch counts), else gathered into out. An event without a prepared row
+ * (not prepared, or out of memory then) gets it built here. *len 0: no rows; NULL: out of
+ * memory. */
+static const char *gather_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want, bool raw,
+                               wk_buf *out, size_t *len)
+{
+    const wk_buf *src = raw ? &b->raw_rows : &b->key_rows;
+    size_t run_off = 0, run_len = 0;
+    bool copied = false;
+    wk_buf_reset(out);
+    for (size_t i = lo; i < hi; i++) {
+        const wk_event *ev = &b->ev[i];
+        if (ev->state != want)
+            continue;
+        size_t off = raw ? ev->raw_off : ev->key_off, n = raw ? ev->raw_len : ev->key_len;
+        if (n > 0 && run_len > 0 && run_off + run_len == off) {
+            run_len += n;
+            continue;
+        }
+        if (run_len > 0) {
+            wk_buf_append(out, src->p + run_off, run_len);
+            copied = true;
+        }
+        run_off = off;
+        run_len = n;
+        if (n == 0) {
+            if (raw)
+                raw_row(out, ev);
+            else
+                key_row(out, ev);
+            copied = true;
+        }
+    }
+    if (!copied) {
+        *len = run_len;
+        return run_len > 0 ? src->p + run_off : "";
+    }
+    if (run_len > 0)
+        wk_buf_append(out, src->p + run_off, run_len);
+    *len = out->len;
+    return out->oom ? NULL : out->p;
+}
+
+/* Indexes the PARSED events of [lo, hi) by dedup key in s->keys; an event whose key an
+ * earlier one has is marked DUPLICATE (first one wins). With `arrays`, also lists the keys in
+ * $1/$2 for dedup_lookup. */
+static ea_rc index_keys(wk_sink *s, wk_batch *b, size_t lo, size_t hi, bool arrays,
                         struct ea_err *err)
 {
     wk_map_clear(&s->keys);
-    arr_open(&s->pb[0]);
-    arr_open(&s->pb[1]);
-    size_t n = 0;
+    if (arrays) {
+        arr_open(&s->pb[0]);
+        arr_open(&s->pb[1]);
+    }
     wk_buf key = {0};
     for (size_t i = lo; i < hi; i++) {
         wk_event *ev = &b->ev[i];
@@ -423,97 +625,203 @@ static ea_rc step_dedup(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_batch_
             continue;
         }
         *slot = ev;
-        ev->state = WK_EV_DUPLICATE; /* until PostgreSQL says the key is new */
-        arr_cstr(&s->pb[0], ev->tenant);
-        arr_cstr(&s->pb[1], ev->event_id);
-        n++;
+        if (arrays) {
+            arr_cstr(&s->pb[0], ev->tenant);
+            arr_cstr(&s->pb[1], ev->event_id);
+        }
     }
-    arr_close(&s->pb[0]);
-    arr_close(&s->pb[1]);
-    if (n == 0) {
-        wk_buf_free(&key);
-        return EA_OK;
+    wk_buf_free(&key);
+    if (arrays) {
+        arr_close(&s->pb[0]);
+        arr_close(&s->pb[1]);
     }
-    PGresult *res = NULL;
-    ea_rc rc = exec_params(s,
-                           "INSERT INTO event_dedup (tenant_id, event_id) "
-                           "SELECT * FROM unnest($1::text[], $2::text[]) "
-                           "ON CONFLICT DO NOTHING RETURNING tenant_id, event_id",
-                           2, PGRES_TUPLES_OK, &res, err);
-    if (rc != EA_OK) {
-        wk_buf_free(&key);
+    return EA_OK;
+}
+
+/* Marks the events of [lo, hi) whose keys are already stored as duplicates. */
+static ea_rc dedup_lookup(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_err *err)
+{
+    ea_rc rc = index_keys(s, b, lo, hi, true, err);
+    if (rc != EA_OK)
         return rc;
-    }
+    PGresult *res = NULL;
+    rc = exec_params(s,
+                     "SELECT d.tenant_id, d.event_id "
+                     "FROM unnest($1::text[], $2::text[]) AS u(t, e) "
+                     "JOIN event_dedup d ON d.tenant_id = u.t AND d.event_id = u.e",
+                     2, PGRES_TUPLES_OK, &res, err);
+    if (rc != EA_OK)
+        return rc;
+    wk_buf key = {0};
     for (int r = 0; r < PQntuples(res); r++) {
         wk_buf_reset(&key);
         wk_buf_append(&key, PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0) + 1);
         wk_buf_append(&key, PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1));
         wk_event *ev = key.oom ? NULL : wk_map_get(&s->keys, key.p, key.len);
         if (ev != NULL)
-            ev->state = WK_EV_PARSED; /* new: goes on to classification */
+            ev->state = WK_EV_DUPLICATE; /* counted by an earlier batch */
     }
     PQclear(res);
+    bool oom = key.oom;
     wk_buf_free(&key);
+    return oom ? ea_err_set(err, EA_ERR_NOMEM, "out of memory in dedup") : EA_OK;
+}
+
+/* COPYs the keys of the batch's events still PARSED (new) into event_dedup, in key order
+ * when the batch was sealed. */
+static ea_rc dedup_copy(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_err *err)
+{
+    size_t len;
+    const char *rows;
+    if (b->key_order != NULL) {
+        wk_buf *o = &s->pb[2];
+        wk_buf_reset(o);
+        for (size_t k = 0; k < b->nkey_order; k++) {
+            const wk_event *ev = &b->ev[b->key_order[k]];
+            if (b->key_order[k] >= lo && b->key_order[k] < hi && ev->state == WK_EV_PARSED)
+                wk_buf_append(o, b->key_rows.p + ev->key_off, ev->key_len);
+        }
+        for (size_t i = lo; i < hi; i++) /* keys that were not prepared (out of memory then) */
+            if (b->ev[i].state == WK_EV_PARSED && b->ev[i].key_len == 0)
+                key_row(o, &b->ev[i]);
+        rows = o->oom ? NULL : o->p;
+        len = o->len;
+    } else {
+        rows = gather_rows(b, lo, hi, WK_EV_PARSED, false, &s->pb[2], &len);
+    }
+    if (rows == NULL)
+        return ea_err_set(err, EA_ERR_NOMEM, "out of memory building the dedup keys");
+    if (len == 0)
+        return EA_OK;
+    return copy_in(s, "COPY event_dedup (tenant_id, event_id) FROM STDIN", rows, len, "dedup keys",
+                   err);
+}
+
+/* (4) Dedup. The primary key of event_dedup is what decides: a batch's keys are COPYed in, and
+ * a key already stored fails the COPY (unique_violation). Most batches hold no replayed event,
+ * so the keys are first COPYed optimistically under a savepoint; only when that fails (or a
+ * recent batch held a replay) are the stored keys looked up first and only the new ones
+ * COPYed. Either way an event counts only if this transaction inserted its key. (One
+ * INSERT .. ON CONFLICT DO NOTHING RETURNING does the same at twice the cost: speculative
+ * insertion is row by row, COPY inserts in bulk.) A key stored by another transaction between
+ * the lookup and the COPY (possible only while a partition changes owner, or after the topic's
+ * partition count changed) still fails the COPY, or makes it wait for that transaction and then
+ * fail: the batch is retried, and its lookup sees the key. */
+static ea_rc step_dedup(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_batch_report *rep,
+                        struct ea_err *err)
+{
+    ea_rc rc;
+    size_t n = 0;
+    if (lo == 0 && hi == b->n && b->key_order != NULL) {
+        /* the whole sealed batch: its repeats are known already */
+        for (size_t i = lo; i < hi; i++) {
+            wk_event *ev = &b->ev[i];
+            if (ev->state == WK_EV_PARSED && ev->repeat)
+                ev->state = WK_EV_DUPLICATE;
+            n += ev->state == WK_EV_PARSED;
+        }
+    } else {
+        if ((rc = index_keys(s, b, lo, hi, false, err)) != EA_OK)
+            return rc;
+        for (size_t i = lo; i < hi; i++)
+            n += b->ev[i].state == WK_EV_PARSED;
+    }
+    if (n > 0 && s->dedup_lookups == 0) {
+        if ((rc = ea_pg_exec(s->conn, "SAVEPOINT dedup", err)) != EA_OK)
+            return rc;
+        rc = dedup_copy(s, b, lo, hi, err);
+        if (rc == EA_OK) {
+            rc = ea_pg_exec(s->conn, "RELEASE SAVEPOINT dedup", err);
+            n = 0; /* done */
+        } else if (strcmp(err->sqlstate, "23505") == 0) {
+            /* a replayed event: look the keys up, for this and the next batches */
+            ea_err_clear(err);
+            rc = ea_pg_exec(s->conn, "ROLLBACK TO SAVEPOINT dedup", err);
+            s->dedup_lookups = DEDUP_LOOKUP_BATCHES;
+        }
+        if (rc != EA_OK)
+            return rc;
+    }
+    if (n > 0) {
+        if ((rc = dedup_lookup(s, b, lo, hi, err)) != EA_OK)
+            return rc;
+        bool any = false;
+        for (size_t i = lo; i < hi && !any; i++)
+            any = b->ev[i].state == WK_EV_DUPLICATE && !b->ev[i].repeat;
+        if (any)
+            s->dedup_lookups = DEDUP_LOOKUP_BATCHES;
+        else if (s->dedup_lookups > 0)
+            s->dedup_lookups--;
+        rc = dedup_copy(s, b, lo, hi, err);
+        if (rc != EA_OK && strcmp(err->sqlstate, "23505") == 0) {
+            err->code = EA_ERR_UNAVAILABLE; /* not the data's fault: retry, the lookup decides */
+            wk_stats_inc_dedup_race(s->stats);
+        }
+        if (rc != EA_OK)
+            return rc;
+    }
     for (size_t i = lo; i < hi; i++)
         if (b->ev[i].state == WK_EV_DUPLICATE)
             rep->duplicates++;
     return EA_OK;
 }
 
-static ea_rc step_raw(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_err *err)
+/* Raw events, overlapped with the aggregation: raw_start sends the COPY in non-blocking mode
+ * and returns while PostgreSQL is still inserting; raw_pump (called as events are aggregated)
+ * sends what the socket takes; raw_finish sends the rest and collects the outcome. The
+ * connection is then back in blocking mode; if anything fails half way it is dropped (its
+ * state is unknown) and the batch is retried on a new one. */
+static ea_rc raw_start(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_err *err)
 {
-    wk_buf *o = &s->pb[0];
-    wk_buf_reset(o);
-    size_t n = 0;
-    for (size_t i = lo; i < hi; i++) {
-        wk_event *ev = &b->ev[i];
-        if (ev->state != WK_EV_COUNTED)
-            continue;
-        wk_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
-        wk_buf_putc(o, '\t');
-        wk_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
-        wk_buf_putc(o, '\t');
-        wk_buf_copy_field(o, ev->name, strlen(ev->name));
-        wk_buf_putc(o, '\t');
-        wk_buf_put_ts(o, ev->ts_ms);
-        wk_buf_putc(o, '\t');
-        wk_buf_put_ts(o, ev->received_ms);
-        wk_buf_putc(o, '\t');
-        if (ev->props_text != NULL) {
-            /* the message's own text: jansson already validated it (no re-serialization) */
-            wk_buf_copy_field(o, ev->props_text, ev->props_len);
-        } else {
-            char *props = json_dumps(ev->properties, JSON_COMPACT);
-            if (props == NULL)
-                return ea_err_set(err, EA_ERR_NOMEM, "out of memory serializing properties");
-            wk_buf_copy_field(o, props, strlen(props));
-            free(props);
-        }
-        wk_buf_putc(o, '\t');
-        wk_buf_put_i64(o, ev->partition);
-        wk_buf_putc(o, '\t');
-        wk_buf_put_i64(o, ev->offset);
-        wk_buf_putc(o, '\n');
-        n++;
-    }
-    if (n == 0)
+    size_t len;
+    const char *rows = gather_rows(b, lo, hi, WK_EV_COUNTED, true, &s->pb[0], &len);
+    if (rows == NULL)
+        return ea_err_set(err, EA_ERR_NOMEM, "out of memory building the raw events");
+    if (len == 0)
         return EA_OK;
-    if (o->oom)
-        return ea_err_set(err, EA_ERR_NOMEM, "out of memory building COPY data");
+    if (len > INT_MAX)
+        return ea_err_set(err, EA_ERR_LIMIT, "raw events: %zu bytes in one batch", len);
     PGresult *res = PQexec(s->conn, "COPY raw_events (tenant_id, event_id, event_name, "
                                     "event_time, received_at, properties, kafka_partition, "
                                     "kafka_offset) FROM STDIN");
-    ea_rc rc = ea_pg_result_check(res, PGRES_COPY_IN, "copy raw events", err);
+    ea_rc rc = ea_pg_result_check(res, PGRES_COPY_IN, "raw events", err);
     PQclear(res);
     if (rc != EA_OK)
         return rc;
-    if (PQputCopyData(s->conn, o->p, (int)o->len) != 1 || PQputCopyEnd(s->conn, NULL) != 1)
-        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not copy raw events: %s",
+    s->copy_inflight = true;
+    if (PQsetnonblocking(s->conn, 1) != 0 || PQputCopyData(s->conn, rows, (int)len) != 1 ||
+        PQputCopyEnd(s->conn, NULL) != 1)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not send the raw events: %s",
                           PQerrorMessage(s->conn));
-    rc = EA_OK;
-    while ((res = PQgetResult(s->conn)) != NULL) {
+    return EA_OK;
+}
+
+static void raw_pump(wk_sink *s)
+{
+    if (s->copy_inflight)
+        (void)PQflush(s->conn); /* non-blocking: errors surface in raw_finish */
+}
+
+static ea_rc raw_finish(wk_sink *s, struct ea_err *err)
+{
+    if (!s->copy_inflight)
+        return EA_OK;
+    PGconn *c = s->conn;
+    int r;
+    while ((r = PQflush(c)) == 1) {
+        struct pollfd p = {.fd = PQsocket(c), .events = POLLOUT | POLLIN};
+        if (poll(&p, 1, 1000) > 0 && (p.revents & POLLIN) && PQconsumeInput(c) != 1)
+            break;
+    }
+    if (r != 0 || PQsetnonblocking(c, 0) != 0)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not send the raw events: %s",
+                          PQerrorMessage(c));
+    s->copy_inflight = false;
+    ea_rc rc = EA_OK;
+    PGresult *res;
+    while ((res = PQgetResult(c)) != NULL) {
         if (rc == EA_OK)
-            rc = ea_pg_result_check(res, PGRES_COMMAND_OK, "copy raw events", err);
+            rc = ea_pg_result_check(res, PGRES_COMMAND_OK, "raw events", err);
         PQclear(res);
     }
     return rc;
@@ -1211,10 +1519,14 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
     }
     if ((rc = step_locks(s, b, lo, hi, err)) != EA_OK)
         goto fail;
+    if (cfg->store_raw && (rc = raw_start(s, b, lo, hi, err)) != EA_OK)
+        goto fail;
     for (size_t i = lo; i < hi; i++) {
         wk_event *ev = &b->ev[i];
         if (ev->dropped || ev->state != WK_EV_COUNTED)
             continue;
+        if ((i & 127) == 0)
+            raw_pump(s);
         bool restated = false;
         rc = wk_agg_add(s->agg, s->defs, s->caps, ev, closed_before, s->attempt, &restated);
         if (rc != EA_OK) {
@@ -1224,7 +1536,7 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
         rep.restated += restated;
     }
 
-    if (cfg->store_raw && (rc = step_raw(s, b, lo, hi, err)) != EA_OK)
+    if ((rc = raw_finish(s, err)) != EA_OK)
         goto fail;
     size_t nrows;
     wk_row **rows = wk_agg_rows(s->agg, &nrows);
@@ -1348,6 +1660,11 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
     return EA_OK;
 
 fail:
+    if (s->copy_inflight) { /* the connection is mid-COPY, in an unknown state: drop it */
+        PQfinish(s->conn);
+        s->conn = NULL;
+        s->copy_inflight = false;
+    }
     rollback(s);
     if (rc == EA_OK)
         rc = err->code != EA_OK ? err->code : EA_ERR_DB;

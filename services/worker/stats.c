@@ -36,7 +36,7 @@ struct hist {
 struct wk_stats {
     pthread_mutex_t mu;
     uint64_t messages, counted, duplicates, late, restated, dead, rows, batches, fenced, db_errors,
-        publish_errors, closed_rows;
+        dedup_races, publish_errors, closed_rows;
     char reasons[MAX_REASONS][48];
     uint64_t reason_counts[MAX_REASONS];
     size_t nreasons;
@@ -157,6 +157,10 @@ void wk_stats_inc_db_error(wk_stats *s)
 {
     INC(db_errors);
 }
+void wk_stats_inc_dedup_race(wk_stats *s)
+{
+    INC(dedup_races);
+}
 void wk_stats_inc_publish_error(wk_stats *s)
 {
     INC(publish_errors);
@@ -269,6 +273,9 @@ void wk_stats_render(wk_stats *s, wk_buf *o)
             "the partition",
             s->fenced);
     counter(o, "worker_db_errors_total", "failed batch transactions (retried)", s->db_errors);
+    counter(o, "worker_dedup_races_total",
+            "batches retried because another transaction stored one of their dedup keys first",
+            s->dedup_races);
     counter(o, "worker_changefeed_publish_errors_total", "change-feed publishes that failed",
             s->publish_errors);
     counter(o, "worker_buckets_closed_total", "rollup rows marked closed by the watermark",

@@ -44,6 +44,7 @@ void wk_report_fresh(wk_batch_report *r, int64_t ms);
 void wk_stats_add_batch(wk_stats *s, const wk_batch_report *r);
 void wk_stats_inc_fenced(wk_stats *s);
 void wk_stats_inc_db_error(wk_stats *s);
+void wk_stats_inc_dedup_race(wk_stats *s);
 void wk_stats_inc_publish_error(wk_stats *s);
 void wk_stats_inc_closed(wk_stats *s, uint64_t rows);
 

@@ -8,9 +8,11 @@
 #include "changefeed.h"
 #include "dims.h"
 #include "ea_time.h"
+#include "jalloc.h"
 #include "message.h"
 #include "metricdefs.h"
 #include "processor.h"
+#include "sink.h"
 #include "sqltext.h"
 #include "watermark.h"
 
@@ -596,6 +598,79 @@ static void test_feed_format_closed(void)
     wk_buf_free(&b);
 }
 
+/* With the hooks installed, a decoded tree lives in the batch arena (released with it, never
+ * decref'd), while JSON made outside a decode scope is malloc'd and freed as usual (ASan checks
+ * both: an arena node handed to free() or a leaked malloc'd one would fail this test). */
+static void test_jalloc_scope(void)
+{
+    wk_jalloc_install();
+    ea_arena *a = ea_arena_new(4096);
+    size_t before = ea_arena_used(a);
+    wk_event ev = decode("{\"v\":1,\"tenant\":\"acme\",\"event_id\":\"e1\",\"event\":\"p\","
+                         "\"ts\":1,\"properties\":{\"page\":\"/a\",\"n\":[1,2,3]}}",
+                         a);
+    EA_CHECK(ev.state == WK_EV_PARSED && ev.root_in_arena);
+    EA_CHECK(ea_arena_used(a) > before + 200); /* the nodes, not only the copied strings */
+    EA_CHECK_STR(json_string_value(json_object_get(ev.properties, "page")), "/a");
+    json_t *outside = json_pack("{s:[i,s]}", "k", 1, "v"); /* malloc'd: no scope now */
+    char *txt = json_dumps(ev.properties, JSON_COMPACT | JSON_SORT_KEYS);
+    EA_CHECK_STR(txt, "{\"n\":[1,2,3],\"page\":\"/a\"}");
+    free(txt);
+    json_decref(outside);
+    wk_event_release(&ev); /* drops the pointer only */
+    EA_CHECK(ev.root == NULL && !ev.root_in_arena);
+    ev = decode("{\"v\":2}", a); /* dead inside the scope: its tree went with it */
+    EA_CHECK(ev.state == WK_EV_DEAD && ev.root == NULL);
+    ea_arena_free(a);
+}
+
+/* The batch's COPY rows are built as events are decoded; sealing orders the dedup keys and
+ * marks later events with an earlier event's key as repeats (the first polled wins). */
+static void test_batch_prepare_seal(void)
+{
+    wk_batch b;
+    memset(&b, 0, sizeof(b));
+    b.arena = ea_arena_new(4096);
+    const char *ids[] = {"e2", "e1", "e2", "e1", "e3"};
+    const char *tenants[] = {"acme", "acme", "acme", "beta", "acme"};
+    wk_event evs[5];
+    b.ev = evs;
+    b.cap = 5;
+    for (int i = 0; i < 5; i++) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "{\"v\":1,\"tenant\":\"%s\",\"event_id\":\"%s\",\"event\":\"p\",\"ts\":%d,"
+                 "\"received_at\":%d,\"properties\":{\"a\":\"x\\ty\"}}",
+                 tenants[i], ids[i], 1000 + i, 2000 + i);
+        evs[i] = decode(msg, b.arena);
+        evs[i].partition = 1;
+        evs[i].offset = 40 + i;
+        wk_batch_prepare(&b, &evs[i], true);
+        b.n++;
+    }
+    char row[256];
+    snprintf(row, sizeof(row), "%.*s", (int)evs[0].key_len, b.key_rows.p + evs[0].key_off);
+    EA_CHECK_STR(row, "acme\te2\n");
+    snprintf(row, sizeof(row), "%.*s", (int)evs[4].raw_len, b.raw_rows.p + evs[4].raw_off);
+    EA_CHECK_STR(row, "acme\te3\tp\t1970-01-01T00:00:01.004Z\t1970-01-01T00:00:02.004Z\t"
+                      "{\"a\":\"x\\\\ty\"}\t1\t44\n");
+    wk_batch_seal(&b);
+    EA_CHECK(b.nkey_order == 5);
+    if (b.nkey_order == 5) { /* acme/e1, acme/e2 (idx 0 before its repeat 2), acme/e3, beta/e1 */
+        uint32_t want[5] = {1, 0, 2, 4, 3};
+        for (int i = 0; i < 5; i++)
+            EA_CHECK(b.key_order[i] == want[i]);
+    }
+    EA_CHECK(!evs[0].repeat && !evs[1].repeat && evs[2].repeat && !evs[3].repeat && !evs[4].repeat);
+    for (int i = 0; i < 5; i++)
+        wk_event_release(&evs[i]);
+    wk_batch_reset_rows(&b);
+    EA_CHECK(b.key_rows.len == 0 && b.key_order == NULL);
+    wk_buf_free(&b.raw_rows);
+    wk_buf_free(&b.key_rows);
+    ea_arena_free(b.arena);
+}
+
 EA_TEST_MAIN(EA_TEST(test_json_string_escapes), EA_TEST(test_json_number_canonical),
              EA_TEST(test_copy_and_array_escapes), EA_TEST(test_utf8_sanitize),
              EA_TEST(test_message_decode), EA_TEST(test_defs_index), EA_TEST(test_dims_canonical),
@@ -603,4 +678,5 @@ EA_TEST_MAIN(EA_TEST(test_json_string_escapes), EA_TEST(test_json_number_canonic
              EA_TEST(test_aggregation), EA_TEST(test_aggregation_closed_buckets),
              EA_TEST(test_gran_floor), EA_TEST(test_property_number), EA_TEST(test_watermark),
              EA_TEST(test_feed_format), EA_TEST(test_feed_format_closed),
-             EA_TEST(test_fast_formatters), EA_TEST(test_message_properties_text))
+             EA_TEST(test_fast_formatters), EA_TEST(test_message_properties_text),
+             EA_TEST(test_batch_prepare_seal), EA_TEST(test_jalloc_scope))
