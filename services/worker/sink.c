@@ -444,35 +444,30 @@ static void key_row(wk_buf *o, const wk_event *ev)
     wk_buf_putc(o, '\n');
 }
 
+/* One raw_events row in COPY binary format (the stream's header and trailer are added by
+ * raw_start). */
 static void raw_row(wk_buf *o, const wk_event *ev)
 {
-    wk_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
-    wk_buf_putc(o, '\t');
-    wk_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
-    wk_buf_putc(o, '\t');
-    wk_buf_copy_field(o, ev->name, strlen(ev->name));
-    wk_buf_putc(o, '\t');
-    wk_buf_put_ts(o, ev->ts_ms);
-    wk_buf_putc(o, '\t');
-    wk_buf_put_ts(o, ev->received_ms);
-    wk_buf_putc(o, '\t');
+    wk_copybin_tuple(o, 8);
+    wk_copybin_text(o, ev->tenant, strlen(ev->tenant));
+    wk_copybin_text(o, ev->event_id, strlen(ev->event_id));
+    wk_copybin_text(o, ev->name, strlen(ev->name));
+    wk_copybin_timestamptz(o, ev->ts_ms);
+    wk_copybin_timestamptz(o, ev->received_ms);
     if (ev->props_text != NULL) {
         /* the message's own text: jansson already validated it (no re-serialization) */
-        wk_buf_copy_field(o, ev->props_text, ev->props_len);
+        wk_copybin_jsonb(o, ev->props_text, ev->props_len);
     } else {
         char *props = json_dumps(ev->properties, JSON_COMPACT);
         if (props == NULL) {
             o->oom = true;
             return;
         }
-        wk_buf_copy_field(o, props, strlen(props));
+        wk_copybin_jsonb(o, props, strlen(props));
         free(props);
     }
-    wk_buf_putc(o, '\t');
-    wk_buf_put_i64(o, ev->partition);
-    wk_buf_putc(o, '\t');
-    wk_buf_put_i64(o, ev->offset);
-    wk_buf_putc(o, '\n');
+    wk_copybin_i32(o, ev->partition);
+    wk_copybin_i64(o, ev->offset);
 }
 
 void wk_batch_prepare(wk_batch *b, wk_event *ev, bool store_raw)
@@ -783,13 +778,16 @@ static ea_rc raw_start(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_
         return ea_err_set(err, EA_ERR_LIMIT, "raw events: %zu bytes in one batch", len);
     PGresult *res = PQexec(s->conn, "COPY raw_events (tenant_id, event_id, event_name, "
                                     "event_time, received_at, properties, kafka_partition, "
-                                    "kafka_offset) FROM STDIN");
+                                    "kafka_offset) FROM STDIN WITH (FORMAT binary)");
     ea_rc rc = ea_pg_result_check(res, PGRES_COPY_IN, "raw events", err);
     PQclear(res);
     if (rc != EA_OK)
         return rc;
     s->copy_inflight = true;
-    if (PQsetnonblocking(s->conn, 1) != 0 || PQputCopyData(s->conn, rows, (int)len) != 1 ||
+    if (PQsetnonblocking(s->conn, 1) != 0 ||
+        PQputCopyData(s->conn, wk_copybin_header, (int)sizeof(wk_copybin_header)) != 1 ||
+        PQputCopyData(s->conn, rows, (int)len) != 1 ||
+        PQputCopyData(s->conn, wk_copybin_trailer, (int)sizeof(wk_copybin_trailer)) != 1 ||
         PQputCopyEnd(s->conn, NULL) != 1)
         return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not send the raw events: %s",
                           PQerrorMessage(s->conn));

@@ -224,6 +224,67 @@ void wk_buf_copy_field(wk_buf *b, const char *s, size_t n)
     wk_buf_append(b, s + start, n - start);
 }
 
+/* ---- COPY binary format ---- */
+
+const char wk_copybin_header[19] = {'P',  'G',  'C',  'O', 'P', 'Y', '\n', '\377',
+                                    '\r', '\n', '\0', 0,   0,   0,   0, /* flags */
+                                    0,    0,    0,    0}; /* header extension length */
+const char wk_copybin_trailer[2] = {'\377', '\377'};      /* field count -1 */
+
+static void put_be(wk_buf *b, uint64_t v, int bytes)
+{
+    char t[8];
+    for (int i = bytes - 1; i >= 0; i--) {
+        t[i] = (char)(v & 0xff);
+        v >>= 8;
+    }
+    wk_buf_append(b, t, (size_t)bytes);
+}
+
+void wk_copybin_tuple(wk_buf *b, int16_t nfields)
+{
+    put_be(b, (uint16_t)nfields, 2);
+}
+
+void wk_copybin_text(wk_buf *b, const char *s, size_t n)
+{
+    if (n > INT32_MAX) {
+        b->oom = true;
+        return;
+    }
+    put_be(b, (uint32_t)n, 4);
+    wk_buf_append(b, s, n);
+}
+
+void wk_copybin_i32(wk_buf *b, int32_t v)
+{
+    put_be(b, 4, 4);
+    put_be(b, (uint32_t)v, 4);
+}
+
+void wk_copybin_i64(wk_buf *b, int64_t v)
+{
+    put_be(b, 8, 4);
+    put_be(b, (uint64_t)v, 8);
+}
+
+void wk_copybin_timestamptz(wk_buf *b, int64_t unix_ms)
+{
+    /* microseconds since 2000-01-01T00:00:00Z, PostgreSQL's epoch */
+    wk_copybin_i64(b, (unix_ms - INT64_C(946684800000)) * 1000);
+}
+
+void wk_copybin_jsonb(wk_buf *b, const char *json, size_t n)
+{
+    if (n >= INT32_MAX) {
+        b->oom = true;
+        return;
+    }
+    put_be(b, (uint32_t)n + 1, 4);
+    wk_buf_putc(b, 1); /* jsonb binary format version */
+    wk_buf_append(b, json, n);
+}
+
 void wk_buf_array_elem(wk_buf *b, const char *s, size_t n)
 {
     wk_buf_putc(b, '"');

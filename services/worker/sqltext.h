@@ -46,6 +46,20 @@ void wk_buf_json_number(wk_buf *b, double v);
 /* One COPY text-format field: backslash, tab, newline and carriage return escaped. */
 void wk_buf_copy_field(wk_buf *b, const char *s, size_t n);
 
+/* COPY binary format (PostgreSQL "COPY ... WITH (FORMAT binary)"): the stream's header and
+ * trailer, a tuple's field count, and one field each of text, int4, int8, timestamptz (from
+ * Unix milliseconds) and jsonb (version 1 + JSON text). Binary saves the server parsing
+ * timestamps and integers and de-escaping text for every row; the bytes must be valid UTF-8
+ * without NUL for text and jsonb (the server still checks). */
+extern const char wk_copybin_header[19];
+extern const char wk_copybin_trailer[2];
+void wk_copybin_tuple(wk_buf *b, int16_t nfields);
+void wk_copybin_text(wk_buf *b, const char *s, size_t n);
+void wk_copybin_i32(wk_buf *b, int32_t v);
+void wk_copybin_i64(wk_buf *b, int64_t v);
+void wk_copybin_timestamptz(wk_buf *b, int64_t unix_ms);
+void wk_copybin_jsonb(wk_buf *b, const char *json, size_t n);
+
 /* One element of an array literal ("..." with " and \ escaped); the caller adds { , }. */
 void wk_buf_array_elem(wk_buf *b, const char *s, size_t n);
 
