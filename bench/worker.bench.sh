@@ -12,7 +12,9 @@
 #     first commit to its last (group join excluded), from consumer_offsets.
 #   freshness: one worker, WORKER_BENCH_RATE events/s of background load for WORKER_BENCH_SECONDS
 #     plus a probe every 50 ms; a probe is visible when the change feed (published right after
-#     COMMIT) names it (bench/worker_bench.mjs).
+#     COMMIT) names it (bench/worker_bench.mjs). With INGEST_PORT and DEMO_KEY (make bench) the
+#     same again through the product: load and probes POSTed to the stack's ingest API and
+#     counted by the stack's worker.
 #
 # Env: with DATABASE_URL, REDIS_URL and KAFKA_BROKERS set (bench/run.sh exports its stack's), uses
 # them; otherwise starts a private stack (tests/integration/worker_stack.sh). BIN_DIR (build/bin),
@@ -172,6 +174,14 @@ FRESH=$(node "$HERE/worker_bench.mjs" fresh "bench-$id" "$TENANT" "$RATE" "$SECS
 stop_worker "w$id"
 psql_ "DELETE FROM consumer_offsets WHERE group_id = 'bench-$id'" >/dev/null
 f() { node -e "console.log(JSON.parse(process.argv[1])['$1'])" "$FRESH"; }
+# the same through the whole product when a stack's ingest API is there (make bench): POST ->
+# Kafka -> the stack's own worker -> change feed
+FRESH_HTTP=
+if [[ -n ${INGEST_PORT:-} && -n ${DEMO_KEY:-} ]]; then
+    FRESH_HTTP=$(node "$HERE/worker_bench.mjs" fresh-http "http://127.0.0.1:$INGEST_PORT/ingest" \
+        "$DEMO_KEY" "$RATE" "$SECS" "$REDIS_P" ea:changes)
+fi
+fh() { node -e "console.log(JSON.parse(process.argv[1])['$1'])" "$FRESH_HTTP"; }
 
 printf '\nworker (%s process(es), %s events per round, median of %s rounds)\n' "$PROCS" "$N" "$ROUNDS"
 printf '%-30s %10s %14s %14s %18s\n' "scenario" "events/s" "worker us/ev" "postgres us/ev" "1e6/(sum) ev/s"
@@ -188,8 +198,18 @@ printf '\nfreshness (produced -> visible in rollups), %s events/s load, %s s, %s
     "$RATE" "$SECS" "$(f probes)" "$(f seen)"
 printf '%-10s %-10s %-10s %-10s\n' "p50 ms" "p95 ms" "p99 ms" "max ms"
 printf '%-10s %-10s %-10s %-10s\n' "$(f p50_ms)" "$(f p95_ms)" "$(f p99_ms)" "$(f max_ms)"
+if [[ -n $FRESH_HTTP ]]; then
+    printf '\nfreshness end to end (POST /ingest -> visible in rollups, the stack'"'"'s worker), %s events/s\n' "$RATE"
+    printf 'load in batches of 100, %s s, %s probes (%s seen, %s failed requests)\n' "$SECS" "$(fh probes)" \
+        "$(fh seen)" "$(fh failed_requests)"
+    printf '%-10s %-10s %-10s %-10s\n' "p50 ms" "p95 ms" "p99 ms" "max ms"
+    printf '%-10s %-10s %-10s %-10s\n' "$(fh p50_ms)" "$(fh p95_ms)" "$(fh p99_ms)" "$(fh max_ms)"
+fi
 if [[ -n ${BENCH_RESULTS:-} ]]; then
     printf 'worker x%s, raw storage on\t-\t%s\t-\t-\t-\n' "$PROCS" "${TPUT[true]}" >>"$BENCH_RESULTS"
     printf 'worker x%s, raw storage off\t-\t%s\t-\t-\t-\n' "$PROCS" "${TPUT[false]}" >>"$BENCH_RESULTS"
     printf 'worker freshness @%s ev/s\t-\t-\t%s\t%s\t%s\n' "$RATE" "$(f p50_ms)" "$(f p95_ms)" "$(f p99_ms)" >>"$BENCH_RESULTS"
+    [[ -n $FRESH_HTTP ]] &&
+        printf 'fresh POST->rollup @%s ev/s\t-\t-\t%s\t%s\t%s\n' "$RATE" "$(fh p50_ms)" "$(fh p95_ms)" \
+            "$(fh p99_ms)" >>"$BENCH_RESULTS"
 fi

@@ -9,6 +9,10 @@
 //       count metric is new); the worker publishes changed rows on the Redis change feed right
 //       after COMMIT, so the first change naming a probe is the moment it became visible. Prints
 //       one JSON line {probes, seen, p50_ms, p95_ms, p99_ms, max_ms}.
+//   node worker_bench.mjs fresh-http INGEST_URL API_KEY RATE SECONDS REDIS_PORT CHANNEL
+//       the same through the whole product: the load (batches of 100 every 20 ms) and the
+//       probes (one event each) are POSTed to the ingest API; a probe's latency runs from just
+//       before its POST to the change naming it (so it includes ingest's wait for Kafka's ack).
 import fs from 'node:fs';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
@@ -43,19 +47,7 @@ async function fresh(topic, tenant, rate, seconds, redisPort, channel) {
     const brokers = process.env.KAFKA_BROKERS;
     const sent = new Map();
     const seen = new Map();
-    // Redis SUBSCRIBE over a raw socket (RESP): no client library needed for one command
-    const sock = net.connect(redisPort, '127.0.0.1');
-    await new Promise((res, rej) => { sock.once('connect', res); sock.once('error', rej); });
-    sock.write(`SUBSCRIBE ${channel}\r\n`);
-    let pending = '';
-    sock.on('data', (d) => {
-        const t = performance.now();
-        pending += d.toString('latin1');
-        let m;
-        const re = /"metric":"(fp\d+)"/g;
-        while ((m = re.exec(pending)) !== null) if (!seen.has(m[1])) seen.set(m[1], t);
-        pending = pending.slice(Math.max(0, pending.length - 64)); // keep a tail: a name may be split
-    });
+    const sock = await watch(redisPort, channel, seen);
     const kcat = spawn('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '|', '-X', 'linger.ms=1',
         '-X', 'partitioner=murmur2_random'], { stdio: ['pipe', 'ignore', 'inherit'] });
     const t0 = performance.now();
@@ -80,16 +72,79 @@ async function fresh(topic, tenant, rate, seconds, redisPort, channel) {
     const deadline = performance.now() + 15000;
     while (seen.size < probes && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     sock.destroy();
+    console.log(summary(sent, seen, probes, n));
+}
+
+// Subscribes to CHANNEL on Redis (raw RESP) and records when a change first names fp<N>.
+async function watch(redisPort, channel, seen) {
+    const sock = net.connect(redisPort, '127.0.0.1');
+    await new Promise((res, rej) => { sock.once('connect', res); sock.once('error', rej); });
+    sock.write(`SUBSCRIBE ${channel}\r\n`);
+    let pending = '';
+    sock.on('data', (d) => {
+        const t = performance.now();
+        pending += d.toString('latin1');
+        let m;
+        const re = /"metric":"(fp\d+)"/g;
+        while ((m = re.exec(pending)) !== null) if (!seen.has(m[1])) seen.set(m[1], t);
+        pending = pending.slice(Math.max(0, pending.length - 64));
+    });
+    return sock;
+}
+
+function summary(sent, seen, probes, n) {
     const lat = [...sent].filter(([k]) => seen.has(k)).map(([k, t]) => seen.get(k) - t).sort((a, b) => a - b);
     const r = (x) => (x === null ? null : Math.round(x));
-    console.log(JSON.stringify({ probes, seen: lat.length, load_events: n, p50_ms: r(pct(lat, 50)), p95_ms: r(pct(lat, 95)),
-        p99_ms: r(pct(lat, 99)), max_ms: r(lat[lat.length - 1] ?? null) }));
+    return JSON.stringify({ probes, seen: lat.length, load_events: n, p50_ms: r(pct(lat, 50)), p95_ms: r(pct(lat, 95)),
+        p99_ms: r(pct(lat, 99)), max_ms: r(lat[lat.length - 1] ?? null) });
+}
+
+async function freshHttp(url, key, rate, seconds, redisPort, channel) {
+    const sent = new Map(), seen = new Map();
+    const sock = await watch(redisPort, channel, seen);
+    const post = async (body) => {
+        const res = await fetch(url, { method: 'POST', body: JSON.stringify(body),
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` } });
+        await res.arrayBuffer();
+        if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+    };
+    const epoch0 = Date.now();
+    const inflight = new Set();
+    const track = (p) => { inflight.add(p); p.finally(() => inflight.delete(p)); };
+    let n = 0, probes = 0, failed = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) {
+        const elapsed = performance.now() - t0;
+        const due = Math.floor((elapsed / 1000) * rate);
+        while (n + 100 <= due) {
+            const batch = [];
+            for (let i = 0; i < 100; i++, n++)
+                batch.push({ event: 'page_view', event_id: `hl${epoch0}-${n}`, properties: { page: pages[n % 8], country: countries[n % 6] } });
+            track(post({ batch }).catch(() => { failed++; }));
+        }
+        if (elapsed >= probes * 50) {
+            const name = `fp${probes}`;
+            sent.set(name, performance.now());
+            track(post({ event: name, event_id: `${name}-${epoch0}`, properties: {} }).catch(() => { failed++; sent.delete(name); }));
+            probes++;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.allSettled([...inflight]);
+    const deadline = performance.now() + 15000;
+    while (seen.size < sent.size && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    sock.destroy();
+    const out = JSON.parse(summary(sent, seen, probes, n));
+    out.failed_requests = failed;
+    console.log(JSON.stringify(out));
 }
 
 const [cmd, ...a] = process.argv.slice(2);
 if (cmd === 'gen') gen(a[0], Number(a[1]), a[2], Number(a[3]));
 else if (cmd === 'fresh') await fresh(a[0], a[1], Number(a[2]), Number(a[3]), Number(a[4]), a[5]);
+else if (cmd === 'fresh-http') await freshHttp(a[0], a[1], Number(a[2]), Number(a[3]), Number(a[4]), a[5]);
 else {
-    console.error('usage: worker_bench.mjs gen FILE N TENANT NOW_MS | fresh TOPIC TENANT RATE SECONDS REDIS_PORT CHANNEL');
+    console.error('usage: worker_bench.mjs gen FILE N TENANT NOW_MS | fresh TOPIC TENANT RATE SECONDS REDIS_PORT CHANNEL'
+        + ' | fresh-http INGEST_URL API_KEY RATE SECONDS REDIS_PORT CHANNEL');
     process.exit(2);
 }
