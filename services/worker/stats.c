@@ -165,6 +165,13 @@ void wk_stats_inc_publish_error(wk_stats *s)
 {
     INC(publish_errors);
 }
+uint64_t wk_stats_publish_errors(wk_stats *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->publish_errors;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
 void wk_stats_inc_closed(wk_stats *s, uint64_t rows)
 {
     pthread_mutex_lock(&s->mu);

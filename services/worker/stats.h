@@ -46,6 +46,8 @@ void wk_stats_inc_fenced(wk_stats *s);
 void wk_stats_inc_db_error(wk_stats *s);
 void wk_stats_inc_dedup_race(wk_stats *s);
 void wk_stats_inc_publish_error(wk_stats *s);
+/* Change-feed publishes that failed so far (analytics-admin backfill reports it). */
+uint64_t wk_stats_publish_errors(wk_stats *s);
 void wk_stats_inc_closed(wk_stats *s, uint64_t rows);
 
 /* Per-partition gauges. next_offset: committed next offset; high: broker high watermark (-1

@@ -92,11 +92,28 @@ check "backfilling the automatic count the worker wrote changes nothing (same co
     grep -q 'rows (0 inserted, 0 updated, [0-9]* unchanged, 0 deleted)$' "$TMP/bf3.out"
 check "the automatic count still equals the truth" same_as_truth purchase "$TMP/gen/a.txt" "$TMP/gen/b.txt"
 
-# ---- unique and capped metrics ----
-"$ADMIN" backfill --tenant bf1 --metric buyers --from "$FROM" --to "$TO" >"$TMP/bf4.out" 2>&1 ||
-    bad "backfill buyers exits 0"
-"$ADMIN" backfill --tenant bf1 --metric capped --from "$FROM" --to "$TO" >"$TMP/bf5.out" 2>&1 ||
-    bad "backfill capped exits 0"
+# ---- unique and capped metrics; the change feed ----
+# the worker is idle now (caught up): a change naming buyers with dims can only come from the
+# backfill, which publishes the rows it wrote after each day's COMMIT (graphql-api's cache)
+redis-cli -p "$REDIS_PORT" subscribe ea:changes >"$TMP/bf_feed.txt" 2>&1 &
+EXTRA_PIDS+=($!)
+wait_until 10 grep -q '^subscribe$' "$TMP/bf_feed.txt" || bad "redis-cli subscribed to ea:changes"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" "$ADMIN" backfill --tenant bf1 --metric buyers \
+    --from "$FROM" --to "$TO" >"$TMP/bf4.out" 2>&1 || bad "backfill buyers exits 0"
+feed_changes() { # metric granularity: change entries (with dims) on the feed
+    grep -o "\"metric\":\"$1\",\"granularity\":\"$2\",\"bucket\":\"[^\"]*\",\"dims\"" \
+        "$TMP/bf_feed.txt" | sort -u | wc -l
+}
+written=$(sed -n 's/.* rows (\([0-9]*\) inserted, \([0-9]*\) updated, .*/\1 \2/p' "$TMP/bf4.out" | tail -1)
+check "the backfill wrote buyers rows (got: $written)" test "${written:-0 0}" != "0 0"
+check "the backfill announced buyers' DAY rows on the change feed" \
+    wait_until 10 test "$(feed_changes buyers DAY)" -gt 0
+check "... and its HOUR rows (one change per written hour bucket at least)" \
+    wait_until 10 test "$(feed_changes buyers HOUR)" -gt 0
+REDIS_URL="redis://127.0.0.1:1/0" "$ADMIN" backfill --tenant bf1 --metric capped \
+    --from "$FROM" --to "$TO" >"$TMP/bf5.out" 2>&1 || bad "backfill capped exits 0"
+check "with Redis unreachable the backfill still completes and says what is not published" \
+    grep -q "change-feed message(s) not published" "$TMP/bf5.out"
 check "unique: every row has a sketch and counts every event" test "$(sql "
     SELECT bool_and(hll IS NOT NULL) AND sum(cnt) = $((N + 3000)) FROM rollups_daily WHERE tenant_id = 'bf1' AND metric = 'buyers'")" = t
 check "cap 2: at most 2 countries + __other__ per UTC day, totals preserved" test "$(sql "

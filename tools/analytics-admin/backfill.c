@@ -25,9 +25,15 @@
  *  5. Refusal, not truncation: a range starting before raw-event retention is an error.
  *  6. Raw events complete: a day whose raw events are fewer than the worker's automatic count
  *     of the event (raw storage was off, or they are gone) is an error, not a smaller number.
+ *  7. Announced like the worker's writes. After a day's COMMIT, the hour and day rows it
+ *     inserted, updated or deleted are published on the worker's change feed (REDIS_URL,
+ *     WORKER_CHANGES_CHANNEL; services/worker/changefeed.c), so graphql-api stops serving cached
+ *     answers of the metric and live subscriptions re-read those buckets. Best effort like the
+ *     worker's: a failed publish is reported at the end, with what it means.
  */
 #include "admin.h"
 
+#include "changefeed.h"
 #include "dims.h"
 #include "ea_hll.h"
 #include "ea_pg.h"
@@ -36,6 +42,8 @@
 #include "metricdefs.h"
 #include "processor.h"
 #include "sqltext.h"
+#include "stats.h"
+#include "worker_config.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -236,8 +244,48 @@ static void arr_sep(wk_buf *b)
 }
 
 /* Writes the recomputed rows of one granularity: delete what is gone, upsert what changed. */
+/* What each write returns for the change feed: bucket (ms), dims, revision. */
+#define RETURNING_CHANGE "RETURNING (extract(epoch FROM bucket) * 1000)::int8, dims::text, revision"
+
+/* The hour and day rows a day's transaction wrote, for the change feed (7). */
+struct changes {
+    wk_change *v;
+    size_t n, cap;
+    ea_arena *a; /* dims texts */
+};
+
+/* Adds the rows of a `RETURNING bucket_ms, dims::text, revision` result. */
+static ea_rc add_changes(struct changes *ch, PGresult *res, wk_gran g, const char *tenant,
+                         const char *metric, struct ea_err *err)
+{
+    if (g == WK_GRAN_15M) /* the worker announces hour and day rows only */
+        return EA_OK;
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (ch->n == ch->cap) {
+            size_t ncap = ch->cap == 0 ? 256 : ch->cap * 2;
+            wk_change *nv = realloc(ch->v, ncap * sizeof(*nv));
+            if (nv == NULL)
+                return ea_err_set(err, EA_ERR_NOMEM, "could not backfill: out of memory");
+            ch->v = nv;
+            ch->cap = ncap;
+        }
+        const char *dims =
+            ea_arena_strndup(ch->a, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+        if (dims == NULL)
+            return ea_err_set(err, EA_ERR_NOMEM, "could not backfill: out of memory");
+        ch->v[ch->n++] = (wk_change){.tenant = tenant,
+                                     .metric = metric,
+                                     .gran = g,
+                                     .bucket_ms = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                     .dims_json = dims,
+                                     .revision = (int)strtol(PQgetvalue(res, i, 2), NULL, 10)};
+    }
+    return EA_OK;
+}
+
 static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const char *tenant,
-                        const char *metric, int64_t day, struct day_stats *st, struct ea_err *err)
+                        const char *metric, int64_t day, struct day_stats *st, struct changes *ch,
+                        struct ea_err *err)
 {
     wk_buf pb[10] = {{0}};
     wk_buf tmp = {0};
@@ -309,15 +357,18 @@ static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const
              "DELETE FROM %s r WHERE r.tenant_id = $1 AND r.metric = $2 "
              "AND r.bucket >= $3::timestamptz AND r.bucket < $4::timestamptz "
              "AND NOT EXISTS (SELECT 1 FROM unnest($5::timestamptz[], $6::jsonb[]) AS u(b, d) "
-             "WHERE u.b = r.bucket AND u.d = r.dims)",
+             "WHERE u.b = r.bucket AND u.d = r.dims) " RETURNING_CHANGE,
              table);
-    res = adm_query(c, "delete stale rollup rows", sql, 6, params, PGRES_COMMAND_OK, err);
+    res = adm_query(c, "delete stale rollup rows", sql, 6, params, PGRES_TUPLES_OK, err);
     if (res == NULL) {
         rc = err->code;
         goto out;
     }
-    st->deleted += strtoll(PQcmdTuples(res), NULL, 10);
+    st->deleted += PQntuples(res);
+    rc = add_changes(ch, res, g, tenant, metric, err);
     PQclear(res);
+    if (rc != EA_OK)
+        goto out;
     /* unchanged rows are not written at all (invariant 3): no revision bump, no dead tuple.
      * UPDATE then INSERT .. DO NOTHING (RETURNING xmax is not available on partitioned tables);
      * under REPEATABLE READ a conflict with a row committed after our snapshot is a 40001. */
@@ -330,15 +381,19 @@ static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const
              "AS u(b, d, c, s, mn, mx, h, cl) "
              "WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket = u.b AND r.dims = u.d "
              "AND r.bucket >= $3::timestamptz AND r.bucket < $4::timestamptz "
-             "AND (r.cnt, r.sum, r.min, r.max, r.hll) IS DISTINCT FROM (u.c, u.s, u.mn, u.mx, u.h)",
+             "AND (r.cnt, r.sum, r.min, r.max, r.hll) IS DISTINCT FROM (u.c, u.s, u.mn, u.mx, "
+             "u.h) " RETURNING_CHANGE,
              table);
-    res = adm_query(c, "update rollup rows", sql, 12, params, PGRES_COMMAND_OK, err);
+    res = adm_query(c, "update rollup rows", sql, 12, params, PGRES_TUPLES_OK, err);
     if (res == NULL) {
         rc = err->code;
         goto out;
     }
-    st->updated += strtoll(PQcmdTuples(res), NULL, 10);
+    st->updated += PQntuples(res);
+    rc = add_changes(ch, res, g, tenant, metric, err);
     PQclear(res);
+    if (rc != EA_OK)
+        goto out;
     snprintf(sql, sizeof(sql),
              "INSERT INTO %s (tenant_id, metric, bucket, dims, cnt, sum, min, max, hll, "
              "revision, closed) "
@@ -347,15 +402,18 @@ static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const
              "$9::float8[], $10::float8[], $11::bytea[], $12::bool[]) "
              "AS u(b, d, c, s, mn, mx, h, cl) "
              "WHERE b >= $3::timestamptz AND b < $4::timestamptz "
-             "ON CONFLICT (tenant_id, metric, bucket, dims) DO NOTHING",
+             "ON CONFLICT (tenant_id, metric, bucket, dims) DO NOTHING " RETURNING_CHANGE,
              table);
-    res = adm_query(c, "insert rollup rows", sql, 12, params, PGRES_COMMAND_OK, err);
+    res = adm_query(c, "insert rollup rows", sql, 12, params, PGRES_TUPLES_OK, err);
     if (res == NULL) {
         rc = err->code;
         goto out;
     }
-    st->inserted += strtoll(PQcmdTuples(res), NULL, 10);
+    st->inserted += PQntuples(res);
+    rc = add_changes(ch, res, g, tenant, metric, err);
     PQclear(res);
+    if (rc != EA_OK)
+        goto out;
 out:
     for (int p = 0; p < 10; p++)
         wk_buf_free(&pb[p]);
@@ -443,13 +501,15 @@ static ea_rc check_raw_complete(PGconn *c, const char *tenant, const char *event
 
 /* One attempt at one UTC day, inside REPEATABLE READ (invariant 1). */
 static ea_rc backfill_day(PGconn *c, const wk_defs *defs, const char *tenant, const char *metric,
-                          const char *event, int64_t day, struct day_stats *st, struct ea_err *err)
+                          const char *event, int64_t day, struct day_stats *st, wk_feed *feed,
+                          struct ea_err *err)
 {
     ea_rc rc;
     int64_t wm = INT64_MIN;
     wk_agg *agg = wk_agg_new();
     wk_capset *caps = wk_capset_new();
     ea_arena *a = ea_arena_new(1 << 20);
+    struct changes ch = {.a = a};
     memset(st, 0, sizeof(*st));
     if (agg == NULL || caps == NULL || a == NULL) {
         rc = ea_err_set(err, EA_ERR_NOMEM, "could not backfill: out of memory");
@@ -467,17 +527,21 @@ static ea_rc backfill_day(PGconn *c, const wk_defs *defs, const char *tenant, co
     size_t nrows;
     wk_row **rows = wk_agg_rows(agg, &nrows);
     for (int g = 0; g < WK_GRAN_N; g++)
-        if ((rc = write_gran(c, (wk_gran)g, rows, nrows, tenant, metric, day, st, err)) != EA_OK)
+        if ((rc = write_gran(c, (wk_gran)g, rows, nrows, tenant, metric, day, st, &ch, err)) !=
+            EA_OK)
             goto fail;
     if ((rc = write_registry(c, caps, metric, err)) != EA_OK)
         goto fail;
     if ((rc = adm_exec(c, "COMMIT", err)) != EA_OK)
         goto out;
     st->unchanged = st->rows - st->inserted - st->updated;
+    if (feed != NULL && ch.n > 0) /* (7) after COMMIT, never before */
+        wk_feed_publish(feed, ch.v, ch.n);
     goto out;
 fail:
     adm_rollback(c);
 out:
+    free(ch.v);
     wk_agg_free(agg);
     wk_capset_free(caps);
     ea_arena_free(a);
@@ -565,6 +629,18 @@ int adm_cmd_backfill(const struct adm_cfg *cfg, int argc, char **argv)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
     int exit_code = ADM_EXIT_FAIL;
+    /* (7) the worker's change feed, with the worker's settings (REDIS_URL, WORKER_CHANGES_*) */
+    wk_config wcfg;
+    wk_stats *stats = NULL;
+    wk_feed *feed = NULL;
+    if (wk_config_load(&wcfg, &err) == EA_OK && (stats = wk_stats_new()) != NULL)
+        feed = wk_feed_new(&wcfg, stats);
+    if (feed == NULL)
+        fprintf(stderr,
+                "warning: no change feed (%s): graphql-api may serve cached answers of "
+                "%s for up to CACHE_TTL_DAY_S\n",
+                err.message[0] ? err.message : "out of memory", metric);
+    ea_err_clear(&err);
     char *event = NULL;
     bool automatic = false;
     wk_defs *defs = NULL;
@@ -589,7 +665,7 @@ int adm_cmd_backfill(const struct adm_cfg *cfg, int argc, char **argv)
             ea_err_clear(&err);
             if ((rc = lock_metric(c, tenant, metric, true, &err)) != EA_OK)
                 break;
-            rc = backfill_day(c, defs, tenant, metric, event, day, &st, &err);
+            rc = backfill_day(c, defs, tenant, metric, event, day, &st, feed, &err);
             struct ea_err e2 = {0};
             if (lock_metric(c, tenant, metric, false, &e2) != EA_OK && rc == EA_OK) {
                 err = e2;
@@ -625,8 +701,15 @@ int adm_cmd_backfill(const struct adm_cfg *cfg, int argc, char **argv)
            "%lld unchanged, %lld deleted)\n",
            tenant, metric, ndays, total.events, total.rows, total.inserted, total.updated,
            total.unchanged, total.deleted);
+    if (stats != NULL && wk_stats_publish_errors(stats) > 0)
+        fprintf(stderr,
+                "warning: %llu change-feed message(s) not published (Redis unreachable?): "
+                "graphql-api may serve cached answers of %s for up to CACHE_TTL_DAY_S\n",
+                (unsigned long long)wk_stats_publish_errors(stats), metric);
     exit_code = ADM_EXIT_OK;
 out:
+    wk_feed_free(feed);
+    wk_stats_free(stats);
     wk_defs_free(defs);
     free(event);
     PQfinish(c);
