@@ -319,3 +319,42 @@ size_t ea_hll_serialize(const ea_hll *h, uint8_t *out, size_t cap)
     }
     return need;
 }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+double ea_hll_estimate_hex_list(const char *s)
+{
+    ea_hll *h = ea_hll_new();
+    uint8_t *buf = malloc(strlen(s) / 2 + 1);
+    double est = -1;
+    if (h == NULL || buf == NULL)
+        goto out;
+    while (*s) {
+        size_t n = strcspn(s, ","), len = 0;
+        if (n % 2 != 0)
+            goto out;
+        for (size_t i = 0; i < n; i += 2) {
+            int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+            if (hi < 0 || lo < 0)
+                goto out;
+            buf[len++] = (uint8_t)(hi << 4 | lo);
+        }
+        if (len > 0 && ea_hll_merge_bytes(h, buf, len) != EA_OK)
+            goto out;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    est = (double)llround(ea_hll_estimate(h));
+out:
+    free(buf);
+    ea_hll_free(h);
+    return est;
+}

@@ -45,6 +45,13 @@ ea_rc ea_hll_merge_bytes(ea_hll *dst, const uint8_t *buf, size_t len) EA_WUR;
 /* Estimated number of distinct values added. */
 double ea_hll_estimate(const ea_hll *h);
 
+/* The distinct-count estimate of the union of the sketches in s: serialized sketches as lowercase
+ * hex, separated by commas (what PostgreSQL's string_agg(encode(hll, 'hex'), ',') returns).
+ * Rounded to a whole number (a count of distinct values; the estimator's fraction is noise).
+ * -1 when a sketch is not valid hex or not a valid sketch, or memory runs out — a reader
+ * reports that as an error, never as a number. "" estimates 0. */
+double ea_hll_estimate_hex_list(const char *s);
+
 /* Bytes ea_hll_serialize will write. */
 size_t ea_hll_serialized_size(const ea_hll *h);
 

@@ -161,46 +161,6 @@ static const char *value_expr(const char *aggregation)
     return "sum(r.cnt)";
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Merges the comma-separated hex sketches in s and returns the distinct-count estimate; -1 when
- * a stored sketch is not valid (reported as an internal error, never as a wrong number). */
-static double unique_estimate(const char *s)
-{
-    ea_hll *h = ea_hll_new();
-    uint8_t *buf = malloc(strlen(s) / 2 + 1);
-    double est = -1;
-    if (h == NULL || buf == NULL)
-        goto out;
-    while (*s) {
-        size_t n = strcspn(s, ","), len = 0;
-        for (size_t i = 0; i + 1 < n; i += 2) {
-            int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-            if (hi < 0 || lo < 0)
-                goto out;
-            buf[len++] = (uint8_t)(hi << 4 | lo);
-        }
-        if (len > 0 && ea_hll_merge_bytes(h, buf, len) != EA_OK)
-            goto out;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    /* a number of distinct values is a whole number: the estimator's fraction is noise */
-    est = llround(ea_hll_estimate(h));
-out:
-    free(buf);
-    ea_hll_free(h);
-    return est;
-}
-
 /* Without ea_metric_series(): a GROUP BY over rollups_daily (UTC days) or rollups_hourly (UTC
  * hours; other zones' days re-bucketed at local midnight, exact for whole-hour zones only). Used
  * for UTC (fast path) and on databases that predate migration 0006. */
@@ -318,7 +278,7 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
             continue;
         double value = 0;
         if (!PQgetisnull(r, row, 2))
-            value = unique ? unique_estimate(PQgetvalue(r, row, 2))
+            value = unique ? ea_hll_estimate_hex_list(PQgetvalue(r, row, 2))
                            : strtod(PQgetvalue(r, row, 2), NULL);
         if (value < 0 && unique) {
             json_decref(list);
@@ -413,7 +373,7 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
         bool unique = strcmp(PQgetvalue(r, row, 5), "unique") == 0;
         double value = 0;
         if (!PQgetisnull(r, row, 2))
-            value = unique ? unique_estimate(PQgetvalue(r, row, 2))
+            value = unique ? ea_hll_estimate_hex_list(PQgetvalue(r, row, 2))
                            : strtod(PQgetvalue(r, row, 2), NULL);
         if (value < 0 && unique) {
             json_decref(list);

@@ -44,45 +44,6 @@ bool wk_alert_compare(wk_cmp c, double value, double threshold)
     return false;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Merges comma-separated hex sketches like graphql-api's series.c: one sketch format, one
- * estimate. -1 when a stored sketch is invalid or memory runs out. */
-static double unique_estimate(const char *s)
-{
-    ea_hll *h = ea_hll_new();
-    uint8_t *buf = malloc(strlen(s) / 2 + 1);
-    double est = -1;
-    if (h == NULL || buf == NULL)
-        goto out;
-    while (*s) {
-        size_t n = strcspn(s, ","), len = 0;
-        for (size_t i = 0; i + 1 < n; i += 2) {
-            int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-            if (hi < 0 || lo < 0)
-                goto out;
-            buf[len++] = (uint8_t)(hi << 4 | lo);
-        }
-        if (len > 0 && ea_hll_merge_bytes(h, buf, len) != EA_OK)
-            goto out;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    est = (double)llround(ea_hll_estimate(h));
-out:
-    free(buf);
-    ea_hll_free(h);
-    return est;
-}
-
 bool wk_alert_value(const char *aggregation, const wk_alert_agg *a, double *value)
 {
     /* no matching row: graphql-api shows no point for the bucket, so there is nothing to
@@ -111,7 +72,7 @@ bool wk_alert_value(const char *aggregation, const wk_alert_agg *a, double *valu
     if (strcmp(aggregation, "unique") == 0) {
         if (a->hll_hex == NULL)
             return false;
-        double est = unique_estimate(a->hll_hex);
+        double est = ea_hll_estimate_hex_list(a->hll_hex);
         if (est < 0)
             return false;
         *value = est;

@@ -154,7 +154,60 @@ static void test_hash_is_stable(void)
     printf("hash(\"user-1\") = %016llx\n", (unsigned long long)ea_hll_hash("user-1", 6));
 }
 
+/* Hex text of a serialized sketch, as PostgreSQL's encode(hll, 'hex') prints it. */
+static char *to_hex(const ea_hll *h)
+{
+    size_t n = ea_hll_serialized_size(h);
+    uint8_t *b = malloc(n);
+    char *out = malloc(n * 2 + 1);
+    if (b == NULL || out == NULL || ea_hll_serialize(h, b, n) != n) {
+        free(b);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    free(b);
+    return out;
+}
+
+/* The reader graphql-api and the worker's alerts share: "a,b" hex sketches estimate their union
+ * (rounded), garbage is -1, never a number. */
+static void test_estimate_hex_list(void)
+{
+    ea_hll *a = ea_hll_new(), *b = ea_hll_new(), *u = ea_hll_new();
+    for (int i = 0; i < 3000; i++) {
+        char v[16];
+        int n = snprintf(v, sizeof(v), "v%d", i);
+        EA_CHECK(ea_hll_add(i < 2000 ? a : b, v, (size_t)n) == EA_OK);
+        EA_CHECK(ea_hll_add(u, v, (size_t)n) == EA_OK);
+    }
+    char *ha = to_hex(a), *hb = to_hex(b);
+    EA_CHECK(ha != NULL && hb != NULL);
+    if (ha != NULL && hb != NULL) {
+        char *list = malloc(strlen(ha) + strlen(hb) + 2);
+        snprintf(list, strlen(ha) + strlen(hb) + 2, "%s,%s", ha, hb);
+        double est = ea_hll_estimate_hex_list(list);
+        EA_CHECK(est == (double)llround(ea_hll_estimate(u)));
+        EA_CHECK(est == (double)llround(est) && est > 2900 && est < 3100);
+        EA_CHECK(ea_hll_estimate_hex_list(ha) == (double)llround(ea_hll_estimate(a)));
+        list[1] = 'g'; /* not hex */
+        EA_CHECK(ea_hll_estimate_hex_list(list) == -1);
+        free(list);
+        size_t n = strlen(ha);
+        ha[n - 1] = '\0'; /* odd length */
+        EA_CHECK(ea_hll_estimate_hex_list(ha) == -1);
+    }
+    EA_CHECK(ea_hll_estimate_hex_list("") == 0);
+    EA_CHECK(ea_hll_estimate_hex_list("00ff") == -1); /* hex, but not a sketch */
+    free(ha);
+    free(hb);
+    ea_hll_free(a);
+    ea_hll_free(b);
+    ea_hll_free(u);
+}
+
 EA_TEST_MAIN(EA_TEST(test_empty), EA_TEST(test_accuracy_100k), EA_TEST(test_accuracy_range),
              EA_TEST(test_duplicates_do_not_count), EA_TEST(test_merge_equals_union),
              EA_TEST(test_sparse_and_dense_formats), EA_TEST(test_bad_bytes_refused),
-             EA_TEST(test_hash_is_stable))
+             EA_TEST(test_hash_is_stable), EA_TEST(test_estimate_hex_list))
