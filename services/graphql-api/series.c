@@ -161,6 +161,28 @@ static const char *value_expr(const char *aggregation)
     return "sum(r.cnt)";
 }
 
+/* Appends the point of result row `row` (columns: 1 dims, 2 value or hex sketches, 3
+ * revision, 4 final) at bucket_ms to list. False when the row holds an invalid sketch: the
+ * caller fails the query (never a wrong number). */
+static bool append_point(json_t *list, PGresult *r, int row, int64_t bucket_ms, bool unique)
+{
+    double value = 0;
+    if (!PQgetisnull(r, row, 2))
+        value = unique ? ea_hll_estimate_hex_list(PQgetvalue(r, row, 2))
+                       : strtod(PQgetvalue(r, row, 2), NULL);
+    if (value < 0 && unique)
+        return false;
+    char iso[48];
+    ea_time_format_iso8601(bucket_ms, iso);
+    json_error_t je;
+    json_t *g = json_loads(PQgetvalue(r, row, 1), 0, &je);
+    json_array_append_new(list, json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value,
+                                          "dimensions", g != NULL ? g : json_object(), "revision",
+                                          (int)strtol(PQgetvalue(r, row, 3), NULL, 10), "final",
+                                          strcmp(PQgetvalue(r, row, 4), "t") == 0));
+    return true;
+}
+
 /* Without ea_metric_series(): a GROUP BY over rollups_daily (UTC days) or rollups_hourly (UTC
  * hours; other zones' days re-bucketed at local midnight, exact for whole-hour zones only). Used
  * for UTC (fast path) and on databases that predate migration 0006. */
@@ -276,25 +298,12 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
         /* local days: keep those that overlap [from, to] */
         if (q->day && !utc && (bms + EA_MS_PER_DAY <= q->from || bms > q->to))
             continue;
-        double value = 0;
-        if (!PQgetisnull(r, row, 2))
-            value = unique ? ea_hll_estimate_hex_list(PQgetvalue(r, row, 2))
-                           : strtod(PQgetvalue(r, row, 2), NULL);
-        if (value < 0 && unique) {
+        if (!append_point(list, r, row, bms, unique)) {
             json_decref(list);
             PQclear(r);
             ea_log_error("graphql", "invalid hll sketch in %s for metric %s", table, q->name);
             return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
         }
-        char iso[48];
-        ea_time_format_iso8601(bms, iso);
-        json_error_t je;
-        json_t *g = json_loads(PQgetvalue(r, row, 1), 0, &je);
-        json_array_append_new(list,
-                              json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value,
-                                        "dimensions", g != NULL ? g : json_object(), "revision",
-                                        (int)strtol(PQgetvalue(r, row, 3), NULL, 10), "final",
-                                        strcmp(PQgetvalue(r, row, 4), "t") == 0));
     }
     PQclear(r);
     *out = list;
@@ -371,25 +380,12 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
     json_t *list = json_array();
     for (int row = 0; row < PQntuples(r); row++) {
         bool unique = strcmp(PQgetvalue(r, row, 5), "unique") == 0;
-        double value = 0;
-        if (!PQgetisnull(r, row, 2))
-            value = unique ? ea_hll_estimate_hex_list(PQgetvalue(r, row, 2))
-                           : strtod(PQgetvalue(r, row, 2), NULL);
-        if (value < 0 && unique) {
+        if (!append_point(list, r, row, strtoll(PQgetvalue(r, row, 0), NULL, 10), unique)) {
             json_decref(list);
             PQclear(r);
             ea_log_error("graphql", "invalid hll sketch for metric %s", q->name);
             return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
         }
-        char iso[48];
-        ea_time_format_iso8601(strtoll(PQgetvalue(r, row, 0), NULL, 10), iso);
-        json_error_t je;
-        json_t *g = json_loads(PQgetvalue(r, row, 1), 0, &je);
-        json_array_append_new(list,
-                              json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value,
-                                        "dimensions", g != NULL ? g : json_object(), "revision",
-                                        (int)strtol(PQgetvalue(r, row, 3), NULL, 10), "final",
-                                        strcmp(PQgetvalue(r, row, 4), "t") == 0));
     }
     PQclear(r);
     *out = list;

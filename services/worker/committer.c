@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PARTS 1024
-
 struct wk_committer {
     wk_sink *sink;
     volatile sig_atomic_t *stop;
@@ -17,7 +15,7 @@ struct wk_committer {
     pthread_cond_t cv;
     bool busy, quit;
     wk_batch *batch;
-    wk_pstate st[MAX_PARTS]; /* the snapshot the commit works on */
+    wk_pstate st[WK_MAX_PARTITIONS]; /* the snapshot the commit works on */
     size_t nst;
     ea_rc rc;
 };
@@ -81,7 +79,7 @@ void wk_committer_start(wk_committer *c, wk_batch *b, const wk_pstate *st, size_
 {
     pthread_mutex_lock(&c->mu);
     c->batch = b;
-    c->nst = nst < MAX_PARTS ? nst : MAX_PARTS;
+    c->nst = nst < WK_MAX_PARTITIONS ? nst : WK_MAX_PARTITIONS;
     memcpy(c->st, st, c->nst * sizeof(*st));
     c->rc = EA_OK;
     c->busy = true;

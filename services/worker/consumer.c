@@ -24,15 +24,13 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_PARTS 1024
-
 struct wk_consumer {
     const wk_config *cfg;
     wk_sink *sink;
     wk_feed *feed;
     wk_stats *stats;
     rd_kafka_t *rk;
-    wk_pstate st[MAX_PARTS];
+    wk_pstate st[WK_MAX_PARTITIONS];
     size_t nst;
     wk_batch batches[2];
     wk_batch *fill; /* the batch being filled; the other one may be in flight */
@@ -165,7 +163,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             wk_pstate st;
-            if (c->nst >= MAX_PARTS || claim_retrying(c, tp->partition, &st) != EA_OK) {
+            if (c->nst >= WK_MAX_PARTITIONS || claim_retrying(c, tp->partition, &st) != EA_OK) {
                 tp->offset = RD_KAFKA_OFFSET_END; /* shutting down: read nothing */
                 continue;
             }

@@ -21,6 +21,9 @@
 #include <stdint.h>
 
 /* What the worker knows about one assigned partition. */
+/* Most partitions of the topic one worker tracks (consumer and committer state arrays). */
+#define WK_MAX_PARTITIONS 1024
+
 typedef struct wk_pstate {
     int32_t partition;
     int64_t generation;  /* ours, from the claim; the fence of every commit */
