@@ -41,6 +41,10 @@ test('graphql-ws client: metricUpdated delivers the new bucket value after an in
       complete: () => {},
     });
     await new Promise((r) => setTimeout(r, 500)); // connection_init/ack/subscribe
+    // barrier: the server handles a connection's messages in order, so once a query sent after
+    // the subscribe has completed, the subscription is registered (a loaded machine once took
+    // longer than the 500 ms above, and the change went out before anyone listened)
+    await new Promise((res, rej) => c.subscribe({ query: '{ __typename }' }, { next: () => {}, error: rej, complete: res }));
     const hour = Math.floor(Date.now() / HOUR) * HOUR;
     const res = await ingest(t.key, [{ event: 'click', button: 'buy', timestamp: new Date(hour + 1000).toISOString() },
       { event: 'click', button: 'buy', timestamp: new Date(hour + 2000).toISOString() }]);
