@@ -184,11 +184,20 @@ void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
             f->rc,
             redisCommand(f->rc, "PUBLISH %s %b", f->cfg->changes_channel, f->msg.p, f->msg.len),
             "publish change feed", &err);
+        if (r == NULL && f->rc->err != 0 && ensure_conn(f)) {
+            /* a connection Redis closed (a restart) shows only when used: once on a new one,
+             * or the first change after every Redis restart would be lost */
+            ea_err_clear(&err);
+            r = ea_redis_check(
+                f->rc,
+                redisCommand(f->rc, "PUBLISH %s %b", f->cfg->changes_channel, f->msg.p, f->msg.len),
+                "publish change feed", &err);
+        }
         if (r == NULL) {
             ea_log_warn("changefeed", "tenant %s: %s", tenant, err.message);
             wk_stats_inc_publish_error(f->stats);
             wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
-            if (f->rc->err != 0)
+            if (f->rc == NULL || f->rc->err != 0)
                 break; /* connection lost: the rest would fail too */
             continue;
         }
