@@ -3,7 +3,7 @@
 #
 #   make dev         deps + build + local stack + dashboard in the foreground; Ctrl-C stops all
 #   make test        deps + build + unit (CTest) + integration/e2e suites; .ci/run calls this
-#   make up|down|status   the same stack in the background / stop it / show it
+#   make up|down|status   the same stack in the background (builds and serves the dashboard) / stop it / show it
 #   make build       cmake configure + build into build/ (binaries in build/bin)
 #   make bench | test-load | test-chaos   benchmarks / seed load scenario / chaos with ground truth
 #   make clean       stop every stack under .data/, remove build/ and .data/
@@ -25,7 +25,7 @@ dev:
 	@bash scripts/dev.sh
 
 up:
-	@bash scripts/stack.sh up
+	@bash scripts/up.sh
 
 down:
 	@bash scripts/stack.sh down

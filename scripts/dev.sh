@@ -2,7 +2,8 @@
 # scripts/dev.sh — `make dev`: installs what is missing, builds, starts the stack in the background
 # (scripts/stack.sh up), then the dashboard's dev server when web/ exists, and follows every log in
 # the foreground. Ctrl-C (or SIGTERM) stops everything with `stack.sh down`.
-# Env: WEB_PORT (5173), SKIP_DEPS=1, SKIP_BUILD=1, plus everything scripts/stack.sh reads.
+# Env: WEB_PORT (5173), SKIP_DEPS=1, SKIP_BUILD=1, SAMPLE_DAYS (30 days of sample events loaded
+# into a fresh database; 0 = none), plus everything scripts/stack.sh reads.
 set -euo pipefail
 export EA_SCRIPT=dev
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,7 +32,7 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-bash scripts/stack.sh up
+SAMPLE_DAYS="${SAMPLE_DAYS:-30}" bash scripts/stack.sh up
 
 logs=("$STACK_DIR"/log/{ingest-api,worker,graphql-api,kafka-dev-broker}.log)
 if [[ -f web/package.json ]]; then

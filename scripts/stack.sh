@@ -579,15 +579,23 @@ cmd_up() {
     for name in "${SERVICES[@]}"; do svc_up "$name" "$restart"; done
     wait_ready
 
+    local dashboard="(not built: run scripts/web-build.sh)" signin rel="${STACK_DIR#"$REPO_ROOT"/}"
+    [[ -f "$REPO_ROOT/web/dist/index.html" ]] && dashboard="http://127.0.0.1:$GRAPHQL_PORT/"
+    if [[ -n "${OIDC_DEV_ISSUER:-}" ]]; then
+        signin="user demo, password demo (local OIDC provider $OIDC_DEV_ISSUER)"
+    else
+        signin="through ${OIDC_ISSUER:-https://accounts.google.com} (access: analytics-admin member add)"
+    fi
     cat <<EOF
 
+  dashboard   $dashboard
+  sign in     $signin
   ingest      http://127.0.0.1:$INGEST_PORT/ingest     (POST, Authorization: Bearer <key>)
-  graphql     http://127.0.0.1:$GRAPHQL_PORT/graphql
+  graphql     http://127.0.0.1:$GRAPHQL_PORT/graphql   (GraphiQL in a browser)
   worker      http://127.0.0.1:$WORKER_PORT/metrics
   kafka       $KAFKA_BROKERS
-  login       http://127.0.0.1:$GRAPHQL_PORT/auth/login   (issuer ${OIDC_ISSUER:-https://accounts.google.com}${OIDC_DEV_ISSUER:+, user demo / demo})
-  demo key    $(cat "$STACK_DIR/demo-key" 2>/dev/null || echo "(none)")
-  env         . ${STACK_DIR#"$REPO_ROOT"/}/stack.env
+  demo key    $rel/demo-key   (admin key of acme-corp; in a shell: KEY=\$(cat $rel/demo-key))
+  env         . $rel/stack.env
   logs        ${LOGS#"$REPO_ROOT"/}/
 
 EOF
