@@ -8,49 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-ea_rc ea_redis_url_parse(const char *url, ea_redis_url *out, struct ea_err *err)
-{
-    memset(out, 0, sizeof(*out));
-    out->port = 6379;
-    const char *p;
-    if (strncmp(url, "redis://", 8) != 0)
-        return ea_err_set(err, EA_ERR_INVALID, "invalid REDIS_URL \"%s\": expected redis://", url);
-    p = url + 8;
-    const char *at = strchr(p, '@');
-    if (at != NULL) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon != NULL ? colon + 1 : p;
-        size_t len = (size_t)(at - pw);
-        if (len >= sizeof(out->password))
-            return ea_err_set(err, EA_ERR_INVALID, "invalid REDIS_URL: password too long");
-        memcpy(out->password, pw, len);
-        p = at + 1;
-    }
-    size_t hlen = strcspn(p, ":/");
-    if (hlen == 0 || hlen >= sizeof(out->host))
-        return ea_err_set(err, EA_ERR_INVALID, "invalid REDIS_URL \"%s\": bad host", url);
-    memcpy(out->host, p, hlen);
-    p += hlen;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || port < 1 || port > 65535)
-            return ea_err_set(err, EA_ERR_INVALID, "invalid REDIS_URL \"%s\": bad port", url);
-        out->port = (int)port;
-        p = end;
-    }
-    if (*p == '/') {
-        char *end;
-        long db = p[1] == '\0' ? 0 : strtol(p + 1, &end, 10);
-        if (p[1] != '\0' && (end == p + 1 || *end != '\0' || db < 0 || db > 1000))
-            return ea_err_set(err, EA_ERR_INVALID, "invalid REDIS_URL \"%s\": bad db", url);
-        out->db = (int)db;
-    } else if (*p != '\0') {
-        return ea_err_set(err, EA_ERR_INVALID, "invalid REDIS_URL \"%s\"", url);
-    }
-    return EA_OK;
-}
-
 redisReply *ea_redis_check(redisContext *c, redisReply *reply, const char *what, struct ea_err *err)
 {
     if (reply == NULL) {
@@ -59,7 +16,11 @@ redisReply *ea_redis_check(redisContext *c, redisReply *reply, const char *what,
         return NULL;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
-        ea_err_set(err, EA_ERR_REDIS, "could not %s: %s", what, reply->str);
+        /* NOAUTH: the server has a password and the URL none; say where it goes */
+        bool noauth = strncmp(reply->str, "NOAUTH", 6) == 0;
+        bool auth = noauth || strncmp(reply->str, "WRONGPASS", 9) == 0;
+        ea_err_set(err, auth ? EA_ERR_AUTH : EA_ERR_REDIS, "could not %s: %s%s", what, reply->str,
+                   noauth ? " (put the password in REDIS_URL)" : "");
         freeReplyObject(reply);
         return NULL;
     }
@@ -69,26 +30,37 @@ redisReply *ea_redis_check(redisContext *c, redisReply *reply, const char *what,
 redisContext *ea_redis_connect(const char *url, int timeout_ms, struct ea_err *err)
 {
     ea_redis_url u;
-    if (ea_redis_url_parse(url, &u, err) != EA_OK)
+    char where[400];
+    if (ea_redis_url_parse(url, NULL, &u, err) != EA_OK)
         return NULL;
+    ea_redis_url_describe(&u, where, sizeof(where));
+    if (u.tls) {
+        ea_err_set(err, EA_ERR_INVALID, "could not connect to %s: TLS is not supported yet", where);
+        return NULL;
+    }
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
     if (c == NULL || c->err) {
-        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to redis at %s:%d: %s", u.host,
-                   u.port, c != NULL ? c->errstr : "out of memory");
+        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to %s: %s", where,
+                   c != NULL ? c->errstr : "out of memory");
         redisFree(c);
         return NULL;
     }
     redisSetTimeout(c, tv);
     redisReply *r;
+    char what[480];
     if (u.password[0] != '\0') {
-        r = ea_redis_check(c, redisCommand(c, "AUTH %s", u.password), "authenticate to redis", err);
+        snprintf(what, sizeof(what), "authenticate to %s", where);
+        r = u.user[0] != '\0' ? redisCommand(c, "AUTH %s %s", u.user, u.password)
+                              : redisCommand(c, "AUTH %s", u.password);
+        r = ea_redis_check(c, r, what, err);
         if (r == NULL)
             goto fail;
         freeReplyObject(r);
     }
     if (u.db != 0) {
-        r = ea_redis_check(c, redisCommand(c, "SELECT %d", u.db), "select redis db", err);
+        snprintf(what, sizeof(what), "select db %d on %s", u.db, where);
+        r = ea_redis_check(c, redisCommand(c, "SELECT %d", u.db), what, err);
         if (r == NULL)
             goto fail;
         freeReplyObject(r);
