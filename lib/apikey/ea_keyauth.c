@@ -99,7 +99,8 @@ static ea_keyauth_status lookup(ea_keyauth *a, const char *id, const char *secre
     struct ea_err err;
     PGresult *r = ea_pg_query(c,
                               "SELECT tenant_id, secret_hash, scopes::text, "
-                              "coalesce(rate_limit, 0), revoked_at IS NOT NULL "
+                              "coalesce(rate_limit, 0), revoked_at IS NOT NULL, "
+                              "coalesce(array_to_string(origins, ','), '') "
                               "FROM api_keys WHERE key_id = $1",
                               1, params, PGRES_TUPLES_OK, &err);
     if (r == NULL) {
@@ -114,6 +115,16 @@ static ea_keyauth_status lookup(ea_keyauth *a, const char *id, const char *secre
         snprintf(out->key_id, sizeof(out->key_id), "%s", id);
         out->scopes = parse_scopes(PQgetvalue(r, 0, 2));
         out->rate_limit = strtol(PQgetvalue(r, 0, 3), NULL, 10);
+        /* stored normalized by whoever created the key; a list longer than a principal holds
+         * is truncated at an origin boundary, never mid-origin (creation refuses it anyway) */
+        const char *o = PQgetvalue(r, 0, 5);
+        size_t ol = strlen(o);
+        while (ol >= sizeof(out->origins)) {
+            const char *c = memrchr(o, ',', ol);
+            ol = c != NULL ? (size_t)(c - o) : 0;
+        }
+        memcpy(out->origins, o, ol);
+        out->origins[ol] = '\0';
         st = EA_KEYAUTH_OK;
     }
     PQclear(r);

@@ -9,6 +9,7 @@
 #define EA_KEYAUTH_H
 
 #include "ea_err.h"
+#include "ea_origin.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +23,9 @@ typedef struct ea_principal {
     char key_id[16];
     unsigned scopes;
     long rate_limit; /* requests/minute; 0 = the global default */
+    /* A browser key's origins, comma-joined and normalized (ea_origin.h); "" for a secret key.
+     * A browser key is ingest-only and accepted only from these origins (SPEC §4). */
+    char origins[EA_ORIGINS_TEXT_MAX];
 } ea_principal;
 
 typedef enum ea_keyauth_status {
