@@ -82,19 +82,19 @@ bool wk_alert_value(const char *aggregation, const wk_alert_agg *a, double *valu
     return true;
 }
 
-void wk_alert_format(wk_buf *out, const wk_alert_fired *f)
+void wk_alert_format(ea_pg_buf *out, const wk_alert_fired *f)
 {
     char t[48];
     ea_time_format_iso8601(f->bucket_ms, t);
-    wk_buf_puts(out, "{\"tenant\":");
-    wk_buf_json_string(out, f->tenant, strlen(f->tenant));
-    wk_buf_printf(out, ",\"alert\":{\"id\":%lld,\"name\":", f->alert_id);
-    wk_buf_json_string(out, f->name, strlen(f->name));
-    wk_buf_puts(out, ",\"metric\":");
-    wk_buf_json_string(out, f->metric, strlen(f->metric));
-    wk_buf_puts(out, "},\"value\":");
-    wk_buf_json_number(out, f->value);
-    wk_buf_puts(out, ",\"dims\":");
-    wk_buf_puts(out, f->dims_json); /* jsonb text from PostgreSQL: valid JSON */
-    wk_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"}", f->granularity, t);
+    ea_pg_buf_puts(out, "{\"tenant\":");
+    ea_pg_buf_json_string(out, f->tenant, strlen(f->tenant));
+    ea_pg_buf_printf(out, ",\"alert\":{\"id\":%lld,\"name\":", f->alert_id);
+    ea_pg_buf_json_string(out, f->name, strlen(f->name));
+    ea_pg_buf_puts(out, ",\"metric\":");
+    ea_pg_buf_json_string(out, f->metric, strlen(f->metric));
+    ea_pg_buf_puts(out, "},\"value\":");
+    ea_pg_buf_json_number(out, f->value);
+    ea_pg_buf_puts(out, ",\"dims\":");
+    ea_pg_buf_puts(out, f->dims_json); /* jsonb text from PostgreSQL: valid JSON */
+    ea_pg_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"}", f->granularity, t);
 }

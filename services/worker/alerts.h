@@ -7,7 +7,7 @@
 #ifndef WK_ALERTS_H
 #define WK_ALERTS_H
 
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,6 +47,6 @@ typedef struct wk_alert_fired {
 } wk_alert_fired;
 
 /* Appends the ea:alerts message for f to out (the shape graphql-api's ws.c reads). */
-void wk_alert_format(wk_buf *out, const wk_alert_fired *f);
+void wk_alert_format(ea_pg_buf *out, const wk_alert_fired *f);
 
 #endif

@@ -8,7 +8,7 @@
 #include "ea_log.h"
 #include "ea_redis.h"
 #include "ea_time.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ struct wk_feed {
     redisContext *rc;
     int64_t retry_at_ms;
     long backoff_ms;
-    wk_buf msg;
+    ea_pg_buf msg;
     const wk_change **order;
     size_t order_cap;
 };
@@ -43,7 +43,7 @@ void wk_feed_free(wk_feed *f)
         return;
     if (f->rc != NULL)
         redisFree(f->rc);
-    wk_buf_free(&f->msg);
+    ea_pg_buf_free(&f->msg);
     free(f->order);
     free(f);
 }
@@ -87,7 +87,7 @@ void wk_feed_check(wk_feed *f)
     wk_stats_set_ready(f->stats, WK_READY_REDIS, true);
 }
 
-static void format_list(wk_buf *out, const wk_change *changes, size_t n, bool closed)
+static void format_list(ea_pg_buf *out, const wk_change *changes, size_t n, bool closed)
 {
     bool first = true;
     for (size_t i = 0; i < n; i++) {
@@ -97,38 +97,39 @@ static void format_list(wk_buf *out, const wk_change *changes, size_t n, bool cl
         char t[48];
         ea_time_format_iso8601(c->bucket_ms, t);
         if (!first)
-            wk_buf_putc(out, ',');
+            ea_pg_buf_putc(out, ',');
         first = false;
-        wk_buf_puts(out, "{\"metric\":");
-        wk_buf_json_string(out, c->metric, strlen(c->metric));
-        wk_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"", wk_gran_name(c->gran), t);
+        ea_pg_buf_puts(out, "{\"metric\":");
+        ea_pg_buf_json_string(out, c->metric, strlen(c->metric));
+        ea_pg_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"", wk_gran_name(c->gran),
+                         t);
         if (closed) {
-            wk_buf_putc(out, '}');
+            ea_pg_buf_putc(out, '}');
             continue;
         }
-        wk_buf_puts(out, ",\"dims\":");
-        wk_buf_puts(out, c->dims_json); /* jsonb text from PostgreSQL: valid JSON */
-        wk_buf_printf(out, ",\"revision\":%d}", c->revision);
+        ea_pg_buf_puts(out, ",\"dims\":");
+        ea_pg_buf_puts(out, c->dims_json); /* jsonb text from PostgreSQL: valid JSON */
+        ea_pg_buf_printf(out, ",\"revision\":%d}", c->revision);
     }
 }
 
-void wk_feed_format(wk_buf *out, const char *tenant, const wk_change *changes, size_t n)
+void wk_feed_format(ea_pg_buf *out, const char *tenant, const wk_change *changes, size_t n)
 {
     bool any_closed = false;
     for (size_t i = 0; i < n && !any_closed; i++)
         any_closed = changes[i].closed;
-    wk_buf_puts(out, "{\"tenant\":");
-    wk_buf_json_string(out, tenant, strlen(tenant));
+    ea_pg_buf_puts(out, "{\"tenant\":");
+    ea_pg_buf_json_string(out, tenant, strlen(tenant));
     /* "changes" is always present (readers written before "closed" require it) */
-    wk_buf_puts(out, ",\"changes\":[");
+    ea_pg_buf_puts(out, ",\"changes\":[");
     format_list(out, changes, n, false);
-    wk_buf_putc(out, ']');
+    ea_pg_buf_putc(out, ']');
     if (any_closed) {
-        wk_buf_puts(out, ",\"closed\":[");
+        ea_pg_buf_puts(out, ",\"closed\":[");
         format_list(out, changes, n, true);
-        wk_buf_putc(out, ']');
+        ea_pg_buf_putc(out, ']');
     }
-    wk_buf_putc(out, '}');
+    ea_pg_buf_putc(out, '}');
 }
 
 static int by_tenant(const void *x, const void *y)
@@ -173,7 +174,7 @@ void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
         while (i < n && k < (size_t)f->cfg->changes_max_per_message &&
                strcmp(f->order[i]->tenant, tenant) == 0)
             run[k++] = *f->order[i++];
-        wk_buf_reset(&f->msg);
+        ea_pg_buf_reset(&f->msg);
         wk_feed_format(&f->msg, tenant, run, k);
         if (f->msg.oom) {
             wk_stats_inc_publish_error(f->stats);
@@ -214,7 +215,7 @@ void wk_feed_publish_alerts(void *ctx, const wk_alert_fired *fired, size_t n)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        wk_buf_reset(&f->msg);
+        ea_pg_buf_reset(&f->msg);
         wk_alert_format(&f->msg, &fired[i]);
         if (f->msg.oom) {
             wk_stats_inc_publish_error(f->stats);

@@ -29,7 +29,7 @@ void wk_feed_publish(void *ctx, const wk_change *changes, size_t n);
 void wk_feed_publish_alerts(void *ctx, const struct wk_alert_fired *fired, size_t n);
 
 /* Appends the JSON message for changes[0..n) (all of one tenant) to out. Exposed for tests. */
-void wk_feed_format(wk_buf *out, const char *tenant, const wk_change *changes, size_t n);
+void wk_feed_format(ea_pg_buf *out, const char *tenant, const wk_change *changes, size_t n);
 
 /* PING (connecting when needed); updates the redis readiness flag. */
 void wk_feed_check(wk_feed *f);

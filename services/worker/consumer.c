@@ -287,8 +287,8 @@ void wk_consumer_free(wk_consumer *c)
         rd_kafka_destroy(c->rk);
     for (int i = 0; i < 2; i++) {
         free(c->batches[i].ev);
-        wk_buf_free(&c->batches[i].raw_rows);
-        wk_buf_free(&c->batches[i].key_rows);
+        ea_pg_buf_free(&c->batches[i].raw_rows);
+        ea_pg_buf_free(&c->batches[i].key_rows);
         ea_arena_free(c->batches[i].arena);
     }
     free(c);

@@ -15,23 +15,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-void wk_dims_value_json(wk_buf *b, const json_t *v)
+void wk_dims_value_json(ea_pg_buf *b, const json_t *v)
 {
     switch (v == NULL ? JSON_NULL : json_typeof(v)) {
     case JSON_STRING:
-        wk_buf_json_string(b, json_string_value(v), json_string_length(v));
+        ea_pg_buf_json_string(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        wk_buf_printf(b, "%lld", (long long)json_integer_value(v));
+        ea_pg_buf_printf(b, "%lld", (long long)json_integer_value(v));
         break;
     case JSON_REAL:
-        wk_buf_json_number(b, json_real_value(v));
+        ea_pg_buf_json_number(b, json_real_value(v));
         break;
     case JSON_TRUE:
-        wk_buf_puts(b, "true");
+        ea_pg_buf_puts(b, "true");
         break;
     case JSON_FALSE:
-        wk_buf_puts(b, "false");
+        ea_pg_buf_puts(b, "false");
         break;
     case JSON_OBJECT:
     case JSON_ARRAY: {
@@ -40,24 +40,24 @@ void wk_dims_value_json(wk_buf *b, const json_t *v)
             b->oom = true;
             return;
         }
-        wk_buf_json_string(b, s, strlen(s));
+        ea_pg_buf_json_string(b, s, strlen(s));
         free(s);
         break;
     }
     default:
-        wk_buf_puts(b, "null");
+        ea_pg_buf_puts(b, "null");
     }
 }
 
-bool wk_dims_build(wk_buf *b, const wk_metric_def *d, const json_t *props, wk_capset *caps,
+bool wk_dims_build(ea_pg_buf *b, const wk_metric_def *d, const json_t *props, wk_capset *caps,
                    int64_t day_ms)
 {
-    wk_buf_putc(b, '{');
+    ea_pg_buf_putc(b, '{');
     for (size_t i = 0; i < d->ndims; i++) {
         if (i > 0)
-            wk_buf_putc(b, ',');
-        wk_buf_json_string(b, d->dims[i], strlen(d->dims[i]));
-        wk_buf_putc(b, ':');
+            ea_pg_buf_putc(b, ',');
+        ea_pg_buf_json_string(b, d->dims[i], strlen(d->dims[i]));
+        ea_pg_buf_putc(b, ':');
         size_t start = b->len;
         const json_t *v = json_object_get(props, d->dims[i]);
         wk_dims_value_json(b, v);
@@ -65,10 +65,10 @@ bool wk_dims_build(wk_buf *b, const wk_metric_def *d, const json_t *props, wk_ca
             !wk_capset_admit(caps, d->tenant, d->name, day_ms, d->dims[i], b->p + start,
                              b->len - start, d->cap)) {
             b->len = start;
-            wk_buf_json_string(b, WK_DIMS_OTHER, strlen(WK_DIMS_OTHER));
+            ea_pg_buf_json_string(b, WK_DIMS_OTHER, strlen(WK_DIMS_OTHER));
         }
     }
-    wk_buf_putc(b, '}');
+    ea_pg_buf_putc(b, '}');
     return !b->oom;
 }
 

@@ -9,7 +9,7 @@
 
 #include "ea_arena.h"
 #include "metricdefs.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -21,7 +21,7 @@
  * missing/null -> null, strings -> JSON string, numbers -> canonical number (1.0 == 1),
  * booleans -> true/false, objects and arrays -> a JSON *string* holding their compact
  * key-sorted text (one value, groupable). */
-void wk_dims_value_json(wk_buf *b, const json_t *v);
+void wk_dims_value_json(ea_pg_buf *b, const json_t *v);
 
 /* Optional cardinality cap state; see wk_capset_* below. NULL means "no cap". */
 typedef struct wk_capset wk_capset;
@@ -29,7 +29,7 @@ typedef struct wk_capset wk_capset;
 /* Appends {"dim":value,...} for d->dims (sorted) taken from props. With caps, a value that is
  * not already admitted for (tenant, metric, UTC day of day_ms, dim) once the cap is reached is
  * replaced by "__other__". false only on out-of-memory. */
-bool wk_dims_build(wk_buf *b, const wk_metric_def *d, const json_t *props, wk_capset *caps,
+bool wk_dims_build(ea_pg_buf *b, const wk_metric_def *d, const json_t *props, wk_capset *caps,
                    int64_t day_ms);
 
 /* Cap state: a cache of the admitted values per (tenant, metric, UTC day, dimension) — the

@@ -5,7 +5,7 @@
  */
 #include "httpd.h"
 #include "ea_log.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,22 +55,22 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         reply(req, 405, "Method Not Allowed", "application/json", m, sizeof(m) - 1);
         return 0;
     }
-    wk_buf b = {0};
+    ea_pg_buf b = {0};
     switch (h->kind) {
     case 0:
         reply(req, 200, "OK", "application/json", "{\"status\":\"ok\"}", 15);
         break;
     case 1: {
-        wk_buf why = {0};
+        ea_pg_buf why = {0};
         bool ok = wk_stats_ready(h->httpd->stats, &why);
         if (ok) {
-            wk_buf_puts(&b, "{\"status\":\"ready\"}");
+            ea_pg_buf_puts(&b, "{\"status\":\"ready\"}");
         } else {
-            wk_buf_puts(&b, "{\"status\":\"not_ready\",\"failing\":\"");
-            wk_buf_puts(&b, why.p != NULL ? why.p : "");
-            wk_buf_puts(&b, "\"}");
+            ea_pg_buf_puts(&b, "{\"status\":\"not_ready\",\"failing\":\"");
+            ea_pg_buf_puts(&b, why.p != NULL ? why.p : "");
+            ea_pg_buf_puts(&b, "\"}");
         }
-        wk_buf_free(&why);
+        ea_pg_buf_free(&why);
         reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "application/json",
               b.p != NULL ? b.p : "", b.len);
         break;
@@ -80,7 +80,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b.p != NULL ? b.p : "",
               b.len);
     }
-    wk_buf_free(&b);
+    ea_pg_buf_free(&b);
     return 0;
 }
 

@@ -11,7 +11,7 @@
  * automatic count metric of that event.
  */
 #include "processor.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 #include "strmap.h"
 #include "watermark.h"
 
@@ -24,7 +24,7 @@ struct wk_agg {
     wk_row **rows;
     size_t n, cap;
     bool sorted;
-    wk_buf key, dims, val;
+    ea_pg_buf key, dims, val;
 };
 
 static const int64_t gran_ms[WK_GRAN_N] = {15 * 60000, 3600000, 86400000};
@@ -74,9 +74,9 @@ void wk_agg_free(wk_agg *g)
     wk_agg_reset(g);
     wk_map_free(&g->map);
     free(g->rows);
-    wk_buf_free(&g->key);
-    wk_buf_free(&g->dims);
-    wk_buf_free(&g->val);
+    ea_pg_buf_free(&g->key);
+    ea_pg_buf_free(&g->dims);
+    ea_pg_buf_free(&g->val);
     free(g);
 }
 
@@ -105,14 +105,14 @@ bool wk_property_number(const json_t *v, double *out)
 static wk_row *row_get(wk_agg *g, wk_gran gran, const char *tenant, const char *metric,
                        int64_t bucket, const char *dims, size_t dims_len, ea_arena *a)
 {
-    wk_buf *k = &g->key;
-    wk_buf_reset(k);
+    ea_pg_buf *k = &g->key;
+    ea_pg_buf_reset(k);
     char gb = (char)gran;
-    wk_buf_append(k, &gb, 1);
-    wk_buf_append(k, tenant, strlen(tenant) + 1);
-    wk_buf_append(k, metric, strlen(metric) + 1);
-    wk_buf_append(k, &bucket, sizeof(bucket));
-    wk_buf_append(k, dims, dims_len);
+    ea_pg_buf_append(k, &gb, 1);
+    ea_pg_buf_append(k, tenant, strlen(tenant) + 1);
+    ea_pg_buf_append(k, metric, strlen(metric) + 1);
+    ea_pg_buf_append(k, &bucket, sizeof(bucket));
+    ea_pg_buf_append(k, dims, dims_len);
     if (k->oom)
         return NULL;
     bool ins;
@@ -204,7 +204,7 @@ ea_rc wk_agg_add(wk_agg *g, const wk_defs *defs, wk_capset *caps, const wk_event
             const json_t *v = json_object_get(ev->properties, d->property);
             if (v == NULL || json_is_null(v))
                 continue;
-            wk_buf_reset(&g->val);
+            ea_pg_buf_reset(&g->val);
             wk_dims_value_json(&g->val, v);
             if (g->val.oom)
                 return EA_ERR_NOMEM;
@@ -215,7 +215,7 @@ ea_rc wk_agg_add(wk_agg *g, const wk_defs *defs, wk_capset *caps, const wk_event
                 continue;
             has_value = true;
         }
-        wk_buf_reset(&g->dims);
+        ea_pg_buf_reset(&g->dims);
         if (!wk_dims_build(&g->dims, d, ev->properties, caps, day))
             return EA_ERR_NOMEM;
         rc = contribute(g, ev->tenant, d->name, g->dims.p, g->dims.len, ev->ts_ms, has_value, value,

@@ -80,7 +80,7 @@
 #include "ea_pg.h"
 #include "ea_time.h"
 #include "partitions.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 #include "strmap.h"
 #include "watermark.h"
 
@@ -115,7 +115,7 @@ struct wk_sink {
     wk_capset *caps;
     wk_agg *agg;
     ea_arena *attempt; /* per attempt: map keys, rows, change list */
-    wk_buf pb[NPARAM];
+    ea_pg_buf pb[NPARAM];
     wk_map keys; /* dedup: tenant\0event_id -> wk_event* */
     wk_publish_fn publish;
     void *publish_ctx;
@@ -155,51 +155,51 @@ static void rollback(wk_sink *s)
 }
 
 /* Array literal builders: '{' elem ',' elem '}' */
-static void arr_open(wk_buf *b)
+static void arr_open(ea_pg_buf *b)
 {
-    wk_buf_reset(b);
-    wk_buf_putc(b, '{');
+    ea_pg_buf_reset(b);
+    ea_pg_buf_putc(b, '{');
 }
-static void arr_sep(wk_buf *b)
+static void arr_sep(ea_pg_buf *b)
 {
     if (b->len > 1)
-        wk_buf_putc(b, ',');
+        ea_pg_buf_putc(b, ',');
 }
-static void arr_str(wk_buf *b, const char *s, size_t n)
+static void arr_str(ea_pg_buf *b, const char *s, size_t n)
 {
     arr_sep(b);
-    wk_buf_array_elem(b, s, n);
+    ea_pg_buf_array_elem(b, s, n);
 }
-static void arr_cstr(wk_buf *b, const char *s)
+static void arr_cstr(ea_pg_buf *b, const char *s)
 {
     if (s == NULL) {
         arr_sep(b);
-        wk_buf_puts(b, "NULL");
+        ea_pg_buf_puts(b, "NULL");
         return;
     }
     arr_str(b, s, strlen(s));
 }
-static void arr_i64(wk_buf *b, int64_t v)
+static void arr_i64(ea_pg_buf *b, int64_t v)
 {
     arr_sep(b);
-    wk_buf_put_i64(b, v);
+    ea_pg_buf_put_i64(b, v);
 }
-static void arr_f64(wk_buf *b, double v, bool null)
+static void arr_f64(ea_pg_buf *b, double v, bool null)
 {
     arr_sep(b);
     if (null)
-        wk_buf_puts(b, "NULL");
+        ea_pg_buf_puts(b, "NULL");
     else
-        wk_buf_printf(b, "%.17g", v);
+        ea_pg_buf_printf(b, "%.17g", v);
 }
-static void arr_ts(wk_buf *b, int64_t ms)
+static void arr_ts(ea_pg_buf *b, int64_t ms)
 {
     arr_sep(b);
-    wk_buf_put_ts(b, ms);
+    ea_pg_buf_put_ts(b, ms);
 }
-static void arr_close(wk_buf *b)
+static void arr_close(ea_pg_buf *b)
 {
-    wk_buf_putc(b, '}');
+    ea_pg_buf_putc(b, '}');
 }
 
 static bool params_oom(wk_sink *s, int n)
@@ -253,7 +253,7 @@ void wk_sink_free(wk_sink *s)
     ea_arena_free(s->attempt);
     wk_defs_free(s->defs);
     for (int i = 0; i < NPARAM; i++)
-        wk_buf_free(&s->pb[i]);
+        ea_pg_buf_free(&s->pb[i]);
     wk_map_free(&s->keys);
     fired_free(&s->fired);
     free(s);
@@ -383,15 +383,15 @@ ea_rc wk_sink_rewind(wk_sink *s, wk_pstate *st, int64_t offset, struct ea_err *e
 /* ---- (2)(3) one transaction ---- */
 
 /* Payload text of a dead event: the raw message, or the decoded one re-serialized. */
-static void dead_payload(wk_buf *b, const wk_event *ev)
+static void dead_payload(ea_pg_buf *b, const wk_event *ev)
 {
     if (ev->payload != NULL) {
-        wk_buf_utf8_sanitize(b, ev->payload, ev->payload_len);
+        ea_pg_buf_utf8_sanitize(b, ev->payload, ev->payload_len);
         return;
     }
     char *txt = ev->root != NULL ? json_dumps(ev->root, JSON_COMPACT) : NULL;
     if (txt != NULL) {
-        wk_buf_utf8_sanitize(b, txt, strlen(txt));
+        ea_pg_buf_utf8_sanitize(b, txt, strlen(txt));
         free(txt);
     }
 }
@@ -436,38 +436,38 @@ static ea_rc copy_in(wk_sink *s, const char *sql, const char *data, size_t len, 
 
 /* ---- COPY rows: built while decoding (consumer thread), gathered at commit ---- */
 
-static void key_row(wk_buf *o, const wk_event *ev)
+static void key_row(ea_pg_buf *o, const wk_event *ev)
 {
-    wk_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
-    wk_buf_putc(o, '\t');
-    wk_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
-    wk_buf_putc(o, '\n');
+    ea_pg_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
+    ea_pg_buf_putc(o, '\t');
+    ea_pg_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
+    ea_pg_buf_putc(o, '\n');
 }
 
 /* One raw_events row in COPY binary format (the stream's header and trailer are added by
  * raw_start). */
-static void raw_row(wk_buf *o, const wk_event *ev)
+static void raw_row(ea_pg_buf *o, const wk_event *ev)
 {
-    wk_copybin_tuple(o, 8);
-    wk_copybin_text(o, ev->tenant, strlen(ev->tenant));
-    wk_copybin_text(o, ev->event_id, strlen(ev->event_id));
-    wk_copybin_text(o, ev->name, strlen(ev->name));
-    wk_copybin_timestamptz(o, ev->ts_ms);
-    wk_copybin_timestamptz(o, ev->received_ms);
+    ea_pg_copybin_tuple(o, 8);
+    ea_pg_copybin_text(o, ev->tenant, strlen(ev->tenant));
+    ea_pg_copybin_text(o, ev->event_id, strlen(ev->event_id));
+    ea_pg_copybin_text(o, ev->name, strlen(ev->name));
+    ea_pg_copybin_timestamptz(o, ev->ts_ms);
+    ea_pg_copybin_timestamptz(o, ev->received_ms);
     if (ev->props_text != NULL) {
         /* the message's own text: jansson already validated it (no re-serialization) */
-        wk_copybin_jsonb(o, ev->props_text, ev->props_len);
+        ea_pg_copybin_jsonb(o, ev->props_text, ev->props_len);
     } else {
         char *props = json_dumps(ev->properties, JSON_COMPACT);
         if (props == NULL) {
             o->oom = true;
             return;
         }
-        wk_copybin_jsonb(o, props, strlen(props));
+        ea_pg_copybin_jsonb(o, props, strlen(props));
         free(props);
     }
-    wk_copybin_i32(o, ev->partition);
-    wk_copybin_i64(o, ev->offset);
+    ea_pg_copybin_i32(o, ev->partition);
+    ea_pg_copybin_i64(o, ev->offset);
 }
 
 void wk_batch_prepare(wk_batch *b, wk_event *ev, bool store_raw)
@@ -489,8 +489,8 @@ void wk_batch_prepare(wk_batch *b, wk_event *ev, bool store_raw)
 
 void wk_batch_reset_rows(wk_batch *b)
 {
-    wk_buf_reset(&b->raw_rows);
-    wk_buf_reset(&b->key_rows);
+    ea_pg_buf_reset(&b->raw_rows);
+    ea_pg_buf_reset(&b->key_rows);
     b->raw_rows.oom = b->key_rows.oom = false;
     b->key_order = NULL; /* was in the arena */
     b->nkey_order = 0;
@@ -551,12 +551,12 @@ void wk_batch_seal(wk_batch *b)
  * (not prepared, or out of memory then) gets it built here. *len 0: no rows; NULL: out of
  * memory. */
 static const char *gather_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want, bool raw,
-                               wk_buf *out, size_t *len)
+                               ea_pg_buf *out, size_t *len)
 {
-    const wk_buf *src = raw ? &b->raw_rows : &b->key_rows;
+    const ea_pg_buf *src = raw ? &b->raw_rows : &b->key_rows;
     size_t run_off = 0, run_len = 0;
     bool copied = false;
-    wk_buf_reset(out);
+    ea_pg_buf_reset(out);
     for (size_t i = lo; i < hi; i++) {
         const wk_event *ev = &b->ev[i];
         if (ev->state != want)
@@ -567,7 +567,7 @@ static const char *gather_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state
             continue;
         }
         if (run_len > 0) {
-            wk_buf_append(out, src->p + run_off, run_len);
+            ea_pg_buf_append(out, src->p + run_off, run_len);
             copied = true;
         }
         run_off = off;
@@ -585,7 +585,7 @@ static const char *gather_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state
         return run_len > 0 ? src->p + run_off : "";
     }
     if (run_len > 0)
-        wk_buf_append(out, src->p + run_off, run_len);
+        ea_pg_buf_append(out, src->p + run_off, run_len);
     *len = out->len;
     return out->oom ? NULL : out->p;
 }
@@ -601,18 +601,18 @@ static ea_rc index_keys(wk_sink *s, wk_batch *b, size_t lo, size_t hi, bool arra
         arr_open(&s->pb[0]);
         arr_open(&s->pb[1]);
     }
-    wk_buf key = {0};
+    ea_pg_buf key = {0};
     for (size_t i = lo; i < hi; i++) {
         wk_event *ev = &b->ev[i];
         if (ev->state != WK_EV_PARSED)
             continue;
-        wk_buf_reset(&key);
-        wk_buf_append(&key, ev->tenant, strlen(ev->tenant) + 1);
-        wk_buf_puts(&key, ev->event_id);
+        ea_pg_buf_reset(&key);
+        ea_pg_buf_append(&key, ev->tenant, strlen(ev->tenant) + 1);
+        ea_pg_buf_puts(&key, ev->event_id);
         bool ins;
         void **slot = key.oom ? NULL : wk_map_upsert(&s->keys, key.p, key.len, s->attempt, &ins);
         if (slot == NULL) {
-            wk_buf_free(&key);
+            ea_pg_buf_free(&key);
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory in dedup");
         }
         if (!ins) {
@@ -625,7 +625,7 @@ static ea_rc index_keys(wk_sink *s, wk_batch *b, size_t lo, size_t hi, bool arra
             arr_cstr(&s->pb[1], ev->event_id);
         }
     }
-    wk_buf_free(&key);
+    ea_pg_buf_free(&key);
     if (arrays) {
         arr_close(&s->pb[0]);
         arr_close(&s->pb[1]);
@@ -647,18 +647,18 @@ static ea_rc dedup_lookup(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct 
                      2, PGRES_TUPLES_OK, &res, err);
     if (rc != EA_OK)
         return rc;
-    wk_buf key = {0};
+    ea_pg_buf key = {0};
     for (int r = 0; r < PQntuples(res); r++) {
-        wk_buf_reset(&key);
-        wk_buf_append(&key, PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0) + 1);
-        wk_buf_append(&key, PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1));
+        ea_pg_buf_reset(&key);
+        ea_pg_buf_append(&key, PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0) + 1);
+        ea_pg_buf_append(&key, PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1));
         wk_event *ev = key.oom ? NULL : wk_map_get(&s->keys, key.p, key.len);
         if (ev != NULL)
             ev->state = WK_EV_DUPLICATE; /* counted by an earlier batch */
     }
     PQclear(res);
     bool oom = key.oom;
-    wk_buf_free(&key);
+    ea_pg_buf_free(&key);
     return oom ? ea_err_set(err, EA_ERR_NOMEM, "out of memory in dedup") : EA_OK;
 }
 
@@ -669,12 +669,12 @@ static ea_rc dedup_copy(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea
     size_t len;
     const char *rows;
     if (b->key_order != NULL) {
-        wk_buf *o = &s->pb[2];
-        wk_buf_reset(o);
+        ea_pg_buf *o = &s->pb[2];
+        ea_pg_buf_reset(o);
         for (size_t k = 0; k < b->nkey_order; k++) {
             const wk_event *ev = &b->ev[b->key_order[k]];
             if (b->key_order[k] >= lo && b->key_order[k] < hi && ev->state == WK_EV_PARSED)
-                wk_buf_append(o, b->key_rows.p + ev->key_off, ev->key_len);
+                ea_pg_buf_append(o, b->key_rows.p + ev->key_off, ev->key_len);
         }
         for (size_t i = lo; i < hi; i++) /* keys that were not prepared (out of memory then) */
             if (b->ev[i].state == WK_EV_PARSED && b->ev[i].key_len == 0)
@@ -785,9 +785,9 @@ static ea_rc raw_start(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_
         return rc;
     s->copy_inflight = true;
     if (PQsetnonblocking(s->conn, 1) != 0 ||
-        PQputCopyData(s->conn, wk_copybin_header, (int)sizeof(wk_copybin_header)) != 1 ||
+        PQputCopyData(s->conn, ea_pg_copybin_header, (int)sizeof(ea_pg_copybin_header)) != 1 ||
         PQputCopyData(s->conn, rows, (int)len) != 1 ||
-        PQputCopyData(s->conn, wk_copybin_trailer, (int)sizeof(wk_copybin_trailer)) != 1 ||
+        PQputCopyData(s->conn, ea_pg_copybin_trailer, (int)sizeof(ea_pg_copybin_trailer)) != 1 ||
         PQputCopyEnd(s->conn, NULL) != 1)
         return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not send the raw events: %s",
                           PQerrorMessage(s->conn));
@@ -908,7 +908,7 @@ static ea_rc step_hll(wk_sink *s, wk_row **rows, size_t nrows, struct ea_err *er
 static ea_rc step_locks(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_err *err)
 {
     wk_map seen = {0};
-    wk_buf key = {0}, val = {0};
+    ea_pg_buf key = {0}, val = {0};
     size_t nlock = 0, nday = 0;
     ea_rc rc = EA_OK;
     for (int p = 0; p < 5; p++)
@@ -927,7 +927,7 @@ static ea_rc step_locks(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea
                 const json_t *v = json_object_get(ev->properties, d->dims[j]);
                 if (v == NULL || json_is_null(v))
                     continue;
-                wk_buf_reset(&val);
+                ea_pg_buf_reset(&val);
                 wk_dims_value_json(&val, v);
                 if (!val.oom && wk_capset_state(s->caps, d->tenant, d->name, day, d->dims[j], val.p,
                                                 val.len, d->cap) == WK_CAP_UNKNOWN)
@@ -935,8 +935,8 @@ static ea_rc step_locks(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea
             }
             bool ins;
             if (need_lock) {
-                wk_buf_reset(&key);
-                wk_buf_printf(&key, "L%s%c%s", d->tenant, 0, d->name);
+                ea_pg_buf_reset(&key);
+                ea_pg_buf_printf(&key, "L%s%c%s", d->tenant, 0, d->name);
                 if (key.oom || wk_map_upsert(&seen, key.p, key.len, s->attempt, &ins) == NULL) {
                     rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory");
                     break;
@@ -948,8 +948,8 @@ static ea_rc step_locks(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea
                 }
             }
             if (need_day) {
-                wk_buf_reset(&key);
-                wk_buf_printf(&key, "D%s%c%s%c%lld", d->tenant, 0, d->name, 0, (long long)day);
+                ea_pg_buf_reset(&key);
+                ea_pg_buf_printf(&key, "D%s%c%s%c%lld", d->tenant, 0, d->name, 0, (long long)day);
                 if (key.oom || wk_map_upsert(&seen, key.p, key.len, s->attempt, &ins) == NULL) {
                     rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory");
                     break;
@@ -966,8 +966,8 @@ static ea_rc step_locks(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea
     for (int p = 0; p < 5; p++)
         arr_close(&s->pb[p]);
     wk_map_free(&seen);
-    wk_buf_free(&key);
-    wk_buf_free(&val);
+    ea_pg_buf_free(&key);
+    ea_pg_buf_free(&val);
     if (rc != EA_OK || nlock == 0)
         return rc;
     rc = exec_params(s,
@@ -979,7 +979,7 @@ static ea_rc step_locks(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea
         return rc;
     /* shift the day arrays to $1..$3 */
     for (int p = 0; p < 3; p++) {
-        wk_buf t = s->pb[p];
+        ea_pg_buf t = s->pb[p];
         s->pb[p] = s->pb[p + 2];
         s->pb[p + 2] = t;
     }
@@ -1035,7 +1035,7 @@ static ea_rc step_dim_values(wk_sink *s, struct ea_err *err)
 static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **changes,
                          size_t *nchanges, struct ea_err *err)
 {
-    wk_buf tmp = {0};
+    ea_pg_buf tmp = {0};
     for (int g = 0; g < WK_GRAN_N; g++) {
         size_t k = 0;
         for (int p = 0; p < 10; p++)
@@ -1057,17 +1057,17 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
                 size_t sz = ea_hll_serialized_size(r->hll);
                 uint8_t *bytes = ea_arena_alloc(s->attempt, sz);
                 if (bytes == NULL || ea_hll_serialize(r->hll, bytes, sz) != sz) {
-                    wk_buf_free(&tmp);
+                    ea_pg_buf_free(&tmp);
                     return ea_err_set(err, EA_ERR_NOMEM, "out of memory serializing hll");
                 }
-                wk_buf_reset(&tmp);
-                wk_buf_bytea_hex(&tmp, bytes, sz);
+                ea_pg_buf_reset(&tmp);
+                ea_pg_buf_bytea_hex(&tmp, bytes, sz);
                 arr_str(&s->pb[8], tmp.p, tmp.len);
             } else {
                 arr_cstr(&s->pb[8], NULL);
             }
             arr_sep(&s->pb[9]);
-            wk_buf_puts(&s->pb[9], r->closed ? "t" : "f");
+            ea_pg_buf_puts(&s->pb[9], r->closed ? "t" : "f");
         }
         for (int p = 0; p < 10; p++)
             arr_close(&s->pb[p]);
@@ -1093,7 +1093,7 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
         PGresult *res = NULL;
         ea_rc rc = exec_params(s, sql, 10, PGRES_TUPLES_OK, &res, err);
         if (rc != EA_OK) {
-            wk_buf_free(&tmp);
+            ea_pg_buf_free(&tmp);
             return rc;
         }
         if (g != WK_GRAN_15M) {
@@ -1101,7 +1101,7 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
             wk_change *c = ea_arena_alloc(s->attempt, sizeof(*c) * (*nchanges + (size_t)nt + 1));
             if (c == NULL) {
                 PQclear(res);
-                wk_buf_free(&tmp);
+                ea_pg_buf_free(&tmp);
                 return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
             }
             if (*nchanges > 0)
@@ -1121,7 +1121,7 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
                 ch->restated = PQgetvalue(res, t, 5)[0] == 't';
                 if (ch->tenant == NULL || ch->metric == NULL || ch->dims_json == NULL) {
                     PQclear(res);
-                    wk_buf_free(&tmp);
+                    ea_pg_buf_free(&tmp);
                     return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
                 }
             }
@@ -1129,7 +1129,7 @@ static ea_rc step_upsert(wk_sink *s, wk_row **rows, size_t nrows, wk_change **ch
         }
         PQclear(res);
     }
-    wk_buf_free(&tmp);
+    ea_pg_buf_free(&tmp);
     return EA_OK;
 }
 
@@ -1137,7 +1137,7 @@ static ea_rc step_dead(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_batch_r
                        struct ea_err *err)
 {
     size_t n = 0;
-    wk_buf tmp = {0};
+    ea_pg_buf tmp = {0};
     for (int p = 0; p < 6; p++)
         arr_open(&s->pb[p]);
     for (size_t i = lo; i < hi; i++) {
@@ -1151,13 +1151,13 @@ static ea_rc step_dead(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_batch_r
         arr_cstr(&s->pb[2], ev->dead_reason);
         arr_i64(&s->pb[3], ev->partition);
         arr_i64(&s->pb[4], ev->offset);
-        wk_buf_reset(&tmp);
+        ea_pg_buf_reset(&tmp);
         dead_payload(&tmp, ev);
         arr_str(&s->pb[5], tmp.p != NULL ? tmp.p : "", tmp.len);
         ea_log_info("dead-letter", "partition %d offset %lld: %s", ev->partition,
                     (long long)ev->offset, ev->dead_reason);
     }
-    wk_buf_free(&tmp);
+    ea_pg_buf_free(&tmp);
     for (int p = 0; p < 6; p++)
         arr_close(&s->pb[p]);
     if (n == 0)
@@ -1220,7 +1220,7 @@ static bool fired_add(fired_list *f, PGresult *res, int t, wk_gran g, double val
 static ea_rc close_eval_alerts(wk_sink *s, wk_gran g, const wk_change *notes, size_t n,
                                fired_list *fired, struct ea_err *err)
 {
-    wk_buf bt = {0}, bm = {0}, bb = {0};
+    ea_pg_buf bt = {0}, bm = {0}, bb = {0};
     PGresult *res = NULL;
     ea_rc rc = EA_OK;
     arr_open(&bt);
@@ -1312,9 +1312,9 @@ static ea_rc close_eval_alerts(wk_sink *s, wk_gran g, const wk_change *notes, si
     }
 out:
     PQclear(res);
-    wk_buf_free(&bt);
-    wk_buf_free(&bm);
-    wk_buf_free(&bb);
+    ea_pg_buf_free(&bt);
+    ea_pg_buf_free(&bm);
+    ea_pg_buf_free(&bb);
     return rc;
 }
 
@@ -1407,10 +1407,10 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
         if (ps[i].present)
             arr_i64(&s->pb[2], st[i].partition);
     arr_close(&s->pb[2]);
-    wk_buf_reset(&s->pb[0]);
-    wk_buf_puts(&s->pb[0], cfg->group_id);
-    wk_buf_reset(&s->pb[1]);
-    wk_buf_puts(&s->pb[1], cfg->kafka_topic);
+    ea_pg_buf_reset(&s->pb[0]);
+    ea_pg_buf_puts(&s->pb[0], cfg->group_id);
+    ea_pg_buf_reset(&s->pb[1]);
+    ea_pg_buf_puts(&s->pb[1], cfg->kafka_topic);
     PGresult *res = NULL;
     if ((rc = exec_params(s,
                           "SELECT partition, next_offset, generation, "
@@ -1575,14 +1575,14 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
         return EA_OK; /* everything was dropped */
     }
     for (int p = 3; p >= 0; p--) { /* shift to $3..$6 after group and topic */
-        wk_buf t = s->pb[p + 2];
+        ea_pg_buf t = s->pb[p + 2];
         s->pb[p + 2] = s->pb[p];
         s->pb[p] = t;
     }
-    wk_buf_reset(&s->pb[0]);
-    wk_buf_puts(&s->pb[0], cfg->group_id);
-    wk_buf_reset(&s->pb[1]);
-    wk_buf_puts(&s->pb[1], cfg->kafka_topic);
+    ea_pg_buf_reset(&s->pb[0]);
+    ea_pg_buf_puts(&s->pb[0], cfg->group_id);
+    ea_pg_buf_reset(&s->pb[1]);
+    ea_pg_buf_puts(&s->pb[1], cfg->kafka_topic);
     if ((rc = exec_params(s,
                           "UPDATE consumer_offsets AS o SET next_offset = u.n, "
                           "watermark = GREATEST(o.watermark, u.w), updated_at = now() "

@@ -12,7 +12,7 @@
 #include "message.h"
 #include "metricdefs.h"
 #include "processor.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 #include "stats.h"
 #include "worker_config.h"
 
@@ -44,7 +44,7 @@ typedef struct wk_batch {
     int64_t started_ns; /* monotonic time the first message was polled */
     /* COPY text of the events' raw_events and event_dedup rows, built as they are decoded on
      * the consumer thread (wk_batch_prepare), so the committer only sends them */
-    wk_buf raw_rows, key_rows;
+    ea_pg_buf raw_rows, key_rows;
     uint32_t *key_order; /* event indices by dedup key (wk_batch_seal; arena), NULL: not sealed */
     size_t nkey_order;
 } wk_batch;

@@ -217,7 +217,7 @@ void wk_stats_set_ready(wk_stats *s, wk_ready_part part, bool ok)
     pthread_mutex_unlock(&s->mu);
 }
 
-bool wk_stats_ready(wk_stats *s, wk_buf *why)
+bool wk_stats_ready(wk_stats *s, ea_pg_buf *why)
 {
     static const char *const names[WK_READY_N] = {"postgresql", "kafka", "redis"};
     bool all = true;
@@ -227,8 +227,8 @@ bool wk_stats_ready(wk_stats *s, wk_buf *why)
             continue;
         if (why != NULL) {
             if (!all)
-                wk_buf_puts(why, ",");
-            wk_buf_puts(why, names[i]);
+                ea_pg_buf_puts(why, ",");
+            ea_pg_buf_puts(why, names[i]);
         }
         all = false;
     }
@@ -236,26 +236,28 @@ bool wk_stats_ready(wk_stats *s, wk_buf *why)
     return all;
 }
 
-static void render_hist(wk_buf *o, const char *name, const char *help, const struct hist *h,
+static void render_hist(ea_pg_buf *o, const char *name, const char *help, const struct hist *h,
                         const double *bounds, size_t nb)
 {
-    wk_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    ea_pg_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t cum = 0;
     for (size_t i = 0; i < nb; i++) {
         cum += h->b[i];
-        wk_buf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i], (unsigned long long)cum);
+        ea_pg_buf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+                         (unsigned long long)cum);
     }
-    wk_buf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
-                  (unsigned long long)h->count, name, h->sum, name, (unsigned long long)h->count);
+    ea_pg_buf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+                     (unsigned long long)h->count, name, h->sum, name,
+                     (unsigned long long)h->count);
 }
 
-static void counter(wk_buf *o, const char *name, const char *help, uint64_t v)
+static void counter(ea_pg_buf *o, const char *name, const char *help, uint64_t v)
 {
-    wk_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-                  (unsigned long long)v);
+    ea_pg_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                     (unsigned long long)v);
 }
 
-void wk_stats_render(wk_stats *s, wk_buf *o)
+void wk_stats_render(wk_stats *s, ea_pg_buf *o)
 {
     int64_t now = ea_time_now_ms();
     pthread_mutex_lock(&s->mu);
@@ -266,13 +268,13 @@ void wk_stats_render(wk_stats *s, wk_buf *o)
     counter(o, "worker_events_late_total", "events behind their partition watermark (counted)",
             s->late);
     counter(o, "worker_events_restated_total", "events that restated a closed bucket", s->restated);
-    wk_buf_puts(o, "# HELP worker_events_dead_lettered_total events written to dead_letters\n"
-                   "# TYPE worker_events_dead_lettered_total counter\n");
+    ea_pg_buf_puts(o, "# HELP worker_events_dead_lettered_total events written to dead_letters\n"
+                      "# TYPE worker_events_dead_lettered_total counter\n");
     if (s->nreasons == 0)
-        wk_buf_puts(o, "worker_events_dead_lettered_total{reason=\"none\"} 0\n");
+        ea_pg_buf_puts(o, "worker_events_dead_lettered_total{reason=\"none\"} 0\n");
     for (size_t i = 0; i < s->nreasons; i++)
-        wk_buf_printf(o, "worker_events_dead_lettered_total{reason=\"%s\"} %llu\n", s->reasons[i],
-                      (unsigned long long)s->reason_counts[i]);
+        ea_pg_buf_printf(o, "worker_events_dead_lettered_total{reason=\"%s\"} %llu\n",
+                         s->reasons[i], (unsigned long long)s->reason_counts[i]);
     counter(o, "worker_rollup_rows_upserted_total", "rollup rows written", s->rows);
     counter(o, "worker_batches_total", "committed batches", s->batches);
     counter(o, "worker_fenced_total",
@@ -296,34 +298,34 @@ void wk_stats_render(wk_stats *s, wk_buf *o)
     for (int i = 0; i < RATE_SLOTS; i++)
         if (s->rate_sec[i] > now / 1000 - RATE_SLOTS && s->rate_sec[i] < now / 1000)
             n += s->rate_n[i];
-    wk_buf_printf(o,
-                  "# HELP worker_events_per_second events counted per second (last %d s)\n"
-                  "# TYPE worker_events_per_second gauge\nworker_events_per_second %.1f\n",
-                  RATE_SLOTS - 1, (double)n / (RATE_SLOTS - 1));
-    wk_buf_printf(o,
-                  "# HELP worker_seconds_since_last_commit time since the last batch commit\n"
-                  "# TYPE worker_seconds_since_last_commit gauge\n"
-                  "worker_seconds_since_last_commit %.3f\n",
-                  s->last_commit_ms == 0 ? -1.0 : (double)(now - s->last_commit_ms) / 1000.0);
-    wk_buf_puts(o, "# HELP worker_partition_lag messages behind the broker high watermark\n"
-                   "# TYPE worker_partition_lag gauge\n");
+    ea_pg_buf_printf(o,
+                     "# HELP worker_events_per_second events counted per second (last %d s)\n"
+                     "# TYPE worker_events_per_second gauge\nworker_events_per_second %.1f\n",
+                     RATE_SLOTS - 1, (double)n / (RATE_SLOTS - 1));
+    ea_pg_buf_printf(o,
+                     "# HELP worker_seconds_since_last_commit time since the last batch commit\n"
+                     "# TYPE worker_seconds_since_last_commit gauge\n"
+                     "worker_seconds_since_last_commit %.3f\n",
+                     s->last_commit_ms == 0 ? -1.0 : (double)(now - s->last_commit_ms) / 1000.0);
+    ea_pg_buf_puts(o, "# HELP worker_partition_lag messages behind the broker high watermark\n"
+                      "# TYPE worker_partition_lag gauge\n");
     for (size_t i = 0; i < MAX_PARTS; i++) {
         struct part *p = &s->parts[i];
         if (p->used)
-            wk_buf_printf(o, "worker_partition_lag{partition=\"%d\"} %lld\n", p->id,
-                          (long long)(p->high > p->next_offset ? p->high - p->next_offset : 0));
+            ea_pg_buf_printf(o, "worker_partition_lag{partition=\"%d\"} %lld\n", p->id,
+                             (long long)(p->high > p->next_offset ? p->high - p->next_offset : 0));
     }
-    wk_buf_puts(o, "# HELP worker_partition_next_offset committed next offset per partition\n"
-                   "# TYPE worker_partition_next_offset gauge\n");
+    ea_pg_buf_puts(o, "# HELP worker_partition_next_offset committed next offset per partition\n"
+                      "# TYPE worker_partition_next_offset gauge\n");
     for (size_t i = 0; i < MAX_PARTS; i++)
         if (s->parts[i].used)
-            wk_buf_printf(o, "worker_partition_next_offset{partition=\"%d\"} %lld\n",
-                          s->parts[i].id, (long long)s->parts[i].next_offset);
-    wk_buf_puts(o, "# HELP worker_partition_watermark_seconds partition watermark (unix time)\n"
-                   "# TYPE worker_partition_watermark_seconds gauge\n");
+            ea_pg_buf_printf(o, "worker_partition_next_offset{partition=\"%d\"} %lld\n",
+                             s->parts[i].id, (long long)s->parts[i].next_offset);
+    ea_pg_buf_puts(o, "# HELP worker_partition_watermark_seconds partition watermark (unix time)\n"
+                      "# TYPE worker_partition_watermark_seconds gauge\n");
     for (size_t i = 0; i < MAX_PARTS; i++)
         if (s->parts[i].used && s->parts[i].watermark_ms != INT64_MIN)
-            wk_buf_printf(o, "worker_partition_watermark_seconds{partition=\"%d\"} %.3f\n",
-                          s->parts[i].id, (double)s->parts[i].watermark_ms / 1000.0);
+            ea_pg_buf_printf(o, "worker_partition_watermark_seconds{partition=\"%d\"} %.3f\n",
+                             s->parts[i].id, (double)s->parts[i].watermark_ms / 1000.0);
     pthread_mutex_unlock(&s->mu);
 }

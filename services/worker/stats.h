@@ -6,7 +6,7 @@
 #ifndef WK_STATS_H
 #define WK_STATS_H
 
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,9 +63,9 @@ typedef enum wk_ready_part {
 } wk_ready_part;
 void wk_stats_set_ready(wk_stats *s, wk_ready_part part, bool ok);
 /* True when every part is ok; names of failing parts are appended to why (may be NULL). */
-bool wk_stats_ready(wk_stats *s, wk_buf *why);
+bool wk_stats_ready(wk_stats *s, ea_pg_buf *why);
 
 /* Appends the Prometheus text exposition of everything. */
-void wk_stats_render(wk_stats *s, wk_buf *out);
+void wk_stats_render(wk_stats *s, ea_pg_buf *out);
 
 #endif

@@ -41,7 +41,7 @@
 #include "message.h"
 #include "metricdefs.h"
 #include "processor.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 #include "stats.h"
 #include "worker_config.h"
 
@@ -237,10 +237,10 @@ static ea_rc aggregate_day(PGconn *c, wk_agg *agg, const wk_defs *defs, wk_capse
     return EA_OK;
 }
 
-static void arr_sep(wk_buf *b)
+static void arr_sep(ea_pg_buf *b)
 {
     if (b->len > 1)
-        wk_buf_putc(b, ',');
+        ea_pg_buf_putc(b, ',');
 }
 
 /* Writes the recomputed rows of one granularity: delete what is gone, upsert what changed. */
@@ -287,13 +287,13 @@ static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const
                         const char *metric, int64_t day, struct day_stats *st, struct changes *ch,
                         struct ea_err *err)
 {
-    wk_buf pb[10] = {{0}};
-    wk_buf tmp = {0};
+    ea_pg_buf pb[10] = {{0}};
+    ea_pg_buf tmp = {0};
     ea_rc rc = EA_OK;
     PGresult *res = NULL;
     for (int p = 0; p < 10; p++) {
-        wk_buf_reset(&pb[p]);
-        wk_buf_putc(&pb[p], '{');
+        ea_pg_buf_reset(&pb[p]);
+        ea_pg_buf_putc(&pb[p], '{');
     }
     for (size_t i = 0; i < nrows; i++) {
         wk_row *r = rows[i];
@@ -302,23 +302,23 @@ static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const
         char t[48];
         iso(r->bucket_ms, t);
         arr_sep(&pb[0]);
-        wk_buf_puts(&pb[0], t);
+        ea_pg_buf_puts(&pb[0], t);
         arr_sep(&pb[1]);
-        wk_buf_array_elem(&pb[1], r->dims, r->dims_len);
+        ea_pg_buf_array_elem(&pb[1], r->dims, r->dims_len);
         arr_sep(&pb[2]);
-        wk_buf_printf(&pb[2], "%lld", (long long)r->cnt);
+        ea_pg_buf_printf(&pb[2], "%lld", (long long)r->cnt);
         arr_sep(&pb[3]);
-        wk_buf_printf(&pb[3], "%.17g", r->sum);
+        ea_pg_buf_printf(&pb[3], "%.17g", r->sum);
         arr_sep(&pb[4]);
         if (r->has_value)
-            wk_buf_printf(&pb[4], "%.17g", r->min);
+            ea_pg_buf_printf(&pb[4], "%.17g", r->min);
         else
-            wk_buf_puts(&pb[4], "NULL");
+            ea_pg_buf_puts(&pb[4], "NULL");
         arr_sep(&pb[5]);
         if (r->has_value)
-            wk_buf_printf(&pb[5], "%.17g", r->max);
+            ea_pg_buf_printf(&pb[5], "%.17g", r->max);
         else
-            wk_buf_puts(&pb[5], "NULL");
+            ea_pg_buf_puts(&pb[5], "NULL");
         arr_sep(&pb[6]);
         if (r->hll != NULL) {
             size_t sz = ea_hll_serialized_size(r->hll);
@@ -328,19 +328,19 @@ static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const
                 rc = ea_err_set(err, EA_ERR_NOMEM, "could not backfill: out of memory");
                 goto out;
             }
-            wk_buf_reset(&tmp);
-            wk_buf_bytea_hex(&tmp, bytes, sz);
+            ea_pg_buf_reset(&tmp);
+            ea_pg_buf_bytea_hex(&tmp, bytes, sz);
             free(bytes);
-            wk_buf_array_elem(&pb[6], tmp.p, tmp.len);
+            ea_pg_buf_array_elem(&pb[6], tmp.p, tmp.len);
         } else {
-            wk_buf_puts(&pb[6], "NULL");
+            ea_pg_buf_puts(&pb[6], "NULL");
         }
         arr_sep(&pb[7]);
-        wk_buf_puts(&pb[7], r->closed ? "t" : "f");
+        ea_pg_buf_puts(&pb[7], r->closed ? "t" : "f");
         st->rows++;
     }
     for (int p = 0; p < 8; p++)
-        wk_buf_putc(&pb[p], '}');
+        ea_pg_buf_putc(&pb[p], '}');
     char lo[48], hi[48];
     iso(day, lo);
     iso(day + EA_MS_PER_DAY, hi);
@@ -416,8 +416,8 @@ static ea_rc write_gran(PGconn *c, wk_gran g, wk_row **rows, size_t nrows, const
         goto out;
 out:
     for (int p = 0; p < 10; p++)
-        wk_buf_free(&pb[p]);
-    wk_buf_free(&tmp);
+        ea_pg_buf_free(&pb[p]);
+    ea_pg_buf_free(&tmp);
     return rc;
 }
 
@@ -427,9 +427,9 @@ static ea_rc write_registry(PGconn *c, wk_capset *caps, const char *metric, stru
     size_t n = wk_capset_staged_count(caps);
     if (n == 0)
         return EA_OK;
-    wk_buf pb[5] = {{0}};
+    ea_pg_buf pb[5] = {{0}};
     for (int p = 0; p < 5; p++)
-        wk_buf_putc(&pb[p], '{');
+        ea_pg_buf_putc(&pb[p], '{');
     for (size_t i = 0; i < n; i++) {
         const char *tenant, *m, *dim, *value;
         int64_t day;
@@ -442,14 +442,14 @@ static ea_rc write_registry(PGconn *c, wk_capset *caps, const char *metric, stru
         const char *fields[4] = {tenant, m, t, dim};
         for (int p = 0; p < 4; p++) {
             arr_sep(&pb[p]);
-            wk_buf_array_elem(&pb[p], fields[p], strlen(fields[p]));
+            ea_pg_buf_array_elem(&pb[p], fields[p], strlen(fields[p]));
         }
         arr_sep(&pb[4]);
-        wk_buf_array_elem(&pb[4], value, len);
+        ea_pg_buf_array_elem(&pb[4], value, len);
     }
     ea_rc rc = EA_OK;
     for (int p = 0; p < 5; p++) {
-        wk_buf_putc(&pb[p], '}');
+        ea_pg_buf_putc(&pb[p], '}');
         if (pb[p].oom)
             rc = ea_err_set(err, EA_ERR_NOMEM, "could not backfill: out of memory");
     }
@@ -466,7 +466,7 @@ static ea_rc write_registry(PGconn *c, wk_capset *caps, const char *metric, stru
         PQclear(res);
     }
     for (int p = 0; p < 5; p++)
-        wk_buf_free(&pb[p]);
+        ea_pg_buf_free(&pb[p]);
     return rc;
 }
 

@@ -77,8 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     wk_event_release(&ev);
-    wk_buf_free(&b.raw_rows);
-    wk_buf_free(&b.key_rows);
+    ea_pg_buf_free(&b.raw_rows);
+    ea_pg_buf_free(&b.key_rows);
     ea_arena_free(b.arena);
     return 0;
 }

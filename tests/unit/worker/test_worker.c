@@ -1,5 +1,5 @@
 /*
- * test_worker.c — services/worker without PostgreSQL or Kafka: text encodings, canonical
+ * test_worker.c — services/worker without PostgreSQL or Kafka: canonical
  * dimension keys, the cardinality cap, message decoding, metric-definition indexing, in-memory
  * aggregation (one row per bucket and dims, every aggregation, closed buckets, lock order),
  * watermark rules and the change-feed message format.
@@ -13,7 +13,7 @@
 #include "metricdefs.h"
 #include "processor.h"
 #include "sink.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 #include "watermark.h"
 
 #include <jansson.h>
@@ -23,59 +23,9 @@
 #define H EA_MS_PER_HOUR
 static const int64_t T0 = INT64_C(1705945000000); /* 2024-01-22T17:36:40Z */
 
-static const char *buf_str(wk_buf *b)
+static const char *buf_str(ea_pg_buf *b)
 {
     return b->p != NULL ? b->p : "";
-}
-
-/* ---- encodings ---- */
-
-static void test_json_string_escapes(void)
-{
-    wk_buf b = {0};
-    wk_buf_json_string(&b, "a\"b\\c\nd\te\x01\b\f", 12);
-    EA_CHECK_STR(buf_str(&b), "\"a\\\"b\\\\c\\nd\\te\\u0001\\b\\f\"");
-    wk_buf_reset(&b);
-    wk_buf_json_string(&b, "h\xc3\xa9", 3); /* UTF-8 stays raw, as jsonb prints it */
-    EA_CHECK_STR(buf_str(&b), "\"h\xc3\xa9\"");
-    wk_buf_free(&b);
-}
-
-static void test_json_number_canonical(void)
-{
-    wk_buf b = {0};
-    wk_buf_json_number(&b, 1.0);
-    wk_buf_putc(&b, ' ');
-    wk_buf_json_number(&b, -0.5);
-    wk_buf_putc(&b, ' ');
-    wk_buf_json_number(&b, 1e300);
-    wk_buf_putc(&b, ' ');
-    wk_buf_json_number(&b, 9007199254740992.0);
-    EA_CHECK_STR(buf_str(&b), "1 -0.5 1.0000000000000001e+300 9007199254740992");
-    wk_buf_free(&b);
-}
-
-static void test_copy_and_array_escapes(void)
-{
-    wk_buf b = {0};
-    wk_buf_copy_field(&b, "a\tb\nc\\d\re", 9);
-    EA_CHECK_STR(buf_str(&b), "a\\tb\\nc\\\\d\\re");
-    wk_buf_reset(&b);
-    wk_buf_array_elem(&b, "x\"y\\z", 5);
-    EA_CHECK_STR(buf_str(&b), "\"x\\\"y\\\\z\"");
-    wk_buf_reset(&b);
-    static const uint8_t bytes[] = {0x01, 0xab, 0xff};
-    wk_buf_bytea_hex(&b, bytes, 3);
-    EA_CHECK_STR(buf_str(&b), "\\x01abff");
-    wk_buf_free(&b);
-}
-
-static void test_utf8_sanitize(void)
-{
-    wk_buf b = {0};
-    wk_buf_utf8_sanitize(&b, "ok\xc3\xa9\xff\x00z\xed\xa0\x80", 10);
-    EA_CHECK_STR(buf_str(&b), "ok\xc3\xa9\\xff\\x00z\\xed\\xa0\\x80");
-    wk_buf_free(&b);
 }
 
 /* ---- message decoding ---- */
@@ -215,7 +165,7 @@ static void test_dims_canonical(void)
     wk_defs *d = test_defs();
     size_t n;
     const wk_metric_def *views = wk_defs_for_event(d, "acme", "page_view", &n)[0];
-    wk_buf a = {0}, b = {0};
+    ea_pg_buf a = {0}, b = {0};
     json_t *p1 = json_loads("{\"page\":\"/a\",\"country\":1.0,\"x\":2}", 0, NULL);
     json_t *p2 = json_loads("{\"country\":1,\"page\":\"/a\"}", 0, NULL);
     EA_CHECK(wk_dims_build(&a, views, p1, NULL, 0));
@@ -223,15 +173,15 @@ static void test_dims_canonical(void)
     EA_CHECK_STR(buf_str(&a), "{\"country\":1,\"page\":\"/a\"}");
     EA_CHECK_STR(buf_str(&a), buf_str(&b)); /* equal jsonb, equal key */
     json_t *p3 = json_loads("{\"page\":{\"b\":1,\"a\":[true,null]}}", 0, NULL);
-    wk_buf_reset(&a);
+    ea_pg_buf_reset(&a);
     EA_CHECK(wk_dims_build(&a, views, p3, NULL, 0));
     EA_CHECK_STR(buf_str(&a),
                  "{\"country\":null,\"page\":\"{\\\"a\\\":[true,null],\\\"b\\\":1}\"}");
     json_decref(p1);
     json_decref(p2);
     json_decref(p3);
-    wk_buf_free(&a);
-    wk_buf_free(&b);
+    ea_pg_buf_free(&a);
+    ea_pg_buf_free(&b);
     wk_defs_free(d);
 }
 
@@ -292,22 +242,22 @@ static void test_dims_cap_folds_to_other(void)
     size_t n;
     const wk_metric_def *def = wk_defs_for_event(d, "t", "pv", &n)[0];
     wk_capset *c = wk_capset_new();
-    wk_buf b = {0};
+    ea_pg_buf b = {0};
     json_t *a = json_loads("{\"page\":\"/a\"}", 0, NULL),
            *x = json_loads("{\"page\":\"/x\"}", 0, NULL);
     json_t *none = json_object();
     EA_CHECK(wk_dims_build(&b, def, a, c, 0));
     EA_CHECK_STR(buf_str(&b), "{\"page\":\"/a\"}");
-    wk_buf_reset(&b);
+    ea_pg_buf_reset(&b);
     EA_CHECK(wk_dims_build(&b, def, x, c, 0));
     EA_CHECK_STR(buf_str(&b), "{\"page\":\"__other__\"}");
-    wk_buf_reset(&b);
+    ea_pg_buf_reset(&b);
     EA_CHECK(wk_dims_build(&b, def, none, c, 0)); /* null is never capped */
     EA_CHECK_STR(buf_str(&b), "{\"page\":null}");
     json_decref(a);
     json_decref(x);
     json_decref(none);
-    wk_buf_free(&b);
+    ea_pg_buf_free(&b);
     wk_capset_free(c);
     wk_defs_free(d);
 }
@@ -496,7 +446,7 @@ static void test_feed_format(void)
          false},
         {"acme", "page_views", WK_GRAN_DAY, ea_time_floor_day(T0), "{}", 2, false, false},
     };
-    wk_buf b = {0};
+    ea_pg_buf b = {0};
     wk_feed_format(&b, "acme", ch, 2);
     json_error_t e;
     json_t *j = json_loads(buf_str(&b), 0, &e);
@@ -507,7 +457,7 @@ static void test_feed_format(void)
                  "\"revision\":0},{\"metric\":\"page_views\",\"granularity\":\"DAY\",\"bucket\":"
                  "\"2024-01-22T00:00:00.000Z\",\"dims\":{},\"revision\":2}]}");
     json_decref(j);
-    wk_buf_free(&b);
+    ea_pg_buf_free(&b);
 }
 
 /* raw_events gets the properties' own text; escapes, nesting and odd spacing do not fool the
@@ -543,33 +493,6 @@ static void test_message_properties_text(void)
     ea_arena_free(a);
 }
 
-/* The fast formatters write exactly what printf / ea_time_format_iso8601 write. */
-static void test_fast_formatters(void)
-{
-    const int64_t ms[] = {
-        0, 1, 999, T0, T0 + 86399999, -1, -86400001, 253402300799999, 1700000000123, T0 + 3600000};
-    wk_buf b = {0};
-    for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
-        char want[48];
-        ea_time_format_iso8601(ms[i], want);
-        wk_buf_reset(&b);
-        wk_buf_put_ts(&b, ms[i]);
-        wk_buf_put_ts(&b, ms[i]); /* second call uses the cached day */
-        char want2[100];
-        snprintf(want2, sizeof(want2), "%s%s", want, want);
-        EA_CHECK_STR(buf_str(&b), want2);
-    }
-    const int64_t iv[] = {0, 7, -7, 1234567890123LL, INT64_MAX, INT64_MIN};
-    for (size_t i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
-        char want[32];
-        snprintf(want, sizeof(want), "%lld", (long long)iv[i]);
-        wk_buf_reset(&b);
-        wk_buf_put_i64(&b, iv[i]);
-        EA_CHECK_STR(buf_str(&b), want);
-    }
-    wk_buf_free(&b);
-}
-
 /* Close notices (alerts): "changes" stays present for older readers, "closed" lists buckets. */
 static void test_feed_format_closed(void)
 {
@@ -578,13 +501,13 @@ static void test_feed_format_closed(void)
         {"acme", "signups", WK_GRAN_DAY, ea_time_floor_day(T0), NULL, 0, true, false},
         {"acme", "page_views", WK_GRAN_HOUR, ea_time_floor_hour(T0), "{}", 1, false, false},
     };
-    wk_buf b = {0};
+    ea_pg_buf b = {0};
     wk_feed_format(&b, "acme", ch, 2);
     EA_CHECK_STR(buf_str(&b),
                  "{\"tenant\":\"acme\",\"changes\":[],\"closed\":[{\"metric\":\"page_views\","
                  "\"granularity\":\"HOUR\",\"bucket\":\"2024-01-22T17:00:00.000Z\"},{\"metric\":"
                  "\"signups\",\"granularity\":\"DAY\",\"bucket\":\"2024-01-22T00:00:00.000Z\"}]}");
-    wk_buf_reset(&b);
+    ea_pg_buf_reset(&b);
     wk_feed_format(&b, "acme", ch + 1, 2); /* both kinds in one message */
     json_error_t e;
     json_t *j = json_loads(buf_str(&b), 0, &e);
@@ -595,7 +518,7 @@ static void test_feed_format_closed(void)
                      json_object_get(json_array_get(json_object_get(j, "closed"), 0), "metric")),
                  "signups");
     json_decref(j);
-    wk_buf_free(&b);
+    ea_pg_buf_free(&b);
 }
 
 /* With the hooks installed, a decoded tree lives in the batch arena (released with it, never
@@ -701,17 +624,15 @@ static void test_batch_prepare_seal(void)
         wk_event_release(&evs[i]);
     wk_batch_reset_rows(&b);
     EA_CHECK(b.key_rows.len == 0 && b.key_order == NULL);
-    wk_buf_free(&b.raw_rows);
-    wk_buf_free(&b.key_rows);
+    ea_pg_buf_free(&b.raw_rows);
+    ea_pg_buf_free(&b.key_rows);
     ea_arena_free(b.arena);
 }
 
-EA_TEST_MAIN(EA_TEST(test_json_string_escapes), EA_TEST(test_json_number_canonical),
-             EA_TEST(test_copy_and_array_escapes), EA_TEST(test_utf8_sanitize),
-             EA_TEST(test_message_decode), EA_TEST(test_defs_index), EA_TEST(test_dims_canonical),
+EA_TEST_MAIN(EA_TEST(test_message_decode), EA_TEST(test_defs_index), EA_TEST(test_dims_canonical),
              EA_TEST(test_cardinality_cap), EA_TEST(test_dims_cap_folds_to_other),
              EA_TEST(test_aggregation), EA_TEST(test_aggregation_closed_buckets),
              EA_TEST(test_gran_floor), EA_TEST(test_property_number), EA_TEST(test_watermark),
              EA_TEST(test_feed_format), EA_TEST(test_feed_format_closed),
-             EA_TEST(test_fast_formatters), EA_TEST(test_message_properties_text),
-             EA_TEST(test_batch_prepare_seal), EA_TEST(test_jalloc_scope))
+             EA_TEST(test_message_properties_text), EA_TEST(test_batch_prepare_seal),
+             EA_TEST(test_jalloc_scope))

@@ -7,7 +7,7 @@
 #include "../ea_test.h"
 #include "alerts.h"
 #include "ea_hll.h"
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -108,7 +108,7 @@ static void test_format(void)
     wk_alert_fired f = {"acme", "too \"many\"",        "page_views",
                         42,     "{\"page\": \"/a\"}",  "HOUR",
                         3,      INT64_C(1705942800000)};
-    wk_buf b = {0};
+    ea_pg_buf b = {0};
     wk_alert_format(&b, &f);
     EA_CHECK_STR(b.p, "{\"tenant\":\"acme\",\"alert\":{\"id\":42,\"name\":\"too \\\"many\\\"\","
                       "\"metric\":\"page_views\"},\"value\":3,\"dims\":{\"page\": \"/a\"},"
@@ -118,11 +118,11 @@ static void test_format(void)
     EA_CHECK(j != NULL);
     EA_CHECK(json_integer_value(json_object_get(json_object_get(j, "alert"), "id")) == 42);
     json_decref(j);
-    wk_buf_reset(&b);
+    ea_pg_buf_reset(&b);
     f.value = 2.5;
     wk_alert_format(&b, &f);
     EA_CHECK(strstr(b.p, "\"value\":2.5,") != NULL);
-    wk_buf_free(&b);
+    ea_pg_buf_free(&b);
 }
 
 EA_TEST_MAIN(EA_TEST(test_cmp_parse), EA_TEST(test_compare_boundaries), EA_TEST(test_values),

@@ -1,9 +1,9 @@
 /*
- * sqltext.c — text encodings for PostgreSQL and JSON. The buffer records allocation failure in
+ * ea_pg_buf.c — text encodings for PostgreSQL and JSON. The buffer records allocation failure in
  * a flag instead of returning a code from every append, so encoders stay readable; callers
  * check b->oom once before using the content.
  */
-#include "sqltext.h"
+#include "ea_pg_buf.h"
 #include "ea_time.h"
 
 #include <math.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool grow(wk_buf *b, size_t extra)
+static bool grow(ea_pg_buf *b, size_t extra)
 {
     if (b->oom)
         return false;
@@ -31,7 +31,7 @@ static bool grow(wk_buf *b, size_t extra)
     return true;
 }
 
-void wk_buf_reset(wk_buf *b)
+void ea_pg_buf_reset(ea_pg_buf *b)
 {
     b->len = 0;
     b->oom = false;
@@ -39,7 +39,7 @@ void wk_buf_reset(wk_buf *b)
         b->p[0] = '\0';
 }
 
-void wk_buf_free(wk_buf *b)
+void ea_pg_buf_free(ea_pg_buf *b)
 {
     free(b->p);
     b->p = NULL;
@@ -47,7 +47,7 @@ void wk_buf_free(wk_buf *b)
     b->oom = false;
 }
 
-void wk_buf_append(wk_buf *b, const void *s, size_t n)
+void ea_pg_buf_append(ea_pg_buf *b, const void *s, size_t n)
 {
     if (!grow(b, n))
         return;
@@ -56,17 +56,17 @@ void wk_buf_append(wk_buf *b, const void *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-void wk_buf_puts(wk_buf *b, const char *s)
+void ea_pg_buf_puts(ea_pg_buf *b, const char *s)
 {
-    wk_buf_append(b, s, strlen(s));
+    ea_pg_buf_append(b, s, strlen(s));
 }
 
-void wk_buf_putc(wk_buf *b, char c)
+void ea_pg_buf_putc(ea_pg_buf *b, char c)
 {
-    wk_buf_append(b, &c, 1);
+    ea_pg_buf_append(b, &c, 1);
 }
 
-void wk_buf_put_i64(wk_buf *b, int64_t v)
+void ea_pg_buf_put_i64(ea_pg_buf *b, int64_t v)
 {
     char tmp[24];
     size_t i = sizeof(tmp);
@@ -77,10 +77,10 @@ void wk_buf_put_i64(wk_buf *b, int64_t v)
     } while (u != 0);
     if (v < 0)
         tmp[--i] = '-';
-    wk_buf_append(b, tmp + i, sizeof(tmp) - i);
+    ea_pg_buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
-void wk_buf_put_ts(wk_buf *b, int64_t ms)
+void ea_pg_buf_put_ts(ea_pg_buf *b, int64_t ms)
 {
     /* one cached day per thread: a batch's events are mostly within a day or two */
     static _Thread_local int64_t cached_day = INT64_MIN;
@@ -92,7 +92,7 @@ void wk_buf_put_ts(wk_buf *b, int64_t ms)
         char *t = strchr(prefix, 'T');
         if (t == NULL) { /* cannot happen with ea_time's format; stay correct anyway */
             char full[48];
-            wk_buf_puts(b, ea_time_format_iso8601(ms, full));
+            ea_pg_buf_puts(b, ea_time_format_iso8601(ms, full));
             return;
         }
         prefix_len = (size_t)(t - prefix) + 1;
@@ -114,11 +114,11 @@ void wk_buf_put_ts(wk_buf *b, int64_t ms)
                   (char)('0' + milli / 10 % 10),
                   (char)('0' + milli % 10),
                   'Z'};
-    wk_buf_append(b, prefix, prefix_len);
-    wk_buf_append(b, t, sizeof(t));
+    ea_pg_buf_append(b, prefix, prefix_len);
+    ea_pg_buf_append(b, t, sizeof(t));
 }
 
-void wk_buf_printf(wk_buf *b, const char *fmt, ...)
+void ea_pg_buf_printf(ea_pg_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -128,7 +128,7 @@ void wk_buf_printf(wk_buf *b, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof(tmp)) {
-        wk_buf_append(b, tmp, (size_t)n);
+        ea_pg_buf_append(b, tmp, (size_t)n);
         return;
     }
     if (!grow(b, (size_t)n))
@@ -139,63 +139,63 @@ void wk_buf_printf(wk_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void wk_buf_json_string(wk_buf *b, const char *s, size_t n)
+void ea_pg_buf_json_string(ea_pg_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    wk_buf_putc(b, '"');
+    ea_pg_buf_putc(b, '"');
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c != '"' && c != '\\' && c >= 0x20)
             continue;
-        wk_buf_append(b, s + start, i - start);
+        ea_pg_buf_append(b, s + start, i - start);
         start = i + 1;
         switch (c) {
         case '"':
-            wk_buf_puts(b, "\\\"");
+            ea_pg_buf_puts(b, "\\\"");
             break;
         case '\\':
-            wk_buf_puts(b, "\\\\");
+            ea_pg_buf_puts(b, "\\\\");
             break;
         case '\n':
-            wk_buf_puts(b, "\\n");
+            ea_pg_buf_puts(b, "\\n");
             break;
         case '\t':
-            wk_buf_puts(b, "\\t");
+            ea_pg_buf_puts(b, "\\t");
             break;
         case '\r':
-            wk_buf_puts(b, "\\r");
+            ea_pg_buf_puts(b, "\\r");
             break;
         case '\b':
-            wk_buf_puts(b, "\\b");
+            ea_pg_buf_puts(b, "\\b");
             break;
         case '\f':
-            wk_buf_puts(b, "\\f");
+            ea_pg_buf_puts(b, "\\f");
             break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            wk_buf_append(b, u, 6);
+            ea_pg_buf_append(b, u, 6);
         }
         }
     }
-    wk_buf_append(b, s + start, n - start);
-    wk_buf_putc(b, '"');
+    ea_pg_buf_append(b, s + start, n - start);
+    ea_pg_buf_putc(b, '"');
 }
 
-void wk_buf_json_number(wk_buf *b, double v)
+void ea_pg_buf_json_number(ea_pg_buf *b, double v)
 {
     if (!isfinite(v)) {
-        wk_buf_puts(b, "null");
+        ea_pg_buf_puts(b, "null");
         return;
     }
     if (v == floor(v) && fabs(v) <= 9007199254740992.0) {
-        wk_buf_printf(b, "%lld", (long long)v);
+        ea_pg_buf_printf(b, "%lld", (long long)v);
         return;
     }
-    wk_buf_printf(b, "%.17g", v);
+    ea_pg_buf_printf(b, "%.17g", v);
 }
 
-void wk_buf_copy_field(wk_buf *b, const char *s, size_t n)
+void ea_pg_buf_copy_field(ea_pg_buf *b, const char *s, size_t n)
 {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
@@ -216,91 +216,91 @@ void wk_buf_copy_field(wk_buf *b, const char *s, size_t n)
         default:
             continue;
         }
-        wk_buf_append(b, s + start, i - start);
+        ea_pg_buf_append(b, s + start, i - start);
         char esc[2] = {'\\', e};
-        wk_buf_append(b, esc, 2);
+        ea_pg_buf_append(b, esc, 2);
         start = i + 1;
     }
-    wk_buf_append(b, s + start, n - start);
+    ea_pg_buf_append(b, s + start, n - start);
 }
 
 /* ---- COPY binary format ---- */
 
-const char wk_copybin_header[19] = {'P',  'G',  'C',  'O', 'P', 'Y', '\n', '\377',
-                                    '\r', '\n', '\0', 0,   0,   0,   0, /* flags */
-                                    0,    0,    0,    0}; /* header extension length */
-const char wk_copybin_trailer[2] = {'\377', '\377'};      /* field count -1 */
+const char ea_pg_copybin_header[19] = {'P',  'G',  'C',  'O', 'P', 'Y', '\n', '\377',
+                                       '\r', '\n', '\0', 0,   0,   0,   0, /* flags */
+                                       0,    0,    0,    0}; /* header extension length */
+const char ea_pg_copybin_trailer[2] = {'\377', '\377'};      /* field count -1 */
 
-static void put_be(wk_buf *b, uint64_t v, int bytes)
+static void put_be(ea_pg_buf *b, uint64_t v, int bytes)
 {
     char t[8];
     for (int i = bytes - 1; i >= 0; i--) {
         t[i] = (char)(v & 0xff);
         v >>= 8;
     }
-    wk_buf_append(b, t, (size_t)bytes);
+    ea_pg_buf_append(b, t, (size_t)bytes);
 }
 
-void wk_copybin_tuple(wk_buf *b, int16_t nfields)
+void ea_pg_copybin_tuple(ea_pg_buf *b, int16_t nfields)
 {
     put_be(b, (uint16_t)nfields, 2);
 }
 
-void wk_copybin_text(wk_buf *b, const char *s, size_t n)
+void ea_pg_copybin_text(ea_pg_buf *b, const char *s, size_t n)
 {
     if (n > INT32_MAX) {
         b->oom = true;
         return;
     }
     put_be(b, (uint32_t)n, 4);
-    wk_buf_append(b, s, n);
+    ea_pg_buf_append(b, s, n);
 }
 
-void wk_copybin_i32(wk_buf *b, int32_t v)
+void ea_pg_copybin_i32(ea_pg_buf *b, int32_t v)
 {
     put_be(b, 4, 4);
     put_be(b, (uint32_t)v, 4);
 }
 
-void wk_copybin_i64(wk_buf *b, int64_t v)
+void ea_pg_copybin_i64(ea_pg_buf *b, int64_t v)
 {
     put_be(b, 8, 4);
     put_be(b, (uint64_t)v, 8);
 }
 
-void wk_copybin_timestamptz(wk_buf *b, int64_t unix_ms)
+void ea_pg_copybin_timestamptz(ea_pg_buf *b, int64_t unix_ms)
 {
     /* microseconds since 2000-01-01T00:00:00Z, PostgreSQL's epoch */
-    wk_copybin_i64(b, (unix_ms - INT64_C(946684800000)) * 1000);
+    ea_pg_copybin_i64(b, (unix_ms - INT64_C(946684800000)) * 1000);
 }
 
-void wk_copybin_jsonb(wk_buf *b, const char *json, size_t n)
+void ea_pg_copybin_jsonb(ea_pg_buf *b, const char *json, size_t n)
 {
     if (n >= INT32_MAX) {
         b->oom = true;
         return;
     }
     put_be(b, (uint32_t)n + 1, 4);
-    wk_buf_putc(b, 1); /* jsonb binary format version */
-    wk_buf_append(b, json, n);
+    ea_pg_buf_putc(b, 1); /* jsonb binary format version */
+    ea_pg_buf_append(b, json, n);
 }
 
-void wk_buf_array_elem(wk_buf *b, const char *s, size_t n)
+void ea_pg_buf_array_elem(ea_pg_buf *b, const char *s, size_t n)
 {
-    wk_buf_putc(b, '"');
+    ea_pg_buf_putc(b, '"');
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] != '"' && s[i] != '\\')
             continue;
-        wk_buf_append(b, s + start, i - start);
-        wk_buf_putc(b, '\\');
+        ea_pg_buf_append(b, s + start, i - start);
+        ea_pg_buf_putc(b, '\\');
         start = i; /* the character itself follows its backslash */
     }
-    wk_buf_append(b, s + start, n - start);
-    wk_buf_putc(b, '"');
+    ea_pg_buf_append(b, s + start, n - start);
+    ea_pg_buf_putc(b, '"');
 }
 
-void wk_buf_bytea_hex(wk_buf *b, const uint8_t *s, size_t n)
+void ea_pg_buf_bytea_hex(ea_pg_buf *b, const uint8_t *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     if (!grow(b, 2 + n * 2))
@@ -349,17 +349,17 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void wk_buf_utf8_sanitize(wk_buf *b, const char *s, size_t n)
+void ea_pg_buf_utf8_sanitize(ea_pg_buf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
         size_t l = utf8_len(u + i, n - i);
         if (l == 0) {
-            wk_buf_printf(b, "\\x%02x", u[i]);
+            ea_pg_buf_printf(b, "\\x%02x", u[i]);
             i++;
         } else {
-            wk_buf_append(b, s + i, l);
+            ea_pg_buf_append(b, s + i, l);
             i += l;
         }
     }
