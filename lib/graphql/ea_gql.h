@@ -49,12 +49,20 @@ typedef long (*ea_gql_cost_fn)(const char *parent_type, const char *field_name, 
                                void *ud);
 
 typedef struct ea_gql_limits {
-    size_t max_bytes;       /* query text length; default 100000 */
-    size_t max_tokens;      /* default 2000 */
-    size_t max_depth;       /* selection depth, introspection fields exempt; default 8 */
-    size_t max_aliases;     /* default 15 */
-    size_t max_directives;  /* default 50 */
-    long max_cost;          /* default 10000; 0 disables */
+    size_t max_bytes;      /* query text length; default 100000 */
+    size_t max_tokens;     /* default 2000 */
+    size_t max_depth;      /* selection depth, introspection fields exempt; default 8 */
+    size_t max_aliases;    /* default 15 */
+    size_t max_directives; /* default 50 */
+    long max_cost;         /* default 10000; 0 disables */
+    /* Work budget of one execution: every field resolved costs 1 unit, a field of an
+     * introspection type (and __schema/__type) introspection_work units. Past max_work the
+     * execution stops at once with WORK_LIMIT. Default 1000000; 0 disables. */
+    size_t max_work;
+    size_t introspection_work; /* default 50 */
+    /* The result's compact JSON size, counted while it is built (errors included). Past it the
+     * execution stops at once with RESPONSE_TOO_LARGE. Default 32 MiB; 0 disables. */
+    size_t max_response_bytes;
     bool introspection;     /* __schema/__type allowed; default true (__typename always allowed) */
     ea_gql_cost_fn cost_fn; /* NULL: every field costs 1 */
     void *cost_ud;
@@ -98,10 +106,28 @@ int ea_gql_subscription_field(const ea_gql_schema *s, const ea_gql_document *d,
 /* Executes the selected operation. variables may be NULL. root_value (may be NULL) is the
  * parent of root fields: for a subscription event pass {"<field>": payload}. Returns a new
  * response object: {"data": ...} plus "errors" when any. *request_error is set true when
- * execution never started (bad variables, operation not found, cost over limits->max_cost);
- * then the response has "errors" and no "data" key. limits may be NULL (no cost check). */
+ * execution never started (bad variables, operation not found, cost over limits->max_cost) or
+ * was stopped by the work budget or the response cap (WORK_LIMIT, RESPONSE_TOO_LARGE: nothing
+ * of the partial result is kept, though root mutation fields already run stay done); then the
+ * response has "errors" and no "data" key. limits may be NULL (no cost check, budget or cap). */
 json_t *ea_gql_execute(const ea_gql_schema *s, const ea_gql_document *d, const char *operation_name,
                        const json_t *variables, const json_t *root_value, void *request_ctx,
                        const ea_gql_limits *limits, bool *request_error);
+
+/* What one execution spent: work units charged and the result's compact JSON bytes counted
+ * while it was built (both 0 when limits was NULL); stopped: WORK_LIMIT or RESPONSE_TOO_LARGE. */
+typedef struct ea_gql_exec_stats {
+    size_t work;
+    size_t bytes;
+    bool stopped;
+} ea_gql_exec_stats;
+
+/* ea_gql_execute, and fills *stats (may be NULL) — for callers that act on an operation's size
+ * (graphql-api gives a large answer's memory back to the system after sending it). */
+json_t *ea_gql_execute_counted(const ea_gql_schema *s, const ea_gql_document *d,
+                               const char *operation_name, const json_t *variables,
+                               const json_t *root_value, void *request_ctx,
+                               const ea_gql_limits *limits, bool *request_error,
+                               ea_gql_exec_stats *stats);
 
 #endif

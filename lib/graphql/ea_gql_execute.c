@@ -23,6 +23,12 @@
  *   5. CollectFields runs once per (selection, runtime type) and execution, not once per value:
  *      collected sets are cached on the response key they belong to (struct subsel), together
  *      with that key's field definition, so list items only resolve and complete.
+ *   6. Budget and cap are charged while the result is built, never after: each field resolved
+ *      costs work (introspection fields more: their answers do not depend on data, and
+ *      fragments fanning out inside __type grow ×3.6 per level with no depth limit to stop
+ *      them), each value its compact JSON bytes. The first charge over a limit records one error
+ *      and sets `stopped`; from then on every field and list item returns at once, so a refused
+ *      operation costs about the limit, not its full answer. The partial result is dropped.
  * Not for: validation (the document is valid by construction) or transport.
  */
 #include "ea_gql_int.h"
@@ -50,6 +56,11 @@ typedef struct exec_ctx {
     void *request_ctx;
     json_t *no_args;   /* {} given to every field that defines no arguments */
     json_t *typenames; /* type name -> its JSON string, made once per execution for __typename */
+    const ea_gql_limits *l; /* NULL: no budget, no cap */
+    size_t work;            /* units charged so far (invariant 6) */
+    size_t bytes;           /* compact JSON bytes of the result so far */
+    bool stopped;           /* a limit was hit: unwind without resolving anything more */
+    json_t *stop_error;     /* the one error reported when stopped */
 } exec_ctx;
 
 typedef struct subsel subsel;
@@ -100,11 +111,88 @@ static json_t *path_json(const gql_path *p)
     return arr;
 }
 
+static void charge_bytes(exec_ctx *x, size_t n);
+
 static void add_error(exec_ctx *x, const char *msg, const gql_loc *loc, const gql_path *p,
                       const char *code)
 {
-    json_array_append_new(x->errors,
-                          gql_error_new(msg, loc, loc ? 1 : 0, p ? path_json(p) : NULL, code));
+    json_t *e = gql_error_new(msg, loc, loc ? 1 : 0, p ? path_json(p) : NULL, code);
+    if (x->l != NULL && e != NULL)
+        charge_bytes(x, json_dumpb(e, NULL, 0, JSON_COMPACT) + 1);
+    json_array_append_new(x->errors, e);
+}
+
+/* ---------------------------------------------------------------- budget and cap (invariant 6) */
+
+static void stop(exec_ctx *x, const char *code, const char *msg)
+{
+    if (x->stopped)
+        return;
+    x->stopped = true;
+    x->stop_error = gql_error_new(msg, &x->op->loc, 1, NULL, code);
+}
+
+/* Adds n bytes to the result's size; past the cap, stops the execution. */
+static void charge_bytes(exec_ctx *x, size_t n)
+{
+    x->bytes += n;
+    size_t cap = x->l != NULL ? x->l->max_response_bytes : 0;
+    if (cap > 0 && x->bytes > cap && !x->stopped) {
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "The response would be larger than the maximum of %zu bytes. Select fewer "
+                 "fields or fewer items (a shorter time range, a coarser granularity, fewer "
+                 "groupBy dimensions), or split the operation.",
+                 cap);
+        stop(x, "RESPONSE_TOO_LARGE", msg);
+    }
+}
+
+/* Charges one field about to be resolved. False when the budget is spent (execution stops). */
+static bool charge_field(exec_ctx *x, bool introspection)
+{
+    if (x->stopped)
+        return false;
+    if (x->l == NULL)
+        return true;
+    x->work += introspection ? x->l->introspection_work : 1;
+    if (x->l->max_work == 0 || x->work <= x->l->max_work)
+        return true;
+    char msg[400];
+    snprintf(msg, sizeof(msg),
+             "The operation needs more work than its budget of %zu units (each field resolved "
+             "counts 1, an introspection field %zu). Select fewer fields or fewer items (a "
+             "shorter time range, a coarser granularity, fewer groupBy dimensions); for "
+             "introspection, ask for less of the schema at once.",
+             x->l->max_work, x->l->introspection_work);
+    stop(x, "WORK_LIMIT", msg);
+    return false;
+}
+
+/* Compact JSON size of a value as jansson writes it (UTF-8 as is, no JSON_ENSURE_ASCII). */
+static size_t value_bytes(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING: {
+        const unsigned char *p = (const unsigned char *)json_string_value(v);
+        size_t n = json_string_length(v), out = n + 2;
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] == '"' || p[i] == '\\' || p[i] == '\b' || p[i] == '\f' || p[i] == '\n' ||
+                p[i] == '\r' || p[i] == '\t')
+                out += 1;
+            else if (p[i] < 0x20)
+                out += 5; /* \u00XX */
+        }
+        return out;
+    }
+    case JSON_TRUE:
+    case JSON_NULL:
+        return 4;
+    case JSON_FALSE:
+        return 5;
+    default:
+        return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
 }
 
 static void *grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap)
@@ -866,16 +954,19 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref 
             return NULL;
         }
         json_t *arr = json_array();
+        charge_bytes(x, 2 + (json_array_size(v) > 0 ? json_array_size(v) - 1 : 0));
         for (size_t i = 0; i < json_array_size(v); i++) {
             gql_path ip = {p, NULL, i};
-            json_t *r = complete_value(x, fi, t->of, json_array_get(v, i), &ip);
-            if (r == NULL) {
-                if (t->of->kind == GQL_TR_NON_NULL) {
-                    json_decref(arr);
-                    return NULL;
-                }
-                r = json_null();
+            json_t *r = x->stopped ? NULL : complete_value(x, fi, t->of, json_array_get(v, i), &ip);
+            if (x->stopped || (r == NULL && t->of->kind == GQL_TR_NON_NULL)) {
+                json_decref(r);
+                json_decref(arr);
+                return NULL;
             }
+            if (r == NULL)
+                r = json_null();
+            if (json_is_null(r))
+                charge_bytes(x, 4);
             json_array_append_new(arr, r);
         }
         return arr;
@@ -886,6 +977,8 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref 
         json_t *r = serialize_leaf(x, nt, v, &err);
         if (r == NULL)
             add_error(x, err, &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+        else if (x->l != NULL)
+            charge_bytes(x, value_bytes(r));
         return r;
     }
     const gql_type *obj = nt;
@@ -955,8 +1048,14 @@ static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value,
     const gql_field *def = f->def;
     if (def == NULL)
         return json_null(); /* cannot happen in a validated document */
-    if (def == x->s->f_typename)
+    bool introspection = def != x->s->f_typename &&
+                         (obj->introspection || def == x->s->f_schema || def == x->s->f_type);
+    if (!charge_field(x, introspection))
+        return NULL; /* stopped: unwind (invariant 6) */
+    if (def == x->s->f_typename) {
+        charge_bytes(x, strlen(obj->name) + 2);
         return typename_value(x, obj, f);
+    }
     field_info fi = {obj, def, f->nodes, f->n, f};
     /* without argument definitions coercion always yields {}; skip building one per value */
     json_t *args = def->nargs == 0
@@ -965,7 +1064,7 @@ static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value,
     json_t *resolved = NULL;
     if (args == NULL)
         goto failed;
-    if (obj->introspection || def == x->s->f_schema || def == x->s->f_type) {
+    if (introspection) {
         resolved = gql_introspect_resolve(x->s, obj, def, value, args, x->a);
     } else if (def->resolver) {
         json_t *pj = path_json(p);
@@ -1001,13 +1100,17 @@ static json_t *exec_fields(exec_ctx *x, const gql_type *obj, const json_t *value
                            const gql_path *p)
 {
     json_t *out = json_object();
+    charge_bytes(x, 2);
     for (size_t i = 0; i < cf->n; i++) {
         gql_path fp = {p, cf->items[i].key, 0};
         json_t *r = exec_field(x, obj, value, &cf->items[i], &fp);
-        if (r == NULL) {
+        if (r == NULL || x->stopped) {
+            json_decref(r);
             json_decref(out);
             return NULL;
         }
+        /* "key": and the comma before it; null here, other values charged where completed */
+        charge_bytes(x, strlen(cf->items[i].key) + 3 + (i > 0) + (json_is_null(r) ? 4 : 0));
         /* keys are GraphQL names (ASCII, checked by the lexer): skip jansson's UTF-8 check */
         json_object_set_new_nocheck(out, cf->items[i].key, r);
     }
@@ -1178,6 +1281,7 @@ static void exec_end(exec_ctx *x)
     json_decref(x->errors);
     json_decref(x->no_args);
     json_decref(x->typenames);
+    json_decref(x->stop_error);
     ea_arena_free(x->a);
 }
 
@@ -1227,6 +1331,16 @@ json_t *ea_gql_execute(const ea_gql_schema *s, const ea_gql_document *d, const c
                        const json_t *variables, const json_t *root_value, void *request_ctx,
                        const ea_gql_limits *limits, bool *request_error)
 {
+    return ea_gql_execute_counted(s, d, operation_name, variables, root_value, request_ctx, limits,
+                                  request_error, NULL);
+}
+
+json_t *ea_gql_execute_counted(const ea_gql_schema *s, const ea_gql_document *d,
+                               const char *operation_name, const json_t *variables,
+                               const json_t *root_value, void *request_ctx,
+                               const ea_gql_limits *limits, bool *request_error,
+                               ea_gql_exec_stats *stats)
+{
     exec_ctx x;
     const gql_type *root = NULL;
     json_t *resp = json_object();
@@ -1234,6 +1348,7 @@ json_t *ea_gql_execute(const ea_gql_schema *s, const ea_gql_document *d, const c
     if (exec_begin(&x, s, d, operation_name, variables, &root) < 0)
         goto out;
     x.request_ctx = request_ctx;
+    x.l = limits;
     if (limits && limits->max_cost > 0) {
         cost_ctx c = {&x, limits, 0};
         cfields rootcf;
@@ -1259,6 +1374,14 @@ json_t *ea_gql_execute(const ea_gql_schema *s, const ea_gql_document *d, const c
     if (collect(&x, root, x.op->selset, &cf) == 0)
         data = exec_fields(&x, root, root_value, &cf, NULL);
     json_decref(empty);
+    if (x.stopped) {
+        /* invariant 6: the partial result and its field errors go; the limit is the answer */
+        json_decref(data);
+        json_array_clear(x.errors);
+        json_array_append(x.errors, x.stop_error);
+        req_err = true;
+        goto out;
+    }
     if (json_array_size(x.errors) > 0)
         json_object_set(resp, "errors", x.errors);
     json_object_set_new(resp, "data", data ? data : json_null());
@@ -1267,6 +1390,11 @@ out:
         json_object_set(resp, "errors", x.errors);
     if (request_error)
         *request_error = req_err;
+    if (stats != NULL) {
+        stats->work = x.work;
+        stats->bytes = x.bytes;
+        stats->stopped = x.stopped;
+    }
     exec_end(&x);
     return resp;
 }

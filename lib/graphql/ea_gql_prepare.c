@@ -27,6 +27,9 @@ void ea_gql_limits_default(ea_gql_limits *l)
     l->max_aliases = 15;
     l->max_directives = 50;
     l->max_cost = 10000;
+    l->max_work = 1000000;
+    l->introspection_work = 50;
+    l->max_response_bytes = 32u << 20;
     l->introspection = true;
 }
 

@@ -6,7 +6,9 @@
 #include "app.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "ea_time.h"
 
+#include <malloc.h>
 #include <string.h>
 
 PGconn *gql_app_db(gql_app *app)
@@ -25,6 +27,16 @@ PGconn *gql_app_db(gql_app *app)
     if (ea_pg_exec(app->db, "SET TIME ZONE 'UTC'", &err) != EA_OK)
         ea_log_warn("db", "%s", err.message);
     return app->db;
+}
+
+void gql_app_memory_release(const ea_gql_exec_stats *st)
+{
+    if (st->bytes < GQL_RELEASE_BYTES && !st->stopped)
+        return;
+    int64_t t0 = ea_time_now_ms();
+    malloc_trim(0);
+    ea_log_debug("memory", "released free heap pages after a %zu-byte answer in %lld ms", st->bytes,
+                 (long long)(ea_time_now_ms() - t0));
 }
 
 bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant, unsigned scope)

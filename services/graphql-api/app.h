@@ -64,6 +64,12 @@ bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant,
  * scopes: []} from memberships. 0 with *out set, -1 when the database could not answer. */
 int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out);
 
+/* After a large operation (its result over GQL_RELEASE_BYTES, or stopped by the work budget or
+ * the response cap) gives the heap's free pages back to the system: glibc keeps freed small
+ * blocks, so without it one large answer would leave the process at its peak size for good. */
+#define GQL_RELEASE_BYTES (4u << 20)
+void gql_app_memory_release(const ea_gql_exec_stats *st);
+
 /* The database connection, reconnecting if it broke. NULL when PostgreSQL is unreachable. */
 PGconn *gql_app_db(gql_app *app);
 

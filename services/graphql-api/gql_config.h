@@ -20,6 +20,9 @@ typedef struct gql_config {
     long max_aliases;
     long max_tokens;
     long max_cost;
+    long max_work;
+    long introspection_work;
+    long max_response_bytes;
     bool introspection;
     bool graphiql;
     long key_cache_ttl_s;

@@ -53,6 +53,9 @@ int main(int argc, char **argv)
     app.limits.max_aliases = (size_t)cfg.max_aliases;
     app.limits.max_tokens = (size_t)cfg.max_tokens;
     app.limits.max_cost = cfg.max_cost;
+    app.limits.max_work = (size_t)cfg.max_work;
+    app.limits.introspection_work = (size_t)cfg.introspection_work;
+    app.limits.max_response_bytes = (size_t)cfg.max_response_bytes;
     app.limits.introspection = cfg.introspection;
     app.limits.cost_fn = gql_schema_cost;
     app.auth = ea_keyauth_new(cfg.database_url, cfg.key_cache_ttl_s);

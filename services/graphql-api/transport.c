@@ -188,14 +188,16 @@ static void response_key(const char *query, const char *op_name, const json_t *v
     free(vars);
 }
 
-/* Serves the cached response for key if still valid; true when it answered. */
+/* Serves the cached response for key if still valid; true when it answered. *bytes: the size
+ * of the entry read (its buffer is freed before returning). */
 static bool response_from_cache(gql_app *app, gql_request_ctx *rc, h2o_req_t *req, gql_media media,
-                                const char *key)
+                                const char *key, size_t *bytes)
 {
     size_t len = 0;
     char *v = gql_cache_raw_get(app->cache, key, &len);
     if (v == NULL)
         return false;
+    *bytes = len;
     bool ok = false;
     char *p = v, *end = v + len;
     long n = strtol(p, &p, 10);
@@ -397,6 +399,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
     }
 
     json_t *errors = NULL, *result = NULL;
+    ea_gql_exec_stats stats = {0, 0, false};
     /* borrowed from the document cache: valid until the next lookup, which is after this
      * request is answered (one loop thread) */
     const ea_gql_document *doc = gql_doccache_get(app->docs, query, strlen(query), &errors);
@@ -429,12 +432,12 @@ static int on_graphql(void *ud, h2o_req_t *req)
     if (type == EA_GQL_OP_QUERY && app->cache != NULL &&
         (app->cfg->cache_ttl_hour_s > 0 || app->cfg->cache_ttl_day_s > 0)) {
         response_key(query, op_name, variables, media, rkey);
-        if (rkey[0] != '\0' && response_from_cache(app, &rc, req, media, rkey))
+        if (rkey[0] != '\0' && response_from_cache(app, &rc, req, media, rkey, &stats.bytes))
             goto out;
     }
     bool request_error = false;
-    result = ea_gql_execute(app->schema, doc, op_name, variables, NULL, &rc, &app->limits,
-                            &request_error);
+    result = ea_gql_execute_counted(app->schema, doc, op_name, variables, NULL, &rc, &app->limits,
+                                    &request_error, &stats);
     if (rkey[0] != '\0' && !request_error)
         response_to_cache(app, &rc, rkey, result);
     /* a hit only when every metrics field came from the cache */
@@ -455,6 +458,7 @@ out:
     free(gq);
     free(gvars);
     free(gop);
+    gql_app_memory_release(&stats); /* the answer's tree is freed by now */
     return 0;
 }
 

@@ -76,6 +76,12 @@ static void apply_limits(ea_gql_limits *l, const json_t *j)
         l->max_directives = (size_t)json_integer_value(v);
     if ((v = json_object_get(j, "max_cost")))
         l->max_cost = (long)json_integer_value(v);
+    if ((v = json_object_get(j, "max_work")))
+        l->max_work = (size_t)json_integer_value(v);
+    if ((v = json_object_get(j, "introspection_work")))
+        l->introspection_work = (size_t)json_integer_value(v);
+    if ((v = json_object_get(j, "max_response_bytes")))
+        l->max_response_bytes = (size_t)json_integer_value(v);
     if ((v = json_object_get(j, "introspection")))
         l->introspection = json_is_true(v);
 }

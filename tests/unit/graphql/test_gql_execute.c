@@ -330,6 +330,73 @@ static void test_limits(void)
     CHECK(re && strstr(r, "ALIAS_LIMIT") != NULL);
 }
 
+/* Work budget and response cap (invariant 6 of ea_gql_execute.c): charged while the result is
+ * built, so a refused operation stops near the limit instead of after its whole answer, keeps
+ * nothing of it, and an answer of exactly the cap still fits. */
+static void test_budget_and_cap(void)
+{
+    ea_gql_limits l;
+    ea_gql_limits_default(&l);
+    CHECK(l.max_work == 1000000 && l.introspection_work == 50 && l.max_response_bytes == 32u << 20);
+    /* ×3 per level through fragments inside __type: 3^8 ≈ 6,500 __Type objects at the bottom */
+    const char *fan = "{ __type(name: \"Box\") { ...F1 } } "
+                      "fragment F1 on __Type { name fields { type { ...F2 ofType { ...F2 ofType { "
+                      "...F2 } } } } } "
+                      "fragment F2 on __Type { name fields { type { ...F3 ofType { ...F3 ofType { "
+                      "...F3 } } } } } "
+                      "fragment F3 on __Type { name fields { type { ...F4 ofType { ...F4 ofType { "
+                      "...F4 } } } } } "
+                      "fragment F4 on __Type { name kind }";
+    json_t *errors = NULL;
+    ea_gql_document *d = ea_gql_prepare(S, fan, strlen(fan), &l, &errors);
+    CHECK(d != NULL);
+    ea_gql_exec_stats full = {0, 0, false}, cut = {0, 0, false};
+    bool re = true;
+    json_t *r = d ? ea_gql_execute_counted(S, d, NULL, NULL, NULL, NULL, &l, &re, &full) : NULL;
+    CHECK(!re && !full.stopped && full.work > 1000);
+    char *text = json_dumps(json_object_get(r, "data"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK(text != NULL && full.bytes == strlen(text)); /* counted exactly as it is written */
+    free(text);
+    json_decref(r);
+    l.max_work = full.work / 4;
+    r = d ? ea_gql_execute_counted(S, d, NULL, NULL, NULL, NULL, &l, &re, &cut) : NULL;
+    CHECK(re && cut.stopped && json_object_get(r, "data") == NULL);
+    CHECK(json_array_size(json_object_get(r, "errors")) == 1);
+    CHECK(strcmp(json_string_value(json_object_get(
+                     json_object_get(json_array_get(json_object_get(r, "errors"), 0), "extensions"),
+                     "code")),
+                 "WORK_LIMIT") == 0);
+    /* stopped on the first field over the budget, having built about a quarter of the answer */
+    CHECK(cut.work > l.max_work && cut.work <= l.max_work + l.introspection_work);
+    CHECK(cut.bytes < full.bytes / 3);
+    json_decref(r);
+    l.max_work = 0;
+    l.max_response_bytes = full.bytes;
+    r = d ? ea_gql_execute_counted(S, d, NULL, NULL, NULL, NULL, &l, &re, &cut) : NULL;
+    CHECK(!re && !cut.stopped && json_object_get(r, "data") != NULL);
+    json_decref(r);
+    l.max_response_bytes = full.bytes / 10;
+    r = d ? ea_gql_execute_counted(S, d, NULL, NULL, NULL, NULL, &l, &re, &cut) : NULL;
+    CHECK(re && cut.stopped);
+    char *rs = json_dumps(r, JSON_COMPACT);
+    CHECK(rs != NULL && strstr(rs, "\"RESPONSE_TOO_LARGE\"") != NULL);
+    CHECK(cut.bytes > l.max_response_bytes && cut.bytes < full.bytes / 5);
+    free(rs);
+    json_decref(r);
+    ea_gql_document_free(d);
+    /* plain fields count 1 each: 2 items x 2 fields + box + items = 6 */
+    json_t *root = json_pack("{s:{s:[{s:i,s:s},{s:i,s:s}]}}", "box", "items", "id", 1, "name", "a",
+                             "id", 2, "name", "b");
+    ea_gql_limits_default(&l);
+    l.max_work = 6;
+    const char *res = run("{ box { items { id name } } }", NULL, root, &l, &re);
+    CHECK(!re && strstr(res, "\"b\"") != NULL);
+    l.max_work = 5;
+    res = run("{ box { items { id name } } }", NULL, root, &l, &re);
+    CHECK(re && strstr(res, "WORK_LIMIT") != NULL && strstr(res, "\"data\"") == NULL);
+    json_decref(root);
+}
+
 static void test_schema_errors(void)
 {
     char err[256];
@@ -372,6 +439,7 @@ int main(void)
     test_collect_reuse();
     test_operations();
     test_limits();
+    test_budget_and_cap();
     test_schema_errors();
     json_decref(last_args);
     ea_gql_schema_free(S);
