@@ -13,7 +13,7 @@ load_dotenv
 PACKAGES=(
     build-essential cmake pkg-config clang libclang-rt-14-dev clang-tidy
     libh2o-evloop-dev libwslay-dev librdkafka-dev libhiredis-dev libjansson-dev libssl-dev
-    libcurl4-openssl-dev libcrypt-dev libpq-dev
+    libcurl4-openssl-dev libcrypt-dev libpq-dev zlib1g-dev
     postgresql-15 redis-server kcat curl python3-yaml chromium fonts-liberation wrk
 )
 PACKAGES+=("$@")

@@ -1,8 +1,9 @@
 /*
- * body.c — request body → validated Kafka messages. Validation order per event: object? →
- * event name → event_id → timestamp (and sent_at skew correction) → nesting depth → size.
- * The first failure decides the event's error; other events of the batch are unaffected.
- * Every error is a fixed code (docs/ERRORS.md) plus a message naming the field.
+ * body.c — request body → validated Kafka messages, for every front door. Validation order per
+ * event (ingest_event_build): object? → event_id → event name → timestamp (and sent_at skew
+ * correction) → nesting depth → size. The first failure decides the event's error; other
+ * events of the batch are unaffected. Every error is a fixed code (docs/ERRORS.md) plus a
+ * message naming the field.
  */
 #include "body.h"
 #include "ea_time.h"
@@ -105,8 +106,42 @@ static void reject(ingest_event *e, const char *code, const char *fmt, const cha
     snprintf(e->error, sizeof(e->error), fmt, arg);
 }
 
-static void validate_event(const json_t *ev, const char *tenant, int64_t received_ms,
-                           const json_t *batch_sent_at, const ingest_limits *lim, ingest_event *e)
+void ingest_event_reject(ingest_event *e, const char *code, const char *message)
+{
+    reject(e, code, "%s", message);
+}
+
+static const char *const reserved[] = {"event", "timestamp", "event_id", "sent_at", "api_key"};
+
+bool ingest_field_reserved(const char *name)
+{
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return true;
+    return false;
+}
+
+bool ingest_event_put_props(json_t *ev, const json_t *props)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)props, k, v)
+    {
+        if (!ingest_field_reserved(k)) {
+            if (json_object_set(ev, k, v) != 0)
+                return false;
+            continue;
+        }
+        char renamed[32];
+        snprintf(renamed, sizeof(renamed), "property_%s", k);
+        if (json_object_set(ev, renamed, v) != 0)
+            return false;
+    }
+    return true;
+}
+
+void ingest_event_build(json_t *ev, const json_t *batch_sent_at, const char *tenant,
+                        int64_t received_ms, const ingest_limits *lim, ingest_event *e)
 {
     e->accepted = false;
     if (!json_is_object(ev)) {
@@ -204,6 +239,7 @@ static void validate_event(const json_t *ev, const char *tenant, int64_t receive
     json_object_del(evm, "timestamp");
     json_object_del(evm, "event_id");
     json_object_del(evm, "sent_at");
+    json_object_del(evm, "api_key"); /* a key never becomes a stored property */
     size_t room = w.cap - w.len;
     size_t need =
         w.ok ? json_dumpb(evm, w.buf + w.len, room, JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
@@ -230,21 +266,47 @@ static void validate_event(const json_t *ev, const char *tenant, int64_t receive
     e->accepted = true;
 }
 
-ingest_body_status ingest_body_parse(const char *body, size_t len, const char *tenant,
-                                     int64_t received_ms, const ingest_limits *limits,
-                                     ingest_batch *out, ingest_body_error *err)
+ingest_body_status ingest_body_load(const char *body, size_t len, json_t **root,
+                                    ingest_body_error *err)
 {
-    memset(out, 0, sizeof(*out));
     memset(err, 0, sizeof(*err));
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (root == NULL) {
-        err->offset = (size_t)jerr.position;
-        snprintf(err->message, sizeof(err->message), "%s", jerr.text);
-        return strstr(jerr.text, "maximum parsing depth") != NULL ? INGEST_BODY_TOO_DEEP
-                                                                  : INGEST_BODY_INVALID_JSON;
+    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (*root != NULL)
+        return INGEST_BODY_OK;
+    err->offset = (size_t)jerr.position;
+    snprintf(err->message, sizeof(err->message), "%s", jerr.text);
+    return strstr(jerr.text, "maximum parsing depth") != NULL ? INGEST_BODY_TOO_DEEP
+                                                              : INGEST_BODY_INVALID_JSON;
+}
+
+ingest_body_status ingest_batch_alloc(ingest_batch *out, size_t n, const ingest_limits *limits,
+                                      ingest_body_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (n == 0) {
+        snprintf(err->message, sizeof(err->message), "no events in the body");
+        return INGEST_BODY_EMPTY;
     }
-    ingest_body_status st = INGEST_BODY_OK;
+    if (n > limits->max_batch) {
+        snprintf(err->message, sizeof(err->message), "%zu events is more than the limit of %zu", n,
+                 limits->max_batch);
+        return INGEST_BODY_TOO_MANY;
+    }
+    out->events = calloc(n, sizeof(*out->events));
+    if (out->events == NULL)
+        return INGEST_BODY_NOMEM;
+    out->n = n;
+    return INGEST_BODY_OK;
+}
+
+ingest_body_status ingest_body_events(json_t *root, int call, const char *tenant,
+                                      int64_t received_ms, const ingest_limits *limits,
+                                      ingest_batch *out, ingest_body_error *err)
+{
+    (void)call;
+    memset(out, 0, sizeof(*out));
+    memset(err, 0, sizeof(*err));
     const json_t *list = NULL, *sent_at = NULL;
     size_t n = 1;
     if (json_is_array(root)) {
@@ -258,31 +320,37 @@ ingest_body_status ingest_body_parse(const char *body, size_t len, const char *t
     } else if (!json_is_object(root)) {
         snprintf(err->message, sizeof(err->message),
                  "body must be an event object, an array of events or {\"batch\": [...]}");
-        st = INGEST_BODY_BAD_SHAPE;
-        goto out;
+        return INGEST_BODY_BAD_SHAPE;
     }
-    if (n == 0) {
-        snprintf(err->message, sizeof(err->message), "no events in the body");
-        st = INGEST_BODY_EMPTY;
-        goto out;
-    }
-    if (n > limits->max_batch) {
-        snprintf(err->message, sizeof(err->message), "%zu events is more than the limit of %zu", n,
-                 limits->max_batch);
-        st = INGEST_BODY_TOO_MANY;
-        goto out;
-    }
-    out->events = calloc(n, sizeof(*out->events));
-    if (out->events == NULL) {
-        st = INGEST_BODY_NOMEM;
-        goto out;
-    }
-    out->n = n;
+    ingest_body_status st = ingest_batch_alloc(out, n, limits, err);
+    if (st != INGEST_BODY_OK)
+        return st;
     for (size_t i = 0; i < n; i++) {
-        const json_t *ev = list != NULL ? json_array_get(list, i) : root;
-        validate_event(ev, tenant, received_ms, sent_at, limits, &out->events[i]);
+        json_t *ev = list != NULL ? json_array_get(list, i) : root;
+        ingest_event_build(ev, sent_at, tenant, received_ms, limits, &out->events[i]);
     }
-out:
+    return INGEST_BODY_OK;
+}
+
+const char *ingest_body_key(const json_t *root, size_t *len)
+{
+    const json_t *k = json_is_object(root) ? json_object_get(root, "api_key") : NULL;
+    if (k == NULL)
+        return NULL;
+    *len = json_is_string(k) ? json_string_length(k) : 0;
+    return json_is_string(k) ? json_string_value(k) : "";
+}
+
+ingest_body_status ingest_body_parse(const char *body, size_t len, const char *tenant,
+                                     int64_t received_ms, const ingest_limits *limits,
+                                     ingest_batch *out, ingest_body_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *root;
+    ingest_body_status st = ingest_body_load(body, len, &root, err);
+    if (st != INGEST_BODY_OK)
+        return st;
+    st = ingest_body_events(root, 0, tenant, received_ms, limits, out, err);
     json_decref(root);
     return st;
 }

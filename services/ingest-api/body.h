@@ -1,12 +1,16 @@
 /*
- * body.h — turns an /ingest request body into Kafka messages: JSON parse (jansson), body forms
- * (object, array, {"batch":[...],"sent_at":...}), per-event validation of the reserved fields,
- * timestamp normalisation and clock-skew correction, event_id generation (UUIDv7). Pure: no I/O,
- * so it is unit-tested and fuzzed directly (tests/unit/ingest, tests/fuzz/ingest_body).
+ * body.h — turns request bodies into Kafka messages. The one pipeline every front door shares:
+ * JSON parse (jansson, `ingest_body_load`), the batch bounds (`ingest_batch_alloc`) and, per
+ * event, validation of the reserved fields, timestamp normalisation and clock-skew correction,
+ * event_id generation (UUIDv7) and the Kafka message (`ingest_event_build`). The /ingest body
+ * forms (object, array, {"batch":[...],"sent_at":...}) are here too; the Segment and PostHog
+ * forms are thin adapters over the same functions (segment.c, posthog.c). Pure: no I/O, so it is
+ * unit-tested and fuzzed directly (tests/unit/ingest, tests/fuzz/ingest_body).
  */
 #ifndef INGEST_BODY_H
 #define INGEST_BODY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,8 +53,57 @@ typedef struct ingest_body_error {
     char message[200];
 } ingest_body_error;
 
-/* Parses body for tenant at received_ms. On INGEST_BODY_OK the caller owns *out and frees it
- * with ingest_batch_free. On any other status *out is empty and err explains. */
+/* A front door's body → events step (ingest_body_events, ingest_segment_events,
+ * ingest_posthog_events): `call` says which endpoint of the door was called (0 for doors with
+ * one form). May modify root. On INGEST_BODY_OK the caller owns *out (ingest_batch_free). */
+typedef ingest_body_status (*ingest_adapt_fn)(json_t *root, int call, const char *tenant,
+                                              int64_t received_ms, const ingest_limits *limits,
+                                              ingest_batch *out, ingest_body_error *err);
+
+/* A front door's "where is the key in the body" step: the key string borrowed from root, or NULL
+ * when the body carries none (a present but non-string key is returned as "", which no key
+ * matches). */
+typedef const char *(*ingest_body_key_fn)(const json_t *root, size_t *len);
+
+/* Parses body as JSON (duplicate keys refused). On INGEST_BODY_OK *root is a new reference; else
+ * INGEST_BODY_INVALID_JSON or INGEST_BODY_TOO_DEEP with err->offset and err->message. */
+ingest_body_status ingest_body_load(const char *body, size_t len, json_t **root,
+                                    ingest_body_error *err);
+
+/* Checks 1 <= n <= limits->max_batch and allocates n events in out (INGEST_BODY_EMPTY,
+ * INGEST_BODY_TOO_MANY or INGEST_BODY_NOMEM with err filled otherwise). */
+ingest_body_status ingest_batch_alloc(ingest_batch *out, size_t n, const ingest_limits *limits,
+                                      ingest_body_error *err);
+
+/* Validates one event in /ingest form and writes its Kafka message into e (accepted, or rejected
+ * with a code and message). sent_at (may be NULL) is the batch's client clock, used when the
+ * event has no sent_at of its own. Removes the reserved fields from ev. */
+void ingest_event_build(json_t *ev, const json_t *sent_at, const char *tenant, int64_t received_ms,
+                        const ingest_limits *limits, ingest_event *e);
+
+/* Marks e rejected with a static code and a message (for adapters refusing an event before it
+ * reaches ingest_event_build). */
+void ingest_event_reject(ingest_event *e, const char *code, const char *message);
+
+/* True for the names /ingest reserves (event, timestamp, event_id, sent_at, api_key). */
+bool ingest_field_reserved(const char *name);
+
+/* Copies every member of props into ev as a property; a member named like a reserved field is
+ * kept as "property_<name>" so it can never set the event's name, time or id. Values are shared
+ * (json_object_set). false on allocation failure. */
+bool ingest_event_put_props(json_t *ev, const json_t *props);
+
+/* The /ingest body forms → events (an ingest_adapt_fn; call is unused). "api_key" is removed from
+ * every event and from the batch envelope, so a key never becomes a stored property. */
+ingest_body_status ingest_body_events(json_t *root, int call, const char *tenant,
+                                      int64_t received_ms, const ingest_limits *limits,
+                                      ingest_batch *out, ingest_body_error *err);
+
+/* The key an /ingest body carries: "api_key" at the top level of an object body (the batch
+ * envelope or a single event). An ingest_body_key_fn. */
+const char *ingest_body_key(const json_t *root, size_t *len);
+
+/* ingest_body_load + ingest_body_events, for tests and the fuzzer. */
 ingest_body_status ingest_body_parse(const char *body, size_t len, const char *tenant,
                                      int64_t received_ms, const ingest_limits *limits,
                                      ingest_batch *out, ingest_body_error *err);

@@ -1,0 +1,58 @@
+/*
+ * fuzz_ingest_segment.c — libFuzzer driver for the Segment front door's body (segment.c over
+ * body.c): the first byte picks the call (/v1/batch, track, page, ...), the rest is the body.
+ * Any bytes must yield a status (never a crash, leak or UB); every accepted event must carry a
+ * key and a payload that is valid JSON within the size limit and holds no "writeKey".
+ */
+#include "segment.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    int call = data[0] % 7;
+    ingest_limits lim = {.max_event = 4096,
+                         .max_batch = 50,
+                         .max_depth = 8,
+                         .max_future_ms = 3600 * 1000,
+                         .max_age_ms = INT64_C(30) * 86400 * 1000};
+    json_t *root;
+    ingest_body_error e;
+    if (ingest_body_load((const char *)data + 1, size - 1, &root, &e) != INGEST_BODY_OK)
+        return 0;
+    size_t klen = 0;
+    const char *key = ingest_segment_key(root, &klen);
+    if (key != NULL && strlen(key) != klen && memchr(key, 0, klen) == NULL)
+        abort();
+    ingest_batch b;
+    ingest_body_status st =
+        ingest_segment_events(root, call, "fuzz", INT64_C(1764151200000), &lim, &b, &e);
+    json_decref(root);
+    if (st != INGEST_BODY_OK) {
+        if (b.n != 0 || b.events != NULL || e.message[0] == '\0')
+            abort();
+        return 0;
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        const ingest_event *ev = &b.events[i];
+        if (!ev->accepted) {
+            if (ev->error_code == NULL || ev->error[0] == '\0')
+                abort();
+            continue;
+        }
+        if (ev->key == NULL || ev->payload == NULL || ev->payload_len > lim.max_event)
+            abort();
+        json_error_t je;
+        json_t *m = json_loads(ev->payload, 0, &je);
+        if (m == NULL || json_object_get(json_object_get(m, "properties"), "writeKey") != NULL)
+            abort();
+        json_decref(m);
+    }
+    ingest_batch_free(&b);
+    return 0;
+}
