@@ -10,6 +10,7 @@
 # Layout of $STACK_DIR (default .data, relative paths are taken from the repository root):
 #   stack.env            sourceable: export DATABASE_URL=... REDIS_URL=... KAFKA_BROKERS=... ports
 #   demo-key             the demo tenant's API key (mode 600), written by the first seed
+#   sample.db            the database the sample events were loaded into (SAMPLE_DAYS)
 #   pg/                  PostgreSQL data dir, owned by postgres (see pg.path when it lives elsewhere)
 #   redis/               Redis working dir (no persistence)
 #   kafka.bootstrap      the dev broker's bootstrap list, written by the broker when ready
@@ -494,6 +495,25 @@ migrate_and_seed() {
     fi
 }
 
+# Sample events for a fresh database (SAMPLE_DAYS days, 0 = none; make up/dev set 30), loaded
+# through the running ingest API once per database (sample.db records which one). A failure is
+# reported and leaves the stack up: the sample is a convenience, `analytics-admin seed
+# --sample-days N` loads it again (idempotently).
+load_sample_data() {
+    local days="${SAMPLE_DAYS:-0}"
+    [[ "$days" =~ ^[0-9]+$ ]] || die "SAMPLE_DAYS must be a number of days (got \"$days\")"
+    ((days > 0)) || return 0
+    [[ "$PG_FRESH" != 1 && "$(cat "$STACK_DIR/sample.db" 2>/dev/null)" == "$DATABASE_URL" ]] &&
+        return 0
+    msg "loading $days days of sample events for acme-corp (ingest API -> Kafka -> worker)"
+    if INGEST_URL="http://127.0.0.1:$INGEST_PORT" admin seed --sample-days "$days" \
+        2> >(tee -a "$LOGS/admin.log" >&2) | tee -a "$LOGS/admin.log"; then
+        printf '%s\n' "$DATABASE_URL" >"$STACK_DIR/sample.db"
+    else
+        msg "warning: sample data not loaded (see ${LOGS#"$REPO_ROOT"/}/admin.log); retry: analytics-admin seed --sample-days $days"
+    fi
+}
+
 # 'value' with every ' written as '\'' : sourceable by any POSIX shell, readable by humans.
 shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
@@ -578,6 +598,7 @@ cmd_up() {
     write_stack_env
     for name in "${SERVICES[@]}"; do svc_up "$name" "$restart"; done
     wait_ready
+    load_sample_data
 
     local dashboard="(not built: run scripts/web-build.sh)" signin rel="${STACK_DIR#"$REPO_ROOT"/}"
     [[ -f "$REPO_ROOT/web/dist/index.html" ]] && dashboard="http://127.0.0.1:$GRAPHQL_PORT/"

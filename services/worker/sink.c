@@ -1364,8 +1364,10 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
     const int64_t allowed = cfg->allowed_lateness_s * 1000, maxlate = cfg->max_lateness_s * 1000;
     wk_batch_report rep;
     memset(&rep, 0, sizeof(rep));
-    ea_arena_reset(s->attempt);
+    /* the aggregate's rows live in the attempt arena: release them (their sketches) before the
+     * arena, or a retry after a failed attempt reads freed chunks */
     wk_agg_reset(s->agg);
+    ea_arena_reset(s->attempt);
     wk_capset_rollback(s->caps);
     struct pscratch *ps = ea_arena_calloc(s->attempt, sizeof(*ps) * (nst + 1));
     if (ps == NULL)

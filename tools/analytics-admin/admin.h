@@ -40,6 +40,7 @@ struct adm_cfg {
     const char *migrations_dir; /* NULL: resolved by adm_migrations_dir() */
     long bcrypt_cost;
     const char *oidc_dev_issuer; /* the local OIDC provider (seed makes its user demo an admin) */
+    const char *ingest_url;      /* the ingest API (seed --sample-days posts its events there) */
 };
 
 /* Commands: argv[0] is the command word ("migrate", "key", ...). Return an ADM_EXIT_* code. */
@@ -51,6 +52,17 @@ int adm_cmd_metric(const struct adm_cfg *cfg, int argc, char **argv);
 int adm_cmd_partitions(const struct adm_cfg *cfg, int argc, char **argv);
 int adm_cmd_backfill(const struct adm_cfg *cfg, int argc, char **argv);
 int adm_cmd_member(const struct adm_cfg *cfg, int argc, char **argv);
+
+#define ADM_SEED_TENANT "acme-corp"
+
+/* The seed's rows (the demo tenant acme-corp and its page_views metric), created when missing
+ * (seed.c). Runs in the caller's transaction. */
+ea_rc adm_seed_rows(PGconn *c, struct ea_err *err) EA_WUR;
+
+/* `seed --sample-days N` (sample.c): the seed's rows (tenant acme-corp; another tenant must
+ * exist), the sample's metric definitions, then N days of sample events through the ingest API
+ * at cfg->ingest_url; waits for the worker. */
+int adm_seed_sample(const struct adm_cfg *cfg, const char *tenant, long days);
 
 /* Grants (or changes) a login membership: (issuer, subject) may use tenant with role
  * viewer|admin (member.c). The caller validates the arguments. */

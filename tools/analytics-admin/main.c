@@ -20,6 +20,8 @@ static const ea_config_entry config_table[] = {
      "bcrypt cost of new api keys (10 is about 70 ms)"},
     {"OIDC_DEV_ISSUER", EA_CFG_STR, NULL, 0, 0, offsetof(struct adm_cfg, oidc_dev_issuer),
      "issuer URL of the local OIDC provider; seed makes its user demo admin of acme-corp"},
+    {"INGEST_URL", EA_CFG_STR, "http://127.0.0.1:3001", 0, 0, offsetof(struct adm_cfg, ingest_url),
+     "the ingest API that seed --sample-days posts sample events to"},
 };
 #define CONFIG_N (sizeof(config_table) / sizeof(config_table[0]))
 
@@ -29,7 +31,8 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"migrate", adm_cmd_migrate, "apply db/migrations in order (idempotent), maintain partitions"},
-    {"seed", adm_cmd_seed, "demo tenant acme-corp, metric page_views, a new demo key"},
+    {"seed", adm_cmd_seed,
+     "demo tenant acme-corp, metric page_views, a new demo key; --sample-days N: sample events"},
     {"tenant", adm_cmd_tenant, "tenant create NAME [--id ID] | tenant list"},
     {"key", adm_cmd_key, "key create --tenant T --scopes S | key revoke ID | key list --tenant T"},
     {"metric", adm_cmd_metric, "metric define --tenant T --name N --event E ... | metric list"},
