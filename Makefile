@@ -6,11 +6,12 @@
 #   make up|down|status   the same stack in the background (builds and serves the dashboard) / stop it / show it
 #   make build       cmake configure + build into build/ (binaries in build/bin)
 #   make bench | test-load | test-chaos   benchmarks / seed load scenario / chaos with ground truth
+#   make audit       npm audit of the dashboard's runtime dependencies (needs the registry's advisory endpoint)
 #   make clean       stop every stack under .data/, remove build/ and .data/
 
 SHELL := /bin/bash
 
-.PHONY: help deps build dev up down status env test bench test-load test-chaos clean
+.PHONY: help deps build dev up down status env test bench test-load test-chaos audit clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -49,6 +50,9 @@ test-load:
 
 test-chaos:
 	@bash tests/chaos/run.sh
+
+audit:
+	@bash tests/audit/web_audit.sh
 
 clean:
 	@bash scripts/clean.sh

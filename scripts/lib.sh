@@ -24,10 +24,14 @@ as_root() {
 
 # Loads $REPO_ROOT/.env (never committed) once. Variables already set in the environment win,
 # so `DATABASE_URL=... make up` overrides .env and the test stack's settings are not replaced.
+# `load_dotenv --test` (make test and the suites): only port variables (*_PORT) and JOBS are read,
+# every other line is ignored and named — a developer's .env (GRAPHQL_INTROSPECTION=false,
+# SKIP_PHASES, KEY_CACHE_TTL_S, ...) must not change what the tests test.
 load_dotenv() {
     [[ -n "${EA_DOTENV_LOADED:-}" ]] && return 0
     export EA_DOTENV_LOADED=1
-    local f="$REPO_ROOT/.env" line key
+    local f="$REPO_ROOT/.env" line key test_mode=0 ignored=()
+    [[ "${1:-}" == --test ]] && test_mode=1
     [[ -f "$f" ]] || return 0
     while IFS= read -r line || [[ -n "$line" ]]; do
         line="${line#"${line%%[![:space:]]*}"}"
@@ -38,11 +42,20 @@ load_dotenv() {
             msg "warning: ignoring malformed line in .env: $line"
             continue
         }
+        if ((test_mode)) && [[ ! "$key" =~ _PORT$ && "$key" != JOBS ]]; then
+            ignored+=("$key")
+            continue
+        fi
         if [[ -z "${!key+x}" ]]; then
             eval "export $line"
         fi
     done <"$f"
+    ((${#ignored[@]} == 0)) || msg ".env: ignoring ${ignored[*]} (tests read only *_PORT and JOBS from .env)"
 }
+
+# True under a CI service (CI=true, set by GitHub Actions, GitLab CI and most others): skips are
+# failures there and developer-only switches (SKIP_PHASES, TEST_FILTER, ...) are ignored.
+ci_mode() { [[ "${CI:-}" =~ ^([Tt][Rr][Uu][Ee]|1|[Yy][Ee][Ss])$ ]]; }
 
 # Prints "STATE PGID" of a pid from /proc/PID/stat (fields 3 and 5, after the "(comm)" that may
 # itself hold spaces). Pure bash: it runs in polling loops over every process.

@@ -14,14 +14,34 @@
 #   load         tests/load/run.sh, 30 s (LOAD_DURATION): figures printed, correctness asserted
 #   chaos        tests/chaos/run.sh, 20k events with the fault schedule: lost = duplicated = 0
 #
-# Env: SKIP_DEPS=1, SKIP_BUILD=1, BUILD_DIR (build), ASAN_BUILD_DIR (build-asan), FUZZ_BUILD_DIR
-#      (build-fuzz), SKIP_PHASES="asan fuzz ..." (phases to skip), FUZZ_SECONDS, JOBS (2), and the
-#      TEST_* port variables of tests/run-integration.sh (also used by the load and chaos phases).
+# Counting: tests/manifest.txt lists every CTest test, fuzz driver and integration/e2e file with
+# the number of checks it reports; the unit, asan, fuzz and integration phases fail when what
+# ran differs from it (tests/manifest.mjs; how to register a test: tests/README.md).
+#
+# Env: BUILD_DIR (build), ASAN_BUILD_DIR (build-asan), FUZZ_BUILD_DIR (build-fuzz), FUZZ_SECONDS,
+#      JOBS (2), and the TEST_* port variables of tests/run-integration.sh (also used by the load
+#      and chaos phases). From .env only *_PORT and JOBS are read (scripts/lib.sh load_dotenv --test).
+#      Developer switches, printed and marking the run PARTIAL: SKIP_DEPS=1, SKIP_BUILD=1,
+#      SKIP_PHASES="asan fuzz ...", TEST_FILTER / TEST_FILES (integration), FUZZ_ONLY, TIDY_ONLY,
+#      KEEP_TEST_DATA. Under CI=true (ci_mode) every one of them is ignored and every skip fails.
 set -euo pipefail
 export EA_SCRIPT=test
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-load_dotenv
+load_dotenv --test
 cd "$REPO_ROOT"
+
+# Developer switches that make the run partial: ignored under CI, printed otherwise.
+partial=()
+for v in SKIP_DEPS SKIP_BUILD SKIP_PHASES TEST_FILTER TEST_FILES FUZZ_ONLY TIDY_ONLY KEEP_TEST_DATA; do
+    [[ -n "${!v:-}" && "${!v}" != 0 ]] || continue
+    if ci_mode; then
+        msg "CI=$CI: ignoring $v=${!v} (a CI run runs everything)"
+        unset "$v"
+    else
+        partial+=("$v=${!v}")
+    fi
+done
+((${#partial[@]} == 0)) || msg "PARTIAL RUN (developer switches): ${partial[*]}"
 BUILD_DIR="${BUILD_DIR:-build}"
 ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
 FUZZ_BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
@@ -66,30 +86,39 @@ quiet_build() {
     fi
     echo "built $dir"
 }
+# CTest in a build tree, then the manifest check of what it ran (tests/manifest.mjs ctest).
+run_ctest() {
+    local dir="$1" junit="$LOG_DIR/ctest-$(basename "$1").xml" rc=0
+    ctest --test-dir "$dir" --output-on-failure --output-junit "$junit" || rc=$?
+    node tests/manifest.mjs ctest "$junit" || rc=1
+    return "$rc"
+}
 run_asan() {
     quiet_build "$ASAN_BUILD_DIR" -- -DCMAKE_BUILD_TYPE=Debug -DEA_SANITIZE=ON || return 1
     ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1" \
         UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
         LSAN_OPTIONS="suppressions=$REPO_ROOT/tests/sanitizers/lsan.supp:print_suppressions=0" \
-        ctest --test-dir "$ASAN_BUILD_DIR" --output-on-failure
+        run_ctest "$ASAN_BUILD_DIR"
 }
 run_fuzz() {
-    local targets=() d
+    local targets=() d rc=0
     for d in tests/fuzz/*/; do
         ls "$d"/*.c >/dev/null 2>&1 && targets+=(--target "fuzz_$(basename "$d")")
     done
     CC=clang quiet_build "$FUZZ_BUILD_DIR" "${targets[@]}" -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEA_FUZZ=ON ||
         return 1
-    bash tests/fuzz/run.sh "$FUZZ_BUILD_DIR"
+    bash tests/fuzz/run.sh "$FUZZ_BUILD_DIR" | tee "$LOG_DIR/fuzz-run.log" || rc=$?
+    node tests/manifest.mjs fuzz "$LOG_DIR/fuzz-run.log" || rc=1
+    return "$rc"
 }
 
 [[ "${SKIP_DEPS:-0}" == 1 ]] || phase deps "" bash scripts/deps.sh
 [[ "${SKIP_BUILD:-0}" == 1 ]] || phase build '/built in/ { sub(/^build: /, ""); print }' bash scripts/build.sh
 
 phase checksrc '/^checksrc:/ { sub(/^checksrc: /, ""); print }' bash scripts/checksrc.sh
-phase unit '/tests failed out of/ { print $1, "passed,", $4, "failed of", $NF }' \
-    ctest --test-dir "$BUILD_DIR" --output-on-failure
-phase asan '/tests failed out of/ { print $1, "passed,", $4, "failed of", $NF }' run_asan
+CTEST_NOTE='/tests failed out of/ { n = ($NF - $4) " passed, " $4 " failed of " $NF } /^manifest: [0-9]+ listed/ { n = n " (as listed)" } /^manifest: CTest/ { n = n " (NOT as listed)" } END { print n }'
+phase unit "$CTEST_NOTE" run_ctest "$BUILD_DIR"
+phase asan "$CTEST_NOTE" run_asan
 phase fuzz '/^(ok  |FAIL) fuzz_/ { n = n $2 " " ($1 == "ok" ? "ok" : "FAIL") "; " } /^fuzz:/ { print n $2 " passed " $4 " failed" }' run_fuzz
 phase tidy '/^tidy: / { sub(/^tidy: /, ""); print }' bash scripts/tidy.sh "$BUILD_DIR"
 phase integration '/^integration: [0-9]+ passed/ { sub(/^integration: /, ""); print }' \
@@ -107,6 +136,7 @@ for i in "${!P_NAME[@]}"; do
     printf '%-12s %-8s %8s  %s\n' "${P_NAME[$i]}" "${P_RES[$i]}" "${P_SECS[$i]}" "${P_NOTE[$i]}"
     [[ "${P_RES[$i]}" == FAIL ]] && failed=$((failed + 1))
 done
-printf '%-12s %-8s %8s\n' total "$( ((failed)) && echo FAIL || echo ok)" "$(elapsed "$t0")"
+printf '%-12s %-8s %8s  %s\n' total "$( ((failed)) && echo FAIL || echo ok)" "$(elapsed "$t0")" \
+    "$( ((${#partial[@]})) && echo "PARTIAL RUN: ${partial[*]}")"
 echo "tests: ${#P_NAME[@]} phases, $failed failed"
 ((failed == 0))

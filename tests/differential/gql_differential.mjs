@@ -9,10 +9,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
+
+// graphql-js comes from this folder's node_modules (scripts/deps.sh installs it). Missing, the
+// test fails with that instruction: it never skips.
+let graphqlJs;
+try {
+  graphqlJs = await import('graphql');
+} catch (e) {
+  console.error(`graphql-js is not installed in tests/differential (${e.code || e.message}): run ` +
+    'scripts/deps.sh (or npm ci in tests/differential), then ctest again');
+  process.exit(1);
+}
+const {
   buildSchema, parse, validate, execute, GraphQLError, buildClientSchema, printSchema,
   lexicographicSortSchema,
-} from 'graphql';
+} = graphqlJs;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const base = process.argv[2] ?? path.join(here, '..', 'golden', 'graphql');

@@ -4,8 +4,9 @@
 # Needs DATABASE_URL (a running PostgreSQL the test may migrate and write to; the harness
 # provides it) and psql. Uses $ADMIN_BIN, else $BIN_DIR/analytics-admin (build/bin). Runs from the
 # repository root so the default MIGRATIONS_DIR (./db/migrations) applies. Safe to re-run on the
-# same database: every tenant it creates has a unique suffix. When the role may CREATE DATABASE,
-# it also races two migrates on a scratch database (dropped afterwards).
+# same database: every tenant it creates has a unique suffix. Two migrates race on a fresh
+# database of a private PostgreSQL 15 started here (the stack's role may not CREATE DATABASE),
+# stopped at the end.
 # Prints "admin: N passed, M failed" last; exits non-zero on any failure.
 # Checks are strings passed to eval, which shellcheck cannot see into:
 # shellcheck disable=SC2034
@@ -16,11 +17,11 @@ ADMIN=${ADMIN_BIN:-${BIN_DIR:-$ROOT/build/bin}/analytics-admin}
 case "$ADMIN" in /*) ;; *) ADMIN=$PWD/$ADMIN ;; esac
 cd "$ROOT" || exit 1
 TMP=$(mktemp -d)
-SCRATCH_DB=""
+chmod 755 "$TMP"
+PGBIN=/usr/lib/postgresql/15/bin
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
-    if [ -n "$SCRATCH_DB" ]; then
-        psql "$DATABASE_URL" -XAtqc "DROP DATABASE IF EXISTS $SCRATCH_DB" >/dev/null 2>&1
-    fi
+    [ -d "$TMP/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$TMP/pg" -m immediate stop >/dev/null 2>&1
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -93,35 +94,37 @@ check "MIGRATIONS_DIR from the environment" '[ $RC = 0 ] && echo "$OUT" | grep -
 run sh -c "cd / && exec '$ADMIN' migrate"
 check "migrations found next to the binary when not in ./db" '[ $RC = 0 ] && echo "$OUT" | grep -q "^migrate: 0 applied"'
 
-# Two concurrent migrates on a fresh database: the advisory lock lets exactly one apply.
-BASE=${DATABASE_URL%%\?*}
-QUERY=""
-case "$DATABASE_URL" in *\?*) QUERY="?${DATABASE_URL#*\?}" ;; esac
-if [[ "$BASE" =~ ^postgres(ql)?://[^/]+/[^/]*$ ]] &&
-    sql "CREATE DATABASE admin_scratch_$SUF" >/dev/null 2>&1; then
-    SCRATCH_DB=admin_scratch_$SUF
-    SURL="${BASE%/*}/$SCRATCH_DB$QUERY"
-    DATABASE_URL=$SURL "$ADMIN" migrate >"$TMP/m1" 2>&1 &
-    P1=$!
-    DATABASE_URL=$SURL "$ADMIN" migrate >"$TMP/m2" 2>&1 &
-    P2=$!
-    wait $P1; R1=$?
-    wait $P2; R2=$?
-    OUT="$(cat "$TMP/m1" "$TMP/m2")"; ERR=""
-    check "concurrent migrates both succeed" '[ $R1 = 0 ] && [ $R2 = 0 ]'
-    check "concurrent migrates apply each file once" '[ "$(grep -c "^applied " "$TMP/m1" "$TMP/m2" | awk -F: "{s+=\$2} END {print s}")" = "$NFILES" ]'
-    check "scratch schema_migrations complete" '[ "$(psql "$SURL" -XAtqc "SELECT count(*) FROM schema_migrations")" = "$NFILES" ]'
-    # A failing migration rolls back entirely and is not recorded.
-    mkdir -p "$TMP/mig"
-    cp db/migrations/*.sql "$TMP/mig/"
-    printf 'CREATE TABLE admin_probe (x int);\nSELECT no_such_function();\n' >"$TMP/mig/9999_broken.sql"
-    run env DATABASE_URL="$SURL" MIGRATIONS_DIR="$TMP/mig" "$ADMIN" migrate
-    check "broken migration: exit 1, names the file" '[ $RC = 1 ] && echo "$ERR" | grep -q "^could not apply migration 9999_broken.sql"'
-    check "broken migration left nothing behind" '[ "$(psql "$SURL" -XAtqc "SELECT to_regclass('"'"'admin_probe'"'"') IS NULL AND NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = '"'"'9999'"'"')")" = t ]'
-    psql "$DATABASE_URL" -XAtqc "DROP DATABASE $SCRATCH_DB" >/dev/null 2>&1 && SCRATCH_DB=""
+# Two concurrent migrates on a fresh database of a private PostgreSQL: the advisory lock lets
+# exactly one apply each file.
+SPORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+mkdir "$TMP/pg" "$TMP/pgrun" && chown postgres "$TMP/pg" "$TMP/pgrun" 2>/dev/null
+if as_pg "$PGBIN/initdb" -A trust -U postgres -D "$TMP/pg" >"$TMP/initdb.log" 2>&1 &&
+    as_pg "$PGBIN/pg_ctl" -D "$TMP/pg" -l "$TMP/pgrun/pg.log" -w \
+        -o "-p $SPORT -k $TMP/pgrun -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1 &&
+    psql "postgresql://postgres@127.0.0.1:$SPORT/postgres" -XAtqc "CREATE DATABASE scratch" >/dev/null; then
+    ok "private PostgreSQL 15 for the migrate race on :$SPORT"
 else
-    echo "skip concurrent migrate (role cannot CREATE DATABASE)"
+    OUT=$(cat "$TMP/initdb.log" "$TMP/pgrun/pg.log" 2>/dev/null); ERR=""
+    bad "private PostgreSQL 15 for the migrate race starts"
 fi
+SURL="postgresql://postgres@127.0.0.1:$SPORT/scratch"
+DATABASE_URL=$SURL "$ADMIN" migrate >"$TMP/m1" 2>&1 &
+P1=$!
+DATABASE_URL=$SURL "$ADMIN" migrate >"$TMP/m2" 2>&1 &
+P2=$!
+wait $P1; R1=$?
+wait $P2; R2=$?
+OUT="$(cat "$TMP/m1" "$TMP/m2")"; ERR=""
+check "concurrent migrates both succeed" '[ $R1 = 0 ] && [ $R2 = 0 ]'
+check "concurrent migrates apply each file once" '[ "$(grep -c "^applied " "$TMP/m1" "$TMP/m2" | awk -F: "{s+=\$2} END {print s}")" = "$NFILES" ]'
+check "scratch schema_migrations complete" '[ "$(psql "$SURL" -XAtqc "SELECT count(*) FROM schema_migrations")" = "$NFILES" ]'
+# A failing migration rolls back entirely and is not recorded.
+mkdir -p "$TMP/mig"
+cp db/migrations/*.sql "$TMP/mig/"
+printf 'CREATE TABLE admin_probe (x int);\nSELECT no_such_function();\n' >"$TMP/mig/9999_broken.sql"
+run env DATABASE_URL="$SURL" MIGRATIONS_DIR="$TMP/mig" "$ADMIN" migrate
+check "broken migration: exit 1, names the file" '[ $RC = 1 ] && echo "$ERR" | grep -q "^could not apply migration 9999_broken.sql"'
+check "broken migration left nothing behind" '[ "$(psql "$SURL" -XAtqc "SELECT to_regclass('"'"'admin_probe'"'"') IS NULL AND NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = '"'"'9999'"'"')")" = t ]'
 
 # ---- seed -------------------------------------------------------------------------------------
 run "$ADMIN" seed
@@ -161,10 +164,10 @@ SECRET=${K:16}
 check "key create prints the key alone on the last line" '[ $RC = 0 ] && [[ "$K" =~ $KEY_RE ]] && [ "$(echo "$OUT" | wc -l)" -ge 2 ]'
 check "key stored: scopes, rate limit, name, bcrypt \$2b\$10\$" '[ "$(sql "SELECT array_to_string(scopes, '"'"','"'"') || '"'"' '"'"' || rate_limit || '"'"' '"'"' || name || '"'"' '"'"' || left(secret_hash, 7) FROM api_keys WHERE key_id = '"'"'$KID'"'"' AND tenant_id = '"'"'$T'"'"'")" = "ingest,read 50 ci \$2b\$10\$" ]'
 check "the secret is stored nowhere in clear" '[ "$(sql "SELECT count(*) FROM api_keys WHERE position('"'"'$SECRET'"'"' IN api_keys::text) > 0")" = 0 ]'
-if python3 -W ignore -c "import crypt" 2>/dev/null; then
-    H=$(sql "SELECT secret_hash FROM api_keys WHERE key_id = '$KID'")
-    check "stored hash is bcrypt of the secret (libcrypt via python)" '[ "$(python3 -W ignore -c "import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]) == sys.argv[2])" "$SECRET" "$H")" = True ]'
-fi
+# python3's crypt module is libcrypt (Debian 12: python 3.11); without it this check fails
+H=$(sql "SELECT secret_hash FROM api_keys WHERE key_id = '$KID'")
+check "stored hash is bcrypt of the secret (libcrypt via python)" '[ "$(python3 -W ignore -c "import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]) == sys.argv[2])" "$SECRET" "$H")" = True ]'
+
 run "$ADMIN" key create --tenant "$T" --scopes ingest,write
 check "bad scope: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "invalid scope \"write\""'
 run "$ADMIN" key create --tenant "$T" --scopes read,read

@@ -84,8 +84,8 @@ else
 fi
 check "the hour's rows were written open (revision 0), so the closer closed them" test "$(sql "
     SELECT bool_and(revision = 0) FROM rollups_hourly WHERE tenant_id = 'ta'")" = t
-check "alert_events holds 5 rows" wait_until 15 test "$(fired)" = 5
-check "5 messages on ea:alerts" wait_until 10 test "$(messages)" = 5
+check "alert_events holds 5 rows" wait_eval 15 '[[ $(fired) == 5 ]]'
+check "5 messages on ea:alerts" wait_eval 10 '[[ $(messages) == 5 ]]'
 sleep 1 # more closer passes (300 ms): nothing more may fire
 
 check "exactly the alerts that must fire, each with its exact value" test "$(sql "
@@ -115,8 +115,8 @@ check "worker counted the late event" wait_until 30 ws_caught_up
 check "the late event restated the closed hour (revision 1, still closed)" test "$(sql "
     SELECT revision || ':' || closed FROM rollups_hourly WHERE tenant_id = 'ta' AND metric = 'views_by_page'
     AND dims = '{\"page\": \"/b\"}'")" = "1:true"
-check "alert_events holds 7 rows" wait_until 15 test "$(fired)" = 7
-check "7 messages on ea:alerts" wait_until 10 test "$(messages)" = 7
+check "alert_events holds 7 rows" wait_eval 15 '[[ $(fired) == 7 ]]'
+check "7 messages on ea:alerts" wait_eval 10 '[[ $(messages) == 7 ]]'
 check "the restatement fired alert 2 (6 views > 5) and alert 4 (/b = 3), kept alert 1 at 5" test "$(sql "
     SELECT string_agg(alert_id || ':' || value::text, ' ' ORDER BY alert_id) FROM alert_events
     WHERE alert_id IN (1, 2, 4)")" = "1:5 2:6 4:3"

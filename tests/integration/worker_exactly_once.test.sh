@@ -26,27 +26,12 @@ failed=0
 produced=0
 declare -A WPID=()
 
-say() { echo "# $*"; }
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() {
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
+# shellcheck source=lib/check.sh
+source "$ROOT/tests/integration/lib/check.sh"
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() {
     node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
-wait_until() { # seconds command...
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS >= deadline)) && return 1
-        sleep 0.2
-    done
-}
-
 cleanup() {
     local rc=$?
     for w in "${!WPID[@]}"; do kill -9 "${WPID[$w]}" 2>/dev/null; done
@@ -56,7 +41,7 @@ cleanup() {
     [[ -d $TMP/pg ]] && as_pg "$PGBIN/pg_ctl" -D "$TMP/pg" -m immediate stop >/dev/null 2>&1
     if [[ ${KEEP_TMP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf -- "$TMP"; fi
     ((rc != 0 && failed == 0)) && failed=1
-    echo "worker: $passed passed, $failed failed"
+    summary worker
     ((failed == 0)) || exit 1
     exit 0
 }
@@ -145,8 +130,7 @@ caught_up() { [[ $(committed) == "$produced" ]]; }
 
 start_worker w1 "$W1_PORT"
 check "worker w1 answers /readyz 200" wait_until 30 ready "$W1_PORT"
-check "worker claims all 3 partitions" wait_until 30 \
-    test "$(sql 'SELECT count(*) FROM consumer_offsets')" = 3
+check "worker claims all 3 partitions" wait_sql 30 'SELECT count(*) FROM consumer_offsets' 3
 
 chunks=("$TMP"/gen/chunk_0*.txt)
 produce "${chunks[0]}"

@@ -52,7 +52,7 @@ ws_produce "$TMP/probe.txt"
 W_PORT=$(free_port)
 ws_worker w1 "$W_PORT" WORKER_MAINTENANCE_INTERVAL_S=5
 check "worker answers /readyz 200" wait_until 30 ws_ready "$W_PORT"
-check "worker claims all 3 partitions" wait_until 30 test "$(sql 'SELECT count(*) FROM consumer_offsets')" = 3
+check "worker claims all 3 partitions" wait_sql 30 'SELECT count(*) FROM consumer_offsets' 3
 
 # ---- partitions ----
 check "no partitioned table has a DEFAULT partition" \
@@ -65,7 +65,7 @@ check "the next 3 days exist for raw events, 15-minute and hourly rollups" test 
 check "next month's daily-rollup partition exists" test "$(sql "
     SELECT to_regclass('rollups_daily_p' || to_char(now() AT TIME ZONE 'UTC' + interval '1 month', 'YYYYMM')) IS NOT NULL")" = t
 check "maintenance dropped the raw partition past retention ($OLD_PART)" \
-    wait_until 15 test "$(sql "SELECT to_regclass('$OLD_PART') IS NULL")" = t
+    wait_sql 15 "SELECT to_regclass('$OLD_PART') IS NULL" t
 
 # ---- faults while the stream flows ----
 chunks=("$TMP"/gen/chunk_0*.txt)

@@ -6,7 +6,7 @@
 #
 # A test file sets TEST_NAME, sources this, calls ws_start, then uses: sql, ok/bad/check,
 # ws_worker NAME PORT [VAR=VALUE...], ws_kill9 NAME, ws_term NAME, ws_produce FILE,
-# ws_caught_up, wait_until SECONDS CMD..., as_pg. Variables: ROOT, BIN_DIR, TMP, PG_PORT,
+# ws_caught_up, as_pg, and the polling helpers of lib/check.sh (wait_until, wait_eval, wait_sql). Variables: ROOT, BIN_DIR, TMP, PG_PORT,
 # REDIS_PORT, BROKERS, KCTL (broker control socket), PGDATA_DIR, PGBIN.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,28 +20,13 @@ failed=0
 produced=0
 declare -A WPID=()
 EXTRA_PIDS=() # other helpers a test starts (e.g. redis-cli subscribe), killed at exit
+# shellcheck source=lib/check.sh
+source "$ROOT/tests/integration/lib/check.sh"
 
-say() { echo "# $*"; }
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() {
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() {
     node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
-wait_until() { # seconds command...
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS >= deadline)) && return 1
-        sleep 0.2
-    done
-}
-
 ws_cleanup() {
     local rc=$?
     for w in "${!WPID[@]}"; do kill -9 "${WPID[$w]}" 2>/dev/null; done
@@ -58,7 +43,7 @@ ws_cleanup() {
     fi
     if [[ ${KEEP_TMP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf -- "$TMP"; fi
     ((rc != 0 && failed == 0)) && failed=1
-    echo "${TEST_NAME:-worker}: $passed passed, $failed failed"
+    summary "${TEST_NAME:-worker}"
     ((failed == 0)) || exit 1
     exit 0
 }
