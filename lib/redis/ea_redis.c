@@ -1,72 +1,509 @@
 /*
- * ea_redis.c — Redis connection helpers shared by ingest (rate limits), graphql-api (cache,
- * pub/sub) and the worker (change feed).
+ * ea_redis.c — Redis connections (see ea_redis.h): TCP connect with a deadline, the byte
+ * transport (plain socket or the TLS session ea_redis_tls.c set up), hiredis's request
+ * formatter and reply reader on top, AUTH/SELECT, and PUBLISH with the reconnect-once rule.
+ *
+ * The socket is non-blocking from the start; every blocking call is a loop of "take a parsed
+ * reply, else do non-blocking I/O, else poll until the deadline". Reads always continue until
+ * the socket (or TLS) says "would block": TLS may hold decrypted bytes that poll() cannot see,
+ * so nothing may be left inside OpenSSL between polls.
  */
-#include "ea_redis.h"
+#include "ea_redis_int.h"
+#include "ea_time.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-redisReply *ea_redis_check(redisContext *c, redisReply *reply, const char *what, struct ea_err *err)
+static int64_t now_ms(void)
 {
-    if (reply == NULL) {
-        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s: %s", what,
-                   c != NULL && c->errstr[0] ? c->errstr : "connection lost");
-        return NULL;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        /* NOAUTH: the server has a password and the URL none; say where it goes */
-        bool noauth = strncmp(reply->str, "NOAUTH", 6) == 0;
-        bool auth = noauth || strncmp(reply->str, "WRONGPASS", 9) == 0;
-        ea_err_set(err, auth ? EA_ERR_AUTH : EA_ERR_REDIS, "could not %s: %s%s", what, reply->str,
-                   noauth ? " (put the password in REDIS_URL)" : "");
-        freeReplyObject(reply);
-        return NULL;
-    }
-    return reply;
+    return ea_time_mono_ns() / 1000000;
 }
 
-redisContext *ea_redis_connect(const char *url, int timeout_ms, struct ea_err *err)
+static void set_broken(ea_redis *c, bool peer_closed)
 {
-    ea_redis_url u;
-    char where[400];
-    if (ea_redis_url_parse(url, NULL, &u, err) != EA_OK)
-        return NULL;
-    ea_redis_url_describe(&u, where, sizeof(where));
-    if (u.tls) {
-        ea_err_set(err, EA_ERR_INVALID, "could not connect to %s: TLS is not supported yet", where);
+    c->broken = true;
+    c->peer_closed = c->peer_closed || peer_closed;
+}
+
+ea_rc ea_redis__wait(ea_redis *c, short events, int64_t deadline, int timeout_ms, const char *what,
+                     struct ea_err *err)
+{
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = c->fd, .events = events};
+        int n = poll(&p, 1, (int)left);
+        if (n > 0)
+            return EA_OK;
+        if (n < 0 && errno != EINTR) {
+            set_broken(c, false);
+            return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s on %s: poll: %s", what,
+                              c->where, strerror(errno));
+        }
+    }
+    set_broken(c, false);
+    return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s on %s: timed out after %d ms", what,
+                      c->where, timeout_ms);
+}
+
+/* ---- transport: bytes in and out --------------------------------------------------------- */
+
+/* SSL_write goes through write(2): on a connection the server closed, that raises SIGPIPE,
+ * which would kill a process that did not ignore it (the admin tool). Block it in this thread
+ * for the call and swallow one it raised. Plain sockets use send(MSG_NOSIGNAL) instead. */
+static int ssl_write_nosigpipe(SSL *ssl, const void *p, int n)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    int w = SSL_write(ssl, p, n);
+    if (!sigismember(&old, SIGPIPE) && sigpending(&pending) == 0 &&
+        sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return w;
+}
+
+/* Sends queued bytes until done or the socket would block. */
+static ea_rc flush_some(ea_redis *c, struct ea_err *err)
+{
+    while (c->opos < c->olen) {
+        size_t n = c->olen - c->opos;
+        if (n > 1 << 20)
+            n = 1 << 20;
+        if (c->ssl != NULL) {
+            ERR_clear_error();
+            int w = ssl_write_nosigpipe(c->ssl, c->obuf + c->opos, (int)n);
+            if (w <= 0) {
+                int e = SSL_get_error(c->ssl, w);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                    return EA_OK;
+                ea_redis__tls_io_error(c, e, "send to", err);
+                return EA_ERR_UNAVAILABLE;
+            }
+            c->opos += (size_t)w;
+        } else {
+            ssize_t w = send(c->fd, c->obuf + c->opos, n, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return EA_OK;
+            if (w <= 0) {
+                int e = errno;
+                set_broken(c, e == EPIPE || e == ECONNRESET);
+                return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not send to %s: %s", c->where,
+                                  strerror(e));
+            }
+            c->opos += (size_t)w;
+        }
+    }
+    c->opos = c->olen = 0;
+    return EA_OK;
+}
+
+static ea_rc closed_error(ea_redis *c, struct ea_err *err)
+{
+    set_broken(c, true);
+    return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not read from %s: %s", c->where,
+                      c->ssl != NULL ? "the server closed the connection"
+                                     : "the server closed the connection (if the port speaks "
+                                       "TLS only, use rediss://)");
+}
+
+/* Reads everything that has arrived into the reply reader, until the socket would block. */
+static ea_rc read_some(ea_redis *c, struct ea_err *err)
+{
+    char buf[16384];
+    c->tls_want_write = false;
+    for (;;) {
+        if (c->ssl != NULL) {
+            ERR_clear_error();
+            int r = SSL_read(c->ssl, buf, sizeof(buf));
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_READ)
+                    return EA_OK;
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    c->tls_want_write = true;
+                    return EA_OK;
+                }
+                if (e == SSL_ERROR_ZERO_RETURN)
+                    return closed_error(c, err);
+                ea_redis__tls_io_error(c, e, "read from", err);
+                return EA_ERR_UNAVAILABLE;
+            }
+            if (redisReaderFeed(c->reader, buf, (size_t)r) != REDIS_OK)
+                goto nomem;
+        } else {
+            ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return EA_OK;
+            if (r == 0)
+                return closed_error(c, err);
+            if (r < 0) {
+                int e = errno;
+                set_broken(c, e == ECONNRESET);
+                return ea_err_set(
+                    err, EA_ERR_UNAVAILABLE, "could not read from %s: %s%s", c->where, strerror(e),
+                    e == ECONNRESET ? " (if the port speaks TLS only, use rediss://)" : "");
+            }
+            if (redisReaderFeed(c->reader, buf, (size_t)r) != REDIS_OK)
+                goto nomem;
+        }
+    }
+nomem:
+    set_broken(c, false);
+    return ea_err_set(err, EA_ERR_NOMEM, "could not read from %s: out of memory", c->where);
+}
+
+/* ---- the public non-blocking steps --------------------------------------------------------- */
+
+int ea_redis_fd(const ea_redis *c)
+{
+    return c->fd;
+}
+
+short ea_redis_poll_events(const ea_redis *c)
+{
+    return (short)(POLLIN | (c->opos < c->olen || c->tls_want_write ? POLLOUT : 0));
+}
+
+bool ea_redis_broken(const ea_redis *c)
+{
+    return c->broken;
+}
+
+bool ea_redis_closed_by_peer(const ea_redis *c)
+{
+    return c->broken && c->peer_closed;
+}
+
+void ea_redis_set_timeout(ea_redis *c, int timeout_ms)
+{
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+}
+
+static ea_rc broken_error(ea_redis *c, struct ea_err *err)
+{
+    return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not use %s: the connection is broken",
+                      c->where);
+}
+
+ea_rc ea_redis_io(ea_redis *c, struct ea_err *err)
+{
+    if (c->broken)
+        return broken_error(c, err);
+    ea_rc rc = flush_some(c, err);
+    if (rc == EA_OK)
+        rc = read_some(c, err);
+    return rc;
+}
+
+int ea_redis_reply_take(ea_redis *c, redisReply **out, struct ea_err *err)
+{
+    void *r = NULL;
+    *out = NULL;
+    if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
+        set_broken(c, false);
+        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not read from %s: protocol error: %s", c->where,
+                   c->reader->errstr);
+        return -1;
+    }
+    if (r == NULL)
+        return 0;
+    *out = r;
+    return 1;
+}
+
+/* ---- queueing and blocking calls ----------------------------------------------------------- */
+
+static ea_rc queue(ea_redis *c, char *cmd, int len, struct ea_err *err)
+{
+    if (len < 0 || cmd == NULL) {
+        redisFreeCommand(cmd);
+        return ea_err_set(err, len == -2 ? EA_ERR_INVALID : EA_ERR_NOMEM,
+                          "could not format a redis command%s",
+                          len == -2 ? ": invalid format" : ": out of memory");
+    }
+    if (c->olen + (size_t)len > c->ocap) {
+        size_t cap = c->ocap ? c->ocap : 256;
+        while (cap < c->olen + (size_t)len)
+            cap *= 2;
+        char *nb = realloc(c->obuf, cap);
+        if (nb == NULL) {
+            redisFreeCommand(cmd);
+            return ea_err_set(err, EA_ERR_NOMEM, "could not queue a redis command: out of memory");
+        }
+        c->obuf = nb;
+        c->ocap = cap;
+    }
+    memcpy(c->obuf + c->olen, cmd, (size_t)len);
+    c->olen += (size_t)len;
+    redisFreeCommand(cmd);
+    return EA_OK;
+}
+
+static ea_rc vappend(ea_redis *c, struct ea_err *err, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    return queue(c, cmd, len, err);
+}
+
+ea_rc ea_redis_append(ea_redis *c, struct ea_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ea_rc rc = vappend(c, err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+ea_rc ea_redis_append_argv(ea_redis *c, struct ea_err *err, int argc, const char **argv,
+                           const size_t *argvlen)
+{
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    return queue(c, cmd, len, err);
+}
+
+/* An error reply: EA_ERR_REDIS (EA_ERR_AUTH for NOAUTH/WRONGPASS) with the server's text. */
+static redisReply *check_reply(ea_redis *c, redisReply *r, const char *what, struct ea_err *err)
+{
+    if (r->type != REDIS_REPLY_ERROR)
+        return r;
+    bool noauth = strncmp(r->str, "NOAUTH", 6) == 0;
+    bool auth = noauth || strncmp(r->str, "WRONGPASS", 9) == 0;
+    ea_err_set(err, auth ? EA_ERR_AUTH : EA_ERR_REDIS, "could not %s on %s: %s%s", what, c->where,
+               r->str, noauth ? " (the server wants a password: put it in REDIS_URL)" : "");
+    if (err != NULL)
+        snprintf(err->detail, sizeof(err->detail), "%s", r->str);
+    freeReplyObject(r);
+    return NULL;
+}
+
+redisReply *ea_redis_reply(ea_redis *c, const char *what, struct ea_err *err)
+{
+    if (c->broken) {
+        broken_error(c, err);
         return NULL;
     }
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
-    if (c == NULL || c->err) {
-        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to %s: %s", where,
-                   c != NULL ? c->errstr : "out of memory");
-        redisFree(c);
+    int64_t deadline = now_ms() + c->timeout_ms;
+    for (;;) {
+        redisReply *r;
+        int n = ea_redis_reply_take(c, &r, err);
+        if (n < 0)
+            return NULL;
+        if (n > 0)
+            return check_reply(c, r, what, err);
+        if (ea_redis_io(c, err) != EA_OK)
+            return NULL;
+        if ((n = ea_redis_reply_take(c, &r, err)) != 0)
+            return n > 0 ? check_reply(c, r, what, err) : NULL;
+        if (ea_redis__wait(c, ea_redis_poll_events(c), deadline, c->timeout_ms, what, err) != EA_OK)
+            return NULL;
+    }
+}
+
+redisReply *ea_redis_command(ea_redis *c, const char *what, struct ea_err *err, const char *fmt,
+                             ...)
+{
+    if (c->broken) {
+        broken_error(c, err);
         return NULL;
     }
-    redisSetTimeout(c, tv);
+    va_list ap;
+    va_start(ap, fmt);
+    ea_rc rc = vappend(c, err, fmt, ap);
+    va_end(ap);
+    return rc == EA_OK ? ea_redis_reply(c, what, err) : NULL;
+}
+
+redisReply *ea_redis_command_argv(ea_redis *c, const char *what, struct ea_err *err, int argc,
+                                  const char **argv, const size_t *argvlen)
+{
+    if (c->broken) {
+        broken_error(c, err);
+        return NULL;
+    }
+    if (ea_redis_append_argv(c, err, argc, argv, argvlen) != EA_OK)
+        return NULL;
+    return ea_redis_reply(c, what, err);
+}
+
+/* ---- connecting ------------------------------------------------------------------------------ */
+
+/* Non-blocking connect to each address of the host until one answers or the deadline. */
+static ea_rc tcp_connect(ea_redis *c, const ea_redis_url *u, int timeout_ms, struct ea_err *err)
+{
+    char port[16];
+    snprintf(port, sizeof(port), "%d", u->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int g = getaddrinfo(u->host, port, &hints, &res);
+    if (g != 0)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE,
+                          "could not connect to %s: could not resolve %s: %s", c->where, u->host,
+                          gai_strerror(g));
+    int64_t deadline = now_ms() + timeout_ms;
+    int last = ECONNREFUSED;
+    bool timed_out = false;
+    for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        int fd =
+            socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        /* idle pub/sub connections cross NATs and load balancers that drop silent flows */
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        int idle = 60;
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+            c->fd = fd;
+            break;
+        }
+        if (errno != EINPROGRESS) {
+            last = errno;
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        struct ea_err werr;
+        if (ea_redis__wait(c, POLLOUT, deadline, timeout_ms, "connect", &werr) != EA_OK) {
+            timed_out = true;
+            c->broken = false;
+            close(fd);
+            c->fd = -1;
+            break; /* the deadline is for the whole connect */
+        }
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        if (soerr == 0)
+            break;
+        last = soerr;
+        close(fd);
+        c->fd = -1;
+    }
+    freeaddrinfo(res);
+    if (c->fd >= 0)
+        return EA_OK;
+    if (timed_out)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to %s: timed out after %d ms",
+                          c->where, timeout_ms);
+    return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to %s: %s", c->where,
+                      strerror(last));
+}
+
+ea_redis *ea_redis_connect(const ea_redis_url *u, int timeout_ms, struct ea_err *err)
+{
+    ea_redis *c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->reader = redisReaderCreate()) == NULL) {
+        free(c);
+        ea_err_set(err, EA_ERR_NOMEM, "could not connect to redis: out of memory");
+        return NULL;
+    }
+    c->fd = -1;
+    ea_redis_set_timeout(c, timeout_ms);
+    ea_redis_url_describe(u, c->where, sizeof(c->where));
+    if (tcp_connect(c, u, c->timeout_ms, err) != EA_OK)
+        goto fail;
+    if (u->tls && ea_redis__tls_handshake(c, u, now_ms() + c->timeout_ms, err) != EA_OK)
+        goto fail;
     redisReply *r;
-    char what[480];
-    if (u.password[0] != '\0') {
-        snprintf(what, sizeof(what), "authenticate to %s", where);
-        r = u.user[0] != '\0' ? redisCommand(c, "AUTH %s %s", u.user, u.password)
-                              : redisCommand(c, "AUTH %s", u.password);
-        r = ea_redis_check(c, r, what, err);
+    if (u->password[0] != '\0') {
+        r = u->user[0] != '\0'
+                ? ea_redis_command(c, "authenticate", err, "AUTH %s %s", u->user, u->password)
+                : ea_redis_command(c, "authenticate", err, "AUTH %s", u->password);
         if (r == NULL)
             goto fail;
         freeReplyObject(r);
     }
-    if (u.db != 0) {
-        snprintf(what, sizeof(what), "select db %d on %s", u.db, where);
-        r = ea_redis_check(c, redisCommand(c, "SELECT %d", u.db), what, err);
+    if (u->db != 0) {
+        char what[32];
+        snprintf(what, sizeof(what), "select db %d", u->db);
+        r = ea_redis_command(c, what, err, "SELECT %d", u->db);
         if (r == NULL)
             goto fail;
         freeReplyObject(r);
     }
     return c;
 fail:
-    redisFree(c);
+    ea_redis_free(c);
     return NULL;
+}
+
+void ea_redis_free(ea_redis *c)
+{
+    if (c == NULL)
+        return;
+    if (c->ssl != NULL) {
+        if (!c->broken) {
+            /* close_notify, best effort: the socket is non-blocking, nothing waits */
+            sigset_t pipe_set, old;
+            sigemptyset(&pipe_set);
+            sigaddset(&pipe_set, SIGPIPE);
+            pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+            SSL_shutdown(c->ssl);
+            sigset_t pending;
+            if (!sigismember(&old, SIGPIPE) && sigpending(&pending) == 0 &&
+                sigismember(&pending, SIGPIPE)) {
+                struct timespec zero = {0, 0};
+                sigtimedwait(&pipe_set, NULL, &zero);
+            }
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
+        SSL_free(c->ssl);
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    if (c->reader != NULL)
+        redisReaderFree(c->reader);
+    free(c->obuf);
+    free(c);
+}
+
+/* ---- PUBLISH with the reconnect-once rule ---------------------------------------------------- */
+
+ea_rc ea_redis_publish(ea_redis **c, const ea_redis_url *u, int timeout_ms, const char *channel,
+                       const void *msg, size_t len, long long *receivers, struct ea_err *err)
+{
+    for (int attempt = 0;; attempt++) {
+        redisReply *r = ea_redis_command(*c, "publish", err, "PUBLISH %s %b", channel, msg, len);
+        if (r != NULL) {
+            if (receivers != NULL)
+                *receivers = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+            freeReplyObject(r);
+            return EA_OK;
+        }
+        /* a connection the server closed (a Redis restart) shows only when used: once on a new
+         * one, or the first message after every restart would be lost. Not after a timeout. */
+        if (attempt > 0 || !ea_redis_closed_by_peer(*c))
+            return err != NULL ? err->code : EA_ERR_UNAVAILABLE;
+        ea_redis_free(*c);
+        *c = ea_redis_connect(u, timeout_ms, err);
+        if (*c == NULL)
+            return err != NULL ? err->code : EA_ERR_UNAVAILABLE;
+    }
 }

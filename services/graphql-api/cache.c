@@ -16,11 +16,12 @@
 #include <string.h>
 
 struct gql_cache {
-    char *url;
+    const ea_redis_url *url;
     int timeout_ms;
-    redisContext *rc;
+    ea_redis *rc;
     int64_t retry_at_ms; /* no reconnect before this (Redis down) */
     bool up;
+    char last_error[256]; /* why the last call failed, for /readyz */
 };
 
 /* KEYS[1] = generation key, KEYS[2] = epoch key; ARGV[1] = key prefix, ARGV[2] = hash */
@@ -34,17 +35,14 @@ static const char rate_script[] = "local n = redis.call('INCR', KEYS[1])\n"
                                   "if n == 1 then redis.call('EXPIRE', KEYS[1], 60) end\n"
                                   "return {n, redis.call('TTL', KEYS[1])}\n";
 
-gql_cache *gql_cache_new(const char *redis_url, int timeout_ms)
+gql_cache *gql_cache_new(const ea_redis_url *redis_url, int timeout_ms)
 {
     gql_cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->url = strdup(redis_url);
+    c->url = redis_url;
     c->timeout_ms = timeout_ms;
-    if (c->url == NULL) {
-        free(c);
-        return NULL;
-    }
+    snprintf(c->last_error, sizeof(c->last_error), "not connected yet");
     return c;
 }
 
@@ -52,41 +50,71 @@ void gql_cache_free(gql_cache *c)
 {
     if (c == NULL)
         return;
-    if (c->rc != NULL)
-        redisFree(c->rc);
-    free(c->url);
+    ea_redis_free(c->rc);
     free(c);
 }
 
-bool gql_cache_up(const gql_cache *c)
+bool gql_cache_up(const gql_cache *c, const char **why)
 {
+    *why = c->last_error;
     return c->up;
 }
 
-static redisContext *conn(gql_cache *c)
+static ea_redis *conn(gql_cache *c);
+static void answered(gql_cache *c);
+static void broken(gql_cache *c, const struct ea_err *err);
+
+bool gql_cache_ping(gql_cache *c, const char **why)
+{
+    ea_redis *rc = conn(c);
+    if (rc != NULL) {
+        struct ea_err err = {0};
+        redisReply *r = ea_redis_command(rc, "ping", &err, "PING");
+        if (r == NULL) {
+            broken(c, &err);
+            snprintf(c->last_error, sizeof(c->last_error), "%s", err.message);
+            c->up = false;
+        } else {
+            freeReplyObject(r);
+            answered(c);
+        }
+    }
+    return gql_cache_up(c, why);
+}
+
+static ea_redis *conn(gql_cache *c)
 {
     if (c->rc != NULL)
         return c->rc;
     int64_t now = ea_time_now_ms();
     if (now < c->retry_at_ms)
         return NULL;
-    struct ea_err err;
+    struct ea_err err = {0};
     c->rc = ea_redis_connect(c->url, c->timeout_ms, &err);
     if (c->rc == NULL) {
         if (c->up || c->retry_at_ms == 0) /* one warning per outage, not one per retry */
             ea_log_warn("cache", "%s; answering from the database", err.message);
+        snprintf(c->last_error, sizeof(c->last_error), "%s", err.message);
         c->up = false;
         c->retry_at_ms = now + 1000;
     }
     return c->rc;
 }
 
-/* After a failed command: drop the connection so the next call reconnects (after 1 s). */
+/* After a call that reached Redis. */
+static void answered(gql_cache *c)
+{
+    c->up = true;
+    c->last_error[0] = '\0';
+}
+
+/* After a failed command: drop a broken connection so the next call reconnects (after 1 s). */
 static void broken(gql_cache *c, const struct ea_err *err)
 {
     ea_log_warn("cache", "%s; answering from the database", err->message);
-    if (c->rc != NULL && c->rc->err != 0) {
-        redisFree(c->rc);
+    if (c->rc != NULL && ea_redis_broken(c->rc)) {
+        snprintf(c->last_error, sizeof(c->last_error), "%s", err->message);
+        ea_redis_free(c->rc);
         c->rc = NULL;
         c->retry_at_ms = ea_time_now_ms() + 1000;
         c->up = false;
@@ -98,7 +126,7 @@ bool gql_cache_get(gql_cache *c, const char *tenant, const char *metric, const c
 {
     slot[0] = '\0';
     *val = NULL;
-    redisContext *rc = conn(c);
+    ea_redis *rc = conn(c);
     if (rc == NULL)
         return false;
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -116,16 +144,14 @@ bool gql_cache_get(gql_cache *c, const char *tenant, const char *metric, const c
     char genkey[512], prefix[128];
     snprintf(genkey, sizeof(genkey), "ea:gen:%s:%s", tenant, metric);
     snprintf(prefix, sizeof(prefix), "ea:qc:%s:", tenant);
-    struct ea_err err;
-    redisReply *r = ea_redis_check(
-        rc,
-        redisCommand(rc, "EVAL %s 2 %s %s %s %s", get_script, genkey, "ea:gen:epoch", prefix, hash),
-        "read the query cache", &err);
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_command(rc, "read the query cache", &err, "EVAL %s 2 %s %s %s %s",
+                                     get_script, genkey, "ea:gen:epoch", prefix, hash);
     if (r == NULL) {
         broken(c, &err);
         return false;
     }
-    c->up = true;
+    answered(c);
     bool hit = false;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < 256) {
@@ -144,16 +170,17 @@ void gql_cache_put(gql_cache *c, const char *slot, const char *val, size_t len, 
 {
     if (slot[0] == '\0' || ttl_s <= 0)
         return;
-    redisContext *rc = conn(c);
+    ea_redis *rc = conn(c);
     if (rc == NULL)
         return;
-    struct ea_err err;
-    redisReply *r = ea_redis_check(rc, redisCommand(rc, "SET %s %b EX %ld", slot, val, len, ttl_s),
-                                   "write the query cache", &err);
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_command(rc, "write the query cache", &err, "SET %s %b EX %ld", slot,
+                                     val, len, ttl_s);
     if (r == NULL) {
         broken(c, &err);
         return;
     }
+    answered(c);
     freeReplyObject(r);
 }
 
@@ -162,20 +189,21 @@ bool gql_cache_rate_allow(gql_cache *c, const char *subject, long per_min, long 
     *retry_s = 0;
     if (per_min <= 0)
         return true;
-    redisContext *rc = conn(c);
+    ea_redis *rc = conn(c);
     if (rc == NULL)
         return true;
     char key[256];
     snprintf(key, sizeof(key), "ea:gqlrl:%s", subject);
     char lim[32];
     snprintf(lim, sizeof(lim), "%ld", per_min);
-    struct ea_err err;
-    redisReply *r = ea_redis_check(rc, redisCommand(rc, "EVAL %s 1 %s %s", rate_script, key, lim),
-                                   "update the query rate limit", &err);
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_command(rc, "update the query rate limit", &err, "EVAL %s 1 %s %s",
+                                     rate_script, key, lim);
     if (r == NULL) {
         broken(c, &err);
         return true;
     }
+    answered(c);
     bool ok = true;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
         ok = r->element[0]->integer <= per_min;
@@ -187,16 +215,16 @@ bool gql_cache_rate_allow(gql_cache *c, const char *subject, long per_min, long 
 
 char *gql_cache_raw_get(gql_cache *c, const char *key, size_t *len)
 {
-    redisContext *rc = conn(c);
+    ea_redis *rc = conn(c);
     if (rc == NULL)
         return NULL;
-    struct ea_err err;
-    redisReply *r =
-        ea_redis_check(rc, redisCommand(rc, "GET %s", key), "read the response cache", &err);
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_command(rc, "read the response cache", &err, "GET %s", key);
     if (r == NULL) {
         broken(c, &err);
         return NULL;
     }
+    answered(c);
     char *v = NULL;
     if (r->type == REDIS_REPLY_STRING && (v = malloc(r->len + 1)) != NULL) {
         memcpy(v, r->str, r->len);
@@ -217,7 +245,7 @@ bool gql_cache_generations(gql_cache *c, int n, const char *const *tenants,
 {
     if (n <= 0 || n > 16)
         return false;
-    redisContext *rc = conn(c);
+    ea_redis *rc = conn(c);
     if (rc == NULL)
         return false;
     char keys[16][512];
@@ -231,13 +259,13 @@ bool gql_cache_generations(gql_cache *c, int n, const char *const *tenants,
     }
     for (int i = 0; i < n + 2; i++)
         argl[i] = strlen(argv[i]);
-    struct ea_err err;
-    redisReply *r =
-        ea_redis_check(rc, redisCommandArgv(rc, n + 2, argv, argl), "read cache generations", &err);
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_command_argv(rc, "read cache generations", &err, n + 2, argv, argl);
     if (r == NULL) {
         broken(c, &err);
         return false;
     }
+    answered(c);
     bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n + 1;
     for (int i = 0; ok && i < n; i++) {
         const redisReply *e = r->element[0], *g = r->element[i + 1];

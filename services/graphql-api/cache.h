@@ -1,6 +1,6 @@
 /*
  * cache.h — graphql-api's Redis side: the query-result cache, the per-key query rate limit and
- * the generation numbers that the change feed bumps. One blocking hiredis connection used from
+ * the generation numbers that the change feed bumps. One blocking lib/redis connection used from
  * the loop thread with a short timeout; when Redis is down every call reports a miss (answers
  * come from the database) and reconnects are tried at most once per second.
  *
@@ -13,13 +13,16 @@
 #ifndef GQL_CACHE_H
 #define GQL_CACHE_H
 
+#include "ea_redis.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
 typedef struct gql_cache gql_cache;
 
-/* Creates the cache for redis_url (connects lazily); timeout_ms bounds each command. */
-gql_cache *gql_cache_new(const char *redis_url, int timeout_ms);
+/* Creates the cache for redis_url (connects lazily; must outlive the cache); timeout_ms bounds
+ * the connect, the TLS handshake and each command. */
+gql_cache *gql_cache_new(const ea_redis_url *redis_url, int timeout_ms);
 void gql_cache_free(gql_cache *c);
 
 /* Looks up the answer for (tenant, metric, args_norm). On a hit returns true and sets *val (a
@@ -46,7 +49,11 @@ bool gql_cache_generations(gql_cache *c, int n, const char *const *tenants,
  * also true when Redis is down (fail open, like the ingest limiter). *retry_s: seconds left. */
 bool gql_cache_rate_allow(gql_cache *c, const char *subject, long per_min, long *retry_s);
 
-/* True when the last command reached Redis (for /readyz). */
-bool gql_cache_up(const gql_cache *c);
+/* True when the last command reached Redis (for /readyz); otherwise *why says what failed
+ * (connect, TLS handshake, authentication, timeout). */
+bool gql_cache_up(const gql_cache *c, const char **why);
+
+/* PINGs Redis (connecting first when needed and allowed) and answers as gql_cache_up. */
+bool gql_cache_ping(gql_cache *c, const char **why);
 
 #endif

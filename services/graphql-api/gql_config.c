@@ -14,7 +14,9 @@ static const ea_config_entry table[] = {
     {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
      OFF(database_url), "PostgreSQL"},
     {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, OFF(redis_url),
-     "Redis (query cache, change feed)"},
+     "Redis (query cache, rate limit, change feed): redis[s]://[[user:]password@]host[:port][/db]"},
+    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, OFF(redis_ca_file),
+     "CA certificates (PEM) that sign a rediss:// server's certificate; unset: the system's"},
     {"GRAPHQL_MAX_BODY", EA_CFG_INT, "262144", 1024, 16 * 1024 * 1024, OFF(max_body),
      "max request body bytes"},
     {"GRAPHQL_MAX_DEPTH", EA_CFG_INT, "8", 1, 100, OFF(max_depth), "max selection depth"},
@@ -86,7 +88,10 @@ static const ea_config_entry table[] = {
 
 ea_rc gql_config_load(gql_config *cfg, struct ea_err *err)
 {
-    return ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
+    ea_rc rc = ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
+    if (rc == EA_OK)
+        rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err);
+    return rc;
 }
 
 void gql_config_help(FILE *out)

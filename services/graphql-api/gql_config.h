@@ -6,6 +6,7 @@
 #define GQL_CONFIG_H
 
 #include "ea_err.h"
+#include "ea_redis.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@ typedef struct gql_config {
     const char *listen_host;
     const char *database_url;
     const char *redis_url;
+    const char *redis_ca_file;
+    ea_redis_url redis; /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
     long max_body;
     long max_depth;
     long max_aliases;

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         ea_log_error("startup", "out of memory");
         return 1;
     }
-    app.cache = gql_cache_new(cfg.redis_url, (int)cfg.redis_timeout_ms);
+    app.cache = gql_cache_new(&cfg.redis, (int)cfg.redis_timeout_ms);
     app.docs = gql_doccache_new(app.schema, &app.limits, (size_t)cfg.doc_cache_size);
     if (app.cache == NULL || app.docs == NULL) {
         ea_log_error("startup", "out of memory");
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     app.ws = gql_ws_new(&app, ea_http_loop(srv));
     gql_pubsub *feed = app.ws == NULL
                            ? NULL
-                           : gql_pubsub_start(ea_http_loop(srv), cfg.redis_url, cfg.changes_channel,
+                           : gql_pubsub_start(ea_http_loop(srv), &cfg.redis, cfg.changes_channel,
                                               cfg.alerts_channel, on_pubsub, app.ws);
     if (feed == NULL) {
         ea_log_error("startup", "could not start the change feed: out of resources");

@@ -30,7 +30,8 @@
 #define MAX_MSG (8u << 20) /* a change message larger than this is dropped (and logged) */
 
 struct gql_pubsub {
-    char *url, *changes, *alerts;
+    const ea_redis_url *url;
+    char *changes, *alerts;
     int msg_pipe[2];  /* thread writes [1], loop reads [0] */
     int stop_pipe[2]; /* stop writes [1], thread polls [0] */
     pthread_t thread;
@@ -55,14 +56,16 @@ static bool write_all(int fd, const void *p, size_t n)
     return true;
 }
 
-/* INCR the generation of every metric a change message names (deduplicated per message). */
-static void bump_generations(redisContext *cmd, const char *msg, size_t len)
+/* INCR the generation of every metric a change message names (deduplicated per message). A
+ * failure breaks cmd, which ends the session (and so bumps the epoch on reconnect). */
+static void bump_generations(ea_redis *cmd, const char *msg, size_t len)
 {
+    struct ea_err err = {0};
     json_error_t je;
     json_t *m = json_loadb(msg, len, 0, &je);
     const char *tenant = json_string_value(json_object_get(m, "tenant"));
     json_t *seen = json_object();
-    size_t i;
+    size_t i, queued = 0;
     json_t *ch;
     json_array_foreach(json_object_get(m, "changes"), i, ch)
     {
@@ -70,12 +73,17 @@ static void bump_generations(redisContext *cmd, const char *msg, size_t len)
         if (tenant == NULL || metric == NULL || json_object_get(seen, metric) != NULL)
             continue;
         json_object_set_new(seen, metric, json_true());
-        redisAppendCommand(cmd, "INCR ea:gen:%s:%s", tenant, metric);
-    }
-    for (size_t k = 0; k < json_object_size(seen); k++) {
-        void *r = NULL;
-        if (redisGetReply(cmd, &r) != REDIS_OK)
+        if (ea_redis_append(cmd, &err, "INCR ea:gen:%s:%s", tenant, metric) != EA_OK)
             break;
+        queued++;
+    }
+    for (size_t k = 0; k < queued; k++) {
+        redisReply *r = ea_redis_reply(cmd, "bump a cache generation", &err);
+        if (r == NULL) {
+            if (ea_redis_broken(cmd))
+                break;
+            continue;
+        }
         freeReplyObject(r);
     }
     if (tenant == NULL)
@@ -84,27 +92,26 @@ static void bump_generations(redisContext *cmd, const char *msg, size_t len)
     json_decref(m);
 }
 
-/* Waits for the next reply on c or a stop request. 1 reply, 0 stop, -1 error. */
-static int next_reply(gql_pubsub *p, redisContext *c, redisReply **out)
+/* Waits for the next reply on c or a stop request: 1 reply, 0 stop, -1 error (err says). The
+ * wait has no deadline: a subscribed connection is quiet until something is published (TCP
+ * keepalive, set by lib/redis, notices a dead peer). */
+static int next_reply(gql_pubsub *p, ea_redis *c, redisReply **out, struct ea_err *err)
 {
     for (;;) {
-        void *r = NULL;
-        if (redisGetReplyFromReader(c, &r) != REDIS_OK)
-            return -1;
-        if (r != NULL) {
-            *out = r;
-            return 1;
-        }
-        struct pollfd fds[2] = {{.fd = c->fd, .events = POLLIN},
+        int n = ea_redis_reply_take(c, out, err);
+        if (n != 0)
+            return n;
+        struct pollfd fds[2] = {{.fd = ea_redis_fd(c), .events = ea_redis_poll_events(c)},
                                 {.fd = p->stop_pipe[0], .events = POLLIN}};
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
+            ea_err_set(err, EA_ERR_IO, "could not wait for Redis pub/sub: %s", strerror(errno));
             return -1;
         }
         if (fds[1].revents)
             return 0;
-        if (redisBufferRead(c) != REDIS_OK)
+        if (ea_redis_io(c, err) != EA_OK)
             return -1;
     }
 }
@@ -115,29 +122,22 @@ static int session(gql_pubsub *p)
     struct ea_err err = {0};
     snprintf(err.message, sizeof(err.message), "could not subscribe to Redis pub/sub");
     int rc = -1;
-    redisContext *sub = ea_redis_connect(p->url, 1000, &err), *cmd = NULL;
+    ea_redis *sub = ea_redis_connect(p->url, 1000, &err), *cmd = NULL;
     if (sub == NULL)
         goto out;
     cmd = ea_redis_connect(p->url, 1000, &err);
     if (cmd == NULL)
         goto out;
-    redisAppendCommand(sub, "SUBSCRIBE %s %s", p->changes, p->alerts);
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(sub, &done) != REDIS_OK)
+    /* the confirmations are ordinary replies: take them with the connect timeout */
+    if (ea_redis_append(sub, &err, "SUBSCRIBE %s %s", p->changes, p->alerts) != EA_OK)
+        goto out;
+    for (int confirmed = 0; confirmed < 2; confirmed++) {
+        redisReply *r = ea_redis_reply(sub, "subscribe", &err);
+        if (r == NULL)
             goto out;
-    for (int confirmed = 0; confirmed < 2;) {
-        redisReply *r;
-        int n = next_reply(p, sub, &r);
-        if (n <= 0) {
-            rc = n;
-            goto out;
-        }
-        confirmed += r->type == REDIS_REPLY_ARRAY;
         freeReplyObject(r);
     }
-    redisReply *e =
-        ea_redis_check(cmd, redisCommand(cmd, "INCR ea:gen:epoch"), "bump the epoch", &err);
+    redisReply *e = ea_redis_command(cmd, "bump the epoch", &err, "INCR ea:gen:epoch");
     if (e == NULL)
         goto out;
     freeReplyObject(e);
@@ -145,11 +145,9 @@ static int session(gql_pubsub *p)
     p->down_logged = false;
     for (;;) {
         redisReply *r;
-        int n = next_reply(p, sub, &r);
+        int n = next_reply(p, sub, &r, &err);
         if (n <= 0) {
             rc = n;
-            snprintf(err.message, sizeof(err.message), "could not read from Redis pub/sub: %s",
-                     sub->errstr[0] ? sub->errstr : "connection closed");
             goto out;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
@@ -164,6 +162,13 @@ static int session(gql_pubsub *p)
             } else {
                 if (!alert)
                     bump_generations(cmd, msg, len);
+                if (ea_redis_broken(cmd)) {
+                    /* a generation may not have been bumped: start over (new epoch) */
+                    freeReplyObject(r);
+                    snprintf(err.message, sizeof(err.message),
+                             "could not bump cache generations: the command connection broke");
+                    goto out;
+                }
                 if (!write_all(p->msg_pipe[1], &alert, 1) ||
                     !write_all(p->msg_pipe[1], &len, sizeof(len)) ||
                     !write_all(p->msg_pipe[1], msg, len)) {
@@ -180,10 +185,8 @@ out:
         ea_log_warn("pubsub", "%s; retrying every second", err.message);
         p->down_logged = true;
     }
-    if (sub != NULL)
-        redisFree(sub);
-    if (cmd != NULL)
-        redisFree(cmd);
+    ea_redis_free(sub);
+    ea_redis_free(cmd);
     return rc;
 }
 
@@ -218,20 +221,21 @@ static void on_pipe_read(h2o_socket_t *sock, const char *err)
     }
 }
 
-gql_pubsub *gql_pubsub_start(h2o_loop_t *loop, const char *redis_url, const char *changes_channel,
-                             const char *alerts_channel, gql_pubsub_fn fn, void *ud)
+gql_pubsub *gql_pubsub_start(h2o_loop_t *loop, const ea_redis_url *redis_url,
+                             const char *changes_channel, const char *alerts_channel,
+                             gql_pubsub_fn fn, void *ud)
 {
     gql_pubsub *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
     p->msg_pipe[0] = p->msg_pipe[1] = p->stop_pipe[0] = p->stop_pipe[1] = -1;
-    p->url = strdup(redis_url);
+    p->url = redis_url;
     p->changes = strdup(changes_channel);
     p->alerts = strdup(alerts_channel);
     p->fn = fn;
     p->ud = ud;
-    if (p->url == NULL || p->changes == NULL || p->alerts == NULL ||
-        pipe2(p->msg_pipe, O_CLOEXEC) != 0 || pipe2(p->stop_pipe, O_CLOEXEC) != 0)
+    if (p->changes == NULL || p->alerts == NULL || pipe2(p->msg_pipe, O_CLOEXEC) != 0 ||
+        pipe2(p->stop_pipe, O_CLOEXEC) != 0)
         goto fail;
     fcntl(p->msg_pipe[0], F_SETFL, O_NONBLOCK);
     p->sock = h2o_evloop_socket_create(loop, p->msg_pipe[0], 0);
@@ -251,7 +255,6 @@ fail:
         if (p->stop_pipe[i] >= 0)
             close(p->stop_pipe[i]);
     }
-    free(p->url);
     free(p->changes);
     free(p->alerts);
     free(p);
@@ -271,7 +274,6 @@ void gql_pubsub_stop(gql_pubsub *p)
     close(p->msg_pipe[1]);
     close(p->stop_pipe[0]);
     close(p->stop_pipe[1]);
-    free(p->url);
     free(p->changes);
     free(p->alerts);
     free(p);

@@ -472,16 +472,18 @@ static int on_readyz(void *ud, h2o_req_t *req)
 {
     gql_app *app = ud;
     PGconn *c = gql_app_db(app);
-    bool db = false, redis = app->cache != NULL && gql_cache_up(app->cache);
+    const char *redis_why = NULL;
+    bool db = false, redis = app->cache != NULL && gql_cache_ping(app->cache, &redis_why);
     if (c != NULL) {
         PGresult *r = PQexec(c, "SELECT 1");
         db = PQresultStatus(r) == PGRES_TUPLES_OK;
         PQclear(r);
     }
-    ea_http_send_json(req, db ? 200 : 503,
-                      json_pack("{s:s,s:b,s:b}", "status", db ? "ready" : "not ready", "postgres",
-                                db, "redis", redis),
-                      NULL);
+    json_t *body = json_pack("{s:s,s:b,s:b}", "status", db ? "ready" : "not ready", "postgres", db,
+                             "redis", redis);
+    if (!redis && redis_why != NULL && redis_why[0] != '\0')
+        json_object_set_new(body, "errors", json_pack("{s:s}", "redis", redis_why));
+    ea_http_send_json(req, db ? 200 : 503, body, NULL);
     return 0;
 }
 

@@ -387,12 +387,14 @@ static int on_readyz(void *ud, h2o_req_t *req)
     ingest_app *app = ud;
     bool kafka = ingest_producer_ready(app->producer, 1000);
     bool db = ea_keyauth_db_ping(app->auth);
-    bool redis = ingest_ratelimit_ping(app->ratelimit);
+    const char *redis_why = NULL;
+    bool redis = ingest_ratelimit_ping(app->ratelimit, &redis_why);
     bool ok = kafka && db && redis;
-    ea_http_send_json(req, ok ? 200 : 503,
-                      json_pack("{s:s,s:b,s:b,s:b}", "status", ok ? "ready" : "not ready", "kafka",
-                                kafka, "postgres", db, "redis", redis),
-                      NULL);
+    json_t *body = json_pack("{s:s,s:b,s:b,s:b}", "status", ok ? "ready" : "not ready", "kafka",
+                             kafka, "postgres", db, "redis", redis);
+    if (!redis && redis_why != NULL && redis_why[0] != '\0')
+        json_object_set_new(body, "errors", json_pack("{s:s}", "redis", redis_why));
+    ea_http_send_json(req, ok ? 200 : 503, body, NULL);
     return 0;
 }
 

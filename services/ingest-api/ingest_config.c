@@ -15,7 +15,9 @@ static const ea_config_entry table[] = {
     {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
      OFF(database_url), "PostgreSQL (API key lookups)"},
     {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, OFF(redis_url),
-     "Redis (rate limits)"},
+     "Redis (rate limits): redis[s]://[[user:]password@]host[:port][/db][?options]"},
+    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, OFF(redis_ca_file),
+     "CA certificates (PEM) that sign a rediss:// server's certificate; unset: the system's"},
     {"KAFKA_BROKERS", EA_CFG_STR, NULL, 0, 0, OFF(kafka_brokers),
      "bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},
     {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, OFF(kafka_bootstrap_file),
@@ -47,7 +49,10 @@ static const ea_config_entry table[] = {
 
 ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err)
 {
-    return ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
+    ea_rc rc = ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
+    if (rc == EA_OK)
+        rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err);
+    return rc;
 }
 
 void ingest_config_help(FILE *out)

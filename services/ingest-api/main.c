@@ -40,7 +40,7 @@ int main(int argc, char **argv)
     ea_http_server *srv = ea_http_server_new(&hc);
     ingest_app app = {.cfg = &cfg};
     app.auth = ea_keyauth_new(cfg.database_url, cfg.key_cache_ttl_s);
-    app.ratelimit = ingest_ratelimit_new(cfg.redis_url, cfg.rate_limit, cfg.rate_burst);
+    app.ratelimit = ingest_ratelimit_new(&cfg.redis, cfg.rate_limit, cfg.rate_burst);
     if (srv == NULL || app.auth == NULL || app.ratelimit == NULL) {
         ea_log_error("startup", "out of memory");
         return 1;

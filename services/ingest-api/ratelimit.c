@@ -64,16 +64,18 @@ struct local_bucket {
 };
 
 struct ingest_ratelimit {
-    const char *url;
+    const ea_redis_url *url;
     long per_min, burst;
-    redisContext *redis;
+    ea_redis *redis;
     char sha[41];
     int64_t redis_retry_at;
+    char last_error[256]; /* why Redis was last unusable ("" once it answers), for /readyz */
     struct local_bucket local[LOCAL_SLOTS];
     struct lease leases[LEASE_SLOTS];
 };
 
-ingest_ratelimit *ingest_ratelimit_new(const char *redis_url, long default_per_min, long burst)
+ingest_ratelimit *ingest_ratelimit_new(const ea_redis_url *redis_url, long default_per_min,
+                                       long burst)
 {
     ingest_ratelimit *rl = calloc(1, sizeof(*rl));
     if (rl == NULL)
@@ -88,35 +90,34 @@ void ingest_ratelimit_free(ingest_ratelimit *rl)
 {
     if (rl == NULL)
         return;
-    if (rl->redis != NULL)
-        redisFree(rl->redis);
+    ea_redis_free(rl->redis);
     free(rl);
 }
 
 static void drop_redis(ingest_ratelimit *rl, const char *why)
 {
     ea_log_warn("ratelimit", "redis unavailable, using the local fallback bucket: %s", why);
-    if (rl->redis != NULL)
-        redisFree(rl->redis);
+    snprintf(rl->last_error, sizeof(rl->last_error), "%s", why);
+    ea_redis_free(rl->redis);
     rl->redis = NULL;
     rl->sha[0] = '\0';
     rl->redis_retry_at = ea_time_now_ms() + RETRY_MS;
 }
 
-static redisContext *redis_conn(ingest_ratelimit *rl)
+static ea_redis *redis_conn(ingest_ratelimit *rl)
 {
     if (rl->redis != NULL)
         return rl->redis;
     if (ea_time_now_ms() < rl->redis_retry_at)
         return NULL;
-    struct ea_err err;
+    struct ea_err err = {0};
     rl->redis = ea_redis_connect(rl->url, REDIS_TIMEOUT_MS, &err);
     if (rl->redis == NULL) {
         drop_redis(rl, err.message);
         return NULL;
     }
-    redisReply *r = ea_redis_check(rl->redis, redisCommand(rl->redis, "SCRIPT LOAD %s", script),
-                                   "load the rate-limit script", &err);
+    redisReply *r =
+        ea_redis_command(rl->redis, "load the rate-limit script", &err, "SCRIPT LOAD %s", script);
     if (r == NULL || r->type != REDIS_REPLY_STRING) {
         if (r != NULL)
             freeReplyObject(r);
@@ -128,18 +129,21 @@ static redisContext *redis_conn(ingest_ratelimit *rl)
     return rl->redis;
 }
 
-bool ingest_ratelimit_ping(ingest_ratelimit *rl)
+bool ingest_ratelimit_ping(ingest_ratelimit *rl, const char **why)
 {
-    redisContext *c = redis_conn(rl);
+    *why = rl->last_error;
+    ea_redis *c = redis_conn(rl);
     if (c == NULL)
         return false;
-    redisReply *r = redisCommand(c, "PING");
-    bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
-    if (r != NULL)
-        freeReplyObject(r);
-    else
-        drop_redis(rl, c->errstr);
-    return ok;
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_command(c, "ping", &err, "PING");
+    if (r == NULL) {
+        drop_redis(rl, err.message);
+        return false;
+    }
+    freeReplyObject(r);
+    rl->last_error[0] = '\0';
+    return true;
 }
 
 static unsigned key_hash(const char *key_id)
@@ -188,7 +192,7 @@ void ingest_ratelimit_take(ingest_ratelimit *rl, const char *key_id, long per_mi
         out->reset_s = l->reset_s;
         return;
     }
-    redisContext *c = redis_conn(rl);
+    ea_redis *c = redis_conn(rl);
     if (c == NULL) {
         take_local(rl, key_id, cap, rate, out);
         return;
@@ -205,14 +209,16 @@ void ingest_ratelimit_take(ingest_ratelimit *rl, const char *key_id, long per_mi
     snprintf(rate_s, sizeof(rate_s), "%.17g", rate);
     snprintf(want_s, sizeof(want_s), "%.0f", want);
     snprintf(key, sizeof(key), "ea:rl:%s", key_id);
-    redisReply *r =
-        redisCommand(c, "EVALSHA %s 1 %s %s %s %s", rl->sha, key, cap_s, rate_s, want_s);
-    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        freeReplyObject(r); /* Redis restarted and lost the script: send it whole once */
-        r = redisCommand(c, "EVAL %s 1 %s %s %s %s", script, key, cap_s, rate_s, want_s);
+    struct ea_err err = {0};
+    redisReply *r = ea_redis_command(c, "take rate-limit tokens", &err, "EVALSHA %s 1 %s %s %s %s",
+                                     rl->sha, key, cap_s, rate_s, want_s);
+    if (r == NULL && strncmp(err.detail, "NOSCRIPT", 8) == 0) {
+        /* Redis restarted and lost the script: send it whole once */
+        r = ea_redis_command(c, "take rate-limit tokens", &err, "EVAL %s 1 %s %s %s %s", script,
+                             key, cap_s, rate_s, want_s);
     }
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
-        drop_redis(rl, r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        drop_redis(rl, r == NULL ? err.message : "could not take rate-limit tokens: bad reply");
         if (r != NULL)
             freeReplyObject(r);
         take_local(rl, key_id, cap, rate, out);

@@ -7,6 +7,8 @@
 #ifndef INGEST_RATELIMIT_H
 #define INGEST_RATELIMIT_H
 
+#include "ea_redis.h"
+
 #include <stdbool.h>
 
 typedef struct ingest_ratelimit ingest_ratelimit;
@@ -20,15 +22,18 @@ typedef struct ingest_rl_result {
     bool local;         /* decided by the local fallback (Redis unreachable) */
 } ingest_rl_result;
 
-/* burst 0 means burst = per-minute limit. The Redis connection is made lazily. */
-ingest_ratelimit *ingest_ratelimit_new(const char *redis_url, long default_per_min, long burst);
+/* burst 0 means burst = per-minute limit. The Redis connection is made lazily; redis_url must
+ * outlive the limiter (it is the config's). */
+ingest_ratelimit *ingest_ratelimit_new(const ea_redis_url *redis_url, long default_per_min,
+                                       long burst);
 void ingest_ratelimit_free(ingest_ratelimit *rl);
 
 /* Takes one token from key_id's bucket; per_min 0 means the default. */
 void ingest_ratelimit_take(ingest_ratelimit *rl, const char *key_id, long per_min,
                            ingest_rl_result *out);
 
-/* True when Redis answered PING (for /readyz). */
-bool ingest_ratelimit_ping(ingest_ratelimit *rl);
+/* True when Redis answered PING (for /readyz); otherwise *why says what failed last (connect,
+ * TLS handshake, authentication, timeout), valid until the next call. */
+bool ingest_ratelimit_ping(ingest_ratelimit *rl, const char **why);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * changefeed.c — the Redis side of the worker. hiredis synchronous calls with a short timeout;
+ * changefeed.c — the Redis side of the worker. lib/redis blocking calls with a short timeout;
  * called on the consumer thread right after COMMIT, so the timeout bounds how much a slow Redis
  * can delay the next batch (never the correctness of this one).
  */
@@ -18,7 +18,7 @@
 struct wk_feed {
     const wk_config *cfg;
     wk_stats *stats;
-    redisContext *rc;
+    ea_redis *rc;
     int64_t retry_at_ms;
     long backoff_ms;
     ea_pg_buf msg;
@@ -41,31 +41,34 @@ void wk_feed_free(wk_feed *f)
 {
     if (f == NULL)
         return;
-    if (f->rc != NULL)
-        redisFree(f->rc);
+    ea_redis_free(f->rc);
     ea_pg_buf_free(&f->msg);
     free(f->order);
     free(f);
 }
 
+/* Redis is unusable: /readyz says why. */
+static void unready(wk_feed *f, const char *why)
+{
+    wk_stats_set_unready(f->stats, WK_READY_REDIS, why);
+}
+
 static bool ensure_conn(wk_feed *f)
 {
-    if (f->rc != NULL && f->rc->err == 0)
+    if (f->rc != NULL && !ea_redis_broken(f->rc))
         return true;
-    if (f->rc != NULL) {
-        redisFree(f->rc);
-        f->rc = NULL;
-    }
+    ea_redis_free(f->rc);
+    f->rc = NULL;
     int64_t now = ea_time_now_ms();
     if (now < f->retry_at_ms)
         return false;
     struct ea_err err = {0};
-    f->rc = ea_redis_connect(f->cfg->redis_url, FEED_TIMEOUT_MS, &err);
+    f->rc = ea_redis_connect(&f->cfg->redis, FEED_TIMEOUT_MS, &err);
     if (f->rc == NULL) {
         ea_log_warn("changefeed", "%s", err.message);
         f->retry_at_ms = now + f->backoff_ms;
         f->backoff_ms = f->backoff_ms * 2 > 10000 ? 10000 : f->backoff_ms * 2;
-        wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
+        unready(f, err.message);
         return false;
     }
     f->backoff_ms = 500;
@@ -78,13 +81,31 @@ void wk_feed_check(wk_feed *f)
     if (!ensure_conn(f))
         return;
     struct ea_err err = {0};
-    redisReply *r = ea_redis_check(f->rc, redisCommand(f->rc, "PING"), "ping redis", &err);
+    redisReply *r = ea_redis_command(f->rc, "ping", &err, "PING");
     if (r == NULL) {
-        wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
+        unready(f, err.message);
         return;
     }
     freeReplyObject(r);
     wk_stats_set_ready(f->stats, WK_READY_REDIS, true);
+}
+
+/* PUBLISH on the feed's connection (lib/redis: once more on a new connection when Redis had
+ * closed this one, e.g. after a restart). False with err filled on failure. */
+static bool publish(wk_feed *f, const char *channel, struct ea_err *err)
+{
+    if (ea_redis_publish(&f->rc, &f->cfg->redis, FEED_TIMEOUT_MS, channel, f->msg.p, f->msg.len,
+                         NULL, err) == EA_OK)
+        return true;
+    wk_stats_inc_publish_error(f->stats);
+    unready(f, err->message);
+    return false;
+}
+
+/* After a failed publish: true when the connection is gone (the rest would fail too). */
+static bool conn_lost(const wk_feed *f)
+{
+    return f->rc == NULL || ea_redis_broken(f->rc);
 }
 
 static void format_list(ea_pg_buf *out, const wk_change *changes, size_t n, bool closed)
@@ -181,28 +202,11 @@ void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
             continue;
         }
         struct ea_err err = {0};
-        redisReply *r = ea_redis_check(
-            f->rc,
-            redisCommand(f->rc, "PUBLISH %s %b", f->cfg->changes_channel, f->msg.p, f->msg.len),
-            "publish change feed", &err);
-        if (r == NULL && f->rc->err != 0 && ensure_conn(f)) {
-            /* a connection Redis closed (a restart) shows only when used: once on a new one,
-             * or the first change after every Redis restart would be lost */
-            ea_err_clear(&err);
-            r = ea_redis_check(
-                f->rc,
-                redisCommand(f->rc, "PUBLISH %s %b", f->cfg->changes_channel, f->msg.p, f->msg.len),
-                "publish change feed", &err);
-        }
-        if (r == NULL) {
+        if (!publish(f, f->cfg->changes_channel, &err)) {
             ea_log_warn("changefeed", "tenant %s: %s", tenant, err.message);
-            wk_stats_inc_publish_error(f->stats);
-            wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
-            if (f->rc == NULL || f->rc->err != 0)
-                break; /* connection lost: the rest would fail too */
-            continue;
+            if (conn_lost(f))
+                break; /* the rest would fail too */
         }
-        freeReplyObject(r);
     }
     free(run);
 }
@@ -222,20 +226,12 @@ void wk_feed_publish_alerts(void *ctx, const wk_alert_fired *fired, size_t n)
             continue;
         }
         struct ea_err err = {0};
-        redisReply *r = ea_redis_check(
-            f->rc,
-            redisCommand(f->rc, "PUBLISH %s %b", f->cfg->alerts_channel, f->msg.p, f->msg.len),
-            "publish alert", &err);
-        if (r == NULL) {
+        if (!publish(f, f->cfg->alerts_channel, &err)) {
             /* alert_events keeps the record: a lost push is seen in the alert history */
             ea_log_warn("changefeed", "tenant %s alert %lld: %s", fired[i].tenant,
                         fired[i].alert_id, err.message);
-            wk_stats_inc_publish_error(f->stats);
-            wk_stats_set_ready(f->stats, WK_READY_REDIS, false);
-            if (f->rc->err != 0)
+            if (conn_lost(f))
                 break;
-            continue;
         }
-        freeReplyObject(r);
     }
 }

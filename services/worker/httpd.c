@@ -61,16 +61,22 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         reply(req, 200, "OK", "application/json", "{\"status\":\"ok\"}", 15);
         break;
     case 1: {
-        ea_pg_buf why = {0};
-        bool ok = wk_stats_ready(h->httpd->stats, &why);
+        ea_pg_buf why = {0}, errors = {0};
+        bool ok = wk_stats_ready(h->httpd->stats, &why, &errors);
         if (ok) {
             ea_pg_buf_puts(&b, "{\"status\":\"ready\"}");
         } else {
             ea_pg_buf_puts(&b, "{\"status\":\"not_ready\",\"failing\":\"");
             ea_pg_buf_puts(&b, why.p != NULL ? why.p : "");
-            ea_pg_buf_puts(&b, "\"}");
+            ea_pg_buf_putc(&b, '"');
+            if (errors.len > 0) {
+                ea_pg_buf_puts(&b, ",\"errors\":");
+                ea_pg_buf_puts(&b, errors.p);
+            }
+            ea_pg_buf_putc(&b, '}');
         }
         ea_pg_buf_free(&why);
+        ea_pg_buf_free(&errors);
         reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "application/json",
               b.p != NULL ? b.p : "", b.len);
         break;

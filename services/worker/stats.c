@@ -46,6 +46,7 @@ struct wk_stats {
     int64_t rate_sec[RATE_SLOTS];
     uint64_t rate_n[RATE_SLOTS];
     bool ready[WK_READY_N];
+    char unready_why[WK_READY_N][256];
 };
 
 wk_stats *wk_stats_new(void)
@@ -214,13 +215,23 @@ void wk_stats_set_ready(wk_stats *s, wk_ready_part part, bool ok)
 {
     pthread_mutex_lock(&s->mu);
     s->ready[part] = ok;
+    if (ok)
+        s->unready_why[part][0] = '\0';
     pthread_mutex_unlock(&s->mu);
 }
 
-bool wk_stats_ready(wk_stats *s, ea_pg_buf *why)
+void wk_stats_set_unready(wk_stats *s, wk_ready_part part, const char *why)
+{
+    pthread_mutex_lock(&s->mu);
+    s->ready[part] = false;
+    snprintf(s->unready_why[part], sizeof(s->unready_why[part]), "%s", why);
+    pthread_mutex_unlock(&s->mu);
+}
+
+bool wk_stats_ready(wk_stats *s, ea_pg_buf *why, ea_pg_buf *errors)
 {
     static const char *const names[WK_READY_N] = {"postgresql", "kafka", "redis"};
-    bool all = true;
+    bool all = true, any_reason = false;
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < WK_READY_N; i++) {
         if (s->ready[i])
@@ -231,7 +242,16 @@ bool wk_stats_ready(wk_stats *s, ea_pg_buf *why)
             ea_pg_buf_puts(why, names[i]);
         }
         all = false;
+        if (errors != NULL && s->unready_why[i][0] != '\0') {
+            ea_pg_buf_puts(errors, any_reason ? "," : "{");
+            ea_pg_buf_json_string(errors, names[i], strlen(names[i]));
+            ea_pg_buf_putc(errors, ':');
+            ea_pg_buf_json_string(errors, s->unready_why[i], strlen(s->unready_why[i]));
+            any_reason = true;
+        }
     }
+    if (any_reason)
+        ea_pg_buf_putc(errors, '}');
     pthread_mutex_unlock(&s->mu);
     return all;
 }

@@ -13,7 +13,9 @@ static const ea_config_entry wk_config_table[] = {
     {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
      S(database_url), "PostgreSQL connection URI"},
     {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, S(redis_url),
-     "Redis URL for the change feed"},
+     "Redis (change feed, alerts): redis[s]://[[user:]password@]host[:port][/db][?options]"},
+    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, S(redis_ca_file),
+     "CA certificates (PEM) that sign a rediss:// server's certificate; unset: the system's"},
     {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, S(kafka_brokers),
      "Kafka bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},
     {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, S(kafka_bootstrap_file),
@@ -63,6 +65,8 @@ ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
 {
     ea_rc rc = ea_config_load(wk_config_table, WK_CONFIG_N, cfg, err);
     if (rc != EA_OK)
+        return rc;
+    if ((rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err)) != EA_OK)
         return rc;
     if (cfg->max_lateness_s < cfg->allowed_lateness_s)
         return ea_err_set(err, EA_ERR_INVALID,

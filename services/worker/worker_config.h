@@ -6,6 +6,7 @@
 #define WK_WORKER_CONFIG_H
 
 #include "ea_err.h"
+#include "ea_redis.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 typedef struct wk_config {
     const char *database_url;
     const char *redis_url;
+    const char *redis_ca_file;
+    ea_redis_url redis; /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
     const char *kafka_brokers;
     const char *kafka_bootstrap_file;
     const char *kafka_topic;
