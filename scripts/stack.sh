@@ -17,7 +17,14 @@
 #   log/<component>.log  stdout+stderr of each component
 #   run/<component>.pid  pids; run/<component>.port the port it was started on
 #   oidc-dev.secret      client secret of the local OIDC provider (mode 600, generated once)
+#   tls/                 PG_TLS=1: ca.crt (clients verify with it), ca.key, server.crt/.key (generated once)
 #   session.secret       SESSION_SECRET for graphql-api when the environment has none (mode 600)
+#
+# PG_TLS=1: the local PostgreSQL serves TLS only (a CA and a server certificate for 127.0.0.1 and
+# localhost generated under tls/; pg_hba.conf entries become hostssl, so a connection without
+# TLS is refused) and DATABASE_URL says sslmode=verify-full with sslrootcert=tls/ca.crt, so every
+# component (services, analytics-admin, psql in tests) verifies the server. Switching PG_TLS needs
+# a `down` first.
 #
 # Login: without OIDC_CLIENT_ID the local OIDC provider (tools/oidc-dev, user demo / demo) runs
 # on 127.0.0.1:$OIDC_DEV_PORT (default GRAPHQL_PORT + 2) and graphql-api is pointed at it.
@@ -53,7 +60,12 @@ MIGRATIONS_DIR="${MIGRATIONS_DIR:-$REPO_ROOT/db/migrations}"
 RUN="$STACK_DIR/run"
 LOGS="$STACK_DIR/log"
 SERVICES=(ingest-api worker graphql-api)
+PG_TLS="${PG_TLS:-0}"
+PG_TLS_DIR="$STACK_DIR/tls"
 LOCAL_DB_URL="postgresql://analytics@127.0.0.1:$PG_PORT/analytics"
+if [[ "$PG_TLS" == 1 ]]; then
+    LOCAL_DB_URL="$LOCAL_DB_URL?sslmode=verify-full&sslrootcert=$PG_TLS_DIR/ca.crt"
+fi
 LOCAL_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 KAFKA_BOOTSTRAP_FILE="$STACK_DIR/kafka.bootstrap"
 KAFKA_CONTROL="$RUN/kafka-dev-broker.sock"
@@ -201,8 +213,47 @@ pg_running() {
 }
 
 psql_admin() {
-    "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-        -tAc "$1"
+    local tls=()
+    [[ "$PG_TLS" == 1 ]] && tls=(env PGSSLMODE=verify-full PGSSLROOTCERT="$PG_TLS_DIR/ca.crt")
+    "${tls[@]}" "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+        -v ON_ERROR_STOP=1 -tAc "$1"
+}
+
+# PG_TLS=1: a CA and a server certificate (SAN 127.0.0.1, localhost), made once with the openssl
+# CLI; the server's pair is copied into the data directory, owned by the server's user.
+pg_tls_prepare() {
+    local d="$1"
+    if [[ ! -s "$PG_TLS_DIR/server.crt" ]]; then
+        msg "postgresql: generating a CA and a server certificate in ${PG_TLS_DIR#"$REPO_ROOT"/}"
+        mkdir -p "$PG_TLS_DIR"
+        (
+            umask 077
+            cd "$PG_TLS_DIR"
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+                -subj "/CN=event-analytics local CA" -keyout ca.key -out ca.crt &&
+                openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                    -subj "/CN=localhost" -keyout server.key -out server.csr &&
+                printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext &&
+                openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+                    -days 3650 -extfile server.ext -out server.crt
+        ) >"$LOGS/tls.log" 2>&1 || { show_log_tail tls; die "could not generate the TLS certificates"; }
+        chmod 644 "$PG_TLS_DIR/ca.crt"
+        chmod 755 "$PG_TLS_DIR"
+    fi
+    cp "$PG_TLS_DIR/server.crt" "$PG_TLS_DIR/server.key" "$d/"
+    if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$d/server.crt" "$d/server.key"; fi
+    chmod 600 "$d/server.key"
+}
+
+# pg_hba.conf: with PG_TLS=1 every TCP entry is hostssl (no entry matches a connection without
+# TLS: refused with "no pg_hba.conf entry ... no encryption"); without it, back to host.
+pg_hba_mode() {
+    local f="$1/pg_hba.conf"
+    if [[ "$PG_TLS" == 1 ]]; then
+        as_pg sed -i -E 's/^host([[:space:]])/hostssl\1/' "$f"
+    else
+        as_pg sed -i -E 's/^hostssl([[:space:]])/host\1/' "$f"
+    fi
 }
 
 PG_FRESH=0
@@ -222,10 +273,19 @@ pg_up() {
         if [[ -n "$running_port" && "$running_port" != "$PG_PORT" ]]; then
             die "postgresql in $d runs on port $running_port, not PG_PORT=$PG_PORT: run 'stack.sh down' first"
         fi
+        if [[ "$(cat "$RUN/postgresql.tls" 2>/dev/null || echo 0)" != "$PG_TLS" ]]; then
+            die "postgresql in $d runs with PG_TLS=$(cat "$RUN/postgresql.tls" 2>/dev/null || echo 0), not $PG_TLS: run 'stack.sh down' first"
+        fi
         msg "postgresql: running (pid $(pg_postmaster_pid), port $PG_PORT)"
     else
         check_port_free "$PG_PORT" postgresql
-        msg "postgresql: starting on 127.0.0.1:$PG_PORT"
+        local tls_opts=""
+        if [[ "$PG_TLS" == 1 ]]; then
+            pg_tls_prepare "$d"
+            tls_opts=" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c ssl_min_protocol_version=TLSv1.2"
+        fi
+        pg_hba_mode "$d"
+        msg "postgresql: starting on 127.0.0.1:$PG_PORT$([[ "$PG_TLS" == 1 ]] && echo " (TLS only)")"
         # setsid: a Ctrl-C in `make dev` must not reach the postmaster; `down` stops it.
         local as=() t_end lines
         [[ $EUID -eq 0 ]] && as=(runuser -u postgres --)
@@ -234,7 +294,7 @@ pg_up() {
             lines=0
             [[ -f "$d/server.log" ]] && lines="$(wc -l <"$d/server.log")"
             setsid "${as[@]}" "$PG_BIN/pg_ctl" start -D "$d" -w -t 60 -l "$d/server.log" \
-                -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" \
+                -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''$tls_opts" \
                 </dev/null >/dev/null 2>&1 || true
             pg_running && break
             tail -n +"$((lines + 1))" "$d/server.log" 2>/dev/null | grep -q 'Address already in use' ||
@@ -252,6 +312,7 @@ pg_up() {
     ln -sf "$d/server.log" "$LOGS/postgresql.log"
     pg_postmaster_pid >"$RUN/postgresql.pid"
     echo "$PG_PORT" >"$RUN/postgresql.port"
+    echo "$PG_TLS" >"$RUN/postgresql.tls"
     [[ "$(psql_admin "select 1 from pg_roles where rolname = 'analytics'")" == 1 ]] ||
         psql_admin "create role analytics login"
     [[ "$(psql_admin "select 1 from pg_database where datname = 'analytics'")" == 1 ]] ||
@@ -275,7 +336,7 @@ pg_down() {
         return 1
     fi
     [[ -n "$pid" ]] && msg "postgresql stopped (pid $pid)"
-    rm -f "$RUN/postgresql.pid" "$RUN/postgresql.port"
+    rm -f "$RUN/postgresql.pid" "$RUN/postgresql.port" "$RUN/postgresql.tls"
 }
 
 # ---- Redis -------------------------------------------------------------------------------------
@@ -519,6 +580,9 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
 write_stack_env() {
     local tmp="$STACK_DIR/stack.env.tmp" v
+    # it holds the effective URLs with their passwords (SPEC §10): 0600 before anything is written
+    (umask 077 && : >"$tmp")
+    chmod 600 "$tmp"
     {
         echo "# written by scripts/stack.sh up on $(date -u +%FT%TZ); source it: . ${STACK_DIR#"$REPO_ROOT"/}/stack.env"
         for v in DATABASE_URL REDIS_URL KAFKA_BROKERS KAFKA_TOPIC KAFKA_BOOTSTRAP_FILE KAFKA_CONTROL \

@@ -30,7 +30,7 @@ typedef enum ea_rc {
 struct ea_err {
     ea_rc code;
     char sqlstate[6];  /* PostgreSQL SQLSTATE, "" otherwise */
-    char message[256]; /* lowercase, "could not X: reason" */
+    char message[512]; /* lowercase, "could not X: reason" */
     char detail[256];
     char hint[128];
 };

@@ -7,6 +7,31 @@
 #include <stdio.h>
 #include <string.h>
 
+/* What to change for the connection failures a deployment meets (TLS to a managed server,
+ * passwords); libpq's own text names the cause, this says where the fix goes. Never quotes the
+ * URL: it may hold the password. */
+static const char *connect_hint(const char *msg)
+{
+    if (strstr(msg, "password authentication failed") != NULL)
+        return " (check the user and password in DATABASE_URL)";
+    if (strstr(msg, "no password supplied") != NULL)
+        return " (the server wants a password: put it in DATABASE_URL)";
+    if (strstr(msg, "does not match host name") != NULL)
+        return " (TLS: connect by a host name the server's certificate lists)";
+    if (strstr(msg, "certificate verify failed") != NULL)
+        return " (TLS: sslrootcert in DATABASE_URL must be the CA that signed the server's "
+               "certificate)";
+    if (strstr(msg, "root certificate file") != NULL)
+        return " (TLS: sslmode=verify-full needs sslrootcert=<CA file>; for a public CA "
+               "sslrootcert=/etc/ssl/certs/ca-certificates.crt)";
+    if (strstr(msg, "no encryption") != NULL)
+        return " (the server accepts TLS connections only: add sslmode=verify-full to "
+               "DATABASE_URL)";
+    if (strstr(msg, "server does not support SSL") != NULL)
+        return " (the server has no TLS: remove sslmode or set it to disable)";
+    return "";
+}
+
 PGconn *ea_pg_connect(const char *url, struct ea_err *err)
 {
     PGconn *c = PQconnectdb(url);
@@ -17,7 +42,8 @@ PGconn *ea_pg_connect(const char *url, struct ea_err *err)
     if (PQstatus(c) != CONNECTION_OK) {
         const char *msg = PQerrorMessage(c);
         size_t len = strcspn(msg, "\n");
-        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to postgresql: %.*s", (int)len, msg);
+        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not connect to postgresql: %.*s%s", (int)len,
+                   msg, connect_hint(msg));
         PQfinish(c);
         return NULL;
     }

@@ -21,7 +21,7 @@ struct gql_cache {
     ea_redis *rc;
     int64_t retry_at_ms; /* no reconnect before this (Redis down) */
     bool up;
-    char last_error[256]; /* why the last call failed, for /readyz */
+    char last_error[512]; /* why the last call failed, for /readyz */
 };
 
 /* KEYS[1] = generation key, KEYS[2] = epoch key; ARGV[1] = key prefix, ARGV[2] = hash */

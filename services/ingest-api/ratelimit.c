@@ -69,7 +69,7 @@ struct ingest_ratelimit {
     ea_redis *redis;
     char sha[41];
     int64_t redis_retry_at;
-    char last_error[256]; /* why Redis was last unusable ("" once it answers), for /readyz */
+    char last_error[512]; /* why Redis was last unusable ("" once it answers), for /readyz */
     struct local_bucket local[LOCAL_SLOTS];
     struct lease leases[LEASE_SLOTS];
 };

@@ -46,7 +46,7 @@ struct wk_stats {
     int64_t rate_sec[RATE_SLOTS];
     uint64_t rate_n[RATE_SLOTS];
     bool ready[WK_READY_N];
-    char unready_why[WK_READY_N][256];
+    char unready_why[WK_READY_N][512];
 };
 
 wk_stats *wk_stats_new(void)

@@ -62,7 +62,7 @@ typedef enum wk_ready_part {
     WK_READY_N
 } wk_ready_part;
 void wk_stats_set_ready(wk_stats *s, wk_ready_part part, bool ok);
-/* Marks part not ready and keeps why (truncated to 255 bytes) for /readyz. */
+/* Marks part not ready and keeps why (truncated to 511 bytes) for /readyz. */
 void wk_stats_set_unready(wk_stats *s, wk_ready_part part, const char *why);
 /* True when every part is ok; names of failing parts are appended to why (may be NULL), and a
  * JSON object {"part": "reason", ...} of the failing parts with a known reason to errors (may
