@@ -23,26 +23,9 @@ BIN_DIR=${BIN_DIR:-$ROOT/build/bin}
 TMP=$(mktemp -d /tmp/ea-tls.XXXXXX)
 chmod 755 "$TMP"
 S=$TMP/stack
-passed=0
-failed=0
 PIDS=()
-
-say() { echo "# $*"; }
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() {
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-wait_until() { # seconds command...
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS >= deadline)) && return 1
-        sleep 0.2
-    done
-}
+# shellcheck source=lib/check.sh
+source "$ROOT/tests/integration/lib/check.sh"
 free_port() {
     node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
@@ -84,7 +67,7 @@ cleanup() {
     fi
     if [[ ${KEEP_TMP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf -- "$TMP"; fi
     ((rc != 0 && failed == 0)) && failed=1
-    echo "tls_stack: $passed passed, $failed failed"
+    summary tls_stack
     ((failed == 0)) || exit 1
     exit 0
 }
@@ -131,8 +114,8 @@ EOF
 chmod 600 "$TMP/redis.conf"
 redis-server "$TMP/redis.conf" >/dev/null 2>&1
 rcli() { REDISCLI_AUTH=$RPW redis-cli --tls --cacert "$TMP/ca.pem" -h localhost -p "$RP" --user app "$@"; }
-check "redis-server answers on its TLS port (and has no plain port)" \
-    wait_until 10 bash -c "[[ \$(REDISCLI_AUTH='$RPW' redis-cli --tls --cacert '$TMP/ca.pem' -h localhost -p $RP --user app ping 2>/dev/null) == PONG ]]"
+rcli_ping() { [[ "$(rcli ping 2>/dev/null)" == PONG ]]; }
+check "redis-server answers on its TLS port (and has no plain port)" wait_until 10 rcli_ping
 
 # ---- the stack over TLS ----------------------------------------------------------------------
 say "starting the TLS stack (PG_TLS=1, rediss://) in $S"
