@@ -9,6 +9,7 @@
 #include "ea_time.h"
 
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 
 PGconn *gql_app_db(gql_app *app)
@@ -77,6 +78,16 @@ bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant,
     }
     }
     return false;
+}
+
+long gql_principal_rate(const gql_app *app, const gql_principal *p, char *subject, size_t len)
+{
+    if (p->kind == GQL_PRINCIPAL_KEY)
+        snprintf(subject, len, "k:%s", p->key.key_id);
+    else
+        snprintf(subject, len, "u:%lld", p->user_id);
+    return p->kind == GQL_PRINCIPAL_KEY && p->key.rate_limit > 0 ? p->key.rate_limit
+                                                                 : app->cfg->rate_limit_per_min;
 }
 
 int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out)

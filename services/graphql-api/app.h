@@ -60,6 +60,11 @@ typedef struct gql_request_ctx {
  * role. False also when the database cannot answer (fail closed). */
 bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant, unsigned scope);
 
+/* Who p is for limits shared by every entry point (the query rate limit, WebSocket caps):
+ * "k:<key id>" or "u:<user id>" into subject. Returns p's queries per minute: the key's own
+ * rate_limit, else GRAPHQL_RATE_LIMIT_PER_MIN (0: unlimited). */
+long gql_principal_rate(const gql_app *app, const gql_principal *p, char *subject, size_t len);
+
 /* The `me` object of a signed-in user: {kind: "user", name, tenants: [{id, name, role}],
  * scopes: []} from memberships. 0 with *out set, -1 when the database could not answer. */
 int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out);

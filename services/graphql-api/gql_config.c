@@ -63,6 +63,13 @@ static const ea_config_entry table[] = {
      "WebSocket: max message bytes from a client (else close 1009)"},
     {"GRAPHQL_WS_MAX_QUEUED", EA_CFG_INT, "1048576", 4096, 1024 * 1024 * 1024, OFF(ws_max_queued),
      "WebSocket: bytes queued to a client that does not read (past it: dropped)"},
+    {"GRAPHQL_WS_ORIGINS", EA_CFG_STR, "", 0, 0, OFF(ws_origins),
+     "WebSocket: Origins (scheme://host[:port], comma-separated) whose sockets may be "
+     "authenticated by the session cookie, besides the server's own origin (Origin = Host)"},
+    {"GRAPHQL_WS_MAX_PER_ADDRESS", EA_CFG_INT, "64", 1, 1000000, OFF(ws_max_per_address),
+     "WebSocket: open sockets per client address (past it: 429 before the upgrade)"},
+    {"GRAPHQL_WS_MAX_PER_PRINCIPAL", EA_CFG_INT, "32", 1, 1000000, OFF(ws_max_per_principal),
+     "WebSocket: open sockets per API key or user (past it: close 1008 after connection_init)"},
     {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, OFF(log_level), "debug, info, warn or error"},
     {"WEB_DIST_DIR", EA_CFG_STR, "web/dist", 0, 0, OFF(web_dist_dir),
      "the dashboard's production build served at / (empty: not served)"},

@@ -41,6 +41,9 @@ typedef struct gql_config {
     long ws_max_subscriptions;
     long ws_max_frame;
     long ws_max_queued;
+    const char *ws_origins;
+    long ws_max_per_address;
+    long ws_max_per_principal;
     const char *log_level;
     const char *web_dist_dir;
     const char *oidc_issuer;

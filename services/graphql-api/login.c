@@ -27,6 +27,7 @@
 #include "login.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "headers.h"
 #include "oidc.h"
 #include "session.h"
 
@@ -333,8 +334,7 @@ static void clear_login_cookie(struct gql_login *lg, h2o_req_t *req)
 static void refuse(struct gql_login *lg, h2o_req_t *req, int status, const char *code,
                    const char *message)
 {
-    clear_login_cookie(lg, req);
-    ea_http_add_header(req, "Cache-Control", "no-store");
+    clear_login_cookie(lg, req); /* Cache-Control: no-store comes with every /auth answer */
     ea_http_send_error(req, status, code, "%s", message);
 }
 
@@ -342,7 +342,6 @@ static void refuse(struct gql_login *lg, h2o_req_t *req, int status, const char 
 static void redirect(h2o_req_t *req, const char *url)
 {
     static const char body[] = "redirecting\n";
-    ea_http_add_header(req, "Cache-Control", "no-store");
     ea_http_add_header(req, "Location", url);
     ea_http_send_bytes(req, 302, "text/plain; charset=utf-8", body, sizeof(body) - 1);
 }
@@ -595,7 +594,6 @@ static int on_logout(void *ud, h2o_req_t *req)
     if (ck != NULL)
         gql_session_destroy(lg->app, ck->base, ck->len);
     add_cookie(req, GQL_SESSION_COOKIE, "", "/", 0, lg->secure);
-    ea_http_add_header(req, "Cache-Control", "no-store");
     if (!get) {
         ea_http_send_json(req, 200, json_pack("{s:s}", "status", "signed out"), NULL);
         return 0;
@@ -650,9 +648,9 @@ ea_rc gql_login_start(ea_http_server *s, gql_app *app, struct ea_err *err)
     lg->secure = strncmp(lg->redirect_uri, "https://", 8) == 0;
     app->login = lg;
     /* the routes exist either way: without a client id they explain what to configure */
-    ea_http_route(s, "/auth/login", on_login, lg);
-    ea_http_route(s, "/auth/callback", on_callback, lg);
-    ea_http_route(s, "/auth/logout", on_logout, lg);
+    gql_route(s, "/auth/login", on_login, lg); /* headers.c: security headers, no-store */
+    gql_route(s, "/auth/callback", on_callback, lg);
+    gql_route(s, "/auth/logout", on_logout, lg);
     if (!lg->enabled) {
         ea_log_info("startup", "sign-in disabled: OIDC_CLIENT_ID is not set");
         return EA_OK;

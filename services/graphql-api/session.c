@@ -54,11 +54,9 @@ bool gql_session_cookie_verify(const char *secret, const char *value, size_t len
     const char *d2 = memchr(exp, '.', len - (size_t)(exp - value));
     if (d2 == NULL || d2 == exp || d2 - exp > 19)
         return false;
-    int64_t expires = 0;
     for (const char *p = exp; p < d2; p++) {
         if (*p < '0' || *p > '9')
             return false;
-        expires = expires * 10 + (*p - '0');
     }
     const char *mac = d2 + 1;
     size_t maclen = len - (size_t)(mac - value);
@@ -66,6 +64,14 @@ bool gql_session_cookie_verify(const char *secret, const char *value, size_t len
     session_mac(secret, value, GQL_SESSION_ID_LEN, exp, (size_t)(d2 - exp), want);
     if (maclen != strlen(want) || CRYPTO_memcmp(mac, want, maclen) != 0)
         return false;
+    /* only our own (signed) digits get here; still, 19 digits can exceed int64: refuse those
+     * rather than overflow (signed overflow is undefined behaviour) */
+    int64_t expires = 0;
+    for (const char *p = exp; p < d2; p++) {
+        if (expires > (INT64_MAX - (*p - '0')) / 10)
+            return false;
+        expires = expires * 10 + (*p - '0');
+    }
     if (expires <= now)
         return false;
     memcpy(id_out, value, GQL_SESSION_ID_LEN);

@@ -15,6 +15,7 @@
  */
 #include "static.h"
 #include "ea_log.h"
+#include "headers.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -91,7 +92,7 @@ static int on_static(void *ud, h2o_req_t *req)
     bool asset = found && p.len > 8 && memcmp(p.base, "/assets/", 8) == 0;
     ea_http_add_header(req, "Cache-Control",
                        asset ? "public, max-age=31536000, immutable" : "no-cache");
-    ea_http_add_header(req, "X-Content-Type-Options", "nosniff");
+    gql_headers_set(req, asset ? GQL_HEADERS_ASSET : GQL_HEADERS_DASHBOARD); /* nosniff, CSP */
     if (h2o_file_send(req, 200, "OK", file, mime_of(st, file), 0) != 0) {
         ea_log_warn("static", "could not open %s", file);
         ea_http_send_error(req, 404, "not_found", "no such file");

@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "doccache.h"
 #include "ea_log.h"
+#include "headers.h"
 #include "ws.h"
 
 #include <h2o/websocket.h>
@@ -275,6 +276,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
     }
     char *gq = get ? query_param(req, "query") : NULL;
     if (get && gq == NULL && wants_html(req) && app->cfg->graphiql) {
+        gql_headers_set(req, GQL_HEADERS_GRAPHIQL);
         ea_http_send_bytes(req, 200, "text/html; charset=utf-8", graphiql_page,
                            sizeof(graphiql_page) - 1);
         return 0;
@@ -317,13 +319,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
     /* per key (or user) query rate limit in Redis; open when Redis is down */
     long retry_s = 0;
     char subject[160];
-    if (rc.who.kind == GQL_PRINCIPAL_KEY)
-        snprintf(subject, sizeof(subject), "k:%s", rc.who.key.key_id);
-    else
-        snprintf(subject, sizeof(subject), "u:%lld", rc.who.user_id);
-    long per_min = rc.who.kind == GQL_PRINCIPAL_KEY && rc.who.key.rate_limit > 0
-                       ? rc.who.key.rate_limit
-                       : app->cfg->rate_limit_per_min;
+    long per_min = gql_principal_rate(app, &rc.who, subject, sizeof(subject));
     if (app->cache != NULL && !gql_cache_rate_allow(app->cache, subject, per_min, &retry_s)) {
         free(gq);
         char ra[32];
@@ -489,7 +485,7 @@ static int on_readyz(void *ud, h2o_req_t *req)
 
 void gql_transport_register(ea_http_server *s, gql_app *app)
 {
-    ea_http_route(s, "/graphql", on_graphql, app);
-    ea_http_route(s, "/healthz", on_healthz, app);
-    ea_http_route(s, "/readyz", on_readyz, app);
+    gql_route(s, "/graphql", on_graphql, app); /* headers.c: security headers on every answer */
+    gql_route(s, "/healthz", on_healthz, app);
+    gql_route(s, "/readyz", on_readyz, app);
 }

@@ -1,34 +1,53 @@
 /*
  * ws.c — graphql-transport-ws over h2o's WebSocket (wslay). State machine of one connection:
  *
+ *   upgrade ─ over GRAPHQL_WS_MAX_PER_ADDRESS sockets from this address: 429, no upgrade
+ *      │
  *   upgraded ──connection_init (auth ok)──▶ acked ──subscribe──▶ subscriptions run
  *      │  no init within WS_INIT_TIMEOUT: close 4408      │ complete: drop one
  *      │  bad credentials: 4403                           │ change feed: next
- *      └─ second connection_init: 4429                    └─ error ends one (no complete)
+ *      │  over GRAPHQL_WS_MAX_PER_PRINCIPAL: 1008         │ error ends one (no complete)
+ *      └─ second connection_init: 4429                    └─ mutation: error METHOD_NOT_ALLOWED
  *   anytime: invalid message 4400, subscribe before ack 4401, duplicate id 4409, server fault
  *   4500, subprotocol not offered 4406 (right after the upgrade), message over the frame cap 1009
  *   (wslay); more than WS_MAX_QUEUED bytes waiting for a client that does not read: dropped.
+ *   closing ──WS_CLOSE_GRACE_MS without the client's close frame──▶ TCP connection dropped
+ * The message rules (shapes, close codes, no mutations) are wsproto.c; this file does the I/O.
  *
  * Invariants:
  * 1. Message callbacks run inside h2o_websocket_proceed(): they only queue frames; whoever
- *    called proceed sends them. Code outside callbacks (timer, pushes) calls proceed last and
+ *    called proceed sends them. Code outside callbacks (timers, pushes) calls proceed last and
  *    never touches the connection afterwards, because proceed may close and free it.
  * 2. A subscription owns its prepared document, variables and arguments; the document cache
  *    is not used because entries there may be replaced while a subscription lives.
  * 3. Tenant access is checked when subscribing (gql_principal_can, read scope); pushes go only
  *    to subscriptions of the tenant named in the message.
+ * 4. The session cookie authenticates a socket only when the upgrade's Origin is absent (not a
+ *    browser: no ambient cookie to steal), the server's own origin (Origin's host = Host) or
+ *    listed in GRAPHQL_WS_ORIGINS; otherwise the cookie is forgotten at the upgrade, so a page
+ *    on another site (or another port of this host) cannot ride a signed-in user's session.
+ * 5. Every close frame is followed by a deadline: a client that never answers it loses its TCP
+ *    connection WS_CLOSE_GRACE_MS later, so refusing a client always frees its socket.
  */
 #include "ws.h"
 #include "auth.h"
+#include "cache.h"
 #include "ea_http.h"
 #include "ea_log.h"
 #include "ea_time.h"
 #include "series.h"
+#include "wsproto.h"
 
+#include <arpa/inet.h>
 #include <h2o/websocket.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* How long a client has to answer our close frame before its TCP connection is dropped. */
+#define WS_CLOSE_GRACE_MS 1000
 
 enum { SUB_METRIC = 0, SUB_ALERT, SUB_OTHER };
 
@@ -47,11 +66,16 @@ typedef struct ws_conn {
     struct ws_conn *prev, *next;
     gql_ws_server *srv;
     h2o_websocket_conn_t *wc;
-    char *cookie; /* Cookie header of the upgrade request, for session auth */
-    bool init_received, acked, closing;
+    char *cookie;        /* Cookie header of the upgrade, kept only when invariant 4 allows */
+    bool cookie_refused; /* a cookie came from an Origin that may not use it */
+    gql_wsproto proto;
+    bool closing;
     bool abort; /* the client stopped reading past the cap: drop the TCP connection */
     gql_principal who;
+    char subject[160]; /* who, for the rate limit and the per-principal cap (once acked) */
+    char peer[64];     /* the client's address, for the per-address cap */
     h2o_timeout_entry_t init_timer;
+    h2o_timeout_entry_t close_timer; /* invariant 5 */
     ws_sub *subs;
     size_t nsubs;
 } ws_conn;
@@ -60,6 +84,7 @@ struct gql_ws_server {
     gql_app *app;
     h2o_loop_t *loop;
     h2o_timeout_t init_timeout;
+    h2o_timeout_t close_timeout;
     ws_conn *conns;
 };
 
@@ -77,6 +102,8 @@ static void conn_free(ws_conn *c)
 {
     if (h2o_timeout_is_linked(&c->init_timer))
         h2o_timeout_unlink(&c->init_timer);
+    if (h2o_timeout_is_linked(&c->close_timer))
+        h2o_timeout_unlink(&c->close_timer);
     for (ws_sub *s = c->subs, *n; s != NULL; s = n) {
         n = s->next;
         sub_free(s);
@@ -91,18 +118,38 @@ static void conn_free(ws_conn *c)
     free(c);
 }
 
+/* Frees c and drops its TCP connection at once (outside wslay's callbacks only). */
+static void conn_drop(ws_conn *c)
+{
+    h2o_websocket_conn_t *wc = c->wc;
+    conn_free(c);
+    h2o_websocket_close(wc);
+}
+
 static void proceed(ws_conn *c)
 {
     if (c->wc->sock != NULL)
         h2o_websocket_proceed(c->wc);
 }
 
+/* Queues a close frame (reason cut to fit one: wsproto.h) and starts the grace deadline. */
 static void send_close(ws_conn *c, int code, const char *reason)
 {
     if (c->closing)
         return;
     c->closing = true;
-    wslay_event_queue_close(c->wc->ws_ctx, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
+    char r[GQL_WS_REASON_MAX + 1];
+    gql_ws_reason(r, "%s", reason);
+    if (wslay_event_queue_close(c->wc->ws_ctx, (uint16_t)code, (const uint8_t *)r, strlen(r)) != 0)
+        c->abort = true; /* nothing can be sent any more: the deadline drops it */
+    h2o_timeout_link(c->srv->loop, &c->srv->close_timeout, &c->close_timer);
+}
+
+static void on_close_deadline(h2o_timeout_entry_t *entry)
+{
+    ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, close_timer, entry);
+    ea_log_debug("ws", "client %s did not answer the close frame: dropping it", c->peer);
+    conn_drop(c);
 }
 
 /* Queues a JSON message (reference stolen). Backpressure: when more than WS_MAX_QUEUED bytes
@@ -159,24 +206,25 @@ static ws_sub *find_sub(ws_conn *c, const char *id, ws_sub ***link)
     return *l;
 }
 
-/* graphql-ws validateMessage: payload, when present and not null, must be an object. */
-static bool payload_ok(const json_t *m)
+static bool has_sub(void *ud, const char *id)
 {
-    const json_t *p = json_object_get(m, "payload");
-    return p == NULL || json_is_null(p) || json_is_object(p);
+    return find_sub(ud, id, NULL) != NULL;
 }
 
-static void on_init(ws_conn *c, const json_t *m)
+/* Acked sockets of the same principal, c excluded. */
+static long principal_sockets(const ws_conn *c)
 {
-    if (c->init_received) {
-        send_close(c, 4429, "Too many initialisation requests");
-        return;
-    }
-    c->init_received = true;
+    long n = 0;
+    for (const ws_conn *o = c->srv->conns; o != NULL; o = o->next)
+        n += o != c && o->proto.acked && !o->closing && strcmp(o->subject, c->subject) == 0;
+    return n;
+}
+
+static void on_init(ws_conn *c, const gql_wsmsg *m)
+{
     if (h2o_timeout_is_linked(&c->init_timer))
         h2o_timeout_unlink(&c->init_timer);
-    const char *a =
-        json_string_value(json_object_get(json_object_get(m, "payload"), "authorization"));
+    const char *a = m->authorization;
     gql_auth_status st = gql_auth_values(c->srv->app, a, a ? strlen(a) : 0, c->cookie,
                                          c->cookie ? strlen(c->cookie) : 0, &c->who);
     if (st == GQL_AUTH_UNAVAILABLE) {
@@ -184,10 +232,18 @@ static void on_init(ws_conn *c, const json_t *m)
         return;
     }
     if (st != GQL_AUTH_OK) {
-        send_close(c, 4403, "Forbidden");
+        send_close(c, 4403,
+                   st == GQL_AUTH_MISSING && c->cookie_refused
+                       ? "Forbidden: the session cookie is not accepted from this Origin"
+                       : "Forbidden");
         return;
     }
-    c->acked = true;
+    gql_principal_rate(c->srv->app, &c->who, c->subject, sizeof(c->subject));
+    if (principal_sockets(c) >= c->srv->app->cfg->ws_max_per_principal) {
+        send_close(c, 1008, "Too many connections for this key or user");
+        return;
+    }
+    c->proto.acked = true;
     send_json(c, json_pack("{s:s}", "type", "connection_ack"));
 }
 
@@ -215,29 +271,9 @@ static int check_metric_args(ws_conn *c, const json_t *args, ea_gql_error *err)
     return rc;
 }
 
-static void on_subscribe(ws_conn *c, const json_t *m)
+static void on_subscribe(ws_conn *c, const gql_wsmsg *m)
 {
-    const char *id = json_string_value(json_object_get(m, "id"));
-    const json_t *p = json_object_get(m, "payload");
-    const json_t *q = json_object_get(p, "query"), *v = json_object_get(p, "variables"),
-                 *o = json_object_get(p, "operationName"), *x = json_object_get(p, "extensions");
-    if (id == NULL || id[0] == '\0' || !json_is_object(p) || !json_is_string(q) ||
-        (v != NULL && !json_is_null(v) && !json_is_object(v)) ||
-        (o != NULL && !json_is_null(o) && !json_is_string(o)) ||
-        (x != NULL && !json_is_null(x) && !json_is_object(x))) {
-        send_close(c, 4400, "Invalid message received");
-        return;
-    }
-    if (!c->acked) {
-        send_close(c, 4401, "Unauthorized");
-        return;
-    }
-    if (find_sub(c, id, NULL) != NULL) {
-        char reason[160];
-        snprintf(reason, sizeof(reason), "Subscriber for %.100s already exists", id);
-        send_close(c, 4409, reason);
-        return;
-    }
+    const char *id = m->id;
     gql_app *app = c->srv->app;
     if (c->nsubs >= (size_t)app->cfg->ws_max_subscriptions) {
         char msg[128];
@@ -246,35 +282,40 @@ static void on_subscribe(ws_conn *c, const json_t *m)
         send_error(c, id, one_error(msg, "TOO_MANY_SUBSCRIPTIONS"));
         return;
     }
+    /* every operation on a socket counts against its principal's query rate limit, as over
+     * HTTP (one budget per key or user, whatever the transport) */
+    long retry_s = 0, per_min = gql_principal_rate(app, &c->who, c->subject, sizeof(c->subject));
+    if (app->cache != NULL && !gql_cache_rate_allow(app->cache, c->subject, per_min, &retry_s)) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "query rate limit exceeded; retry in %ld s", retry_s);
+        send_error(c, id, one_error(msg, "RATE_LIMITED"));
+        return;
+    }
     json_t *errors = NULL;
-    ea_gql_document *doc = ea_gql_prepare(app->schema, json_string_value(q), json_string_length(q),
-                                          &app->limits, &errors);
+    ea_gql_op_type type;
+    ea_gql_document *doc = gql_wsproto_prepare(app->schema, &app->limits, m, &type, &errors);
     if (doc == NULL) {
         send_error(c, id, errors);
         return;
     }
-    const char *op_name = json_string_value(o);
-    const json_t *vars = json_is_object(v) ? v : NULL;
-    ea_gql_op_type type;
-    if (ea_gql_operation_type(doc, op_name, &type, &errors) != 0) {
-        ea_gql_document_free(doc);
-        send_error(c, id, errors);
-        return;
-    }
+    const char *op_name = m->operation_name;
+    const json_t *vars = m->variables;
     gql_request_ctx rc = {.app = app, .who = c->who};
     if (type != EA_GQL_OP_SUBSCRIPTION) {
-        /* queries and mutations over the socket: one next, then complete (graphql-ws) */
+        /* queries over the socket: one next, then complete (graphql-ws) */
         bool request_error = false;
-        json_t *res = ea_gql_execute(app->schema, doc, op_name, vars, NULL, &rc, &app->limits,
-                                     &request_error);
+        ea_gql_exec_stats stats = {0, 0, false};
+        json_t *res = ea_gql_execute_counted(app->schema, doc, op_name, vars, NULL, &rc,
+                                             &app->limits, &request_error, &stats);
         ea_gql_document_free(doc);
         if (request_error) {
             send_error(c, id, json_incref(json_object_get(res, "errors")));
             json_decref(res);
-            return;
+        } else {
+            send_json(c, json_pack("{s:s,s:s,s:o}", "type", "next", "id", id, "payload", res));
+            send_json(c, json_pack("{s:s,s:s}", "type", "complete", "id", id));
         }
-        send_json(c, json_pack("{s:s,s:s,s:o}", "type", "next", "id", id, "payload", res));
-        send_json(c, json_pack("{s:s,s:s}", "type", "complete", "id", id));
+        gql_app_memory_release(&stats);
         return;
     }
     const char *field = NULL;
@@ -322,15 +363,10 @@ static void on_subscribe(ws_conn *c, const json_t *m)
     c->nsubs++;
 }
 
-static void on_complete_msg(ws_conn *c, const json_t *m)
+static void on_complete_msg(ws_conn *c, const gql_wsmsg *m)
 {
-    const char *id = json_string_value(json_object_get(m, "id"));
-    if (id == NULL || id[0] == '\0') {
-        send_close(c, 4400, "Invalid message received");
-        return;
-    }
     ws_sub **link;
-    ws_sub *s = find_sub(c, id, &link);
+    ws_sub *s = find_sub(c, m->id, &link);
     if (s != NULL) {
         *link = s->next;
         sub_free(s);
@@ -342,39 +378,34 @@ static void on_message(ws_conn *c, const struct wslay_event_on_msg_recv_arg *arg
 {
     if (arg->opcode >= 0x8 || c->closing) /* control frames are wslay's business */
         return;
-    json_error_t je;
-    json_t *m = arg->opcode == WSLAY_TEXT_FRAME
-                    ? json_loadb((const char *)arg->msg, arg->msg_length, 0, &je)
-                    : NULL;
-    const char *type = json_string_value(json_object_get(m, "type"));
-    if (!json_is_object(m) || type == NULL) {
-        send_close(c, 4400, "Invalid message received");
-    } else if (strcmp(type, "connection_init") == 0) {
-        if (payload_ok(m))
-            on_init(c, m);
-        else
-            send_close(c, 4400, "Invalid message received");
-    } else if (strcmp(type, "ping") == 0) {
-        if (!payload_ok(m)) {
-            send_close(c, 4400, "Invalid message received");
-        } else {
-            json_t *pong = json_pack("{s:s}", "type", "pong");
-            const json_t *p = json_object_get(m, "payload");
-            if (json_is_object(p))
-                json_object_set(pong, "payload", (json_t *)p);
-            send_json(c, pong);
-        }
-    } else if (strcmp(type, "pong") == 0) {
-        if (!payload_ok(m))
-            send_close(c, 4400, "Invalid message received");
-    } else if (strcmp(type, "subscribe") == 0) {
-        on_subscribe(c, m);
-    } else if (strcmp(type, "complete") == 0) {
-        on_complete_msg(c, m);
-    } else {
-        send_close(c, 4400, "Invalid message received");
+    gql_wsmsg m;
+    gql_wsact act;
+    gql_wsproto_step(&c->proto, (const char *)arg->msg, arg->msg_length,
+                     arg->opcode == WSLAY_TEXT_FRAME, has_sub, c, &m, &act);
+    switch (act.kind) {
+    case GQL_WSACT_CLOSE:
+        send_close(c, act.code, act.reason);
+        break;
+    case GQL_WSACT_AUTH:
+        on_init(c, &m);
+        break;
+    case GQL_WSACT_PONG: {
+        json_t *pong = json_pack("{s:s}", "type", "pong");
+        if (m.payload != NULL)
+            json_object_set(pong, "payload", (json_t *)m.payload);
+        send_json(c, pong);
+        break;
     }
-    json_decref(m);
+    case GQL_WSACT_SUBSCRIBE:
+        on_subscribe(c, &m);
+        break;
+    case GQL_WSACT_COMPLETE:
+        on_complete_msg(c, &m);
+        break;
+    case GQL_WSACT_NONE:
+        break;
+    }
+    gql_wsmsg_free(&m);
 }
 
 static void on_ws(h2o_websocket_conn_t *wc, const struct wslay_event_on_msg_recv_arg *arg)
@@ -393,9 +424,7 @@ static void on_ws(h2o_websocket_conn_t *wc, const struct wslay_event_on_msg_recv
 static void finish(ws_conn *c)
 {
     if (c->abort) {
-        h2o_websocket_conn_t *wc = c->wc;
-        conn_free(c);
-        h2o_websocket_close(wc);
+        conn_drop(c);
         return;
     }
     proceed(c);
@@ -404,10 +433,10 @@ static void finish(ws_conn *c)
 static void on_init_timeout(h2o_timeout_entry_t *entry)
 {
     ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, init_timer, entry);
-    if (c->init_received)
+    if (c->proto.init_received)
         return;
     send_close(c, 4408, "Connection initialisation timeout");
-    proceed(c);
+    finish(c); /* the close deadline drops a client that ignores it (invariant 5) */
 }
 
 /* True when the comma-separated list in v names graphql-transport-ws. */
@@ -427,22 +456,85 @@ static bool offers_protocol(const h2o_iovec_t *v)
     return false;
 }
 
+/* Invariant 4: may the upgrade request's cookie authenticate the socket? */
+static bool origin_may_use_cookie(const gql_ws_server *s, const h2o_req_t *req)
+{
+    const h2o_iovec_t *o = ea_http_header(req, "origin", NULL);
+    if (o == NULL)
+        return true; /* not a browser: nothing ambient to steal */
+    const char *list = s->app->cfg->ws_origins;
+    for (size_t i = 0, n = list != NULL ? strlen(list) : 0; i < n;) {
+        while (i < n && (list[i] == ',' || list[i] == ' '))
+            i++;
+        size_t b = i;
+        while (i < n && list[i] != ',' && list[i] != ' ')
+            i++;
+        if (i > b && i - b == o->len && strncasecmp(list + b, o->base, o->len) == 0)
+            return true;
+    }
+    /* the server's own origin: Origin's host[:port] is the Host the browser connected to */
+    const char *sep = o->len > 3 ? memmem(o->base, o->len, "://", 3) : NULL;
+    if (sep == NULL)
+        return false; /* "null" (sandboxed frames, files) and anything malformed */
+    const char *host = sep + 3;
+    size_t hlen = o->len - (size_t)(host - o->base);
+    const h2o_iovec_t *h = &req->input.authority;
+    return hlen > 0 && hlen == h->len && strncasecmp(host, h->base, hlen) == 0;
+}
+
+/* The client's address as text (the TCP peer). */
+static const char *peer_text(h2o_req_t *req, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername != NULL
+                       ? req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss)
+                       : 0;
+    const void *a = NULL;
+    if (sl > 0 && ss.ss_family == AF_INET)
+        a = &((struct sockaddr_in *)&ss)->sin_addr;
+    else if (sl > 0 && ss.ss_family == AF_INET6)
+        a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (a == NULL || inet_ntop(ss.ss_family, a, buf, (socklen_t)len) == NULL)
+        snprintf(buf, len, "-");
+    return buf;
+}
+
 int gql_ws_upgrade(gql_ws_server *s, h2o_req_t *req, const char *client_key)
 {
+    char peer[64];
+    peer_text(req, peer, sizeof(peer));
+    long same = 0;
+    for (const ws_conn *o = s->conns; o != NULL; o = o->next)
+        same += strcmp(o->peer, peer) == 0;
+    if (same >= s->app->cfg->ws_max_per_address) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "too many WebSocket connections from this address (at most %ld)",
+                 s->app->cfg->ws_max_per_address);
+        ea_http_add_header(req, "Retry-After", "10");
+        ea_http_send_json(req, 429,
+                          json_pack("{s:[{s:s,s:{s:s}}]}", "errors", "message", msg, "extensions",
+                                    "code", "TOO_MANY_CONNECTIONS"),
+                          NULL);
+        return 0;
+    }
     ws_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         ea_http_send_error(req, 503, "unavailable", "out of memory");
         return 0;
     }
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
     const h2o_iovec_t *proto = ea_http_header(req, "sec-websocket-protocol", NULL);
     bool ok = offers_protocol(proto);
     const h2o_iovec_t *cookie = ea_http_header(req, "cookie", NULL);
-    if (cookie != NULL)
+    if (cookie != NULL && origin_may_use_cookie(s, req))
         c->cookie = strndup(cookie->base, cookie->len);
+    else if (cookie != NULL)
+        c->cookie_refused = true;
     if (ok)
         ea_http_add_header(req, "Sec-WebSocket-Protocol", "graphql-transport-ws");
     c->srv = s;
     c->init_timer.cb = on_init_timeout;
+    c->close_timer.cb = on_close_deadline;
     c->next = s->conns;
     if (s->conns != NULL)
         s->conns->prev = c;
@@ -464,6 +556,7 @@ gql_ws_server *gql_ws_new(gql_app *app, h2o_loop_t *loop)
     s->app = app;
     s->loop = loop;
     h2o_timeout_init(loop, &s->init_timeout, (uint64_t)app->cfg->ws_init_timeout_ms);
+    h2o_timeout_init(loop, &s->close_timeout, WS_CLOSE_GRACE_MS);
     return s;
 }
 
@@ -471,13 +564,10 @@ void gql_ws_free(gql_ws_server *s)
 {
     if (s == NULL)
         return;
-    while (s->conns != NULL) {
-        ws_conn *c = s->conns;
-        h2o_websocket_conn_t *wc = c->wc;
-        conn_free(c);
-        h2o_websocket_close(wc);
-    }
+    while (s->conns != NULL)
+        conn_drop(s->conns);
     h2o_timeout_dispose(s->loop, &s->init_timeout);
+    h2o_timeout_dispose(s->loop, &s->close_timeout);
     free(s);
 }
 
@@ -497,7 +587,7 @@ static void push(ws_conn *c, ws_sub *s, json_t *payload)
     json_t *root = json_pack("{s:o}", s->field, payload);
     bool request_error = false;
     json_t *res = ea_gql_execute(c->srv->app->schema, s->doc, s->op_name, s->variables, root, &rc,
-                                 NULL, &request_error);
+                                 &c->srv->app->limits, &request_error);
     json_decref(root);
     send_json(c, json_pack("{s:s,s:s,s:o}", "type", "next", "id", s->id, "payload", res));
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { getIntrospectionQuery, buildClientSchema } from 'graphql';
-import { env, BIN, freshTenant, graphql, waitFor } from './lib/stack.mjs';
+import { env, BIN, GRAPHQL, freshTenant, graphql, waitFor } from './lib/stack.mjs';
 
 // The document of the issue: every fragment spreads the next one three times per level inside
 // __Type (fields { type { ...H ofType { ...H ofType { ...H } } } }), so the answer grows ×3.6
@@ -105,5 +105,67 @@ test('GRAPHQL_MAX_WORK and GRAPHQL_MAX_RESPONSE_BYTES come from the environment 
   } finally {
     proc.kill('SIGTERM');
     await new Promise((r) => proc.on('exit', r));
+  }
+});
+
+test('security headers on every answer; the dashboard runs under its CSP and cannot be framed', async () => {
+  const t = freshTenant('read');
+  const auth = { authorization: `Bearer ${t.key}` };
+  const common = (res, what) => {
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', what);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY', what);
+    assert.match(res.headers.get('content-security-policy') || '', /frame-ancestors 'none'/, what);
+  };
+  const api = (res, what) => {
+    common(res, what);
+    assert.equal(res.headers.get('cache-control'), 'no-store', what);
+    assert.match(res.headers.get('content-security-policy'), /default-src 'none'/, what);
+  };
+  // GET /graphql answers hold a tenant's data: no browser or proxy may keep them
+  let res = await fetch(`${GRAPHQL}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: auth });
+  assert.equal(res.status, 200);
+  api(res, 'GET /graphql');
+  res = await fetch(`${GRAPHQL}/graphql`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+  api(res, 'POST /graphql');
+  res = await fetch(`${GRAPHQL}/graphql?query=${encodeURIComponent('{ __typename }')}`);
+  assert.equal(res.status, 401);
+  api(res, '401');
+  res = await fetch(`${GRAPHQL}/healthz`);
+  api(res, '/healthz');
+  res = await fetch(`${GRAPHQL}/auth/login?return_to=%2F`, { redirect: 'manual' });
+  api(res, '/auth/login');
+  res = await fetch(`${GRAPHQL}/graphql`, { headers: { accept: 'text/html' } });
+  assert.match(res.headers.get('content-type'), /text\/html/);
+  common(res, 'GraphiQL');
+  assert.equal(res.headers.get('content-security-policy').match(/default-src/g).length, 1, 'one policy, not two');
+  const { ensureWebBuild, launch, APP } = await import('../e2e/browser.mjs');
+  ensureWebBuild();
+  res = await fetch(`${GRAPHQL}/`);
+  assert.match(res.headers.get('content-type'), /text\/html/);
+  common(res, 'dashboard');
+  assert.match(res.headers.get('content-security-policy'), /script-src 'self'/);
+  assert.match(res.headers.get('content-security-policy'), /connect-src 'self'/);
+
+  // in Chromium: the dashboard loads and signs in with a key under its policy, with no violation;
+  // a page of another origin that frames it gets nothing
+  const b = await launch();
+  try {
+    const violations = [];
+    b.page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+    await b.page.addInitScript(() => {
+      window.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    await b.page.goto(`${APP}/`);
+    await b.page.getByTestId('sign-in').waitFor({ timeout: 15000 });
+    violations.push(...await b.page.evaluate(() => window.__csp));
+    assert.deepEqual(violations, []);
+    await b.page.setContent(`<iframe id="f" src="${APP}/" width="400" height="300"></iframe>`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const frame = b.page.frames().find((f) => f !== b.page.mainFrame());
+    const rendered = frame ? await frame.evaluate(() => document.getElementById('root') !== null).catch(() => false) : false;
+    assert.equal(rendered, false, 'the dashboard rendered inside a frame of another origin');
+  } finally {
+    await b.close();
   }
 });
