@@ -385,15 +385,23 @@ static int on_healthz(void *ud, h2o_req_t *req)
 static int on_readyz(void *ud, h2o_req_t *req)
 {
     ingest_app *app = ud;
-    bool kafka = ingest_producer_ready(app->producer, 1000);
+    char kafka_why[512];
+    bool kafka = ingest_producer_ready(app->producer, 1000, kafka_why, sizeof(kafka_why));
     bool db = ea_keyauth_db_ping(app->auth);
     const char *redis_why = NULL;
     bool redis = ingest_ratelimit_ping(app->ratelimit, &redis_why);
     bool ok = kafka && db && redis;
     json_t *body = json_pack("{s:s,s:b,s:b,s:b}", "status", ok ? "ready" : "not ready", "kafka",
                              kafka, "postgres", db, "redis", redis);
+    json_t *errors = json_object();
+    if (!kafka && kafka_why[0] != '\0')
+        json_object_set_new(errors, "kafka", json_string(kafka_why));
     if (!redis && redis_why != NULL && redis_why[0] != '\0')
-        json_object_set_new(body, "errors", json_pack("{s:s}", "redis", redis_why));
+        json_object_set_new(errors, "redis", json_string(redis_why));
+    if (json_object_size(errors) > 0)
+        json_object_set_new(body, "errors", errors);
+    else
+        json_decref(errors);
     ea_http_send_json(req, ok ? 200 : 503, body, NULL);
     return 0;
 }

@@ -23,6 +23,7 @@ static const ea_config_entry table[] = {
     {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, OFF(kafka_bootstrap_file),
      "file the dev broker writes its bootstrap list to"},
     {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, OFF(kafka_topic), "topic events go to"},
+    EA_KAFKA_SECURITY_CONFIG_ENTRIES(ingest_config, kafka_sec),
     {"INGEST_MAX_BODY", EA_CFG_INT, "1048576", 1024, 64 * 1024 * 1024, OFF(max_body),
      "max request body bytes"},
     {"INGEST_MAX_EVENT", EA_CFG_INT, "32768", 256, 1024 * 1024, OFF(max_event),
@@ -52,6 +53,8 @@ ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err)
     ea_rc rc = ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
     if (rc == EA_OK)
         rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err);
+    if (rc == EA_OK)
+        rc = ea_kafka_security_check(&cfg->kafka_sec, err);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #define INGEST_CONFIG_H
 
 #include "ea_err.h"
+#include "ea_kafka.h"
 #include "ea_redis.h"
 
 #include <stdbool.h>
@@ -21,13 +22,14 @@ typedef struct ingest_config {
     const char *kafka_brokers;
     const char *kafka_bootstrap_file;
     const char *kafka_topic;
-    long max_body;           /* bytes per request body */
-    long max_event;          /* bytes per serialized event */
-    long max_batch;          /* events per request */
-    long max_depth;          /* JSON nesting depth of one event */
-    long max_future_s;       /* timestamps at most this far ahead of now */
-    long retention_days;     /* timestamps at most this old (raw-event retention) */
-    long produce_timeout_ms; /* librdkafka message.timeout.ms: bound on waiting for acks */
+    ea_kafka_security kafka_sec; /* KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, ... (checked by load) */
+    long max_body;               /* bytes per request body */
+    long max_event;              /* bytes per serialized event */
+    long max_batch;              /* events per request */
+    long max_depth;              /* JSON nesting depth of one event */
+    long max_future_s;           /* timestamps at most this far ahead of now */
+    long retention_days;         /* timestamps at most this old (raw-event retention) */
+    long produce_timeout_ms;     /* librdkafka message.timeout.ms: bound on waiting for acks */
     long linger_ms;
     long key_cache_ttl_s; /* verified keys are trusted this long; revocation delay bound */
     long rate_limit;      /* default requests/minute per key */

@@ -53,7 +53,7 @@ ingest_producer *ingest_producer_new(const ingest_config *cfg, const char *broke
     char linger[32], timeout[32], errstr[256];
     snprintf(linger, sizeof(linger), "%ld", cfg->linger_ms);
     snprintf(timeout, sizeof(timeout), "%ld", cfg->produce_timeout_ms);
-    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ingest-api", err);
+    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ingest-api", &cfg->kafka_sec, err);
     if (conf == NULL)
         goto fail;
     if (ea_kafka_conf_set(conf, "enable.idempotence", "true", err) != EA_OK ||
@@ -111,12 +111,24 @@ int ingest_producer_flush(ingest_producer *p, int timeout_ms)
     return rd_kafka_outq_len(p->rk);
 }
 
-bool ingest_producer_ready(ingest_producer *p, int timeout_ms)
+bool ingest_producer_ready(ingest_producer *p, int timeout_ms, char *why, size_t cap)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, p->topic, &md, timeout_ms);
     bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == 0 &&
               md->topics[0].partition_cnt > 0;
+    if (ok) {
+        ea_kafka_error_clear();
+        why[0] = '\0';
+    } else if (!ea_kafka_error_last(why, cap)) {
+        /* no client error recorded: say what the metadata request itself met */
+        const char *what = e != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(e)
+                           : md->topic_cnt < 1             ? "no such topic"
+                           : md->topics[0].err != 0        ? rd_kafka_err2str(md->topics[0].err)
+                                                           : "no partitions";
+        snprintf(why, cap, "metadata request for topic %s: %s", rd_kafka_topic_name(p->topic),
+                 what);
+    }
     if (md != NULL)
         rd_kafka_metadata_destroy(md);
     return ok;

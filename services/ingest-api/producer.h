@@ -35,7 +35,7 @@ void ingest_producer_poll(ingest_producer *p);
 int ingest_producer_flush(ingest_producer *p, int timeout_ms);
 
 /* True when the topic's metadata can be fetched within timeout_ms (blocks; for /readyz). */
-bool ingest_producer_ready(ingest_producer *p, int timeout_ms);
+bool ingest_producer_ready(ingest_producer *p, int timeout_ms, char *why, size_t cap);
 
 void ingest_producer_free(ingest_producer *p);
 

@@ -160,6 +160,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     settle(c); /* the sink is ours again; the state of every partition is current */
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         wk_stats_set_ready(c->stats, WK_READY_KAFKA, true);
+        ea_kafka_error_clear();
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             wk_pstate st;
@@ -209,8 +210,14 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     wk_consumer *c = opaque;
     (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-        wk_stats_set_ready(c->stats, WK_READY_KAFKA, false);
+    ea_kafka_error_note(err, reason);
+    /* brokers down, or never reachable: authentication or TLS failed (readyz says which) */
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+        err == RD_KAFKA_RESP_ERR__SSL) {
+        char why[512];
+        ea_kafka_error_last(why, sizeof(why));
+        wk_stats_set_unready(c->stats, WK_READY_KAFKA, why);
+    }
     ea_log_warn("kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
@@ -234,7 +241,7 @@ wk_consumer *wk_consumer_new(const wk_config *cfg, const char *brokers, wk_sink 
             goto fail;
         }
     }
-    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ea-worker", err);
+    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ea-worker", &cfg->kafka_sec, err);
     if (conf == NULL)
         goto fail;
     char session[24], poll[24];

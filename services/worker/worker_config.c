@@ -21,6 +21,7 @@ static const ea_config_entry wk_config_table[] = {
     {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, S(kafka_bootstrap_file),
      "file whose first line is the bootstrap list (written by kafka-dev-broker)"},
     {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, S(kafka_topic), "topic to consume"},
+    EA_KAFKA_SECURITY_CONFIG_ENTRIES(wk_config, kafka_sec),
     {"WORKER_GROUP_ID", EA_CFG_STR, "analytics-worker", 0, 0, S(group_id),
      "Kafka consumer group and consumer_offsets.group_id"},
     /* Shorter than Kafka's defaults (45 s / 300 s): a killed worker's partitions move within
@@ -66,7 +67,8 @@ ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
     ea_rc rc = ea_config_load(wk_config_table, WK_CONFIG_N, cfg, err);
     if (rc != EA_OK)
         return rc;
-    if ((rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err)) != EA_OK)
+    if ((rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err)) != EA_OK ||
+        (rc = ea_kafka_security_check(&cfg->kafka_sec, err)) != EA_OK)
         return rc;
     if (cfg->max_lateness_s < cfg->allowed_lateness_s)
         return ea_err_set(err, EA_ERR_INVALID,

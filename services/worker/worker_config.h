@@ -6,6 +6,7 @@
 #define WK_WORKER_CONFIG_H
 
 #include "ea_err.h"
+#include "ea_kafka.h"
 #include "ea_redis.h"
 
 #include <stdbool.h>
@@ -19,6 +20,7 @@ typedef struct wk_config {
     const char *kafka_brokers;
     const char *kafka_bootstrap_file;
     const char *kafka_topic;
+    ea_kafka_security kafka_sec; /* KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, ... (checked by load) */
     const char *group_id;
     long session_timeout_ms;
     long max_poll_interval_ms;
