@@ -3,7 +3,8 @@
 # events were counted is backfilled from raw_events and its 15-minute, hourly and daily rollups
 # equal the ground truth; a second run changes nothing; backfilling the automatic count the
 # worker already wrote changes nothing (the same aggregation code); events the worker counts
-# while the backfill runs are neither lost nor doubled; caps and unique sketches are rebuilt;
+# while the backfill runs are neither lost nor doubled; caps and unique sketches are rebuilt (each
+# sketch compared with the distinct users of its bucket);
 # ranges past raw retention, days whose raw events are incomplete and bad arguments are refused
 # and change nothing.
 #
@@ -116,6 +117,20 @@ check "with Redis unreachable the backfill still completes and says what is not 
     grep -q "change-feed message(s) not published" "$TMP/bf5.out"
 check "unique: every row has a sketch and counts every event" test "$(sql "
     SELECT bool_and(hll IS NOT NULL) AND sum(cnt) = $((N + 3000)) FROM rollups_daily WHERE tenant_id = 'bf1' AND metric = 'buyers'")" = t
+unique_rows() {
+    sql "SELECT 'Q', (extract(epoch FROM bucket) * 1000)::int8, cnt, encode(hll, 'hex') FROM rollups_15m
+           WHERE tenant_id = 'bf1' AND metric = 'buyers'
+         UNION ALL SELECT 'H', (extract(epoch FROM bucket) * 1000)::int8, cnt, encode(hll, 'hex') FROM rollups_hourly
+           WHERE tenant_id = 'bf1' AND metric = 'buyers'
+         UNION ALL SELECT 'D', (extract(epoch FROM bucket) * 1000)::int8, cnt, encode(hll, 'hex') FROM rollups_daily
+           WHERE tenant_id = 'bf1' AND metric = 'buyers'" | tr '|' '\t' >"$TMP/unique.tsv"
+    node "$GEN" unique "$TMP/unique.tsv" "$TMP/gen/a.txt" "$TMP/gen/b.txt" >"$TMP/unique.txt"
+    local rc=$?
+    say "$(tail -n 1 "$TMP/unique.txt")"
+    ((rc == 0)) || sed 's/^/#   /' "$TMP/unique.txt"
+    return "$rc"
+}
+check "unique (buyers): every 15m/hourly/daily sketch holds exactly its distinct users; all days merged estimate them within 2 %" unique_rows
 check "cap 2: at most 2 countries + __other__ per UTC day, totals preserved" test "$(sql "
     SELECT bool_and(n <= 2) AND sum(c) = $((N + 3000)) FROM (
       SELECT bucket, count(*) FILTER (WHERE dims->>'country' <> '__other__') n, sum(cnt) c

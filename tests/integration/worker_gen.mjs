@@ -1,9 +1,15 @@
 // worker_gen.mjs — ground truth for tests/integration/worker_exactly_once.sh.
 //
-//   node worker_gen.mjs gen OUTDIR N SEED NOW_MS   writes Kafka input (key|value lines, the
-//       docs/event-format.md message format) in chunks, plus expected.json: the rollups an exact
-//       worker must produce, computed here independently of the C code.
+//   node worker_gen.mjs gen OUTDIR N SEED NOW_MS [--unique]   writes Kafka input (key|value lines,
+//       the docs/event-format.md message format) in chunks, plus expected.json: the rollups an
+//       exact worker must produce, computed here independently of the C code. --unique adds the
+//       unique metrics of UNIQUE_DEFS (the test must define them too).
 //   node worker_gen.mjs check EXPECTED.json ACTUAL.tsv   compares; prints differences; exit 1.
+//       ACTUAL.tsv: G tenant metric bucket_ms dims cnt sum [hll_hex]. A unique metric's row must
+//       hold the sketch of exactly its distinct values (registers equal to an independent
+//       computation, tests/integration/lib/hll.mjs), and the merge of its daily rows must
+//       estimate the metric's distinct values over the whole run within 2 % (lib/hll.mjs says why
+//       not per row).
 //
 // The data: two tenants (t2 re-uses some of t1's event ids: ids are per tenant), three event
 // names, dimensions, a numeric property with quarter fractions (sums stay exact in doubles),
@@ -12,6 +18,7 @@
 // messages in a final chunk.
 import fs from 'node:fs';
 import path from 'node:path';
+import { M, estimate, mergeInto, registersOf, registersOfHex, sameRegisters, withinError } from './lib/hll.mjs';
 
 function rng(seed) {
     let s = seed >>> 0;
@@ -31,6 +38,11 @@ export const DEFS = [
     { tenant: 't1', name: 'avg_amount', event: 'purchase', agg: 'avg', prop: 'amount', dims: [] },
     { tenant: 't2', name: 'views_by_country', event: 'page_view', agg: 'count', dims: ['country', 'page'] },
 ];
+// Unique metrics (gen --unique): mirrored in worker_exactly_once.test.sh's SQL.
+export const UNIQUE_DEFS = [
+    { tenant: 't1', name: 'buyers', event: 'purchase', agg: 'unique', prop: 'country', dims: [] },
+    { tenant: 't1', name: 'visitors', event: 'page_view', agg: 'unique', prop: 'user_id', dims: ['page'] },
+];
 const GRANS = { Q: 15 * 60000, H: 3600000, D: 86400000 };
 
 function canonDims(obj) {
@@ -38,7 +50,8 @@ function canonDims(obj) {
     return JSON.stringify(Object.fromEntries(keys.map((k) => [k, obj[k]])));
 }
 
-function gen(outdir, n, seed, now) {
+function gen(outdir, n, seed, now, unique) {
+    const defs = unique ? DEFS.concat(UNIQUE_DEFS) : DEFS;
     const r = rng(seed);
     const pick = (a) => a[Math.floor(r() * a.length)];
     const events = [];
@@ -94,27 +107,32 @@ function gen(outdir, n, seed, now) {
     fs.writeFileSync(path.join(outdir, 'chunk_tail.txt'), tail.join('\n') + '\n');
 
     const rows = new Map();
-    const add = (g, tenant, metric, bucket, dims, v) => {
+    const add = (g, tenant, metric, bucket, dims, v, distinct) => {
         const k = [g, tenant, metric, bucket, canonDims(dims)].join('\u0001');
         const row = rows.get(k) || { cnt: 0, sum: 0 };
         row.cnt++;
         if (v !== undefined) row.sum += v;
+        if (distinct !== undefined) (row.distinct ||= []).includes(distinct) || row.distinct.push(distinct);
         rows.set(k, row);
     };
     for (const e of counted) {
         for (const [g, ms] of Object.entries(GRANS)) {
             const b = Math.floor(e.ts / ms) * ms;
             add(g, e.tenant, e.name, b, {});
-            for (const d of DEFS) {
+            for (const d of defs) {
                 if (d.tenant !== e.tenant || d.event !== e.name) continue;
-                let v;
-                if (d.agg !== 'count') {
+                let v, distinct;
+                if (d.agg === 'unique') {
+                    // cnt counts the events that have the property; the sketch their distinct values
+                    distinct = e.props[d.prop];
+                    if (distinct === undefined || distinct === null) continue;
+                } else if (d.agg !== 'count') {
                     v = e.props[d.prop];
                     if (typeof v !== 'number') continue;
                 }
                 const dims = {};
                 for (const k of d.dims) dims[k] = k in e.props ? e.props[k] : null;
-                add(g, e.tenant, d.name, b, dims, v);
+                add(g, e.tenant, d.name, b, dims, v, distinct);
             }
         }
     }
@@ -136,30 +154,53 @@ function check(expFile, actFile) {
     const act = new Map();
     for (const line of fs.readFileSync(actFile, 'utf8').split('\n')) {
         if (!line) continue;
-        const [g, tenant, metric, bucket, dims, cnt, sum] = line.split('\t');
+        const [g, tenant, metric, bucket, dims, cnt, sum, hll] = line.split('\t');
         const k = [g, tenant, metric, Number(bucket), canonDims(JSON.parse(dims))].join('\u0001');
-        act.set(k, { cnt: Number(cnt), sum: Number(sum) });
+        act.set(k, { cnt: Number(cnt), sum: Number(sum), hll });
     }
-    let bad = 0;
+    let bad = 0, uniqueRows = 0;
+    const merged = new Map(); // tenant/metric -> {regs, values} over the daily rows
     const show = (msg) => {
         if (bad++ < 15) console.log(msg);
     };
     for (const [k, e] of Object.entries(exp)) {
         const a = act.get(k);
-        if (!a) show(`missing row ${k.split('\u0001').join(' ')} (expected cnt ${e.cnt})`);
+        const name = k.split('\u0001').join(' ');
+        if (!a) show(`missing row ${name} (expected cnt ${e.cnt})`);
         else if (a.cnt !== e.cnt || Math.abs(a.sum - e.sum) > 1e-6)
-            show(`row ${k.split('\u0001').join(' ')}: cnt ${a.cnt} sum ${a.sum}, expected cnt ${e.cnt} sum ${e.sum}`);
+            show(`row ${name}: cnt ${a.cnt} sum ${a.sum}, expected cnt ${e.cnt} sum ${e.sum}`);
+        else if (e.distinct) {
+            uniqueRows++;
+            let regs;
+            try { regs = registersOfHex(a.hll || ''); } catch (err) { show(`row ${name}: sketch unreadable: ${err.message}`); act.delete(k); continue; }
+            if (!sameRegisters(regs, registersOf(e.distinct)))
+                show(`row ${name}: the stored sketch is not the sketch of its ${e.distinct.length} distinct values (hash, value form or merge changed?)`);
+            const [g, tenant, metric] = k.split('\u0001');
+            if (g === 'D') {
+                const u = merged.get(`${tenant}/${metric}`) || { regs: new Uint8Array(M), values: new Set() };
+                mergeInto(u.regs, regs);
+                for (const v of e.distinct) u.values.add(v);
+                merged.set(`${tenant}/${metric}`, u);
+            }
+        }
         act.delete(k);
     }
     for (const k of act.keys()) show(`unexpected row ${k.split('\u0001').join(' ')}`);
-    console.log(`rows compared: ${Object.keys(exp).length}, differences: ${bad}`);
+    const totals = [];
+    for (const [m, u] of merged) {
+        const est = estimate(u.regs), truth = u.values.size;
+        totals.push(`${m} ${est.toFixed(1)} for ${truth}`);
+        if (!withinError(est, truth)) show(`${m}: merged daily sketches estimate ${est.toFixed(1)}, ${truth} distinct values (> 2 %)`);
+    }
+    console.log(`rows compared: ${Object.keys(exp).length} (${uniqueRows} unique-metric rows, each sketch exactly its ` +
+        `distinct values${totals.length ? `; whole-run estimates ${totals.join(', ')}` : ''}), differences: ${bad}`);
     process.exit(bad === 0 ? 0 : 1);
 }
 
 const [cmd, ...args] = process.argv.slice(2);
-if (cmd === 'gen') gen(args[0], Number(args[1]), Number(args[2]), Number(args[3]));
+if (cmd === 'gen') gen(args[0], Number(args[1]), Number(args[2]), Number(args[3]), args[4] === '--unique');
 else if (cmd === 'check') check(args[0], args[1]);
 else {
-    console.error('usage: worker_gen.mjs gen OUTDIR N SEED NOW_MS | check EXPECTED ACTUAL');
+    console.error('usage: worker_gen.mjs gen OUTDIR N SEED NOW_MS [--unique] | check EXPECTED ACTUAL');
     process.exit(2);
 }
