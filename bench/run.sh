@@ -30,7 +30,8 @@
 #      BENCH_THREADS (1), BENCH_RATE (10000), BENCH_RATE_DURATION (10), INGEST_PROCS (1),
 #      BENCH_ROUNDS (3: every scenario runs this many times and the median by req/s is shown),
 #      BENCH_ONLY (substring: run only matching ingest scenarios; "none" skips them),
-#      BENCH_SKIP_EXTRA=1 (do not run the other *.bench.sh).
+#      BENCH_SKIP_EXTRA=1 (do not run the other *.bench.sh), BENCH_EXTRA (substring: run only the
+#      matching *.bench.sh, e.g. BENCH_ONLY=none BENCH_EXTRA=auth for the auth flood scenario).
 set -euo pipefail
 export EA_SCRIPT=bench
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -234,6 +235,7 @@ extra_failed=()
 if [[ "${BENCH_SKIP_EXTRA:-0}" != 1 ]]; then
     for f in bench/*.bench.sh; do
         [[ -f "$f" ]] || continue
+        [[ -z "${BENCH_EXTRA:-}" || "$f" == *"$BENCH_EXTRA"* ]] || continue
         msg "running $f"
         printf '\n===== %s =====\n' "$f"
         rc=0
