@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -288,4 +289,59 @@ bool ea_http_method_is(const h2o_req_t *req, const char *m)
 {
     size_t len = strlen(m);
     return req->method.len == len && memcmp(req->method.base, m, len) == 0;
+}
+
+const char *ea_http_peer(h2o_req_t *req, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername != NULL
+                       ? req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss)
+                       : 0;
+    const void *a = NULL;
+    if (sl > 0 && ss.ss_family == AF_INET)
+        a = &((struct sockaddr_in *)&ss)->sin_addr;
+    else if (sl > 0 && ss.ss_family == AF_INET6)
+        a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (a == NULL || inet_ntop(ss.ss_family, a, buf, (socklen_t)len) == NULL)
+        snprintf(buf, len, "-");
+    return buf;
+}
+
+struct ea_http_watch {
+    h2o_socket_t *sock;
+    void (*cb)(void *ud);
+    void *ud;
+};
+
+static void watch_on_read(h2o_socket_t *sock, const char *err)
+{
+    ea_http_watch *w = sock->data;
+    h2o_buffer_consume(&sock->input, sock->input->size); /* wake bytes carry no data */
+    if (err == NULL)
+        w->cb(w->ud);
+}
+
+ea_http_watch *ea_http_watch_new(h2o_loop_t *loop, int fd, void (*cb)(void *ud), void *ud)
+{
+    ea_http_watch *w = calloc(1, sizeof(*w));
+    int dfd = w != NULL ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (dfd < 0) {
+        free(w);
+        return NULL;
+    }
+    w->cb = cb;
+    w->ud = ud;
+    w->sock = h2o_evloop_socket_create(loop, dfd, 0);
+    w->sock->data = w;
+    h2o_socket_read_start(w->sock, watch_on_read);
+    return w;
+}
+
+void ea_http_watch_free(ea_http_watch *w)
+{
+    if (w == NULL)
+        return;
+    h2o_socket_read_stop(w->sock);
+    h2o_socket_close(w->sock);
+    free(w);
 }

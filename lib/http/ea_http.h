@@ -83,4 +83,15 @@ bool ea_http_method_is(const h2o_req_t *req, const char *m);
 /* The reason phrase for a status code ("Accepted"). */
 const char *ea_http_reason(int status);
 
+/* The client's address as text ("127.0.0.1", "::1"; "-" when unknown) in buf (>= 64 bytes is
+ * enough); returns buf. The TCP peer: a proxy in front means the proxy's address. */
+const char *ea_http_peer(h2o_req_t *req, char *buf, size_t len);
+
+/* Calls cb(ud) on the loop thread whenever fd is readable, after discarding what it holds (for
+ * wake-up pipes such as ea_workpool_fd()). The watcher uses its own duplicate of fd; the owner
+ * keeps and closes the original. NULL when fd cannot be duplicated. */
+typedef struct ea_http_watch ea_http_watch;
+ea_http_watch *ea_http_watch_new(h2o_loop_t *loop, int fd, void (*cb)(void *ud), void *ud);
+void ea_http_watch_free(ea_http_watch *w);
+
 #endif

@@ -1,9 +1,10 @@
 /*
- * auth.c — credential checks for graphql-api. API keys go through the shared caching verifier
- * (lib/apikey/ea_keyauth); a key needs no particular scope to authenticate — each resolver asks
- * for the scope it needs through gql_principal_can(). Without an Authorization header, the
- * session cookie of an OIDC login (session.c) identifies a user. An Authorization header wins
- * over a cookie: a script holding a key means the key, whatever cookies its client keeps.
+ * auth.c — credential checks for graphql-api. API keys go through the shared non-blocking
+ * verifier (lib/apikey/ea_keyauth: cache, failed-attempt limits, pool threads); a key needs no
+ * particular scope to authenticate — each resolver asks for the scope it needs through
+ * gql_principal_can(). Without an Authorization header, the session cookie of an OIDC login
+ * (session.c) identifies a user. An Authorization header wins over a cookie: a script holding a
+ * key means the key, whatever cookies its client keeps.
  */
 #include "auth.h"
 #include "ea_http.h"
@@ -11,10 +12,44 @@
 
 #include <string.h>
 
-gql_auth_status gql_auth_values(gql_app *app, const char *authorization, size_t alen,
-                                const char *cookie, size_t clen, gql_principal *out)
+static gql_auth_status from_key(gql_auth_wait *w, const ea_keyauth_result *r)
+{
+    switch (r->status) {
+    case EA_KEYAUTH_OK:
+        w->out->key = r->principal;
+        return GQL_AUTH_OK;
+    case EA_KEYAUTH_MISSING:
+        return GQL_AUTH_MISSING;
+    case EA_KEYAUTH_UNAVAILABLE:
+        return GQL_AUTH_UNAVAILABLE;
+    case EA_KEYAUTH_LIMITED:
+        w->retry_after_s = r->retry_after_s;
+        return GQL_AUTH_LIMITED;
+    case EA_KEYAUTH_BUSY:
+        w->retry_after_s = r->retry_after_s;
+        return GQL_AUTH_BUSY;
+    case EA_KEYAUTH_PENDING:
+        return GQL_AUTH_PENDING;
+    default:
+        return GQL_AUTH_INVALID;
+    }
+}
+
+static void on_verified(ea_keyauth_waiter *kw, const ea_keyauth_result *r)
+{
+    gql_auth_wait *w = (gql_auth_wait *)kw;
+    w->cb(w, from_key(w, r));
+}
+
+gql_auth_status gql_auth_begin(gql_app *app, gql_auth_wait *w, const char *authorization,
+                               size_t alen, const char *cookie, size_t clen, const char *client,
+                               gql_principal *out)
 {
     memset(out, 0, sizeof(*out));
+    w->app = app;
+    w->out = out;
+    w->retry_after_s = 0;
+    w->kw.job = NULL;
     if (authorization == NULL) {
         switch (gql_session_principal(app, cookie, clen, out)) {
         case 0:
@@ -28,25 +63,42 @@ gql_auth_status gql_auth_values(gql_app *app, const char *authorization, size_t 
         }
     }
     out->kind = GQL_PRINCIPAL_KEY;
-    switch (ea_keyauth_check(app->auth, authorization, alen, &out->key)) {
-    case EA_KEYAUTH_OK:
-        return GQL_AUTH_OK;
-    case EA_KEYAUTH_MISSING:
+    const char *key;
+    size_t klen;
+    if (!ea_keyauth_bearer(authorization, alen, &key, &klen))
         return GQL_AUTH_MISSING;
-    case EA_KEYAUTH_UNAVAILABLE:
-        return GQL_AUTH_UNAVAILABLE;
-    default:
-        return GQL_AUTH_INVALID;
-    }
+    w->kw.cb = on_verified;
+    ea_keyauth_result r;
+    ea_keyauth_begin(app->auth, key, klen, client, &w->kw, &r);
+    return from_key(w, &r);
 }
 
-gql_auth_status gql_auth_request(gql_app *app, const h2o_req_t *req, gql_principal *out)
+gql_auth_status gql_auth_request(gql_app *app, gql_auth_wait *w, h2o_req_t *req, gql_principal *out)
 {
     int na, nc;
     const h2o_iovec_t *a = ea_http_header(req, "authorization", &na);
     const h2o_iovec_t *c = ea_http_header(req, "cookie", &nc);
-    if (na > 1)
+    if (na > 1) {
+        memset(out, 0, sizeof(*out));
+        w->kw.job = NULL;
         return GQL_AUTH_INVALID; /* two Authorization headers: ambiguous, refuse */
-    return gql_auth_values(app, a ? a->base : NULL, a ? a->len : 0, c ? c->base : NULL,
-                           c ? c->len : 0, out);
+    }
+    char peer[64];
+    return gql_auth_begin(app, w, a ? a->base : NULL, a ? a->len : 0, c ? c->base : NULL,
+                          c ? c->len : 0, ea_http_peer(req, peer, sizeof(peer)), out);
+}
+
+void gql_auth_cancel(gql_auth_wait *w)
+{
+    ea_keyauth_cancel(&w->kw);
+}
+
+bool gql_auth_pending(const gql_auth_wait *w)
+{
+    return w->kw.job != NULL;
+}
+
+void gql_auth_on_ready(void *app)
+{
+    ea_keyauth_complete(((gql_app *)app)->auth);
 }

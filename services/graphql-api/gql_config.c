@@ -39,6 +39,7 @@ static const ea_config_entry table[] = {
      "serve GraphiQL at GET /graphql to browsers"},
     {"KEY_CACHE_TTL_S", EA_CFG_INT, "30", 0, 3600, OFF(key_cache_ttl_s),
      "verified API keys are cached this long"},
+    EA_KEYAUTH_CONFIG_ENTRIES(gql_config, auth),
     {"CACHE_TTL_HOUR_S", EA_CFG_INT, "300", 0, 86400, OFF(cache_ttl_hour_s),
      "Redis cache TTL of HOUR results"},
     {"CACHE_TTL_DAY_S", EA_CFG_INT, "3600", 0, 86400 * 7, OFF(cache_ttl_day_s),

@@ -7,6 +7,7 @@
 
 #include "ea_err.h"
 #include "ea_redis.h"
+#include "ea_keyauth.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ typedef struct gql_config {
     bool introspection;
     bool graphiql;
     long key_cache_ttl_s;
+    ea_keyauth_settings auth; /* AUTH_*: key-verifier threads, queue, failed-attempt limits */
     long cache_ttl_hour_s;
     long cache_ttl_day_s;
     bool reuseport;

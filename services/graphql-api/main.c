@@ -3,6 +3,7 @@
  * transport onto one event loop; runs until SIGTERM, then exits 0 once the loop is idle.
  */
 #include "app.h"
+#include "auth.h"
 #include "cache.h"
 #include "doccache.h"
 #include "ea_http.h"
@@ -58,14 +59,18 @@ int main(int argc, char **argv)
     app.limits.max_response_bytes = (size_t)cfg.max_response_bytes;
     app.limits.introspection = cfg.introspection;
     app.limits.cost_fn = gql_schema_cost;
-    app.auth = ea_keyauth_new(cfg.database_url, cfg.key_cache_ttl_s);
+    app.auth = ea_keyauth_new(cfg.database_url, &cfg.redis, cfg.key_cache_ttl_s, &cfg.auth, &err);
+    if (app.auth == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
 
     ea_http_config hc = {.host = cfg.listen_host,
                          .port = (int)cfg.port,
                          .max_body = (size_t)cfg.max_body,
                          .reuseport = cfg.reuseport};
     ea_http_server *srv = ea_http_server_new(&hc);
-    if (srv == NULL || app.auth == NULL) {
+    if (srv == NULL) {
         ea_log_error("startup", "out of memory");
         return 1;
     }
@@ -86,7 +91,14 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
-    /* the loop exists once listening: subscriptions and the change feed live on it */
+    /* the loop exists once listening: finished key verifications (auth.c), subscriptions and
+     * the change feed live on it */
+    ea_http_watch *auth_watch =
+        ea_http_watch_new(ea_http_loop(srv), ea_keyauth_fd(app.auth), gql_auth_on_ready, &app);
+    if (auth_watch == NULL) {
+        ea_log_error("startup", "could not watch the key verifier");
+        return 1;
+    }
     app.ws = gql_ws_new(&app, ea_http_loop(srv));
     gql_pubsub *feed = app.ws == NULL
                            ? NULL
@@ -105,6 +117,7 @@ int main(int argc, char **argv)
     gql_doccache_free(app.docs);
     gql_cache_free(app.cache);
     ea_log_info("shutdown", "stopped");
+    ea_http_watch_free(auth_watch);
     ea_keyauth_free(app.auth);
     if (app.db != NULL)
         PQfinish(app.db);

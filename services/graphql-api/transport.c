@@ -262,6 +262,30 @@ static void response_to_cache(gql_app *app, const gql_request_ctx *rc, const cha
     free(body);
 }
 
+/* A request waiting for its caller's key to be verified: lives in the request's pool; if the
+ * client goes away first, the dispose callback forgets the wait. */
+struct http_wait {
+    gql_auth_wait w; /* first: the callback gets &w */
+    gql_request_ctx rc;
+    h2o_req_t *req;
+    gql_media media;
+    char *gq; /* GET's query parameter (malloc'd) */
+};
+
+static void graphql_authed(struct http_wait *hw, gql_auth_status as);
+
+static void http_wait_dispose(void *obj)
+{
+    struct http_wait *hw = obj;
+    gql_auth_cancel(&hw->w);
+    free(hw->gq);
+}
+
+static void on_authenticated(gql_auth_wait *w, gql_auth_status st)
+{
+    graphql_authed((struct http_wait *)w, st);
+}
+
 static int on_graphql(void *ud, h2o_req_t *req)
 {
     gql_app *app = ud;
@@ -293,17 +317,55 @@ static int on_graphql(void *ud, h2o_req_t *req)
         return 0;
     }
 
-    /* authentication (auth.c): API key or session; scopes are checked by each resolver */
-    gql_request_ctx rc = {.app = app};
-    gql_auth_status as = gql_auth_request(app, req, &rc.who);
+    /* authentication (auth.c): API key or session; scopes are checked by each resolver. A key
+     * not in the cache waits for a key-verifier thread: the rest runs in graphql_authed. */
+    struct http_wait *hw = h2o_mem_alloc_shared(&req->pool, sizeof(*hw), http_wait_dispose);
+    memset(hw, 0, sizeof(*hw));
+    hw->req = req;
+    hw->media = media;
+    hw->gq = gq;
+    hw->rc.app = app;
+    hw->w.cb = on_authenticated;
+    gql_auth_status as = gql_auth_request(app, &hw->w, req, &hw->rc.who);
+    if (as != GQL_AUTH_PENDING)
+        graphql_authed(hw, as);
+    return 0;
+}
+
+/* The rest of a GraphQL request once its caller is known (or refused). */
+static void graphql_authed(struct http_wait *hw, gql_auth_status as)
+{
+    h2o_req_t *req = hw->req;
+    gql_request_ctx *rc = &hw->rc;
+    gql_app *app = rc->app;
+    gql_media media = hw->media;
+    bool get = ea_http_method_is(req, "GET"), post = !get;
+    char *gq = hw->gq;
+    hw->gq = NULL; /* freed below, not by the pool's dispose */
     if (as != GQL_AUTH_OK) {
         free(gq);
-        if (as == GQL_AUTH_UNAVAILABLE) {
+        char ra[32];
+        snprintf(ra, sizeof(ra), "%ld", hw->w.retry_after_s);
+        if (as == GQL_AUTH_UNAVAILABLE || as == GQL_AUTH_BUSY) {
+            if (as == GQL_AUTH_BUSY)
+                ea_http_add_header(req, "Retry-After", ra);
             ea_http_send_json(req, 503,
-                              error_list("could not verify credentials: database unavailable",
+                              error_list(as == GQL_AUTH_BUSY
+                                             ? "too many API keys waiting for verification; "
+                                               "retry shortly"
+                                             : "could not verify credentials: database unavailable",
                                          "SERVICE_UNAVAILABLE"),
                               media_name(media));
-            return 0;
+            return;
+        }
+        if (as == GQL_AUTH_LIMITED) {
+            ea_http_add_header(req, "Retry-After", ra);
+            ea_http_send_json(req, 429,
+                              error_list("too many failed API key attempts from this address or "
+                                         "for this key; retry later",
+                                         "TOO_MANY_FAILED_ATTEMPTS"),
+                              media_name(media));
+            return;
         }
         ea_http_add_header(req, "WWW-Authenticate", "Bearer");
         ea_http_send_json(req, 401,
@@ -313,13 +375,13 @@ static int on_graphql(void *ud, h2o_req_t *req)
                                          : "unknown, revoked or expired credentials",
                                      "UNAUTHENTICATED"),
                           media_name(media));
-        return 0;
+        return;
     }
 
     /* per key (or user) query rate limit in Redis; open when Redis is down */
     long retry_s = 0;
     char subject[160];
-    long per_min = gql_principal_rate(app, &rc.who, subject, sizeof(subject));
+    long per_min = gql_principal_rate(app, &rc->who, subject, sizeof(subject));
     if (app->cache != NULL && !gql_cache_rate_allow(app->cache, subject, per_min, &retry_s)) {
         free(gq);
         char ra[32];
@@ -328,7 +390,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
         ea_http_send_json(req, 429,
                           error_list("query rate limit exceeded; retry later", "RATE_LIMITED"),
                           media_name(media));
-        return 0;
+        return;
     }
 
     json_t *params = NULL, *variables = NULL;
@@ -341,7 +403,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
                 req, 415,
                 error_list("Content-Type must be application/json", "UNSUPPORTED_MEDIA_TYPE"),
                 media_name(media));
-            return 0;
+            return;
         }
         json_error_t je;
         params = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, &je);
@@ -350,7 +412,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
             char msg[256];
             snprintf(msg, sizeof(msg), "request body is not a JSON object: %s", je.text);
             ea_http_send_json(req, 400, error_list(msg, "BAD_REQUEST"), media_name(media));
-            return 0;
+            return;
         }
         const json_t *q = json_object_get(params, "query");
         const json_t *v = json_object_get(params, "variables");
@@ -363,7 +425,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
                                          "object, \"operationName\"?: string}",
                                          "BAD_REQUEST"),
                               media_name(media));
-            return 0;
+            return;
         }
         query = json_string_value(q);
         variables = json_is_object(v) ? json_incref((json_t *)v) : NULL;
@@ -372,7 +434,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
         if (gq == NULL) {
             ea_http_send_json(req, 400, error_list("missing query parameter", "BAD_REQUEST"),
                               media_name(media));
-            return 0;
+            return;
         }
         query = gq;
         gvars = query_param(req, "variables");
@@ -389,7 +451,7 @@ static int on_graphql(void *ud, h2o_req_t *req)
                 ea_http_send_json(req, 400,
                                   error_list("variables must be a JSON object", "BAD_REQUEST"),
                                   media_name(media));
-                return 0;
+                return;
             }
         }
     }
@@ -428,17 +490,17 @@ static int on_graphql(void *ud, h2o_req_t *req)
     if (type == EA_GQL_OP_QUERY && app->cache != NULL &&
         (app->cfg->cache_ttl_hour_s > 0 || app->cfg->cache_ttl_day_s > 0)) {
         response_key(query, op_name, variables, media, rkey);
-        if (rkey[0] != '\0' && response_from_cache(app, &rc, req, media, rkey, &stats.bytes))
+        if (rkey[0] != '\0' && response_from_cache(app, rc, req, media, rkey, &stats.bytes))
             goto out;
     }
     bool request_error = false;
-    result = ea_gql_execute_counted(app->schema, doc, op_name, variables, NULL, &rc, &app->limits,
+    result = ea_gql_execute_counted(app->schema, doc, op_name, variables, NULL, rc, &app->limits,
                                     &request_error, &stats);
     if (rkey[0] != '\0' && !request_error)
-        response_to_cache(app, &rc, rkey, result);
+        response_to_cache(app, rc, rkey, result);
     /* a hit only when every metrics field came from the cache */
-    if (rc.cache_hits + rc.cache_misses > 0) {
-        bool hit = rc.cache_misses == 0;
+    if (rc->cache_hits + rc->cache_misses > 0) {
+        bool hit = rc->cache_misses == 0;
         json_t *ext = json_object_get(result, "extensions");
         if (!json_is_object(ext)) {
             ext = json_object();
@@ -455,7 +517,6 @@ out:
     free(gvars);
     free(gop);
     gql_app_memory_release(&stats); /* the answer's tree is freed by now */
-    return 0;
 }
 
 static int on_healthz(void *ud, h2o_req_t *req)

@@ -38,9 +38,7 @@
 #include "series.h"
 #include "wsproto.h"
 
-#include <arpa/inet.h>
 #include <h2o/websocket.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +70,9 @@ typedef struct ws_conn {
     bool closing;
     bool abort; /* the client stopped reading past the cap: drop the TCP connection */
     gql_principal who;
-    char subject[160]; /* who, for the rate limit and the per-principal cap (once acked) */
-    char peer[64];     /* the client's address, for the per-address cap */
+    gql_auth_wait auth; /* connection_init's credentials, while a key-verifier thread decides */
+    char subject[160];  /* who, for the rate limit and the per-principal cap (once acked) */
+    char peer[64];      /* the client's address, for the per-address cap */
     h2o_timeout_entry_t init_timer;
     h2o_timeout_entry_t close_timer; /* invariant 5 */
     ws_sub *subs;
@@ -100,6 +99,7 @@ static void sub_free(ws_sub *s)
 
 static void conn_free(ws_conn *c)
 {
+    gql_auth_cancel(&c->auth);
     if (h2o_timeout_is_linked(&c->init_timer))
         h2o_timeout_unlink(&c->init_timer);
     if (h2o_timeout_is_linked(&c->close_timer))
@@ -220,18 +220,22 @@ static long principal_sockets(const ws_conn *c)
     return n;
 }
 
-static void on_init(ws_conn *c, const gql_wsmsg *m)
+/* connection_init's outcome: ack, or close (4403 refused, 4500 database down, 1013 busy). */
+static void init_answer(ws_conn *c, gql_auth_status st)
 {
-    if (h2o_timeout_is_linked(&c->init_timer))
-        h2o_timeout_unlink(&c->init_timer);
-    const char *a = m->authorization;
-    gql_auth_status st = gql_auth_values(c->srv->app, a, a ? strlen(a) : 0, c->cookie,
-                                         c->cookie ? strlen(c->cookie) : 0, &c->who);
-    if (st == GQL_AUTH_UNAVAILABLE) {
+    switch (st) {
+    case GQL_AUTH_OK:
+        break;
+    case GQL_AUTH_UNAVAILABLE:
         send_close(c, 4500, "Internal error");
         return;
-    }
-    if (st != GQL_AUTH_OK) {
+    case GQL_AUTH_BUSY:
+        send_close(c, 1013, "Try again later");
+        return;
+    case GQL_AUTH_LIMITED:
+        send_close(c, 4403, "Forbidden: too many failed attempts");
+        return;
+    default:
         send_close(c, 4403,
                    st == GQL_AUTH_MISSING && c->cookie_refused
                        ? "Forbidden: the session cookie is not accepted from this Origin"
@@ -245,6 +249,28 @@ static void on_init(ws_conn *c, const gql_wsmsg *m)
     }
     c->proto.acked = true;
     send_json(c, json_pack("{s:s}", "type", "connection_ack"));
+}
+
+static void finish(ws_conn *c);
+
+/* A key-verifier thread decided (on the loop, outside wslay's callbacks: invariant 1). */
+static void on_init_verified(gql_auth_wait *w, gql_auth_status st)
+{
+    ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, auth, w);
+    init_answer(c, st);
+    finish(c);
+}
+
+static void on_init(ws_conn *c, const gql_wsmsg *m)
+{
+    if (h2o_timeout_is_linked(&c->init_timer))
+        h2o_timeout_unlink(&c->init_timer);
+    const char *a = m->authorization;
+    c->auth.cb = on_init_verified;
+    gql_auth_status st = gql_auth_begin(c->srv->app, &c->auth, a, a ? strlen(a) : 0, c->cookie,
+                                        c->cookie ? strlen(c->cookie) : 0, c->peer, &c->who);
+    if (st != GQL_AUTH_PENDING) /* else on_init_verified answers */
+        init_answer(c, st);
 }
 
 /* Checks a metricUpdated subscription's arguments against the metric (groupBy and filter keys
@@ -482,27 +508,10 @@ static bool origin_may_use_cookie(const gql_ws_server *s, const h2o_req_t *req)
     return hlen > 0 && hlen == h->len && strncasecmp(host, h->base, hlen) == 0;
 }
 
-/* The client's address as text (the TCP peer). */
-static const char *peer_text(h2o_req_t *req, char *buf, size_t len)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = req->conn->callbacks->get_peername != NULL
-                       ? req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss)
-                       : 0;
-    const void *a = NULL;
-    if (sl > 0 && ss.ss_family == AF_INET)
-        a = &((struct sockaddr_in *)&ss)->sin_addr;
-    else if (sl > 0 && ss.ss_family == AF_INET6)
-        a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (a == NULL || inet_ntop(ss.ss_family, a, buf, (socklen_t)len) == NULL)
-        snprintf(buf, len, "-");
-    return buf;
-}
-
 int gql_ws_upgrade(gql_ws_server *s, h2o_req_t *req, const char *client_key)
 {
     char peer[64];
-    peer_text(req, peer, sizeof(peer));
+    ea_http_peer(req, peer, sizeof(peer));
     long same = 0;
     for (const ws_conn *o = s->conns; o != NULL; o = o->next)
         same += strcmp(o->peer, peer) == 0;

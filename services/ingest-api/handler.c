@@ -7,6 +7,7 @@
  */
 #include "handler.h"
 #include "body.h"
+#include "ingest_auth.h"
 #include "jsonw.h"
 #include "ea_log.h"
 #include "ea_time.h"
@@ -212,73 +213,21 @@ static bool content_type_is_json(const h2o_req_t *req)
            (ct->len == l || ct->base[l] == ';' || ct->base[l] == ' ');
 }
 
-static int on_ingest(void *ud, h2o_req_t *req)
+/* POST /ingest once the caller may ingest (ingest_auth.c): type, size, parse, produce. */
+static void ingest_authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who, void *ctx)
 {
-    ingest_app *app = ud;
-    if (!ea_http_method_is(req, "POST")) {
-        ea_http_add_header(req, "Allow", "POST");
-        ingest_metrics_status(405);
-        ea_http_send_error(req, 405, "method_not_allowed", "use POST /ingest");
-        return 0;
-    }
-    int n;
-    const h2o_iovec_t *auth = ea_http_header(req, "authorization", &n);
-    ea_principal who;
-    ea_keyauth_status as =
-        n > 1 ? EA_KEYAUTH_INVALID
-              : ea_keyauth_check(app->auth, auth ? auth->base : NULL, auth ? auth->len : 0, &who);
-    if (as == EA_KEYAUTH_UNAVAILABLE) {
-        ingest_metrics_status(503);
-        ea_http_send_error(req, 503, "unavailable",
-                           "could not verify the API key: database "
-                           "unavailable");
-        return 0;
-    }
-    if (as != EA_KEYAUTH_OK) {
-        ingest_metrics_status(401);
-        ea_http_add_header(req, "WWW-Authenticate", "Bearer");
-        ea_http_send_error(req, 401, "unauthorized",
-                           as == EA_KEYAUTH_MISSING
-                               ? "missing API key: send Authorization: Bearer <key>"
-                               : "unknown or revoked API key");
-        return 0;
-    }
-    if ((who.scopes & EA_SCOPE_INGEST) == 0) {
-        ingest_metrics_status(403);
-        ea_http_send_error(req, 403, "forbidden", "this API key does not have the ingest scope");
-        return 0;
-    }
-    ingest_rl_result rl;
-    ingest_ratelimit_take(app->ratelimit, who.key_id, who.rate_limit, &rl);
-    /* three headers on every request: formatted without printf (it showed in perf) */
-    char num[24];
-    ingest_fmt_i64(num, rl.limit);
-    ea_http_add_header(req, "RateLimit-Limit", num);
-    ingest_fmt_i64(num, rl.remaining);
-    ea_http_add_header(req, "RateLimit-Remaining", num);
-    ingest_fmt_i64(num, rl.reset_s);
-    ea_http_add_header(req, "RateLimit-Reset", num);
-    if (!rl.allowed) {
-        ingest_fmt_i64(num, rl.retry_after_s > 0 ? rl.retry_after_s : 1);
-        ea_http_add_header(req, "Retry-After", num);
-        ingest_stats.rate_limited++;
-        ingest_metrics_status(429);
-        ea_http_send_error(req, 429, "rate_limited",
-                           "rate limit of %ld requests per minute exceeded; retry in %s s",
-                           rl.limit, num);
-        return 0;
-    }
+    (void)ctx;
     if (!content_type_is_json(req)) {
         ingest_metrics_status(415);
         ea_http_send_error(req, 415, "unsupported_media_type",
                            "Content-Type must be application/json");
-        return 0;
+        return;
     }
     if (req->entity.len > (size_t)app->cfg->max_body) {
         ingest_metrics_status(413);
         ea_http_send_error(req, 413, "body_too_large", "request body is larger than %ld bytes",
                            app->cfg->max_body);
-        return 0;
+        return;
     }
 
     int64_t now = ea_time_now_ms();
@@ -293,7 +242,7 @@ static int on_ingest(void *ud, h2o_req_t *req)
     ingest_body_error berr;
     ingest_body_status bs =
         ingest_body_parse(req->entity.base != NULL ? req->entity.base : "", req->entity.len,
-                          who.tenant, now, &lim, &batch, &berr);
+                          who->tenant, now, &lim, &batch, &berr);
     switch (bs) {
     case INGEST_BODY_OK:
         break;
@@ -304,15 +253,15 @@ static int on_ingest(void *ud, h2o_req_t *req)
                                     "message", "invalid JSON: ", berr.message, "offset",
                                     (json_int_t)berr.offset),
                           NULL);
-        return 0;
+        return;
     case INGEST_BODY_TOO_MANY:
         ingest_metrics_status(413);
         ea_http_send_error(req, 413, "batch_too_large", "%s", berr.message);
-        return 0;
+        return;
     case INGEST_BODY_NOMEM:
         ingest_metrics_status(500);
         ea_http_send_error(req, 500, "internal", "out of memory");
-        return 0;
+        return;
     default:
         ingest_metrics_status(400);
         ea_http_send_error(req, 400,
@@ -320,7 +269,7 @@ static int on_ingest(void *ud, h2o_req_t *req)
                            : bs == INGEST_BODY_EMPTY  ? "no_valid_event"
                                                       : "invalid_body",
                            "%s", berr.message);
-        return 0;
+        return;
     }
 
     struct pending *p = calloc(1, sizeof(*p));
@@ -331,7 +280,7 @@ static int on_ingest(void *ud, h2o_req_t *req)
         ingest_batch_free(&batch);
         ingest_metrics_status(500);
         ea_http_send_error(req, 500, "internal", "out of memory");
-        return 0;
+        return;
     }
     p->req = req;
     p->app = app;
@@ -362,7 +311,7 @@ static int on_ingest(void *ud, h2o_req_t *req)
     if (p->outstanding == 0) {
         pending_answer(p);
         pending_free(p);
-        return 0;
+        return;
     }
     p->link = h2o_mem_alloc_shared(&req->pool, sizeof(*p->link), link_dispose);
     p->link->p = p;
@@ -373,6 +322,30 @@ static int on_ingest(void *ud, h2o_req_t *req)
     }
     h2o_timeout_link(req->conn->ctx->loop, &app->deadline, &p->deadline);
     /* delivery reports arrive through the producer's wake pipe on this loop */
+}
+
+static const char missing_bearer[] = "missing API key: send Authorization: Bearer <key>";
+
+static int on_ingest(void *ud, h2o_req_t *req)
+{
+    ingest_app *app = ud;
+    if (!ea_http_method_is(req, "POST")) {
+        ea_http_add_header(req, "Allow", "POST");
+        ingest_metrics_status(405);
+        ea_http_send_error(req, 405, "method_not_allowed", "use POST /ingest");
+        return 0;
+    }
+    int n;
+    const h2o_iovec_t *auth = ea_http_header(req, "authorization", &n);
+    const char *key = NULL;
+    size_t klen = 0;
+    if (n > 1 || (auth != NULL && !ea_keyauth_bearer(auth->base, auth->len, &key, &klen))) {
+        /* two Authorization headers are ambiguous; another scheme is not an API key */
+        ea_keyauth_result r = {.status = n > 1 ? EA_KEYAUTH_INVALID : EA_KEYAUTH_MISSING};
+        ingest_auth_refuse(req, &r, missing_bearer);
+        return 0;
+    }
+    ingest_auth_run(app, req, key, klen, missing_bearer, ingest_authorized, NULL);
     return 0;
 }
 
@@ -382,12 +355,30 @@ static int on_healthz(void *ud, h2o_req_t *req)
     return 0;
 }
 
-static int on_readyz(void *ud, h2o_req_t *req)
+/* /readyz: PostgreSQL is asked by a key-verifier thread (never on the loop); Kafka metadata and
+ * Redis PING as before. */
+struct ready_wait {
+    ea_keyauth_waiter w; /* first */
+    ingest_app *app;
+    h2o_req_t *req;
+};
+
+static void ready_dispose(void *obj)
 {
-    ingest_app *app = ud;
+    struct ready_wait *rw = obj;
+    if (rw->w.job != NULL) {
+        ea_keyauth_cancel(&rw->w);
+        rw->app->auth_waiting--;
+    }
+}
+
+static void on_db_answer(ea_keyauth_waiter *w, const ea_keyauth_result *r)
+{
+    struct ready_wait *rw = (struct ready_wait *)w;
+    ingest_app *app = rw->app;
     char kafka_why[512];
     bool kafka = ingest_producer_ready(app->producer, 1000, kafka_why, sizeof(kafka_why));
-    bool db = ea_keyauth_db_ping(app->auth);
+    bool db = r->status == EA_KEYAUTH_OK;
     const char *redis_why = NULL;
     bool redis = ingest_ratelimit_ping(app->ratelimit, &redis_why);
     bool ok = kafka && db && redis;
@@ -402,14 +393,35 @@ static int on_readyz(void *ud, h2o_req_t *req)
         json_object_set_new(body, "errors", errors);
     else
         json_decref(errors);
-    ea_http_send_json(req, ok ? 200 : 503, body, NULL);
+    ea_http_send_json(rw->req, ok ? 200 : 503, body, NULL);
+}
+
+static void on_db_answer_later(ea_keyauth_waiter *w, const ea_keyauth_result *r)
+{
+    ((struct ready_wait *)w)->app->auth_waiting--;
+    on_db_answer(w, r);
+}
+
+static int on_readyz(void *ud, h2o_req_t *req)
+{
+    ingest_app *app = ud;
+    struct ready_wait *rw = h2o_mem_alloc_shared(&req->pool, sizeof(*rw), ready_dispose);
+    *rw = (struct ready_wait){.app = app, .req = req};
+    rw->w.cb = on_db_answer;
+    ea_keyauth_ping(app->auth, &rw->w); /* may answer at once (recent database contact) */
+    if (rw->w.job != NULL) {
+        rw->w.cb = on_db_answer_later;
+        app->auth_waiting++;
+    }
     return 0;
 }
 
 static int on_metrics(void *ud, h2o_req_t *req)
 {
     size_t len;
-    char *text = ingest_metrics_render(&len);
+    ea_keyauth_stats ks;
+    ea_keyauth_stats_get(((ingest_app *)ud)->auth, &ks);
+    char *text = ingest_metrics_render(&ks, &len);
     if (text == NULL) {
         ea_http_send_error(req, 500, "internal", "out of memory");
         return 0;

@@ -1,7 +1,8 @@
 /*
  * handler.h — the HTTP routes of ingest-api: POST /ingest, GET /healthz, /readyz, /metrics.
- * The ingest request lifecycle: checks (method, type, size, auth, scope) → parse body → produce
- * every valid event → wait for every delivery report → answer 202/503 with per-event results.
+ * The ingest request lifecycle: method → key, scope, rate limit (ingest_auth.c; the key may be
+ * verified off the loop, the request then waits) → type, size → parse body → produce every valid
+ * event → wait for every delivery report → answer 202/503 with per-event results.
  */
 #ifndef INGEST_HANDLER_H
 #define INGEST_HANDLER_H
@@ -19,6 +20,7 @@ typedef struct ingest_app {
     ingest_ratelimit *ratelimit;
     h2o_timeout_t deadline; /* INGEST_PRODUCE_TIMEOUT_MS per request, set up on first use */
     bool deadline_ready;
+    uint64_t auth_waiting; /* requests waiting for a key-verifier thread (ingest_auth.c) */
 } ingest_app;
 
 /* Registers every route of the service on s. */

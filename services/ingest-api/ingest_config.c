@@ -39,6 +39,7 @@ static const ea_config_entry table[] = {
     {"INGEST_LINGER_MS", EA_CFG_INT, "5", 0, 1000, OFF(linger_ms), "producer batching delay"},
     {"KEY_CACHE_TTL_S", EA_CFG_INT, "30", 0, 3600, OFF(key_cache_ttl_s),
      "verified API keys are cached this long (revocation takes effect within it)"},
+    EA_KEYAUTH_CONFIG_ENTRIES(ingest_config, auth),
     {"RATE_LIMIT_PER_MIN", EA_CFG_INT, "100", 1, 100000000, OFF(rate_limit),
      "default requests per minute per API key"},
     {"RATE_LIMIT_BURST", EA_CFG_INT, "0", 0, 100000000, OFF(rate_burst),

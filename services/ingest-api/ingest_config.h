@@ -8,6 +8,7 @@
 #include "ea_err.h"
 #include "ea_kafka.h"
 #include "ea_redis.h"
+#include "ea_keyauth.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,9 +32,10 @@ typedef struct ingest_config {
     long retention_days;         /* timestamps at most this old (raw-event retention) */
     long produce_timeout_ms;     /* librdkafka message.timeout.ms: bound on waiting for acks */
     long linger_ms;
-    long key_cache_ttl_s; /* verified keys are trusted this long; revocation delay bound */
-    long rate_limit;      /* default requests/minute per key */
-    long rate_burst;      /* bucket size; 0 means equal to rate_limit */
+    long key_cache_ttl_s;     /* verified keys are trusted this long; revocation delay bound */
+    ea_keyauth_settings auth; /* AUTH_*: verifier threads, queue, failed-attempt limits */
+    long rate_limit;          /* default requests/minute per key */
+    long rate_burst;          /* bucket size; 0 means equal to rate_limit */
     bool reuseport;
     const char *log_level;
 } ingest_config;

@@ -1,12 +1,14 @@
 /*
- * main.c — ingest-api: wires config, logging, the API key verifier, the Kafka producer and the
- * HTTP routes onto one event loop, then runs until SIGTERM: stop accepting, wait for in-flight
- * requests' delivery reports, flush the producer, exit 0.
+ * main.c — ingest-api: wires config, logging, the API key verifier (its pool threads report
+ * back through a pipe on the loop), the Kafka producer and the HTTP routes onto one event loop,
+ * then runs until SIGTERM: stop accepting, wait for in-flight requests' delivery reports, flush the
+ * producer, exit 0.
  */
 #include "ea_http.h"
 #include "ea_kafka.h"
 #include "ea_log.h"
 #include "handler.h"
+#include "ingest_auth.h"
 #include "metrics.h"
 
 #include <stdio.h>
@@ -39,15 +41,26 @@ int main(int argc, char **argv)
                          .reuseport = cfg.reuseport};
     ea_http_server *srv = ea_http_server_new(&hc);
     ingest_app app = {.cfg = &cfg};
-    app.auth = ea_keyauth_new(cfg.database_url, cfg.key_cache_ttl_s);
+    app.auth = ea_keyauth_new(cfg.database_url, &cfg.redis, cfg.key_cache_ttl_s, &cfg.auth, &err);
+    if (app.auth == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
     app.ratelimit = ingest_ratelimit_new(&cfg.redis, cfg.rate_limit, cfg.rate_burst);
-    if (srv == NULL || app.auth == NULL || app.ratelimit == NULL) {
+    if (srv == NULL || app.ratelimit == NULL) {
         ea_log_error("startup", "out of memory");
         return 1;
     }
     ingest_handler_register(srv, &app);
     if (ea_http_listen(srv, NULL, NULL, &err) != EA_OK) {
         ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
+    /* finished key verifications come back to this loop (ingest_auth.c) */
+    ea_http_watch *auth_watch =
+        ea_http_watch_new(ea_http_loop(srv), ea_keyauth_fd(app.auth), ingest_auth_on_ready, &app);
+    if (auth_watch == NULL) {
+        ea_log_error("startup", "could not watch the key verifier");
         return 1;
     }
     app.producer =
@@ -59,13 +72,14 @@ int main(int argc, char **argv)
     ea_log_info("startup", "listening on %s:%ld, kafka %s topic %s", cfg.listen_host, cfg.port,
                 brokers, cfg.kafka_topic);
 
-    while (!ea_http_stopping(srv) || ingest_stats.inflight > 0) {
+    while (!ea_http_stopping(srv) || ingest_stats.inflight > 0 || app.auth_waiting > 0) {
         ea_http_run_once(srv, 100);
         ingest_producer_poll(app.producer);
     }
     int left = ingest_producer_flush(app.producer, 10000);
     ea_log_info("shutdown", "stopped; %d messages left undelivered", left);
     ingest_producer_free(app.producer);
+    ea_http_watch_free(auth_watch);
     ea_keyauth_free(app.auth);
     ingest_ratelimit_free(app.ratelimit);
     ea_http_server_free(srv);

@@ -33,7 +33,7 @@ void ingest_metrics_latency(double s)
     ingest_stats.produce_lat_count++;
 }
 
-char *ingest_metrics_render(size_t *len)
+char *ingest_metrics_render(const ea_keyauth_stats *auth, size_t *len)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -60,6 +60,22 @@ char *ingest_metrics_render(size_t *len)
             "# TYPE ingest_inflight gauge\ningest_inflight %llu\n",
             (unsigned long long)ingest_stats.rate_limited,
             (unsigned long long)ingest_stats.inflight);
+    fprintf(
+        f,
+        "# HELP ingest_auth_total API key checks by outcome (cache: answered from the "
+        "verified-key cache; limited: refused for too many failed attempts; busy: queue full).\n"
+        "# TYPE ingest_auth_total counter\n"
+        "ingest_auth_total{outcome=\"cache\"} %llu\n"
+        "ingest_auth_total{outcome=\"verified\"} %llu\n"
+        "ingest_auth_total{outcome=\"refused\"} %llu\n"
+        "ingest_auth_total{outcome=\"limited\"} %llu\n"
+        "ingest_auth_total{outcome=\"busy\"} %llu\n"
+        "ingest_auth_total{outcome=\"refresh\"} %llu\n"
+        "# HELP ingest_auth_queued Key verifications waiting for a thread.\n"
+        "# TYPE ingest_auth_queued gauge\ningest_auth_queued %zu\n",
+        (unsigned long long)auth->cache_hits, (unsigned long long)auth->verified,
+        (unsigned long long)auth->refused, (unsigned long long)auth->limited,
+        (unsigned long long)auth->busy, (unsigned long long)auth->refreshes, auth->queued);
     fprintf(f, "# HELP ingest_produce_seconds Time from request to the last Kafka ack.\n"
                "# TYPE ingest_produce_seconds histogram\n");
     uint64_t cum = 0;

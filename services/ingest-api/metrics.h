@@ -5,6 +5,8 @@
 #ifndef INGEST_METRICS_H
 #define INGEST_METRICS_H
 
+#include "ea_keyauth.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +18,7 @@ typedef struct ingest_metrics {
     uint64_t events_rejected_invalid; /* validation errors */
     uint64_t events_rejected_unavailable;
     uint64_t rate_limited;
+    uint64_t auth_limited; /* refused for too many failed key attempts */
     uint64_t inflight;
     uint64_t produce_lat[INGEST_LAT_BUCKETS + 1]; /* cumulative histogram counts per bucket */
     double produce_lat_sum;
@@ -30,7 +33,8 @@ void ingest_metrics_status(int status);
 /* Records one request's produce latency (seconds). */
 void ingest_metrics_latency(double seconds);
 
-/* Renders the Prometheus text exposition into a malloc'd string (caller frees). */
-char *ingest_metrics_render(size_t *len);
+/* Renders the Prometheus text exposition, the key verifier's counters included, into a malloc'd
+ * string (caller frees). */
+char *ingest_metrics_render(const ea_keyauth_stats *auth, size_t *len);
 
 #endif
