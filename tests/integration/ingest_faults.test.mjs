@@ -10,52 +10,18 @@
 // The broker is shared with the rest of the suite: every fault is undone in a finally block.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { admin, env, BIN, waitFor, sleep } from './lib/stack.mjs';
+import { admin, env, BIN, waitFor, sleep, startIngest, killChildren } from './lib/stack.mjs';
 
 const PRODUCE_TIMEOUT_MS = 1500;
-const children = new Set();
 
 function ctl(...cmds) {
   return execFileSync(`${BIN}/kafka-dev-broker`, ['--ctl', env.KAFKA_CONTROL, ...cmds], { encoding: 'utf8' });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// Starts an ingest-api with the stack's environment plus `extra`; resolves once /readyz is 200.
-async function startIngest(extra = {}) {
-  const port = await freePort();
-  const child = spawn(`${BIN}/ingest-api`, [], {
-    env: { ...env, INGEST_PORT: String(port), INGEST_REUSEPORT: 'false', LOG_LEVEL: 'warn', ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  children.add(child);
-  exited.then(() => children.delete(child));
-  const url = `http://127.0.0.1:${port}`;
-  const ready = await waitFor(async () => {
-    try { return (await fetch(`${url}/readyz`)).status === 200; } catch { return false; }
-  }, 20000, 100);
-  assert.ok(ready, `ingest-api on ${port} did not become ready: ${log}`);
-  return { url, port, child, exited, log: () => log };
-}
-
 after(() => {
-  for (const c of children) c.kill('SIGKILL');
+  killChildren();
   try { ctl('all-up', 'rtt -1 0', 'clear-errors Produce'); } catch { /* best effort */ }
 });
 
