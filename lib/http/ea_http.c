@@ -2,6 +2,13 @@
  * ea_http.c — embedding libh2o-evloop. One process, one loop: the listener, the signalfd and
  * any dependency sockets (librdkafka's queue pipe, Redis) are all h2o sockets on the same loop,
  * so no handler ever needs a lock. Several processes can share the port with SO_REUSEPORT.
+ *
+ * Hardening of libh2o's defaults (docs/SECURITY.md, "HTTP"):
+ * - the HTTP/1.1 → HTTP/2 upgrade (Upgrade: h2c, and the "PRI *" preface, which h2o gates on
+ *   the same flag) is off: every service speaks HTTP/1.1 only, so libh2o 2.2's HTTP/2 code is
+ *   never reachable from a client;
+ * - h2o answers an oversize body itself (413, before buffering it) in plain text; a filter on
+ *   every path rewrites that answer into SPEC §4's JSON error.
  */
 #include "ea_http.h"
 #include "ea_log.h"
@@ -27,6 +34,18 @@ struct ea_http_route_handler {
     void *ud;
 };
 
+/* The 413 filter: its JSON body, made once per path at start-up. */
+struct json413_filter {
+    h2o_filter_t super;
+    h2o_iovec_t body;
+};
+
+struct json413_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+    bool sent;
+};
+
 struct ea_http_server {
     ea_http_config cfg;
     h2o_globalconf_t globalconf;
@@ -40,6 +59,52 @@ struct ea_http_server {
     void *stop_ud;
 };
 
+static void json413_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                            h2o_send_state_t state)
+{
+    struct json413_ostream *o = (struct json413_ostream *)self;
+    if (h2o_send_state_is_in_progress(state) || o->sent) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    o->sent = true; /* h2o's plain-text body is dropped; ours goes instead */
+    bool head = ea_http_method_is(req, "HEAD");
+    h2o_ostream_send_next(self, req, &o->body, head ? 0 : 1, state);
+}
+
+static void json413_on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    struct json413_filter *f = (struct json413_filter *)self;
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    static const char plain[] = "text/plain";
+    if (req->res.status == 413 && ct >= 0 &&
+        req->res.headers.entries[ct].value.len >= sizeof(plain) - 1 &&
+        memcmp(req->res.headers.entries[ct].value.base, plain, sizeof(plain) - 1) == 0) {
+        req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
+        req->res.content_length = f->body.len;
+        struct json413_ostream *o =
+            (struct json413_ostream *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = json413_do_send;
+        o->body = f->body;
+        o->sent = false;
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* Puts the JSON-413 filter on one path (every route and the fallback path get one). */
+static void json413_register(ea_http_server *s, h2o_pathconf_t *pc)
+{
+    struct json413_filter *f = (struct json413_filter *)h2o_create_filter(pc, sizeof(*f));
+    f->super.on_setup_ostream = json413_on_setup_ostream;
+    char body[256];
+    int n = snprintf(body, sizeof(body),
+                     "{\"error\":{\"code\":\"body_too_large\",\"message\":\"request body is "
+                     "larger than %zu bytes\"}}",
+                     s->globalconf.max_request_entity_size);
+    f->body = h2o_strdup(NULL, body, (size_t)n); /* lives as long as the process */
+}
+
 ea_http_server *ea_http_server_new(const ea_http_config *cfg)
 {
     ea_http_server *s = calloc(1, sizeof(*s));
@@ -51,8 +116,10 @@ ea_http_server *ea_http_server_new(const ea_http_config *cfg)
     h2o_config_init(&s->globalconf);
     s->globalconf.max_request_entity_size = cfg->max_body > 0 ? cfg->max_body : 1024 * 1024;
     s->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("event-analytics"));
+    s->globalconf.http1.upgrade_to_http2 = 0;
     s->hostconf =
         h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    json413_register(s, &s->hostconf->fallback_path);
     return s;
 }
 
@@ -70,6 +137,7 @@ void ea_http_route(ea_http_server *s, const char *path, ea_http_handler_fn fn, v
     h->super.on_req = route_on_req;
     h->fn = fn;
     h->ud = ud;
+    json413_register(s, pc);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
