@@ -651,6 +651,8 @@ cmd_up() {
     fi
     [[ -n "${SESSION_SECRET:-}" ]] || SESSION_SECRET="$(stack_secret session.secret)"
     export SESSION_SECRET
+    # alert webhooks may reach a receiver on this machine (a local stack; the default is refusal)
+    export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE:-true}"
 
     migrate_and_seed
     if [[ -n "${OIDC_DEV_ISSUER:-}" ]]; then

@@ -5,6 +5,7 @@
 #include "schema.h"
 #include "sdl.h"
 #include "ea_time.h"
+#include "events.h"
 #include "resolvers.h"
 
 #include <stdio.h>
@@ -20,6 +21,7 @@ static const struct {
     {"Query", "alerts", gql_resolve_alerts},
     {"Query", "apiKeys", gql_resolve_api_keys},
     {"Query", "me", gql_resolve_me},
+    {"Query", "events", gql_resolve_events},
     {"Mutation", "defineMetric", gql_resolve_define_metric},
     {"Mutation", "saveDashboard", gql_resolve_save_dashboard},
     {"Mutation", "createAlert", gql_resolve_create_alert},

@@ -4,17 +4,20 @@
  *
  *   wk_config ─▶ wk_stats ─▶ wk_httpd (thread: /healthz /readyz /metrics)
  *             ─▶ wk_sink (PostgreSQL) ◀─ wk_consumer (Kafka, main loop) ─▶ wk_feed (Redis)
+ *             ─▶ wk_hook_sender (thread: alert webhooks, PostgreSQL + libcurl)
  */
 #include "changefeed.h"
 #include "consumer.h"
 #include "ea_kafka.h"
 #include "ea_log.h"
+#include "hook_sender.h"
 #include "httpd.h"
 #include "jalloc.h"
 #include "sink.h"
 #include "stats.h"
 #include "worker_config.h"
 
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,11 +62,17 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* before any thread exists: libcurl's global init is not thread-safe */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        ea_log_error("startup", "could not initialise libcurl");
+        return 1;
+    }
     int rc = 1;
     wk_stats *stats = wk_stats_new();
     wk_sink *sink = stats != NULL ? wk_sink_new(&cfg, stats) : NULL;
     wk_feed *feed = stats != NULL ? wk_feed_new(&cfg, stats) : NULL;
     wk_httpd *httpd = NULL;
+    wk_hook_sender *hooks = NULL;
     wk_consumer *consumer = NULL;
     if (sink == NULL || feed == NULL) {
         ea_log_error("startup", "out of memory");
@@ -78,6 +87,11 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    hooks = wk_hook_sender_start(&cfg, stats, &err);
+    if (hooks == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        goto out;
+    }
     consumer = wk_consumer_new(&cfg, brokers, sink, feed, stats, &err);
     if (consumer == NULL) {
         ea_log_error("startup", "%s", err.message);
@@ -89,9 +103,11 @@ int main(int argc, char **argv)
     ea_log_info("shutdown", "worker stopped");
 out:
     wk_consumer_free(consumer);
+    wk_hook_sender_stop(hooks);
     wk_httpd_stop(httpd);
     wk_feed_free(feed);
     wk_sink_free(sink);
     wk_stats_free(stats);
+    curl_global_cleanup();
     return rc;
 }

@@ -36,7 +36,7 @@ struct hist {
 struct wk_stats {
     pthread_mutex_t mu;
     uint64_t messages, counted, duplicates, late, restated, dead, rows, batches, fenced, db_errors,
-        dedup_races, publish_errors, closed_rows;
+        dedup_races, publish_errors, closed_rows, hooks[WK_HOOK_OUTCOMES];
     char reasons[MAX_REASONS][48];
     uint64_t reason_counts[MAX_REASONS];
     size_t nreasons;
@@ -165,6 +165,10 @@ void wk_stats_inc_dedup_race(wk_stats *s)
 void wk_stats_inc_publish_error(wk_stats *s)
 {
     INC(publish_errors);
+}
+void wk_stats_inc_webhook(wk_stats *s, wk_hook_outcome o)
+{
+    INC(hooks[o]);
 }
 uint64_t wk_stats_publish_errors(wk_stats *s)
 {
@@ -309,6 +313,12 @@ void wk_stats_render(wk_stats *s, ea_pg_buf *o)
             s->publish_errors);
     counter(o, "worker_buckets_closed_total", "rollup rows marked closed by the watermark",
             s->closed_rows);
+    static const char *const hook_names[WK_HOOK_OUTCOMES] = {"delivered", "retried", "failed"};
+    ea_pg_buf_printf(o, "# HELP worker_webhook_attempts_total alert webhook delivery attempts by "
+                        "outcome (failed: given up)\n# TYPE worker_webhook_attempts_total counter\n");
+    for (int i = 0; i < WK_HOOK_OUTCOMES; i++)
+        ea_pg_buf_printf(o, "worker_webhook_attempts_total{outcome=\"%s\"} %llu\n", hook_names[i],
+                         (unsigned long long)s->hooks[i]);
     render_hist(o, "worker_batch_latency_seconds", "first message polled to commit", &s->lat,
                 lat_bounds, LAT_NB);
     render_hist(o, "worker_batch_size", "messages per batch", &s->size, size_bounds, SIZE_NB);

@@ -58,6 +58,18 @@ static const ea_config_entry wk_config_table[] = {
      "Redis pub/sub channel of the change feed"},
     {"WORKER_ALERTS_CHANNEL", EA_CFG_STR, "ea:alerts", 0, 0, S(alerts_channel),
      "Redis pub/sub channel of fired threshold alerts (graphql-api's GRAPHQL_ALERTS_CHANNEL)"},
+    {"WEBHOOK_ALLOW_PRIVATE", EA_CFG_BOOL, "false", 0, 0, S(webhook_allow_private),
+     "let alert webhooks reach loopback, private and link-local addresses (local stacks only)"},
+    {"WEBHOOK_TIMEOUT_MS", EA_CFG_INT, "10000", 100, 120000, S(webhook_timeout_ms),
+     "time one webhook delivery attempt may take (connect + answer)"},
+    {"WEBHOOK_RETRY_BASE_MS", EA_CFG_INT, "30000", 10, 3600000, S(webhook_retry_base_ms),
+     "wait before the second attempt; each further attempt waits twice as long"},
+    {"WEBHOOK_RETRY_MAX_MS", EA_CFG_INT, "3600000", 10, 86400000, S(webhook_retry_max_ms),
+     "longest wait between two attempts"},
+    {"WEBHOOK_RETRY_FOR_S", EA_CFG_INT, "86400", 1, 604800, S(webhook_retry_for_s),
+     "a delivery is retried this long after its firing, then marked failed"},
+    {"WEBHOOK_POLL_MS", EA_CFG_INT, "1000", 10, 60000, S(webhook_poll_ms),
+     "how often the delivery thread looks for due deliveries when it has none"},
 };
 
 #define WK_CONFIG_N (sizeof(wk_config_table) / sizeof(wk_config_table[0]))
@@ -75,6 +87,11 @@ ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
                           "invalid value for WORKER_MAX_LATENESS_S: %ld is below "
                           "WORKER_ALLOWED_LATENESS_S (%ld)",
                           cfg->max_lateness_s, cfg->allowed_lateness_s);
+    if (cfg->webhook_retry_max_ms < cfg->webhook_retry_base_ms)
+        return ea_err_set(err, EA_ERR_INVALID,
+                          "invalid value for WEBHOOK_RETRY_MAX_MS: %ld is below "
+                          "WEBHOOK_RETRY_BASE_MS (%ld)",
+                          cfg->webhook_retry_max_ms, cfg->webhook_retry_base_ms);
     if (cfg->max_poll_interval_ms < cfg->session_timeout_ms)
         return ea_err_set(err, EA_ERR_INVALID,
                           "invalid value for WORKER_MAX_POLL_INTERVAL_MS: %ld is below "

@@ -38,6 +38,12 @@ typedef struct wk_config {
     long changes_max_per_message;
     const char *changes_channel;
     const char *alerts_channel;
+    bool webhook_allow_private; /* hook_sender.c */
+    long webhook_timeout_ms;
+    long webhook_retry_base_ms;
+    long webhook_retry_max_ms;
+    long webhook_retry_for_s;
+    long webhook_poll_ms;
 } wk_config;
 
 /* Fills cfg from defaults and the environment; EA_ERR_INVALID names the bad variable. */

@@ -1,0 +1,127 @@
+/*
+ * events.c — Query.events: the event names a tenant has sent and the properties seen on them,
+ * so the dashboard can offer every event as a chart (its automatic count) and say what a metric
+ * could be grouped or filtered by. Read-only; tenant access checked on entry (read scope).
+ *
+ * Where the answer comes from, and why:
+ *   - names, counts, last seen: the automatic count metrics (named after their event, no
+ *     dimensions) in rollups_daily / rollups_hourly — exact, and cheap (their primary keys lead
+ *     with tenant_id, metric, bucket). A rollup metric that is a defined metric's name is not an
+ *     event. Counts cover the last EVENTS_DAYS UTC days.
+ *   - properties: a bounded sample of the tenant's raw events of the last EVENTS_SAMPLE_DAYS days
+ *     (at most EVENTS_SAMPLE_ROWS rows; raw_events has no index besides its day partitions, so
+ *     the scan is bounded by the LIMIT and the partitions of that window, never the whole table).
+ *     Each property says in how many sampled events of its name it appeared (`seen` of
+ *     `sampled`), its JSON types, how many distinct values it had and its most frequent values
+ *     (cut to EVENTS_VALUE_MAX bytes). A property only on events older than the window, or on
+ *     events the sample missed, is not listed: the answer says "seen in the sample", not "never".
+ * The three statements run in one read-only transaction under a statement timeout, so a slow
+ * sample cannot hold graphql-api's connection for long.
+ */
+#include "events.h"
+#include "app.h"
+#include "ea_log.h"
+#include "ea_pg.h"
+#include "series.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENTS_DAYS "30"
+#define EVENTS_SAMPLE_DAYS "7"
+#define EVENTS_SAMPLE_ROWS "10000"
+#define EVENTS_VALUE_MAX "100"
+#define EVENTS_TOP_VALUES "5"
+#define EVENTS_TIMEOUT "'3s'"
+
+static const char names_sql[] =
+    "SELECT d.metric, sum(d.cnt)::text, to_char(max(h.last) AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM rollups_daily d "
+    "LEFT JOIN LATERAL (SELECT max(bucket) AS last FROM rollups_hourly h WHERE h.tenant_id = $1 "
+    "AND h.metric = d.metric AND h.dims = '{}'::jsonb AND h.bucket >= d.bucket AND h.bucket < "
+    "d.bucket + interval '1 day' AND h.cnt > 0) h ON true "
+    "WHERE d.tenant_id = $1 AND d.dims = '{}'::jsonb AND d.cnt > 0 AND d.bucket >= "
+    "date_trunc('day', now()) - interval '" EVENTS_DAYS " days' + interval '1 day' "
+    "AND NOT EXISTS (SELECT 1 FROM metric_definitions m WHERE m.tenant_id = $1 AND "
+    "m.name = d.metric) GROUP BY d.metric ORDER BY d.metric";
+
+static const char props_sql[] =
+    "WITH s AS (SELECT event_name, properties FROM raw_events WHERE tenant_id = $1 AND "
+    "event_time >= now() - interval '" EVENTS_SAMPLE_DAYS " days' LIMIT " EVENTS_SAMPLE_ROWS "), "
+    "n AS (SELECT event_name, count(*) AS sampled FROM s GROUP BY 1), "
+    "vc AS (SELECT s.event_name, p.key, jsonb_typeof(p.value) AS t, "
+    "left(CASE jsonb_typeof(p.value) WHEN 'string' THEN p.value #>> '{}' ELSE p.value::text END, "
+    EVENTS_VALUE_MAX ") AS v, count(*) AS c FROM s, jsonb_each(s.properties) p "
+    "GROUP BY 1, 2, 3, 4), "
+    "r AS (SELECT vc.*, row_number() OVER (PARTITION BY event_name, key ORDER BY c DESC, v) AS rn "
+    "FROM vc) "
+    "SELECT r.event_name, r.key, sum(r.c)::text, n.sampled::text, "
+    "array_to_json(array_agg(DISTINCT r.t))::text, count(*)::text, "
+    "array_to_json(array_agg(r.v ORDER BY r.rn) FILTER (WHERE r.rn <= " EVENTS_TOP_VALUES
+    "))::text FROM r JOIN n USING (event_name) GROUP BY r.event_name, r.key, n.sampled "
+    "ORDER BY r.event_name, sum(r.c) DESC, r.key";
+
+static json_t *json_text(const char *s)
+{
+    json_error_t je;
+    json_t *v = json_loads(s, JSON_DECODE_ANY, &je);
+    return v != NULL ? v : json_array();
+}
+
+int gql_resolve_events(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    gql_request_ctx *rc = ctx->request_ctx;
+    rc->other_fields++; /* not a metrics field: the whole response is not cached */
+    const char *tenant = json_string_value(json_object_get(ctx->args, "tenant"));
+    if (!gql_principal_can(rc->app, &rc->who, tenant, EA_SCOPE_READ))
+        return gql_fail(err, "FORBIDDEN", "not allowed to access tenant \"%s\" with this scope",
+                        tenant != NULL ? tenant : "");
+    PGconn *c = gql_app_db(rc->app);
+    if (c == NULL)
+        return gql_fail(err, "SERVICE_UNAVAILABLE", "%s", "database unavailable");
+    struct ea_err e;
+    const char *params[1] = {tenant};
+    PGresult *names = NULL, *props = NULL;
+    if (ea_pg_exec(c, "BEGIN READ ONLY", &e) != EA_OK ||
+        ea_pg_exec(c, "SET LOCAL statement_timeout = " EVENTS_TIMEOUT, &e) != EA_OK ||
+        (names = ea_pg_query(c, names_sql, 1, params, PGRES_TUPLES_OK, &e)) == NULL ||
+        (props = ea_pg_query(c, props_sql, 1, params, PGRES_TUPLES_OK, &e)) == NULL) {
+        ea_log_error("graphql", "events of %s: %s", tenant, e.message);
+        PQclear(names);
+        struct ea_err e2;
+        if (ea_pg_exec(c, "ROLLBACK", &e2) != EA_OK)
+            ea_log_warn("graphql", "%s", e2.message); /* a broken connection is reopened */
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read the events");
+    }
+    if (ea_pg_exec(c, "COMMIT", &e) != EA_OK)
+        ea_log_warn("graphql", "%s", e.message); /* read only: nothing is lost */
+
+    /* one object per name, properties attached in the sample's order (most seen first) */
+    json_t *list = json_array(), *by_name = json_object();
+    for (int i = 0; i < PQntuples(names); i++) {
+        json_t *o = json_pack("{s:s,s:f,s:s?,s:[]}", "name", PQgetvalue(names, i, 0), "count",
+                              strtod(PQgetvalue(names, i, 1), NULL), "lastSeen",
+                              PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2),
+                              "properties");
+        json_object_set(by_name, PQgetvalue(names, i, 0), o);
+        json_array_append_new(list, o);
+    }
+    for (int i = 0; i < PQntuples(props); i++) {
+        json_t *o = json_object_get(by_name, PQgetvalue(props, i, 0));
+        if (o == NULL)
+            continue; /* in raw events but without a count in the window (or a metric's name) */
+        json_array_append_new(
+            json_object_get(o, "properties"),
+            json_pack("{s:s,s:I,s:I,s:o,s:I,s:o}", "name", PQgetvalue(props, i, 1), "seen",
+                      (json_int_t)strtoll(PQgetvalue(props, i, 2), NULL, 10), "sampled",
+                      (json_int_t)strtoll(PQgetvalue(props, i, 3), NULL, 10), "types",
+                      json_text(PQgetvalue(props, i, 4)), "distinctValues",
+                      (json_int_t)strtoll(PQgetvalue(props, i, 5), NULL, 10), "topValues",
+                      json_text(PQgetisnull(props, i, 6) ? "[]" : PQgetvalue(props, i, 6))));
+    }
+    json_decref(by_name);
+    PQclear(names);
+    PQclear(props);
+    *out = list;
+    return 0;
+}

@@ -1,0 +1,54 @@
+// graphql_events.test.mjs — Query.events (issue 15): every event name a tenant sent, sorted, with
+// its exact count and last hour, and the properties seen on its raw events (how often, JSON
+// types, distinct values, most frequent values); defined metrics are not events; another
+// tenant's events never show; a key of another tenant is FORBIDDEN.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { admin, freshTenant, graphql, ingest, waitFor } from './lib/stack.mjs';
+
+const Q = `query($t: String!) { events(tenant: $t) { name count lastSeen
+  properties { name seen sampled types distinctValues topValues } } }`;
+
+test('events and their properties, exact counts, tenant-scoped', async () => {
+  const A = freshTenant('ingest,read,admin');
+  const B = freshTenant('ingest,read');
+  admin('metric', 'define', '--tenant', A.id, '--name', 'views_by_page', '--event', 'page_view', '--dimensions', 'page');
+  const views = [
+    ...Array.from({ length: 5 }, () => ({ event: 'page_view', page: '/pricing', plan: 'pro' })),
+    ...Array.from({ length: 2 }, () => ({ event: 'page_view', page: '/docs', n: 3 })),
+    { event: 'page_view', page: 7 },
+  ];
+  let r = await ingest(A.key, [...views, { event: 'Signed Up', plan: 'team', nested: { a: 1 } }]);
+  assert.equal(r.status, 202, r.text);
+  r = await ingest(B.key, [{ event: 'secret_event', token: 'x' }]);
+  assert.equal(r.status, 202, r.text);
+
+  const list = await waitFor(async () => {
+    const g = await graphql(A.key, Q, { t: A.id });
+    const ev = g.json?.data?.events ?? [];
+    const pv = ev.find((e) => e.name === 'page_view');
+    return pv?.count === 8 && ev.length === 2 && pv.properties.length === 3 ? ev : null;
+  }, 30000);
+  assert.ok(list, 'the worker counted the events');
+  assert.deepEqual(list.map((e) => e.name), ['Signed Up', 'page_view'], 'sorted; the defined metric is not an event');
+  const pv = list.find((e) => e.name === 'page_view');
+  assert.equal(pv.count, 8);
+  assert.ok(Date.now() - Date.parse(pv.lastSeen) < 2 * 3_600_000, `lastSeen ${pv.lastSeen}`);
+  const page = pv.properties.find((p) => p.name === 'page');
+  assert.deepEqual(page, { name: 'page', seen: 8, sampled: 8, types: ['number', 'string'], distinctValues: 3, topValues: ['/pricing', '/docs', '7'] });
+  assert.deepEqual(pv.properties.map((p) => p.name), ['page', 'plan', 'n'], 'most seen first');
+  assert.deepEqual(pv.properties.find((p) => p.name === 'plan'), { name: 'plan', seen: 5, sampled: 8, types: ['string'], distinctValues: 1, topValues: ['pro'] });
+  const su = list.find((e) => e.name === 'Signed Up');
+  assert.deepEqual(su.properties.find((p) => p.name === 'nested').types, ['object']);
+  assert.equal(su.properties.find((p) => p.name === 'nested').topValues[0], '{"a": 1}');
+
+  // another tenant: its own list only; A's list through B's key is refused
+  const gb = await waitFor(async () => {
+    const g = await graphql(B.key, Q, { t: B.id });
+    return g.json?.data?.events?.length === 1 ? g : null;
+  }, 30000);
+  assert.deepEqual(gb.json.data.events.map((e) => e.name), ['secret_event']);
+  const denied = await graphql(B.key, Q, { t: A.id });
+  assert.equal(denied.json.errors[0].extensions.code, 'FORBIDDEN');
+  assert.equal(denied.json.data, null);
+});
