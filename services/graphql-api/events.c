@@ -50,8 +50,8 @@ static const char props_sql[] =
     "event_time >= now() - interval '" EVENTS_SAMPLE_DAYS " days' LIMIT " EVENTS_SAMPLE_ROWS "), "
     "n AS (SELECT event_name, count(*) AS sampled FROM s GROUP BY 1), "
     "vc AS (SELECT s.event_name, p.key, jsonb_typeof(p.value) AS t, "
-    "left(CASE jsonb_typeof(p.value) WHEN 'string' THEN p.value #>> '{}' ELSE p.value::text END, "
-    EVENTS_VALUE_MAX ") AS v, count(*) AS c FROM s, jsonb_each(s.properties) p "
+    "left(CASE jsonb_typeof(p.value) WHEN 'string' THEN p.value #>> '{}' ELSE p.value::text "
+    "END, " EVENTS_VALUE_MAX ") AS v, count(*) AS c FROM s, jsonb_each(s.properties) p "
     "GROUP BY 1, 2, 3, 4), "
     "r AS (SELECT vc.*, row_number() OVER (PARTITION BY event_name, key ORDER BY c DESC, v) AS rn "
     "FROM vc) "
@@ -99,10 +99,10 @@ int gql_resolve_events(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *
     /* one object per name, properties attached in the sample's order (most seen first) */
     json_t *list = json_array(), *by_name = json_object();
     for (int i = 0; i < PQntuples(names); i++) {
-        json_t *o = json_pack("{s:s,s:f,s:s?,s:[]}", "name", PQgetvalue(names, i, 0), "count",
-                              strtod(PQgetvalue(names, i, 1), NULL), "lastSeen",
-                              PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2),
-                              "properties");
+        json_t *o =
+            json_pack("{s:s,s:f,s:s?,s:[]}", "name", PQgetvalue(names, i, 0), "count",
+                      strtod(PQgetvalue(names, i, 1), NULL), "lastSeen",
+                      PQgetisnull(names, i, 2) ? NULL : PQgetvalue(names, i, 2), "properties");
         json_object_set(by_name, PQgetvalue(names, i, 0), o);
         json_array_append_new(list, o);
     }

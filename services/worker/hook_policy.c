@@ -37,13 +37,13 @@ bool wk_hook_signature(const char *secret, const char *body, size_t len, char ou
 static bool v4_private(uint32_t a)
 {
     uint8_t b0 = (uint8_t)(a >> 24), b1 = (uint8_t)(a >> 16);
-    return b0 == 0 ||                          /* 0.0.0.0/8 "this network" */
-           b0 == 10 ||                         /* RFC 1918 */
-           b0 == 127 ||                        /* loopback */
-           (b0 == 100 && (b1 & 0xc0) == 64) || /* 100.64.0.0/10 carrier-grade NAT */
-           (b0 == 169 && b1 == 254) ||         /* link-local, cloud metadata */
-           (b0 == 172 && (b1 & 0xf0) == 16) || /* RFC 1918 */
-           (b0 == 192 && b1 == 168) ||         /* RFC 1918 */
+    return b0 == 0 ||                                          /* 0.0.0.0/8 "this network" */
+           b0 == 10 ||                                         /* RFC 1918 */
+           b0 == 127 ||                                        /* loopback */
+           (b0 == 100 && (b1 & 0xc0) == 64) ||                 /* 100.64.0.0/10 carrier-grade NAT */
+           (b0 == 169 && b1 == 254) ||                         /* link-local, cloud metadata */
+           (b0 == 172 && (b1 & 0xf0) == 16) ||                 /* RFC 1918 */
+           (b0 == 192 && b1 == 168) ||                         /* RFC 1918 */
            (b0 == 192 && b1 == 0 && (uint8_t)(a >> 8) == 0) || /* 192.0.0.0/24 IETF */
            (b0 == 198 && (b1 & 0xfe) == 18) ||                 /* 198.18.0.0/15 benchmarks */
            b0 >= 224;                                          /* multicast, reserved, broadcast */
@@ -66,7 +66,7 @@ bool wk_hook_addr_private(const struct sockaddr *sa)
         uint32_t v4 = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
         return v4_private(v4); /* ::, ::1 fall here as 0.0.0.0 and 0.0.0.1: refused */
     }
-    return (b[0] & 0xfe) == 0xfc ||                /* fc00::/7 unique local */
+    return (b[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
            (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
            (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local (deprecated) */
            b[0] == 0xff;                              /* multicast */

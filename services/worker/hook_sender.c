@@ -208,7 +208,8 @@ static attempt_rc post(wk_hook_sender *h, const char *url, const char *secret, c
     return ATTEMPT_RETRY;
 }
 
-/* ---- claims and outcomes ---------------------------------------------------------------------- */
+/* ---- claims and outcomes ----------------------------------------------------------------------
+ */
 
 static const char claim_sql[] =
     "UPDATE alert_events e SET next_attempt_at = now() + $1::bigint * interval '1 millisecond', "
@@ -217,7 +218,8 @@ static const char claim_sql[] =
     "<= now() ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED) "
     "AND a.tenant_id = e.tenant_id AND a.id = e.alert_id "
     "RETURNING e.id, e.alert_id, a.name, a.metric, a.webhook_url, a.webhook_secret, "
-    "(extract(epoch from e.bucket) * 1000)::bigint, (extract(epoch from e.fired_at) * 1000)::bigint, "
+    "(extract(epoch from e.bucket) * 1000)::bigint, (extract(epoch from e.fired_at) * "
+    "1000)::bigint, "
     "e.value, coalesce(e.threshold, a.threshold), coalesce(e.comparator, a.comparator), "
     "e.dims::text, e.attempts, (extract(epoch from now()) * 1000)::bigint";
 
@@ -296,7 +298,8 @@ static void deliver(wk_hook_sender *h, PGresult *r, int i)
     record(h, id, rc, &a, attempts, f.fired_ms, now_ms);
 }
 
-/* ---- the thread ------------------------------------------------------------------------------- */
+/* ---- the thread -------------------------------------------------------------------------------
+ */
 
 static bool stopping(wk_hook_sender *h)
 {

@@ -314,8 +314,9 @@ void wk_stats_render(wk_stats *s, ea_pg_buf *o)
     counter(o, "worker_buckets_closed_total", "rollup rows marked closed by the watermark",
             s->closed_rows);
     static const char *const hook_names[WK_HOOK_OUTCOMES] = {"delivered", "retried", "failed"};
-    ea_pg_buf_printf(o, "# HELP worker_webhook_attempts_total alert webhook delivery attempts by "
-                        "outcome (failed: given up)\n# TYPE worker_webhook_attempts_total counter\n");
+    ea_pg_buf_printf(o,
+                     "# HELP worker_webhook_attempts_total alert webhook delivery attempts by "
+                     "outcome (failed: given up)\n# TYPE worker_webhook_attempts_total counter\n");
     for (int i = 0; i < WK_HOOK_OUTCOMES; i++)
         ea_pg_buf_printf(o, "worker_webhook_attempts_total{outcome=\"%s\"} %llu\n", hook_names[i],
                          (unsigned long long)s->hooks[i]);

@@ -47,7 +47,12 @@ void wk_stats_inc_db_error(wk_stats *s);
 void wk_stats_inc_dedup_race(wk_stats *s);
 void wk_stats_inc_publish_error(wk_stats *s);
 /* Alert webhook attempts (hook_sender.c) by outcome. */
-typedef enum { WK_HOOK_DELIVERED, WK_HOOK_RETRIED, WK_HOOK_FAILED, WK_HOOK_OUTCOMES } wk_hook_outcome;
+typedef enum {
+    WK_HOOK_DELIVERED,
+    WK_HOOK_RETRIED,
+    WK_HOOK_FAILED,
+    WK_HOOK_OUTCOMES
+} wk_hook_outcome;
 void wk_stats_inc_webhook(wk_stats *s, wk_hook_outcome o);
 /* Change-feed publishes that failed so far (analytics-admin backfill reports it). */
 uint64_t wk_stats_publish_errors(wk_stats *s);

@@ -17,8 +17,7 @@ static void test_signature(void)
     char sig[WK_HOOK_SIG_LEN];
     /* RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?" */
     EA_CHECK(wk_hook_signature("Jefe", "what do ya want for nothing?", 28, sig));
-    EA_CHECK_STR(sig,
-                 "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EA_CHECK_STR(sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     /* the signature covers the exact bytes: one byte more changes it */
     char sig2[WK_HOOK_SIG_LEN];
     EA_CHECK(wk_hook_signature("Jefe", "what do ya want for nothing?!", 29, sig2));
@@ -46,19 +45,28 @@ static bool priv6(const char *ip)
 
 static void test_private_addresses(void)
 {
-    const char *blocked4[] = {"127.0.0.1",     "127.255.0.9", "10.1.2.3",    "172.16.0.1",
-                              "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-                              "100.127.255.254", "0.0.0.0",    "224.0.0.1",   "255.255.255.255",
-                              "198.18.0.1",    "192.0.0.8"};
+    const char *blocked4[] = {
+        "127.0.0.1",   "127.255.0.9",     "10.1.2.3",   "172.16.0.1",      "172.31.255.255",
+        "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.254", "0.0.0.0",
+        "224.0.0.1",   "255.255.255.255", "198.18.0.1", "192.0.0.8"};
     for (size_t i = 0; i < sizeof(blocked4) / sizeof(blocked4[0]); i++)
         EA_CHECK(priv4(blocked4[i]));
-    const char *open4[] = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "172.15.255.255", "100.128.0.1",
-                           "169.253.1.1", "192.169.0.1", "93.184.216.34", "198.20.0.1"};
+    const char *open4[] = {"8.8.8.8",        "1.1.1.1",       "172.32.0.1",
+                           "172.15.255.255", "100.128.0.1",   "169.253.1.1",
+                           "192.169.0.1",    "93.184.216.34", "198.20.0.1"};
     for (size_t i = 0; i < sizeof(open4) / sizeof(open4[0]); i++)
         EA_CHECK(!priv4(open4[i]));
-    const char *blocked6[] = {"::1",         "::",          "fc00::1",       "fd12:3456::1",
-                              "fe80::1",     "ff02::1",     "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-                              "::127.0.0.1", "64:ff9b::a9fe:a9fe", "fec0::1"};
+    const char *blocked6[] = {"::1",
+                              "::",
+                              "fc00::1",
+                              "fd12:3456::1",
+                              "fe80::1",
+                              "ff02::1",
+                              "::ffff:127.0.0.1",
+                              "::ffff:10.0.0.1",
+                              "::127.0.0.1",
+                              "64:ff9b::a9fe:a9fe",
+                              "fec0::1"};
     for (size_t i = 0; i < sizeof(blocked6) / sizeof(blocked6[0]); i++)
         EA_CHECK(priv6(blocked6[i]));
     const char *open6[] = {"2001:4860:4860::8888", "2606:4700::1111", "::ffff:8.8.8.8",
@@ -76,7 +84,7 @@ static void test_backoff(void)
     EA_CHECK(wk_hook_backoff_ms(2, 30000, 3600000) == 30000);
     EA_CHECK(wk_hook_backoff_ms(3, 30000, 3600000) == 60000);
     EA_CHECK(wk_hook_backoff_ms(4, 30000, 3600000) == 120000);
-    EA_CHECK(wk_hook_backoff_ms(9, 30000, 3600000) == 3600000);   /* 30 s * 2^7 > 1 h: capped */
+    EA_CHECK(wk_hook_backoff_ms(9, 30000, 3600000) == 3600000);    /* 30 s * 2^7 > 1 h: capped */
     EA_CHECK(wk_hook_backoff_ms(1000, 30000, 3600000) == 3600000); /* no overflow */
     /* with the defaults, 24 h hold about 30 attempts: 30 s .. 1 h, then hourly */
     int64_t t = 0;
