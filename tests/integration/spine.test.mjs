@@ -54,14 +54,22 @@ test('invalid JSON gets 400 with a byte offset and nothing reaches Kafka', async
   assert.equal(kafkaCount(t.id), 0);
 });
 
-test('wrong, missing and revoked keys get 401 JSON errors and nothing reaches Kafka', async () => {
+test('wrong, missing and revoked keys get 401 JSON errors on ingest and graphql, and nothing reaches Kafka', async () => {
   const t = freshTenant();
   const wrong = t.key.slice(0, -4) + (t.key.endsWith('0000') ? '1111' : '0000');
-  for (const key of [wrong, null, 'not-a-key', 'ak_000000000000_00000000000000000000000000000000']) {
+  // a real key of the tenant, revoked before its first use (so no cache holds it; revocation of a
+  // cached key within KEY_CACHE_TTL_S: key_revocation.test.mjs)
+  const revokedKey = admin('key', 'create', '--tenant', t.id, '--scopes', 'ingest,read').trim().split('\n').pop().trim();
+  assert.match(admin('key', 'revoke', revokedKey.slice(3, 15)), /revoked api key/);
+  for (const key of [wrong, null, 'not-a-key', 'ak_000000000000_00000000000000000000000000000000', revokedKey]) {
     const res = await ingest(key, { event: 'page_view' });
     assert.equal(res.status, 401, `key ${key}: ${res.text}`);
     assert.equal(res.json.error.code, 'unauthorized');
+    const g = await graphql(key, '{ me { kind } }');
+    assert.equal(g.status, 401, `graphql, key ${key}: ${g.text}`);
   }
+  // the tenant's valid key still works on both
+  assert.equal((await graphql(t.key, '{ me { kind } }')).json.data.me.kind, 'api_key');
   assert.equal(kafkaCount(t.id), 0);
 });
 
