@@ -4,8 +4,9 @@
 // state, a callback from another browser, wrong or missing nonce, replayed callback, expired
 // token, wrong audience or issuer, alg "none", HS256 keyed with the public key, a token signed
 // by a key outside the JWKS — must end in a 4xx with no session cookie. Then a valid user
-// without membership gets FORBIDDEN, a viewer membership reads but cannot administer, and a
-// rotated signing key is picked up by refetching the JWKS.
+// without membership gets FORBIDDEN, a viewer membership reads but cannot administer, a
+// rotated signing key is picked up by refetching the JWKS, a token signed by the retired key is
+// refused, and tokens with unknown kids refetch the JWKS at most once per 10 s.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -164,14 +165,47 @@ test('a user without membership is FORBIDDEN; viewer reads but cannot administer
   assert.equal(r.errors[0].extensions.code, 'FORBIDDEN', 'removal takes effect on the next request');
 });
 
+let rotatedAt = 0; // when graphql-api last fetched the JWKS (the rotation test's login)
+
 test('a rotated signing key is fetched from the JWKS (refresh on unknown kid)', async () => {
   await sleep(10500); // graphql-api refetches the JWKS at most every 10 s
   idp.rotate();
   idp.subject = `rot-${randomBytes(3).toString('hex')}`;
+  const fetches = idp.jwksRequests;
   const { b, callbackUrl } = await startLogin('ok');
   const res = await b.fetch(callbackUrl);
+  rotatedAt = Date.now();
   assert.equal(res.status, 302, await res.clone().text());
   assert.ok(setsSession(res));
+  assert.equal(idp.jwksRequests, fetches + 1, 'the new kid made graphql-api fetch the JWKS once');
+});
+
+test('a token signed by the retired key (rotated out of the JWKS) is refused', async () => {
+  assert.ok(idp.retired, 'the rotation test ran first');
+  const { b, callbackUrl } = await startLogin('retired_key');
+  const res = await b.fetch(callbackUrl);
+  assert.notEqual(res.status, 302, 'the retired key signed the user in');
+  await expectRefused(res, 401, 'bad_id_token', 'unknown_kid');
+  assert.equal(b.get('ea_session'), undefined);
+});
+
+test('unknown kids refetch the JWKS at most once per 10 s (JWKS_MIN_REFETCH_S)', async () => {
+  // within 10 s of the last fetch: refused without asking the issuer again
+  const fetches = idp.jwksRequests;
+  for (let i = 0; i < 4; i++) {
+    const { b, callbackUrl } = await startLogin('unknown_kid');
+    await expectRefused(await b.fetch(callbackUrl), 401, 'bad_id_token', 'unknown_kid');
+  }
+  assert.ok(Date.now() - rotatedAt < 10000, 'the burst ran inside the 10 s window (slow machine?)');
+  assert.equal(idp.jwksRequests, fetches, 'unknown kids within 10 s of a fetch did not refetch the JWKS');
+  // past the window: one unknown kid refetches once; the next one right after does not
+  await sleep(Math.max(0, rotatedAt + 10500 - Date.now()));
+  let { b, callbackUrl } = await startLogin('unknown_kid');
+  await expectRefused(await b.fetch(callbackUrl), 401, 'bad_id_token', 'unknown_kid');
+  assert.equal(idp.jwksRequests, fetches + 1, 'an unknown kid after 10 s refetched the JWKS once');
+  ({ b, callbackUrl } = await startLogin('unknown_kid'));
+  await expectRefused(await b.fetch(callbackUrl), 401, 'bad_id_token', 'unknown_kid');
+  assert.equal(idp.jwksRequests, fetches + 1, 'and the next one did not');
 });
 
 test('logout deletes the session: the same cookie is refused afterwards', async () => {

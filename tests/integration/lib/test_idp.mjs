@@ -1,8 +1,9 @@
 // test_idp.mjs — a small OpenID Connect identity provider for negative login tests: a real HTTP
 // peer of graphql-api (discovery, JWKS, authorize, token) that can be told to issue bad ID
 // tokens — wrong or missing nonce, expired, wrong audience or issuer, alg "none", HS256 keyed
-// with its own public key, signed by a key that is not in its JWKS — so the tests show each one
-// refused. It checks what a real provider checks of the client (PKCE S256, client secret,
+// with its own public key, signed by a key that is not in its JWKS (under a published kid, under
+// a kid it never published, or by the key it rotated out) — so the tests show each one refused.
+// It counts the JWKS requests it answers (jwksRequests), to check the client's refetch limit. It checks what a real provider checks of the client (PKCE S256, client secret,
 // redirect_uri, single-use codes). Node built-ins only.
 import { createServer } from 'node:http';
 import { createHash, createHmac, generateKeyPairSync, randomBytes, sign as rsaSign } from 'node:crypto';
@@ -24,6 +25,8 @@ export async function startTestIdp({ clientId = 'test-client', clientSecret = 't
     name: 'Test User',
     codes: new Map(),
     tokenRequests: 0,
+    jwksRequests: 0,
+    retired: null, // the key rotate() replaced: no longer in the JWKS
   };
   const jwk = (k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, use: 'sig', alg: 'RS256' });
 
@@ -40,6 +43,8 @@ export async function startTestIdp({ clientId = 'test-client', clientSecret = 't
     if (m === 'wrong_nonce') claims.nonce = 'not-the-nonce';
     else if (m !== 'no_nonce') claims.nonce = rec.nonce;
     let header = { alg: 'RS256', typ: 'JWT', kid: idp.key.kid };
+    if (m === 'unknown_kid') header = { alg: 'RS256', typ: 'JWT', kid: idp.rogue.kid };
+    if (m === 'retired_key') header = { alg: 'RS256', typ: 'JWT', kid: idp.retired.kid };
     if (m === 'alg_none') header = { alg: 'none', typ: 'JWT', kid: idp.key.kid };
     if (m === 'hs256_pubkey') header = { alg: 'HS256', typ: 'JWT', kid: idp.key.kid };
     const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
@@ -49,7 +54,8 @@ export async function startTestIdp({ clientId = 'test-client', clientSecret = 't
       const pem = idp.key.publicKey.export({ type: 'spki', format: 'pem' });
       return `${input}.${b64u(createHmac('sha256', pem).update(input).digest())}`;
     }
-    const key = m === 'other_key' ? idp.rogue.privateKey : idp.key.privateKey;
+    const key = m === 'other_key' || m === 'unknown_kid' ? idp.rogue.privateKey
+      : m === 'retired_key' ? idp.retired.privateKey : idp.key.privateKey;
     return `${input}.${b64u(rsaSign('sha256', Buffer.from(input), key))}`;
   }
 
@@ -72,7 +78,10 @@ export async function startTestIdp({ clientId = 'test-client', clientSecret = 't
         code_challenge_methods_supported: ['S256'],
       });
     }
-    if (url.pathname === '/jwks') return json(res, 200, { keys: [jwk(idp.key)] });
+    if (url.pathname === '/jwks') {
+      idp.jwksRequests++;
+      return json(res, 200, { keys: [jwk(idp.key)] });
+    }
     if (url.pathname === '/authorize') {
       // signs the user in at once (no form: the form is tested against tools/oidc-dev)
       const p = url.searchParams;
@@ -109,7 +118,7 @@ export async function startTestIdp({ clientId = 'test-client', clientSecret = 't
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   idp.issuer = `http://127.0.0.1:${server.address().port}`;
-  idp.rotate = () => { idp.key = newKey(); };
+  idp.rotate = () => { idp.retired = idp.key; idp.key = newKey(); };
   idp.close = () => new Promise((r) => { server.close(r); server.closeAllConnections(); });
   return idp;
 }
