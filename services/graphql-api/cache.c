@@ -184,6 +184,37 @@ void gql_cache_put(gql_cache *c, const char *slot, const char *val, size_t len, 
     freeReplyObject(r);
 }
 
+void gql_cache_forget(gql_cache *c, const char *tenant, const json_t *metrics)
+{
+    size_t n = json_array_size(metrics), i;
+    const json_t *m;
+    if (n == 0)
+        return;
+    ea_redis *rc = conn(c);
+    if (rc == NULL) {
+        ea_log_warn("cache", "could not drop cached answers of changed metrics: they live until "
+                             "their TTL");
+        return;
+    }
+    struct ea_err err = {0};
+    json_array_foreach(metrics, i, m)
+    {
+        if (ea_redis_append(rc, &err, "INCR ea:gen:%s:%s", tenant, json_string_value(m)) != EA_OK) {
+            broken(c, &err);
+            return;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        redisReply *r = ea_redis_reply(rc, "drop cached answers of changed metrics", &err);
+        if (r == NULL) {
+            broken(c, &err);
+            return;
+        }
+        freeReplyObject(r);
+    }
+    answered(c);
+}
+
 bool gql_cache_rate_allow(gql_cache *c, const char *subject, long per_min, long *retry_s)
 {
     *retry_s = 0;

@@ -15,6 +15,7 @@
 
 #include "ea_redis.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,6 +40,11 @@ void gql_cache_put(gql_cache *c, const char *slot, const char *val, size_t len, 
  * length, NULL on a miss or when Redis is down. */
 char *gql_cache_raw_get(gql_cache *c, const char *key, size_t *len);
 void gql_cache_raw_put(gql_cache *c, const char *key, const char *val, size_t len, long ttl_s);
+
+/* Drops the cached answers of tenant's metrics named in the JSON list (INCR of their
+ * generations, as pubsub.c does for the change feed) before the caller answers; a failure is
+ * logged (cached answers then live until their TTL). */
+void gql_cache_forget(gql_cache *c, const char *tenant, const json_t *metrics);
 
 /* The current "<epoch>.<gen>" of each (tenants[i], metrics[i]) in one round trip (MGET).
  * false when Redis is down. */

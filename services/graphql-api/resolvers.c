@@ -1,14 +1,17 @@
 /*
- * resolvers.c — Query/Mutation resolvers over PostgreSQL. Every resolver starts with
- * check_tenant() (gql_principal_can: the caller's key or session must reach the tenant with the
- * scope the field needs: read for queries, admin for mutations); every statement is
- * PQexecParams with tenant_id = $1, so ids of another tenant's rows find nothing. The metric
- * series itself is series.c; answers of Query.metrics go through the Redis cache (cache.c).
+ * resolvers.c — Query/Mutation resolvers. Every resolver starts with check_tenant()
+ * (gql_principal_can: the caller's key or session must reach the tenant with the scope the field
+ * needs: read for queries, admin for mutations). Tenants, keys, metric definitions, dashboards
+ * and alerts are lib/catalog's: these resolvers only turn arguments into its calls and its
+ * ea_err into GraphQL errors (catalog_fail), so they give the CLI's rules and messages. The
+ * metric series itself is series.c; answers of Query.metrics go through the Redis cache
+ * (cache.c); a name that is no metric of the tenant is NOT_FOUND with suggestions.
  */
 #include "resolvers.h"
 #include "app.h"
 #include "cache.h"
 #include "ea_apikey.h"
+#include "ea_catalog.h"
 #include "ea_log.h"
 #include "ea_pg.h"
 #include "ea_time.h"
@@ -82,54 +85,49 @@ static int db_fail(ea_gql_error *err, const struct ea_err *e)
     return fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
 }
 
-/* A JSON list of strings as a PostgreSQL text[] literal ({"a","b"}, quotes escaped). */
-static char *text_array(const json_t *list)
+/* A lib/catalog error as a GraphQL error: its message as is (never the database's text, which
+ * is only logged), its code mapped (docs/ERRORS.md). */
+static int catalog_fail(ea_gql_error *err, const struct ea_err *e)
 {
-    size_t n = json_array_size(list), cap = 3;
-    for (size_t i = 0; i < n; i++)
-        cap += 2 * json_string_length(json_array_get(list, i)) + 4;
-    char *s = malloc(cap), *p = s;
-    if (s == NULL)
-        return NULL;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        const char *v = json_string_value(json_array_get(list, i));
-        if (i > 0)
-            *p++ = ',';
-        *p++ = '"';
-        for (; v != NULL && *v; v++) {
-            if (*v == '"' || *v == '\\')
-                *p++ = '\\';
-            *p++ = *v;
-        }
-        *p++ = '"';
+    const char *code = "INTERNAL_SERVER_ERROR";
+    switch (e->code) {
+    case EA_ERR_INVALID:
+        code = "BAD_USER_INPUT";
+        break;
+    case EA_ERR_NOTFOUND:
+        code = "NOT_FOUND";
+        break;
+    case EA_ERR_CONFLICT:
+        code = "CONFLICT";
+        break;
+    case EA_ERR_UNAVAILABLE:
+        code = "SERVICE_UNAVAILABLE";
+        break;
+    default:
+        ea_log_error("graphql", "%s (%s)", e->message, e->detail);
+        break;
     }
-    *p++ = '}';
-    *p = '\0';
-    return s;
+    return fail(err, code, "%s", e->message);
 }
 
-static json_t *text_array_json(const char *pg)
+/* Strings of a JSON list as a C array (the list keeps them); NULL list = none. */
+static const char **string_list(const json_t *list, size_t *n)
 {
-    /* text[] output of simple identifiers: {a,b} */
-    json_t *a = json_array();
-    if (pg == NULL || pg[0] != '{')
-        return a;
-    const char *p = pg + 1;
-    while (*p && *p != '}') {
-        size_t n = strcspn(p, ",}");
-        const char *v = p;
-        size_t vl = n;
-        if (vl >= 2 && v[0] == '"') {
-            v++;
-            vl -= 2;
-        }
-        json_array_append_new(a, json_stringn(v, vl));
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    return a;
+    *n = json_array_size(list);
+    const char **v = calloc(*n + 1, sizeof(*v));
+    for (size_t i = 0; v != NULL && i < *n; i++)
+        v[i] = json_string_value(json_array_get(list, i));
+    return v;
+}
+
+/* Metrics whose rows a catalog change moved or removed: their cached answers go before the
+ * mutation answers (every graphql-api shares the generations in Redis). */
+static void forget(const ea_gql_field_ctx *ctx, const char *tenant, json_t *changed)
+{
+    gql_app *app = app_of(ctx);
+    if (app->cache != NULL)
+        gql_cache_forget(app->cache, tenant, changed);
+    json_decref(changed);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -197,6 +195,13 @@ int gql_resolve_metrics(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error 
     json_t *list;
     if (gql_series_fetch(c, &q, &list, err) != 0)
         return -1;
+    /* rows exist only under names that are metrics: only an empty answer needs the check */
+    struct ea_err e = {0};
+    if (json_array_size(list) == 0 &&
+        ea_catalog_metric_resolve(c, tenant, q.name, NULL, &e) != EA_OK) {
+        json_decref(list);
+        return catalog_fail(err, &e);
+    }
     if (slot[0] != '\0') {
         char *s = json_dumps(list, JSON_COMPACT);
         if (s != NULL)
@@ -207,369 +212,131 @@ int gql_resolve_metrics(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error 
     return 0;
 }
 
-static json_t *definition_json(PGresult *r, int i)
-{
-    return json_pack("{s:s,s:s,s:s,s:s?,s:o,s:i}", "name", PQgetvalue(r, i, 0), "eventName",
-                     PQgetvalue(r, i, 1), "aggregation", PQgetvalue(r, i, 2), "property",
-                     PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3), "dimensions",
-                     text_array_json(PQgetvalue(r, i, 4)), "cardinalityCap",
-                     (int)strtol(PQgetvalue(r, i, 5), NULL, 10));
-}
+/* The tenant's rows as a list, from lib/catalog. */
+typedef ea_rc (*catalog_list_fn)(PGconn *, const char *, json_t **, struct ea_err *);
 
-/* Runs a tenant-filtered statement ($1 = tenant) and maps each row with fn into a list. */
-static int list_rows(const ea_gql_field_ctx *ctx, const char *sql, int nparams,
-                     const char *const *params, json_t *(*fn)(PGresult *, int), json_t **out,
-                     ea_gql_error *err)
-{
-    PGconn *c = db_or_fail(ctx, err);
-    if (c == NULL)
-        return -1;
-    struct ea_err e;
-    PGresult *r = ea_pg_query(c, sql, nparams, params, PGRES_TUPLES_OK, &e);
-    if (r == NULL)
-        return db_fail(err, &e);
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(list, fn(r, i));
-    PQclear(r);
-    *out = list;
-    return 0;
-}
-
-#define DEF_COLUMNS "name, event_name, aggregation, property, dimensions::text, cardinality_cap"
-
-int gql_resolve_metric_definitions(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+static int list_of(const ea_gql_field_ctx *ctx, unsigned scope, catalog_list_fn fn, json_t **out,
+                   ea_gql_error *err)
 {
     not_cacheable(ctx);
     const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_READ, err) != 0)
+    if (check_tenant(ctx, tenant, scope, err) != 0)
         return -1;
-    const char *params[1] = {tenant};
-    return list_rows(ctx,
-                     "SELECT " DEF_COLUMNS " FROM metric_definitions WHERE tenant_id = $1 "
-                     "ORDER BY name",
-                     1, params, definition_json, out, err);
+    PGconn *c = db_or_fail(ctx, err);
+    if (c == NULL)
+        return -1;
+    struct ea_err e = {0};
+    if (fn(c, tenant, out, &e) != EA_OK)
+        return catalog_fail(err, &e);
+    return 0;
 }
 
-/* ---- dashboards ---- */
-
-#define DASH_COLUMNS                                                                               \
-    "id::text, tenant_id, name, layout::text, "                                                    \
-    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-static json_t *dashboard_json(PGresult *r, int i)
+int gql_resolve_metric_definitions(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    json_error_t je;
-    json_t *layout = json_loads(PQgetvalue(r, i, 3), 0, &je);
-    return json_pack("{s:s,s:s,s:s,s:o,s:s}", "id", PQgetvalue(r, i, 0), "tenant",
-                     PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2), "layout",
-                     layout != NULL ? layout : json_object(), "updatedAt", PQgetvalue(r, i, 4));
+    return list_of(ctx, EA_SCOPE_READ, ea_catalog_metric_list, out, err);
 }
 
 int gql_resolve_dashboards(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_READ, err) != 0)
-        return -1;
-    const char *params[1] = {tenant};
-    return list_rows(ctx,
-                     "SELECT " DASH_COLUMNS " FROM dashboards WHERE tenant_id = $1 ORDER BY name",
-                     1, params, dashboard_json, out, err);
-}
-
-/* A chart of a dashboard layout: what the dashboard needs to draw it again. */
-static int check_chart(const json_t *ch, size_t i, ea_gql_error *err)
-{
-    char where[32];
-    snprintf(where, sizeof(where), "%zu", i);
-    if (!json_is_object(ch))
-        return fail(err, "BAD_USER_INPUT", "layout.charts[%s] must be an object", where);
-    if (!json_is_string(json_object_get(ch, "metric")) ||
-        json_string_length(json_object_get(ch, "metric")) == 0)
-        return fail(err, "BAD_USER_INPUT", "layout.charts[%s].metric must be a metric name", where);
-    const json_t *g = json_object_get(ch, "groupBy");
-    if (g != NULL && !json_is_null(g)) {
-        size_t k;
-        const json_t *v;
-        if (!json_is_array(g) || json_array_size(g) > 8)
-            return fail(err, "BAD_USER_INPUT",
-                        "layout.charts[%s].groupBy must be a list of at most 8 dimension names",
-                        where);
-        json_array_foreach(g, k, v) if (!json_is_string(v)) return fail(
-            err, "BAD_USER_INPUT", "layout.charts[%s].groupBy must hold strings", where);
-    }
-    const json_t *gr = json_object_get(ch, "granularity");
-    if (gr != NULL && !json_is_null(gr) &&
-        !(json_is_string(gr) && (strcmp(json_string_value(gr), "HOUR") == 0 ||
-                                 strcmp(json_string_value(gr), "DAY") == 0)))
-        return fail(err, "BAD_USER_INPUT", "layout.charts[%s].granularity must be HOUR or DAY",
-                    where);
-    const json_t *tz = json_object_get(ch, "timezone");
-    if (tz != NULL && !json_is_null(tz) && !json_is_string(tz))
-        return fail(err, "BAD_USER_INPUT", "layout.charts[%s].timezone must be a string", where);
-    const json_t *tr = json_object_get(ch, "timeRange");
-    if (tr != NULL && !json_is_null(tr) && !json_is_object(tr))
-        return fail(err, "BAD_USER_INPUT",
-                    "layout.charts[%s].timeRange must be an object (e.g. {\"last\": \"24h\"} or "
-                    "{\"start\": ..., \"end\": ...})",
-                    where);
-    return 0;
-}
-
-int gql_resolve_save_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
-{
-    not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_ADMIN, err) != 0)
-        return -1;
-    const char *name = arg_str(ctx, "name");
-    const json_t *layout = json_object_get(ctx->args, "layout");
-    if (name == NULL || name[0] == '\0' || strlen(name) > 200)
-        return fail(err, "BAD_USER_INPUT", "%s", "name must be 1 to 200 characters");
-    if (!json_is_object(layout))
-        return fail(err, "BAD_USER_INPUT", "%s",
-                    "layout must be a JSON object {\"charts\": [...]}");
-    const json_t *charts = json_object_get(layout, "charts");
-    if (!json_is_array(charts) || json_array_size(charts) > 50)
-        return fail(err, "BAD_USER_INPUT", "%s",
-                    "layout.charts must be a list of at most 50 charts");
-    size_t i;
-    const json_t *ch;
-    json_array_foreach(charts, i, ch) if (check_chart(ch, i, err) != 0) return -1;
-    PGconn *c = db_or_fail(ctx, err);
-    if (c == NULL)
-        return -1;
-    char *layout_s = json_dumps(layout, JSON_COMPACT);
-    const char *params[3] = {tenant, name, layout_s};
-    struct ea_err e;
-    PGresult *r = ea_pg_query(c,
-                              "INSERT INTO dashboards (tenant_id, name, layout) "
-                              "VALUES ($1, $2, $3::jsonb) ON CONFLICT (tenant_id, name) DO UPDATE "
-                              "SET layout = EXCLUDED.layout, updated_at = now() "
-                              "RETURNING " DASH_COLUMNS,
-                              3, params, PGRES_TUPLES_OK, &e);
-    free(layout_s);
-    if (r == NULL)
-        return db_fail(err, &e);
-    *out = dashboard_json(r, 0);
-    PQclear(r);
-    return 0;
-}
-
-/* ---- alerts ---- */
-
-#define ALERT_COLUMNS                                                                              \
-    "id::text, tenant_id, name, metric, filter::text, comparator, threshold, granularity, "        \
-    "enabled, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-static json_t *alert_json(PGresult *r, int i)
-{
-    json_error_t je;
-    json_t *filter = json_loads(PQgetvalue(r, i, 4), 0, &je);
-    return json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:s,s:f,s:s,s:b,s:s}", "id", PQgetvalue(r, i, 0), "tenant",
-        PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2), "metric", PQgetvalue(r, i, 3), "filter",
-        filter != NULL ? filter : json_object(), "comparator", PQgetvalue(r, i, 5), "threshold",
-        strtod(PQgetvalue(r, i, 6), NULL), "granularity", PQgetvalue(r, i, 7), "enabled",
-        strcmp(PQgetvalue(r, i, 8), "t") == 0, "createdAt", PQgetvalue(r, i, 9));
+    return list_of(ctx, EA_SCOPE_READ, ea_catalog_dashboard_list, out, err);
 }
 
 int gql_resolve_alerts(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_READ, err) != 0)
-        return -1;
-    const char *params[1] = {tenant};
-    return list_rows(ctx, "SELECT " ALERT_COLUMNS " FROM alerts WHERE tenant_id = $1 ORDER BY id",
-                     1, params, alert_json, out, err);
-}
-
-int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
-{
-    not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_ADMIN, err) != 0)
-        return -1;
-    const json_t *in = json_object_get(ctx->args, "input");
-    const char *name = json_string_value(json_object_get(in, "name"));
-    const char *metric = json_string_value(json_object_get(in, "metric"));
-    const char *cmp = json_string_value(json_object_get(in, "comparator"));
-    const char *gran = json_string_value(json_object_get(in, "granularity"));
-    const json_t *filter = json_object_get(in, "filter");
-    double threshold = json_number_value(json_object_get(in, "threshold"));
-    if (name == NULL || name[0] == '\0' || strlen(name) > 200)
-        return fail(err, "BAD_USER_INPUT", "%s", "name must be 1 to 200 characters");
-    if (filter != NULL && !json_is_null(filter) && !json_is_object(filter))
-        return fail(err, "BAD_USER_INPUT", "%s",
-                    "filter must be a JSON object of dimension values");
-    PGconn *c = db_or_fail(ctx, err);
-    if (c == NULL)
-        return -1;
-    /* the metric must exist for this tenant (a definition, or rows of an automatic count) and
-     * the filter keys must be its dimensions */
-    struct ea_err e;
-    const char *p1[2] = {tenant, metric};
-    PGresult *d = ea_pg_query(c,
-                              "SELECT dimensions::text FROM metric_definitions WHERE tenant_id = "
-                              "$1 AND name = $2 UNION ALL SELECT '{}' WHERE EXISTS (SELECT 1 FROM "
-                              "rollups_daily WHERE tenant_id = $1 AND metric = $2) LIMIT 1",
-                              2, p1, PGRES_TUPLES_OK, &e);
-    if (d == NULL)
-        return db_fail(err, &e);
-    if (PQntuples(d) == 0) {
-        PQclear(d);
-        return fail(err, "BAD_USER_INPUT", "no metric \"%s\" in this tenant", metric);
-    }
-    json_t *dims = text_array_json(PQgetvalue(d, 0, 0));
-    PQclear(d);
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)filter, k, v)
-    {
-        size_t i;
-        const json_t *dn;
-        bool found = false;
-        json_array_foreach(dims, i, dn) found |= strcmp(json_string_value(dn), k) == 0;
-        if (!found || json_is_object(v) || json_is_array(v)) {
-            json_decref(dims);
-            return fail(err, "BAD_USER_INPUT",
-                        "filter key \"%s\" is not a dimension of the metric with a scalar value",
-                        k);
-        }
-    }
-    json_decref(dims);
-    char *filter_s = json_is_object(filter) ? json_dumps(filter, JSON_COMPACT) : strdup("{}");
-    char th[64];
-    snprintf(th, sizeof(th), "%.17g", threshold);
-    const char *params[6] = {tenant, name, metric, filter_s, cmp, th};
-    const char *p7[7] = {params[0], params[1], params[2], params[3], params[4], params[5], gran};
-    PGresult *r = ea_pg_query(c,
-                              "INSERT INTO alerts (tenant_id, name, metric, filter, comparator, "
-                              "threshold, granularity) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7) "
-                              "RETURNING " ALERT_COLUMNS,
-                              7, p7, PGRES_TUPLES_OK, &e);
-    free(filter_s);
-    if (r == NULL)
-        return db_fail(err, &e);
-    *out = alert_json(r, 0);
-    PQclear(r);
-    return 0;
-}
-
-/* ---- API keys ---- */
-
-#define KEY_COLUMNS                                                                                \
-    "key_id, tenant_id, scopes::text, name, rate_limit, "                                          \
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                \
-    "to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-static json_t *key_json(PGresult *r, int i)
-{
-    return json_pack("{s:s,s:s,s:o,s:s?,s:o,s:s,s:s?}", "keyId", PQgetvalue(r, i, 0), "tenant",
-                     PQgetvalue(r, i, 1), "scopes", text_array_json(PQgetvalue(r, i, 2)), "name",
-                     PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3), "rateLimit",
-                     PQgetisnull(r, i, 4)
-                         ? json_null()
-                         : json_integer((int)strtol(PQgetvalue(r, i, 4), NULL, 10)),
-                     "createdAt", PQgetvalue(r, i, 5), "revokedAt",
-                     PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6));
+    return list_of(ctx, EA_SCOPE_READ, ea_catalog_alert_list, out, err);
 }
 
 int gql_resolve_api_keys(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
+    return list_of(ctx, EA_SCOPE_ADMIN, ea_catalog_key_list, out, err);
+}
+
+/* A mutation's start: not cacheable, admin on the tenant, a database. */
+static PGconn *mutation_start(const ea_gql_field_ctx *ctx, const char **tenant, ea_gql_error *err)
+{
     not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_ADMIN, err) != 0)
+    *tenant = arg_str(ctx, "tenant");
+    if (check_tenant(ctx, *tenant, EA_SCOPE_ADMIN, err) != 0)
+        return NULL;
+    return db_or_fail(ctx, err);
+}
+
+int gql_resolve_save_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
         return -1;
-    const char *params[1] = {tenant};
-    return list_rows(ctx,
-                     "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = $1 ORDER BY "
-                     "created_at, key_id",
-                     1, params, key_json, out, err);
+    struct ea_err e = {0};
+    if (ea_catalog_dashboard_save(c, tenant, arg_str(ctx, "name"),
+                                  json_object_get(ctx->args, "layout"), out, &e) != EA_OK)
+        return catalog_fail(err, &e);
+    return 0;
+}
+
+int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
+        return -1;
+    const json_t *in = json_object_get(ctx->args, "input");
+    ea_catalog_alert a = {
+        .name = json_string_value(json_object_get(in, "name")),
+        .metric = json_string_value(json_object_get(in, "metric")),
+        .filter = json_object_get(in, "filter"),
+        .comparator = json_string_value(json_object_get(in, "comparator")),
+        .threshold = json_number_value(json_object_get(in, "threshold")),
+        .granularity = json_string_value(json_object_get(in, "granularity")),
+    };
+    struct ea_err e = {0};
+    if (ea_catalog_alert_create(c, tenant, &a, out, &e) != EA_OK)
+        return catalog_fail(err, &e);
+    return 0;
 }
 
 int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_ADMIN, err) != 0)
-        return -1;
-    const json_t *scopes = json_object_get(ctx->args, "scopes");
-    const json_t *rl = json_object_get(ctx->args, "rateLimit");
-    const char *name = arg_str(ctx, "name");
-    size_t i;
-    const json_t *v;
-    if (json_array_size(scopes) == 0)
-        return fail(err, "BAD_USER_INPUT", "%s",
-                    "scopes must list at least one of ingest, read, admin");
-    json_array_foreach(scopes, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (strcmp(s, "ingest") != 0 && strcmp(s, "read") != 0 && strcmp(s, "admin") != 0)
-            return fail(err, "BAD_USER_INPUT", "scope \"%s\" is not one of ingest, read, admin", s);
-    }
-    if (json_is_integer(rl) && json_integer_value(rl) < 1)
-        return fail(err, "BAD_USER_INPUT", "%s", "rateLimit must be at least 1 request/minute");
-    if (name != NULL && strlen(name) > 200)
-        return fail(err, "BAD_USER_INPUT", "%s", "name must be at most 200 characters");
-    PGconn *c = db_or_fail(ctx, err);
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
     if (c == NULL)
         return -1;
-    char key[EA_APIKEY_MAX_LEN + 1], id[EA_APIKEY_ID_LEN + 1], hash[EA_APIKEY_HASH_MAX];
-    struct ea_err e;
+    const json_t *rl = json_object_get(ctx->args, "rateLimit");
+    ea_catalog_key_spec k = {.tenant = tenant,
+                             .has_rate_limit = json_is_integer(rl),
+                             .rate_limit = json_integer_value(rl),
+                             .name = arg_str(ctx, "name")};
+    const char **scopes = string_list(json_object_get(ctx->args, "scopes"), &k.nscopes);
+    if (scopes == NULL)
+        return fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    k.scopes = scopes;
+    char key[EA_APIKEY_MAX_LEN + 1];
+    json_t *apikey = NULL;
+    struct ea_err e = {0};
     /* bcrypt (~70 ms) on the loop: acceptable for a rare admin mutation */
-    if (ea_apikey_generate(EA_APIKEY_DEFAULT_COST, key, id, hash, &e) != EA_OK) {
-        ea_log_error("graphql", "%s", e.message);
-        return fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not generate a key");
-    }
-    char *scopes_s = text_array(scopes);
-    char rl_s[32];
-    snprintf(rl_s, sizeof(rl_s), "%lld", (long long)json_integer_value(rl));
-    const char *params[6] = {id, tenant, hash, scopes_s, json_is_integer(rl) ? rl_s : NULL, name};
-    PGresult *r = ea_pg_query(c,
-                              "INSERT INTO api_keys (key_id, tenant_id, secret_hash, scopes, "
-                              "rate_limit, name) VALUES ($1, $2, $3, $4::text[], $5, $6) "
-                              "RETURNING " KEY_COLUMNS,
-                              6, params, PGRES_TUPLES_OK, &e);
-    free(scopes_s);
-    if (r == NULL)
-        return db_fail(err, &e);
-    *out = json_pack("{s:s,s:o}", "key", key, "apiKey", key_json(r, 0));
-    PQclear(r);
+    ea_rc rc = ea_catalog_key_create(c, &k, EA_APIKEY_DEFAULT_COST, key, &apikey, &e);
+    free(scopes);
+    if (rc != EA_OK)
+        return catalog_fail(err, &e);
+    *out = json_pack("{s:s,s:o}", "key", key, "apiKey", apikey);
     memset(key, 0, sizeof(key)); /* shown once: no copy outlives the response */
     return 0;
 }
 
 int gql_resolve_revoke_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_ADMIN, err) != 0)
-        return -1;
-    const char *key_id = arg_str(ctx, "keyId");
-    PGconn *c = db_or_fail(ctx, err);
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
     if (c == NULL)
         return -1;
-    struct ea_err e;
-    const char *params[2] = {tenant, key_id};
-    PGresult *r = ea_pg_query(c,
-                              "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                              "WHERE tenant_id = $1 AND key_id = $2 RETURNING " KEY_COLUMNS,
-                              2, params, PGRES_TUPLES_OK, &e);
-    if (r == NULL)
-        return db_fail(err, &e);
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return fail(err, "NOT_FOUND", "no API key \"%s\" in this tenant", key_id);
-    }
-    *out = key_json(r, 0);
-    PQclear(r);
+    struct ea_err e = {0};
+    bool already;
+    if (ea_catalog_key_revoke(c, tenant, arg_str(ctx, "keyId"), out, &already, &e) != EA_OK)
+        return catalog_fail(err, &e);
     return 0;
 }
 
-/* ---- me, defineMetric ---- */
+/* ---- me ---- */
 
 int gql_resolve_me(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
@@ -611,58 +378,62 @@ int gql_resolve_me(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
     return 0;
 }
 
+/* ---- metric definitions: define, delete, rename ---- */
+
 int gql_resolve_define_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    not_cacheable(ctx);
-    const char *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, tenant, EA_SCOPE_ADMIN, err) != 0)
-        return -1;
-    const json_t *in = json_object_get(ctx->args, "input");
-    const char *name = json_string_value(json_object_get(in, "name"));
-    const char *event = json_string_value(json_object_get(in, "eventName"));
-    const char *agg = json_string_value(json_object_get(in, "aggregation"));
-    const char *prop = json_string_value(json_object_get(in, "property"));
-    const json_t *dims = json_object_get(in, "dimensions");
-    json_int_t cap = json_integer_value(json_object_get(in, "cardinalityCap"));
-    static const char *const aggs[] = {"count", "sum", "min", "max", "avg", "unique"};
-    bool agg_ok = false;
-    for (size_t i = 0; i < 6 && agg != NULL; i++)
-        agg_ok |= strcmp(agg, aggs[i]) == 0;
-    if (!agg_ok)
-        return fail(err, "BAD_USER_INPUT",
-                    "aggregation \"%s\" is not one of count, sum, min, "
-                    "max, avg, unique",
-                    agg != NULL ? agg : "");
-    if (strcmp(agg, "count") != 0 && prop == NULL)
-        return fail(err, "BAD_USER_INPUT", "aggregation %s needs a property", agg);
-    if (json_array_size(dims) > 8)
-        return fail(err, "BAD_USER_INPUT", "%s", "at most 8 dimensions");
-    if (cap < 1)
-        return fail(err, "BAD_USER_INPUT", "%s", "cardinalityCap must be at least 1");
-    PGconn *c = db_or_fail(ctx, err);
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
     if (c == NULL)
         return -1;
-    char *dims_s = text_array(json_is_array(dims) ? dims : NULL);
-    char cap_s[32];
-    snprintf(cap_s, sizeof(cap_s), "%lld", (long long)cap);
-    const char *params[7] = {tenant, name, event, agg, prop, dims_s, cap_s};
-    struct ea_err e;
-    PGresult *r = ea_pg_query(
-        c,
-        "INSERT INTO metric_definitions (tenant_id, name, event_name, aggregation, property, "
-        "dimensions, cardinality_cap) VALUES ($1, $2, $3, $4, $5, $6::text[], $7) "
-        "ON CONFLICT (tenant_id, name) DO UPDATE SET event_name = EXCLUDED.event_name, "
-        "aggregation = EXCLUDED.aggregation, property = EXCLUDED.property, "
-        "dimensions = EXCLUDED.dimensions, cardinality_cap = EXCLUDED.cardinality_cap "
-        "RETURNING " DEF_COLUMNS,
-        7, params, PGRES_TUPLES_OK, &e);
-    free(dims_s);
-    if (r == NULL) {
-        if (e.sqlstate[0] == '2' && e.sqlstate[1] == '3') /* integrity constraint */
-            return fail(err, "BAD_USER_INPUT", "invalid metric definition: %s", e.message);
-        return db_fail(err, &e);
-    }
-    *out = definition_json(r, 0);
-    PQclear(r);
+    const json_t *in = json_object_get(ctx->args, "input");
+    const json_t *cap = json_object_get(in, "cardinalityCap");
+    ea_catalog_metric m = {.name = json_string_value(json_object_get(in, "name")),
+                           .event = json_string_value(json_object_get(in, "eventName")),
+                           .aggregation = json_string_value(json_object_get(in, "aggregation")),
+                           .property = json_string_value(json_object_get(in, "property")),
+                           .cap = json_integer_value(cap),
+                           .cap_set = json_is_integer(cap)};
+    const char **dims = string_list(json_object_get(in, "dimensions"), &m.ndims);
+    if (dims == NULL)
+        return fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    m.dims = dims;
+    struct ea_err e = {0};
+    json_t *changed = NULL;
+    bool created;
+    ea_rc rc = ea_catalog_metric_define(c, tenant, &m, out, &created, &changed, &e);
+    free(dims);
+    if (rc != EA_OK)
+        return catalog_fail(err, &e);
+    forget(ctx, tenant, changed);
+    return 0;
+}
+
+int gql_resolve_delete_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
+        return -1;
+    struct ea_err e = {0};
+    json_t *changed = NULL;
+    if (ea_catalog_metric_delete(c, tenant, arg_str(ctx, "name"), out, &changed, &e) != EA_OK)
+        return catalog_fail(err, &e);
+    forget(ctx, tenant, changed);
+    return 0;
+}
+
+int gql_resolve_rename_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
+        return -1;
+    struct ea_err e = {0};
+    json_t *changed = NULL;
+    if (ea_catalog_metric_rename(c, tenant, arg_str(ctx, "name"), arg_str(ctx, "newName"), out,
+                                 &changed, &e) != EA_OK)
+        return catalog_fail(err, &e);
+    forget(ctx, tenant, changed);
     return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * resolvers.h — resolvers of the product schema. Each checks tenant access on entry (the
- * caller's key or session must reach the tenant argument with the field's scope) and runs only
- * parameterized SQL filtered by tenant_id.
+ * caller's key or session must reach the tenant argument with the field's scope); catalog
+ * objects go through lib/catalog, the series through series.c.
  */
 #ifndef GQL_RESOLVERS_H
 #define GQL_RESOLVERS_H
@@ -19,5 +19,7 @@ int gql_resolve_save_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql
 int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
 int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
 int gql_resolve_revoke_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_delete_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
+int gql_resolve_rename_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err);
 
 #endif

@@ -27,6 +27,8 @@ static const struct {
     {"Mutation", "createAlert", gql_resolve_create_alert},
     {"Mutation", "createApiKey", gql_resolve_create_api_key},
     {"Mutation", "revokeApiKey", gql_resolve_revoke_api_key},
+    {"Mutation", "deleteMetric", gql_resolve_delete_metric},
+    {"Mutation", "renameMetric", gql_resolve_rename_metric},
 };
 
 ea_gql_schema *gql_schema_build(char *errbuf, size_t errlen)

@@ -4,6 +4,7 @@
  */
 #include "metricdefs.h"
 #include "ea_arena.h"
+#include "ea_catalog.h"
 #include "ea_pg.h"
 #include "strmap.h"
 
@@ -231,6 +232,37 @@ int wk_defs_has_metric(const wk_defs *s, const char *tenant, const char *name)
     char key[1024];
     size_t kl = pair_key(key, sizeof(key), tenant, name);
     return kl > 0 && wk_map_get(&s->by_name, key, kl) != NULL;
+}
+
+ea_rc wk_defs_count_name(const wk_defs *s, const char *tenant, const char *event, ea_arena *a,
+                         const char **out)
+{
+    char key[1024];
+    size_t len = strlen(event), bl = ea_catalog_event_base_len(event, len), tl = strlen(tenant);
+    *out = event;
+    if (tl + 1 + bl > sizeof(key))
+        return EA_OK; /* longer than any definition's name */
+    memcpy(key, tenant, tl + 1);
+    memcpy(key + tl + 1, event, bl);
+    const wk_metric_def *d = wk_map_get(&s->by_name, key, tl + 1 + bl);
+    bool counts_base = d != NULL && d->agg == WK_AGG_COUNT && strlen(d->event_name) == bl &&
+                       memcmp(d->event_name, event, bl) == 0;
+    switch (ea_catalog_count_kind_of(len, bl, d != NULL, counts_base)) {
+    case EA_CATALOG_COUNT_OWN:
+        return EA_OK;
+    case EA_CATALOG_COUNT_REPLACED:
+        *out = NULL;
+        return EA_OK;
+    case EA_CATALOG_COUNT_SHADOWED:
+        break;
+    }
+    char *n = ea_arena_alloc(a, len + EA_CATALOG_EVENT_SUFFIX_LEN + 1);
+    if (n == NULL)
+        return EA_ERR_NOMEM;
+    memcpy(n, event, len);
+    memcpy(n + len, EA_CATALOG_EVENT_SUFFIX, EA_CATALOG_EVENT_SUFFIX_LEN + 1);
+    *out = n;
+    return EA_OK;
 }
 
 size_t wk_defs_count(const wk_defs *s)

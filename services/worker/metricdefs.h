@@ -7,6 +7,7 @@
 #ifndef WK_METRICDEFS_H
 #define WK_METRICDEFS_H
 
+#include "ea_arena.h"
 #include "ea_err.h"
 
 #include <libpq-fe.h>
@@ -50,9 +51,15 @@ void wk_defs_free(wk_defs *s);
 const wk_metric_def *const *wk_defs_for_event(const wk_defs *s, const char *tenant,
                                               const char *event, size_t *n);
 
-/* True when tenant has a definition named `name` (it then replaces the automatic count metric
- * of the event with that name). */
+/* True when tenant has a definition named `name`. */
 int wk_defs_has_metric(const wk_defs *s, const char *tenant, const char *name);
+
+/* The metric name of the automatic count of `event` (lib/catalog's rule: the event's own name;
+ * "<event> (event)" while a definition named like the event's base counts something else; NULL
+ * when a definition named like the event is its count and replaces it). A built name is copied
+ * into a. EA_ERR_NOMEM when a is full. */
+ea_rc wk_defs_count_name(const wk_defs *s, const char *tenant, const char *event, ea_arena *a,
+                         const char **out) EA_WUR;
 
 /* Number of definitions in the snapshot. */
 size_t wk_defs_count(const wk_defs *s);

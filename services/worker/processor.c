@@ -7,8 +7,9 @@
  *   sum | avg | min | max of a numeric property         cnt += 1, sum += v, min/max
  *   unique of a property                                cnt += 1, hll ∪= hash(canonical value)
  * An event without the (numeric) property does not contribute to that metric: avg = sum/cnt
- * stays the mean of the values present. A definition named like the event replaces the
- * automatic count metric of that event.
+ * stays the mean of the values present. The automatic count's name follows lib/catalog's rule
+ * (wk_defs_count_name): the event's name, or "<event> (event)" while a definition holding that
+ * name counts something else; a definition named like the event that is its count replaces it.
  */
 #include "processor.h"
 #include "ea_pg_buf.h"
@@ -185,9 +186,12 @@ static ea_rc contribute(wk_agg *g, const char *tenant, const char *metric, const
 ea_rc wk_agg_add(wk_agg *g, const wk_defs *defs, wk_capset *caps, const wk_event *ev,
                  int64_t closed_before_ms, ea_arena *a, bool *touched_closed)
 {
-    ea_rc rc;
-    if (!wk_defs_has_metric(defs, ev->tenant, ev->name)) {
-        rc = contribute(g, ev->tenant, ev->name, "{}", 2, ev->ts_ms, false, 0, NULL,
+    const char *count_name;
+    ea_rc rc = wk_defs_count_name(defs, ev->tenant, ev->name, a, &count_name);
+    if (rc != EA_OK)
+        return rc;
+    if (count_name != NULL) {
+        rc = contribute(g, ev->tenant, count_name, "{}", 2, ev->ts_ms, false, 0, NULL,
                         closed_before_ms, a, touched_closed);
         if (rc != EA_OK)
             return rc;

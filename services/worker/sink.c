@@ -71,10 +71,17 @@
  *     any worker — and only together with the close or restatement that made it fire: a rolled
  *     back transaction takes its alert_events rows with it and the retry redoes both. Only rows
  *     the committed transaction inserted are published on ea:alerts, after COMMIT (8).
+ * 11. Metric names (lib/catalog, docs/ARCHITECTURE.md "Metric names"). Every batch takes the
+ *     metric-names advisory lock SHARED as its first statement, before reading the definitions
+ *     version; catalog changes to definitions take it exclusively. So a batch counts with the
+ *     definitions as they are for its whole transaction, and records the event names it counts
+ *     in event_names (step_events_seen) in the same transaction — "events seen" is exact when
+ *     a definition is checked against it, and a rename/delete never runs beside a batch.
  */
 #include "sink.h"
 #include "alerts.h"
 #include "dims.h"
+#include "ea_catalog.h"
 #include "ea_hll.h"
 #include "ea_log.h"
 #include "ea_pg.h"
@@ -116,7 +123,8 @@ struct wk_sink {
     wk_agg *agg;
     ea_arena *attempt; /* per attempt: map keys, rows, change list */
     ea_pg_buf pb[NPARAM];
-    wk_map keys; /* dedup: tenant\0event_id -> wk_event* */
+    wk_map keys;  /* dedup: tenant\0event_id -> wk_event* */
+    wk_map names; /* events seen (11): tenant\0event name, per attempt */
     wk_publish_fn publish;
     void *publish_ctx;
     wk_alert_fn alert_publish;
@@ -255,6 +263,7 @@ void wk_sink_free(wk_sink *s)
     for (int i = 0; i < NPARAM; i++)
         ea_pg_buf_free(&s->pb[i]);
     wk_map_free(&s->keys);
+    wk_map_free(&s->names);
     fired_free(&s->fired);
     free(s);
 }
@@ -1344,6 +1353,37 @@ static ea_rc step_alerts(wk_sink *s, const wk_change *changes, size_t n, struct 
     return EA_OK;
 }
 
+/* (11) Records the event names this batch counts (lib/catalog's events seen), after the
+ * advisory locks of step_locks and before any rollup row, like every batch. */
+static ea_rc step_events_seen(wk_sink *s, wk_batch *b, size_t lo, size_t hi, struct ea_err *err)
+{
+    wk_map_clear(&s->names);
+    arr_open(&s->pb[0]);
+    arr_open(&s->pb[1]);
+    ea_pg_buf *k = &s->pb[2];
+    size_t n = 0;
+    for (size_t i = lo; i < hi; i++) {
+        const wk_event *ev = &b->ev[i];
+        if (ev->dropped || ev->state != WK_EV_COUNTED)
+            continue;
+        ea_pg_buf_reset(k);
+        ea_pg_buf_append(k, ev->tenant, strlen(ev->tenant) + 1);
+        ea_pg_buf_puts(k, ev->name);
+        bool ins;
+        if (k->oom || wk_map_upsert(&s->names, k->p, k->len, s->attempt, &ins) == NULL)
+            return ea_err_set(err, EA_ERR_NOMEM, "out of memory recording event names");
+        if (!ins)
+            continue;
+        arr_cstr(&s->pb[0], ev->tenant);
+        arr_cstr(&s->pb[1], ev->name);
+        n++;
+    }
+    arr_close(&s->pb[0]);
+    arr_close(&s->pb[1]);
+    return n == 0 ? EA_OK
+                  : exec_params(s, EA_CATALOG_SQL_EVENTS_SEEN, 2, PGRES_COMMAND_OK, NULL, err);
+}
+
 static bool is_transient(const struct ea_err *err, PGconn *c)
 {
     if (ea_pg_is_broken(c) || err->code == EA_ERR_UNAVAILABLE || err->code == EA_ERR_NOMEM)
@@ -1394,9 +1434,13 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
             ps[p - st].present = true;
     }
 
-    ea_rc rc = ea_pg_exec(s->conn, "BEGIN", err);
-    if (rc != EA_OK)
+    /* (11) the metric-names lock, shared, before the definitions are read: a definition change
+     * (lib/catalog, exclusive) never happens while this batch counts */
+    ea_rc rc = ea_pg_exec(s->conn, "BEGIN; " EA_CATALOG_SQL_NAMES_LOCK_SHARED, err);
+    if (rc != EA_OK) {
+        rollback(s);
         return rc;
+    }
     /* definitions committed before these events were produced must count them: check the
      * definitions version inside the batch transaction (see migration 0003) */
     if ((rc = wk_sink_refresh_defs(s, false, err)) != EA_OK)
@@ -1537,6 +1581,8 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
     }
 
     if ((rc = raw_finish(s, err)) != EA_OK)
+        goto fail;
+    if ((rc = step_events_seen(s, b, lo, hi, err)) != EA_OK)
         goto fail;
     size_t nrows;
     wk_row **rows = wk_agg_rows(s->agg, &nrows);

@@ -177,7 +177,7 @@ check "missing --tenant: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "needs --
 run "$ADMIN" key create --tenant "$T"
 check "missing --scopes: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "needs --scopes"'
 run "$ADMIN" key create --tenant "$T" --scopes ingest --rate-limit 0
-check "rate limit 0: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "invalid --rate-limit"'
+check "rate limit 0: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "^invalid rate limit 0"'
 run "$ADMIN" key create --tenant "$T" --scopes ingest --rate-limit abc
 check "rate limit abc: exit 2" '[ $RC = 2 ]'
 run "$ADMIN" key create --tenant "no-such-$SUF" --scopes ingest
@@ -216,7 +216,7 @@ run "$ADMIN" metric define --tenant "$T" --name uniq --event page_view --aggrega
 check "unique metric" '[ $RC = 0 ]'
 NMET=$(sql "SELECT count(*) FROM metric_definitions WHERE tenant_id = '$T'")
 run "$ADMIN" metric define --tenant "$T" --name m --event e --aggregation sum
-check "sum without --property: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "needs --property"'
+check "sum without --property: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "^aggregation sum needs a property"'
 run "$ADMIN" metric define --tenant "$T" --name m --event e --aggregation median
 check "bad aggregation: exit 2" '[ $RC = 2 ] && echo "$ERR" | grep -q "invalid aggregation"'
 run "$ADMIN" metric define --tenant "$T" --name m --event e --dimensions a,b,c,d,e,f,g,h,i

@@ -10,7 +10,10 @@
 #define ADMIN_H
 
 #include "ea_apikey.h"
+#include "ea_catalog.h"
 #include "ea_err.h"
+
+#include <jansson.h>
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -28,19 +31,15 @@
 #define ADM_LOCK_MIGRATE "7305976960113"
 #define ADM_LOCK_PARTITIONS "7305976960114"
 
-#define ADM_TENANT_ID_MAX 63
-#define ADM_MAX_DIMENSIONS 8
-#define ADM_NAME_MAX 128  /* metric and dimension names (metric_definitions CHECK) */
-#define ADM_EVENT_MAX 256 /* event names (docs/event-format.md) */
-#define ADM_TEXT_MAX 200  /* tenant and key display names */
-#define ADM_ARRAY_MAX 4096
-
 struct adm_cfg {
     const char *database_url;
     const char *migrations_dir; /* NULL: resolved by adm_migrations_dir() */
     long bcrypt_cost;
     const char *oidc_dev_issuer; /* the local OIDC provider (seed makes its user demo an admin) */
     const char *ingest_url;      /* the ingest API (seed --sample-days posts its events there) */
+    const char *redis_url;       /* catalog changes are announced on the change feed */
+    const char *redis_ca_file;
+    const char *changes_channel;
 };
 
 /* Commands: argv[0] is the command word ("migrate", "key", ...). Return an ADM_EXIT_* code. */
@@ -87,33 +86,14 @@ int adm_opts_parse(int argc, char **argv, struct adm_opt *opts, size_t nopts, co
 /* Prints "<fmt>" and the usage text to stderr; returns ADM_EXIT_USAGE. */
 int adm_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- validation (args.c, pure: unit-tested in tests/unit/admin/) ---------------------------- */
+/* ---- values (args.c, pure: unit-tested in tests/unit/admin/) -------------------------------- */
 
-/* True when id matches ^[a-z0-9][a-z0-9-]{0,62}$ (the tenants.id CHECK). */
-bool adm_tenant_id_valid(const char *id);
-
-/* Derives a tenant id from a display name: lowercase ASCII letters and digits kept, every run of
- * other bytes becomes one '-', no leading/trailing '-', at most 63 chars. False (out = "") when
- * nothing valid remains. */
-bool adm_slugify(const char *name, char out[ADM_TENANT_ID_MAX + 1]);
-
-/* Parses "ingest,read[,admin]" into the PostgreSQL array literal "{ingest,read}". Each scope
- * must be one of ingest/read/admin, at least one, no repeats. EA_ERR_INVALID with a message. */
-ea_rc adm_parse_scopes(const char *s, char out[ADM_ARRAY_MAX], struct ea_err *err) EA_WUR;
-
-/* Parses "a,b" (dimension property names, 1..128 bytes, no control characters, at most 8, no
- * repeats; "" means none) into a quoted PostgreSQL array literal {"a","b"}; *count = how many. */
-ea_rc adm_parse_dimensions(const char *s, char out[ADM_ARRAY_MAX], int *count,
-                           struct ea_err *err) EA_WUR;
+/* Splits "a,b" at commas into a NULL-terminated array of pointers into one allocation (free()
+ * the array); "" or NULL gives no items. *n = the count. NULL when out of memory. */
+const char **adm_split(const char *s, size_t *n);
 
 /* Parses a base-10 integer in [min, max] (whole string, no sign games). */
 bool adm_parse_long(const char *s, long min, long max, long *out);
-
-/* True for count|sum|min|max|avg|unique. */
-bool adm_aggregation_valid(const char *s);
-
-/* True when s is 1..max bytes with no control characters (names shown in tables and logs). */
-bool adm_text_valid(const char *s, size_t max);
 
 /* ---- database and output (common.c) -------------------------------------------------------- */
 
@@ -138,20 +118,31 @@ void adm_rollback(PGconn *c);
 /* Prints a result as an aligned text table with a header row (NULL shown as "-"). */
 void adm_print_table(const PGresult *res, FILE *out);
 
-/* True when tenant id exists; EA_ERR_NOTFOUND ("could not <what>: tenant "x" does not exist")
- * or EA_ERR_DB otherwise. */
-ea_rc adm_tenant_require(PGconn *c, const char *tenant, const char *what,
-                         struct ea_err *err) EA_WUR;
+/* ---- lib/catalog adapters (catalog.c) ------------------------------------------------------- */
+
+/* A lib/catalog error as the CLI reports it: bad input (EA_ERR_INVALID) is a usage error (the
+ * message, then usage; exit 2), anything else adm_fail (exit 1). The first line is the catalog's
+ * message, the same text GraphQL answers. */
+int adm_catalog_fail(const struct ea_err *err, const char *usage);
+
+/* One column of a table printed from a JSON list of objects. */
+struct adm_col {
+    const char *header;
+    const char *key;     /* the object's member */
+    const char *if_null; /* shown for null or a missing member */
+    char kind;           /* 's' as is, 't' a timestamp cut to seconds, 'l' a list joined by ',' */
+};
+
+/* Prints list (JSON objects) as an aligned table with a header row. */
+void adm_print_json_table(const json_t *list, const struct adm_col *cols, size_t ncols, FILE *out);
+
+/* Announces metrics whose rows a catalog change moved or removed on the change feed
+ * (REDIS_URL, WORKER_CHANGES_CHANNEL) so graphql-api drops their cached answers; when Redis is
+ * unreachable prints a warning saying what it means. Takes ownership of changed. */
+void adm_announce(const struct adm_cfg *cfg, const char *tenant, json_t *changed);
 
 /* Runs ea_partitions_maintain() in its own transaction under ADM_LOCK_PARTITIONS; *created = the
  * number of partitions it created. */
 ea_rc adm_partitions_maintain(PGconn *c, long *created, struct ea_err *err) EA_WUR;
-
-/* Creates an api key row and returns the full key in key_out (shown once by the caller).
- * scopes_array is a literal from adm_parse_scopes; rate_limit/name may be NULL. */
-ea_rc adm_key_insert(PGconn *c, const struct adm_cfg *cfg, const char *tenant,
-                     const char *scopes_array, const char *rate_limit, const char *name,
-                     char key_out[EA_APIKEY_MAX_LEN + 1], char id_out[EA_APIKEY_ID_LEN + 1],
-                     struct ea_err *err) EA_WUR;
 
 #endif

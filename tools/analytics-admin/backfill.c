@@ -608,9 +608,9 @@ int adm_cmd_backfill(const struct adm_cfg *cfg, int argc, char **argv)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if (tenant == NULL || metric == NULL || from == NULL || to == NULL)
         return adm_usage_error(usage, "--tenant, --metric, --from and --to are required");
-    if (!adm_tenant_id_valid(tenant))
+    if (!ea_catalog_tenant_id_valid(tenant))
         return adm_usage_error(usage, "invalid tenant id \"%s\"", tenant);
-    if (!adm_text_valid(metric, ADM_NAME_MAX))
+    if (!ea_catalog_text_valid(metric, EA_CATALOG_EVENT_MAX + EA_CATALOG_EVENT_SUFFIX_LEN))
         return adm_usage_error(usage, "invalid metric name");
     int64_t from_ms, to_ms;
     if (!parse_time(from, &from_ms))
@@ -644,7 +644,7 @@ int adm_cmd_backfill(const struct adm_cfg *cfg, int argc, char **argv)
     char *event = NULL;
     bool automatic = false;
     wk_defs *defs = NULL;
-    if (adm_tenant_require(c, tenant, "backfill", &err) != EA_OK ||
+    if (ea_catalog_tenant_require(c, tenant, "backfill", &err) != EA_OK ||
         check_range(c, from_day, to_day, &err) != EA_OK ||
         (defs = load_def(c, tenant, metric, &event, &automatic, &err)) == NULL) {
         adm_fail(&err);

@@ -1,7 +1,6 @@
 /*
  * common.c — what every analytics-admin command shares: connecting, reporting errors the same
- * way, printing result tables, checking a tenant exists, the partition maintenance pass and
- * creating an API key row (used by `key create` and `seed`).
+ * way, printing result tables and the partition maintenance pass.
  */
 #include "admin.h"
 
@@ -100,21 +99,6 @@ void adm_print_table(const PGresult *res, FILE *out)
     free(w);
 }
 
-ea_rc adm_tenant_require(PGconn *c, const char *tenant, const char *what, struct ea_err *err)
-{
-    const char *params[] = {tenant};
-    PGresult *res =
-        adm_query(c, what, "SELECT 1 FROM tenants WHERE id = $1", 1, params, PGRES_TUPLES_OK, err);
-    if (res == NULL)
-        return err->code;
-    int n = PQntuples(res);
-    PQclear(res);
-    if (n == 0)
-        return ea_err_set(err, EA_ERR_NOTFOUND, "could not %s: tenant \"%s\" does not exist", what,
-                          tenant);
-    return EA_OK;
-}
-
 ea_rc adm_partitions_maintain(PGconn *c, long *created, struct ea_err *err)
 {
     const char *params[] = {ADM_LOCK_PARTITIONS};
@@ -138,39 +122,4 @@ fail:
     rc = err->code;
     adm_rollback(c);
     return rc;
-}
-
-ea_rc adm_key_insert(PGconn *c, const struct adm_cfg *cfg, const char *tenant,
-                     const char *scopes_array, const char *rate_limit, const char *name,
-                     char key_out[EA_APIKEY_MAX_LEN + 1], char id_out[EA_APIKEY_ID_LEN + 1],
-                     struct ea_err *err)
-{
-    /* 48 random bits of key id: a collision is unlikely but possible, so retry a few times.
-     * ON CONFLICT DO NOTHING instead of catching 23505 keeps a caller's transaction usable. */
-    for (int attempt = 0; attempt < 3; attempt++) {
-        char hash[EA_APIKEY_HASH_MAX];
-        ea_rc rc = ea_apikey_generate((int)cfg->bcrypt_cost, key_out, id_out, hash, err);
-        if (rc != EA_OK)
-            return rc;
-        const char *params[] = {id_out, tenant, hash, scopes_array, rate_limit, name};
-        PGresult *res = adm_query(c, "create api key",
-                                  "INSERT INTO api_keys (key_id, tenant_id, secret_hash, scopes, "
-                                  "rate_limit, name) VALUES ($1, $2, $3, $4::text[], $5::integer, "
-                                  "$6) ON CONFLICT (key_id) DO NOTHING",
-                                  6, params, PGRES_COMMAND_OK, err);
-        if (res == NULL) {
-            memset(key_out, 0, EA_APIKEY_MAX_LEN + 1);
-            if (strcmp(err->sqlstate, "23503") == 0)
-                return ea_err_set(err, EA_ERR_NOTFOUND,
-                                  "could not create api key: tenant \"%s\" does not exist", tenant);
-            return err->code;
-        }
-        bool inserted = strcmp(PQcmdTuples(res), "1") == 0;
-        PQclear(res);
-        if (inserted)
-            return EA_OK;
-        memset(key_out, 0, EA_APIKEY_MAX_LEN + 1);
-    }
-    return ea_err_set(err, EA_ERR_CONFLICT,
-                      "could not create api key: key id collided three times (random source?)");
 }

@@ -3,10 +3,12 @@
  * The full key is printed once, alone on the last line of stdout (scripts take `tail -n1`); the
  * database keeps only the key id and a bcrypt hash of the secret (lib/apikey). `key list` never
  * shows secrets or hashes. Revocation sets revoked_at; services honour it within their key
- * cache TTL (SPEC §4).
+ * cache TTL (SPEC §4). The rules and statements are lib/catalog's (the same as GraphQL's).
  */
 #include "admin.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -36,36 +38,50 @@ static int key_create(const struct adm_cfg *cfg, int argc, char **argv)
         return adm_usage_error(usage, "key create needs --tenant");
     if (scopes == NULL)
         return adm_usage_error(usage, "key create needs --scopes");
-    if (!adm_tenant_id_valid(tenant))
-        return adm_usage_error(usage, "invalid tenant id \"%s\"", tenant);
-    struct ea_err err = {0};
-    char scopes_array[ADM_ARRAY_MAX];
-    if (adm_parse_scopes(scopes, scopes_array, &err) != EA_OK)
-        return adm_usage_error(usage, "%s", err.message);
-    long rl = 0;
-    if (rate != NULL && !adm_parse_long(rate, 1, 2147483647L, &rl))
-        return adm_usage_error(
-            usage, "invalid --rate-limit \"%s\": expected requests/minute, 1 to 2147483647", rate);
-    if (name != NULL && !adm_text_valid(name, ADM_TEXT_MAX))
-        return adm_usage_error(usage, "invalid --name: 1 to %d bytes without control characters",
-                               ADM_TEXT_MAX);
-
-    PGconn *c = adm_connect(cfg);
-    if (c == NULL)
-        return ADM_EXIT_FAIL;
-    char key[EA_APIKEY_MAX_LEN + 1], id[EA_APIKEY_ID_LEN + 1];
-    int rc = ADM_EXIT_OK;
-    if (adm_tenant_require(c, tenant, "create api key", &err) != EA_OK ||
-        adm_key_insert(c, cfg, tenant, scopes_array, rate, name, key, id, &err) != EA_OK) {
-        rc = adm_fail(&err);
-    } else {
-        printf("created api key %s for tenant %s: scopes %s, rate limit %s%s, name %s "
-               "(shown once; only its bcrypt hash is stored)\n",
-               id, tenant, scopes, rate != NULL ? rate : "default", rate != NULL ? "/min" : "",
-               name != NULL ? name : "-");
-        printf("%s\n", key);
-        memset(key, 0, sizeof(key));
+    long long rl = 0;
+    if (rate != NULL) {
+        char *end;
+        errno = 0;
+        rl = strtoll(rate, &end, 10);
+        if (rate[0] == '\0' || *end != '\0' || errno != 0)
+            return adm_usage_error(
+                usage, "invalid --rate-limit \"%s\": expected requests/minute, 1 to 2147483647",
+                rate);
     }
+    ea_catalog_key_spec spec = {
+        .tenant = tenant, .has_rate_limit = rate != NULL, .rate_limit = rl, .name = name};
+    const char **list = adm_split(scopes, &spec.nscopes);
+    if (list == NULL)
+        return ADM_EXIT_FAIL;
+    spec.scopes = list;
+    struct ea_err err = {0};
+    char key[EA_APIKEY_MAX_LEN + 1];
+    json_t *k = NULL;
+    PGconn *c = NULL;
+    int rc = ADM_EXIT_OK;
+    /* bad input is refused before connecting */
+    if (ea_catalog_tenant_id_check(tenant, &err) != EA_OK ||
+        ea_catalog_scopes_check(spec.scopes, spec.nscopes, &err) != EA_OK) {
+        rc = adm_catalog_fail(&err, usage);
+        goto out;
+    }
+    if ((c = adm_connect(cfg)) == NULL) {
+        rc = ADM_EXIT_FAIL;
+        goto out;
+    }
+    if (ea_catalog_key_create(c, &spec, (int)cfg->bcrypt_cost, key, &k, &err) != EA_OK) {
+        rc = adm_catalog_fail(&err, usage);
+        goto out;
+    }
+    printf("created api key %s for tenant %s: scopes %s, rate limit %s%s, name %s "
+           "(shown once; only its bcrypt hash is stored)\n",
+           json_string_value(json_object_get(k, "keyId")), tenant, scopes,
+           rate != NULL ? rate : "default", rate != NULL ? "/min" : "", name != NULL ? name : "-");
+    printf("%s\n", key);
+    memset(key, 0, sizeof(key));
+out:
+    json_decref(k);
+    free(list);
     PQfinish(c);
     return rc;
 }
@@ -79,58 +95,35 @@ static int key_revoke(const struct adm_cfg *cfg, int argc, char **argv)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if (npos != 1)
         return adm_usage_error(usage, "key revoke needs a KEY_ID or a full key");
-    char id[EA_APIKEY_ID_LEN + 1], secret[EA_APIKEY_SECRET_LEN + 1];
-    const char *arg = pos[0];
-    size_t len = strlen(arg);
-    if (strncmp(arg, "ak_", 3) == 0) {
-        if (ea_apikey_parse(arg, len, id, secret) != EA_OK)
-            return adm_usage_error(usage, "invalid key: expected ak_<12 hex>_<32 hex>");
-        memset(secret, 0, sizeof(secret));
-    } else {
-        /* A bare key id: exactly what ea_apikey_parse accepts between "ak_" and "_". */
-        bool ok = len == EA_APIKEY_ID_LEN;
-        for (size_t i = 0; ok && i < len; i++)
-            ok = (arg[i] >= '0' && arg[i] <= '9') || (arg[i] >= 'a' && arg[i] <= 'f');
-        if (!ok)
-            return adm_usage_error(usage, "invalid key id \"%s\": expected 12 lowercase hex chars",
-                                   arg);
-        memcpy(id, arg, len + 1);
-    }
-
     PGconn *c = adm_connect(cfg);
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
-    const char *params[] = {id};
+    json_t *k = NULL;
+    bool already = false;
     int rc = ADM_EXIT_OK;
-    /* One statement reports both outcomes: revoked now, or already revoked (and when). */
-    PGresult *res = adm_query(
-        c, "revoke api key",
-        "WITH upd AS (UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS "
-        "NULL RETURNING tenant_id) "
-        "SELECT 'revoked' AS outcome, tenant_id, NULL::text AS at FROM upd "
-        "UNION ALL SELECT 'already', tenant_id, "
-        "to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM api_keys "
-        "WHERE key_id = $1 AND revoked_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM upd)",
-        1, params, PGRES_TUPLES_OK, &err);
-    if (res == NULL) {
-        rc = adm_fail(&err);
-    } else if (PQntuples(res) == 0) {
-        fprintf(stderr, "could not revoke api key: key %s does not exist\n", id);
-        rc = ADM_EXIT_FAIL;
-    } else if (strcmp(PQgetvalue(res, 0, 0), "revoked") == 0) {
-        printf("revoked api key %s of tenant %s\n", id, PQgetvalue(res, 0, 1));
+    if (ea_catalog_key_revoke(c, NULL, pos[0], &k, &already, &err) != EA_OK) {
+        rc = adm_catalog_fail(&err, usage);
+    } else if (!already) {
+        printf("revoked api key %s of tenant %s\n", json_string_value(json_object_get(k, "keyId")),
+               json_string_value(json_object_get(k, "tenant")));
     } else {
-        printf("api key %s of tenant %s was already revoked at %s\n", id, PQgetvalue(res, 0, 1),
-               PQgetvalue(res, 0, 2));
+        const char *at = json_string_value(json_object_get(k, "revokedAt"));
+        printf("api key %s of tenant %s was already revoked at %.19sZ\n",
+               json_string_value(json_object_get(k, "keyId")),
+               json_string_value(json_object_get(k, "tenant")), at != NULL ? at : "?");
     }
-    PQclear(res);
+    json_decref(k);
     PQfinish(c);
     return rc;
 }
 
 static int key_list(const struct adm_cfg *cfg, int argc, char **argv)
 {
+    static const struct adm_col cols[] = {
+        {"key_id", "keyId", NULL, 's'},         {"name", "name", "-", 's'},
+        {"scopes", "scopes", NULL, 'l'},        {"rate_limit", "rateLimit", "default", 's'},
+        {"created_at", "createdAt", NULL, 't'}, {"revoked_at", "revokedAt", "-", 't'}};
     const char *tenant;
     size_t npos;
     struct adm_opt opts[] = {{"tenant", &tenant}};
@@ -139,33 +132,19 @@ static int key_list(const struct adm_cfg *cfg, int argc, char **argv)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if (tenant == NULL)
         return adm_usage_error(usage, "key list needs --tenant");
-    if (!adm_tenant_id_valid(tenant))
-        return adm_usage_error(usage, "invalid tenant id \"%s\"", tenant);
+    struct ea_err err = {0};
+    if (ea_catalog_tenant_id_check(tenant, &err) != EA_OK)
+        return adm_catalog_fail(&err, usage);
     PGconn *c = adm_connect(cfg);
     if (c == NULL)
         return ADM_EXIT_FAIL;
-    struct ea_err err = {0};
-    const char *params[] = {tenant};
+    json_t *list = NULL;
     int rc = ADM_EXIT_OK;
-    PGresult *res = NULL;
-    if (adm_tenant_require(c, tenant, "list api keys", &err) != EA_OK) {
-        rc = adm_fail(&err);
-        goto out;
-    }
-    res = adm_query(
-        c, "list api keys",
-        "SELECT key_id, coalesce(name, '-') AS name, array_to_string(scopes, ',') AS scopes,"
-        " coalesce(rate_limit::text, 'default') AS rate_limit,"
-        " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,"
-        " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS revoked_at"
-        " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id",
-        1, params, PGRES_TUPLES_OK, &err);
-    if (res == NULL)
-        rc = adm_fail(&err);
+    if (ea_catalog_key_list(c, tenant, &list, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
     else
-        adm_print_table(res, stdout);
-out:
-    PQclear(res);
+        adm_print_json_table(list, cols, sizeof(cols) / sizeof(cols[0]), stdout);
+    json_decref(list);
     PQfinish(c);
     return rc;
 }

@@ -22,6 +22,13 @@ static const ea_config_entry config_table[] = {
      "issuer URL of the local OIDC provider; seed makes its user demo admin of acme-corp"},
     {"INGEST_URL", EA_CFG_STR, "http://127.0.0.1:3001", 0, 0, offsetof(struct adm_cfg, ingest_url),
      "the ingest API that seed --sample-days posts sample events to"},
+    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0,
+     offsetof(struct adm_cfg, redis_url),
+     "Redis: metric changes (delete, rename) are announced on the change feed"},
+    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, offsetof(struct adm_cfg, redis_ca_file),
+     "CA certificates for rediss:// (default: the system's)"},
+    {"WORKER_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0,
+     offsetof(struct adm_cfg, changes_channel), "Redis channel of the change feed"},
 };
 #define CONFIG_N (sizeof(config_table) / sizeof(config_table[0]))
 
@@ -35,7 +42,7 @@ static const struct {
      "demo tenant acme-corp, metric page_views, a new demo key; --sample-days N: sample events"},
     {"tenant", adm_cmd_tenant, "tenant create NAME [--id ID] | tenant list"},
     {"key", adm_cmd_key, "key create --tenant T --scopes S | key revoke ID | key list --tenant T"},
-    {"metric", adm_cmd_metric, "metric define --tenant T --name N --event E ... | metric list"},
+    {"metric", adm_cmd_metric, "metric define|list|delete|rename --tenant T ..."},
     {"partitions", adm_cmd_partitions, "create/drop partitions now and list them"},
     {"member", adm_cmd_member, "member add --tenant T --issuer I --subject S --role R | list"},
     {"backfill", adm_cmd_backfill, "recompute a metric's rollups from raw events"},

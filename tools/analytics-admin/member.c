@@ -3,7 +3,8 @@
  * login. A membership names a person the way OIDC does — issuer + subject (the ID token's `iss`
  * and `sub`), never an e-mail address — so access can be granted before the first login and
  * cannot be captured by someone who later owns the same address. Roles: viewer (read) and
- * admin (read + admin mutations), enforced by graphql-api's gql_principal_can().
+ * admin (read + admin mutations), enforced by graphql-api's gql_principal_can(). Rules and
+ * statements: lib/catalog.
  */
 #include "admin.h"
 
@@ -20,30 +21,10 @@ static const char usage[] =
     "remove  takes the membership away (effective on the user's next request).\n"
     "list    shows the tenant's members and whether they have signed in yet.\n";
 
-ea_rc adm_member_upsert(PGconn *c, const char *tenant, const char *issuer, const char *subject,
-                        const char *role, struct ea_err *err)
-{
-    const char *params[4] = {issuer, subject, tenant, role};
-    PGresult *res = adm_query(c, "add member",
-                              "INSERT INTO memberships (issuer, subject, tenant_id, role)"
-                              " VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, subject, tenant_id)"
-                              " DO UPDATE SET role = EXCLUDED.role",
-                              4, params, PGRES_COMMAND_OK, err);
-    if (res == NULL)
-        return err->code;
-    PQclear(res);
-    return EA_OK;
-}
-
 static int check_who(const char *tenant, const char *issuer, const char *subject)
 {
     if (tenant == NULL || issuer == NULL || subject == NULL)
         return adm_usage_error(usage, "--tenant, --issuer and --subject are required");
-    if (!adm_tenant_id_valid(tenant))
-        return adm_usage_error(usage, "invalid tenant id \"%s\"", tenant);
-    if (!adm_text_valid(issuer, 512) || !adm_text_valid(subject, 255))
-        return adm_usage_error(usage, "invalid --issuer or --subject: 1 to 512/255 bytes without "
-                                      "control characters");
     return ADM_EXIT_OK;
 }
 
@@ -58,16 +39,13 @@ static int member_add(const struct adm_cfg *cfg, int argc, char **argv)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if ((prc = check_who(tenant, issuer, subject)) != ADM_EXIT_OK)
         return prc;
-    if (role == NULL || (strcmp(role, "viewer") != 0 && strcmp(role, "admin") != 0))
-        return adm_usage_error(usage, "--role must be viewer or admin");
     PGconn *c = adm_connect(cfg);
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
     int rc = ADM_EXIT_OK;
-    if (adm_tenant_require(c, tenant, "add member", &err) != EA_OK ||
-        adm_member_upsert(c, tenant, issuer, subject, role, &err) != EA_OK)
-        rc = adm_fail(&err);
+    if (ea_catalog_member_grant(c, tenant, issuer, subject, role, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
     else
         printf("member %s @ %s is %s of tenant %s\n", subject, issuer, role, tenant);
     PQfinish(c);
@@ -88,55 +66,41 @@ static int member_remove(const struct adm_cfg *cfg, int argc, char **argv)
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
-    const char *params[3] = {issuer, subject, tenant};
-    PGresult *res = adm_query(c, "remove member",
-                              "DELETE FROM memberships WHERE issuer = $1 AND subject = $2"
-                              " AND tenant_id = $3",
-                              3, params, PGRES_COMMAND_OK, &err);
     int rc = ADM_EXIT_OK;
-    if (res == NULL) {
-        rc = adm_fail(&err);
-    } else if (strcmp(PQcmdTuples(res), "1") != 0) {
-        fprintf(stderr, "could not remove member: %s @ %s is not a member of %s\n", subject, issuer,
-                tenant);
-        rc = ADM_EXIT_FAIL;
-    } else {
+    if (ea_catalog_member_remove(c, tenant, issuer, subject, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
+    else
         printf("removed %s @ %s from tenant %s\n", subject, issuer, tenant);
-    }
-    PQclear(res);
     PQfinish(c);
     return rc;
 }
 
 static int member_list(const struct adm_cfg *cfg, int argc, char **argv)
 {
+    static const struct adm_col cols[] = {{"issuer", "issuer", NULL, 's'},
+                                          {"subject", "subject", NULL, 's'},
+                                          {"role", "role", NULL, 's'},
+                                          {"name", "name", "-", 's'},
+                                          {"last_login", "lastLoginAt", "-", 't'}};
     const char *tenant;
     size_t npos;
     struct adm_opt opts[] = {{"tenant", &tenant}};
     int prc = adm_opts_parse(argc, argv, opts, 1, NULL, 0, &npos, usage);
     if (prc != ADM_EXIT_OK)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
-    if (tenant == NULL || !adm_tenant_id_valid(tenant))
-        return adm_usage_error(usage, "member list needs a valid --tenant");
+    if (tenant == NULL)
+        return adm_usage_error(usage, "member list needs --tenant");
     PGconn *c = adm_connect(cfg);
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
-    const char *params[1] = {tenant};
-    PGresult *res = adm_query(c, "list members",
-                              "SELECT m.issuer, m.subject, m.role, u.name,"
-                              " to_char(u.last_login_at AT TIME ZONE 'UTC',"
-                              " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_login"
-                              " FROM memberships m LEFT JOIN users u"
-                              " ON u.issuer = m.issuer AND u.subject = m.subject"
-                              " WHERE m.tenant_id = $1 ORDER BY m.issuer, m.subject",
-                              1, params, PGRES_TUPLES_OK, &err);
+    json_t *list = NULL;
     int rc = ADM_EXIT_OK;
-    if (res == NULL)
-        rc = adm_fail(&err);
+    if (ea_catalog_member_list(c, tenant, &list, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
     else
-        adm_print_table(res, stdout);
-    PQclear(res);
+        adm_print_json_table(list, cols, sizeof(cols) / sizeof(cols[0]), stdout);
+    json_decref(list);
     PQfinish(c);
     return rc;
 }

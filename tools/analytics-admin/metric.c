@@ -1,11 +1,14 @@
 /*
- * metric.c — `analytics-admin metric define|list`: metric definitions the worker rolls up
- * (SPEC §5). `define` is an upsert on (tenant, name): redefining a metric changes how new events
- * are counted, not rows already rolled up. Every event name also gets an automatic count metric
- * in the worker; those are not stored here.
+ * metric.c — `analytics-admin metric define|list|delete|rename`: metric definitions the worker
+ * rolls up (SPEC §5), through lib/catalog (the rules and messages GraphQL gives too). `define`
+ * is an upsert on (tenant, name): redefining a metric changes how new events are counted, not
+ * rows already rolled up. Changes that move or remove rollup rows are announced on the change
+ * feed so graphql-api drops cached answers.
  */
 #include "admin.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -13,12 +16,22 @@ static const char usage[] =
     "                [--aggregation count|sum|min|max|avg|unique] [--property P]\n"
     "                [--dimensions a,b] [--cardinality-cap N]\n"
     "       analytics-admin metric list --tenant T\n"
+    "       analytics-admin metric delete --tenant T --name N\n"
+    "       analytics-admin metric rename --tenant T --name N --to M\n"
     "\n"
-    "define  creates or replaces metric N of tenant T over events named E. The aggregation\n"
-    "        defaults to count; the others read the numeric (unique: any) property P, which they\n"
-    "        require. Up to 8 dimension properties; each keeps at most N distinct values per\n"
-    "        bucket (default 1000), the rest fold into \"__other__\".\n"
-    "list    shows the tenant's metric definitions.\n";
+    "define  creates or replaces metric N of tenant T over events named E. N is a lowercase\n"
+    "        letter, then up to 63 lowercase letters, digits, '_', '.' or '-'; it may not be the\n"
+    "        name of an event already seen unless the metric is that event's count. The\n"
+    "        aggregation defaults to count; the others read the numeric (unique: any) property\n"
+    "        P, which they require. Up to 8 dimension properties; each keeps at most N distinct\n"
+    "        values per day (default 1000), the rest fold into \"__other__\".\n"
+    "list    shows the tenant's metric definitions.\n"
+    "delete  removes a definition and its rollups (those of an event's own count stay: they are\n"
+    "        the event's automatic count). Refused while alerts use the metric.\n"
+    "rename  gives a definition a new name; its rollups, alerts and dashboard charts follow.\n"
+    "\n"
+    "Every event also has an automatic count metric named exactly like the event (\"<event>\n"
+    "(event)\" while a definition of another event holds that name).\n";
 
 static int metric_define(const struct adm_cfg *cfg, int argc, char **argv)
 {
@@ -33,81 +46,62 @@ static int metric_define(const struct adm_cfg *cfg, int argc, char **argv)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if (tenant == NULL || name == NULL || event == NULL)
         return adm_usage_error(usage, "metric define needs --tenant, --name and --event");
-    if (!adm_tenant_id_valid(tenant))
-        return adm_usage_error(usage, "invalid tenant id \"%s\"", tenant);
-    if (!adm_text_valid(name, ADM_NAME_MAX))
-        return adm_usage_error(
-            usage, "invalid metric name: 1 to %d bytes without control characters", ADM_NAME_MAX);
-    if (!adm_text_valid(event, ADM_EVENT_MAX))
-        return adm_usage_error(
-            usage, "invalid event name: 1 to %d bytes without control characters", ADM_EVENT_MAX);
-    if (agg == NULL)
-        agg = "count";
-    if (!adm_aggregation_valid(agg))
-        return adm_usage_error(usage,
-                               "invalid aggregation \"%s\": expected count, sum, min, max, avg or "
-                               "unique",
-                               agg);
-    bool is_count = strcmp(agg, "count") == 0;
-    if (!is_count && prop == NULL)
-        return adm_usage_error(usage, "aggregation %s needs --property", agg);
-    if (is_count && prop != NULL)
-        return adm_usage_error(usage, "aggregation count takes no --property (it counts events)");
-    if (prop != NULL && !adm_text_valid(prop, ADM_NAME_MAX))
-        return adm_usage_error(
-            usage, "invalid property name: 1 to %d bytes without control characters", ADM_NAME_MAX);
-    struct ea_err err = {0};
-    char dims_array[ADM_ARRAY_MAX];
-    int ndims = 0;
-    if (adm_parse_dimensions(dims != NULL ? dims : "", dims_array, &ndims, &err) != EA_OK)
-        return adm_usage_error(usage, "%s", err.message);
-    long capv = 1000;
-    if (cap != NULL && !adm_parse_long(cap, 1, 1000000, &capv))
-        return adm_usage_error(usage, "invalid --cardinality-cap \"%s\": expected 1 to 1000000",
-                               cap);
-    char capbuf[24];
-    snprintf(capbuf, sizeof(capbuf), "%ld", capv);
-
-    PGconn *c = adm_connect(cfg);
-    if (c == NULL)
+    ea_catalog_metric m = {.name = name, .event = event, .aggregation = agg, .property = prop};
+    if (cap != NULL) {
+        char *end;
+        errno = 0;
+        m.cap = strtoll(cap, &end, 10);
+        m.cap_set = true;
+        if (cap[0] == '\0' || *end != '\0' || errno != 0)
+            return adm_usage_error(usage, "invalid --cardinality-cap \"%s\": expected 1 to 1000000",
+                                   cap);
+    }
+    const char **list = adm_split(dims, &m.ndims);
+    if (list == NULL)
         return ADM_EXIT_FAIL;
+    m.dims = list;
+    struct ea_err err = {0};
+    json_t *def = NULL, *changed = NULL;
+    bool created = false;
+    PGconn *c = NULL;
     int rc = ADM_EXIT_OK;
-    PGresult *res = NULL;
-    if (adm_tenant_require(c, tenant, "define metric", &err) != EA_OK) {
-        rc = adm_fail(&err);
+    /* bad input is refused before connecting, with the message GraphQL gives */
+    if (ea_catalog_tenant_id_check(tenant, &err) != EA_OK ||
+        ea_catalog_metric_check(&m, &err) != EA_OK) {
+        rc = adm_catalog_fail(&err, usage);
         goto out;
     }
-    const char *params[] = {tenant, name, event, agg, prop, dims_array, capbuf};
-    /* xmax = 0 only on a freshly inserted row: tells "created" from "updated". */
-    res = adm_query(c, "define metric",
-                    "INSERT INTO metric_definitions (tenant_id, name, event_name, aggregation,"
-                    " property, dimensions, cardinality_cap)"
-                    " VALUES ($1, $2, $3, $4, $5, $6::text[], $7::integer)"
-                    " ON CONFLICT (tenant_id, name) DO UPDATE SET event_name = EXCLUDED.event_name,"
-                    " aggregation = EXCLUDED.aggregation, property = EXCLUDED.property,"
-                    " dimensions = EXCLUDED.dimensions, cardinality_cap = EXCLUDED.cardinality_cap"
-                    " RETURNING (xmax = 0) AS created",
-                    7, params, PGRES_TUPLES_OK, &err);
-    if (res == NULL) {
-        if (strcmp(err.sqlstate, "23503") == 0)
-            ea_err_set(&err, EA_ERR_NOTFOUND,
-                       "could not define metric: tenant \"%s\" does not exist", tenant);
-        rc = adm_fail(&err);
+    if ((c = adm_connect(cfg)) == NULL) {
+        rc = ADM_EXIT_FAIL;
         goto out;
     }
-    printf("%s metric %s of tenant %s: %s of event %s%s%s, %d dimension%s%s%s, cardinality cap "
-           "%ld\n",
-           strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? "created" : "updated", name, tenant, agg,
-           event, prop != NULL ? ", property " : "", prop != NULL ? prop : "", ndims,
-           ndims == 1 ? "" : "s", ndims > 0 ? " " : "", ndims > 0 ? dims : "", capv);
+    if (ea_catalog_metric_define(c, tenant, &m, &def, &created, &changed, &err) != EA_OK) {
+        rc = adm_catalog_fail(&err, usage);
+        goto out;
+    }
+    const char *aggn = json_string_value(json_object_get(def, "aggregation"));
+    printf("%s metric %s of tenant %s: %s of event %s%s%s, %zu dimension%s%s%s, cardinality cap "
+           "%lld\n",
+           created ? "created" : "updated", name, tenant, aggn, event,
+           prop != NULL ? ", property " : "", prop != NULL ? prop : "", m.ndims,
+           m.ndims == 1 ? "" : "s", m.ndims > 0 ? " " : "", m.ndims > 0 ? dims : "",
+           (long long)json_integer_value(json_object_get(def, "cardinalityCap")));
+    adm_announce(cfg, tenant, changed);
 out:
-    PQclear(res);
+    json_decref(def);
+    free(list);
     PQfinish(c);
     return rc;
 }
 
 static int metric_list(const struct adm_cfg *cfg, int argc, char **argv)
 {
+    static const struct adm_col cols[] = {{"name", "name", NULL, 's'},
+                                          {"event", "eventName", NULL, 's'},
+                                          {"aggregation", "aggregation", NULL, 's'},
+                                          {"property", "property", "-", 's'},
+                                          {"dimensions", "dimensions", NULL, 'l'},
+                                          {"cardinality_cap", "cardinalityCap", NULL, 's'}};
     const char *tenant;
     size_t npos;
     struct adm_opt opts[] = {{"tenant", &tenant}};
@@ -116,30 +110,53 @@ static int metric_list(const struct adm_cfg *cfg, int argc, char **argv)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if (tenant == NULL)
         return adm_usage_error(usage, "metric list needs --tenant");
-    if (!adm_tenant_id_valid(tenant))
-        return adm_usage_error(usage, "invalid tenant id \"%s\"", tenant);
+    struct ea_err err = {0};
+    if (ea_catalog_tenant_id_check(tenant, &err) != EA_OK)
+        return adm_catalog_fail(&err, usage);
+    PGconn *c = adm_connect(cfg);
+    if (c == NULL)
+        return ADM_EXIT_FAIL;
+    json_t *list = NULL;
+    int rc = ADM_EXIT_OK;
+    if (ea_catalog_metric_list(c, tenant, &list, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
+    else
+        adm_print_json_table(list, cols, sizeof(cols) / sizeof(cols[0]), stdout);
+    json_decref(list);
+    PQfinish(c);
+    return rc;
+}
+
+/* delete and rename: --tenant, --name and (rename) --to. */
+static int metric_change(const struct adm_cfg *cfg, int argc, char **argv, bool rename)
+{
+    const char *tenant, *name, *to = NULL;
+    size_t npos;
+    struct adm_opt opts[] = {{"tenant", &tenant}, {"name", &name}, {"to", &to}};
+    int prc = adm_opts_parse(argc, argv, opts, rename ? 3 : 2, NULL, 0, &npos, usage);
+    if (prc != ADM_EXIT_OK)
+        return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
+    if (tenant == NULL || name == NULL || (rename && to == NULL))
+        return adm_usage_error(usage, rename ? "metric rename needs --tenant, --name and --to"
+                                             : "metric delete needs --tenant and --name");
     PGconn *c = adm_connect(cfg);
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
-    const char *params[] = {tenant};
+    json_t *def = NULL, *changed = NULL;
+    ea_rc r = rename ? ea_catalog_metric_rename(c, tenant, name, to, &def, &changed, &err)
+                     : ea_catalog_metric_delete(c, tenant, name, &def, &changed, &err);
     int rc = ADM_EXIT_OK;
-    PGresult *res = NULL;
-    if (adm_tenant_require(c, tenant, "list metrics", &err) != EA_OK) {
-        rc = adm_fail(&err);
-        goto out;
+    if (r != EA_OK) {
+        rc = adm_catalog_fail(&err, usage);
+    } else {
+        if (rename)
+            printf("renamed metric %s of tenant %s to %s\n", name, tenant, to);
+        else
+            printf("deleted metric %s of tenant %s\n", name, tenant);
+        adm_announce(cfg, tenant, changed);
     }
-    res = adm_query(c, "list metrics",
-                    "SELECT name, event_name AS event, aggregation, property,"
-                    " array_to_string(dimensions, ',') AS dimensions, cardinality_cap"
-                    " FROM metric_definitions WHERE tenant_id = $1 ORDER BY name",
-                    1, params, PGRES_TUPLES_OK, &err);
-    if (res == NULL)
-        rc = adm_fail(&err);
-    else
-        adm_print_table(res, stdout);
-out:
-    PQclear(res);
+    json_decref(def);
     PQfinish(c);
     return rc;
 }
@@ -147,7 +164,7 @@ out:
 int adm_cmd_metric(const struct adm_cfg *cfg, int argc, char **argv)
 {
     if (argc < 2)
-        return adm_usage_error(usage, "metric needs a subcommand: define or list");
+        return adm_usage_error(usage, "metric needs a subcommand: define, list, delete or rename");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, stdout);
@@ -157,5 +174,9 @@ int adm_cmd_metric(const struct adm_cfg *cfg, int argc, char **argv)
         return metric_define(cfg, argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return metric_list(cfg, argc - 1, argv + 1);
+    if (strcmp(argv[1], "delete") == 0)
+        return metric_change(cfg, argc - 1, argv + 1, false);
+    if (strcmp(argv[1], "rename") == 0)
+        return metric_change(cfg, argc - 1, argv + 1, true);
     return adm_usage_error(usage, "unknown metric subcommand \"%s\"", argv[1]);
 }

@@ -202,23 +202,42 @@ static int emit(void *ud, const adm_sample_event *ev)
 
 /* ---- database steps ------------------------------------------------------------------------ */
 
+/* The sample's metric definitions, created when missing (lib/catalog, in the caller's
+ * transaction). */
 static ea_rc define_metrics(PGconn *c, const char *tenant, struct ea_err *err)
 {
     size_t n;
     const adm_sample_metric *m = adm_sample_metrics(&n);
     for (size_t i = 0; i < n; i++) {
-        const char *params[] = {tenant,           m[i].name,     m[i].event,
-                                m[i].aggregation, m[i].property, m[i].dimensions};
-        PGresult *res = adm_query(c, "define sample metric",
-                                  "INSERT INTO metric_definitions (tenant_id, name, event_name, "
-                                  "aggregation, property, dimensions) VALUES ($1, $2, $3, $4, $5, "
-                                  "$6::text[]) ON CONFLICT (tenant_id, name) DO NOTHING",
-                                  6, params, PGRES_COMMAND_OK, err);
-        if (res == NULL)
-            return err->code;
-        if (strcmp(PQcmdTuples(res), "1") == 0)
-            printf("metric %s (%s): created\n", m[i].name, m[i].description);
-        PQclear(res);
+        json_t *v = NULL, *changed = NULL;
+        ea_rc rc = ea_catalog_metric_get(c, tenant, m[i].name, &v, err);
+        json_decref(v);
+        if (rc == EA_OK)
+            continue;
+        if (rc != EA_ERR_NOTFOUND)
+            return rc;
+        /* "{a,b}" -> a, b */
+        char dims[256];
+        snprintf(dims, sizeof(dims), "%.*s", (int)strcspn(m[i].dimensions + 1, "}"),
+                 m[i].dimensions + 1);
+        size_t nd;
+        const char **list = adm_split(dims, &nd);
+        if (list == NULL)
+            return ea_err_set(err, EA_ERR_NOMEM, "could not define sample metric: out of memory");
+        ea_catalog_metric def = {.name = m[i].name,
+                                 .event = m[i].event,
+                                 .aggregation = m[i].aggregation,
+                                 .property = m[i].property,
+                                 .dims = list,
+                                 .ndims = nd};
+        bool created = false;
+        rc = ea_catalog_metric_define(c, tenant, &def, &v, &created, &changed, err);
+        free(list);
+        json_decref(v);
+        json_decref(changed);
+        if (rc != EA_OK)
+            return rc;
+        printf("metric %s (%s): created\n", m[i].name, m[i].description);
     }
     return EA_OK;
 }
@@ -226,13 +245,11 @@ static ea_rc define_metrics(PGconn *c, const char *tenant, struct ea_err *err)
 static void revoke_key(PGconn *c, const char *id)
 {
     struct ea_err err = {0};
-    const char *params[] = {id};
-    PGresult *res = adm_query(c, "revoke the sample-data key",
-                              "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1", 1, params,
-                              PGRES_COMMAND_OK, &err);
-    if (res == NULL)
+    json_t *k = NULL;
+    bool already;
+    if (ea_catalog_key_revoke(c, NULL, id, &k, &already, &err) != EA_OK)
         fprintf(stderr, "%s\n", err.message);
-    PQclear(res);
+    json_decref(k);
 }
 
 /* Events of the sample the worker has stored (raw_events) and dead-lettered since run_start. */
@@ -316,15 +333,25 @@ int adm_seed_sample(const struct adm_cfg *cfg, const char *tenant, long days)
     /* 1 + 2: definitions and the loader's key, in one transaction */
     if (adm_exec(c, "BEGIN", &err) != EA_OK)
         goto fail;
+    static const char *const scopes[] = {"ingest"};
+    ea_catalog_key_spec spec = {.tenant = tenant,
+                                .scopes = scopes,
+                                .nscopes = 1,
+                                .has_rate_limit = true,
+                                .rate_limit = 1000000,
+                                .name = "sample-data"};
+    json_t *k = NULL;
     if ((strcmp(tenant, ADM_SEED_TENANT) == 0
              ? adm_seed_rows(c, &err)
-             : adm_tenant_require(c, tenant, "load sample data", &err)) != EA_OK ||
+             : ea_catalog_tenant_require(c, tenant, "load sample data", &err)) != EA_OK ||
         define_metrics(c, tenant, &err) != EA_OK ||
-        adm_key_insert(c, cfg, tenant, "{ingest}", "1000000", "sample-data", key, id, &err) !=
-            EA_OK) {
+        ea_catalog_key_create(c, &spec, (int)cfg->bcrypt_cost, key, &k, &err) != EA_OK) {
+        json_decref(k);
         adm_rollback(c);
         goto fail;
     }
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(k, "keyId")));
+    json_decref(k);
     if (adm_exec(c, "COMMIT", &err) != EA_OK)
         goto fail;
 

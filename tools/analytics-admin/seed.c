@@ -5,7 +5,8 @@
  * Each run then creates one new key "demo" with scopes ingest,read,admin and prints it alone
  * on the last line of stdout. When OIDC_DEV_ISSUER names the local OIDC provider (scripts/stack.sh
  * sets it when it runs tools/oidc-dev), its user `demo` (subject "demo") becomes admin of
- * acme-corp, so dashboard login works out of the box. Everything happens in one transaction.
+ * acme-corp, so dashboard login works out of the box. Everything happens in one transaction,
+ * through lib/catalog (which joins it).
  * `seed --sample-days N` instead loads N days of sample events through the ingest API (sample.c)
  * and makes no demo key.
  */
@@ -29,26 +30,28 @@ static const char usage[] =
     "Idempotent: the events have the same event_ids each time, so they are counted once.\n"
     "--tenant T loads them into another existing tenant instead (tests).\n";
 
+/* The demo tenant and its metric, created when missing (lib/catalog, in the caller's
+ * transaction). */
 static ea_rc seed_rows(PGconn *c, bool *tenant_new, bool *metric_new, struct ea_err *err)
 {
-    PGresult *res = adm_query(c, "seed tenant",
-                              "INSERT INTO tenants (id, name) VALUES ('" SEED_TENANT
-                              "', 'Acme Corp') ON CONFLICT (id) DO NOTHING",
-                              0, NULL, PGRES_COMMAND_OK, err);
-    if (res == NULL)
-        return err->code;
-    *tenant_new = strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    res = adm_query(c, "seed metric",
-                    "INSERT INTO metric_definitions (tenant_id, name, event_name, aggregation,"
-                    " dimensions) VALUES ('" SEED_TENANT "', 'page_views', 'page_view', 'count',"
-                    " ARRAY['page']) ON CONFLICT (tenant_id, name) DO NOTHING",
-                    0, NULL, PGRES_COMMAND_OK, err);
-    if (res == NULL)
-        return err->code;
-    *metric_new = strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    return EA_OK;
+    json_t *v = NULL;
+    ea_rc rc = ea_catalog_tenant_create(c, "Acme Corp", SEED_TENANT, &v, err);
+    json_decref(v);
+    *tenant_new = rc == EA_OK;
+    *metric_new = false;
+    if (rc != EA_OK && rc != EA_ERR_CONFLICT)
+        return rc;
+    rc = ea_catalog_metric_get(c, SEED_TENANT, "page_views", &v, err);
+    json_decref(v);
+    if (rc != EA_ERR_NOTFOUND)
+        return rc;
+    static const char *const dims[] = {"page"};
+    ea_catalog_metric m = {.name = "page_views", .event = "page_view", .dims = dims, .ndims = 1};
+    json_t *changed = NULL;
+    rc = ea_catalog_metric_define(c, SEED_TENANT, &m, &v, metric_new, &changed, err);
+    json_decref(v);
+    json_decref(changed);
+    return rc;
 }
 
 ea_rc adm_seed_rows(PGconn *c, struct ea_err *err)
@@ -71,7 +74,7 @@ int adm_cmd_seed(const struct adm_cfg *cfg, int argc, char **argv)
         if (!adm_parse_long(sample_days, 1, 30, &days))
             return adm_usage_error(usage, "invalid --sample-days \"%s\": expected 1 to 30",
                                    sample_days);
-        if (tenant != NULL && !adm_tenant_id_valid(tenant))
+        if (tenant != NULL && !ea_catalog_tenant_id_valid(tenant))
             return adm_usage_error(usage, "invalid tenant id \"%s\"", tenant);
         return adm_seed_sample(cfg, tenant != NULL ? tenant : SEED_TENANT, days);
     }
@@ -81,16 +84,20 @@ int adm_cmd_seed(const struct adm_cfg *cfg, int argc, char **argv)
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
-    char key[EA_APIKEY_MAX_LEN + 1], id[EA_APIKEY_ID_LEN + 1];
+    char key[EA_APIKEY_MAX_LEN + 1];
+    static const char *const scopes[] = {"ingest", "read", "admin"};
+    ea_catalog_key_spec spec = {
+        .tenant = SEED_TENANT, .scopes = scopes, .nscopes = 3, .name = "demo"};
+    json_t *k = NULL;
     bool tenant_new = false, metric_new = false;
     int rc = ADM_EXIT_OK;
     if (adm_exec(c, "BEGIN", &err) != EA_OK)
         goto fail;
     if (seed_rows(c, &tenant_new, &metric_new, &err) != EA_OK ||
-        adm_key_insert(c, cfg, SEED_TENANT, "{ingest,read,admin}", NULL, "demo", key, id, &err) !=
-            EA_OK ||
+        ea_catalog_key_create(c, &spec, (int)cfg->bcrypt_cost, key, &k, &err) != EA_OK ||
         (cfg->oidc_dev_issuer != NULL && cfg->oidc_dev_issuer[0] != '\0' &&
-         adm_member_upsert(c, SEED_TENANT, cfg->oidc_dev_issuer, "demo", "admin", &err) != EA_OK)) {
+         ea_catalog_member_grant(c, SEED_TENANT, cfg->oidc_dev_issuer, "demo", "admin", &err) !=
+             EA_OK)) {
         adm_rollback(c);
         goto fail;
     }
@@ -102,13 +109,14 @@ int adm_cmd_seed(const struct adm_cfg *cfg, int argc, char **argv)
     if (cfg->oidc_dev_issuer != NULL && cfg->oidc_dev_issuer[0] != '\0')
         printf("member demo @ %s: admin of %s\n", cfg->oidc_dev_issuer, SEED_TENANT);
     printf("created api key %s for tenant %s: scopes ingest,read,admin, name demo (shown once)\n",
-           id, SEED_TENANT);
+           json_string_value(json_object_get(k, "keyId")), SEED_TENANT);
     printf("%s\n", key);
     memset(key, 0, sizeof(key));
     goto out;
 fail:
     rc = adm_fail(&err);
 out:
+    json_decref(k);
     PQfinish(c);
     return rc;
 }

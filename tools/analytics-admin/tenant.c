@@ -1,7 +1,8 @@
 /*
  * tenant.c — `analytics-admin tenant create NAME [--id ID]` and `tenant list`. A tenant is the
  * unit of isolation: every key, metric and row belongs to one. Its id is what API keys resolve
- * to and what GraphQL queries name, so it is validated here against the tenants.id CHECK.
+ * to and what GraphQL queries name; lib/catalog validates it (the tenants.id CHECK) and derives
+ * it from the name when --id is not given.
  */
 #include "admin.h"
 
@@ -25,48 +26,28 @@ static int tenant_create(const struct adm_cfg *cfg, int argc, char **argv)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if (npos != 1)
         return adm_usage_error(usage, "tenant create needs a NAME");
-    const char *name = pos[0];
-    if (!adm_text_valid(name, ADM_TEXT_MAX))
-        return adm_usage_error(
-            usage, "invalid tenant name: 1 to %d bytes without control characters", ADM_TEXT_MAX);
-    char slug[ADM_TENANT_ID_MAX + 1];
-    if (id == NULL) {
-        if (!adm_slugify(name, slug))
-            return adm_usage_error(usage,
-                                   "could not derive a tenant id from \"%s\": pass --id with "
-                                   "lowercase letters, digits and '-'",
-                                   name);
-        id = slug;
-    } else if (!adm_tenant_id_valid(id)) {
-        return adm_usage_error(
-            usage, "invalid tenant id \"%s\": must match ^[a-z0-9][a-z0-9-]{0,62}$", id);
-    }
-
     PGconn *c = adm_connect(cfg);
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
-    const char *params[] = {id, name};
-    PGresult *res = adm_query(c, "create tenant",
-                              "INSERT INTO tenants (id, name) VALUES ($1, $2) "
-                              "ON CONFLICT (id) DO NOTHING",
-                              2, params, PGRES_COMMAND_OK, &err);
+    json_t *t = NULL;
     int rc = ADM_EXIT_OK;
-    if (res == NULL) {
-        rc = adm_fail(&err);
-    } else if (strcmp(PQcmdTuples(res), "1") != 0) {
-        fprintf(stderr, "could not create tenant: tenant \"%s\" already exists\n", id);
-        rc = ADM_EXIT_FAIL;
-    } else {
-        printf("created tenant %s (%s)\n", id, name);
-    }
-    PQclear(res);
+    if (ea_catalog_tenant_create(c, pos[0], id, &t, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
+    else
+        printf("created tenant %s (%s)\n", json_string_value(json_object_get(t, "id")), pos[0]);
+    json_decref(t);
     PQfinish(c);
     return rc;
 }
 
 static int tenant_list(const struct adm_cfg *cfg, int argc, char **argv)
 {
+    static const struct adm_col cols[] = {{"id", "id", NULL, 's'},
+                                          {"name", "name", NULL, 's'},
+                                          {"active_keys", "activeKeys", NULL, 's'},
+                                          {"metrics", "metrics", NULL, 's'},
+                                          {"created_at", "createdAt", NULL, 't'}};
     size_t npos;
     int prc = adm_opts_parse(argc, argv, NULL, 0, NULL, 0, &npos, usage);
     if (prc != ADM_EXIT_OK)
@@ -75,21 +56,13 @@ static int tenant_list(const struct adm_cfg *cfg, int argc, char **argv)
     if (c == NULL)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
-    PGresult *res = adm_query(
-        c, "list tenants",
-        "SELECT t.id, t.name,"
-        " (SELECT count(*) FROM api_keys k WHERE k.tenant_id = t.id AND k.revoked_at IS NULL)"
-        " AS active_keys,"
-        " (SELECT count(*) FROM metric_definitions m WHERE m.tenant_id = t.id) AS metrics,"
-        " to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
-        " FROM tenants t ORDER BY t.id",
-        0, NULL, PGRES_TUPLES_OK, &err);
+    json_t *list = NULL;
     int rc = ADM_EXIT_OK;
-    if (res == NULL)
-        rc = adm_fail(&err);
+    if (ea_catalog_tenant_list(c, &list, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
     else
-        adm_print_table(res, stdout);
-    PQclear(res);
+        adm_print_json_table(list, cols, sizeof(cols) / sizeof(cols[0]), stdout);
+    json_decref(list);
     PQfinish(c);
     return rc;
 }

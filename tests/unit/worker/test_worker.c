@@ -123,17 +123,26 @@ static wk_defs *test_defs(void)
                            .event_name = "page_view",
                            .agg = WK_AGG_UNIQUE,
                            .property = "user_id"};
-    /* a definition named like its event replaces the automatic count */
+    /* a definition named like its event that counts something else (the max of a property)
+     * holds the name: the automatic count moves to "signup (event)" (lib/catalog's rule) */
     wk_metric_def signup = {.tenant = "acme",
                             .name = "signup",
                             .event_name = "signup",
                             .agg = WK_AGG_MAX,
                             .property = "age"};
+    /* the count of the event named like it replaces the automatic count */
+    wk_metric_def click = {.tenant = "acme",
+                           .name = "click",
+                           .event_name = "click",
+                           .agg = WK_AGG_COUNT,
+                           .dims = {"button"},
+                           .ndims = 1};
     EA_CHECK(wk_defs_add(d, &views, &err) == EA_OK);
     EA_CHECK(wk_defs_add(d, &revenue, &err) == EA_OK);
     EA_CHECK(wk_defs_add(d, &avg, &err) == EA_OK);
     EA_CHECK(wk_defs_add(d, &users, &err) == EA_OK);
     EA_CHECK(wk_defs_add(d, &signup, &err) == EA_OK);
+    EA_CHECK(wk_defs_add(d, &click, &err) == EA_OK);
     return d;
 }
 
@@ -155,6 +164,30 @@ static void test_defs_index(void)
     wk_metric_def noprop = {.tenant = "acme", .name = "s", .event_name = "x", .agg = WK_AGG_SUM};
     EA_CHECK(wk_defs_add(d, &noprop, &err) == EA_ERR_INVALID);
     EA_CHECK(wk_aggregation_parse("unique") == WK_AGG_UNIQUE && wk_aggregation_parse("x") < 0);
+    wk_defs_free(d);
+}
+
+static void test_count_names(void)
+{
+    wk_defs *d = test_defs();
+    ea_arena *a = ea_arena_new(4096);
+    const char *n = "?";
+    EA_CHECK(wk_defs_count_name(d, "acme", "page_view", a, &n) == EA_OK);
+    EA_CHECK_STR(n, "page_view");
+    EA_CHECK(wk_defs_count_name(d, "acme", "Order Completed", a, &n) == EA_OK);
+    EA_CHECK_STR(n, "Order Completed"); /* exactly as sent */
+    /* "revenue" is sum(amount) of purchase: events named revenue never merge into it */
+    EA_CHECK(wk_defs_count_name(d, "acme", "revenue", a, &n) == EA_OK);
+    EA_CHECK_STR(n, "revenue (event)");
+    EA_CHECK(wk_defs_count_name(d, "acme", "revenue (event)", a, &n) == EA_OK);
+    EA_CHECK_STR(n, "revenue (event) (event)");
+    EA_CHECK(wk_defs_count_name(d, "beta", "revenue", a, &n) == EA_OK);
+    EA_CHECK_STR(n, "revenue"); /* another tenant's definition changes nothing */
+    EA_CHECK(wk_defs_count_name(d, "acme", "click", a, &n) == EA_OK);
+    EA_CHECK(n == NULL); /* replaced by the definition "click" = count of click */
+    EA_CHECK(wk_defs_count_name(d, "acme", "click (event)", a, &n) == EA_OK);
+    EA_CHECK_STR(n, "click (event)");
+    ea_arena_free(a);
     wk_defs_free(d);
 }
 
@@ -313,6 +346,7 @@ static void test_aggregation(void)
     evs[ne++] = make_event(a, "acme", "signup", T0, "{\"age\":30}");
     evs[ne++] = make_event(a, "acme", "signup", T0, "{\"age\":41}");
     evs[ne++] = make_event(a, "beta", "page_view", T0, "{\"page\":\"/a\"}");
+    evs[ne++] = make_event(a, "acme", "click", T0, "{\"button\":\"buy\"}");
     bool restated = false;
     for (size_t i = 0; i < ne; i++)
         EA_CHECK(wk_agg_add(g, d, NULL, &evs[i], INT64_MIN, a, &restated) == EA_OK);
@@ -338,9 +372,16 @@ static void test_aggregation(void)
     EA_CHECK(r != NULL && r->cnt == 1 && r->sum == -4 && r->min == -4);
     r = find_row(g, WK_GRAN_HOUR, "purchase", hour, "{}");
     EA_CHECK(r != NULL && r->cnt == 3); /* the automatic count counts every event */
-    /* the definition "signup" (max of age) replaces the automatic count "signup" */
+    /* the definition "signup" (max of age) holds its name: the automatic count of the events
+     * named signup is "signup (event)", never merged into it */
     r = find_row(g, WK_GRAN_HOUR, "signup", hour, "{}");
-    EA_CHECK(r != NULL && r->cnt == 2 && r->max == 41 && r->min == 30);
+    EA_CHECK(r != NULL && r->cnt == 2 && r->has_value && r->max == 41 && r->min == 30);
+    r = find_row(g, WK_GRAN_HOUR, "signup (event)", hour, "{}");
+    EA_CHECK(r != NULL && r->cnt == 2 && !r->has_value);
+    /* "click" = count of click by button replaces the automatic count: no "{}" row */
+    EA_CHECK(find_row(g, WK_GRAN_HOUR, "click", hour, "{}") == NULL);
+    r = find_row(g, WK_GRAN_HOUR, "click", hour, "{\"button\":\"buy\"}");
+    EA_CHECK(r != NULL && r->cnt == 1);
     /* daily and 15-minute rows carry the same totals */
     r = find_row(g, WK_GRAN_DAY, "page_view", day, "{}");
     EA_CHECK(r != NULL && r->cnt == 4);
@@ -629,10 +670,10 @@ static void test_batch_prepare_seal(void)
     ea_arena_free(b.arena);
 }
 
-EA_TEST_MAIN(EA_TEST(test_message_decode), EA_TEST(test_defs_index), EA_TEST(test_dims_canonical),
-             EA_TEST(test_cardinality_cap), EA_TEST(test_dims_cap_folds_to_other),
-             EA_TEST(test_aggregation), EA_TEST(test_aggregation_closed_buckets),
-             EA_TEST(test_gran_floor), EA_TEST(test_property_number), EA_TEST(test_watermark),
-             EA_TEST(test_feed_format), EA_TEST(test_feed_format_closed),
-             EA_TEST(test_message_properties_text), EA_TEST(test_batch_prepare_seal),
-             EA_TEST(test_jalloc_scope))
+EA_TEST_MAIN(EA_TEST(test_message_decode), EA_TEST(test_defs_index), EA_TEST(test_count_names),
+             EA_TEST(test_dims_canonical), EA_TEST(test_cardinality_cap),
+             EA_TEST(test_dims_cap_folds_to_other), EA_TEST(test_aggregation),
+             EA_TEST(test_aggregation_closed_buckets), EA_TEST(test_gran_floor),
+             EA_TEST(test_property_number), EA_TEST(test_watermark), EA_TEST(test_feed_format),
+             EA_TEST(test_feed_format_closed), EA_TEST(test_message_properties_text),
+             EA_TEST(test_batch_prepare_seal), EA_TEST(test_jalloc_scope))
