@@ -621,6 +621,7 @@ ea_rc ea_catalog_metric_resolve(PGconn *c, const char *tenant, const char *name,
     char *less = len > bl ? strndup(name, len - EA_CATALOG_EVENT_SUFFIX_LEN) : NULL;
     if (base == NULL || (len > bl && less == NULL)) {
         free(base);
+        free(less);
         return ea_err_set(err, EA_ERR_NOMEM, "could not %s: out of memory", what);
     }
     /* the definition named name; the definition named like the base (does it take it?); is
