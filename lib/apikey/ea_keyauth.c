@@ -37,6 +37,7 @@
 #include "ea_time.h"
 #include "ea_workpool.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,9 @@ struct ea_keyauth {
     ea_authlimit *limit;
     struct job *inflight;
     bool closing;
-    int64_t db_seen_ms; /* last time a job got an answer from PostgreSQL */
+    int64_t db_seen_ms;            /* last time a job got an answer from PostgreSQL */
+    pthread_mutex_t db_error_lock; /* pool threads write db_error, /readyz reads it */
+    char db_error[512];            /* why PostgreSQL last failed; "" once it answers */
     uint64_t seed;
     ea_keyauth_stats stats;
     struct verified verified[VERIFIED_SLOTS];
@@ -132,6 +135,22 @@ static void thread_fini(void *tctx)
     free(t);
 }
 
+/* A pool thread's view of PostgreSQL, for /readyz: why (NULL: it answered). */
+static void note_db(ea_keyauth *a, const char *why)
+{
+    pthread_mutex_lock(&a->db_error_lock);
+    snprintf(a->db_error, sizeof(a->db_error), "%s", why != NULL ? why : "");
+    pthread_mutex_unlock(&a->db_error_lock);
+}
+
+bool ea_keyauth_db_error(ea_keyauth *a, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&a->db_error_lock);
+    snprintf(buf, cap, "%s", a->db_error);
+    pthread_mutex_unlock(&a->db_error_lock);
+    return buf[0] != '\0';
+}
+
 static PGconn *thread_db(struct thread_ctx *t)
 {
     if (t->db != NULL && !ea_pg_is_broken(t->db))
@@ -142,8 +161,10 @@ static PGconn *thread_db(struct thread_ctx *t)
     }
     struct ea_err err;
     t->db = ea_pg_connect(t->a->url, &err);
-    if (t->db == NULL)
+    if (t->db == NULL) {
         ea_log_warn("auth", "%s", err.message);
+        note_db(t->a, err.message);
+    }
     return t->db;
 }
 
@@ -178,9 +199,11 @@ static int lookup(struct thread_ctx *t, struct job *j, char hash[EA_APIKEY_HASH_
                               1, params, PGRES_TUPLES_OK, &err);
     if (r == NULL) {
         ea_log_warn("auth", "%s", err.message);
+        note_db(t->a, err.message);
         return -1;
     }
     j->db_answered = true;
+    note_db(t->a, NULL);
     int found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 4), "f") == 0;
     if (found) {
         memset(&j->p, 0, sizeof(j->p));
@@ -252,6 +275,13 @@ static void job_run(ea_work *w, void *tctx)
         PGresult *r = c != NULL ? PQexec(c, "SELECT 1") : NULL;
         j->db_answered = r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK;
         j->st = j->db_answered ? EA_KEYAUTH_OK : EA_KEYAUTH_UNAVAILABLE;
+        if (j->db_answered) {
+            note_db(t->a, NULL);
+        } else if (c != NULL) {
+            struct ea_err err = {0};
+            if (ea_pg_result_check(r, PGRES_TUPLES_OK, "ping postgresql", &err) != EA_OK)
+                note_db(t->a, err.message);
+        }
         PQclear(r);
         break;
     }
@@ -582,6 +612,7 @@ ea_keyauth *ea_keyauth_new(const char *database_url, const ea_redis_url *redis, 
     }
     a->url = database_url;
     a->ttl_ms = cache_ttl_s * 1000;
+    pthread_mutex_init(&a->db_error_lock, NULL);
     if (getrandom(&a->seed, sizeof(a->seed), 0) != (ssize_t)sizeof(a->seed))
         a->seed = (uint64_t)ea_time_mono_ns();
     a->limit = ea_authlimit_new(redis, s->fail_limit_addr, s->fail_limit_key, s->fail_window_s);
@@ -614,6 +645,7 @@ void ea_keyauth_free(ea_keyauth *a)
     a->closing = true; /* job_done() calls no callback from here on */
     ea_workpool_free(a->pool);
     ea_authlimit_free(a->limit);
+    pthread_mutex_destroy(&a->db_error_lock);
     free(a);
 }
 

@@ -128,6 +128,10 @@ void ea_keyauth_cancel(ea_keyauth_waiter *w);
  * before this returns; otherwise a pool thread asks (SELECT 1) and w->cb runs later. */
 void ea_keyauth_ping(ea_keyauth *a, ea_keyauth_waiter *w);
 
+/* Why PostgreSQL last failed for the verifier's threads (connection: certificate, host name,
+ * password, timeout; or a query), into buf; false (buf "") once it answered again. */
+bool ea_keyauth_db_error(ea_keyauth *a, char *buf, size_t cap);
+
 /* Counters for /metrics. */
 typedef struct ea_keyauth_stats {
     uint64_t cache_hits, verified, refused, limited, busy, refreshes;

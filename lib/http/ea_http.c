@@ -413,3 +413,22 @@ void ea_http_watch_free(ea_http_watch *w)
     h2o_socket_close(w->sock);
     free(w);
 }
+
+void ea_http_send_ready(h2o_req_t *req, const ea_http_ready_part *parts, size_t n)
+{
+    bool ready = true;
+    for (size_t i = 0; i < n; i++)
+        ready = ready && (parts[i].ok || !parts[i].required);
+    json_t *body = json_pack("{s:s}", "status", ready ? "ready" : "not ready");
+    json_t *errors = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_object_set_new(body, parts[i].name, json_boolean(parts[i].ok));
+        if (!parts[i].ok && parts[i].why != NULL && parts[i].why[0] != '\0')
+            json_object_set_new(errors, parts[i].name, json_string(parts[i].why));
+    }
+    if (json_object_size(errors) > 0)
+        json_object_set_new(body, "errors", errors);
+    else
+        json_decref(errors);
+    ea_http_send_json(req, ready ? 200 : 503, body, NULL);
+}

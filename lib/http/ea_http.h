@@ -62,6 +62,20 @@ void ea_http_server_free(ea_http_server *s);
  * "application/json"). Extra headers may be added to req->res.headers before calling. */
 void ea_http_send_json(h2o_req_t *req, int status, json_t *body, const char *content_type);
 
+/* One backend in a /readyz answer. */
+typedef struct ea_http_ready_part {
+    const char *name; /* "kafka", "postgres", "redis" */
+    bool ok;
+    bool required;   /* false: reported, but the service answers without it (graphql-api's cache) */
+    const char *why; /* when !ok: the cause (TLS handshake, authentication, timeout ...); may be
+                      * NULL or "" */
+} ea_http_ready_part;
+
+/* Answers /readyz, the same shape on every service: {"status": "ready" | "not ready", "<name>":
+ * ok ..., "errors": {"<name>": why ...}} (errors only for failing parts with a cause), 200 when
+ * every required part is ok, else 503. */
+void ea_http_send_ready(h2o_req_t *req, const ea_http_ready_part *parts, size_t n);
+
 /* Sends {"error":{"code":code,"message":...}} with status. */
 void ea_http_send_error(h2o_req_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -22,8 +22,10 @@ PGconn *gql_app_db(gql_app *app)
     app->db = ea_pg_connect(app->database_url, &err);
     if (app->db == NULL) {
         ea_log_warn("db", "%s", err.message);
+        snprintf(app->db_error, sizeof(app->db_error), "%s", err.message);
         return NULL;
     }
+    app->db_error[0] = '\0';
     /* bucket times are computed and printed in UTC whatever the server's default */
     if (ea_pg_exec(app->db, "SET TIME ZONE 'UTC'", &err) != EA_OK)
         ea_log_warn("db", "%s", err.message);

@@ -18,6 +18,7 @@ typedef struct gql_app {
     ea_keyauth *auth;
     const char *database_url;
     PGconn *db;                /* one connection: the process runs one loop thread */
+    char db_error[512];        /* why the last connect or /readyz query failed ("" when fine) */
     struct gql_cache *cache;   /* Redis: query cache, generations, rate limit (cache.c) */
     struct gql_doccache *docs; /* prepared documents by query hash (doccache.c) */
     struct gql_ws_server *ws;  /* WebSocket subscriptions (ws.c) */

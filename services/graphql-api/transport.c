@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "doccache.h"
 #include "ea_log.h"
+#include "ea_pg.h"
 #include "headers.h"
 #include "ws.h"
 
@@ -533,14 +534,15 @@ static int on_readyz(void *ud, h2o_req_t *req)
     bool db = false, redis = app->cache != NULL && gql_cache_ping(app->cache, &redis_why);
     if (c != NULL) {
         PGresult *r = PQexec(c, "SELECT 1");
-        db = PQresultStatus(r) == PGRES_TUPLES_OK;
+        struct ea_err err = {0};
+        db = ea_pg_result_check(r, PGRES_TUPLES_OK, "ping postgresql", &err) == EA_OK;
+        snprintf(app->db_error, sizeof(app->db_error), "%s", db ? "" : err.message);
         PQclear(r);
     }
-    json_t *body = json_pack("{s:s,s:b,s:b}", "status", db ? "ready" : "not ready", "postgres", db,
-                             "redis", redis);
-    if (!redis && redis_why != NULL && redis_why[0] != '\0')
-        json_object_set_new(body, "errors", json_pack("{s:s}", "redis", redis_why));
-    ea_http_send_json(req, db ? 200 : 503, body, NULL);
+    /* Redis is reported but not required: without it answers come from the database */
+    ea_http_ready_part parts[] = {{"postgres", db, true, app->db_error},
+                                  {"redis", redis, false, redis_why}};
+    ea_http_send_ready(req, parts, sizeof(parts) / sizeof(parts[0]));
     return 0;
 }
 

@@ -378,22 +378,18 @@ static void on_db_answer(ea_keyauth_waiter *w, const ea_keyauth_result *r)
     ingest_app *app = rw->app;
     char kafka_why[512];
     bool kafka = ingest_producer_ready(app->producer, 1000, kafka_why, sizeof(kafka_why));
+    char db_why[512];
     bool db = r->status == EA_KEYAUTH_OK;
+    if (!db && !ea_keyauth_db_error(app->auth, db_why, sizeof(db_why)))
+        snprintf(db_why, sizeof(db_why), "%s",
+                 r->status == EA_KEYAUTH_BUSY ? "the key verifier's queue is full"
+                                              : "no answer from the key verifier");
     const char *redis_why = NULL;
     bool redis = ingest_ratelimit_ping(app->ratelimit, &redis_why);
-    bool ok = kafka && db && redis;
-    json_t *body = json_pack("{s:s,s:b,s:b,s:b}", "status", ok ? "ready" : "not ready", "kafka",
-                             kafka, "postgres", db, "redis", redis);
-    json_t *errors = json_object();
-    if (!kafka && kafka_why[0] != '\0')
-        json_object_set_new(errors, "kafka", json_string(kafka_why));
-    if (!redis && redis_why != NULL && redis_why[0] != '\0')
-        json_object_set_new(errors, "redis", json_string(redis_why));
-    if (json_object_size(errors) > 0)
-        json_object_set_new(body, "errors", errors);
-    else
-        json_decref(errors);
-    ea_http_send_json(rw->req, ok ? 200 : 503, body, NULL);
+    ea_http_ready_part parts[] = {{"kafka", kafka, true, kafka_why},
+                                  {"postgres", db, true, db_why},
+                                  {"redis", redis, true, redis_why}};
+    ea_http_send_ready(rw->req, parts, sizeof(parts) / sizeof(parts[0]));
 }
 
 static void on_db_answer_later(ea_keyauth_waiter *w, const ea_keyauth_result *r)

@@ -422,6 +422,8 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
         return err.code;
     }
     /* start-up: partitions first (a fresh database may not have today's yet), definitions */
+    wk_stats_set_unready(c->stats, WK_READY_KAFKA, "not subscribed yet: waiting for postgresql");
+    wk_stats_set_unready(c->stats, WK_READY_REDIS, "not connected yet: waiting for postgresql");
     while (!*stop) {
         if (wk_sink_connect(c->sink, &err) == EA_OK && wk_sink_maintain(c->sink, &err) == EA_OK &&
             wk_sink_refresh_defs(c->sink, true, &err) == EA_OK)
@@ -441,6 +443,11 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
         return EA_ERR_KAFKA;
     }
     ea_log_info("consumer", "subscribed to %s as group %s", c->cfg->kafka_topic, c->cfg->group_id);
+    char why[512];
+    if (ea_kafka_error_last(why, sizeof(why))) /* an error met while connecting says more */
+        wk_stats_set_unready(c->stats, WK_READY_KAFKA, why);
+    else
+        wk_stats_set_unready(c->stats, WK_READY_KAFKA, "subscribed: waiting for partitions");
     const int64_t max_ns = c->cfg->batch_max_ms * 1000000;
     while (!*stop) {
         int timeout = 100;

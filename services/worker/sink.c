@@ -302,6 +302,8 @@ ea_rc wk_sink_connect(wk_sink *s, struct ea_err *err)
     s->conn = ea_pg_connect(s->cfg->database_url, err);
     if (s->conn == NULL) {
         set_healthy(s, false);
+        if (err != NULL) /* /readyz says why: certificate, host name, password, refused ... */
+            wk_stats_set_unready(s->stats, WK_READY_PG, err->message);
         return EA_ERR_UNAVAILABLE;
     }
     /* A statement stuck behind a lock for this long is better retried than waited on. */

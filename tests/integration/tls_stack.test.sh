@@ -313,6 +313,37 @@ DATABASE_URL="$base?sslmode=disable" "$ADMIN" tenant create x >"$TMP/neg-admin-p
 check "analytics-admin without TLS fails saying the server wants TLS" \
     grep -q 'accepts TLS connections only' "$TMP/neg-admin-plain.log"
 
+# ---- /readyz of each service names a PostgreSQL certificate problem ---------------------------------
+WRONG_PG="$base?sslmode=verify-full&sslrootcert=$TMP/other-ca.pem"
+neg_svc() { # name binary VAR=VALUE... : the binary on a free port (all three port variables); /readyz in neg-NAME.json
+    local name=$1 bin=$2 port pid
+    shift 2
+    port=$(free_port)
+    env "${CLEAN_ENV[@]}" DATABASE_URL="$DATABASE_URL" KAFKA_BROKERS="$KAFKA_BROKERS" \
+        REDIS_URL="rediss://app:$RPW@localhost:$RP/0" REDIS_CA_FILE="$TMP/ca.pem" \
+        INGEST_PORT="$port" GRAPHQL_PORT="$port" WORKER_PORT="$port" WORKER_HOST=127.0.0.1 \
+        INGEST_REUSEPORT=false GRAPHQL_REUSEPORT=false WORKER_GROUP_ID="tls-neg-$name" "$@" \
+        "$BIN_DIR/$bin" >"$TMP/neg-$name.log" 2>&1 &
+    pid=$!
+    wait_until 15 neg_ready_has "$port" "$name" 'certificate verify failed'
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    echo "# $name: $(cat "$TMP/neg-$name.json")"
+}
+neg_ready_has() { # port name text
+    curl -s -m 5 -o "$TMP/neg-$2.json" "http://127.0.0.1:$1/readyz" && grep -qF -- "$3" "$TMP/neg-$2.json"
+}
+pg_refused() { # name part: /readyz 503, errors.<part> names the certificate and where to fix it
+    [[ "$(jget "$TMP/neg-$1.json" 'd.status')" == not* ]] &&
+        jget "$TMP/neg-$1.json" "d.errors.$2" | grep -q 'certificate verify failed.*sslrootcert'
+}
+neg_svc pg-ingest ingest-api DATABASE_URL="$WRONG_PG"
+check "ingest-api /readyz: postgres refused, naming the certificate and sslrootcert" pg_refused pg-ingest postgres
+neg_svc pg-graphql graphql-api DATABASE_URL="$WRONG_PG"
+check "graphql-api /readyz: postgres refused, naming the certificate and sslrootcert" pg_refused pg-graphql postgres
+neg_svc pg-worker worker DATABASE_URL="$WRONG_PG"
+check "worker /readyz: postgresql refused, naming the certificate and sslrootcert" pg_refused pg-worker postgresql
+
 # ---- secrets: nowhere in logs, /metrics or answers -------------------------------------------------
 PGPW=$(node -e 'try{process.stdout.write(decodeURIComponent(new URL(process.argv[1]).password))}catch{}' "$DATABASE_URL")
 for port in "$INGEST_PORT" "$WORKER_PORT" "$GRAPHQL_PORT"; do
