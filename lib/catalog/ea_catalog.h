@@ -24,6 +24,7 @@
 
 #include "ea_apikey.h"
 #include "ea_err.h"
+#include "ea_origin.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -190,12 +191,22 @@ typedef struct ea_catalog_key_spec {
     bool has_rate_limit;
     long long rate_limit; /* requests/minute, 1..2147483647 when has_rate_limit */
     const char *name;     /* NULL: none; else 1..200 bytes without control characters */
+    /* NULL: a secret key. Else a browser key (SPEC §4) bound to these norigins origins (1..16,
+     * lib/apikey/ea_origin.h): its scopes must be exactly ingest. */
+    const char *const *origins;
+    size_t norigins;
 } ea_catalog_key_spec;
+
+/* The browser-key rule: when k->origins is set, k's scopes must be exactly {ingest} and every
+ * origin valid; out gets them normalized and comma-joined (stored so, matched byte for byte by
+ * ingest-api). "" in out for a secret key. EA_ERR_INVALID with a message saying what to change. */
+ea_rc ea_catalog_key_origins(const ea_catalog_key_spec *k, char out[EA_ORIGINS_TEXT_MAX],
+                             struct ea_err *err) EA_WUR;
 
 /* Creates a key (lib/apikey format, bcrypt of bcrypt_cost), retrying a colliding key id up to
  * three times. key_out gets the full key (shown once: the caller wipes it); *out = the ApiKey
- * {keyId, tenant, scopes, name, rateLimit, createdAt, revokedAt}. Runs bcrypt (about 70 ms at
- * cost 10) on the calling thread. */
+ * {keyId, tenant, scopes, name, rateLimit, origins, createdAt, revokedAt}. Runs bcrypt (about
+ * 70 ms at cost 10) on the calling thread. */
 ea_rc ea_catalog_key_create(PGconn *c, const ea_catalog_key_spec *spec, int bcrypt_cost,
                             char key_out[EA_APIKEY_MAX_LEN + 1], json_t **out,
                             struct ea_err *err) EA_WUR;

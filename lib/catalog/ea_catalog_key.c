@@ -12,9 +12,44 @@
 
 #define KEY_JSON                                                                                   \
     "jsonb_build_object('keyId', key_id, 'tenant', tenant_id, 'scopes', to_jsonb(scopes),"         \
-    " 'name', name, 'rateLimit', rate_limit, 'createdAt', " CAT_TS(                                \
+    " 'name', name, 'rateLimit', rate_limit, 'origins', to_jsonb(origins), 'createdAt', " CAT_TS(  \
         "created_at") ","                                                                          \
                       " 'revokedAt', " CAT_TS("revoked_at") ")"
+
+ea_rc ea_catalog_key_origins(const ea_catalog_key_spec *k, char out[EA_ORIGINS_TEXT_MAX],
+                             struct ea_err *err)
+{
+    out[0] = '\0';
+    if (k->origins == NULL)
+        return EA_OK;
+    if (k->nscopes != 1 || k->scopes[0] == NULL || strcmp(k->scopes[0], "ingest") != 0)
+        return ea_err_set(err, EA_ERR_INVALID,
+                          "invalid scopes for a browser key: exactly ingest (a browser key is "
+                          "published in web pages, so it may never read or administer)");
+    if (k->norigins == 0)
+        return ea_err_set(err, EA_ERR_INVALID,
+                          "invalid origins: a browser key needs at least one origin, such as "
+                          "https://app.example.com");
+    /* one comma-separated list for ea_origin_list_normalize; a comma inside an entry would
+     * split it, so it is refused first (no origin contains one) */
+    char joined[EA_ORIGINS_MAX * (EA_ORIGIN_MAX_LEN + 8)];
+    size_t used = 0;
+    for (size_t i = 0; i < k->norigins; i++) {
+        const char *o = k->origins[i] != NULL ? k->origins[i] : "";
+        size_t l = strlen(o);
+        if (strchr(o, ',') != NULL || i >= EA_ORIGINS_MAX || used + l + 2 > sizeof(joined))
+            return ea_err_set(err, EA_ERR_INVALID,
+                              "invalid origins: at most %d, each scheme://host[:port]",
+                              EA_ORIGINS_MAX);
+        if (i > 0)
+            joined[used++] = ',';
+        memcpy(joined + used, o, l);
+        used += l;
+    }
+    joined[used] = '\0';
+    size_t n;
+    return ea_origin_list_normalize(joined, out, &n, err) == EA_OK ? EA_OK : EA_ERR_INVALID;
+}
 
 static ea_rc key_check(const ea_catalog_key_spec *k, struct ea_err *err)
 {
@@ -37,7 +72,8 @@ ea_rc ea_catalog_key_create(PGconn *c, const ea_catalog_key_spec *spec, int bcry
 {
     *out = NULL;
     memset(key_out, 0, EA_APIKEY_MAX_LEN + 1);
-    if (key_check(spec, err) != EA_OK)
+    char origins[EA_ORIGINS_TEXT_MAX];
+    if (key_check(spec, err) != EA_OK || ea_catalog_key_origins(spec, origins, err) != EA_OK)
         return EA_ERR_INVALID;
     json_t *scopes = json_array();
     for (size_t i = 0; i < spec->nscopes; i++)
@@ -57,15 +93,21 @@ ea_rc ea_catalog_key_create(PGconn *c, const ea_catalog_key_spec *spec, int bcry
             ea_err_set(err, rc, "could not create api key: %s", "could not generate a key");
             break;
         }
-        const char *params[] = {
-            id, spec->tenant, hash, scopes_s, spec->has_rate_limit ? rate : NULL, spec->name};
+        const char *params[] = {id,
+                                spec->tenant,
+                                hash,
+                                scopes_s,
+                                spec->has_rate_limit ? rate : NULL,
+                                spec->name,
+                                spec->origins != NULL ? origins : NULL};
         PGresult *res = cat_query(c, "create api key",
                                   "INSERT INTO api_keys (key_id, tenant_id, secret_hash, scopes,"
-                                  " rate_limit, name) VALUES ($1, $2, $3,"
+                                  " rate_limit, name, origins) VALUES ($1, $2, $3,"
                                   " ARRAY(SELECT jsonb_array_elements_text($4::jsonb)),"
-                                  " $5::integer, $6) ON CONFLICT (key_id) DO NOTHING"
+                                  " $5::integer, $6, string_to_array($7, ','))"
+                                  " ON CONFLICT (key_id) DO NOTHING"
                                   " RETURNING " KEY_JSON "::text",
-                                  6, params, PGRES_TUPLES_OK, err);
+                                  7, params, PGRES_TUPLES_OK, err);
         memset(hash, 0, sizeof(hash));
         if (res == NULL) {
             rc = strcmp(err->sqlstate, "23503") == 0

@@ -310,12 +310,20 @@ int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql
     if (scopes == NULL)
         return fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
     k.scopes = scopes;
+    const json_t *ol = json_object_get(ctx->args, "origins");
+    const char **origins = json_is_array(ol) ? string_list(ol, &k.norigins) : NULL;
+    if (json_is_array(ol) && origins == NULL) {
+        free(scopes);
+        return fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    }
+    k.origins = origins; /* present, even empty: a browser key is asked for */
     char key[EA_APIKEY_MAX_LEN + 1];
     json_t *apikey = NULL;
     struct ea_err e = {0};
     /* bcrypt (~70 ms) on the loop: acceptable for a rare admin mutation */
     ea_rc rc = ea_catalog_key_create(c, &k, EA_APIKEY_DEFAULT_COST, key, &apikey, &e);
     free(scopes);
+    free(origins);
     if (rc != EA_OK)
         return catalog_fail(err, &e);
     *out = json_pack("{s:s,s:o}", "key", key, "apiKey", apikey);

@@ -5,6 +5,7 @@
  * touches a freed request. app->auth_waiting counts the waits so SIGTERM answers them too.
  */
 #include "ingest_auth.h"
+#include "frontdoor.h"
 #include "jsonw.h"
 #include "metrics.h"
 
@@ -14,54 +15,50 @@ struct auth_wait {
     ea_keyauth_waiter w; /* first: the callback gets &w */
     ingest_app *app;
     h2o_req_t *req;
-    const char *missing_msg;
+    const ingest_door *door;
     ingest_auth_next_fn next;
     void *ctx;
 };
 
-void ingest_auth_refuse(h2o_req_t *req, const ea_keyauth_result *r, const char *missing_msg)
+void ingest_auth_refuse(h2o_req_t *req, const ea_keyauth_result *r, const ingest_door *door)
 {
     char num[24];
     switch (r->status) {
     case EA_KEYAUTH_UNAVAILABLE:
-        ingest_metrics_status(503);
-        ea_http_send_error(req, 503, "unavailable",
-                           "could not verify the API key: database unavailable");
+        ingest_door_error(req, door, 503, "unavailable",
+                          "could not verify the API key: database unavailable");
         return;
     case EA_KEYAUTH_BUSY:
         snprintf(num, sizeof(num), "%ld", r->retry_after_s);
         ea_http_add_header(req, "Retry-After", num);
-        ingest_metrics_status(503);
-        ea_http_send_error(req, 503, "auth_busy",
-                           "too many API keys waiting for verification; retry in %s s", num);
+        ingest_door_error(req, door, 503, "auth_busy",
+                          "too many API keys waiting for verification; retry in %s s", num);
         return;
     case EA_KEYAUTH_LIMITED:
         snprintf(num, sizeof(num), "%ld", r->retry_after_s);
         ea_http_add_header(req, "Retry-After", num);
         ingest_stats.auth_limited++;
-        ingest_metrics_status(429);
-        ea_http_send_error(req, 429, "too_many_failed_attempts",
-                           "too many failed API key attempts from this address or for this key; "
-                           "retry in %s s",
-                           num);
+        ingest_door_error(req, door, 429, "too_many_failed_attempts",
+                          "too many failed API key attempts from this address or for this key; "
+                          "retry in %s s",
+                          num);
         return;
     default:
-        ingest_metrics_status(401);
         ea_http_add_header(req, "WWW-Authenticate", "Bearer");
-        ea_http_send_error(req, 401, "unauthorized", "%s",
-                           r->status == EA_KEYAUTH_MISSING ? missing_msg
-                                                           : "unknown or revoked API key");
+        ingest_door_error(req, door, 401, "unauthorized", "%s",
+                          r->status == EA_KEYAUTH_MISSING ? door->missing_msg
+                                                          : "unknown or revoked API key");
         return;
     }
 }
 
 /* The caller is known: scope, token bucket, then the front door's own work. */
 static void authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who,
-                       ingest_auth_next_fn next, void *ctx)
+                       const ingest_door *door, ingest_auth_next_fn next, void *ctx)
 {
     if ((who->scopes & EA_SCOPE_INGEST) == 0) {
-        ingest_metrics_status(403);
-        ea_http_send_error(req, 403, "forbidden", "this API key does not have the ingest scope");
+        ingest_door_error(req, door, 403, "forbidden",
+                          "this API key does not have the ingest scope");
         return;
     }
     ingest_rl_result rl;
@@ -78,10 +75,9 @@ static void authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who,
         ingest_fmt_i64(num, rl.retry_after_s > 0 ? rl.retry_after_s : 1);
         ea_http_add_header(req, "Retry-After", num);
         ingest_stats.rate_limited++;
-        ingest_metrics_status(429);
-        ea_http_send_error(req, 429, "rate_limited",
-                           "rate limit of %ld requests per minute exceeded; retry in %s s",
-                           rl.limit, num);
+        ingest_door_error(req, door, 429, "rate_limited",
+                          "rate limit of %ld requests per minute exceeded; retry in %s s", rl.limit,
+                          num);
         return;
     }
     next(app, req, who, ctx);
@@ -101,17 +97,16 @@ static void on_verified(ea_keyauth_waiter *w, const ea_keyauth_result *r)
     struct auth_wait *aw = (struct auth_wait *)w;
     aw->app->auth_waiting--;
     if (r->status == EA_KEYAUTH_OK)
-        authorized(aw->app, aw->req, &r->principal, aw->next, aw->ctx);
+        authorized(aw->app, aw->req, &r->principal, aw->door, aw->next, aw->ctx);
     else
-        ingest_auth_refuse(aw->req, r, aw->missing_msg);
+        ingest_auth_refuse(aw->req, r, aw->door);
 }
 
 void ingest_auth_run(ingest_app *app, h2o_req_t *req, const char *key, size_t klen,
-                     const char *missing_msg, ingest_auth_next_fn next, void *ctx)
+                     const ingest_door *door, ingest_auth_next_fn next, void *ctx)
 {
     struct auth_wait *aw = h2o_mem_alloc_shared(&req->pool, sizeof(*aw), wait_dispose);
-    *aw = (struct auth_wait){
-        .app = app, .req = req, .missing_msg = missing_msg, .next = next, .ctx = ctx};
+    *aw = (struct auth_wait){.app = app, .req = req, .door = door, .next = next, .ctx = ctx};
     aw->w.cb = on_verified;
     char peer[64];
     ea_keyauth_result r;
@@ -122,9 +117,9 @@ void ingest_auth_run(ingest_app *app, h2o_req_t *req, const char *key, size_t kl
         return;
     }
     if (st == EA_KEYAUTH_OK)
-        authorized(app, req, &r.principal, next, ctx);
+        authorized(app, req, &r.principal, door, next, ctx);
     else
-        ingest_auth_refuse(req, &r, missing_msg);
+        ingest_auth_refuse(req, &r, door);
 }
 
 void ingest_auth_on_ready(void *app)

@@ -44,6 +44,11 @@ static const ea_config_entry table[] = {
      "default requests per minute per API key"},
     {"RATE_LIMIT_BURST", EA_CFG_INT, "0", 0, 100000000, OFF(rate_burst),
      "token bucket size; 0 = the per-minute limit"},
+    {"INGEST_BROWSER_RATE_PER_ADDR", EA_CFG_INT, "120", 1, 100000000, OFF(browser_rate_per_addr),
+     "requests per minute one client address may send with browser keys (on top of each key's "
+     "own limit)"},
+    {"INGEST_ORIGINS_REFRESH_S", EA_CFG_INT, "5", 1, 3600, OFF(origins_refresh_s),
+     "how often the browser keys' origins are reloaded for CORS preflights"},
     {"INGEST_REUSEPORT", EA_CFG_BOOL, "true", 0, 0, OFF(reuseport),
      "SO_REUSEPORT so several ingest processes share the port"},
     {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, OFF(log_level), "debug, info, warn or error"},

@@ -32,10 +32,12 @@ typedef struct ingest_config {
     long retention_days;         /* timestamps at most this old (raw-event retention) */
     long produce_timeout_ms;     /* librdkafka message.timeout.ms: bound on waiting for acks */
     long linger_ms;
-    long key_cache_ttl_s;     /* verified keys are trusted this long; revocation delay bound */
-    ea_keyauth_settings auth; /* AUTH_*: verifier threads, queue, failed-attempt limits */
-    long rate_limit;          /* default requests/minute per key */
-    long rate_burst;          /* bucket size; 0 means equal to rate_limit */
+    long key_cache_ttl_s;       /* verified keys are trusted this long; revocation delay bound */
+    ea_keyauth_settings auth;   /* AUTH_*: verifier threads, queue, failed-attempt limits */
+    long rate_limit;            /* default requests/minute per key */
+    long rate_burst;            /* bucket size; 0 means equal to rate_limit */
+    long browser_rate_per_addr; /* requests/minute per client address with browser keys */
+    long origins_refresh_s;     /* CORS: listed origins reloaded this often */
     bool reuseport;
     const char *log_level;
 } ingest_config;

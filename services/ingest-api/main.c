@@ -10,6 +10,7 @@
 #include "handler.h"
 #include "ingest_auth.h"
 #include "metrics.h"
+#include "sdkjs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -47,11 +48,13 @@ int main(int argc, char **argv)
         return 1;
     }
     app.ratelimit = ingest_ratelimit_new(&cfg.redis, cfg.rate_limit, cfg.rate_burst);
-    if (srv == NULL || app.ratelimit == NULL) {
+    app.cors = ingest_cors_new(cfg.database_url, cfg.origins_refresh_s, &err);
+    if (srv == NULL || app.ratelimit == NULL || app.cors == NULL) {
         ea_log_error("startup", "out of memory");
         return 1;
     }
     ingest_handler_register(srv, &app);
+    ingest_sdkjs_register(srv);
     if (ea_http_listen(srv, NULL, NULL, &err) != EA_OK) {
         ea_log_error("startup", "%s", err.message);
         return 1;
@@ -81,6 +84,7 @@ int main(int argc, char **argv)
     ingest_producer_free(app.producer);
     ea_http_watch_free(auth_watch);
     ea_keyauth_free(app.auth);
+    ingest_cors_free(app.cors);
     ingest_ratelimit_free(app.ratelimit);
     ea_http_server_free(srv);
     return 0;

@@ -11,24 +11,38 @@
 #include <stdint.h>
 
 #define INGEST_LAT_BUCKETS 12
+#define INGEST_STATUS_CLASSES 7
+
+/* The front doors, a label on the request and event counters (frontdoor.h). */
+typedef enum ingest_source {
+    INGEST_SOURCE_INGEST = 0, /* POST /ingest */
+    INGEST_SOURCE_SEGMENT,    /* POST /v1/... */
+    INGEST_SOURCE_POSTHOG,    /* POST /batch/, /capture/ */
+    INGEST_SOURCE_N,
+} ingest_source;
 
 typedef struct ingest_metrics {
-    uint64_t requests[6]; /* by status class index: 202, 400, 401/403, 413/415, 429, 5xx */
-    uint64_t events_accepted;
-    uint64_t events_rejected_invalid; /* validation errors */
-    uint64_t events_rejected_unavailable;
+    /* by source and status class: 2xx, 400, 401/403, 413/415, 429, other 4xx, 5xx */
+    uint64_t requests[INGEST_SOURCE_N][INGEST_STATUS_CLASSES];
+    uint64_t events_accepted[INGEST_SOURCE_N];
+    uint64_t events_rejected_invalid[INGEST_SOURCE_N]; /* validation errors */
+    uint64_t events_rejected_unavailable[INGEST_SOURCE_N];
+    uint64_t browser_requests[INGEST_SOURCE_N]; /* authenticated with a browser key */
+    uint64_t gzip_too_large;                    /* gzip bodies stopped at the body cap */
     uint64_t rate_limited;
     uint64_t auth_limited; /* refused for too many failed key attempts */
     uint64_t inflight;
     uint64_t produce_lat[INGEST_LAT_BUCKETS + 1]; /* cumulative histogram counts per bucket */
     double produce_lat_sum;
     uint64_t produce_lat_count;
+    uint64_t sdk_js_served, sdk_js_not_modified;   /* GET /sdk.js answered 200 / 304 */
+    uint64_t preflight_allowed, preflight_refused; /* CORS OPTIONS by outcome */
 } ingest_metrics;
 
 extern ingest_metrics ingest_stats;
 
-/* Counts a response by status. */
-void ingest_metrics_status(int status);
+/* Counts a response of a front door by status. */
+void ingest_metrics_status(ingest_source src, int status);
 
 /* Records one request's produce latency (seconds). */
 void ingest_metrics_latency(double seconds);

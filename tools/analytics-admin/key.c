@@ -13,13 +13,16 @@
 
 static const char usage[] =
     "usage: analytics-admin key create --tenant T --scopes ingest,read[,admin] [--rate-limit N]\n"
-    "                                  [--name NAME]\n"
+    "                                  [--name NAME] [--origins ORIGIN,...]\n"
     "       analytics-admin key revoke KEY_ID_OR_FULL_KEY\n"
     "       analytics-admin key list --tenant T\n"
     "\n"
     "create  makes a key for tenant T with the given scopes (ingest, read, admin) and an optional\n"
     "        rate limit of N requests/minute (default: the service-wide limit). Prints the key\n"
     "        once, alone on the last line; only its bcrypt hash is stored.\n"
+    "        --origins makes a browser key (scopes exactly ingest): accepted only from those\n"
+    "        origins (https://app.example.com,http://localhost:8080), allowed in request\n"
+    "        bodies, safe to publish in a web page.\n"
     "revoke  revokes a key by its id (the 12 hex chars after \"ak_\") or by the full key.\n"
     "list    shows the tenant's keys (never their secrets).\n"
     "\n"
@@ -27,11 +30,14 @@ static const char usage[] =
 
 static int key_create(const struct adm_cfg *cfg, int argc, char **argv)
 {
-    const char *tenant, *scopes, *rate, *name;
+    const char *tenant, *scopes, *rate, *name, *origins;
     size_t npos;
-    struct adm_opt opts[] = {
-        {"tenant", &tenant}, {"scopes", &scopes}, {"rate-limit", &rate}, {"name", &name}};
-    int prc = adm_opts_parse(argc, argv, opts, 4, NULL, 0, &npos, usage);
+    struct adm_opt opts[] = {{"tenant", &tenant},
+                             {"scopes", &scopes},
+                             {"rate-limit", &rate},
+                             {"name", &name},
+                             {"origins", &origins}};
+    int prc = adm_opts_parse(argc, argv, opts, 5, NULL, 0, &npos, usage);
     if (prc != ADM_EXIT_OK)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if (tenant == NULL)
@@ -51,9 +57,14 @@ static int key_create(const struct adm_cfg *cfg, int argc, char **argv)
     ea_catalog_key_spec spec = {
         .tenant = tenant, .has_rate_limit = rate != NULL, .rate_limit = rl, .name = name};
     const char **list = adm_split(scopes, &spec.nscopes);
-    if (list == NULL)
+    const char **olist = origins != NULL ? adm_split(origins, &spec.norigins) : NULL;
+    if (list == NULL || (origins != NULL && olist == NULL)) {
+        free(list);
         return ADM_EXIT_FAIL;
+    }
     spec.scopes = list;
+    spec.origins = olist;
+    char onorm[EA_ORIGINS_TEXT_MAX];
     struct ea_err err = {0};
     char key[EA_APIKEY_MAX_LEN + 1];
     json_t *k = NULL;
@@ -61,7 +72,8 @@ static int key_create(const struct adm_cfg *cfg, int argc, char **argv)
     int rc = ADM_EXIT_OK;
     /* bad input is refused before connecting */
     if (ea_catalog_tenant_id_check(tenant, &err) != EA_OK ||
-        ea_catalog_scopes_check(spec.scopes, spec.nscopes, &err) != EA_OK) {
+        ea_catalog_scopes_check(spec.scopes, spec.nscopes, &err) != EA_OK ||
+        ea_catalog_key_origins(&spec, onorm, &err) != EA_OK) {
         rc = adm_catalog_fail(&err, usage);
         goto out;
     }
@@ -77,11 +89,14 @@ static int key_create(const struct adm_cfg *cfg, int argc, char **argv)
            "(shown once; only its bcrypt hash is stored)\n",
            json_string_value(json_object_get(k, "keyId")), tenant, scopes,
            rate != NULL ? rate : "default", rate != NULL ? "/min" : "", name != NULL ? name : "-");
+    if (origins != NULL)
+        printf("browser key: accepted only from %s\n", onorm);
     printf("%s\n", key);
     memset(key, 0, sizeof(key));
 out:
     json_decref(k);
     free(list);
+    free(olist);
     PQfinish(c);
     return rc;
 }
