@@ -13,8 +13,8 @@
 #      every event a unique event_id and prints p50/p95/p99 from its done() hook);
 #   4. open loop (ea-loadgen, constant arrival rate BENCH_RATE req/s, latency from the intended
 #      send time): bare h2o and ingest single-event — the "p99 at 10k req/s" figure; then the
-#      closed-loop ingest batch-of-100 POST (last, because the stack's worker is busy with its
-#      events for a while afterwards);
+#      closed-loop ingest batch-of-100 POST and the same 100 events as a Segment /v1/batch body
+#      (last, because the stack's worker is busy with their events for a while afterwards);
 #   5. runs every other bench/*.bench.sh with the stack's environment exported (stack.env
 #      variables, DEMO_KEY, BIN_DIR, BARE_URL, BENCH_RESULTS); a script may append rows to
 #      $BENCH_RESULTS as tab-separated `scenario req/s events/s p50_ms p95_ms p99_ms [errors
@@ -220,6 +220,9 @@ rounds() {
 if [[ "$ONLY" != none ]]; then
     check_ok "$BARE_URL/ingest" '{"event":"bench_check"}'
     check_ok "$INGEST_URL/ingest" '{"event":"bench_check"}'
+    code="$(curl -sS -o "$WORK/check.out" -w '%{http_code}' -u "$DEMO_KEY:" -H 'Content-Type: application/json' \
+        --data '{"batch":[{"type":"track","event":"bench_check"}]}' "$INGEST_URL/v1/batch")"
+    [[ "$code" == 200 ]] || { cat "$WORK/check.out" >&2; die "POST /v1/batch answered $code, not 200"; }
     printf '{"event":"bench_rate","event_id":"{{uuid}}","seq":{{seq}},"sent":{{now_ms}}}' \
         >"$WORK/rate-body.json"
     rounds wrk_once "bare-h2o POST" "$BARE_URL/ingest" 1 "$BARE_PID"
@@ -227,8 +230,11 @@ if [[ "$ONLY" != none ]]; then
     rounds rate_once "bare-h2o @${RATE}/s" "$BARE_URL/ingest" "$WORK/rate-body.json" "$BARE_PID"
     rounds rate_once "ingest 1 event @${RATE}/s" "$INGEST_URL/ingest" "$WORK/rate-body.json" \
         "${INGEST_PIDS[@]}"
-    # last: it leaves the stack's worker (and the broker serving it) busy catching up for a while
+    # last: they leave the stack's worker (and the broker serving it) busy catching up for a while
     rounds wrk_once "ingest batch 100" "$INGEST_URL/ingest" 100 "${INGEST_PIDS[@]}"
+    # the Segment front door (issue 16): the same 100 events per request as a /v1/batch body
+    BENCH_FORMAT=segment BENCH_PATH=/v1/batch \
+        rounds wrk_once "segment /v1/batch 100" "$INGEST_URL/v1/batch" 100 "${INGEST_PIDS[@]}"
 fi
 
 extra_failed=()
