@@ -15,6 +15,7 @@ PACKAGES=(
     libh2o-evloop-dev libwslay-dev librdkafka-dev libhiredis-dev libjansson-dev libssl-dev
     libcurl4-openssl-dev libcrypt-dev libpq-dev zlib1g-dev
     postgresql-15 redis-server kcat curl python3-yaml chromium fonts-liberation wrk
+    openssl systemd
 )
 PACKAGES+=("$@")
 # Node.js 20 + npm are expected on the machine; Debian's nodejs is only a fallback.
