@@ -2,13 +2,16 @@
 # tests/integration/compose.test.sh — checks docker-compose.yml and the Dockerfiles statically,
 # since Docker does not run on this project's machines: the YAML parses (python3-yaml), the
 # expected services exist with the right images, health checks, restart policies, dependencies
-# and environment, and each Dockerfile is a Debian multi-stage build that runs as a non-root user.
-# Needs no running stack. Prints `compose: N passed, M failed`; exits 1 when any check failed.
+# and environment, and each Dockerfile is a Debian multi-stage build that runs as a non-root user;
+# and the SASL/SCRAM profile (docker-compose.sasl.yml) merged on top, as Compose merges it.
+# Needs no running stack (ingest-api from BIN_DIR checks the profile's Kafka settings). Prints `compose: N passed, M failed`; exits 1 when any check failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+BIN_DIR=${BIN_DIR:-build/bin}
+export BIN_DIR
 
 exec python3 - <<'PY'
-import os, re, sys
+import os, re, socket, subprocess, sys
 
 try:
     import yaml
@@ -149,5 +152,87 @@ for path in dockerfiles:
     users = re.findall(r"(?im)^USER\s+(\S+)", last)
     check(bool(users) and users[-1] not in ("root", "0"), f"{path}: runs as a non-root user")
 
+
+# ---- the SASL/SCRAM profile: docker-compose.sasl.yml on top of this file ----------------------
+# redpanda-init makes the SCRAM user a superuser, creates it, switches SASL on and creates the
+# topic as that user; ingest-api and the worker get settings lib/kafka accepts (checked by
+# starting ingest-api with them until its configuration is loaded), the password from the
+# environment, never from git.
+try:
+    with open("docker-compose.sasl.yml") as f:
+        sasl_doc = yaml.safe_load(f)
+    check(isinstance(sasl_doc, dict), "docker-compose.sasl.yml parses as a YAML mapping")
+except Exception as e:
+    check(False, f"docker-compose.sasl.yml parses: {e}")
+    finish()
+# Compose's merge of an override: mappings key by key (environment), sequences such as command
+# replaced, new services added.
+base = doc.get("services") or {}
+over = sasl_doc.get("services") or {}
+check(set(over) <= set(base), "the override only changes services docker-compose.yml defines")
+merged = {}
+for name, s in base.items():
+    m = dict(s or {})
+    o = over.get(name) or {}
+    for k, v in o.items():
+        if k == "environment":
+            e = env_of(m)
+            e.update(env_of(o))
+            m[k] = e
+        else:
+            m[k] = v
+    merged[name] = m
+
+init = merged.get("redpanda-init", {})
+cmd = " ".join(str(x) for x in (init.get("command") or []))
+check("cluster config set superusers" in cmd, "redpanda-init makes the SCRAM user a superuser")
+check(re.search(r"acl user create \S+ -p \S+ --mechanism", cmd) is not None,
+      "redpanda-init creates the SCRAM user with its password and mechanism")
+check("cluster config set enable_sasl true" in cmd, "redpanda-init switches SASL on")
+check(re.search(r"topic create events --partitions 3\b", cmd) is not None,
+      "redpanda-init creates the events topic with 3 partitions")
+check(all(f"-X {k}=" in cmd for k in ("user", "pass", "sasl.mechanism")),
+      "redpanda-init talks to the Kafka API with SASL credentials (user, pass, mechanism)")
+check(cmd.index("enable_sasl") < cmd.index("topic create"),
+      "the topic is created after SASL is on (as the SCRAM user)")
+check(init.get("entrypoint") == ["/bin/bash", "-c"], "redpanda-init still runs its command in bash")
+ienv = env_of(init)
+check(ienv.get("KAFKA_SASL_MECHANISM") in ("SCRAM-SHA-256", "SCRAM-SHA-512"),
+      "redpanda-init: a SCRAM mechanism Redpanda offers")
+
+for name in ("ingest-api", "worker"):
+    e = env_of(merged.get(name, {}))
+    check(e.get("KAFKA_SECURITY_PROTOCOL") == "SASL_PLAINTEXT", f"{name}: KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT")
+    check(e.get("KAFKA_SASL_MECHANISM") == ienv.get("KAFKA_SASL_MECHANISM"),
+          f"{name}: the same SASL mechanism as the broker's user")
+    check(e.get("KAFKA_SASL_USERNAME") == ienv.get("KAFKA_SASL_USERNAME") and
+          e.get("KAFKA_SASL_PASSWORD") == ienv.get("KAFKA_SASL_PASSWORD"),
+          f"{name}: the broker user's name and password")
+    check(re.fullmatch(r"\$\{KAFKA_SASL_PASSWORD:\?[^}]+\}", e.get("KAFKA_SASL_PASSWORD", "")) is not None,
+          f"{name}: the password comes from the environment (required, no default in git)")
+    check(e.get("KAFKA_BROKERS") == "redpanda:9092" and e.get("DATABASE_URL", "").startswith("postgresql://"),
+          f"{name}: the rest of its environment is kept (KAFKA_BROKERS, DATABASE_URL)")
+check("KAFKA_SECURITY_PROTOCOL" not in env_of(merged.get("graphql-api", {})),
+      "graphql-api (no Kafka client) is unchanged")
+
+# lib/kafka accepts these settings: start ingest-api with them (a dummy password) and see it get
+# past its configuration (a bad value exits 2 at once, naming the variable).
+e = {k: v for k, v in env_of(merged.get("ingest-api", {})).items() if k.startswith("KAFKA_SASL") or k == "KAFKA_SECURITY_PROTOCOL"}
+e["KAFKA_SASL_USERNAME"] = "analytics"
+e["KAFKA_SASL_PASSWORD"] = "dummy-password-for-the-check"
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+port = str(sock.getsockname()[1])
+sock.close()
+env = dict(os.environ, **e, KAFKA_BROKERS="127.0.0.1:9", INGEST_PORT=port, INGEST_REUSEPORT="false",
+           REDIS_URL="redis://127.0.0.1:9/0", DATABASE_URL="postgresql://x@127.0.0.1:9/x")
+try:
+    p = subprocess.run([os.path.join(os.environ["BIN_DIR"], "ingest-api")], env=env, timeout=3,
+                       capture_output=True, text=True)
+    code, out = p.returncode, p.stderr + p.stdout
+except subprocess.TimeoutExpired as t:
+    code, out = None, str(t.stderr or "")
+check(code != 2 and "KAFKA_" not in (out if code == 2 else ""),
+      f"ingest-api accepts the profile's Kafka settings (exit {code}: still running after 3 s means yes)")
 finish()
 PY

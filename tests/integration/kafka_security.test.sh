@@ -19,10 +19,6 @@ TMP=$(mktemp -d /tmp/ea-kafkasec.XXXXXX)
 PIDS=()
 # shellcheck source=lib/check.sh
 source "$ROOT/tests/integration/lib/check.sh"
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-jget() { node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const v=eval(process.argv[2]);process.stdout.write(v===undefined?"":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2"; }
 cleanup() {
     local rc=$?
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done

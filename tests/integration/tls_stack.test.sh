@@ -26,13 +26,8 @@ S=$TMP/stack
 PIDS=()
 # shellcheck source=lib/check.sh
 source "$ROOT/tests/integration/lib/check.sh"
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 has() { grep -qF -- "$2" "$1"; }  # file contains text
 lacks() { ! grep -qF -- "$2" "$1"; }
-# JSON field of a file: jget FILE 'expression over d'
-jget() { node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const v=eval(process.argv[2]);process.stdout.write(v===undefined?"":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2"; }
 
 # The variables the main test stack exported must not leak into this one.
 CLEAN_ENV=(-u DATABASE_URL -u REDIS_URL -u REDIS_CA_FILE -u KAFKA_BROKERS -u KAFKA_BOOTSTRAP_FILE

@@ -10,6 +10,8 @@
 #   wait_eval SECS 'EXPR'     evaluates the shell expression EXPR anew on every try
 #   wait_sql SECS 'SQL' WANT  runs SQL (the caller's sql function) on every try until it prints WANT;
 #                             on timeout says what it got last
+#   free_port                 prints a TCP port free on 127.0.0.1 now (for a process a test starts)
+#   jget FILE 'EXPR'          prints EXPR evaluated over d, the JSON in FILE (node), "" if undefined
 # Not for: starting stacks (worker_stack.sh) or node tests (lib/stack.mjs).
 
 passed=${passed:-0}
@@ -49,4 +51,11 @@ wait_sql() { # seconds 'SQL' expected
         fi
         sleep 0.2
     done
+}
+
+free_port() {
+    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+jget() { # file 'expression over d'
+    node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const v=eval(process.argv[2]);process.stdout.write(v===undefined||v===null?"":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2"
 }
