@@ -12,7 +12,8 @@
 #   tidy         clang-tidy (.clang-tidy: bugprone-*, clang-analyzer-*), any finding fails
 #   integration  tests/run-integration.sh: integration and end-to-end suites on a test stack
 #   load         tests/load/run.sh, 30 s (LOAD_DURATION): figures printed, correctness asserted
-#   chaos        tests/chaos/run.sh, 20k events with the fault schedule: lost = duplicated = 0
+#   chaos        tests/chaos/run.sh, 20k events with the fault schedule: lost = duplicated = 0, each
+#                of the 9 faults verified (its evidence printed)
 #
 # Counting: tests/manifest.txt lists every CTest test, fuzz driver and integration/e2e file with
 # the number of checks it reports; the unit, asan, fuzz and integration phases fail when what
@@ -125,7 +126,7 @@ phase integration '/^integration: [0-9]+ passed/ { sub(/^integration: /, ""); pr
     bash tests/run-integration.sh
 phase load '/^(ingest|cached query|db query|dashboard) .* p95 </ { for (i = 1; $i != "p95"; i++); n = n $1 " p95 " $(i-3) " ms; " } /^load: (PASS|FAIL)/ { print n $2 }' \
     env LOAD_DURATION="${LOAD_DURATION:-30}" bash tests/load/run.sh
-phase chaos '/^  lost/ { l = $2 " lost, " $4 " duplicated" } /max lag/ { m = ", max lag " $3 ", drain " $8 " s" } /^chaos: (PASS|FAIL)/ { print l m " " $2 }' \
+phase chaos '/^  lost/ { l = $2 " lost, " $4 " duplicated" } /max lag/ { m = ", max lag " $3 ", drain " $8 " s" } /^  faults:/ { f = ", faults " $2 "/" $4 " verified" } /^chaos: (PASS|FAIL)/ { print l m f " " $2 }' \
     env CHAOS_EVENTS="${CHAOS_EVENTS:-20000}" CHAOS_RATE="${CHAOS_RATE:-500}" CHAOS_OUTAGE_S="${CHAOS_OUTAGE_S:-2}" \
     bash tests/chaos/run.sh
 

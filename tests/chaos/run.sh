@@ -73,6 +73,8 @@ admin metric define --tenant "$TENANT" --name chaos_by_page --event chaos_event 
     --dimensions page >/dev/null || die "metric define chaos_by_page failed"
 admin metric define --tenant "$TENANT" --name chaos_amount --event chaos_event --aggregation sum \
     --property amount --dimensions country >/dev/null || die "metric define chaos_amount failed"
+admin metric define --tenant "$TENANT" --name chaos_users --event chaos_event --aggregation unique \
+    --property user >/dev/null || die "metric define chaos_users failed"
 # (definitions apply to events produced after they committed: these come first)
 
 PG_DATA="$(cat "$STACK_DIR/pg.path" 2>/dev/null || echo "$STACK_DIR/pg")"
@@ -121,58 +123,163 @@ at() { # fraction: sleeps until that fraction of the sending time (no-op when al
 }
 sender_alive() { kill -0 "$SENDER_PID" 2>/dev/null; }
 
-# kill -9 while the worker has work in hand: wait (up to 3 s) for a non-zero lag first
+# ---- fault verification ------------------------------------------------------------------------
+# Every fault must take effect, and says how we know: a line per fault in faults.txt with its
+# evidence. A fault that could not be injected or verified fails the run (a schedule that injects
+# nothing must not PASS).
+FAULTS_EXPECTED=9
+faults_ok=0
+fault_ok() { faults_ok=$((faults_ok + 1)); log_fault "fault $faults_ok/$FAULTS_EXPECTED ok: $*"; }
+fault_bad() { log_fault "FAULT NOT VERIFIED: $*"; fail "fault not verified: $*"; }
+rcli() { redis-cli -u "$REDIS_URL" --no-auth-warning "$@" 2>&1; }
+redis_up() { [[ "$(rcli ping)" == PONG ]]; }
+gone_within() { # pid seconds: true once the pid is gone (zombies count as gone)
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do pid_alive "$1" || return 0; sleep 0.1; done
+    return 1
+}
+ctl_ok() { # prints the control socket's replies on one line; true when each is "ok ..."
+    local out rc=0
+    out="$(ctl "$@" 2>&1)" || rc=$?
+    printf '%s' "$(tr '\n' ';' <<<"$out")"
+    ((rc == 0)) && [[ -n "$out" ]] && ! grep -qv '^ok' <<<"$out"
+}
+broker_up_state() { # broker id -> true/false from the broker's own status
+    ctl status | sed 's/^ok //' | node -e '
+        const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        console.log(String(s.brokers.find((b) => b.id === Number(process.argv[1])).up))' "$1"
+}
+
+# kill -9 the worker while it has work in hand: wait (up to 3 s) for a non-zero lag first; the
+# pid must be a live worker before the kill and gone after it
 kill_busy_worker() {
-    local i l
+    local i l p
     for ((i = 0; i < 30; i++)); do
         l="$(consumer_lag)"
         [[ -n "$l" && "$l" -gt 0 ]] && break
         sleep 0.1
     done
     p="$(worker_pid)"
-    log_fault "kill -9 worker (pid $p, lag $l)"
-    kill -9 "$p" 2>/dev/null
+    if ! pid_is "$p" "$BIN_DIR/worker"; then
+        fault_bad "kill -9 worker: run/worker.pid ($p) is not a live worker process"
+        return
+    fi
+    kill -9 "$p"
+    if gone_within "$p" 5; then
+        fault_ok "kill -9 worker pid $p (alive, cmdline $BIN_DIR/worker; lag $l): gone"
+    else
+        fault_bad "kill -9 worker pid $p: still alive 5 s later"
+    fi
+}
+restart_worker() {
+    local old=$1 p
+    restore || return
+    p="$(worker_pid)"
+    if [[ "$p" != "$old" ]] && pid_is "$p" "$BIN_DIR/worker"; then
+        log_fault "worker restarted (pid $p)"
+    else
+        fail "worker restart after kill -9: pid '$p'"
+    fi
 }
 
 at 0.10
+w="$(worker_pid)"
 kill_busy_worker
 sleep 1
-restore && log_fault "worker restarted (pid $(worker_pid))"
+restart_worker "$w"
 
 at 0.20
-log_fault "broker 1 down: $(ctl 'broker-down 1')"
-sleep "$OUTAGE"
-log_fault "broker 1 up: $(ctl 'broker-up 1')"
+if r="$(ctl_ok 'broker-down 1')" && [[ "$(broker_up_state 1)" == false ]]; then
+    fault_ok "broker 1 down: control replied '$r'; status says up=false"
+    sleep "$OUTAGE"
+    if r="$(ctl_ok 'broker-up 1')" && [[ "$(broker_up_state 1)" == true ]]; then
+        log_fault "broker 1 up again: '$r'; status says up=true"
+    else
+        fail "broker 1 up: reply '$r', status up=$(broker_up_state 1)"
+    fi
+else
+    fault_bad "broker 1 down: reply '$r', status up=$(broker_up_state 1)"
+fi
 
 at 0.30
-log_fault "request errors: $(ctl 'request-errors Produce 30 NOT_LEADER_FOR_PARTITION' 'request-errors Fetch 10 NOT_LEADER_FOR_PARTITION' | tr '\n' ';')"
+if r="$(ctl_ok 'request-errors Produce 30 NOT_LEADER_FOR_PARTITION' 'request-errors Fetch 10 NOT_LEADER_FOR_PARTITION')"; then
+    fault_ok "request errors armed: control replied '$r'"
+else
+    fault_bad "request errors: control replied '$r'"
+fi
 
 at 0.40
-log_fault "postgresql restart"
-as_pg "$PG_BIN/pg_ctl" restart -D "$PG_DATA" -m fast -w -t 60 >>"$WORK/pg-restart.log" 2>&1 ||
-    fail "pg_ctl restart failed: $(tail -n 3 "$WORK/pg-restart.log")"
-log_fault "postgresql back"
+pg_t0="$(sql 'SELECT pg_postmaster_start_time()' 2>&1)"
+if as_pg "$PG_BIN/pg_ctl" restart -D "$PG_DATA" -m fast -w -t 60 >>"$WORK/pg-restart.log" 2>&1 &&
+    pg_t1="$(sql 'SELECT pg_postmaster_start_time()' 2>&1)" && [[ -n "$pg_t1" && "$pg_t1" != "$pg_t0" ]]; then
+    fault_ok "postgresql restarted: postmaster start time $pg_t0 -> $pg_t1"
+else
+    fault_bad "postgresql restart: $(tail -n 3 "$WORK/pg-restart.log" | tr '\n' ' '); start time '$pg_t0' -> '${pg_t1:-?}'"
+fi
 
 at 0.50
-log_fault "redis stop"
-redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
-sleep "$OUTAGE"
-restore && log_fault "redis started again"
+if ! redis_up; then
+    fault_bad "redis stop: Redis did not answer PING before the fault"
+else
+    r="$(rcli shutdown nosave)"
+    for ((i = 0; i < 50; i++)); do redis_up || break; sleep 0.1; done
+    if redis_up; then
+        fault_bad "redis stop: PING still answers after SHUTDOWN ('$r')"
+    else
+        fault_ok "redis stopped: PING fails ($(rcli ping | head -n 1))"
+        sleep "$OUTAGE"
+        redis_up && fail "redis came back by itself during the outage"
+    fi
+fi
+restore && redis_up && log_fault "redis started again: PING answers PONG" || fail "redis did not come back"
 
 at 0.60
 start_extra_worker 1
 start_extra_worker 2
-log_fault "consumers 1 -> 3 (extra workers ${EXTRA_PIDS[*]})"
+sleep 3
+joined=0
+for i in 1 2; do
+    p="${EXTRA_PIDS[$((i - 1))]}"
+    pid_is "$p" "$BIN_DIR/worker" && grep -q '"subscribed to' "$STACK_DIR/log/worker-extra-$i.log" && joined=$((joined + 1))
+done
+if ((joined == 2)); then
+    fault_ok "consumers 1 -> 3: extra workers ${EXTRA_PIDS[*]} alive and subscribed to the group"
+else
+    fault_bad "consumers 1 -> 3: $joined of 2 extra workers alive and subscribed"
+fi
 
 at 0.75
-kill -TERM "${EXTRA_PIDS[0]}" 2>/dev/null
-kill -9 "${EXTRA_PIDS[1]}" 2>/dev/null
-log_fault "consumers 3 -> 1 (SIGTERM ${EXTRA_PIDS[0]}, kill -9 ${EXTRA_PIDS[1]})"
+p1="${EXTRA_PIDS[0]}" p2="${EXTRA_PIDS[1]}"
+if pid_is "$p1" "$BIN_DIR/worker"; then
+    kill -TERM "$p1"
+    st=0
+    wait "$p1" || st=$?
+    if ((st == 0)); then
+        fault_ok "SIGTERM extra worker $p1 (alive before): exited with status 0"
+    else
+        fault_bad "SIGTERM extra worker $p1: exit status $st"
+    fi
+else
+    fault_bad "SIGTERM extra worker: pid $p1 is not a live worker"
+fi
+if pid_is "$p2" "$BIN_DIR/worker"; then
+    kill -9 "$p2"
+    st=0
+    wait "$p2" || st=$?
+    if ((st == 137)); then
+        fault_ok "kill -9 extra worker $p2 (alive before): killed (status $st)"
+    else
+        fault_bad "kill -9 extra worker $p2: exit status $st, not 137"
+    fi
+else
+    fault_bad "kill -9 extra worker: pid $p2 is not a live worker"
+fi
 
 at 0.85
+w="$(worker_pid)"
 kill_busy_worker
 sleep 1
-restore && log_fault "worker restarted (pid $(worker_pid))"
+restart_worker "$w"
 
 wait "$SENDER_PID"
 src=$?
@@ -180,9 +287,10 @@ SENDER_PID=""
 t_sent="$(now_s)"
 send_s="$(elapsed "$t_send")"
 for p in "${EXTRA_PIDS[@]}"; do
-    for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
+    pid_alive "$p" && kill -9 "$p" 2>/dev/null
 done
+((faults_ok == FAULTS_EXPECTED)) ||
+    fail "only $faults_ok of $FAULTS_EXPECTED faults were injected and verified (faults.txt)"
 if ((src != 0)) || [[ ! -s "$WORK/truth.json" ]]; then
     fail "sender failed (exit $src): $(tail -n 5 "$WORK/sender.err")"
     echo "chaos: FAIL (${failures[*]})"
@@ -213,18 +321,19 @@ MON_PID=""
 max_lag="$(awk '$2 > m { m = $2 } END { print m + 0 }' "$WORK/lag.txt")"
 
 # ---- compare every rollup row with the truth ------------------------------------------------
-sql "SELECT 'Q', metric, (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, coalesce(sum, 0)
+HLLX="coalesce(encode(hll, 'hex'), '')"
+sql "SELECT 'Q', metric, (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, coalesce(sum, 0), $HLLX
        FROM rollups_15m WHERE tenant_id = '$TENANT' AND metric LIKE 'chaos\\_%'
-     UNION ALL SELECT 'H', metric, (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, coalesce(sum, 0)
+     UNION ALL SELECT 'H', metric, (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, coalesce(sum, 0), $HLLX
        FROM rollups_hourly WHERE tenant_id = '$TENANT' AND metric LIKE 'chaos\\_%'
-     UNION ALL SELECT 'D', metric, (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, coalesce(sum, 0)
+     UNION ALL SELECT 'D', metric, (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, coalesce(sum, 0), $HLLX
        FROM rollups_daily WHERE tenant_id = '$TENANT' AND metric LIKE 'chaos\\_%'" |
     tr '|' '\t' >"$WORK/actual.tsv" || fail "could not read the rollups"
 node "$REPO_ROOT/tests/chaos/sender.mjs" check "$WORK/truth.json" "$WORK/actual.tsv" >"$WORK/check.txt"
 check_rc=$?
-read -r rows bad_rows lost dup < <(node -e '
+read -r rows bad_rows lost dup sketches < <(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]);
-    console.log(r.rows, r.bad_rows, r.lost, r.duplicated)' "$WORK/check.txt")
+    console.log(r.rows, r.bad_rows, r.lost, r.duplicated, r.unique_sketches_equal)' "$WORK/check.txt")
 ((check_rc == 0)) || fail "rollups differ from the truth: $(sed -n '2,9p' "$WORK/check.txt" | tr '\n' ';')"
 raw="$(sql "SELECT count(*), count(DISTINCT event_id) FROM raw_events WHERE tenant_id = '$TENANT' AND event_id LIKE '$RUN_ID-%'")"
 raw_rows="${raw%|*}" raw_distinct="${raw#*|}"
@@ -235,7 +344,7 @@ raw_rows="${raw%|*}" raw_distinct="${raw#*|}"
 iso() { date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%SZ; }
 FROM="$(iso $((NOW_MS - 8 * 3600000)))" TO="$(iso $((NOW_MS + 3600000)))"
 gql_ok=0
-for q in "chaos_by_page|HOUR|[\"page\"]|H" "chaos_amount|DAY|[\"country\"]|D" "chaos_event|HOUR|[]|H"; do
+for q in "chaos_by_page|HOUR|[\"page\"]|H" "chaos_amount|DAY|[\"country\"]|D" "chaos_event|HOUR|[]|H" "chaos_users|HOUR|[]|H"; do
     IFS='|' read -r metric gran groupby g <<<"$q"
     body="$(node -e 'const [t, m, f, to, gr, gb] = process.argv.slice(1);
         console.log(JSON.stringify({ query: `{ metrics(tenant: "${t}", name: "${m}", startTime: "${f}", endTime: "${to}", granularity: ${gr}, groupBy: ${gb}) { timestamp value dimensions } }` }))' \
@@ -252,11 +361,13 @@ for q in "chaos_by_page|HOUR|[\"page\"]|H" "chaos_amount|DAY|[\"country\"]|D" "c
         const want = new Map();
         for (const [k, v] of Object.entries(truth)) {
             const [gg, m, b, dims] = k.split("\t");
-            if (gg === g && m === metric) want.set(`${b}\t${dims}`, m === "chaos_amount" ? v.sum : v.cnt);
+            if (gg === g && m === metric) want.set(`${b}\t${dims}`, m === "chaos_amount" ? v.sum : m === "chaos_users" ? v.distinct.length : v.cnt);
         }
         const got = new Map(r.data.metrics.filter((p) => p.value !== 0).map((p) => [`${Date.parse(p.timestamp)}\t${canon(p.dimensions)}`, p.value]));
+        // unique users: the estimate within the stated 2 % (at least 2 values: ../integration/lib/hll.mjs)
+        const same = (w, x) => metric === "chaos_users" ? Math.abs(w - x) <= Math.max(0.02 * w, 2) : w === x;
         let bad = 0;
-        for (const k of new Set([...want.keys(), ...got.keys()])) if ((want.get(k) || 0) !== (got.get(k) || 0)) bad++;
+        for (const k of new Set([...want.keys(), ...got.keys()])) if (!same(want.get(k) || 0, got.get(k) || 0)) bad++;
         if (bad) { console.log(`${bad} of ${want.size} points differ`); process.exit(1); }
         console.log(`${got.size} points equal`);' "$WORK/gql-$metric.json" "$WORK/truth.json" "$g" "$metric" \
         >"$WORK/gql-$metric.verdict"; then
@@ -278,8 +389,9 @@ node -e '
     console.log(`  requests ${s.requests} (retried ${s.retried_requests}, connection errors ${s.net_errors}), statuses ${JSON.stringify(s.statuses)}`);
     console.log(`  events acknowledged ${s.acked}/${s.n}, retried as unavailable ${s.unavailable_events}, re-sent duplicates ${s.resent_events}`);
 ' "$WORK/sender.json"
-printf '  lost %s   duplicated %s   rollup rows %s (wrong %s)   graphql samples %s/3\n' "$lost" "$dup" "$rows" "$bad_rows" "$gql_ok"
+printf '  lost %s   duplicated %s   rollup rows %s (wrong %s, unique sketches equal to the truth %s)   graphql samples %s/4\n' "$lost" "$dup" "$rows" "$bad_rows" "$sketches" "$gql_ok"
 printf '  max lag %s messages   time to drain %s s   sending %s s   total %s s\n' "$max_lag" "$drain_s" "$send_s" "$(elapsed "$t_all")"
+printf '  faults: %s of %s injected and verified\n' "$faults_ok" "$FAULTS_EXPECTED"
 if ((${#failures[@]})); then
     for svc in ingest-api worker graphql-api; do
         grep -E '"level":"(error|fatal)"' "$STACK_DIR/log/$svc.log" 2>/dev/null | tail -n 5 | sed "s/^/$svc: /" >&2

@@ -8,12 +8,14 @@
 //   node sender.mjs check OUTDIR/truth.json ACTUAL.tsv        (tsv: gran metric bucket_ms dims cnt sum)
 //
 // Events i = 0..N-1 (deterministic): event "chaos_event", event_id RUN-i, page /p(i%10),
-// country from (i/10)%5, amount i%100, timestamp NOW - ((i*7919) % 21600) s (the last 6 h, shuffled,
+// country from (i/10)%5, amount i%100, user u(i%200), timestamp NOW - ((i*7919) % 21600) s (the last 6 h, shuffled,
 // so most events are late for their bucket and restate closed ones). Every RESEND_EVERY-th batch
 // is sent a second time once acknowledged (a client retrying after a lost reply): the pipeline
 // must count those events once. Metrics (defined by run.sh): chaos_event (automatic count),
-// chaos_by_page (count by page), chaos_amount (sum of amount by country).
+// chaos_by_page (count by page), chaos_amount (sum of amount by country), chaos_users (unique
+// users: each row's sketch must be exactly the sketch of its distinct users, ../integration/lib/hll.mjs).
 import fs from "node:fs";
+import { registersOf, registersOfHex, sameRegisters } from "../integration/lib/hll.mjs";
 
 const GRANS = { Q: 900000, H: 3600000, D: 86400000 };
 const COUNTRIES = ["DE", "FR", "US", "IN", "BR"];
@@ -26,6 +28,7 @@ function event(run, now, i) {
     page: `/p${i % 10}`,
     country: COUNTRIES[Math.floor(i / 10) % 5],
     amount: i % 100,
+    user: `u${i % 200}`,
   };
 }
 
@@ -34,11 +37,12 @@ const canon = (o) => JSON.stringify(Object.fromEntries(Object.entries(o).sort())
 
 function truthOf(run, now, acked) {
   const rows = new Map();
-  const add = (g, metric, bucket, dims, cnt, sum) => {
+  const add = (g, metric, bucket, dims, cnt, sum, distinct) => {
     const k = `${g}\t${metric}\t${bucket}\t${canon(dims)}`;
     const r = rows.get(k) || { cnt: 0, sum: 0 };
     r.cnt += cnt;
     r.sum += sum;
+    if (distinct !== undefined) (r.users ||= new Set()).add(distinct);
     rows.set(k, r);
   };
   for (const i of acked) {
@@ -48,8 +52,10 @@ function truthOf(run, now, acked) {
       add(g, "chaos_event", b, {}, 1, 0);
       add(g, "chaos_by_page", b, { page: e.page }, 1, 0);
       add(g, "chaos_amount", b, { country: e.country }, 1, e.amount);
+      add(g, "chaos_users", b, {}, 1, 0, e.user);
     }
   }
+  for (const r of rows.values()) if (r.users) r.distinct = [...r.users], delete r.users;
   return rows;
 }
 
@@ -158,11 +164,11 @@ function check(argv) {
   const actual = new Map();
   for (const line of fs.readFileSync(actualFile, "utf8").split("\n")) {
     if (!line) continue;
-    const [g, metric, bucket, dims, cnt, sum] = line.split("\t");
+    const [g, metric, bucket, dims, cnt, sum, hll] = line.split("\t");
     actual.set(`${g}\t${metric}\t${Number(bucket)}\t${canon(JSON.parse(dims))}`,
-      { cnt: Number(cnt), sum: Number(sum || 0) });
+      { cnt: Number(cnt), sum: Number(sum || 0), hll });
   }
-  let lost = 0, dup = 0, badRows = 0, rows = 0;
+  let lost = 0, dup = 0, badRows = 0, rows = 0, sketches = 0;
   const samples = [];
   const keys = new Set([...Object.keys(truth.rows), ...actual.keys()]);
   for (const k of keys) {
@@ -173,12 +179,20 @@ function check(argv) {
       if (a.cnt < e.cnt) lost += e.cnt - a.cnt;
       if (a.cnt > e.cnt) dup += a.cnt - e.cnt;
     }
-    if (a.cnt !== e.cnt || Math.abs(a.sum - e.sum) > 1e-6) {
+    let sketchBad = "";
+    if (e.distinct) {
+      try {
+        if (!sameRegisters(registersOfHex(a.hll || ""), registersOf(e.distinct)))
+          sketchBad = `sketch is not that of its ${e.distinct.length} distinct users`;
+        else sketches++;
+      } catch (err) { sketchBad = `sketch unreadable: ${err.message}`; }
+    }
+    if (a.cnt !== e.cnt || Math.abs(a.sum - e.sum) > 1e-6 || sketchBad) {
       badRows++;
-      if (samples.length < 8) samples.push(`${k.replace(/\t/g, " ")}: expected ${e.cnt}/${e.sum}, got ${a.cnt}/${a.sum}`);
+      if (samples.length < 8) samples.push(`${k.replace(/\t/g, " ")}: expected ${e.cnt}/${e.sum}, got ${a.cnt}/${a.sum} ${sketchBad}`);
     }
   }
-  const res = { rows, bad_rows: badRows, lost, duplicated: dup, acked: truth.acked };
+  const res = { rows, bad_rows: badRows, lost, duplicated: dup, acked: truth.acked, unique_sketches_equal: sketches };
   console.log(JSON.stringify(res));
   for (const s of samples) console.log(`  ${s}`);
   process.exit(badRows === 0 && lost === 0 && dup === 0 ? 0 : 1);
