@@ -29,8 +29,9 @@ export PG_PORT="${TEST_PG_PORT:-55433}" REDIS_PORT="${TEST_REDIS_PORT:-56380}"
 export INGEST_PORT="${TEST_INGEST_PORT:-13001}" GRAPHQL_PORT="${TEST_GRAPHQL_PORT:-13002}"
 export WORKER_PORT="${TEST_WORKER_PORT:-13003}"
 # the test stack's local OIDC provider sits next to its graphql-api (GRAPHQL_PORT + 2), never on
-# the development stack's port
+# the development stack's port; the stack starts without sample data (tests count what they send)
 unset OIDC_DEV_PORT
+export SAMPLE_DAYS=0
 BIN_DIR="${BIN_DIR:-build/bin}"
 [[ "$BIN_DIR" == /* ]] || BIN_DIR="$REPO_ROOT/$BIN_DIR"
 export BIN_DIR

@@ -19,8 +19,10 @@ export WORKER_PORT="${TEST_WORKER_PORT:-13003}"
 BIN_DIR="${BIN_DIR:-build/bin}"
 [[ "$BIN_DIR" == /* ]] || BIN_DIR="$REPO_ROOT/$BIN_DIR"
 export BIN_DIR
-# The services must not see an outer stack's URLs: stack.sh would treat them as external.
+# The services must not see an outer stack's URLs: stack.sh would treat them as external. The
+# stack starts empty (no sample data): the suites compare with what they send themselves.
 unset DATABASE_URL REDIS_URL KAFKA_BROKERS OIDC_DEV_PORT OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET
+export SAMPLE_DAYS=0
 
 stack() { bash "$REPO_ROOT/scripts/stack.sh" "$@"; }
 
