@@ -213,10 +213,37 @@ static bool state_takes(const name_state *s, const char *name)
     return s->def_exists && !ea_catalog_def_counts_own_name(name, s->agg, s->event);
 }
 
-static ea_rc tenant_missing(const char *what, const char *tenant, struct ea_err *err)
+/* The start of every change of definitions: a transaction (joining the caller's), the names
+ * lock, and what the database knows of `name`; EA_ERR_NOTFOUND when the tenant does not exist.
+ * On failure nothing is left open. */
+static ea_rc change_begin(cat_tx *tx, PGconn *c, const char *what, const char *tenant,
+                          const char *name, name_state *s, struct ea_err *err)
 {
-    return ea_err_set(err, EA_ERR_NOTFOUND, "could not %s: tenant \"%s\" does not exist", what,
-                      tenant);
+    memset(s, 0, sizeof(*s));
+    ea_rc rc = cat_tx_begin(tx, c, what, err);
+    if (rc != EA_OK)
+        return rc;
+    if ((rc = cat_names_lock(c, what, err)) == EA_OK &&
+        (rc = name_state_read(c, what, tenant, name, s, err)) == EA_OK && !s->tenant_exists)
+        rc = ea_err_set(err, EA_ERR_NOTFOUND, "could not %s: tenant \"%s\" does not exist", what,
+                        tenant);
+    return rc == EA_OK ? EA_OK : cat_tx_end(tx, rc, what, err);
+}
+
+/* The end of every change: on success the moved names go to *changed (NULL: dropped), on
+ * failure the answer and the names are dropped. Returns rc. */
+static ea_rc change_done(ea_rc rc, json_t **out, json_t *moved, json_t **changed)
+{
+    if (rc != EA_OK) {
+        json_decref(*out);
+        *out = NULL;
+        json_decref(moved);
+    } else if (changed != NULL) {
+        *changed = moved;
+    } else {
+        json_decref(moved);
+    }
+    return rc;
 }
 
 /* The single place where defining or changing a metric starts recomputing its rollups from raw
@@ -261,16 +288,9 @@ ea_rc ea_catalog_metric_define(PGconn *c, const char *tenant, const ea_catalog_m
     cat_tx tx;
     ea_rc rc = dims_s == NULL || moved == NULL
                    ? ea_err_set(err, EA_ERR_NOMEM, "could not %s: out of memory", what)
-                   : cat_tx_begin(&tx, c, what, err);
+                   : change_begin(&tx, c, what, tenant, m->name, &s, err);
     if (rc != EA_OK)
         goto out_notx;
-    if ((rc = cat_names_lock(c, what, err)) != EA_OK ||
-        (rc = name_state_read(c, what, tenant, m->name, &s, err)) != EA_OK)
-        goto out;
-    if (!s.tenant_exists) {
-        rc = tenant_missing(what, tenant, err);
-        goto out;
-    }
     bool old_takes = state_takes(&s, m->name);
     if (s.seen && new_takes && !old_takes) { /* invariant 1 */
         rc = ea_err_set(err, EA_ERR_CONFLICT,
@@ -316,16 +336,7 @@ out:
 out_notx:
     name_state_free(&s);
     free(dims_s);
-    if (rc != EA_OK) {
-        json_decref(*out);
-        *out = NULL;
-        json_decref(moved);
-    } else if (changed != NULL) {
-        *changed = moved;
-    } else {
-        json_decref(moved);
-    }
-    return rc;
+    return change_done(rc, out, moved, changed);
 }
 
 ea_rc ea_catalog_metric_get(PGconn *c, const char *tenant, const char *name, json_t **out,
@@ -401,16 +412,9 @@ ea_rc ea_catalog_metric_delete(PGconn *c, const char *tenant, const char *name, 
     name_state s = {0};
     cat_tx tx;
     ea_rc rc = moved == NULL ? ea_err_set(err, EA_ERR_NOMEM, "could not %s: out of memory", what)
-                             : cat_tx_begin(&tx, c, what, err);
+                             : change_begin(&tx, c, what, tenant, name, &s, err);
     if (rc != EA_OK)
         goto out_notx;
-    if ((rc = cat_names_lock(c, what, err)) != EA_OK ||
-        (rc = name_state_read(c, what, tenant, name, &s, err)) != EA_OK)
-        goto out;
-    if (!s.tenant_exists) {
-        rc = tenant_missing(what, tenant, err);
-        goto out;
-    }
     if (!s.def_exists) {
         rc = no_definition(c, what, tenant, name, err);
         goto out;
@@ -467,16 +471,7 @@ out:
     rc = cat_tx_end(&tx, rc, what, err);
 out_notx:
     name_state_free(&s);
-    if (rc != EA_OK) {
-        json_decref(*out);
-        *out = NULL;
-        json_decref(moved);
-    } else if (changed != NULL) {
-        *changed = moved;
-    } else {
-        json_decref(moved);
-    }
-    return rc;
+    return change_done(rc, out, moved, changed);
 }
 
 ea_rc ea_catalog_metric_rename(PGconn *c, const char *tenant, const char *name,
@@ -500,17 +495,11 @@ ea_rc ea_catalog_metric_rename(PGconn *c, const char *tenant, const char *name,
     name_state s = {0}, t = {0};
     cat_tx tx;
     ea_rc rc = moved == NULL ? ea_err_set(err, EA_ERR_NOMEM, "could not %s: out of memory", what)
-                             : cat_tx_begin(&tx, c, what, err);
+                             : change_begin(&tx, c, what, tenant, name, &s, err);
     if (rc != EA_OK)
         goto out_notx;
-    if ((rc = cat_names_lock(c, what, err)) != EA_OK ||
-        (rc = name_state_read(c, what, tenant, name, &s, err)) != EA_OK ||
-        (rc = name_state_read(c, what, tenant, new_name, &t, err)) != EA_OK)
+    if ((rc = name_state_read(c, what, tenant, new_name, &t, err)) != EA_OK)
         goto out;
-    if (!s.tenant_exists) {
-        rc = tenant_missing(what, tenant, err);
-        goto out;
-    }
     if (!s.def_exists) {
         rc = no_definition(c, what, tenant, name, err);
         goto out;
@@ -552,16 +541,7 @@ out:
 out_notx:
     name_state_free(&s);
     name_state_free(&t);
-    if (rc != EA_OK) {
-        json_decref(*out);
-        *out = NULL;
-        json_decref(moved);
-    } else if (changed != NULL) {
-        *changed = moved;
-    } else {
-        json_decref(moved);
-    }
-    return rc;
+    return change_done(rc, out, moved, changed);
 }
 
 /* The known metric names of a tenant (definitions and automatic counts), for suggestions. */

@@ -417,7 +417,8 @@ int gql_resolve_define_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_
     return 0;
 }
 
-int gql_resolve_delete_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+/* deleteMetric and renameMetric: lib/catalog moves or removes the rows, the caches forget them. */
+static int metric_change(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err, bool rename)
 {
     const char *tenant;
     PGconn *c = mutation_start(ctx, &tenant, err);
@@ -425,23 +426,22 @@ int gql_resolve_delete_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_
         return -1;
     struct ea_err e = {0};
     json_t *changed = NULL;
-    if (ea_catalog_metric_delete(c, tenant, arg_str(ctx, "name"), out, &changed, &e) != EA_OK)
+    const char *name = arg_str(ctx, "name");
+    ea_rc rc = rename ? ea_catalog_metric_rename(c, tenant, name, arg_str(ctx, "newName"), out,
+                                                 &changed, &e)
+                      : ea_catalog_metric_delete(c, tenant, name, out, &changed, &e);
+    if (rc != EA_OK)
         return catalog_fail(err, &e);
     forget(ctx, tenant, changed);
     return 0;
 }
 
+int gql_resolve_delete_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    return metric_change(ctx, out, err, false);
+}
+
 int gql_resolve_rename_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
-        return -1;
-    struct ea_err e = {0};
-    json_t *changed = NULL;
-    if (ea_catalog_metric_rename(c, tenant, arg_str(ctx, "name"), arg_str(ctx, "newName"), out,
-                                 &changed, &e) != EA_OK)
-        return catalog_fail(err, &e);
-    forget(ctx, tenant, changed);
-    return 0;
+    return metric_change(ctx, out, err, true);
 }

@@ -23,13 +23,16 @@ struct wk_defs {
     size_t count;
 };
 
+/* The aggregations are lib/catalog's one list; the worker's enum is the same sequence. */
+_Static_assert(WK_AGG_COUNT == (int)EA_CATALOG_AGG_COUNT && WK_AGG_SUM == (int)EA_CATALOG_AGG_SUM &&
+                   WK_AGG_MIN == (int)EA_CATALOG_AGG_MIN && WK_AGG_MAX == (int)EA_CATALOG_AGG_MAX &&
+                   WK_AGG_AVG == (int)EA_CATALOG_AGG_AVG &&
+                   WK_AGG_UNIQUE == (int)EA_CATALOG_AGG_UNIQUE && EA_CATALOG_AGG_N == 6,
+               "wk_aggregation mirrors ea_catalog_agg");
+
 int wk_aggregation_parse(const char *s)
 {
-    static const char *const names[] = {"count", "sum", "min", "max", "avg", "unique"};
-    for (int i = 0; i < 6; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
+    return ea_catalog_agg_parse(s);
 }
 
 wk_defs *wk_defs_new(void)
@@ -225,13 +228,6 @@ const wk_metric_def *const *wk_defs_for_event(const wk_defs *s, const char *tena
         return NULL;
     *n = l->n;
     return l->items;
-}
-
-int wk_defs_has_metric(const wk_defs *s, const char *tenant, const char *name)
-{
-    char key[1024];
-    size_t kl = pair_key(key, sizeof(key), tenant, name);
-    return kl > 0 && wk_map_get(&s->by_name, key, kl) != NULL;
 }
 
 ea_rc wk_defs_count_name(const wk_defs *s, const char *tenant, const char *event, ea_arena *a,

@@ -51,9 +51,6 @@ void wk_defs_free(wk_defs *s);
 const wk_metric_def *const *wk_defs_for_event(const wk_defs *s, const char *tenant,
                                               const char *event, size_t *n);
 
-/* True when tenant has a definition named `name`. */
-int wk_defs_has_metric(const wk_defs *s, const char *tenant, const char *name);
-
 /* The metric name of the automatic count of `event` (lib/catalog's rule: the event's own name;
  * "<event> (event)" while a definition named like the event's base counts something else; NULL
  * when a definition named like the event is its count and replaces it). A built name is copied
@@ -64,7 +61,7 @@ ea_rc wk_defs_count_name(const wk_defs *s, const char *tenant, const char *event
 /* Number of definitions in the snapshot. */
 size_t wk_defs_count(const wk_defs *s);
 
-/* "count" -> WK_AGG_COUNT ...; -1 when unknown. */
+/* "count" -> WK_AGG_COUNT ...; -1 when unknown (lib/catalog's list of aggregations). */
 int wk_aggregation_parse(const char *s);
 
 #endif

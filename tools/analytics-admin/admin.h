@@ -136,6 +136,13 @@ struct adm_col {
 /* Prints list (JSON objects) as an aligned table with a header row. */
 void adm_print_json_table(const json_t *list, const struct adm_col *cols, size_t ncols, FILE *out);
 
+/* A list from lib/catalog (fn) as `COMMAND list [--tenant T]` prints it: parses --tenant when
+ * cmd (e.g. "key list", for the message when it is missing) is not NULL, else no options;
+ * connects, prints the table. Returns an ADM_EXIT_* code. */
+typedef ea_rc (*adm_list_fn)(PGconn *c, const char *tenant, json_t **out, struct ea_err *err);
+int adm_catalog_list(const struct adm_cfg *cfg, int argc, char **argv, const char *usage,
+                     const char *cmd, adm_list_fn fn, const struct adm_col *cols, size_t ncols);
+
 /* Announces metrics whose rows a catalog change moved or removed on the change feed
  * (REDIS_URL, WORKER_CHANGES_CHANNEL) so graphql-api drops their cached answers; when Redis is
  * unreachable prints a warning saying what it means. Takes ownership of changed. */

@@ -85,6 +85,35 @@ out:
     free(w);
 }
 
+int adm_catalog_list(const struct adm_cfg *cfg, int argc, char **argv, const char *usage,
+                     const char *cmd, adm_list_fn fn, const struct adm_col *cols, size_t ncols)
+{
+    bool with_tenant = cmd != NULL;
+    const char *tenant = NULL;
+    size_t npos;
+    struct adm_opt opts[] = {{"tenant", &tenant}};
+    int prc = adm_opts_parse(argc, argv, opts, with_tenant ? 1 : 0, NULL, 0, &npos, usage);
+    if (prc != ADM_EXIT_OK)
+        return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
+    struct ea_err err = {0};
+    if (with_tenant && tenant == NULL)
+        return adm_usage_error(usage, "%s needs --tenant", cmd);
+    if (with_tenant && ea_catalog_tenant_id_check(tenant, &err) != EA_OK)
+        return adm_catalog_fail(&err, usage);
+    PGconn *c = adm_connect(cfg);
+    if (c == NULL)
+        return ADM_EXIT_FAIL;
+    json_t *list = NULL;
+    int rc = ADM_EXIT_OK;
+    if (fn(c, tenant, &list, &err) != EA_OK)
+        rc = adm_catalog_fail(&err, usage);
+    else
+        adm_print_json_table(list, cols, ncols, stdout);
+    json_decref(list);
+    PQfinish(c);
+    return rc;
+}
+
 void adm_announce(const struct adm_cfg *cfg, const char *tenant, json_t *changed)
 {
     char *msg = ea_catalog_changes_message(tenant, changed);

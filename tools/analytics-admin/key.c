@@ -139,29 +139,8 @@ static int key_list(const struct adm_cfg *cfg, int argc, char **argv)
         {"key_id", "keyId", NULL, 's'},         {"name", "name", "-", 's'},
         {"scopes", "scopes", NULL, 'l'},        {"rate_limit", "rateLimit", "default", 's'},
         {"created_at", "createdAt", NULL, 't'}, {"revoked_at", "revokedAt", "-", 't'}};
-    const char *tenant;
-    size_t npos;
-    struct adm_opt opts[] = {{"tenant", &tenant}};
-    int prc = adm_opts_parse(argc, argv, opts, 1, NULL, 0, &npos, usage);
-    if (prc != ADM_EXIT_OK)
-        return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
-    if (tenant == NULL)
-        return adm_usage_error(usage, "key list needs --tenant");
-    struct ea_err err = {0};
-    if (ea_catalog_tenant_id_check(tenant, &err) != EA_OK)
-        return adm_catalog_fail(&err, usage);
-    PGconn *c = adm_connect(cfg);
-    if (c == NULL)
-        return ADM_EXIT_FAIL;
-    json_t *list = NULL;
-    int rc = ADM_EXIT_OK;
-    if (ea_catalog_key_list(c, tenant, &list, &err) != EA_OK)
-        rc = adm_catalog_fail(&err, usage);
-    else
-        adm_print_json_table(list, cols, sizeof(cols) / sizeof(cols[0]), stdout);
-    json_decref(list);
-    PQfinish(c);
-    return rc;
+    return adm_catalog_list(cfg, argc, argv, usage, "key list", ea_catalog_key_list, cols,
+                            sizeof(cols) / sizeof(cols[0]));
 }
 
 int adm_cmd_key(const struct adm_cfg *cfg, int argc, char **argv)

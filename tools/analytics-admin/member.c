@@ -82,27 +82,8 @@ static int member_list(const struct adm_cfg *cfg, int argc, char **argv)
                                           {"role", "role", NULL, 's'},
                                           {"name", "name", "-", 's'},
                                           {"last_login", "lastLoginAt", "-", 't'}};
-    const char *tenant;
-    size_t npos;
-    struct adm_opt opts[] = {{"tenant", &tenant}};
-    int prc = adm_opts_parse(argc, argv, opts, 1, NULL, 0, &npos, usage);
-    if (prc != ADM_EXIT_OK)
-        return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
-    if (tenant == NULL)
-        return adm_usage_error(usage, "member list needs --tenant");
-    PGconn *c = adm_connect(cfg);
-    if (c == NULL)
-        return ADM_EXIT_FAIL;
-    struct ea_err err = {0};
-    json_t *list = NULL;
-    int rc = ADM_EXIT_OK;
-    if (ea_catalog_member_list(c, tenant, &list, &err) != EA_OK)
-        rc = adm_catalog_fail(&err, usage);
-    else
-        adm_print_json_table(list, cols, sizeof(cols) / sizeof(cols[0]), stdout);
-    json_decref(list);
-    PQfinish(c);
-    return rc;
+    return adm_catalog_list(cfg, argc, argv, usage, "member list", ea_catalog_member_list, cols,
+                            sizeof(cols) / sizeof(cols[0]));
 }
 
 int adm_cmd_member(const struct adm_cfg *cfg, int argc, char **argv)

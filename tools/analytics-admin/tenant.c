@@ -41,6 +41,13 @@ static int tenant_create(const struct adm_cfg *cfg, int argc, char **argv)
     return rc;
 }
 
+/* ea_catalog_tenant_list in the shape of a per-tenant list (there is no tenant argument). */
+static ea_rc all_tenants(PGconn *c, const char *tenant, json_t **out, struct ea_err *err)
+{
+    (void)tenant;
+    return ea_catalog_tenant_list(c, out, err);
+}
+
 static int tenant_list(const struct adm_cfg *cfg, int argc, char **argv)
 {
     static const struct adm_col cols[] = {{"id", "id", NULL, 's'},
@@ -48,23 +55,8 @@ static int tenant_list(const struct adm_cfg *cfg, int argc, char **argv)
                                           {"active_keys", "activeKeys", NULL, 's'},
                                           {"metrics", "metrics", NULL, 's'},
                                           {"created_at", "createdAt", NULL, 't'}};
-    size_t npos;
-    int prc = adm_opts_parse(argc, argv, NULL, 0, NULL, 0, &npos, usage);
-    if (prc != ADM_EXIT_OK)
-        return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
-    PGconn *c = adm_connect(cfg);
-    if (c == NULL)
-        return ADM_EXIT_FAIL;
-    struct ea_err err = {0};
-    json_t *list = NULL;
-    int rc = ADM_EXIT_OK;
-    if (ea_catalog_tenant_list(c, &list, &err) != EA_OK)
-        rc = adm_catalog_fail(&err, usage);
-    else
-        adm_print_json_table(list, cols, sizeof(cols) / sizeof(cols[0]), stdout);
-    json_decref(list);
-    PQfinish(c);
-    return rc;
+    return adm_catalog_list(cfg, argc, argv, usage, NULL, all_tenants, cols,
+                            sizeof(cols) / sizeof(cols[0]));
 }
 
 int adm_cmd_tenant(const struct adm_cfg *cfg, int argc, char **argv)
