@@ -11,6 +11,8 @@
 #                replays its corpus and fuzzes FUZZ_SECONDS (30) each: tests/fuzz/run.sh
 #   tidy         clang-tidy (.clang-tidy: bugprone-*, clang-analyzer-*), any finding fails
 #   integration  tests/run-integration.sh: integration and end-to-end suites on a test stack
+#   services-asan  tests/sanitizers/services.sh: the services built in $ASAN_BUILD_DIR (ASan+UBSan)
+#                run the spine, hostile-input, ingest-fault and WebSocket files; any report fails
 #   load         tests/load/run.sh, 30 s (LOAD_DURATION): exact counts and GraphQL values vs the
 #                seeded history, cache hits, p95 under generous ceilings
 #   chaos        tests/chaos/run.sh, 20k events with the fault schedule: lost = duplicated = 0, each
@@ -125,6 +127,8 @@ phase fuzz '/^(ok  |FAIL) fuzz_/ { n = n $2 " " ($1 == "ok" ? "ok" : "FAIL") "; 
 phase tidy '/^tidy: / { sub(/^tidy: /, ""); print }' bash scripts/tidy.sh "$BUILD_DIR"
 phase integration '/^integration: [0-9]+ passed/ { sub(/^integration: /, ""); print }' \
     bash tests/run-integration.sh
+phase services-asan '/^services-asan: [0-9]+ passed/ { sub(/^services-asan: /, ""); print }' \
+    bash tests/sanitizers/services.sh "$ASAN_BUILD_DIR"
 phase load '/^(ingest|cached query|db query|dashboard) .* p95 </ { for (i = 1; $i != "p95"; i++); n = n $1 " p95 " $(i-3) " ms; " } /^cache: / { c = "cache " $2 "/" $5 " hits; " } /^load: (PASS|FAIL)/ { print n c $2 }' \
     env LOAD_DURATION="${LOAD_DURATION:-30}" bash tests/load/run.sh
 phase chaos '/^  lost/ { l = $2 " lost, " $4 " duplicated" } /max lag/ { m = ", max lag " $3 ", drain " $8 " s" } /^  faults:/ { f = ", faults " $2 "/" $4 " verified" } /^chaos: (PASS|FAIL)/ { print l m f " " $2 }' \
@@ -132,13 +136,13 @@ phase chaos '/^  lost/ { l = $2 " lost, " $4 " duplicated" } /max lag/ { m = ", 
     bash tests/chaos/run.sh
 
 echo
-printf '%-12s %-8s %8s  %s\n' PHASE RESULT SECONDS SUMMARY
+printf '%-14s %-8s %8s  %s\n' PHASE RESULT SECONDS SUMMARY
 failed=0
 for i in "${!P_NAME[@]}"; do
-    printf '%-12s %-8s %8s  %s\n' "${P_NAME[$i]}" "${P_RES[$i]}" "${P_SECS[$i]}" "${P_NOTE[$i]}"
+    printf '%-14s %-8s %8s  %s\n' "${P_NAME[$i]}" "${P_RES[$i]}" "${P_SECS[$i]}" "${P_NOTE[$i]}"
     [[ "${P_RES[$i]}" == FAIL ]] && failed=$((failed + 1))
 done
-printf '%-12s %-8s %8s  %s\n' total "$( ((failed)) && echo FAIL || echo ok)" "$(elapsed "$t0")" \
+printf '%-14s %-8s %8s  %s\n' total "$( ((failed)) && echo FAIL || echo ok)" "$(elapsed "$t0")" \
     "$( ((${#partial[@]})) && echo "PARTIAL RUN: ${partial[*]}")"
 echo "tests: ${#P_NAME[@]} phases, $failed failed"
 ((failed == 0))
