@@ -452,6 +452,12 @@ static void authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who,
     ingest_batch batch;
     ingest_body_error berr;
     ingest_body_status bs = d->door->adapt(d->root, d->call, who->tenant, now, &lim, &batch, &berr);
+    /* the events hold their own copies now: the parsed and inflated body need not wait for
+     * Kafka's acknowledgements with the request */
+    json_decref(d->root);
+    d->root = NULL;
+    free(d->plain);
+    d->plain = NULL;
     switch (bs) {
     case INGEST_BODY_OK:
         ingest_handler_produce(app, req, d->door, &batch);
