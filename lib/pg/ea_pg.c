@@ -4,6 +4,9 @@
  */
 #include "ea_pg.h"
 
+#include <limits.h>
+#include <stdbool.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,4 +105,69 @@ PGresult *ea_pg_query(PGconn *c, const char *sql, int nparams, const char *const
 int ea_pg_is_broken(const PGconn *c)
 {
     return c == NULL || PQstatus(c) != CONNECTION_OK;
+}
+
+ea_rc ea_pg_copy_in(PGconn *c, const char *sql, const char *data, size_t len, const char *what,
+                    struct ea_err *err)
+{
+    if (len > INT_MAX)
+        return ea_err_set(err, EA_ERR_LIMIT, "could not %s: %zu bytes in one COPY", what, len);
+    PGresult *res = PQexec(c, sql);
+    ea_rc rc = ea_pg_result_check(res, PGRES_COPY_IN, what, err);
+    PQclear(res);
+    if (rc != EA_OK)
+        return rc;
+    if (PQputCopyData(c, data, (int)len) != 1 || PQputCopyEnd(c, NULL) != 1)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s: %s", what, PQerrorMessage(c));
+    while ((res = PQgetResult(c)) != NULL) {
+        if (rc == EA_OK)
+            rc = ea_pg_result_check(res, PGRES_COMMAND_OK, what, err);
+        PQclear(res);
+    }
+    return rc;
+}
+
+ea_rc ea_pg_copy_start(PGconn *c, const char *sql, const char *const *chunks, const size_t *lens,
+                       int n, const char *what, struct ea_err *err)
+{
+    for (int i = 0; i < n; i++)
+        if (lens[i] > INT_MAX)
+            return ea_err_set(err, EA_ERR_LIMIT, "could not %s: %zu bytes in one COPY", what,
+                              lens[i]);
+    PGresult *res = PQexec(c, sql);
+    ea_rc rc = ea_pg_result_check(res, PGRES_COPY_IN, what, err);
+    PQclear(res);
+    if (rc != EA_OK)
+        return rc;
+    bool ok = PQsetnonblocking(c, 1) == 0;
+    for (int i = 0; ok && i < n; i++)
+        ok = PQputCopyData(c, chunks[i], (int)lens[i]) == 1;
+    if (!ok || PQputCopyEnd(c, NULL) != 1)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s: %s", what, PQerrorMessage(c));
+    return EA_OK;
+}
+
+void ea_pg_copy_pump(PGconn *c)
+{
+    (void)PQflush(c); /* non-blocking: errors surface in ea_pg_copy_finish */
+}
+
+ea_rc ea_pg_copy_finish(PGconn *c, const char *what, struct ea_err *err)
+{
+    int r;
+    while ((r = PQflush(c)) == 1) {
+        struct pollfd p = {.fd = PQsocket(c), .events = POLLOUT | POLLIN};
+        if (poll(&p, 1, 1000) > 0 && (p.revents & POLLIN) && PQconsumeInput(c) != 1)
+            break;
+    }
+    if (r != 0 || PQsetnonblocking(c, 0) != 0)
+        return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s: %s", what, PQerrorMessage(c));
+    ea_rc rc = EA_OK;
+    PGresult *res;
+    while ((res = PQgetResult(c)) != NULL) {
+        if (rc == EA_OK)
+            rc = ea_pg_result_check(res, PGRES_COMMAND_OK, what, err);
+        PQclear(res);
+    }
+    return rc;
 }

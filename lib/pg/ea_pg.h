@@ -31,4 +31,19 @@ PGresult *ea_pg_query(PGconn *c, const char *sql, int nparams, const char *const
 /* True when the connection is broken and must be reset (PQstatus != CONNECTION_OK). */
 int ea_pg_is_broken(const PGconn *c);
 
+/* COPY ... FROM STDIN of data[0..len) (already in the statement's format), blocking; `what`
+ * names the data in errors ("could not <what>: ..."). */
+ea_rc ea_pg_copy_in(PGconn *c, const char *sql, const char *data, size_t len, const char *what,
+                    struct ea_err *err) EA_WUR;
+
+/* The same in three steps, so the caller can work while PostgreSQL inserts: ea_pg_copy_start
+ * switches the connection to non-blocking mode and queues the n chunks and the end of data;
+ * ea_pg_copy_pump sends what the socket takes (call it now and then, errors surface later);
+ * ea_pg_copy_finish sends the rest, collects the outcome and restores blocking mode. After a
+ * failure in start or finish the connection's state is unknown: the caller drops it. */
+ea_rc ea_pg_copy_start(PGconn *c, const char *sql, const char *const *chunks, const size_t *lens,
+                       int n, const char *what, struct ea_err *err) EA_WUR;
+void ea_pg_copy_pump(PGconn *c);
+ea_rc ea_pg_copy_finish(PGconn *c, const char *what, struct ea_err *err) EA_WUR;
+
 #endif

@@ -1,9 +1,8 @@
 /*
- * series.c — Query.metrics over the rollup tables (see series.h). Values per aggregation:
- * count → Σcnt, sum → Σsum, min/max → min/max, avg → Σsum/Σcnt (events without the property do
- * not count in cnt), unique → the estimate of the merged HyperLogLog sketches (lib/hll; merged
- * here in C because the sketch format is ours, not PostgreSQL's). A point's revision is the
- * highest revision of the rows it sums and it is final when all of them are closed.
+ * series.c — Query.metrics over the rollup tables (see series.h). A point's value is
+ * lib/rollup's ea_rollup_value of the sums of its rows (Σcnt, Σsum, min, max, the sketches) —
+ * the one definition per aggregation, which the worker's alerts use too. A point's revision is
+ * the highest revision of the rows it sums and it is final when all of them are closed.
  *
  * Time zones: UTC series are a GROUP BY over rollups_hourly or rollups_daily (fetch_legacy:
  * exact, and fast). Every other zone goes through the worker's ea_metric_series() (migration
@@ -12,9 +11,10 @@
  * that function gets fetch_legacy for every zone (exact only for whole-hour zones).
  */
 #include "series.h"
-#include "ea_hll.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "ea_pg_params.h"
+#include "ea_rollup.h"
 #include "ea_time.h"
 
 #include <math.h>
@@ -80,61 +80,33 @@ int gql_series_req_from_args(const json_t *args, gql_series_req *q, ea_gql_error
     return 0;
 }
 
-/* groupBy as a PostgreSQL text[] literal parameter: {"a","b"} with quotes escaped. */
-static char *text_array(const json_t *list)
+char *gql_text_array(const json_t *list)
 {
-    size_t n = json_array_size(list), cap = 3;
-    for (size_t i = 0; i < n; i++)
-        cap += 2 * json_string_length(json_array_get(list, i)) + 4;
-    char *s = malloc(cap), *p = s;
-    if (s == NULL)
+    size_t n = json_array_size(list);
+    const char **items = calloc(n + 1, sizeof(*items));
+    if (items == NULL)
         return NULL;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        const char *v = json_string_value(json_array_get(list, i));
-        if (i > 0)
-            *p++ = ',';
-        *p++ = '"';
-        for (; v != NULL && *v; v++) {
-            if (*v == '"' || *v == '\\')
-                *p++ = '\\';
-            *p++ = *v;
-        }
-        *p++ = '"';
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_string_value(json_array_get(list, i));
+    ea_pg_buf b = {0};
+    ea_pg_buf_array(&b, items, n);
+    free(items);
+    if (b.oom) {
+        ea_pg_buf_free(&b);
+        return NULL;
     }
-    *p++ = '}';
-    *p = '\0';
-    return s;
+    return b.p; /* owned by the caller */
 }
 
-/* text[] output of a definition's dimensions ({a,"b c"}) → JSON array of strings. */
-static json_t *parse_text_array(const char *pg)
+json_t *gql_text_array_json(const char *pg)
 {
     json_t *a = json_array();
-    if (pg == NULL || pg[0] != '{')
-        return a;
-    const char *p = pg + 1;
-    while (*p && *p != '}') {
-        char buf[256];
-        size_t n = 0;
-        if (*p == '"') {
-            for (p++; *p && *p != '"'; p++) {
-                if (*p == '\\' && p[1])
-                    p++;
-                if (n + 1 < sizeof(buf))
-                    buf[n++] = *p;
-            }
-            if (*p == '"')
-                p++;
-        } else {
-            for (; *p && *p != ',' && *p != '}'; p++)
-                if (n + 1 < sizeof(buf))
-                    buf[n++] = *p;
-        }
-        json_array_append_new(a, json_stringn(buf, n));
-        if (*p == ',')
-            p++;
-    }
+    size_t n;
+    char **v = ea_pg_array_decode(pg, &n, NULL);
+    for (size_t i = 0; v != NULL && i < n; i++)
+        if (v[i] != NULL)
+            json_array_append_new(a, json_string(v[i]));
+    free(v);
     return a;
 }
 
@@ -146,41 +118,51 @@ static bool in_list(const json_t *list, const char *s)
     return false;
 }
 
-static const char *value_expr(const char *aggregation)
+/* The sums of result row `row` from column `col` on: Σcnt, Σsum, min, max, hex sketches. */
+static ea_rollup_sums row_sums(PGresult *r, int row, int col)
 {
-    if (strcmp(aggregation, "sum") == 0)
-        return "sum(r.sum)";
-    if (strcmp(aggregation, "min") == 0)
-        return "min(r.min)";
-    if (strcmp(aggregation, "max") == 0)
-        return "max(r.max)";
-    if (strcmp(aggregation, "avg") == 0)
-        return "sum(r.sum) / nullif(sum(r.cnt), 0)";
-    if (strcmp(aggregation, "unique") == 0)
-        return "string_agg(encode(r.hll, 'hex'), ',')";
-    return "sum(r.cnt)";
+    return (ea_rollup_sums){
+        .rows = 1,
+        .cnt = strtoll(PQgetvalue(r, row, col), NULL, 10),
+        .sum = strtod(PQgetvalue(r, row, col + 1), NULL),
+        .has_min = !PQgetisnull(r, row, col + 2),
+        .min = strtod(PQgetvalue(r, row, col + 2), NULL),
+        .has_max = !PQgetisnull(r, row, col + 3),
+        .max = strtod(PQgetvalue(r, row, col + 3), NULL),
+        .hll_hex = PQgetisnull(r, row, col + 4) ? NULL : PQgetvalue(r, row, col + 4),
+    };
 }
 
-/* Appends the point of result row `row` (columns: 1 dims, 2 value or hex sketches, 3
- * revision, 4 final) at bucket_ms to list. False when the row holds an invalid sketch: the
- * caller fails the query (never a wrong number). */
-static bool append_point(json_t *list, PGresult *r, int row, int64_t bucket_ms, bool unique)
+/* Appends the point of result row `row` (columns: 1 dims, 2..6 the sums, 7 revision, 8 final)
+ * at bucket_ms to list, its value lib/rollup's for aggregation agg (a bucket without a value
+ * shows 0, as before). False when the row holds an invalid sketch: the caller fails the query
+ * (never a wrong number). */
+static bool append_point(json_t *list, PGresult *r, int row, int64_t bucket_ms, ea_catalog_agg agg)
 {
+    ea_rollup_sums sums = row_sums(r, row, 2);
     double value = 0;
-    if (!PQgetisnull(r, row, 2))
-        value = unique ? ea_hll_estimate_hex_list(PQgetvalue(r, row, 2))
-                       : strtod(PQgetvalue(r, row, 2), NULL);
-    if (value < 0 && unique)
-        return false;
+    if (!ea_rollup_value(agg, &sums, &value)) {
+        if (agg == EA_CATALOG_AGG_UNIQUE && sums.hll_hex != NULL)
+            return false;
+        value = 0;
+    }
     char iso[48];
     ea_time_format_iso8601(bucket_ms, iso);
     json_error_t je;
     json_t *g = json_loads(PQgetvalue(r, row, 1), 0, &je);
     json_array_append_new(list, json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value,
                                           "dimensions", g != NULL ? g : json_object(), "revision",
-                                          (int)strtol(PQgetvalue(r, row, 3), NULL, 10), "final",
-                                          strcmp(PQgetvalue(r, row, 4), "t") == 0));
+                                          (int)strtol(PQgetvalue(r, row, 7), NULL, 10), "final",
+                                          strcmp(PQgetvalue(r, row, 8), "t") == 0));
     return true;
+}
+
+/* The aggregation of a definition's text; count for an automatic metric (NULL) or an unknown
+ * name (the CHECK constraint makes that unreachable). */
+static ea_catalog_agg aggregation_of(const char *name)
+{
+    int a = ea_catalog_agg_parse(name);
+    return a < 0 ? EA_CATALOG_AGG_COUNT : (ea_catalog_agg)a;
 }
 
 /* Without ea_metric_series(): a GROUP BY over rollups_daily (UTC days) or rollups_hourly (UTC
@@ -207,7 +189,7 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
     json_t *dims = NULL;
     if (!PQgetisnull(def, 0, 0)) {
         snprintf(aggregation, sizeof(aggregation), "%s", PQgetvalue(def, 0, 0));
-        dims = parse_text_array(PQgetvalue(def, 0, 1));
+        dims = gql_text_array_json(PQgetvalue(def, 0, 1));
     } else {
         dims = json_array(); /* the automatic count metric of an event has no dimensions */
     }
@@ -261,13 +243,14 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
     }
     char sql[3072];
     snprintf(sql, sizeof(sql),
-             "SELECT (extract(epoch FROM %s) * 1000)::bigint AS b, %s AS g, %s AS v, "
+             "SELECT (extract(epoch FROM %s) * 1000)::bigint AS b, %s AS g, sum(r.cnt), "
+             "sum(r.sum), min(r.min), max(r.max), string_agg(encode(r.hll, 'hex'), ','), "
              "max(r.revision), bool_and(r.closed) "
              "FROM %s r WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket >= $3 AND "
              "r.bucket <= $4 AND r.dims @> $6::jsonb AND $7::text IS NOT NULL AND $5::text[] IS "
              "NOT NULL "
              "GROUP BY 1, 2 ORDER BY 1, 2::text",
-             bucket_expr, group_expr, value_expr(aggregation), table);
+             bucket_expr, group_expr, table);
     /* the range is widened to whole buckets: a query from 10:30 includes the 10:00 bucket; a
      * local day may start up to 14 h before the UTC day of startTime */
     int64_t lo = q->day ? ea_time_floor_day(q->from) - (utc ? 0 : EA_MS_PER_DAY)
@@ -276,7 +259,7 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
     char from_s[48], to_s[48];
     ea_time_format_iso8601(lo, from_s);
     ea_time_format_iso8601(hi, to_s);
-    char *groups = text_array(q->group_by);
+    char *groups = gql_text_array(q->group_by);
     char *filter_text = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : strdup("{}");
     if (groups == NULL || filter_text == NULL) {
         free(groups);
@@ -291,14 +274,14 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
         ea_log_error("graphql", "%s", e.message);
         return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
     }
-    bool unique = strcmp(aggregation, "unique") == 0;
+    ea_catalog_agg agg = aggregation_of(aggregation);
     json_t *list = json_array();
     for (int row = 0; row < PQntuples(r); row++) {
         int64_t bms = strtoll(PQgetvalue(r, row, 0), NULL, 10);
         /* local days: keep those that overlap [from, to] */
         if (q->day && !utc && (bms + EA_MS_PER_DAY <= q->from || bms > q->to))
             continue;
-        if (!append_point(list, r, row, bms, unique)) {
+        if (!append_point(list, r, row, bms, agg)) {
             json_decref(list);
             PQclear(r);
             ea_log_error("graphql", "invalid hll sketch in %s for metric %s", table, q->name);
@@ -338,7 +321,7 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
     char from_s[48], to_s[48];
     ea_time_format_iso8601(q->from, from_s);
     ea_time_format_iso8601(q->to, to_s);
-    char *groups = text_array(q->group_by);
+    char *groups = gql_text_array(q->group_by);
     char *filter_text = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : NULL;
     if (groups == NULL || (q->filter != NULL && filter_text == NULL)) {
         free(groups);
@@ -350,11 +333,9 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
     struct ea_err e;
     PGresult *r = ea_pg_query(
         c,
-        "SELECT (extract(epoch FROM s.bucket) * 1000)::bigint, s.dims::text, "
-        "CASE d.aggregation WHEN 'sum' THEN s.sum::text WHEN 'min' THEN s.min::text "
-        "WHEN 'max' THEN s.max::text WHEN 'avg' THEN (s.sum / nullif(s.cnt, 0))::text "
-        "WHEN 'unique' THEN (SELECT string_agg(encode(h, 'hex'), ',') FROM unnest(s.hlls) h) "
-        "ELSE s.cnt::text END, s.revision, s.final, coalesce(d.aggregation, 'count') "
+        "SELECT (extract(epoch FROM s.bucket) * 1000)::bigint, s.dims::text, s.cnt, s.sum, "
+        "s.min, s.max, (SELECT string_agg(encode(h, 'hex'), ',') FROM unnest(s.hlls) h), "
+        "s.revision, s.final, d.aggregation "
         "FROM ea_metric_series($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, $7::text[], "
         "$8::jsonb) s LEFT JOIN metric_definitions d ON d.tenant_id = $1 AND d.name = $2",
         8, params, PGRES_TUPLES_OK, &e);
@@ -379,8 +360,8 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
     }
     json_t *list = json_array();
     for (int row = 0; row < PQntuples(r); row++) {
-        bool unique = strcmp(PQgetvalue(r, row, 5), "unique") == 0;
-        if (!append_point(list, r, row, strtoll(PQgetvalue(r, row, 0), NULL, 10), unique)) {
+        ea_catalog_agg agg = aggregation_of(PQgetisnull(r, row, 9) ? NULL : PQgetvalue(r, row, 9));
+        if (!append_point(list, r, row, strtoll(PQgetvalue(r, row, 0), NULL, 10), agg)) {
             json_decref(list);
             PQclear(r);
             ea_log_error("graphql", "invalid hll sketch for metric %s", q->name);

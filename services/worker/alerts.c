@@ -1,10 +1,8 @@
 /*
- * alerts.c — threshold alert arithmetic and message format (see alerts.h). Pure functions, so
- * the comparison rules and the values are unit-tested without a database; the closer in sink.c
- * feeds them the sums it read in its transaction.
+ * alerts.c — threshold comparison and the alert message (see alerts.h). Pure functions, so the
+ * comparison rules are unit-tested without a database.
  */
 #include "alerts.h"
-#include "ea_hll.h"
 #include "ea_time.h"
 
 #include <math.h>
@@ -42,44 +40,6 @@ bool wk_alert_compare(wk_cmp c, double value, double threshold)
         return value != threshold;
     }
     return false;
-}
-
-bool wk_alert_value(const char *aggregation, const wk_alert_agg *a, double *value)
-{
-    /* no matching row: graphql-api shows no point for the bucket, so there is nothing to
-     * compare (and a bucket with no events at all never closes, so "count LT n" could not be
-     * evaluated consistently for empty buckets anyway) */
-    if (a->rows <= 0)
-        return false;
-    if (strcmp(aggregation, "sum") == 0) {
-        *value = a->sum;
-        return true;
-    }
-    if (strcmp(aggregation, "min") == 0) {
-        *value = a->min;
-        return a->has_min;
-    }
-    if (strcmp(aggregation, "max") == 0) {
-        *value = a->max;
-        return a->has_max;
-    }
-    if (strcmp(aggregation, "avg") == 0) {
-        if (a->cnt == 0)
-            return false; /* nullif(Σcnt, 0) in graphql-api: no value, not 0 */
-        *value = a->sum / (double)a->cnt;
-        return true;
-    }
-    if (strcmp(aggregation, "unique") == 0) {
-        if (a->hll_hex == NULL)
-            return false;
-        double est = ea_hll_estimate_hex_list(a->hll_hex);
-        if (est < 0)
-            return false;
-        *value = est;
-        return true;
-    }
-    *value = (double)a->cnt;
-    return true;
 }
 
 void wk_alert_format(ea_pg_buf *out, const wk_alert_fired *f)

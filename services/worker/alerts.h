@@ -1,8 +1,8 @@
 /*
- * alerts.h — the pure part of threshold alerts (SPEC §8): the value of a closed bucket for an
- * alert's metric aggregation, the comparison with its threshold, and the ea:alerts message
- * (docs/event-format.md "Alerts"). Not for: reading alerts or writing alert_events (sink.c, in
- * the transaction that closes or restates the bucket) or Redis (changefeed.c).
+ * alerts.h — the pure part of threshold alerts (SPEC §8): the comparison with a threshold and
+ * the ea:alerts message (docs/event-format.md "Alerts"). The value compared is lib/rollup's
+ * ea_rollup_value (what graphql-api shows). Not for: reading alerts or writing alert_events
+ * (alertsql.c, in the transaction that closes or restates the bucket) or Redis (changefeed.c).
  */
 #ifndef WK_ALERTS_H
 #define WK_ALERTS_H
@@ -20,21 +20,6 @@ bool wk_alert_cmp_parse(const char *s, wk_cmp *out);
 
 /* value <cmp> threshold. NaN never fires. */
 bool wk_alert_compare(wk_cmp c, double value, double threshold);
-
-/* The rollup rows of one bucket that match an alert's filter, summed in SQL. */
-typedef struct wk_alert_agg {
-    long long rows;        /* matching rollup rows; 0: the bucket has no value */
-    long long cnt;         /* Σcnt */
-    double sum;            /* Σsum */
-    bool has_min, has_max; /* min/max are NULL when no event carried the property */
-    double min, max;       /* min(min), max(max) */
-    const char *hll_hex;   /* unique: the sketches as comma-separated hex, or NULL */
-} wk_alert_agg;
-
-/* The bucket's value for a metric of this aggregation (metric_definitions.aggregation, "count"
- * for automatic metrics), computed like graphql-api's series.c. False when the bucket has no
- * value (no matching row, avg with Σcnt = 0, min/max without any value, an invalid sketch). */
-bool wk_alert_value(const char *aggregation, const wk_alert_agg *a, double *value);
 
 /* One alert_events row inserted by the closer; strings owned by the caller. */
 typedef struct wk_alert_fired {

@@ -9,6 +9,7 @@
 #include "ea_redis.h"
 #include "ea_time.h"
 #include "ea_pg_buf.h"
+#include "ea_rollup_feed.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,6 @@ struct wk_feed {
     int64_t retry_at_ms;
     long backoff_ms;
     ea_pg_buf msg;
-    const wk_change **order;
-    size_t order_cap;
 };
 
 wk_feed *wk_feed_new(const wk_config *cfg, wk_stats *stats)
@@ -43,7 +42,6 @@ void wk_feed_free(wk_feed *f)
         return;
     ea_redis_free(f->rc);
     ea_pg_buf_free(&f->msg);
-    free(f->order);
     free(f);
 }
 
@@ -108,107 +106,33 @@ static bool conn_lost(const wk_feed *f)
     return f->rc == NULL || ea_redis_broken(f->rc);
 }
 
-static void format_list(ea_pg_buf *out, const wk_change *changes, size_t n, bool closed)
+/* One message to PUBLISH on the change channel (an ea_rollup_feed_fn). */
+static bool publish_change(void *ctx, const char *tenant, const char *msg, size_t len)
 {
-    bool first = true;
-    for (size_t i = 0; i < n; i++) {
-        const wk_change *c = &changes[i];
-        if (c->closed != closed)
-            continue;
-        char t[48];
-        ea_time_format_iso8601(c->bucket_ms, t);
-        if (!first)
-            ea_pg_buf_putc(out, ',');
-        first = false;
-        ea_pg_buf_puts(out, "{\"metric\":");
-        ea_pg_buf_json_string(out, c->metric, strlen(c->metric));
-        ea_pg_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"", wk_gran_name(c->gran),
-                         t);
-        if (closed) {
-            ea_pg_buf_putc(out, '}');
-            continue;
-        }
-        ea_pg_buf_puts(out, ",\"dims\":");
-        ea_pg_buf_puts(out, c->dims_json); /* jsonb text from PostgreSQL: valid JSON */
-        ea_pg_buf_printf(out, ",\"revision\":%d}", c->revision);
-    }
+    wk_feed *f = ctx;
+    struct ea_err err = {0};
+    if (ea_redis_publish(&f->rc, &f->cfg->redis, FEED_TIMEOUT_MS, f->cfg->changes_channel, msg, len,
+                         NULL, &err) == EA_OK)
+        return true;
+    wk_stats_inc_publish_error(f->stats);
+    unready(f, err.message);
+    ea_log_warn("changefeed", "tenant %s: %s", tenant, err.message);
+    return !conn_lost(f); /* connection lost: the rest would fail too */
 }
 
-void wk_feed_format(ea_pg_buf *out, const char *tenant, const wk_change *changes, size_t n)
-{
-    bool any_closed = false;
-    for (size_t i = 0; i < n && !any_closed; i++)
-        any_closed = changes[i].closed;
-    ea_pg_buf_puts(out, "{\"tenant\":");
-    ea_pg_buf_json_string(out, tenant, strlen(tenant));
-    /* "changes" is always present (readers written before "closed" require it) */
-    ea_pg_buf_puts(out, ",\"changes\":[");
-    format_list(out, changes, n, false);
-    ea_pg_buf_putc(out, ']');
-    if (any_closed) {
-        ea_pg_buf_puts(out, ",\"closed\":[");
-        format_list(out, changes, n, true);
-        ea_pg_buf_putc(out, ']');
-    }
-    ea_pg_buf_putc(out, '}');
-}
-
-static int by_tenant(const void *x, const void *y)
-{
-    const wk_change *a = *(const wk_change *const *)x, *b = *(const wk_change *const *)y;
-    int c = strcmp(a->tenant, b->tenant);
-    if (c != 0)
-        return c;
-    return a < b ? -1 : a > b; /* stable: keep the commit's order inside a tenant */
-}
-
-void wk_feed_publish(void *ctx, const wk_change *changes, size_t n)
+void wk_feed_publish(void *ctx, const ea_rollup_change *changes, size_t n)
 {
     wk_feed *f = ctx;
     if (!ensure_conn(f)) {
         wk_stats_inc_publish_error(f->stats);
         return;
     }
-    if (n > f->order_cap) {
-        /* an array of pointers: sizeof a pointer is meant */
-        const wk_change **no =
-            realloc(f->order, n * sizeof(*no)); // NOLINT(bugprone-sizeof-expression)
-        if (no == NULL) {
-            wk_stats_inc_publish_error(f->stats);
-            return;
-        }
-        f->order = no;
-        f->order_cap = n;
-    }
-    for (size_t i = 0; i < n; i++)
-        f->order[i] = &changes[i];
-    qsort(f->order, n, sizeof(*f->order), by_tenant); // NOLINT(bugprone-sizeof-expression)
-    wk_change *run = malloc(sizeof(*run) * (size_t)f->cfg->changes_max_per_message);
-    if (run == NULL) {
+    /* lib/rollup's format, one message per tenant; a message that could not be formatted is a
+     * lost invalidation like a failed PUBLISH */
+    size_t lost =
+        ea_rollup_feed_each(changes, n, (size_t)f->cfg->changes_max_per_message, publish_change, f);
+    for (size_t i = 0; i < lost; i++)
         wk_stats_inc_publish_error(f->stats);
-        return;
-    }
-    size_t i = 0;
-    while (i < n) {
-        size_t k = 0;
-        const char *tenant = f->order[i]->tenant;
-        while (i < n && k < (size_t)f->cfg->changes_max_per_message &&
-               strcmp(f->order[i]->tenant, tenant) == 0)
-            run[k++] = *f->order[i++];
-        ea_pg_buf_reset(&f->msg);
-        wk_feed_format(&f->msg, tenant, run, k);
-        if (f->msg.oom) {
-            wk_stats_inc_publish_error(f->stats);
-            continue;
-        }
-        struct ea_err err = {0};
-        if (!publish(f, f->cfg->changes_channel, &err)) {
-            ea_log_warn("changefeed", "tenant %s: %s", tenant, err.message);
-            if (conn_lost(f))
-                break; /* the rest would fail too */
-        }
-    }
-    free(run);
 }
 
 void wk_feed_publish_alerts(void *ctx, const wk_alert_fired *fired, size_t n)

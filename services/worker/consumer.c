@@ -53,13 +53,12 @@ static wk_pstate *find_st(wk_consumer *c, int32_t partition)
     return NULL;
 }
 
-static void batch_reset(wk_batch *b)
+static void pause_partition(wk_consumer *c, int32_t partition)
 {
-    for (size_t i = 0; i < b->n; i++)
-        wk_event_release(&b->ev[i]);
-    b->n = 0;
-    ea_arena_reset(b->arena);
-    wk_batch_reset_rows(b);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->cfg->kafka_topic, partition);
+    rd_kafka_pause_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
 }
 
 /* Waits for the batch in flight (if any) and takes its outcome: the committer's partition
@@ -79,22 +78,17 @@ static void settle(wk_consumer *c)
                     done->n, ea_rc_name(rc));
         if (c->fill->n > 0)
             ea_log_warn("consumer", "dropping the %zu messages polled after it", c->fill->n);
-        batch_reset(c->fill);
+        wk_batch_reset(c->fill);
         int64_t now = ea_time_now_ms();
         for (size_t i = 0; i < c->nst; i++) {
             c->st[i].fenced = true;
             c->st[i].reclaim_at_ms = now;
         }
     }
-    batch_reset(done);
-    for (size_t i = 0; i < c->nst; i++) {
-        if (!c->st[i].fenced)
-            continue;
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, c->cfg->kafka_topic, c->st[i].partition);
-        rd_kafka_pause_partitions(c->rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
-    }
+    wk_batch_reset(done);
+    for (size_t i = 0; i < c->nst; i++)
+        if (c->st[i].fenced)
+            pause_partition(c, c->st[i].partition);
 }
 
 /* Hands the batch in hand to the committer (after the one in flight) and returns at once. */
@@ -189,7 +183,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (rd_kafka_assignment_lost(rk)) {
             ea_log_warn("consumer", "assignment lost: dropping the batch in hand (%zu)",
                         c->fill->n);
-            batch_reset(c->fill);
+            wk_batch_reset(c->fill);
         } else {
             flush(c); /* still ours until we return: commit what we have */
         }
@@ -201,7 +195,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         return;
     }
     ea_log_error("consumer", "rebalance error: %s", rd_kafka_err2str(err));
-    batch_reset(c->fill);
+    wk_batch_reset(c->fill);
     c->nst = 0;
     rd_kafka_assign(rk, NULL);
 }
@@ -235,8 +229,7 @@ wk_consumer *wk_consumer_new(const wk_config *cfg, const char *brokers, wk_sink 
     c->stats = stats;
     c->fill = &c->batches[0];
     for (int i = 0; i < 2; i++) {
-        c->batches[i].arena = ea_arena_new(1 << 20);
-        if (c->batches[i].arena == NULL) {
+        if (wk_batch_init(&c->batches[i]) != EA_OK) {
             ea_err_set(err, EA_ERR_NOMEM, "out of memory");
             goto fail;
         }
@@ -276,7 +269,7 @@ fail:
     if (c->rk != NULL)
         rd_kafka_destroy(c->rk);
     for (int i = 0; i < 2; i++)
-        ea_arena_free(c->batches[i].arena);
+        wk_batch_destroy(&c->batches[i]);
     free(c);
     return NULL;
 }
@@ -288,16 +281,10 @@ void wk_consumer_free(wk_consumer *c)
     settle(c);
     wk_committer_free(c->committer);
     c->committer = NULL;
-    for (int i = 0; i < 2; i++)
-        batch_reset(&c->batches[i]);
     if (c->rk != NULL)
         rd_kafka_destroy(c->rk);
-    for (int i = 0; i < 2; i++) {
-        free(c->batches[i].ev);
-        ea_pg_buf_free(&c->batches[i].raw_rows);
-        ea_pg_buf_free(&c->batches[i].key_rows);
-        ea_arena_free(c->batches[i].arena);
-    }
+    for (int i = 0; i < 2; i++)
+        wk_batch_destroy(&c->batches[i]);
     free(c);
 }
 
@@ -320,34 +307,23 @@ static void on_message(wk_consumer *c, rd_kafka_message_t *m)
         return; /* not ours, or already committed (6) */
     p->eof = false;
     wk_batch *b = c->fill;
-    if (b->n == b->cap) {
-        size_t ncap = b->cap == 0 ? 1024 : b->cap * 2;
-        wk_event *ne = realloc(b->ev, ncap * sizeof(*ne));
-        if (ne == NULL) {
-            ea_log_error("consumer", "out of memory growing the batch: committing early");
-            flush(c);
-            if (b->n == b->cap)
-                return;
-        } else {
-            b->ev = ne;
-            b->cap = ncap;
-        }
-    }
     if (b->n == 0)
         b->started_ns = ea_time_mono_ns();
-    wk_event *ev = &b->ev[b->n];
-    memset(ev, 0, sizeof(*ev));
-    ev->partition = m->partition;
-    ev->offset = m->offset;
-    if (!wk_message_decode(ev, m->payload, m->len, b->arena)) {
-        wk_event_release(ev);
-        ea_log_error("consumer", "out of memory decoding partition %d offset %lld", m->partition,
-                     (long long)m->offset);
-        flush(c); /* the message is replayed after the next claim */
-        return;
+    if (!wk_batch_add(b, m->partition, m->offset, m->payload, m->len, c->cfg->store_raw)) {
+        ea_log_error("consumer",
+                     "out of memory decoding partition %d offset %lld: committing "
+                     "what came before, then re-reading from the stored offset",
+                     m->partition, (long long)m->offset);
+        flush(c);
+        /* the message was not taken: never commit past it — re-claim the partition (seek back
+         * to its stored offset) after a pause */
+        p = find_st(c, m->partition);
+        if (p != NULL && !p->fenced) {
+            p->fenced = true;
+            p->reclaim_at_ms = ea_time_now_ms() + 1000;
+            pause_partition(c, p->partition);
+        }
     }
-    wk_batch_prepare(b, ev, c->cfg->store_raw); /* its COPY rows, while the committer works */
-    b->n++;
 }
 
 static void periodic(wk_consumer *c, int64_t now)

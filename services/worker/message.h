@@ -45,9 +45,10 @@ typedef struct wk_event {
     bool repeat;         /* same dedup key as an earlier event of its batch (wk_batch_seal) */
     const char *payload; /* arena copy of the raw message, only for DEAD events */
     size_t payload_len;
-    bool late;                 /* behind the partition watermark when processed */
-    bool dropped;              /* its partition was fenced: not ours to commit */
-    const char *forced_reason; /* dead-lettered after PostgreSQL rejected it alone */
+    bool late;                         /* behind the partition watermark when processed */
+    bool dropped;                      /* its partition was fenced: not ours to commit */
+    const char *forced_reason;         /* dead-lettered after PostgreSQL rejected it alone */
+    const struct ea_rollup_prep *prep; /* COUNTED: prepared for aggregation (attempt arena) */
 } wk_event;
 
 /* Decodes payload into ev (partition and offset are set by the caller). Allocates strings in a.

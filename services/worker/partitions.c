@@ -10,7 +10,7 @@
 #include "ea_log.h"
 #include "ea_pg.h"
 #include "ea_time.h"
-#include "strmap.h"
+#include "ea_map.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +37,7 @@ struct day_memo {
 struct wk_parts {
     bool store_raw;
     ea_arena *arena;
-    wk_map names;
+    ea_map names;
     long retention_days[CLS_N];
     struct day_memo memo[MEMO_N];
 };
@@ -69,7 +69,7 @@ void wk_parts_free(wk_parts *p)
 {
     if (p == NULL)
         return;
-    wk_map_free(&p->names);
+    ea_map_free(&p->names);
     ea_arena_free(p->arena);
     free(p);
 }
@@ -85,13 +85,13 @@ ea_rc wk_parts_refresh(wk_parts *p, PGconn *c, struct ea_err *err)
                                 0, NULL, PGRES_TUPLES_OK, err);
     if (res == NULL)
         return err != NULL ? err->code : EA_ERR_DB;
-    wk_map_clear(&p->names);
+    ea_map_clear(&p->names);
     ea_arena_reset(p->arena);
     memo_clear(p);
     for (int i = 0; i < PQntuples(res); i++) {
         bool ins;
         const char *n = PQgetvalue(res, i, 0);
-        void **slot = wk_map_upsert(&p->names, n, strlen(n), p->arena, &ins);
+        void **slot = ea_map_upsert(&p->names, n, strlen(n), p->arena, &ins);
         if (slot == NULL) {
             PQclear(res);
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
@@ -139,7 +139,7 @@ wk_part_status wk_parts_check(wk_parts *p, int64_t ts_ms, int64_t now_ms)
         for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++) {
             char name[96];
             part_name(k, ts_ms, name, sizeof(name), &m->upper_ms[k]);
-            if (wk_map_get(&p->names, name, strlen(name)) == NULL)
+            if (ea_map_get(&p->names, name, strlen(name)) == NULL)
                 m->all_exist = false;
         }
     }
@@ -231,4 +231,26 @@ ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, long dedup_window
     if (rc != EA_OK)
         return rc;
     return wk_parts_refresh(p, c, err);
+}
+
+void wk_parts_ensure_batch(wk_parts *p, PGconn *c, wk_batch *b, size_t lo, size_t hi)
+{
+    int64_t now = ea_time_now_ms(), last_day = INT64_MIN;
+    for (size_t i = lo; i < hi; i++) {
+        wk_event *ev = &b->ev[i];
+        if (ev->root == NULL || ev->dropped)
+            continue;
+        int64_t day = ea_time_floor_day(ev->ts_ms);
+        if (day == last_day)
+            continue;
+        last_day = day;
+        if (wk_parts_check(p, ev->ts_ms, now) != WK_PART_MISSING)
+            continue;
+        struct ea_err err = {0};
+        if (wk_parts_ensure(p, c, ev->ts_ms, &err) != EA_OK)
+            ea_log_warn("partitions",
+                        "could not create partitions for an event of partition "
+                        "%d offset %lld: %s",
+                        ev->partition, (long long)ev->offset, err.message);
+    }
 }

@@ -9,6 +9,7 @@
 #ifndef WK_PARTITIONS_H
 #define WK_PARTITIONS_H
 
+#include "batch.h"
 #include "ea_err.h"
 
 #include <libpq-fe.h>
@@ -36,6 +37,10 @@ wk_part_status wk_parts_check(wk_parts *p, int64_t ts_ms, int64_t now_ms);
 
 /* Creates the partitions for ts_ms (autocommit, short lock_timeout) and refreshes the cache. */
 ea_rc wk_parts_ensure(wk_parts *p, PGconn *c, int64_t ts_ms, struct ea_err *err) EA_WUR;
+
+/* Creates the partitions the events of b[lo, hi) need (outside any transaction; failures are
+ * logged: the batch then waits, its events cannot be placed). */
+void wk_parts_ensure_batch(wk_parts *p, PGconn *c, wk_batch *b, size_t lo, size_t hi);
 
 /* The maintenance pass: under pg_try_advisory_lock, SELECT ea_partitions_maintain(back_days)
  * and expire event_dedup rows older than dedup_window_s (in slices). *did says whether this

@@ -37,9 +37,12 @@ struct adm_cfg {
     long bcrypt_cost;
     const char *oidc_dev_issuer; /* the local OIDC provider (seed makes its user demo an admin) */
     const char *ingest_url;      /* the ingest API (seed --sample-days posts its events there) */
-    const char *redis_url;       /* catalog changes are announced on the change feed */
+    /* the change feed: catalog changes (delete, rename) and backfill announce what they
+     * changed, with the worker's settings (docs/event-format.md "Change feed") */
+    const char *redis_url;
     const char *redis_ca_file;
     const char *changes_channel;
+    long changes_max;
 };
 
 /* Commands: argv[0] is the command word ("migrate", "key", ...). Return an ADM_EXIT_* code. */

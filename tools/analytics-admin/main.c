@@ -29,6 +29,8 @@ static const ea_config_entry config_table[] = {
      "CA certificates for rediss:// (default: the system's)"},
     {"WORKER_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0,
      offsetof(struct adm_cfg, changes_channel), "Redis channel of the change feed"},
+    {"WORKER_CHANGES_MAX", EA_CFG_INT, "1000", 1, 100000, offsetof(struct adm_cfg, changes_max),
+     "changes per change-feed message (backfill)"},
 };
 #define CONFIG_N (sizeof(config_table) / sizeof(config_table[0]))
 

@@ -1,14 +1,14 @@
 /*
  * fuzz_worker_message.c — libFuzzer driver for the worker's input: a Kafka message (any bytes,
  * as anyone able to produce to the topic could send) decoded with jansson's nodes in the batch
- * arena (jalloc.c), then its COPY rows built (wk_batch_prepare). Never a crash, leak or UB; a
+ * arena (jalloc.c), then its COPY rows built (wk_batch_add). Never a crash, leak or UB; a
  * decoded event has bounded identifiers, properties that are an object (and whose located text
  * parses back to the same object), and a raw_events row that is a well-formed COPY binary tuple
  * of 8 fields filling exactly its length.
  */
 #include "jalloc.h"
 #include "message.h"
-#include "sink.h"
+#include "batch.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -49,36 +49,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         installed = 1;
     }
     wk_batch b;
-    memset(&b, 0, sizeof(b));
-    b.arena = ea_arena_new(4096);
-    wk_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.partition = 2;
-    ev.offset = 7;
-    if (b.arena == NULL || !wk_message_decode(&ev, data, size, b.arena))
+    if (wk_batch_init(&b) != EA_OK || !wk_batch_add(&b, 2, 7, data, size, true) || b.n != 1)
         abort(); /* only out of memory may fail */
-    if (ev.state == WK_EV_PARSED) {
-        if (ev.tenant == NULL || ev.event_id == NULL || ev.name == NULL ||
-            strlen(ev.tenant) > WK_TENANT_MAX || strlen(ev.event_id) > WK_EVENT_ID_MAX ||
-            strlen(ev.name) > WK_EVENT_NAME_MAX || !json_is_object(ev.properties))
+    wk_event *ev = &b.ev[0];
+    if (ev->state == WK_EV_PARSED) {
+        if (ev->tenant == NULL || ev->event_id == NULL || ev->name == NULL ||
+            strlen(ev->tenant) > WK_TENANT_MAX || strlen(ev->event_id) > WK_EVENT_ID_MAX ||
+            strlen(ev->name) > WK_EVENT_NAME_MAX || !json_is_object(ev->properties))
             abort();
-        if (ev.props_text != NULL) {
+        if (ev->props_text != NULL) {
             json_error_t je;
-            json_t *p = json_loadb(ev.props_text, ev.props_len, 0, &je);
-            if (p == NULL || !json_equal(p, ev.properties))
+            json_t *p = json_loadb(ev->props_text, ev->props_len, 0, &je);
+            if (p == NULL || !json_equal(p, ev->properties))
                 abort();
             json_decref(p);
         }
-        wk_batch_prepare(&b, &ev, true);
-        if (ev.raw_len == 0 || ev.key_len == 0)
+        if (ev->raw_len == 0 || ev->key_len == 0)
             abort();
-        check_binary_row(b.raw_rows.p + ev.raw_off, ev.raw_len);
-    } else if (ev.state != WK_EV_DEAD || ev.dead_reason == NULL) {
+        check_binary_row(b.raw_rows.p + ev->raw_off, ev->raw_len);
+    } else if (ev->state != WK_EV_DEAD || ev->dead_reason == NULL) {
         abort();
     }
-    wk_event_release(&ev);
-    ea_pg_buf_free(&b.raw_rows);
-    ea_pg_buf_free(&b.key_rows);
-    ea_arena_free(b.arena);
+    wk_batch_destroy(&b);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * dims.c — canonical dimension keys and the cardinality cap.
+ * ea_rollup_dims.c — canonical dimension keys and the cardinality cap.
  *
  * Why a canonical text: rows are aggregated in memory before one upsert per row, and PostgreSQL
  * refuses an INSERT .. ON CONFLICT DO UPDATE that touches the same row twice. Two events whose
@@ -9,13 +9,13 @@
  * Why the cap is per UTC day: the same folding decision then holds for the day's hourly and
  * 15-minute rows, so hourly rows of a day still sum to the daily row, dimension by dimension.
  */
-#include "dims.h"
-#include "strmap.h"
+#include "ea_rollup_dims.h"
+#include "ea_map.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void wk_dims_value_json(ea_pg_buf *b, const json_t *v)
+void ea_rollup_dims_value_json(ea_pg_buf *b, const json_t *v)
 {
     switch (v == NULL ? JSON_NULL : json_typeof(v)) {
     case JSON_STRING:
@@ -49,8 +49,8 @@ void wk_dims_value_json(ea_pg_buf *b, const json_t *v)
     }
 }
 
-bool wk_dims_build(ea_pg_buf *b, const wk_metric_def *d, const json_t *props, wk_capset *caps,
-                   int64_t day_ms)
+bool ea_rollup_dims_build(ea_pg_buf *b, const ea_rollup_def *d, const char *const *vals,
+                          const uint32_t *lens, ea_rollup_caps *caps, int64_t day_ms)
 {
     ea_pg_buf_putc(b, '{');
     for (size_t i = 0; i < d->ndims; i++) {
@@ -58,15 +58,13 @@ bool wk_dims_build(ea_pg_buf *b, const wk_metric_def *d, const json_t *props, wk
             ea_pg_buf_putc(b, ',');
         ea_pg_buf_json_string(b, d->dims[i], strlen(d->dims[i]));
         ea_pg_buf_putc(b, ':');
-        size_t start = b->len;
-        const json_t *v = json_object_get(props, d->dims[i]);
-        wk_dims_value_json(b, v);
-        if (caps != NULL && !b->oom && v != NULL && !json_is_null(v) &&
-            !wk_capset_admit(caps, d->tenant, d->name, day_ms, d->dims[i], b->p + start,
-                             b->len - start, d->cap)) {
-            b->len = start;
-            ea_pg_buf_json_string(b, WK_DIMS_OTHER, strlen(WK_DIMS_OTHER));
-        }
+        if (vals[i] == NULL)
+            ea_pg_buf_puts(b, "null"); /* missing or null: never capped */
+        else if (caps == NULL || ea_rollup_caps_admit(caps, d->tenant, d->name, day_ms, d->dims[i],
+                                                      vals[i], lens[i], d->cap))
+            ea_pg_buf_append(b, vals[i], lens[i]);
+        else
+            ea_pg_buf_json_string(b, EA_ROLLUP_DIMS_OTHER, strlen(EA_ROLLUP_DIMS_OTHER));
     }
     ea_pg_buf_putc(b, '}');
     return !b->oom;
@@ -78,7 +76,7 @@ struct capdim {
     int64_t day;
     const char *tenant, *metric, *dim; /* in a */
     ea_arena *a;                       /* value keys */
-    wk_map values;
+    ea_map values;
     size_t staged;
 };
 
@@ -88,24 +86,24 @@ struct staged {
     size_t len;
 };
 
-struct wk_capset {
+struct ea_rollup_caps {
     ea_arena *keys;    /* keys of dims */
-    wk_map dims;       /* tenant\0metric\0day\0dim -> capdim* */
+    ea_map dims;       /* tenant\0metric\0day\0dim -> capdim* */
     ea_arena *batch;   /* staged keys */
-    wk_map staged_set; /* capdim ptr + value -> (void *)1 */
+    ea_map staged_set; /* capdim ptr + value -> (void *)1 */
     struct staged *st;
     size_t nst, capst;
 };
 
-wk_capset *wk_capset_new(void)
+ea_rollup_caps *ea_rollup_caps_new(void)
 {
-    wk_capset *c = calloc(1, sizeof(*c));
+    ea_rollup_caps *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->keys = ea_arena_new(65536);
     c->batch = ea_arena_new(65536);
     if (c->keys == NULL || c->batch == NULL) {
-        wk_capset_free(c);
+        ea_rollup_caps_free(c);
         return NULL;
     }
     return c;
@@ -113,20 +111,20 @@ wk_capset *wk_capset_new(void)
 
 static void capdim_free(struct capdim *d)
 {
-    wk_map_free(&d->values);
+    ea_map_free(&d->values);
     ea_arena_free(d->a);
     free(d);
 }
 
-void wk_capset_free(wk_capset *c)
+void ea_rollup_caps_free(ea_rollup_caps *c)
 {
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->dims.cap; i++)
         if (c->dims.slots[i].key != NULL)
             capdim_free(c->dims.slots[i].value);
-    wk_map_free(&c->dims);
-    wk_map_free(&c->staged_set);
+    ea_map_free(&c->dims);
+    ea_map_free(&c->staged_set);
     ea_arena_free(c->keys);
     ea_arena_free(c->batch);
     free(c->st);
@@ -151,13 +149,13 @@ static size_t make_key(char *buf, size_t cap, const char *tenant, const char *me
     return n;
 }
 
-static struct capdim *get_dim(wk_capset *c, const char *tenant, const char *metric, int64_t day,
-                              const char *dim)
+static struct capdim *get_dim(ea_rollup_caps *c, const char *tenant, const char *metric,
+                              int64_t day, const char *dim)
 {
     char key[1024];
     bool ins;
     size_t kl = make_key(key, sizeof(key), tenant, metric, day, dim);
-    void **slot = kl > 0 ? wk_map_upsert(&c->dims, key, kl, c->keys, &ins) : NULL;
+    void **slot = kl > 0 ? ea_map_upsert(&c->dims, key, kl, c->keys, &ins) : NULL;
     if (slot == NULL)
         return NULL;
     if (*slot == NULL) {
@@ -181,25 +179,25 @@ static struct capdim *get_dim(wk_capset *c, const char *tenant, const char *metr
     return *slot;
 }
 
-bool wk_capset_admit(wk_capset *c, const char *tenant, const char *metric, int64_t day_ms,
-                     const char *dim, const char *value, size_t len, long cap)
+bool ea_rollup_caps_admit(ea_rollup_caps *c, const char *tenant, const char *metric, int64_t day_ms,
+                          const char *dim, const char *value, size_t len, long cap)
 {
     struct capdim *d = get_dim(c, tenant, metric, day_ms, dim);
     if (d == NULL)
         return true; /* out of memory: counting beats capping */
-    if (wk_map_get(&d->values, value, len) != NULL)
+    if (ea_map_get(&d->values, value, len) != NULL)
         return true;
     char key[1024];
     if (len + sizeof(d) > sizeof(key))
         return d->values.n + d->staged < (size_t)cap; /* absurdly long value: no staging */
     memcpy(key, &d, sizeof(d));
     memcpy(key + sizeof(d), value, len);
-    if (wk_map_get(&c->staged_set, key, sizeof(d) + len) != NULL)
+    if (ea_map_get(&c->staged_set, key, sizeof(d) + len) != NULL)
         return true;
     if (d->values.n + d->staged >= (size_t)cap)
         return false;
     bool ins;
-    void **slot = wk_map_upsert(&c->staged_set, key, sizeof(d) + len, c->batch, &ins);
+    void **slot = ea_map_upsert(&c->staged_set, key, sizeof(d) + len, c->batch, &ins);
     if (slot == NULL)
         return true;
     *slot = (void *)1;
@@ -219,43 +217,45 @@ bool wk_capset_admit(wk_capset *c, const char *tenant, const char *metric, int64
     return true;
 }
 
-bool wk_capset_seed(wk_capset *c, const char *tenant, const char *metric, int64_t day_ms,
-                    const char *dim, const char *value, size_t len)
+bool ea_rollup_caps_seed(ea_rollup_caps *c, const char *tenant, const char *metric, int64_t day_ms,
+                         const char *dim, const char *value, size_t len)
 {
     struct capdim *d = get_dim(c, tenant, metric, day_ms, dim);
     bool ins;
-    void **slot = d != NULL ? wk_map_upsert(&d->values, value, len, d->a, &ins) : NULL;
+    void **slot = d != NULL ? ea_map_upsert(&d->values, value, len, d->a, &ins) : NULL;
     if (slot == NULL)
         return false;
     *slot = (void *)1;
     return true;
 }
 
-wk_cap_state wk_capset_state(wk_capset *c, const char *tenant, const char *metric, int64_t day_ms,
-                             const char *dim, const char *value, size_t len, long cap)
+ea_rollup_cap_state ea_rollup_caps_state(ea_rollup_caps *c, const char *tenant, const char *metric,
+                                         int64_t day_ms, const char *dim, const char *value,
+                                         size_t len, long cap)
 {
     struct capdim *d = get_dim(c, tenant, metric, day_ms, dim);
     if (d == NULL)
-        return WK_CAP_KNOWN; /* out of memory: admit_ would admit too */
-    if (wk_map_get(&d->values, value, len) != NULL)
-        return WK_CAP_KNOWN;
+        return EA_ROLLUP_CAP_KNOWN; /* out of memory: admit_ would admit too */
+    if (ea_map_get(&d->values, value, len) != NULL)
+        return EA_ROLLUP_CAP_KNOWN;
     char key[1024];
     if (len + sizeof(d) <= sizeof(key)) {
         memcpy(key, &d, sizeof(d));
         memcpy(key + sizeof(d), value, len);
-        if (wk_map_get(&c->staged_set, key, sizeof(d) + len) != NULL)
-            return WK_CAP_KNOWN;
+        if (ea_map_get(&c->staged_set, key, sizeof(d) + len) != NULL)
+            return EA_ROLLUP_CAP_KNOWN;
     }
-    return d->values.n + d->staged >= (size_t)cap ? WK_CAP_FULL : WK_CAP_UNKNOWN;
+    return d->values.n + d->staged >= (size_t)cap ? EA_ROLLUP_CAP_FULL : EA_ROLLUP_CAP_UNKNOWN;
 }
 
-size_t wk_capset_staged_count(const wk_capset *c)
+size_t ea_rollup_caps_staged_count(const ea_rollup_caps *c)
 {
     return c->nst;
 }
 
-void wk_capset_staged_get(const wk_capset *c, size_t i, const char **tenant, const char **metric,
-                          int64_t *day_ms, const char **dim, const char **value, size_t *len)
+void ea_rollup_caps_staged_get(const ea_rollup_caps *c, size_t i, const char **tenant,
+                               const char **metric, int64_t *day_ms, const char **dim,
+                               const char **value, size_t *len)
 {
     const struct staged *s = &c->st[i];
     *tenant = s->d->tenant;
@@ -266,19 +266,19 @@ void wk_capset_staged_get(const wk_capset *c, size_t i, const char **tenant, con
     *len = s->len;
 }
 
-static void staged_clear(wk_capset *c)
+static void staged_clear(ea_rollup_caps *c)
 {
     c->nst = 0;
-    wk_map_clear(&c->staged_set);
+    ea_map_clear(&c->staged_set);
     ea_arena_reset(c->batch);
 }
 
-void wk_capset_commit(wk_capset *c)
+void ea_rollup_caps_commit(ea_rollup_caps *c)
 {
     for (size_t i = 0; i < c->nst; i++) {
         struct staged *s = &c->st[i];
         bool ins;
-        void **slot = wk_map_upsert(&s->d->values, s->v, s->len, s->d->a, &ins);
+        void **slot = ea_map_upsert(&s->d->values, s->v, s->len, s->d->a, &ins);
         if (slot != NULL)
             *slot = (void *)1;
         s->d->staged = 0;
@@ -286,14 +286,14 @@ void wk_capset_commit(wk_capset *c)
     staged_clear(c);
 }
 
-void wk_capset_rollback(wk_capset *c)
+void ea_rollup_caps_rollback(ea_rollup_caps *c)
 {
     for (size_t i = 0; i < c->nst; i++)
         c->st[i].d->staged = 0;
     staged_clear(c);
 }
 
-void wk_capset_expire(wk_capset *c, int64_t before_ms)
+void ea_rollup_caps_expire(ea_rollup_caps *c, int64_t before_ms)
 {
     /* only between batches (nothing staged): rebuild both maps without the old days */
     if (c->nst != 0)
@@ -301,31 +301,31 @@ void wk_capset_expire(wk_capset *c, int64_t before_ms)
     ea_arena *keys = ea_arena_new(65536);
     if (keys == NULL)
         return;
-    wk_map dims = {0};
+    ea_map dims = {0};
     bool ok = true, ins;
     for (size_t i = 0; i < c->dims.cap && ok; i++) {
-        struct wk_map_slot *s = &c->dims.slots[i];
+        struct ea_map_slot *s = &c->dims.slots[i];
         if (s->key == NULL || s->value == NULL)
             continue;
         struct capdim *d = s->value;
         if (d->day < before_ms)
             continue;
-        void **slot = wk_map_upsert(&dims, s->key, s->klen, keys, &ins);
+        void **slot = ea_map_upsert(&dims, s->key, s->klen, keys, &ins);
         ok = slot != NULL;
         if (ok)
             *slot = d;
     }
     if (!ok) {
-        wk_map_free(&dims);
+        ea_map_free(&dims);
         ea_arena_free(keys);
         return;
     }
     for (size_t i = 0; i < c->dims.cap; i++) {
-        struct wk_map_slot *s = &c->dims.slots[i];
+        struct ea_map_slot *s = &c->dims.slots[i];
         if (s->key != NULL && s->value != NULL && ((struct capdim *)s->value)->day < before_ms)
             capdim_free(s->value);
     }
-    wk_map_free(&c->dims);
+    ea_map_free(&c->dims);
     ea_arena_free(c->keys);
     c->dims = dims;
     c->keys = keys;

@@ -1,0 +1,61 @@
+/*
+ * ea_rollup.h — the vocabulary of rollups shared by every module that counts or reads them
+ * (worker, analytics-admin backfill, graphql-api): the three granularities and their tables,
+ * one counted event, and THE value of a bucket for each aggregation (lib/catalog keeps the list
+ * of aggregations, which definitions are validated against).
+ * Not for: how events are aggregated (ea_rollup_agg.h), written (ea_rollup_write.h) or read as
+ * series (migration 0006, ea_metric_series).
+ */
+#ifndef EA_ROLLUP_H
+#define EA_ROLLUP_H
+
+#include "ea_catalog.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EA_ROLLUP_MAX_DIMS 8
+
+typedef enum ea_rollup_gran {
+    EA_ROLLUP_15M = 0, /* UTC quarter hours: local days in any IANA zone are unions of these */
+    EA_ROLLUP_HOUR,
+    EA_ROLLUP_DAY, /* UTC days */
+    EA_ROLLUP_GRAN_N
+} ea_rollup_gran;
+
+/* Table name ("rollups_15m", "rollups_hourly", "rollups_daily"), change-feed name ("MINUTE15",
+ * "HOUR", "DAY"), bucket length and bucket start of a granularity. */
+const char *ea_rollup_gran_table(ea_rollup_gran g);
+const char *ea_rollup_gran_name(ea_rollup_gran g);
+int64_t ea_rollup_gran_ms(ea_rollup_gran g);
+int64_t ea_rollup_gran_floor(ea_rollup_gran g, int64_t ms);
+
+/* The aggregations are lib/catalog's one list (ea_catalog_agg, ea_catalog_agg_parse/name). */
+
+/* One counted event as the aggregation sees it (the worker's decoded message, or a raw_events
+ * row for backfill). Strings and properties are borrowed. */
+typedef struct ea_rollup_event {
+    const char *tenant, *name;
+    int64_t ts_ms;
+    const json_t *properties; /* an object */
+} ea_rollup_event;
+
+/* The rollup rows of one bucket (and filter) summed: what every reader computes a value from.
+ * Σcnt counts the events that carried the property (every event for count). */
+typedef struct ea_rollup_sums {
+    long long rows;        /* rows summed; 0: the bucket has no value */
+    long long cnt;         /* Σcnt */
+    double sum;            /* Σsum */
+    bool has_min, has_max; /* min/max are NULL when no event carried the property */
+    double min, max;       /* min(min), max(max) */
+    const char *hll_hex;   /* unique: the sketches as comma-separated hex (NULL: none) */
+} ea_rollup_sums;
+
+/* THE value of a bucket for aggregation a: count Σcnt, sum Σsum, min/max, avg Σsum/Σcnt,
+ * unique the estimate of the merged sketches. False when the bucket has no value: no row, avg
+ * with Σcnt = 0, min/max without any value, unique without (or with an invalid) sketch. Used by
+ * the worker's alerts and graphql-api's series, so a threshold compares what a chart shows. */
+bool ea_rollup_value(ea_catalog_agg a, const ea_rollup_sums *s, double *value);
+
+#endif
