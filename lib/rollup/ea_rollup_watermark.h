@@ -1,7 +1,7 @@
 /*
  * ea_rollup_watermark.h — lateness and closing rules (pure functions, unit-tested apart from
  * any database) and the one reader of the group watermark (SQL function ea_group_watermark,
- * migration 0007, which graphql-api's series call too).
+ * migration 0009, which ea_metric_series calls too).
  *
  *   high       highest event time a partition has committed (INT64_MIN: none yet)
  *   watermark  high - allowed lateness (WORKER_ALLOWED_LATENESS_S, default 10 min)
