@@ -218,8 +218,14 @@ static ea_rc attempt_day(PGconn *c, ea_pg_params *pp, const ea_rollup_target *t,
         rc = ea_err_set(err, EA_ERR_NOMEM, "could not backfill: out of memory");
         goto out;
     }
-    if ((rc = ea_pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", err)) != EA_OK)
+    /* the metric-names lock shared first, like every writer of rollup rows (lib/catalog): no
+     * definition is changed, renamed or deleted while the day is recomputed */
+    if ((rc = ea_pg_exec(c,
+                         "BEGIN ISOLATION LEVEL REPEATABLE READ; " EA_CATALOG_SQL_NAMES_LOCK_SHARED,
+                         err)) != EA_OK) {
+        rollback(c);
         goto out;
+    }
     if ((rc = ea_rollup_group_watermark(c, NULL, NULL, &wm, err)) != EA_OK ||
         (rc = ea_rollup_caps_load_day(c, caps, t->tenant, t->metric, day, err)) != EA_OK ||
         (rc = aggregate_day(c, agg, t, caps, day, wm, a, &st->events, err)) != EA_OK ||
