@@ -226,19 +226,27 @@ static unsigned char lower(unsigned char c)
 
 size_t ea_catalog_name_distance(const char *a, const char *b, size_t limit)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if ((la > lb ? la - lb : lb - la) > limit || la > 256 || lb > 256)
-        return limit + 1;
-    /* three rows of the OSA matrix: i-2, i-1, i */
-    size_t rows[3][257];
-    for (size_t j = 0; j <= lb; j++)
+    size_t la = strlen(a), lb = strlen(b), inf = limit + 1;
+    if ((la > lb ? la - lb : lb - la) > limit || la > 256 || lb > 256 || limit > 256)
+        return inf;
+    /* three rows of the OSA matrix (i-2, i-1, i), only the band |i - j| <= limit: a cell
+     * outside it is more than limit edits, so each name costs O(len * limit), not O(len^2) */
+    size_t rows[3][258];
+    for (size_t j = 0; j <= lb + 1; j++)
+        rows[0][j] = rows[1][j] = rows[2][j] = inf;
+    for (size_t j = 0; j <= lb && j <= limit; j++)
         rows[1][j] = j;
     for (size_t i = 1; i <= la; i++) {
         size_t *cur = rows[(i + 1) % 3], *prev = rows[i % 3], *prev2 = rows[(i + 2) % 3];
-        cur[0] = i;
-        size_t best = cur[0];
-        for (size_t j = 1; j <= lb; j++) {
-            unsigned char ca = lower((unsigned char)a[i - 1]), cb = lower((unsigned char)b[j - 1]);
+        size_t lo = i > limit ? i - limit : 1, hi = i + limit < lb ? i + limit : lb;
+        /* the band's neighbours are read by the next rows: never a stale value there */
+        cur[lo - 1] = i <= limit ? i : inf;
+        if (hi + 1 <= lb)
+            cur[hi + 1] = inf;
+        size_t best = cur[lo - 1]; /* column 0 is in the band while i <= limit */
+        unsigned char ca = lower((unsigned char)a[i - 1]);
+        for (size_t j = lo; j <= hi; j++) {
+            unsigned char cb = lower((unsigned char)b[j - 1]);
             size_t v = prev[j - 1] + (ca != cb);
             if (prev[j] + 1 < v)
                 v = prev[j] + 1;
@@ -247,15 +255,15 @@ size_t ea_catalog_name_distance(const char *a, const char *b, size_t limit)
             if (i > 1 && j > 1 && ca == lower((unsigned char)b[j - 2]) &&
                 lower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < v)
                 v = prev2[j - 2] + 1;
-            cur[j] = v;
-            if (v < best)
-                best = v;
+            cur[j] = v > inf ? inf : v;
+            if (cur[j] < best)
+                best = cur[j];
         }
         if (best > limit)
-            return limit + 1;
+            return inf;
     }
     size_t d = rows[(la + 1) % 3][lb];
-    return d > limit ? limit + 1 : d;
+    return d > limit ? inf : d;
 }
 
 size_t ea_catalog_suggest(const char *name, const char *const *cands, size_t n, const char **out,

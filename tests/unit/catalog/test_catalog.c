@@ -191,6 +191,48 @@ static void test_count_names(void)
     EA_CHECK(!ea_catalog_def_counts_own_name("signup", "count", "purchase"));
 }
 
+/* The full OSA matrix, to check the banded one against. */
+static size_t osa_reference(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), d[16][16];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+static void test_distance_band(void)
+{
+    unsigned seed = 7;
+    int mismatches = 0;
+    for (int t = 0; t < 50000; t++) {
+        char a[16], b[16];
+        seed = seed * 1103515245u + 12345u;
+        size_t la = (seed >> 16) % 12, lb = (seed >> 8) % 12, limit = (seed >> 24) % 5;
+        for (size_t i = 0; i < la; i++)
+            a[i] = "abc"[(seed = seed * 1103515245u + 12345u) >> 16 & 3 ? (seed >> 16) % 3 : 0];
+        for (size_t i = 0; i < lb; i++)
+            b[i] = "abc"[(seed = seed * 1103515245u + 12345u) >> 16 & 3 ? (seed >> 16) % 3 : 0];
+        a[la] = b[lb] = '\0';
+        size_t r = osa_reference(a, b), want = r > limit ? limit + 1 : r;
+        mismatches += ea_catalog_name_distance(a, b, limit) != want;
+    }
+    EA_CHECK(mismatches == 0);
+}
+
 static void test_suggestions(void)
 {
     EA_CHECK(ea_catalog_name_distance("page_veiws", "page_views", 3) == 1); /* a swap */
@@ -218,4 +260,5 @@ static void test_suggestions(void)
 EA_TEST_MAIN({"tenant_id", test_tenant_id}, {"text", test_text}, {"slug", test_slug},
              {"metric_name", test_metric_name}, {"aggregations", test_aggregations},
              {"metric_check", test_metric_check}, {"scopes", test_scopes},
-             {"count_names", test_count_names}, {"suggestions", test_suggestions})
+             {"count_names", test_count_names}, {"distance_band", test_distance_band},
+             {"suggestions", test_suggestions})
