@@ -249,31 +249,23 @@ else
 fi
 
 at 0.75
-p1="${EXTRA_PIDS[0]}" p2="${EXTRA_PIDS[1]}"
-if pid_is "$p1" "$BIN_DIR/worker"; then
-    kill -TERM "$p1"
-    st=0
-    wait "$p1" || st=$?
-    if ((st == 0)); then
-        fault_ok "SIGTERM extra worker $p1 (alive before): exited with status 0"
-    else
-        fault_bad "SIGTERM extra worker $p1: exit status $st"
+# signal_extra SIGNAL PID STATUS: PID must be a live worker; after the signal it must exit STATUS
+signal_extra() {
+    local st=0
+    if ! pid_is "$2" "$BIN_DIR/worker"; then
+        fault_bad "$1 extra worker: pid $2 is not a live worker"
+        return
     fi
-else
-    fault_bad "SIGTERM extra worker: pid $p1 is not a live worker"
-fi
-if pid_is "$p2" "$BIN_DIR/worker"; then
-    kill -9 "$p2"
-    st=0
-    wait "$p2" || st=$?
-    if ((st == 137)); then
-        fault_ok "kill -9 extra worker $p2 (alive before): killed (status $st)"
+    kill "-$1" "$2"
+    wait "$2" || st=$?
+    if ((st == $3)); then
+        fault_ok "$1 extra worker $2 (a live worker before): exited with status $st"
     else
-        fault_bad "kill -9 extra worker $p2: exit status $st, not 137"
+        fault_bad "$1 extra worker $2: exit status $st, not $3"
     fi
-else
-    fault_bad "kill -9 extra worker: pid $p2 is not a live worker"
-fi
+}
+signal_extra TERM "${EXTRA_PIDS[0]}" 0
+signal_extra KILL "${EXTRA_PIDS[1]}" 137
 
 at 0.85
 w="$(worker_pid)"

@@ -1,26 +1,16 @@
 // procs.mjs — extra processes for integration tests that need a service with settings of their
 // own next to the test stack: a free port, a service binary started with the stack's environment
 // plus overrides (resolved once /readyz or /healthz answers), a private redis-server the test may
-// stop and start. Everything started here is killed by killAll() (call it in after()), by pid.
+// stop and start. (freePort lives in stack.mjs; re-exported here.) Everything started here is killed by killAll() (call it in after()), by pid.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, env, waitFor } from './stack.mjs';
+import { BIN, env, freePort, waitFor } from './stack.mjs';
 
+export { freePort };
 const children = new Set();
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function track(child, what) {
   let log = '';
