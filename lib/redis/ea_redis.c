@@ -62,23 +62,39 @@ ea_rc ea_redis__wait(ea_redis *c, short events, int64_t deadline, int timeout_ms
 
 /* ---- transport: bytes in and out --------------------------------------------------------- */
 
-/* SSL_write goes through write(2): on a connection the server closed, that raises SIGPIPE,
- * which would kill a process that did not ignore it (the admin tool). Block it in this thread
- * for the call and swallow one it raised. Plain sockets use send(MSG_NOSIGNAL) instead. */
-static int ssl_write_nosigpipe(SSL *ssl, const void *p, int n)
+void ea_redis__sigpipe_hold(const ea_redis *c, ea_redis__sigpipe *s)
 {
-    sigset_t pipe_set, old, pending;
+    s->active = c->guard_sigpipe;
+    if (!s->active)
+        return;
+    sigset_t pipe_set;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    int w = SSL_write(ssl, p, n);
-    if (!sigismember(&old, SIGPIPE) && sigpending(&pending) == 0 &&
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &s->old);
+}
+
+void ea_redis__sigpipe_release(ea_redis__sigpipe *s)
+{
+    if (!s->active)
+        return;
+    int saved = errno; /* the caller reads the OpenSSL call's errno after this */
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    if (!sigismember(&s->old, SIGPIPE) && sigpending(&pending) == 0 &&
         sigismember(&pending, SIGPIPE)) {
         struct timespec zero = {0, 0};
         sigtimedwait(&pipe_set, NULL, &zero);
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return w;
+    pthread_sigmask(SIG_SETMASK, &s->old, NULL);
+    errno = saved;
+}
+
+/* True when SIGPIPE is ignored process-wide (then OpenSSL's writes cannot kill us). */
+static bool sigpipe_ignored(void)
+{
+    struct sigaction sa;
+    return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }
 
 /* Sends queued bytes until done or the socket would block. */
@@ -90,7 +106,10 @@ static ea_rc flush_some(ea_redis *c, struct ea_err *err)
             n = 1 << 20;
         if (c->ssl != NULL) {
             ERR_clear_error();
-            int w = ssl_write_nosigpipe(c->ssl, c->obuf + c->opos, (int)n);
+            ea_redis__sigpipe sp;
+            ea_redis__sigpipe_hold(c, &sp);
+            int w = SSL_write(c->ssl, c->obuf + c->opos, (int)n);
+            ea_redis__sigpipe_release(&sp);
             if (w <= 0) {
                 int e = SSL_get_error(c->ssl, w);
                 if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
@@ -135,7 +154,10 @@ static ea_rc read_some(ea_redis *c, struct ea_err *err)
     for (;;) {
         if (c->ssl != NULL) {
             ERR_clear_error();
+            ea_redis__sigpipe sp;
+            ea_redis__sigpipe_hold(c, &sp);
             int r = SSL_read(c->ssl, buf, sizeof(buf));
+            ea_redis__sigpipe_release(&sp);
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
                 if (e == SSL_ERROR_WANT_READ)
@@ -425,12 +447,21 @@ ea_redis *ea_redis_connect(const ea_redis_url *u, int timeout_ms, struct ea_err 
         return NULL;
     }
     c->fd = -1;
+    c->guard_sigpipe = !sigpipe_ignored();
     ea_redis_set_timeout(c, timeout_ms);
     ea_redis_url_describe(u, c->where, sizeof(c->where));
+    SSL_CTX *ctx = NULL; /* before any deadline starts: see ea_redis__tls_ctx */
+    if (u->tls && (ctx = ea_redis__tls_ctx(u, c->where, err)) == NULL)
+        goto fail;
     if (tcp_connect(c, u, c->timeout_ms, err) != EA_OK)
         goto fail;
-    if (u->tls && ea_redis__tls_handshake(c, u, now_ms() + c->timeout_ms, err) != EA_OK)
-        goto fail;
+    if (u->tls) {
+        ea_rc rc = ea_redis__tls_handshake(c, ctx, u, now_ms() + c->timeout_ms, err);
+        SSL_CTX_free(ctx);
+        ctx = NULL;
+        if (rc != EA_OK)
+            goto fail;
+    }
     redisReply *r;
     if (u->password[0] != '\0') {
         r = u->user[0] != '\0'
@@ -450,6 +481,7 @@ ea_redis *ea_redis_connect(const ea_redis_url *u, int timeout_ms, struct ea_err 
     }
     return c;
 fail:
+    SSL_CTX_free(ctx);
     ea_redis_free(c);
     return NULL;
 }
@@ -461,18 +493,10 @@ void ea_redis_free(ea_redis *c)
     if (c->ssl != NULL) {
         if (!c->broken) {
             /* close_notify, best effort: the socket is non-blocking, nothing waits */
-            sigset_t pipe_set, old;
-            sigemptyset(&pipe_set);
-            sigaddset(&pipe_set, SIGPIPE);
-            pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+            ea_redis__sigpipe sp;
+            ea_redis__sigpipe_hold(c, &sp);
             SSL_shutdown(c->ssl);
-            sigset_t pending;
-            if (!sigismember(&old, SIGPIPE) && sigpending(&pending) == 0 &&
-                sigismember(&pending, SIGPIPE)) {
-                struct timespec zero = {0, 0};
-                sigtimedwait(&pipe_set, NULL, &zero);
-            }
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            ea_redis__sigpipe_release(&sp);
         }
         SSL_free(c->ssl);
     }

@@ -159,14 +159,15 @@ static void handshake_error(ea_redis *c, const ea_redis_url *u, int ssl_err, uns
                c->where);
 }
 
-ea_rc ea_redis__tls_handshake(ea_redis *c, const ea_redis_url *u, int64_t deadline,
+SSL_CTX *ea_redis__tls_ctx(const ea_redis_url *u, const char *where, struct ea_err *err)
+{
+    return client_ctx(u->ca_file, where, err);
+}
+
+ea_rc ea_redis__tls_handshake(ea_redis *c, SSL_CTX *ctx, const ea_redis_url *u, int64_t deadline,
                               struct ea_err *err)
 {
-    SSL_CTX *ctx = client_ctx(u->ca_file, c->where, err);
-    if (ctx == NULL)
-        return err != NULL ? err->code : EA_ERR_INVALID;
-    c->ssl = SSL_new(ctx);
-    SSL_CTX_free(ctx); /* the SSL holds its own reference */
+    c->ssl = SSL_new(ctx); /* takes its own reference */
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
         return ea_err_set(err, EA_ERR_NOMEM, "could not connect to %s: out of memory", c->where);
     bool ip = is_ip(u->host);
@@ -195,7 +196,10 @@ ea_rc ea_redis__tls_handshake(ea_redis *c, const ea_redis_url *u, int64_t deadli
     for (;;) {
         ERR_clear_error();
         errno = 0;
+        ea_redis__sigpipe sp;
+        ea_redis__sigpipe_hold(c, &sp);
         int r = SSL_connect(c->ssl);
+        ea_redis__sigpipe_release(&sp);
         if (r == 1)
             return EA_OK;
         int e = SSL_get_error(c->ssl, r), sys_errno = errno;
@@ -229,6 +233,13 @@ void ea_redis__tls_io_error(ea_redis *c, int ssl_err, const char *what, struct e
         c->peer_closed = sys_errno == 0 || sys_errno == ECONNRESET || sys_errno == EPIPE;
         ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s %s: %s", what, c->where,
                    sys_errno != 0 ? strerror(sys_errno) : "the server closed the connection");
+        return;
+    }
+    if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        /* OpenSSL 3 reports a peer that closed without close_notify (a Redis restart) this way */
+        c->peer_closed = true;
+        ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s %s: the server closed the connection",
+                   what, c->where);
         return;
     }
     ea_err_set(err, EA_ERR_UNAVAILABLE, "could not %s %s: TLS error: %s", what, c->where,

@@ -187,6 +187,23 @@ check "ingest's rate limit over TLS: a key of 2/min gets 202 202 429 (got $codes
 check "the token bucket lives in the TLS Redis" test -n "$(rcli --scan --pattern 'ea:rl:*' | head -n1)"
 check "ingest never fell back to its local bucket" lacks "$S/log/ingest-api.log" "local fallback"
 
+# Redis restarts: the worker's TLS connection is dead but only shows when used; its next PUBLISH
+# is sent once more on a new connection (ea_redis_publish), so no change is lost
+pub_errors() { curl -s "http://127.0.0.1:$WORKER_PORT/metrics" | awk '$1 == "worker_changefeed_publish_errors_total" { print $2 }'; }
+e0=$(pub_errors)
+rcli shutdown nosave >/dev/null 2>&1
+redis-server "$TMP/redis.conf" >/dev/null 2>&1
+check "the TLS Redis restarts (new process, same port)" wait_until 10 rcli_ping
+sleep 1 # past the worker's reconnect backoff, had its periodic PING met the restart
+rcli subscribe ea:changes >"$TMP/feed2.txt" 2>&1 &
+PIDS+=($!)
+sleep 0.3
+check "ingest answers 202 after the Redis restart" test "$(post "$KEY" '{"event":"tls_evt"}')" = 202
+check "the change feed carries the first change after the restart" \
+    wait_until 20 has "$TMP/feed2.txt" "\"tenant\":\"$T\""
+check "... and the worker counted no failed publish (once more on a new connection: $e0 -> $(pub_errors))" \
+    test "$(pub_errors)" = "$e0"
+
 # the admin CLI's own suite, against this stack's TLS PostgreSQL
 DATABASE_URL=$DATABASE_URL BIN_DIR=$BIN_DIR bash tests/integration/admin.test.sh >"$TMP/admin-suite.log" 2>&1
 check "tests/integration/admin.test.sh passes against PostgreSQL over verify-full TLS ($(tail -n1 "$TMP/admin-suite.log"))" \
