@@ -482,6 +482,12 @@ static int on_door(ingest_app *app, h2o_req_t *req, const ingest_door *door, int
         ingest_cors_preflight(app->cors, req);
         return 0;
     }
+    int norigin;
+    ea_http_header(req, "origin", &norigin);
+    if (norigin > 1) { /* no browser sends two: never let it pass as "no Origin" */
+        ingest_door_error(req, door, 400, "invalid_origin", "send at most one Origin header");
+        return 0;
+    }
     const h2o_iovec_t *origin = ingest_cors_origin(req);
     bool listed = origin != NULL && ingest_cors_listed(app->cors, origin->base, origin->len);
     if (listed) /* the page may read every answer, errors included, so its script stops retrying */

@@ -158,6 +158,15 @@ for (const [name, path, body, headers, status, errCode] of refusals) {
   });
 }
 
+test('two Origin headers never pass as none: a secret key with two is refused', async () => {
+  const r = await requestFrom('127.0.0.1', `${INGEST}/ingest`, {
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}`, origin: [APP, 'https://evil.example.com'] },
+    body: JSON.stringify({ event: 'x' }),
+  });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.error.code, 'invalid_origin');
+});
+
 test('a browser key reads nothing from graphql-api (ingest scope only)', async () => {
   const q = `query Q($t: String!) { metrics(tenant: $t, name: "beacon", startTime: "2026-11-01T00:00:00Z",
     endTime: "2026-11-02T00:00:00Z") { value } metricDefinitions(tenant: $t) { name } }`;
