@@ -171,3 +171,13 @@ ea_rc ea_pg_copy_finish(PGconn *c, const char *what, struct ea_err *err)
     }
     return rc;
 }
+
+PGconn *ea_pg_reuse(PGconn **c, const char *url, struct ea_err *err)
+{
+    if (*c != NULL && !ea_pg_is_broken(*c))
+        return *c;
+    if (*c != NULL)
+        PQfinish(*c);
+    *c = ea_pg_connect(url, err);
+    return *c;
+}

@@ -16,11 +16,8 @@ PGconn *gql_app_db(gql_app *app)
 {
     if (app->db != NULL && !ea_pg_is_broken(app->db))
         return app->db;
-    if (app->db != NULL)
-        PQfinish(app->db);
     struct ea_err err;
-    app->db = ea_pg_connect(app->database_url, &err);
-    if (app->db == NULL) {
+    if (ea_pg_reuse(&app->db, app->database_url, &err) == NULL) {
         ea_log_warn("db", "%s", err.message);
         snprintf(app->db_error, sizeof(app->db_error), "%s", err.message);
         return NULL;

@@ -36,7 +36,8 @@ typedef struct gql_principal {
     /* USER: who, as the issuer knows them; memberships are keyed by this pair, never by e-mail */
     char issuer[512];
     char subject[256];
-    char name[128]; /* USER: display name (from the ID token) */
+    char name[128];   /* USER: display name (from the ID token) */
+    char session[65]; /* USER: SHA-256 (hex) of the session id, as `sessions` stores it */
 } gql_principal;
 
 typedef struct gql_request_ctx {

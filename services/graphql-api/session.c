@@ -206,6 +206,7 @@ int gql_session_principal(gql_app *app, const char *cookie, size_t clen, gql_pri
             snprintf(out->issuer, sizeof(out->issuer), "%s", PQgetvalue(r, 0, 1));
             snprintf(out->subject, sizeof(out->subject), "%s", PQgetvalue(r, 0, 2));
             snprintf(out->name, sizeof(out->name), "%s", PQgetvalue(r, 0, 3));
+            snprintf(out->session, sizeof(out->session), "%s", hash); /* for re-checks */
             PQclear(r);
             return 0;
         }

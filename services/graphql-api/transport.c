@@ -546,9 +546,20 @@ static int on_readyz(void *ud, h2o_req_t *req)
     return 0;
 }
 
+/* Prometheus text: the WebSocket side's gauges and counters (ws.c). */
+static int on_metrics(void *ud, h2o_req_t *req)
+{
+    gql_app *app = ud;
+    char *buf = h2o_mem_alloc_pool(&req->pool, 4096);
+    size_t n = app->ws != NULL ? gql_ws_metrics(app->ws, buf, 4096) : 0;
+    ea_http_send_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf, n);
+    return 0;
+}
+
 void gql_transport_register(ea_http_server *s, gql_app *app)
 {
     gql_route(s, "/graphql", on_graphql, app); /* headers.c: security headers on every answer */
     gql_route(s, "/healthz", on_healthz, app);
     gql_route(s, "/readyz", on_readyz, app);
+    gql_route(s, "/metrics", on_metrics, app);
 }

@@ -28,64 +28,28 @@
  *    on another site (or another port of this host) cannot ride a signed-in user's session.
  * 5. Every close frame is followed by a deadline: a client that never answers it loses its TCP
  *    connection WS_CLOSE_GRACE_MS later, so refusing a client always frees its socket.
+ * 6. An acked socket's principal is checked again every max(1 s, KEY_CACHE_TTL_S / 8), never
+ *    blocking the loop: a key through the same verifier as HTTP (its cache, its refresh ahead of
+ *    expiry and its pool thread), a session by one query for all signed-in sockets on the
+ *    dbpool thread. A revoked key or an ended session (logout, expiry) closes the socket with
+ *    4403 — within KEY_CACHE_TTL_S of the revocation, the bound HTTP requests have — and a
+ *    subscription to a tenant the user is no longer a member of ends with FORBIDDEN. A database
+ *    that cannot answer closes nothing (it is not a revocation).
+ * Pushes from the change feed and alerts: wsfeed.c.
  */
-#include "ws.h"
-#include "auth.h"
 #include "cache.h"
 #include "ea_http.h"
 #include "ea_log.h"
+#include "ea_pg.h"
 #include "ea_time.h"
 #include "series.h"
-#include "wsproto.h"
+#include "ws_int.h"
 
-#include <h2o/websocket.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* How long a client has to answer our close frame before its TCP connection is dropped. */
-#define WS_CLOSE_GRACE_MS 1000
-
-enum { SUB_METRIC = 0, SUB_ALERT, SUB_OTHER };
-
-typedef struct ws_sub {
-    struct ws_sub *next;
-    char *id;
-    int kind;
-    ea_gql_document *doc;
-    char *op_name;
-    json_t *variables;
-    json_t *args; /* the root field's coerced arguments */
-    const char *field;
-} ws_sub;
-
-typedef struct ws_conn {
-    struct ws_conn *prev, *next;
-    gql_ws_server *srv;
-    h2o_websocket_conn_t *wc;
-    char *cookie;        /* Cookie header of the upgrade, kept only when invariant 4 allows */
-    bool cookie_refused; /* a cookie came from an Origin that may not use it */
-    gql_wsproto proto;
-    bool closing;
-    bool abort; /* the client stopped reading past the cap: drop the TCP connection */
-    gql_principal who;
-    gql_auth_wait auth; /* connection_init's credentials, while a key-verifier thread decides */
-    char subject[160];  /* who, for the rate limit and the per-principal cap (once acked) */
-    char peer[64];      /* the client's address, for the per-address cap */
-    h2o_timeout_entry_t init_timer;
-    h2o_timeout_entry_t close_timer; /* invariant 5 */
-    ws_sub *subs;
-    size_t nsubs;
-} ws_conn;
-
-struct gql_ws_server {
-    gql_app *app;
-    h2o_loop_t *loop;
-    h2o_timeout_t init_timeout;
-    h2o_timeout_t close_timeout;
-    ws_conn *conns;
-};
 
 static void sub_free(ws_sub *s)
 {
@@ -94,6 +58,9 @@ static void sub_free(ws_sub *s)
     json_decref(s->args);
     free(s->op_name);
     free(s->id);
+    free(s->feed_key);
+    free(s->doc_key);
+    free(s->id_json);
     free(s);
 }
 
@@ -115,6 +82,10 @@ static void conn_free(ws_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     free(c->cookie);
+    if (c->authorization != NULL) {
+        OPENSSL_cleanse(c->authorization, strlen(c->authorization));
+        free(c->authorization);
+    }
     free(c);
 }
 
@@ -133,7 +104,7 @@ static void proceed(ws_conn *c)
 }
 
 /* Queues a close frame (reason cut to fit one: wsproto.h) and starts the grace deadline. */
-static void send_close(ws_conn *c, int code, const char *reason)
+void gql_ws_send_close(ws_conn *c, int code, const char *reason)
 {
     if (c->closing)
         return;
@@ -149,15 +120,16 @@ static void on_close_deadline(h2o_timeout_entry_t *entry)
 {
     ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, close_timer, entry);
     ea_log_debug("ws", "client %s did not answer the close frame: dropping it", c->peer);
+    c->srv->stats.dropped_unanswered_close++;
     conn_drop(c);
 }
 
 /* Queues a JSON message (reference stolen). Backpressure: when more than WS_MAX_QUEUED bytes
  * wait for a client that does not read, nothing more is queued and the connection is dropped
  * (abort: a close frame would wait behind the unread bytes forever). Pushes drop it at once
- * (finish()); inside message callbacks the flag stops further frames and the close code 1013
+ * (gql_ws_finish()); inside message callbacks the flag stops further frames and the close code 1013
  * is queued for a client that resumes reading. */
-static void send_json(ws_conn *c, json_t *msg)
+void gql_ws_send_json(ws_conn *c, json_t *msg)
 {
     if (c->closing || msg == NULL) {
         json_decref(msg);
@@ -166,28 +138,33 @@ static void send_json(ws_conn *c, json_t *msg)
     char *s = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
     if (s == NULL) {
-        send_close(c, 4500, "Internal error");
+        gql_ws_send_close(c, 4500, "Internal error");
         return;
     }
-    size_t len = strlen(s);
+    gql_ws_send_text(c, s, strlen(s));
+    free(s);
+}
+
+void gql_ws_send_text(ws_conn *c, const char *s, size_t len)
+{
+    if (c->closing)
+        return;
     if (wslay_event_get_queued_msg_length(c->wc->ws_ctx) + len >
         (size_t)c->srv->app->cfg->ws_max_queued) {
-        free(s);
         ea_log_warn("ws", "client does not read: dropping it with %zu bytes queued",
                     wslay_event_get_queued_msg_length(c->wc->ws_ctx));
-        send_close(c, 1013, "Client too slow");
+        gql_ws_send_close(c, 1013, "Client too slow");
         c->abort = true;
         return;
     }
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)s, len};
     if (wslay_event_queue_msg(c->wc->ws_ctx, &m) != 0) /* wslay copies the bytes */
-        send_close(c, 4500, "Internal error");
-    free(s);
+        gql_ws_send_close(c, 4500, "Internal error");
 }
 
 static void send_error(ws_conn *c, const char *id, json_t *errors)
 {
-    send_json(c, json_pack("{s:s,s:s,s:o}", "type", "error", "id", id, "payload", errors));
+    gql_ws_send_json(c, json_pack("{s:s,s:s,s:o}", "type", "error", "id", id, "payload", errors));
 }
 
 static json_t *one_error(const char *message, const char *code)
@@ -227,38 +204,36 @@ static void init_answer(ws_conn *c, gql_auth_status st)
     case GQL_AUTH_OK:
         break;
     case GQL_AUTH_UNAVAILABLE:
-        send_close(c, 4500, "Internal error");
+        gql_ws_send_close(c, 4500, "Internal error");
         return;
     case GQL_AUTH_BUSY:
-        send_close(c, 1013, "Try again later");
+        gql_ws_send_close(c, 1013, "Try again later");
         return;
     case GQL_AUTH_LIMITED:
-        send_close(c, 4403, "Forbidden: too many failed attempts");
+        gql_ws_send_close(c, 4403, "Forbidden: too many failed attempts");
         return;
     default:
-        send_close(c, 4403,
-                   st == GQL_AUTH_MISSING && c->cookie_refused
-                       ? "Forbidden: the session cookie is not accepted from this Origin"
-                       : "Forbidden");
+        gql_ws_send_close(c, 4403,
+                          st == GQL_AUTH_MISSING && c->cookie_refused
+                              ? "Forbidden: the session cookie is not accepted from this Origin"
+                              : "Forbidden");
         return;
     }
     gql_principal_rate(c->srv->app, &c->who, c->subject, sizeof(c->subject));
     if (principal_sockets(c) >= c->srv->app->cfg->ws_max_per_principal) {
-        send_close(c, 1008, "Too many connections for this key or user");
+        gql_ws_send_close(c, 1008, "Too many connections for this key or user");
         return;
     }
     c->proto.acked = true;
-    send_json(c, json_pack("{s:s}", "type", "connection_ack"));
+    gql_ws_send_json(c, json_pack("{s:s}", "type", "connection_ack"));
 }
-
-static void finish(ws_conn *c);
 
 /* A key-verifier thread decided (on the loop, outside wslay's callbacks: invariant 1). */
 static void on_init_verified(gql_auth_wait *w, gql_auth_status st)
 {
     ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, auth, w);
     init_answer(c, st);
-    finish(c);
+    gql_ws_finish(c);
 }
 
 static void on_init(ws_conn *c, const gql_wsmsg *m)
@@ -266,6 +241,10 @@ static void on_init(ws_conn *c, const gql_wsmsg *m)
     if (h2o_timeout_is_linked(&c->init_timer))
         h2o_timeout_unlink(&c->init_timer);
     const char *a = m->authorization;
+    if (a != NULL && (c->authorization = strdup(a)) == NULL) {
+        gql_ws_send_close(c, 4500, "Internal error");
+        return;
+    }
     c->auth.cb = on_init_verified;
     gql_auth_status st = gql_auth_begin(c->srv->app, &c->auth, a, a ? strlen(a) : 0, c->cookie,
                                         c->cookie ? strlen(c->cookie) : 0, c->peer, &c->who);
@@ -338,8 +317,9 @@ static void on_subscribe(ws_conn *c, const gql_wsmsg *m)
             send_error(c, id, json_incref(json_object_get(res, "errors")));
             json_decref(res);
         } else {
-            send_json(c, json_pack("{s:s,s:s,s:o}", "type", "next", "id", id, "payload", res));
-            send_json(c, json_pack("{s:s,s:s}", "type", "complete", "id", id));
+            gql_ws_send_json(c,
+                             json_pack("{s:s,s:s,s:o}", "type", "next", "id", id, "payload", res));
+            gql_ws_send_json(c, json_pack("{s:s,s:s}", "type", "complete", "id", id));
         }
         gql_app_memory_release(&stats);
         return;
@@ -375,7 +355,7 @@ static void on_subscribe(ws_conn *c, const gql_wsmsg *m)
         free(s);
         ea_gql_document_free(doc);
         json_decref(args);
-        send_close(c, 4500, "Internal error");
+        gql_ws_send_close(c, 4500, "Internal error");
         return;
     }
     s->kind = kind;
@@ -384,6 +364,15 @@ static void on_subscribe(ws_conn *c, const gql_wsmsg *m)
     s->variables = vars != NULL ? json_deep_copy(vars) : NULL;
     s->args = args;
     s->field = kind == SUB_METRIC ? "metricUpdated" : "alertFired";
+    s->feed_key = kind == SUB_METRIC ? gql_wsfeed_key(args) : NULL;
+    if (kind == SUB_METRIC) { /* what pushes of one re-read share (wsfeed.c) */
+        json_t *dk = json_pack("[s,s?,O?]", m->query, op_name, vars);
+        s->doc_key = dk != NULL ? json_dumps(dk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(dk);
+        json_t *idj = json_string(id);
+        s->id_json = idj != NULL ? json_dumps(idj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(idj);
+    }
     s->next = c->subs;
     c->subs = s;
     c->nsubs++;
@@ -410,7 +399,7 @@ static void on_message(ws_conn *c, const struct wslay_event_on_msg_recv_arg *arg
                      arg->opcode == WSLAY_TEXT_FRAME, has_sub, c, &m, &act);
     switch (act.kind) {
     case GQL_WSACT_CLOSE:
-        send_close(c, act.code, act.reason);
+        gql_ws_send_close(c, act.code, act.reason);
         break;
     case GQL_WSACT_AUTH:
         on_init(c, &m);
@@ -419,7 +408,7 @@ static void on_message(ws_conn *c, const struct wslay_event_on_msg_recv_arg *arg
         json_t *pong = json_pack("{s:s}", "type", "pong");
         if (m.payload != NULL)
             json_object_set(pong, "payload", (json_t *)m.payload);
-        send_json(c, pong);
+        gql_ws_send_json(c, pong);
         break;
     }
     case GQL_WSACT_SUBSCRIBE:
@@ -447,7 +436,7 @@ static void on_ws(h2o_websocket_conn_t *wc, const struct wslay_event_on_msg_recv
 
 /* End of a push to c (invariant 1: the last touch): send what was queued, or drop a client
  * that stopped reading. */
-static void finish(ws_conn *c)
+void gql_ws_finish(ws_conn *c)
 {
     if (c->abort) {
         conn_drop(c);
@@ -461,8 +450,8 @@ static void on_init_timeout(h2o_timeout_entry_t *entry)
     ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, init_timer, entry);
     if (c->proto.init_received)
         return;
-    send_close(c, 4408, "Connection initialisation timeout");
-    finish(c); /* the close deadline drops a client that ignores it (invariant 5) */
+    gql_ws_send_close(c, 4408, "Connection initialisation timeout");
+    gql_ws_finish(c); /* the close deadline drops a client that ignores it (invariant 5) */
 }
 
 /* True when the comma-separated list in v names graphql-transport-ws. */
@@ -551,10 +540,180 @@ int gql_ws_upgrade(gql_ws_server *s, h2o_req_t *req, const char *client_key)
     c->wc = h2o_upgrade_to_websocket(req, client_key, c, on_ws);
     wslay_event_config_set_max_recv_msg_length(c->wc->ws_ctx, (uint64_t)s->app->cfg->ws_max_frame);
     if (!ok)
-        send_close(c, 4406, "Subprotocol not acceptable");
+        gql_ws_send_close(c, 4406, "Subprotocol not acceptable");
     else
         h2o_timeout_link(s->loop, &s->init_timeout, &c->init_timer);
     return 0;
+}
+
+/* ---- invariant 6: re-checking acked sockets' principals ---- */
+
+static void recheck_key_answer(ws_conn *c, gql_auth_status st)
+{
+    if (st != GQL_AUTH_INVALID && st != GQL_AUTH_MISSING)
+        return; /* still valid, or the verifier cannot tell now (database down, busy): keep */
+    c->srv->stats.closed_revoked++;
+    gql_ws_send_close(c, 4403, "Forbidden: the API key was revoked");
+}
+
+static void on_recheck_verified(gql_auth_wait *w, gql_auth_status st)
+{
+    ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, auth, w);
+    recheck_key_answer(c, st);
+    gql_ws_finish(c);
+}
+
+typedef struct session_job {
+    gql_dbjob j; /* first */
+    gql_ws_server *srv;
+    json_t *asked; /* session hashes (hex) → true */
+    json_t *alive; /* session hash → [tenant ids its user may read]; NULL when the query failed */
+    char error[512];
+} session_job;
+
+static void session_run(gql_dbjob *j, PGconn *db)
+{
+    session_job *sj = (session_job *)j;
+    if (db == NULL) {
+        snprintf(sj->error, sizeof(sj->error), "database unavailable");
+        return;
+    }
+    /* {h1,h2,...}: hex only, nothing to quote */
+    size_t n = json_object_size(sj->asked), off = 0, cap = n * 66 + 3;
+    char *list = malloc(cap);
+    if (list == NULL) {
+        snprintf(sj->error, sizeof(sj->error), "out of memory");
+        return;
+    }
+    list[off++] = '{';
+    const char *h;
+    json_t *v;
+    json_object_foreach(sj->asked, h, v) off +=
+        (size_t)snprintf(list + off, cap - off, "%s%s", off > 1 ? "," : "", h);
+    snprintf(list + off, cap - off, "}");
+    const char *params[1] = {list};
+    struct ea_err err;
+    PGresult *r =
+        ea_pg_query(db,
+                    "SELECT encode(s.id_hash, 'hex'), m.tenant_id FROM sessions s"
+                    " JOIN users u ON u.id = s.user_id"
+                    " LEFT JOIN memberships m ON m.issuer = u.issuer"
+                    " AND m.subject = u.subject AND m.role IN ('viewer', 'admin')"
+                    " WHERE s.id_hash IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)"
+                    " AND s.expires_at > now()",
+                    1, params, PGRES_TUPLES_OK, &err);
+    free(list);
+    if (r == NULL) {
+        snprintf(sj->error, sizeof(sj->error), "%s", err.message);
+        return;
+    }
+    sj->alive = json_object();
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *tenants = json_object_get(sj->alive, PQgetvalue(r, i, 0));
+        if (tenants == NULL) {
+            tenants = json_array();
+            json_object_set_new(sj->alive, PQgetvalue(r, i, 0), tenants);
+        }
+        if (!PQgetisnull(r, i, 1))
+            json_array_append_new(tenants, json_string(PQgetvalue(r, i, 1)));
+    }
+    PQclear(r);
+}
+
+static bool in_list(const json_t *list, const char *s)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i,
+                       v) if (s != NULL && strcmp(json_string_value(v), s) == 0) return true;
+    return false;
+}
+
+static void session_done(gql_dbjob *j, bool stopping)
+{
+    session_job *sj = (session_job *)j;
+    gql_ws_server *s = sj->srv;
+    if (!stopping)
+        s->session_check_running = false;
+    if (!stopping && sj->alive == NULL)
+        ea_log_warn("ws", "could not re-check signed-in sockets: %s", sj->error);
+    for (ws_conn *c = stopping || sj->alive == NULL ? NULL : s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        const char *h = c->who.session;
+        if (!c->proto.acked || c->closing || c->who.kind != GQL_PRINCIPAL_USER ||
+            json_object_get(sj->asked, h) == NULL)
+            continue;
+        const json_t *tenants = json_object_get(sj->alive, h);
+        if (tenants == NULL) {
+            s->stats.closed_session_ended++;
+            gql_ws_send_close(c, 4403, "Forbidden: the session ended");
+            gql_ws_finish(c);
+            continue;
+        }
+        bool any = false;
+        for (ws_sub **l = &c->subs; *l != NULL;) {
+            ws_sub *sub = *l;
+            const char *tenant = json_string_value(json_object_get(sub->args, "tenant"));
+            if (in_list(tenants, tenant)) {
+                l = &sub->next;
+                continue;
+            }
+            char msg[200];
+            snprintf(msg, sizeof(msg), "no longer a member of tenant \"%.100s\"", tenant);
+            send_error(c, sub->id, one_error(msg, "FORBIDDEN"));
+            *l = sub->next;
+            sub_free(sub);
+            c->nsubs--;
+            any = true;
+        }
+        if (any)
+            gql_ws_finish(c);
+    }
+    json_decref(sj->asked);
+    json_decref(sj->alive);
+    free(sj);
+}
+
+static void on_recheck(h2o_timeout_entry_t *entry)
+{
+    gql_ws_server *s = H2O_STRUCT_FROM_MEMBER(gql_ws_server, recheck_timer, entry);
+    session_job *sj = NULL;
+    for (ws_conn *c = s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (!c->proto.acked || c->closing)
+            continue;
+        s->stats.rechecks++;
+        if (c->who.kind == GQL_PRINCIPAL_KEY) {
+            if (c->authorization == NULL || gql_auth_pending(&c->auth))
+                continue;
+            c->auth.cb = on_recheck_verified;
+            gql_auth_status st =
+                gql_auth_begin(s->app, &c->auth, c->authorization, strlen(c->authorization), NULL,
+                               0, c->peer, &c->recheck_who);
+            if (st != GQL_AUTH_PENDING && (st == GQL_AUTH_INVALID || st == GQL_AUTH_MISSING)) {
+                recheck_key_answer(c, st);
+                gql_ws_finish(c);
+            }
+        } else if (!s->session_check_running && c->who.session[0] != '\0') {
+            if (sj == NULL && (sj = calloc(1, sizeof(*sj))) != NULL) {
+                sj->srv = s;
+                sj->asked = json_object();
+            }
+            if (sj != NULL)
+                json_object_set_new(sj->asked, c->who.session, json_true());
+        }
+    }
+    if (sj != NULL) {
+        sj->j.run = session_run;
+        sj->j.done = session_done;
+        if (gql_dbpool_submit(s->db, &sj->j) == EA_OK) {
+            s->session_check_running = true;
+        } else {
+            json_decref(sj->asked);
+            free(sj);
+        }
+    }
+    h2o_timeout_link(s->loop, &s->recheck_timeout, &s->recheck_timer);
 }
 
 gql_ws_server *gql_ws_new(gql_app *app, h2o_loop_t *loop)
@@ -564,8 +723,21 @@ gql_ws_server *gql_ws_new(gql_app *app, h2o_loop_t *loop)
         return NULL;
     s->app = app;
     s->loop = loop;
+    struct ea_err err;
+    s->db = gql_dbpool_new(loop, app->database_url, 65536, &err);
+    s->feed = s->db != NULL ? gql_wsfeed_new(s) : NULL;
+    if (s->feed == NULL) {
+        ea_log_error("ws", "%s", s->db == NULL ? err.message : "out of memory");
+        gql_dbpool_free(s->db);
+        free(s);
+        return NULL;
+    }
     h2o_timeout_init(loop, &s->init_timeout, (uint64_t)app->cfg->ws_init_timeout_ms);
     h2o_timeout_init(loop, &s->close_timeout, WS_CLOSE_GRACE_MS);
+    long every = app->cfg->key_cache_ttl_s * 1000 / 8;
+    h2o_timeout_init(loop, &s->recheck_timeout, (uint64_t)(every > 1000 ? every : 1000));
+    s->recheck_timer.cb = on_recheck;
+    h2o_timeout_link(loop, &s->recheck_timeout, &s->recheck_timer);
     return s;
 }
 
@@ -575,9 +747,44 @@ void gql_ws_free(gql_ws_server *s)
         return;
     while (s->conns != NULL)
         conn_drop(s->conns);
+    gql_dbpool_free(s->db); /* before the feed: its jobs' done() no longer touch the keys */
+    gql_wsfeed_free(s->feed);
+    if (h2o_timeout_is_linked(&s->recheck_timer))
+        h2o_timeout_unlink(&s->recheck_timer);
     h2o_timeout_dispose(s->loop, &s->init_timeout);
     h2o_timeout_dispose(s->loop, &s->close_timeout);
+    h2o_timeout_dispose(s->loop, &s->recheck_timeout);
     free(s);
+}
+
+size_t gql_ws_metrics(const gql_ws_server *s, char *buf, size_t cap)
+{
+    size_t conns = 0, subs = 0;
+    gql_ws_counts(s, &conns, &subs);
+    const ws_stats *st = &s->stats;
+    int n = snprintf(
+        buf, cap,
+        "# TYPE graphql_ws_connections gauge\ngraphql_ws_connections %zu\n"
+        "# TYPE graphql_ws_subscriptions gauge\ngraphql_ws_subscriptions %zu\n"
+        "# TYPE graphql_ws_change_messages_total counter\n"
+        "graphql_ws_change_messages_total %llu\n"
+        "# HELP graphql_ws_change_queries_total re-reads of the change feed (one per key and "
+        "message at most, on the database thread)\n"
+        "# TYPE graphql_ws_change_queries_total counter\ngraphql_ws_change_queries_total %llu\n"
+        "# TYPE graphql_ws_change_queries_failed_total counter\n"
+        "graphql_ws_change_queries_failed_total %llu\n"
+        "# TYPE graphql_ws_pushes_total counter\ngraphql_ws_pushes_total %llu\n"
+        "# TYPE graphql_ws_rechecks_total counter\ngraphql_ws_rechecks_total %llu\n"
+        "# TYPE graphql_ws_closed_total counter\n"
+        "graphql_ws_closed_total{reason=\"key_revoked\"} %llu\n"
+        "graphql_ws_closed_total{reason=\"session_ended\"} %llu\n"
+        "graphql_ws_closed_total{reason=\"close_unanswered\"} %llu\n",
+        conns, subs, (unsigned long long)st->change_messages,
+        (unsigned long long)st->change_queries, (unsigned long long)st->change_queries_failed,
+        (unsigned long long)st->pushes, (unsigned long long)st->rechecks,
+        (unsigned long long)st->closed_revoked, (unsigned long long)st->closed_session_ended,
+        (unsigned long long)st->dropped_unanswered_close);
+    return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
 
 void gql_ws_counts(const gql_ws_server *s, size_t *connections, size_t *subscriptions)
@@ -587,181 +794,4 @@ void gql_ws_counts(const gql_ws_server *s, size_t *connections, size_t *subscrip
         ++*connections;
         *subscriptions += c->nsubs;
     }
-}
-
-/* Runs the subscription's document on one event and queues the result as `next`. */
-static void push(ws_conn *c, ws_sub *s, json_t *payload)
-{
-    gql_request_ctx rc = {.app = c->srv->app, .who = c->who};
-    json_t *root = json_pack("{s:o}", s->field, payload);
-    bool request_error = false;
-    json_t *res = ea_gql_execute(c->srv->app->schema, s->doc, s->op_name, s->variables, root, &rc,
-                                 &c->srv->app->limits, &request_error);
-    json_decref(root);
-    send_json(c, json_pack("{s:s,s:s,s:o}", "type", "next", "id", s->id, "payload", res));
-}
-
-/* metricUpdated for one subscription: re-reads the changed buckets and pushes the points whose
- * group a changed row belongs to. */
-static void push_metric(ws_conn *c, ws_sub *s, const json_t *changes)
-{
-    const char *name = json_string_value(json_object_get(s->args, "name"));
-    const char *gran = json_string_value(json_object_get(s->args, "granularity"));
-    const char *tz = json_string_value(json_object_get(s->args, "timezone"));
-    bool day = gran != NULL && strcmp(gran, "DAY") == 0;
-    bool utc = tz == NULL || strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0;
-    /* HOUR subscriptions and local days elsewhere follow HOUR changes; UTC days follow DAY */
-    const char *want = day && utc ? "DAY" : "HOUR";
-    const json_t *group_by = json_object_get(s->args, "groupBy");
-    json_t *done = json_object(); /* buckets already re-read for this subscription */
-    size_t i;
-    const json_t *ch;
-    PGconn *db = NULL;
-    json_array_foreach(changes, i, ch)
-    {
-        const char *metric = json_string_value(json_object_get(ch, "metric"));
-        const char *g = json_string_value(json_object_get(ch, "granularity"));
-        const char *b = json_string_value(json_object_get(ch, "bucket"));
-        int64_t bms;
-        if (metric == NULL || g == NULL || b == NULL || strcmp(metric, name) != 0 ||
-            strcmp(g, want) != 0 || !ea_time_parse_iso8601(b, strlen(b), &bms) ||
-            json_object_get(done, b) != NULL)
-            continue;
-        json_object_set_new(done, b, json_true());
-        if (db == NULL && (db = gql_app_db(c->srv->app)) == NULL)
-            break;
-        json_t *a = json_deep_copy(s->args);
-        char from[48], to[48];
-        int64_t lo = bms, hi = bms + (want[0] == 'D' ? EA_MS_PER_DAY : EA_MS_PER_HOUR) - 1;
-        if (day && !utc)
-            lo = bms - EA_MS_PER_DAY; /* the local day holding this hour starts before it */
-        json_object_set_new(a, "startTime", json_string(ea_time_format_iso8601(lo, from)));
-        json_object_set_new(a, "endTime", json_string(ea_time_format_iso8601(hi, to)));
-        gql_series_req q;
-        ea_gql_error err;
-        json_t *points = NULL;
-        if (gql_series_req_from_args(a, &q, &err) == 0 &&
-            gql_series_fetch(db, &q, &points, &err) == 0) {
-            size_t k;
-            json_t *pt;
-            json_array_foreach(points, k, pt)
-            {
-                int64_t pms;
-                const char *ts = json_string_value(json_object_get(pt, "timestamp"));
-                if (!ea_time_parse_iso8601(ts, strlen(ts), &pms))
-                    continue;
-                /* the local day of this hour: the last day starting at or before it */
-                if (day && !utc) {
-                    const json_t *nx = json_array_get(points, k + 1);
-                    int64_t nms;
-                    const char *nts = json_string_value(json_object_get(nx, "timestamp"));
-                    if (pms > bms || (nts != NULL &&
-                                      ea_time_parse_iso8601(nts, strlen(nts), &nms) && nms <= bms))
-                        continue;
-                } else if (pms != bms) {
-                    continue;
-                }
-                /* only groups that a changed row of this bucket belongs to */
-                size_t j;
-                const json_t *ch2;
-                bool touched = false;
-                json_array_foreach(changes, j, ch2)
-                {
-                    const char *b2 = json_string_value(json_object_get(ch2, "bucket"));
-                    const char *m2 = json_string_value(json_object_get(ch2, "metric"));
-                    const char *g2 = json_string_value(json_object_get(ch2, "granularity"));
-                    if (b2 != NULL && m2 != NULL && g2 != NULL && strcmp(b2, b) == 0 &&
-                        strcmp(m2, name) == 0 && strcmp(g2, want) == 0 &&
-                        gql_series_dims_match(json_object_get(ch2, "dims"),
-                                              json_object_get(pt, "dimensions"), group_by))
-                        touched = true;
-                }
-                if (touched)
-                    push(c, s, json_incref(pt));
-            }
-        } else {
-            ea_log_warn("ws", "could not re-read %s for subscription %s: %s", name, s->id,
-                        err.message);
-        }
-        json_decref(points);
-        json_decref(a);
-    }
-    json_decref(done);
-}
-
-void gql_ws_on_change(gql_ws_server *s, const char *msg, size_t len)
-{
-    json_error_t je;
-    json_t *m = json_loadb(msg, len, 0, &je);
-    const char *tenant = json_string_value(json_object_get(m, "tenant"));
-    const json_t *changes = json_object_get(m, "changes");
-    if (tenant == NULL || !json_is_array(changes)) {
-        ea_log_warn("ws", "change message without tenant or changes ignored");
-        json_decref(m);
-        return;
-    }
-    for (ws_conn *c = s->conns, *next; c != NULL; c = next) {
-        next = c->next;
-        bool any = false;
-        for (ws_sub *sub = c->subs; sub != NULL; sub = sub->next) {
-            if (sub->kind != SUB_METRIC || c->closing ||
-                strcmp(json_string_value(json_object_get(sub->args, "tenant")), tenant) != 0)
-                continue;
-            push_metric(c, sub, changes);
-            any = true;
-        }
-        if (any || c->abort)
-            finish(c); /* last touch of c (invariant 1) */
-    }
-    json_decref(m);
-}
-
-void gql_ws_on_alert(gql_ws_server *s, const char *msg, size_t len)
-{
-    json_error_t je;
-    json_t *m = json_loadb(msg, len, 0, &je);
-    const char *tenant = json_string_value(json_object_get(m, "tenant"));
-    if (tenant == NULL) {
-        ea_log_warn("ws", "alert message without tenant ignored");
-        json_decref(m);
-        return;
-    }
-    /* the worker's message shape is open: take the alert as an object or an id */
-    const json_t *alert = json_object_get(m, "alert");
-    const json_t *aid = json_is_object(alert) ? json_object_get(alert, "id") : alert;
-    if (aid == NULL)
-        aid = json_object_get(m, "alertId");
-    char idbuf[64] = "";
-    if (json_is_integer(aid))
-        snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(aid));
-    else if (json_is_string(aid))
-        snprintf(idbuf, sizeof(idbuf), "%s", json_string_value(aid));
-    const json_t *dims = json_object_get(m, "dims");
-    if (dims == NULL)
-        dims = json_object_get(m, "dimensions");
-    const json_t *ts = json_object_get(m, "bucket");
-    if (ts == NULL)
-        ts = json_object_get(m, "timestamp");
-    for (ws_conn *c = s->conns, *next; c != NULL; c = next) {
-        next = c->next;
-        bool any = false;
-        for (ws_sub *sub = c->subs; sub != NULL; sub = sub->next) {
-            if (sub->kind != SUB_ALERT || c->closing ||
-                strcmp(json_string_value(json_object_get(sub->args, "tenant")), tenant) != 0)
-                continue;
-            json_t *d = json_is_object(dims) ? json_incref((json_t *)dims) : json_object();
-            json_t *p = json_pack(
-                "{s:s,s:s,s:O?,s:O?,s:O?,s:O?,s:o,s:O}", "tenant", tenant, "alertId", idbuf, "name",
-                json_is_object(alert) ? json_object_get(alert, "name") : NULL, "metric",
-                json_is_object(alert) ? json_object_get(alert, "metric")
-                                      : json_object_get(m, "metric"),
-                "timestamp", ts, "value", json_object_get(m, "value"), "dimensions", d, "payload",
-                m);
-            push(c, sub, p);
-            any = true;
-        }
-        if (any || c->abort)
-            finish(c);
-    }
-    json_decref(m);
 }

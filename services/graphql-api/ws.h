@@ -37,4 +37,7 @@ void gql_ws_on_alert(gql_ws_server *s, const char *msg, size_t len);
 /* Open connections and active subscriptions (for /metrics and tests). */
 void gql_ws_counts(const gql_ws_server *s, size_t *connections, size_t *subscriptions);
 
+/* The WebSocket side's counters as Prometheus text into buf; returns the length written. */
+size_t gql_ws_metrics(const gql_ws_server *s, char *buf, size_t cap);
+
 #endif

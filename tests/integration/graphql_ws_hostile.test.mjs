@@ -4,22 +4,35 @@
 // over a socket; a socket that never sends connection_init loses its TCP connection; sockets
 // per client address and per key are capped (second graphql-api processes with small caps);
 // operations on a socket count against the key's query rate limit; a subscription id long
-// enough to overflow a close frame's reason still gets its 4409 close.
-import { test } from 'node:test';
+// enough to overflow a close frame's reason still gets its 4409 close; a revoked key and a
+// logged-out session close their open sockets with 4403; a change message costs one re-read per
+// subscription key, off the event loop, however many subscriptions share it.
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { env, BIN, GRAPHQL, freshTenant, graphql, waitFor } from './lib/stack.mjs';
-import { WS_URL, rawSocket, closeWithin } from './lib/gql.mjs';
+import { env, BIN, GRAPHQL, freshTenant, graphql, ingest, waitFor } from './lib/stack.mjs';
+import { WS_URL, rawSocket as rawSocket_, closeWithin } from './lib/gql.mjs';
 import { Browser, providerLogin } from './lib/browser.mjs';
+import { startService, killAll } from './lib/procs.mjs';
+import { readFileSync } from 'node:fs';
+
+// every socket a test opens is dropped at the end, so a failing test cannot keep the file alive
+const live = [];
+const rawSocket = (...a) => { const s = rawSocket_(...a); live.push(s.ws); return s; };
+after(() => {
+  for (const ws of live) ws.terminate();
+  return killAll();
+});
 
 const PORT = Number(env.GRAPHQL_PORT || 3002);
 
 // A socket with extra upgrade headers (Origin, Cookie); records messages and the close.
 function socket(url, headers = {}) {
   const ws = new WebSocket(url, ['graphql-transport-ws'], { headers });
+  live.push(ws);
   const messages = [];
   const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   const opened = new Promise((resolve, reject) => {
@@ -130,6 +143,7 @@ test('mutations are refused over a socket and change nothing', async () => {
 test('a socket that never sends connection_init loses its TCP connection after the 4408 close', async () => {
   // a raw client: upgrades, then neither sends connection_init nor answers the close frame
   const sock = net.connect(PORT, '127.0.0.1');
+  live.push({ terminate: () => sock.destroy() });
   await new Promise((r, j) => { sock.on('connect', r); sock.on('error', j); });
   const key = randomBytes(16).toString('base64');
   sock.write(`GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:${PORT}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -239,4 +253,132 @@ test('sockets per client address and per key are capped (GRAPHQL_WS_MAX_PER_ADDR
     for (const s of open) s.ws.terminate();
     await api.stop();
   }
+});
+
+// Waits for connection_ack (true) or the close code; for sockets that are expected to work.
+async function initWith(s, payload) {
+  s.send({ type: 'connection_init', ...(payload ? { payload } : {}) });
+  return Promise.race([s.next((m) => m.type === 'connection_ack', 5000).then((m) => Boolean(m)), s.closed.then((c) => c.code)]);
+}
+
+test('a revoked key closes its open socket with 4403 within KEY_CACHE_TTL_S (2 s here)', async () => {
+  const api = await startService('graphql-api', { KEY_CACHE_TTL_S: '2' });
+  const t = freshTenant('read,admin');
+  const g = await graphql(t.key, 'mutation($t: String!) { createApiKey(tenant: $t, scopes: ["read"]) { key apiKey { keyId } } }', { t: t.id });
+  const { key, apiKey: { keyId } } = g.json.data.createApiKey;
+  const s = socket(`ws://127.0.0.1:${api.port}/graphql`);
+  assert.ok((await s.opened).ok);
+  assert.equal(await initWith(s, { authorization: `Bearer ${key}` }), true);
+  s.send({ id: 'a', type: 'subscribe', payload: { query: 'subscription($t: String!) { alertFired(tenant: $t) { alertId } }', variables: { t: t.id } } });
+  s.send({ id: 'q', type: 'subscribe', payload: { query: '{ me { kind } }' } });
+  assert.equal((await s.next((m) => m.id === 'q'))?.type, 'next');
+  await new Promise((r) => setTimeout(r, 2500)); // the socket outlives a re-check while valid
+  assert.equal(s.ws.readyState, WebSocket.OPEN);
+  const r = await graphql(t.key, 'mutation($t: String!, $k: ID!) { revokeApiKey(tenant: $t, keyId: $k) { keyId } }', { t: t.id, k: keyId });
+  assert.equal(r.json.errors, undefined, r.text);
+  const t0 = Date.now();
+  const c = await closeWithin(s, 10000);
+  const ms = Date.now() - t0;
+  assert.equal(c.code, 4403, `${JSON.stringify(c)} after ${ms} ms`);
+  assert.match(c.reason, /revoked/);
+  // the bound: the key's cache entry (≤ TTL old) plus one re-check period (1 s) and a lookup
+  assert.ok(ms <= 2000 + 1000 + 2000, `closed ${ms} ms after the revocation`);
+  console.log(`socket of the revoked key closed with 4403 ${ms} ms after revokeApiKey (KEY_CACHE_TTL_S=2)`);
+});
+
+test('a logged-out session closes its open socket with 4403; another session of the user stays', async () => {
+  const secret = readFileSync(`${env.STACK_DIR}/session.secret`, 'utf8').trim();
+  const api = await startService('graphql-api', { KEY_CACHE_TTL_S: '2', SESSION_SECRET: secret });
+  const url = `ws://127.0.0.1:${api.port}/graphql`;
+  const cookie = await signedInCookie();
+  const other = await signedInCookie(); // a second session of the same user: logging out one keeps the other
+  const s = socket(url, { cookie });
+  const o = socket(url, { cookie: other });
+  assert.ok((await s.opened).ok && (await o.opened).ok);
+  assert.equal(await initWith(s), true);
+  assert.equal(await initWith(o), true);
+  s.send({ id: 'q', type: 'subscribe', payload: { query: '{ me { kind } }' } });
+  assert.equal((await s.next((m) => m.id === 'q'))?.payload?.data?.me?.kind, 'user');
+  const out = await fetch(`${GRAPHQL}/auth/logout`, { method: 'POST', headers: { cookie } });
+  assert.equal(out.status, 200);
+  const t0 = Date.now();
+  const c = await closeWithin(s, 10000);
+  const ms = Date.now() - t0;
+  assert.equal(c.code, 4403, `${JSON.stringify(c)} after ${ms} ms`);
+  assert.match(c.reason, /session ended/);
+  assert.ok(ms <= 1000 + 2000, `closed ${ms} ms after the logout`);
+  console.log(`socket of the logged-out session closed with 4403 ${ms} ms after /auth/logout`);
+  assert.equal(o.ws.readyState, WebSocket.OPEN, 'the other session was closed too');
+  o.send({ id: 'q', type: 'subscribe', payload: { query: '{ me { kind } }' } });
+  assert.equal((await o.next((m) => m.id === 'q'))?.type, 'next');
+  o.ws.close();
+});
+
+test('fan-out: 200 subscriptions of one key cost one re-read per change message, off the loop', async () => {
+  const t = freshTenant();
+  const d = await graphql(t.key, 'mutation($t: String!) { defineMetric(tenant: $t, input: {name: "clicks", eventName: "click", dimensions: ["button"]}) { name } }', { t: t.id });
+  assert.equal(d.json.errors, undefined, d.text);
+  const N = 200, B = 24, HOUR = 3600000;
+  const SUB = 'subscription($t: String!) { metricUpdated(tenant: $t, name: "clicks", groupBy: ["button"]) { timestamp value dimensions } }';
+  const seen = Array.from({ length: N }, () => new Map()); // `${timestamp}|${button}` -> last value
+  const socks = [];
+  for (let k = 0; k * 40 < N; k++) {
+    const s = rawSocket();
+    await s.opened;
+    s.send({ type: 'connection_init', payload: { authorization: `Bearer ${t.key}` } });
+    assert.ok(await s.next((m) => m.type === 'connection_ack'));
+    s.ws.on('message', (data) => {
+      const m = JSON.parse(data.toString());
+      if (m.type === 'next' && m.id.startsWith('s')) {
+        const p = m.payload.data.metricUpdated;
+        seen[Number(m.id.slice(1))].set(`${p.timestamp}|${p.dimensions.button}`, p.value);
+      }
+    });
+    for (let i = k * 40; i < Math.min(N, (k + 1) * 40); i++)
+      s.send({ id: `s${i}`, type: 'subscribe', payload: { query: SUB, variables: { t: t.id } } });
+    s.send({ id: 'barrier', type: 'subscribe', payload: { query: '{ __typename }' } });
+    assert.ok(await s.next((m) => m.id === 'barrier' && m.type === 'complete'));
+    assert.equal(s.messages.filter((m) => m.type === 'error').length, 0, JSON.stringify(s.messages));
+    socks.push(s);
+  }
+  const counters = async () => {
+    const text = await (await fetch(`${GRAPHQL}/metrics`)).text();
+    const get = (n) => Number((text.match(new RegExp(`^${n} (\\d+)$`, 'm')) || [])[1]);
+    return { messages: get('graphql_ws_change_messages_total'), queries: get('graphql_ws_change_queries_total') };
+  };
+  const before = await counters();
+  // probes: does the fan-out hold the event loop? (before: one query per subscription and bucket)
+  let probing = true, worst = 0;
+  const probe = (async () => {
+    while (probing) {
+      const t0 = Date.now();
+      await graphql(t.key, '{ __typename }');
+      worst = Math.max(worst, Date.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const h0 = Math.floor(Date.now() / HOUR) * HOUR;
+  const events = [];
+  for (let b = 1; b <= B; b++)
+    for (const button of ['buy', 'cancel'])
+      events.push({ event: 'click', button, timestamp: new Date(h0 - b * HOUR + 60000).toISOString() });
+  const res = await ingest(t.key, events);
+  assert.equal(res.status, 202, res.text);
+  const acked = Date.now();
+  const want = (m) => m.size === 2 * B && [...m.values()].every((v) => v === 1);
+  const all = await waitFor(async () => seen.every(want), 30000, 20);
+  const ms = Date.now() - acked;
+  probing = false;
+  await probe;
+  await new Promise((r) => setTimeout(r, 500));
+  const after_ = await counters();
+  for (const s of socks) s.ws.close();
+  const missing = seen.filter((m) => !want(m)).length;
+  assert.ok(all, `${missing} of ${N} subscriptions lack some of the ${2 * B} points`);
+  const messages = after_.messages - before.messages, queries = after_.queries - before.queries;
+  console.log(`fan-out: ${N} subscriptions x ${2 * B} points in ${ms} ms; ${messages} change messages, ${queries} re-reads; ` +
+    `slowest { __typename } meanwhile ${worst} ms`);
+  assert.ok(messages >= 1, 'no change message counted');
+  assert.ok(queries >= 1 && queries <= messages, `${queries} re-reads for ${messages} messages of one key`);
+  assert.ok(worst < 2000, `a { __typename } waited ${worst} ms during the fan-out`);
 });

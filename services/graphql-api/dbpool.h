@@ -1,0 +1,46 @@
+/*
+ * dbpool.h — PostgreSQL work off graphql-api's event loop: one thread (lib/base ea_workpool) with
+ * its own connection runs jobs one at a time in the order they were submitted, and each job's
+ * done() runs back on the loop. Used by the WebSocket side (ws.c, wsfeed.c): the change feed's
+ * re-reads and the periodic re-check of signed-in sockets' sessions, which used to run on the
+ * loop and stall every client of the process (issue 12). One thread keeps pushes in feed order;
+ * the callers coalesce work so the queue stays short. Not for: HTTP resolvers (they still use
+ * the loop's connection, gql_app_db) or key verification (lib/apikey has its own pool).
+ */
+#ifndef GQL_DBPOOL_H
+#define GQL_DBPOOL_H
+
+#include "ea_err.h"
+#include "ea_workpool.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+
+typedef struct gql_dbjob gql_dbjob;
+struct gql_dbjob {
+    ea_work w; /* private; first */
+    /* On the pool thread. db is NULL when PostgreSQL cannot be reached. Touches only the job. */
+    void (*run)(gql_dbjob *j, PGconn *db);
+    /* On the loop thread; frees the job. stopping: the server is shutting down (or the job
+     * never ran): free, deliver nothing. */
+    void (*done)(gql_dbjob *j, bool stopping);
+    struct gql_dbpool *pool; /* private */
+};
+
+typedef struct gql_dbpool gql_dbpool;
+
+/* Starts the thread (it connects to database_url lazily, and again after a failure). NULL with
+ * err filled when the thread or its wake-up watch cannot be made. */
+gql_dbpool *gql_dbpool_new(h2o_loop_t *loop, const char *database_url, size_t queue_max,
+                           struct ea_err *err);
+
+/* Queues j. EA_ERR_LIMIT when queue_max jobs already wait (j untouched: the caller keeps it). */
+ea_rc gql_dbpool_submit(gql_dbpool *p, gql_dbjob *j) EA_WUR;
+
+/* Stops the thread after the job running; every job still queued gets done(j, true). NULL ok. */
+void gql_dbpool_free(gql_dbpool *p);
+
+#endif

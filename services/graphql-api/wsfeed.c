@@ -1,0 +1,488 @@
+/*
+ * wsfeed.c — pushes to subscriptions: metricUpdated from the worker's change feed, alertFired
+ * from ea:alerts (both arrive through pubsub.c on the loop).
+ *
+ * A change message names changed rows (tenant, metric, granularity, bucket, dims). Each
+ * metricUpdated subscription has a feed key — (tenant, metric, the granularity it follows, time
+ * zone, groupBy, filter): what it must re-read. Subscriptions with the same key want the same
+ * rows, so each key costs ONE re-read per change message, over the range of its changed
+ * buckets, on the dbpool thread (never on the loop), and the result is fanned out in memory:
+ *
+ *   change message ──▶ per key: pending += the changes it follows ──▶ key idle? submit re-read
+ *   re-read done (loop) ──▶ points of changed groups ──▶ push to every subscription of the key
+ *                      └──▶ more pending for the key? submit the next re-read
+ *
+ * Before (measured with 200 subscriptions of one key and 48 changed hours, bench/ws_fanout.mjs):
+ * one query per subscription per changed bucket, on the loop — 9,600 queries per message, pushes
+ * 11 s late and every other client of the process stalled as long (docs/SECURITY.md).
+ *
+ * Invariants:
+ * 1. At most one re-read per key is queued or running; changes that arrive meanwhile wait in the
+ *    key's pending list and go out together with the next one (a burst costs one query per key,
+ *    and a key's pushes keep feed order).
+ * 2. A job owns copies of what the thread reads (its arguments); the thread touches nothing
+ *    else. Results are matched to subscriptions by key when they come back, so a subscription
+ *    that ended meanwhile is simply not found, and one that started meanwhile gets the rows.
+ * 3. A key with nothing in flight and nothing pending is freed; the map holds only keys with
+ *    work outstanding.
+ */
+#include "ea_log.h"
+#include "ea_time.h"
+#include "series.h"
+#include "ws_int.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct feed_key {
+    char *key;
+    json_t *args; /* a subscription's coerced arguments (a copy) */
+    const char *name;
+    const char *want; /* the change granularity it follows: "HOUR" or "DAY" */
+    bool day, utc;
+    json_t *pending; /* changes not re-read yet */
+    bool in_flight;
+} feed_key;
+
+struct ws_feed {
+    gql_ws_server *srv;
+    json_t *keys; /* key → json_integer holding the feed_key pointer (invariant 3) */
+    bool full_logged;
+};
+
+typedef struct reread_job {
+    gql_dbjob j; /* first */
+    ws_feed *feed;
+    feed_key *fk;
+    json_t *args;    /* fk->args with startTime/endTime: read by the thread */
+    json_t *changes; /* what this re-read answers (loop side only) */
+    json_t *points;  /* the thread's result, NULL on failure */
+    char error[256];
+} reread_job;
+
+/* Which changes a metricUpdated subscription follows: HOUR subscriptions and local days in other
+ * zones follow HOUR changes (a local day is made of hours), UTC days follow DAY changes. */
+static void follows(const json_t *args, const char **name, const char **want, bool *day, bool *utc)
+{
+    const char *gran = json_string_value(json_object_get(args, "granularity"));
+    const char *tz = json_string_value(json_object_get(args, "timezone"));
+    *name = json_string_value(json_object_get(args, "name"));
+    *day = gran != NULL && strcmp(gran, "DAY") == 0;
+    *utc = tz == NULL || strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0;
+    *want = *day && *utc ? "DAY" : "HOUR";
+}
+
+char *gql_wsfeed_key(const json_t *args)
+{
+    const char *name, *want;
+    bool day, utc;
+    follows(args, &name, &want, &day, &utc);
+    json_t *k =
+        json_pack("[s?,s?,s,b,s?,O?,O?]", json_string_value(json_object_get(args, "tenant")), name,
+                  want, day, json_string_value(json_object_get(args, "timezone")),
+                  json_object_get(args, "groupBy"), json_object_get(args, "filter"));
+    char *s = k != NULL ? json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(k);
+    return s;
+}
+
+void gql_ws_push(ws_conn *c, ws_sub *s, json_t *payload)
+{
+    gql_request_ctx rc = {.app = c->srv->app, .who = c->who};
+    json_t *root = json_pack("{s:o}", s->field, payload);
+    bool request_error = false;
+    json_t *res = ea_gql_execute(c->srv->app->schema, s->doc, s->op_name, s->variables, root, &rc,
+                                 &c->srv->app->limits, &request_error);
+    json_decref(root);
+    c->srv->stats.pushes++;
+    gql_ws_send_json(c, json_pack("{s:s,s:s,s:o}", "type", "next", "id", s->id, "payload", res));
+}
+
+static feed_key *key_find(ws_feed *f, const char *key)
+{
+    json_t *v = json_object_get(f->keys, key);
+    return v != NULL ? (feed_key *)(intptr_t)json_integer_value(v) : NULL;
+}
+
+static feed_key *key_new(ws_feed *f, const ws_sub *s)
+{
+    feed_key *fk = calloc(1, sizeof(*fk));
+    if (fk == NULL || (fk->key = strdup(s->feed_key)) == NULL) {
+        free(fk);
+        return NULL;
+    }
+    fk->args = json_deep_copy(s->args);
+    fk->pending = json_array();
+    follows(fk->args, &fk->name, &fk->want, &fk->day, &fk->utc);
+    if (fk->args == NULL || fk->pending == NULL || fk->name == NULL ||
+        json_object_set_new(f->keys, fk->key, json_integer((json_int_t)(intptr_t)fk)) != 0) {
+        json_decref(fk->args);
+        json_decref(fk->pending);
+        free(fk->key);
+        free(fk);
+        return NULL;
+    }
+    return fk;
+}
+
+static void key_free(ws_feed *f, feed_key *fk)
+{
+    json_object_del(f->keys, fk->key);
+    json_decref(fk->args);
+    json_decref(fk->pending);
+    free(fk->key);
+    free(fk);
+}
+
+static void reread_run(gql_dbjob *j, PGconn *db)
+{
+    reread_job *r = (reread_job *)j;
+    gql_series_req q;
+    ea_gql_error err;
+    memset(&err, 0, sizeof(err));
+    if (db == NULL)
+        snprintf(r->error, sizeof(r->error), "database unavailable");
+    else if (gql_series_req_from_args(r->args, &q, &err) != 0 ||
+             gql_series_fetch(db, &q, &r->points, &err) != 0)
+        snprintf(r->error, sizeof(r->error), "%s", err.message);
+}
+
+static int64_t bucket_ms(const json_t *change)
+{
+    const char *b = json_string_value(json_object_get(change, "bucket"));
+    int64_t ms;
+    return b != NULL && ea_time_parse_iso8601(b, strlen(b), &ms) ? ms : INT64_MIN;
+}
+
+static int64_t point_ms(const json_t *pt)
+{
+    const char *ts = json_string_value(json_object_get(pt, "timestamp"));
+    int64_t ms;
+    return ts != NULL && ea_time_parse_iso8601(ts, strlen(ts), &ms) ? ms : INT64_MIN;
+}
+
+/* The points of r's result whose group a change of their bucket belongs to, in result order. */
+static json_t *touched_points(const feed_key *fk, const json_t *changes, const json_t *points)
+{
+    const json_t *group_by = json_object_get(fk->args, "groupBy");
+    json_t *targets = json_object(); /* point time (ms, decimal) → changes that concern it */
+    json_t *out = json_array();
+    size_t i, k;
+    const json_t *ch, *pt;
+    json_array_foreach(changes, i, ch)
+    {
+        int64_t bms = bucket_ms(ch), target = bms;
+        if (bms == INT64_MIN)
+            continue;
+        if (fk->day && !fk->utc) {
+            /* the local day holding this hour: the latest point time at or before it (points
+             * come ordered by time; several groups share a day's time) */
+            target = INT64_MIN;
+            json_array_foreach(points, k, pt)
+            {
+                int64_t pms = point_ms(pt);
+                if (pms <= bms && pms > target)
+                    target = pms;
+            }
+            if (target == INT64_MIN)
+                continue;
+        }
+        char tk[24];
+        snprintf(tk, sizeof(tk), "%lld", (long long)target);
+        json_t *list = json_object_get(targets, tk);
+        if (list == NULL) {
+            list = json_array();
+            json_object_set_new(targets, tk, list);
+        }
+        json_array_append(list, (json_t *)ch);
+    }
+    json_array_foreach(points, k, pt)
+    {
+        char tk[24];
+        snprintf(tk, sizeof(tk), "%lld", (long long)point_ms(pt));
+        const json_t *list = json_object_get(targets, tk);
+        json_array_foreach(list, i, ch)
+        {
+            if (gql_series_dims_match(json_object_get(ch, "dims"),
+                                      json_object_get(pt, "dimensions"), group_by)) {
+                json_array_append(out, (json_t *)pt);
+                break;
+            }
+        }
+    }
+    json_decref(targets);
+    return out;
+}
+
+/* The serialized `payload` of s's document run on each point (one JSON string each). */
+static json_t *payloads(ws_conn *c, ws_sub *s, const json_t *points)
+{
+    gql_request_ctx rc = {.app = c->srv->app, .who = c->who};
+    json_t *out = json_array();
+    size_t i;
+    json_t *pt;
+    json_array_foreach(points, i, pt)
+    {
+        json_t *root = json_pack("{s:O}", s->field, pt);
+        bool request_error = false;
+        json_t *res = ea_gql_execute(c->srv->app->schema, s->doc, s->op_name, s->variables, root,
+                                     &rc, &c->srv->app->limits, &request_error);
+        char *text = json_dumps(res, JSON_COMPACT);
+        json_array_append_new(out, text != NULL ? json_string(text) : json_null());
+        free(text);
+        json_decref(res);
+        json_decref(root);
+    }
+    return out;
+}
+
+/* Pushes the touched points of a re-read to every subscription of its key. A document runs once
+ * per point for all subscriptions that share its text and variables (their answers are equal:
+ * MetricPoint fields read the point, nothing else), and each push is that text behind the
+ * subscription's id — 200 subscriptions of one dashboard cost one execution per point. */
+static void deliver(ws_feed *f, const feed_key *fk, const json_t *changes, const json_t *points)
+{
+    json_t *touched = touched_points(fk, changes, points);
+    if (json_array_size(touched) == 0) {
+        json_decref(touched);
+        return;
+    }
+    json_t *done = json_object(); /* doc_key → payload texts */
+    for (ws_conn *c = f->srv->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        bool any = false;
+        for (ws_sub *s = c->subs; s != NULL && !c->closing; s = s->next) {
+            if (s->kind != SUB_METRIC || s->feed_key == NULL || strcmp(s->feed_key, fk->key) != 0)
+                continue;
+            any = true;
+            json_t *texts = s->doc_key != NULL ? json_object_get(done, s->doc_key) : NULL;
+            if (texts == NULL) {
+                texts = payloads(c, s, touched);
+                if (s->doc_key != NULL)
+                    json_object_set_new(done, s->doc_key, texts);
+                else
+                    json_object_set_new(done, "", texts); /* kept until the end, not shared */
+            }
+            size_t i;
+            const json_t *t;
+            json_array_foreach(texts, i, t)
+            {
+                const char *p = json_string_value(t);
+                char *msg = NULL;
+                int n = p != NULL && s->id_json != NULL
+                            ? asprintf(&msg, "{\"type\":\"next\",\"id\":%s,\"payload\":%s}",
+                                       s->id_json, p)
+                            : -1;
+                if (n < 0) {
+                    gql_ws_send_close(c, 4500, "Internal error");
+                    break;
+                }
+                gql_ws_send_text(c, msg, (size_t)n);
+                free(msg);
+                f->srv->stats.pushes++;
+            }
+        }
+        if (any || c->abort)
+            gql_ws_finish(c); /* last touch of c (ws.c invariant 1) */
+    }
+    json_decref(done);
+    json_decref(touched);
+}
+
+static void submit(ws_feed *f, feed_key *fk);
+
+static void reread_done(gql_dbjob *j, bool stopping)
+{
+    reread_job *r = (reread_job *)j;
+    ws_feed *f = r->feed;
+    feed_key *fk = r->fk;
+    if (!stopping) {
+        f->srv->stats.change_queries++;
+        if (r->points != NULL) {
+            deliver(f, fk, r->changes, r->points);
+        } else {
+            f->srv->stats.change_queries_failed++;
+            ea_log_warn("ws", "could not re-read %s for its subscriptions: %s", fk->name, r->error);
+        }
+        fk->in_flight = false;
+    }
+    json_decref(r->args);
+    json_decref(r->changes);
+    json_decref(r->points);
+    free(r);
+    if (!stopping) /* at shutdown gql_wsfeed_free frees the keys */
+        submit(f, fk);
+}
+
+/* Sends fk's pending changes to the thread unless a re-read of fk is in flight (invariant 1);
+ * frees fk when nothing is left to do (invariant 3). */
+static void submit(ws_feed *f, feed_key *fk)
+{
+    if (fk->in_flight)
+        return;
+    if (json_array_size(fk->pending) == 0) {
+        key_free(f, fk);
+        return;
+    }
+    int64_t lo = INT64_MAX, hi = INT64_MIN,
+            len = fk->want[0] == 'D' ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
+    size_t i;
+    const json_t *ch;
+    json_array_foreach(fk->pending, i, ch)
+    {
+        int64_t b = bucket_ms(ch);
+        lo = b < lo ? b : lo;
+        hi = b > hi ? b : hi;
+    }
+    if (fk->day && !fk->utc)
+        lo -= EA_MS_PER_DAY; /* the local day holding the earliest hour starts before it */
+    reread_job *r = calloc(1, sizeof(*r));
+    char from[48], to[48];
+    if (r == NULL || (r->args = json_deep_copy(fk->args)) == NULL) {
+        free(r);
+        return; /* out of memory: the changes stay pending for the next message */
+    }
+    json_object_set_new(r->args, "startTime", json_string(ea_time_format_iso8601(lo, from)));
+    json_object_set_new(r->args, "endTime", json_string(ea_time_format_iso8601(hi + len - 1, to)));
+    r->feed = f;
+    r->fk = fk;
+    r->changes = fk->pending;
+    r->j.run = reread_run;
+    r->j.done = reread_done;
+    if (gql_dbpool_submit(f->srv->db, &r->j) != EA_OK) {
+        if (!f->full_logged)
+            ea_log_warn("ws", "change re-reads queue full: %s waits for the next change", fk->name);
+        f->full_logged = true;
+        json_decref(r->args);
+        free(r);
+        return;
+    }
+    f->full_logged = false;
+    fk->pending = json_array();
+    fk->in_flight = true;
+}
+
+void gql_ws_on_change(gql_ws_server *s, const char *msg, size_t len)
+{
+    json_error_t je;
+    json_t *m = json_loadb(msg, len, 0, &je);
+    const char *tenant = json_string_value(json_object_get(m, "tenant"));
+    const json_t *changes = json_object_get(m, "changes");
+    if (tenant == NULL || !json_is_array(changes)) {
+        ea_log_warn("ws", "change message without tenant or changes ignored");
+        json_decref(m);
+        return;
+    }
+    s->stats.change_messages++;
+    ws_feed *f = s->feed;
+    json_t *seen = json_object(); /* keys handled for this message */
+    for (ws_conn *c = s->conns; c != NULL; c = c->next) {
+        for (ws_sub *sub = c->subs; sub != NULL && !c->closing; sub = sub->next) {
+            if (sub->kind != SUB_METRIC || sub->feed_key == NULL ||
+                json_object_get(seen, sub->feed_key) != NULL ||
+                strcmp(json_string_value(json_object_get(sub->args, "tenant")), tenant) != 0)
+                continue;
+            json_object_set_new(seen, sub->feed_key, json_true());
+            const char *name, *want;
+            bool day, utc;
+            follows(sub->args, &name, &want, &day, &utc);
+            feed_key *fk = key_find(f, sub->feed_key);
+            size_t i;
+            const json_t *ch;
+            json_array_foreach(changes, i, ch)
+            {
+                const char *metric = json_string_value(json_object_get(ch, "metric"));
+                const char *g = json_string_value(json_object_get(ch, "granularity"));
+                if (metric == NULL || g == NULL || name == NULL || strcmp(metric, name) != 0 ||
+                    strcmp(g, want) != 0 || bucket_ms(ch) == INT64_MIN)
+                    continue;
+                if (fk == NULL && (fk = key_new(f, sub)) == NULL)
+                    break;
+                json_array_append(fk->pending, (json_t *)ch);
+            }
+            if (fk != NULL)
+                submit(f, fk);
+        }
+    }
+    json_decref(seen);
+    json_decref(m);
+}
+
+void gql_ws_on_alert(gql_ws_server *s, const char *msg, size_t len)
+{
+    json_error_t je;
+    json_t *m = json_loadb(msg, len, 0, &je);
+    const char *tenant = json_string_value(json_object_get(m, "tenant"));
+    if (tenant == NULL) {
+        ea_log_warn("ws", "alert message without tenant ignored");
+        json_decref(m);
+        return;
+    }
+    /* the worker's message shape is open: take the alert as an object or an id */
+    const json_t *alert = json_object_get(m, "alert");
+    const json_t *aid = json_is_object(alert) ? json_object_get(alert, "id") : alert;
+    if (aid == NULL)
+        aid = json_object_get(m, "alertId");
+    char idbuf[64] = "";
+    if (json_is_integer(aid))
+        snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(aid));
+    else if (json_is_string(aid))
+        snprintf(idbuf, sizeof(idbuf), "%s", json_string_value(aid));
+    const json_t *dims = json_object_get(m, "dims");
+    if (dims == NULL)
+        dims = json_object_get(m, "dimensions");
+    const json_t *ts = json_object_get(m, "bucket");
+    if (ts == NULL)
+        ts = json_object_get(m, "timestamp");
+    for (ws_conn *c = s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        bool any = false;
+        for (ws_sub *sub = c->subs; sub != NULL; sub = sub->next) {
+            if (sub->kind != SUB_ALERT || c->closing ||
+                strcmp(json_string_value(json_object_get(sub->args, "tenant")), tenant) != 0)
+                continue;
+            json_t *d = json_is_object(dims) ? json_incref((json_t *)dims) : json_object();
+            json_t *p = json_pack(
+                "{s:s,s:s,s:O?,s:O?,s:O?,s:O?,s:o,s:O}", "tenant", tenant, "alertId", idbuf, "name",
+                json_is_object(alert) ? json_object_get(alert, "name") : NULL, "metric",
+                json_is_object(alert) ? json_object_get(alert, "metric")
+                                      : json_object_get(m, "metric"),
+                "timestamp", ts, "value", json_object_get(m, "value"), "dimensions", d, "payload",
+                m);
+            gql_ws_push(c, sub, p);
+            any = true;
+        }
+        if (any || c->abort)
+            gql_ws_finish(c);
+    }
+    json_decref(m);
+}
+
+ws_feed *gql_wsfeed_new(gql_ws_server *s)
+{
+    ws_feed *f = calloc(1, sizeof(*f));
+    if (f == NULL || (f->keys = json_object()) == NULL) {
+        free(f);
+        return NULL;
+    }
+    f->srv = s;
+    return f;
+}
+
+void gql_wsfeed_free(ws_feed *f)
+{
+    if (f == NULL)
+        return;
+    /* the dbpool is gone by now (its jobs' done() ran with stopping): no job refers to a key */
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(f->keys, tmp, k, v)
+    {
+        feed_key *fk = (feed_key *)(intptr_t)json_integer_value(v);
+        key_free(f, fk);
+    }
+    json_decref(f->keys);
+    free(f);
+}
