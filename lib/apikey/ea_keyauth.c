@@ -20,6 +20,7 @@
  *   REFRESH: lookup only; the same stored hash and not revoked → OK without bcrypt and without
  *            the limit (this key was proven before); revoked/gone → INVALID; hash changed → VERIFY
  *   PING:    SELECT 1
+ *   after OK (VERIFY or REFRESH): api_keys.last_used_at, at most once a minute per key
  * Back on the loop (job_done): caches and block mirror updated, then every waiter's callback.
  *
  * Invariants:
@@ -227,6 +228,25 @@ static int lookup(struct thread_ctx *t, struct job *j, char hash[EA_APIKEY_HASH_
     return found;
 }
 
+/* Records that a proven key is in use (api_keys.last_used_at, the dashboard's key list): at most
+ * one write a minute per key, on this pool thread; a failure only costs the date's precision. */
+static void touch_last_used(struct thread_ctx *t, const struct job *j)
+{
+    PGconn *c = thread_db(t);
+    if (c == NULL)
+        return;
+    const char *params[1] = {j->id};
+    struct ea_err err;
+    PGresult *r =
+        ea_pg_query(c,
+                    "UPDATE api_keys SET last_used_at = now() WHERE key_id = $1 AND "
+                    "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+                    1, params, PGRES_COMMAND_OK, &err);
+    if (r == NULL)
+        ea_log_debug("auth", "could not record the key's last use: %s", err.message);
+    PQclear(r);
+}
+
 static void run_verify(struct thread_ctx *t, struct job *j)
 {
     ea_keyauth *a = t->a;
@@ -252,6 +272,7 @@ static void run_verify(struct thread_ctx *t, struct job *j)
         ea_authlimit_release(a->limit, &t->redis, j->client, j->id, v.local);
         memcpy(j->hash, hash, sizeof(hash));
         j->st = EA_KEYAUTH_OK;
+        touch_last_used(t, j);
         return;
     }
     j->st = EA_KEYAUTH_INVALID; /* the reservation stays: one failed attempt counted */
@@ -292,9 +313,10 @@ static void job_run(ea_work *w, void *tctx)
             j->st = EA_KEYAUTH_UNAVAILABLE;
         else if (found == 0)
             j->st = EA_KEYAUTH_INVALID;
-        else if (strcmp(hash, j->hash) == 0)
+        else if (strcmp(hash, j->hash) == 0) {
             j->st = EA_KEYAUTH_OK;
-        else
+            touch_last_used(t, j);
+        } else
             run_verify(t, j); /* the stored hash changed: prove the secret again */
         break;
     }

@@ -262,16 +262,36 @@ ea_rc ea_catalog_metric_resolve(PGconn *c, const char *tenant, const char *name,
  * empty. The caller frees it. */
 char *ea_catalog_changes_message(const char *tenant, const json_t *changed);
 
-/* ---- dashboards and alerts ------------------------------------------------------------------ */
+/* ---- dashboards ----------------------------------------------------------------------------- */
 
-/* Saves (creates or replaces by name) a dashboard: name 1..200 characters, layout
- * {charts: [...]} of at most 50 charts, each with a metric and optional groupBy (<= 8 names),
- * granularity HOUR|DAY, timezone (string), timeRange (object). *out = Dashboard. */
-ea_rc ea_catalog_dashboard_save(PGconn *c, const char *tenant, const char *name,
-                                const json_t *layout, json_t **out, struct ea_err *err) EA_WUR;
+/* Saves a dashboard: name 1..200 characters, layout {charts: [...]} of at most 50 charts, each
+ * with a metric and optional groupBy (<= 8 names), granularity HOUR|DAY, timezone (string),
+ * timeRange (object); other fields are kept as given. id NULL creates one: when the tenant has a
+ * dashboard of that name it is replaced if overwrite, else EA_ERR_CONFLICT (so nothing is
+ * overwritten without asking). id given: that dashboard gets the name and layout
+ * (EA_ERR_NOTFOUND when the tenant has none of that id, EA_ERR_CONFLICT when another one has the
+ * name). *out = Dashboard {id, tenant, name, layout, updatedAt}. */
+ea_rc ea_catalog_dashboard_save(PGconn *c, const char *tenant, const char *id, const char *name,
+                                const json_t *layout, bool overwrite, json_t **out,
+                                struct ea_err *err) EA_WUR;
 
 ea_rc ea_catalog_dashboard_list(PGconn *c, const char *tenant, json_t **out,
                                 struct ea_err *err) EA_WUR;
+
+/* Renames dashboard id (EA_ERR_NOTFOUND, EA_ERR_CONFLICT as for save). *out = Dashboard. */
+ea_rc ea_catalog_dashboard_rename(PGconn *c, const char *tenant, const char *id, const char *name,
+                                  json_t **out, struct ea_err *err) EA_WUR;
+
+/* Deletes dashboard id; EA_ERR_NOTFOUND when the tenant has none of that id. */
+ea_rc ea_catalog_dashboard_delete(PGconn *c, const char *tenant, const char *id,
+                                  struct ea_err *err) EA_WUR;
+
+/* ---- alerts (ea_catalog_alert.c) --------------------------------------------------------------
+ */
+
+#define EA_CATALOG_URL_MAX 2048
+#define EA_CATALOG_WEBHOOK_SECRET_LEN 70 /* "whsec_" + 64 hex */
+#define EA_CATALOG_HISTORY_MAX 500
 
 /* A threshold alert as a front door received it. */
 typedef struct ea_catalog_alert {
@@ -281,13 +301,43 @@ typedef struct ea_catalog_alert {
     const char *comparator; /* GT GTE LT LTE EQ NEQ */
     double threshold;
     const char *granularity; /* HOUR | DAY; NULL: HOUR */
+    const char *timezone;    /* IANA zone of DAY buckets; NULL: UTC */
+    const char *webhook_url; /* NULL or "": no webhook; else http(s)://host[:port]/..., <= 2048 */
 } ea_catalog_alert;
 
+/* Every rule of an alert that needs no database: name, comparator, granularity, finite
+ * threshold, filter shape, webhook URL (http or https, a host, no user:password, no spaces or
+ * control characters). EA_ERR_INVALID naming the first broken rule. */
+ea_rc ea_catalog_alert_check(const ea_catalog_alert *a, struct ea_err *err) EA_WUR;
+
 /* Creates an alert on a metric of the tenant (ea_catalog_metric_resolve) whose filter keys are
- * dimensions of that metric. *out = Alert. */
+ * dimensions of that metric, in a time zone PostgreSQL knows. With a webhook it generates the
+ * signing secret ("whsec_" + 64 hex), returned in *out as webhookSecret — the only time it is
+ * shown. *out = Alert {id, tenant, name, metric, filter, comparator, threshold, granularity,
+ * enabled, createdAt, timezone, webhookUrl[, webhookSecret]}. */
 ea_rc ea_catalog_alert_create(PGconn *c, const char *tenant, const ea_catalog_alert *a,
                               json_t **out, struct ea_err *err) EA_WUR;
 
+/* Replaces every field of alert id with a (same rules as create). The secret is kept while the
+ * alert keeps a webhook; an alert that gains one gets a new secret (returned as webhookSecret);
+ * one that loses it loses the secret. EA_ERR_NOTFOUND when the tenant has no such alert. */
+ea_rc ea_catalog_alert_update(PGconn *c, const char *tenant, const char *id,
+                              const ea_catalog_alert *a, json_t **out, struct ea_err *err) EA_WUR;
+
+/* Pauses (false) or resumes (true) alert id: a paused alert is not evaluated. *out = Alert. */
+ea_rc ea_catalog_alert_set_enabled(PGconn *c, const char *tenant, const char *id, bool enabled,
+                                   json_t **out, struct ea_err *err) EA_WUR;
+
+/* Deletes alert id with its firings (and their pending deliveries). EA_ERR_NOTFOUND when none. */
+ea_rc ea_catalog_alert_delete(PGconn *c, const char *tenant, const char *id,
+                              struct ea_err *err) EA_WUR;
+
 ea_rc ea_catalog_alert_list(PGconn *c, const char *tenant, json_t **out, struct ea_err *err) EA_WUR;
+
+/* The newest `limit` (1..500) firings of alert id, newest first: [{firedAt, bucket, value,
+ * dimensions, delivery (none|pending|delivered|failed), attempts, deliveryError}]. An unknown id
+ * gives [] (the field is read through an alert the caller already sees). */
+ea_rc ea_catalog_alert_history(PGconn *c, const char *tenant, const char *id, long limit,
+                               json_t **out, struct ea_err *err) EA_WUR;
 
 #endif

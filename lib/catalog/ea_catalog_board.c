@@ -1,12 +1,10 @@
 /*
- * ea_catalog_board.c — what the dashboard saves: dashboards (a layout of charts, stored as
- * given once the fields the dashboard relies on are checked) and threshold alerts (columns,
- * because the worker evaluates them in SQL; their metric must be a metric of the tenant and
- * their filter keys its dimensions). Delivery and evaluation are not here (services/worker).
+ * ea_catalog_board.c — dashboards: a layout of charts, stored as given once the fields the
+ * dashboard relies on are checked; created, replaced (only when asked to: a new dashboard under
+ * a taken name is a conflict unless overwrite), renamed, deleted. Alerts are ea_catalog_alert.c.
  */
 #include "ea_catalog_int.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +12,6 @@
 #define DASH_JSON                                                                                  \
     "jsonb_build_object('id', id::text, 'tenant', tenant_id, 'name', name, 'layout', layout,"      \
     " 'updatedAt', " CAT_TS("updated_at") ")"
-
-#define ALERT_JSON                                                                                 \
-    "jsonb_build_object('id', id::text, 'tenant', tenant_id, 'name', name, 'metric', metric,"      \
-    " 'filter', filter, 'comparator', comparator, 'threshold', threshold, 'granularity',"          \
-    " granularity, 'enabled', enabled, 'createdAt', " CAT_TS("created_at") ")"
 
 static bool display_name_ok(const char *name)
 {
@@ -68,8 +61,23 @@ static ea_rc check_chart(const json_t *ch, size_t i, struct ea_err *err)
     return EA_OK;
 }
 
-ea_rc ea_catalog_dashboard_save(PGconn *c, const char *tenant, const char *name,
-                                const json_t *layout, json_t **out, struct ea_err *err)
+/* Dashboard ids are bigserials: anything else names no dashboard. */
+static bool id_ok(const char *id)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+    return n >= 1 && n <= 18 && strspn(id, "0123456789") == n;
+}
+
+static ea_rc name_taken(const char *name, const char *what, struct ea_err *err)
+{
+    char q[CAT_QBUF];
+    return ea_err_set(err, EA_ERR_CONFLICT, "could not %s: a dashboard named \"%s\" exists", what,
+                      cat_quote(name, q, sizeof(q)));
+}
+
+ea_rc ea_catalog_dashboard_save(PGconn *c, const char *tenant, const char *id, const char *name,
+                                const json_t *layout, bool overwrite, json_t **out,
+                                struct ea_err *err)
 {
     *out = NULL;
     if (ea_catalog_tenant_id_check(tenant, err) != EA_OK)
@@ -89,21 +97,100 @@ ea_rc ea_catalog_dashboard_save(PGconn *c, const char *tenant, const char *name,
         if (check_chart(ch, i, err) != EA_OK)
             return EA_ERR_INVALID;
     }
+    if (id != NULL && !id_ok(id))
+        return ea_err_set(err, EA_ERR_NOTFOUND, "could not save dashboard: no dashboard %s",
+                          "with that id");
     char *layout_s = json_dumps(layout, JSON_COMPACT);
     if (layout_s == NULL)
         return ea_err_set(err, EA_ERR_NOMEM, "could not save dashboard: out of memory");
-    const char *params[3] = {tenant, name, layout_s};
-    ea_rc rc = cat_query_json(c, "save dashboard",
-                              "INSERT INTO dashboards (tenant_id, name, layout) "
-                              "VALUES ($1, $2, $3::jsonb) ON CONFLICT (tenant_id, name) DO UPDATE "
-                              "SET layout = EXCLUDED.layout, updated_at = now() "
-                              "RETURNING " DASH_JSON "::text",
-                              3, params, out, err);
+    ea_rc rc;
+    if (id != NULL) {
+        const char *params[4] = {tenant, id, name, layout_s};
+        rc = cat_query_json(c, "save dashboard",
+                            "WITH d AS (UPDATE dashboards SET name = $3, layout = $4::jsonb,"
+                            " updated_at = now() WHERE tenant_id = $1 AND id = $2::bigint"
+                            " RETURNING *) SELECT coalesce((SELECT " DASH_JSON " FROM d),"
+                            " 'null')::text",
+                            4, params, out, err);
+    } else {
+        const char *params[3] = {tenant, name, layout_s};
+        rc =
+            cat_query_json(c, "save dashboard",
+                           overwrite ? "WITH d AS (INSERT INTO dashboards (tenant_id, name, layout)"
+                                       " VALUES ($1, $2, $3::jsonb) ON CONFLICT (tenant_id, name)"
+                                       " DO UPDATE SET layout = EXCLUDED.layout, updated_at ="
+                                       " now() RETURNING *) SELECT coalesce((SELECT " DASH_JSON
+                                       " FROM d), 'null')::text"
+                                     : "WITH d AS (INSERT INTO dashboards (tenant_id, name, layout)"
+                                       " VALUES ($1, $2, $3::jsonb) ON CONFLICT (tenant_id, name)"
+                                       " DO NOTHING RETURNING *) SELECT coalesce((SELECT " DASH_JSON
+                                       " FROM d), 'null')::text",
+                           3, params, out, err);
+    }
     free(layout_s);
     if (rc != EA_OK && strcmp(err->sqlstate, "23503") == 0)
-        rc = ea_err_set(err, EA_ERR_NOTFOUND,
-                        "could not save dashboard: tenant \"%s\" does not exist", tenant);
+        return ea_err_set(err, EA_ERR_NOTFOUND,
+                          "could not save dashboard: tenant \"%s\" does not exist", tenant);
+    if (rc != EA_OK && strcmp(err->sqlstate, "23505") == 0)
+        return name_taken(name, "save dashboard", err);
+    if (rc == EA_OK && json_is_null(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return id != NULL
+                   ? ea_err_set(err, EA_ERR_NOTFOUND,
+                                "could not save dashboard: no dashboard %s in this tenant", id)
+                   : name_taken(name, "save dashboard", err);
+    }
     return rc;
+}
+
+ea_rc ea_catalog_dashboard_rename(PGconn *c, const char *tenant, const char *id, const char *name,
+                                  json_t **out, struct ea_err *err)
+{
+    *out = NULL;
+    if (ea_catalog_tenant_id_check(tenant, err) != EA_OK)
+        return EA_ERR_INVALID;
+    if (!display_name_ok(name))
+        return ea_err_set(err, EA_ERR_INVALID, "name must be 1 to %d characters",
+                          EA_CATALOG_TEXT_MAX);
+    if (!id_ok(id))
+        return ea_err_set(err, EA_ERR_NOTFOUND, "could not rename dashboard: no dashboard %s",
+                          "with that id");
+    const char *params[3] = {tenant, id, name};
+    ea_rc rc = cat_query_json(c, "rename dashboard",
+                              "WITH d AS (UPDATE dashboards SET name = $3, updated_at = now()"
+                              " WHERE tenant_id = $1 AND id = $2::bigint RETURNING *)"
+                              " SELECT coalesce((SELECT " DASH_JSON " FROM d), 'null')::text",
+                              3, params, out, err);
+    if (rc != EA_OK && strcmp(err->sqlstate, "23505") == 0)
+        return name_taken(name, "rename dashboard", err);
+    if (rc == EA_OK && json_is_null(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return ea_err_set(err, EA_ERR_NOTFOUND,
+                          "could not rename dashboard: no dashboard %s in this tenant", id);
+    }
+    return rc;
+}
+
+ea_rc ea_catalog_dashboard_delete(PGconn *c, const char *tenant, const char *id, struct ea_err *err)
+{
+    if (ea_catalog_tenant_id_check(tenant, err) != EA_OK)
+        return EA_ERR_INVALID;
+    if (!id_ok(id))
+        return ea_err_set(err, EA_ERR_NOTFOUND, "could not delete dashboard: no dashboard %s",
+                          "with that id");
+    const char *params[2] = {tenant, id};
+    PGresult *res = cat_query(c, "delete dashboard",
+                              "DELETE FROM dashboards WHERE tenant_id = $1 AND id = $2::bigint", 2,
+                              params, PGRES_COMMAND_OK, err);
+    if (res == NULL)
+        return err->code;
+    bool gone = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return gone ? EA_OK
+                : ea_err_set(err, EA_ERR_NOTFOUND,
+                             "could not delete dashboard: no dashboard %s in this tenant", id);
 }
 
 ea_rc ea_catalog_dashboard_list(PGconn *c, const char *tenant, json_t **out, struct ea_err *err)
@@ -115,82 +202,5 @@ ea_rc ea_catalog_dashboard_list(PGconn *c, const char *tenant, json_t **out, str
     return cat_query_json(c, "list dashboards",
                           "SELECT coalesce(jsonb_agg(" DASH_JSON " ORDER BY name), '[]')::text"
                           " FROM dashboards WHERE tenant_id = $1",
-                          1, params, out, err);
-}
-
-ea_rc ea_catalog_alert_create(PGconn *c, const char *tenant, const ea_catalog_alert *a,
-                              json_t **out, struct ea_err *err)
-{
-    static const char *const comparators[] = {"GT", "GTE", "LT", "LTE", "EQ", "NEQ"};
-    char q[CAT_QBUF];
-    *out = NULL;
-    if (ea_catalog_tenant_id_check(tenant, err) != EA_OK)
-        return EA_ERR_INVALID;
-    if (!display_name_ok(a->name))
-        return ea_err_set(err, EA_ERR_INVALID, "name must be 1 to %d characters",
-                          EA_CATALOG_TEXT_MAX);
-    if (a->filter != NULL && !json_is_null(a->filter) && !json_is_object(a->filter))
-        return ea_err_set(err, EA_ERR_INVALID, "filter must be a JSON object of dimension values");
-    bool cmp_ok = false;
-    for (size_t i = 0; a->comparator != NULL && i < 6; i++)
-        cmp_ok = cmp_ok || strcmp(a->comparator, comparators[i]) == 0;
-    if (!cmp_ok)
-        return ea_err_set(err, EA_ERR_INVALID,
-                          "invalid comparator \"%s\": expected GT, GTE, LT, LTE, EQ or NEQ",
-                          cat_quote(a->comparator, q, sizeof(q)));
-    const char *gran = a->granularity != NULL ? a->granularity : "HOUR";
-    if (strcmp(gran, "HOUR") != 0 && strcmp(gran, "DAY") != 0)
-        return ea_err_set(err, EA_ERR_INVALID, "invalid granularity \"%s\": expected HOUR or DAY",
-                          cat_quote(gran, q, sizeof(q)));
-    if (!isfinite(a->threshold))
-        return ea_err_set(err, EA_ERR_INVALID, "threshold must be a finite number");
-    /* the metric must be a metric of this tenant and the filter keys its dimensions */
-    json_t *dims = NULL;
-    ea_rc rc = ea_catalog_metric_resolve(c, tenant, a->metric, &dims, err);
-    if (rc == EA_ERR_NOTFOUND) /* an input field of the alert: the input is what is wrong */
-        err->code = rc = EA_ERR_INVALID;
-    if (rc != EA_OK)
-        return rc;
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)a->filter, k, v)
-    {
-        size_t i;
-        const json_t *dn;
-        bool found = false;
-        json_array_foreach(dims, i, dn) found = found || strcmp(json_string_value(dn), k) == 0;
-        if (!found || json_is_object(v) || json_is_array(v)) {
-            json_decref(dims);
-            return ea_err_set(err, EA_ERR_INVALID,
-                              "filter key \"%s\" is not a dimension of the metric with a scalar "
-                              "value",
-                              cat_quote(k, q, sizeof(q)));
-        }
-    }
-    json_decref(dims);
-    char *filter_s = json_is_object(a->filter) ? json_dumps(a->filter, JSON_COMPACT) : strdup("{}");
-    if (filter_s == NULL)
-        return ea_err_set(err, EA_ERR_NOMEM, "could not create alert: out of memory");
-    char th[64];
-    snprintf(th, sizeof(th), "%.17g", a->threshold);
-    const char *params[7] = {tenant, a->name, a->metric, filter_s, a->comparator, th, gran};
-    rc = cat_query_json(c, "create alert",
-                        "INSERT INTO alerts (tenant_id, name, metric, filter, comparator,"
-                        " threshold, granularity) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)"
-                        " RETURNING " ALERT_JSON "::text",
-                        7, params, out, err);
-    free(filter_s);
-    return rc;
-}
-
-ea_rc ea_catalog_alert_list(PGconn *c, const char *tenant, json_t **out, struct ea_err *err)
-{
-    *out = NULL;
-    if (ea_catalog_tenant_id_check(tenant, err) != EA_OK)
-        return EA_ERR_INVALID;
-    const char *params[1] = {tenant};
-    return cat_query_json(c, "list alerts",
-                          "SELECT coalesce(jsonb_agg(" ALERT_JSON " ORDER BY id), '[]')::text"
-                          " FROM alerts WHERE tenant_id = $1",
                           1, params, out, err);
 }

@@ -14,7 +14,8 @@
     "jsonb_build_object('keyId', key_id, 'tenant', tenant_id, 'scopes', to_jsonb(scopes),"         \
     " 'name', name, 'rateLimit', rate_limit, 'origins', to_jsonb(origins), 'createdAt', " CAT_TS(  \
         "created_at") ","                                                                          \
-                      " 'revokedAt', " CAT_TS("revoked_at") ")"
+                      " 'revokedAt', " CAT_TS("revoked_at") ", 'lastUsedAt', " CAT_TS(             \
+                          "last_used_at") ")"
 
 ea_rc ea_catalog_key_origins(const ea_catalog_key_spec *k, char out[EA_ORIGINS_TEXT_MAX],
                              struct ea_err *err)

@@ -137,14 +137,18 @@ ea_rc ea_catalog_member_list(PGconn *c, const char *tenant, json_t **out, struct
     if (ea_catalog_tenant_id_check(tenant, err) != EA_OK)
         return EA_ERR_INVALID;
     const char *params[1] = {tenant};
-    return cat_query_json(c, "list members",
-                          "SELECT coalesce(jsonb_agg(jsonb_build_object('issuer', m.issuer,"
-                          " 'subject', m.subject, 'role', m.role, 'name', u.name,"
-                          " 'lastLoginAt', " CAT_TS(
-                              "u.last_login_at") ")"
-                                                 " ORDER BY m.issuer, m.subject), '[]')::text"
-                                                 " FROM memberships m LEFT JOIN users u"
-                                                 " ON u.issuer = m.issuer AND u.subject = m.subject"
-                                                 " WHERE m.tenant_id = $1",
-                          1, params, out, err);
+    return cat_query_json(
+        c, "list members",
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('issuer', m.issuer,"
+        " 'subject', m.subject, 'role', m.role, 'name', u.name, 'email', u.email,"
+        " 'createdAt', " CAT_TS(
+            "m.created_at") ","
+                            " 'lastLoginAt', " CAT_TS(
+                                "u.last_login_at") ")"
+                                                   " ORDER BY m.issuer, m.subject), '[]')::text"
+                                                   " FROM memberships m LEFT JOIN users u"
+                                                   " ON u.issuer = m.issuer AND u.subject = "
+                                                   "m.subject"
+                                                   " WHERE m.tenant_id = $1",
+        1, params, out, err);
 }

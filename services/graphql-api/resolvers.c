@@ -268,18 +268,53 @@ int gql_resolve_save_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql
     if (c == NULL)
         return -1;
     struct ea_err e = {0};
-    if (ea_catalog_dashboard_save(c, tenant, arg_str(ctx, "name"),
-                                  json_object_get(ctx->args, "layout"), out, &e) != EA_OK)
+    if (ea_catalog_dashboard_save(c, tenant, arg_str(ctx, "id"), arg_str(ctx, "name"),
+                                  json_object_get(ctx->args, "layout"),
+                                  json_is_true(json_object_get(ctx->args, "overwrite")), out,
+                                  &e) != EA_OK)
         return catalog_fail(err, &e);
     return 0;
 }
 
-int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+int gql_resolve_rename_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
     const char *tenant;
     PGconn *c = mutation_start(ctx, &tenant, err);
     if (c == NULL)
         return -1;
+    struct ea_err e = {0};
+    if (ea_catalog_dashboard_rename(c, tenant, arg_str(ctx, "id"), arg_str(ctx, "name"), out, &e) !=
+        EA_OK)
+        return catalog_fail(err, &e);
+    return 0;
+}
+
+/* A mutation that deletes the tenant's object named by the argument id: true, or the catalog's
+ * NOT_FOUND. */
+typedef ea_rc (*catalog_delete_fn)(PGconn *, const char *, const char *, struct ea_err *);
+
+static int delete_by_id(const ea_gql_field_ctx *ctx, catalog_delete_fn fn, json_t **out,
+                        ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
+        return -1;
+    struct ea_err e = {0};
+    if (fn(c, tenant, arg_str(ctx, "id"), &e) != EA_OK)
+        return catalog_fail(err, &e);
+    *out = json_true();
+    return 0;
+}
+
+int gql_resolve_delete_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    return delete_by_id(ctx, ea_catalog_dashboard_delete, out, err);
+}
+
+/* AlertInput as lib/catalog's alert (strings owned by ctx->args). */
+static ea_catalog_alert alert_input(const ea_gql_field_ctx *ctx)
+{
     const json_t *in = json_object_get(ctx->args, "input");
     ea_catalog_alert a = {
         .name = json_string_value(json_object_get(in, "name")),
@@ -288,11 +323,79 @@ int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_e
         .comparator = json_string_value(json_object_get(in, "comparator")),
         .threshold = json_number_value(json_object_get(in, "threshold")),
         .granularity = json_string_value(json_object_get(in, "granularity")),
+        .timezone = json_string_value(json_object_get(in, "timezone")),
+        .webhook_url = json_string_value(json_object_get(in, "webhookUrl")),
     };
+    return a;
+}
+
+int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
+        return -1;
+    ea_catalog_alert a = alert_input(ctx);
     struct ea_err e = {0};
     if (ea_catalog_alert_create(c, tenant, &a, out, &e) != EA_OK)
         return catalog_fail(err, &e);
     return 0;
+}
+
+int gql_resolve_update_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
+        return -1;
+    ea_catalog_alert a = alert_input(ctx);
+    struct ea_err e = {0};
+    if (ea_catalog_alert_update(c, tenant, arg_str(ctx, "id"), &a, out, &e) != EA_OK)
+        return catalog_fail(err, &e);
+    return 0;
+}
+
+int gql_resolve_set_alert_enabled(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    const char *tenant;
+    PGconn *c = mutation_start(ctx, &tenant, err);
+    if (c == NULL)
+        return -1;
+    struct ea_err e = {0};
+    if (ea_catalog_alert_set_enabled(c, tenant, arg_str(ctx, "id"),
+                                     json_is_true(json_object_get(ctx->args, "enabled")), out,
+                                     &e) != EA_OK)
+        return catalog_fail(err, &e);
+    return 0;
+}
+
+int gql_resolve_delete_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    return delete_by_id(ctx, ea_catalog_alert_delete, out, err);
+}
+
+/* Alert.history: read through an alert the caller already sees (its tenant and id come from
+ * the parent object, which a resolver of this tenant produced); access checked again anyway. */
+int gql_resolve_alert_history(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    not_cacheable(ctx);
+    const char *tenant = json_string_value(json_object_get(ctx->parent, "tenant"));
+    if (check_tenant(ctx, tenant, EA_SCOPE_READ, err) != 0)
+        return -1;
+    PGconn *c = db_or_fail(ctx, err);
+    if (c == NULL)
+        return -1;
+    struct ea_err e = {0};
+    if (ea_catalog_alert_history(c, tenant, json_string_value(json_object_get(ctx->parent, "id")),
+                                 (long)json_integer_value(json_object_get(ctx->args, "limit")), out,
+                                 &e) != EA_OK)
+        return catalog_fail(err, &e);
+    return 0;
+}
+
+int gql_resolve_members(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
+{
+    return list_of(ctx, EA_SCOPE_ADMIN, ea_catalog_member_list, out, err);
 }
 
 int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
