@@ -6,9 +6,9 @@
  *   Referrer-Policy  URLs (GET /graphql carries the query and its variables) do not leave;
  *   Content-Security-Policy  API answers may run and load nothing; the dashboard only this
  *       origin's scripts (Vite emits no inline script), styles inline too (React style props,
- *       Recharts), fetch and WebSocket to this origin only; GraphiQL's page loads its scripts
- *       and styles from unpkg.com today, so those are allowed there and nowhere else (when the
- *       dashboard's own GraphiQL bundle replaces the CDN, its policy becomes 'self');
+ *       Recharts), fetch and WebSocket to this origin only; GraphiQL is a page of the dashboard
+ *       (its own bundle, web/src/pages/GraphiQLPage.tsx) under the same policy: GET /graphql
+ *       from a browser redirects there;
  *   Cache-Control: no-store  on API answers: a GET /graphql answer holds a tenant's data and may
  *       not be kept by a browser or proxy cache (the Redis cache is the server's business).
  */
@@ -23,11 +23,6 @@ static const char csp_dashboard[] =
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-static const char csp_graphiql[] =
-    "default-src 'none'; script-src https://unpkg.com 'unsafe-inline'; "
-    "style-src https://unpkg.com 'unsafe-inline'; font-src https://unpkg.com data:; "
-    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-    "frame-ancestors 'none'";
 
 static void set(h2o_req_t *req, const char *name, const char *value)
 {
@@ -47,10 +42,6 @@ void gql_headers_set(h2o_req_t *req, gql_headers_kind kind)
         break;
     case GQL_HEADERS_DASHBOARD:
         set(req, "Content-Security-Policy", csp_dashboard);
-        break;
-    case GQL_HEADERS_GRAPHIQL:
-        set(req, "Content-Security-Policy", csp_graphiql);
-        set(req, "Cache-Control", "no-store");
         break;
     case GQL_HEADERS_ASSET:
         break;

@@ -18,7 +18,6 @@ typedef enum gql_headers_kind {
     GQL_HEADERS_API = 0,   /* JSON: GraphQL, health, /auth redirects; nothing may render or run */
     GQL_HEADERS_DASHBOARD, /* the dashboard's index.html: scripts and styles from this origin */
     GQL_HEADERS_ASSET,     /* the dashboard's hashed files: no CSP, caching as static.c says */
-    GQL_HEADERS_GRAPHIQL,  /* the GraphiQL page at GET /graphql (see headers.c for its sources) */
 } gql_headers_kind;
 
 /* Sets (replacing earlier values of the same names) the headers of kind on req's response. */

@@ -142,17 +142,6 @@ static char *query_param(const h2o_req_t *req, const char *name)
     return NULL;
 }
 
-static const char graphiql_page[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\"><title>GraphiQL — event analytics"
-    "</title><link rel=\"stylesheet\" href=\"https://unpkg.com/graphiql@3/graphiql.min.css\">"
-    "</head><body style=\"margin:0\"><div id=\"g\" style=\"height:100vh\"></div>"
-    "<script src=\"https://unpkg.com/react@18/umd/react.production.min.js\"></script>"
-    "<script src=\"https://unpkg.com/react-dom@18/umd/react-dom.production.min.js\"></script>"
-    "<script src=\"https://unpkg.com/graphiql@3/graphiql.min.js\"></script><script>"
-    "const f=GraphiQL.createFetcher({url:location.pathname});"
-    "ReactDOM.createRoot(document.getElementById('g')).render(React.createElement(GraphiQL,"
-    "{fetcher:f}));</script></body></html>";
-
 static bool wants_html(const h2o_req_t *req)
 {
     const h2o_iovec_t *a = ea_http_header(req, "accept", NULL);
@@ -301,9 +290,11 @@ static int on_graphql(void *ud, h2o_req_t *req)
     }
     char *gq = get ? query_param(req, "query") : NULL;
     if (get && gq == NULL && wants_html(req) && app->cfg->graphiql) {
-        gql_headers_set(req, GQL_HEADERS_GRAPHIQL);
-        ea_http_send_bytes(req, 200, "text/html; charset=utf-8", graphiql_page,
-                           sizeof(graphiql_page) - 1);
+        /* GraphiQL is a page of the dashboard (web/, its own bundle: same origin, no CDN) */
+        static const char body[] = "GraphiQL is at /graphiql\n";
+        gql_headers_set(req, GQL_HEADERS_API);
+        ea_http_add_header(req, "Location", "/graphiql");
+        ea_http_send_bytes(req, 302, "text/plain; charset=utf-8", body, sizeof(body) - 1);
         return 0;
     }
     const h2o_iovec_t *acc = ea_http_header(req, "accept", NULL);

@@ -2,7 +2,7 @@
 // a downloaded browser), a fresh profile per run, screenshots under test-results/e2e/, and the
 // dashboard's production build served by the test stack's graphql-api (WEB_DIST_DIR=web/dist).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,31 +17,22 @@ const CHROMIUM_FLAGS = [
   '--disable-component-update', '--disable-sync',
 ];
 
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Builds web/dist when it is missing or older than web/src (graphql-api serves it). */
+/** Builds web/dist when it is missing or older than its sources (scripts/web-build.sh, the same
+ *  rule as `make up`); graphql-api serves it. */
 export function ensureWebBuild() {
-  const index = path.join(REPO, 'web/dist/index.html');
-  const src = Math.max(newest(path.join(REPO, 'web/src')), statSync(path.join(REPO, 'web/index.html')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= src) return;
-  execFileSync('npm', ['--prefix', path.join(REPO, 'web'), 'run', 'build'], { stdio: 'inherit', timeout: 300_000 });
+  execFileSync('bash', [path.join(REPO, 'scripts/web-build.sh')], { stdio: 'inherit', timeout: 300_000 });
 }
 
-/** A headless chromium with a fresh profile; close() removes the profile. */
-export async function launch() {
+/** A headless chromium with a fresh profile (viewport 1366x900 unless given); close() removes
+ *  the profile. */
+export async function launch(viewport = { width: 1366, height: 900 }) {
   const profile = mkdtempSync(path.join(tmpdir(), 'ea-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: CHROMIUM_FLAGS,
-    viewport: { width: 1366, height: 900 },
+    viewport,
+    acceptDownloads: true,
     timezoneId: 'UTC',
     locale: 'en-GB',
   });
@@ -55,6 +46,14 @@ export async function launch() {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Signs in with an API key through the login page's development form (?dev=1). */
+export async function signInWithKey(page, key) {
+  await page.goto(`${APP}/?dev=1`);
+  await page.getByTestId('api-key-input').fill(key);
+  await page.getByTestId('api-key-submit').click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor({ timeout: 15000 });
 }
 
 export async function shot(page, name) {

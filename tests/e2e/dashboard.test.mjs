@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admin, freshTenant, graphql, ingest } from '../integration/lib/stack.mjs';
-import { APP, ensureWebBuild, eventually, launch, shot } from './browser.mjs';
+import { APP, ensureWebBuild, eventually, launch, shot, signInWithKey } from './browser.mjs';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -29,12 +29,6 @@ before(async () => {
 });
 after(async () => { await b?.close(); });
 
-async function signInWithKey(page, key) {
-  await page.goto(`${APP}/?dev=1`);
-  await page.getByTestId('api-key-input').fill(key);
-  await page.getByTestId('api-key-submit').click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor({ timeout: 15000 });
-}
 
 const cellTexts = (page, sel) => page.locator(sel).allInnerTexts();
 
@@ -157,6 +151,7 @@ test('chart grouped by page, saved as a dashboard, still there after a reload', 
   await page.waitForURL(/\/dashboards\/[^/]+$/);
   await page.reload();
   await page.getByRole('heading', { name, level: 1 }).waitFor({ timeout: 15000 });
+  await page.getByTestId('toggle-table').click({ timeout: 15000 }); // a dashboard shows the numbers on demand
   await page.getByTestId('bucket-table').waitFor({ timeout: 15000 });
   const row = page.locator('[data-testid=bucket-row]').last();
   const cells = await row.locator('td').allInnerTexts();

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, render, screen } from '@testing-library/react';
 import { DataTable } from './MetricChart';
 import { shapeChart } from '../lib/series';
-import type { ChartConfig } from '../lib/queries';
+import type { ChartConfig } from '../lib/chart';
 
 afterEach(cleanup);
 
@@ -12,7 +12,7 @@ describe('DataTable', () => {
     { timestamp: '2026-11-23T18:30:00Z', value: 2, dimensions: { page: '/a' } },
     { timestamp: '2026-11-24T18:30:00Z', value: 3, dimensions: { page: '/b' } },
   ];
-  const config: ChartConfig = { metric: 'm', groupBy: ['page'], granularity: 'DAY', range: '7d', timezone: 'Asia/Kolkata' };
+  const config: ChartConfig = { metric: 'm', groupBy: ['page'], granularity: 'DAY', range: { last: '7d' }, timezone: 'Asia/Kolkata' };
   const shaped = shapeChart(points, { ...config, start: Date.parse('2026-11-22T18:30:00Z'), end: Date.parse('2026-11-25T18:30:00Z') });
 
   it('labels buckets with their local midnight and the zone, one column per group', () => {

@@ -1,18 +1,23 @@
 // MetricChart.tsx — one chart: runs `metrics` for a ChartConfig (server-side bucketing in the
-// chart's time zone), shapes the points (lib/series) and draws stacked bars (days) or lines
-// (hours) with Recharts, plus the numbers as a table underneath.
+// chart's time zone), shapes the points (lib/series) and draws bars or lines with Recharts, the
+// numbers as a table underneath, and a CSV export of the points. Axis ticks are compact (12.3k);
+// tooltips, totals and the table show exact values; every time reads "YYYY-MM-DD HH:mm".
 import { useMemo, useState } from 'react';
 import { useQuery } from '@apollo/client/react';
 import {
   Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis,
 } from 'recharts';
-import { METRICS, type ChartConfig } from '../lib/queries';
-import { formatNumber, shapeChart, type MetricPoint, type ShapedChart } from '../lib/series';
-import { formatOffset, localStamp, queryRange } from '../lib/time';
+import { METRICS } from '../lib/queries';
+import { chartType, type ChartConfig } from '../lib/chart';
+import { shapeChart, type MetricPoint, type ShapedChart } from '../lib/series';
+import { csvFileName, downloadText, toCsv } from '../lib/csv';
+import { formatCompact, formatExact, formatStamp } from '../lib/format';
+import { resolveRange } from '../lib/range';
+import { formatOffset } from '../lib/time';
 import { Empty, ErrorBox, Loading } from './ui';
 
 export function useMetricPoints(tenant: string, c: ChartConfig, now: number, pollMs = 0) {
-  const range = useMemo(() => queryRange(c.range, c.granularity, c.timezone, now), [c.range, c.granularity, c.timezone, now]);
+  const range = useMemo(() => resolveRange(c.range, c.granularity, c.timezone, now), [c.range, c.granularity, c.timezone, now]);
   const q = useQuery<{ metrics: MetricPoint[] }>(METRICS, {
     variables: {
       tenant, name: c.metric, start: new Date(range.start).toISOString(), end: new Date(range.end).toISOString(),
@@ -32,17 +37,18 @@ export function ChartView({ shaped, config, height = 300 }: { shaped: ShapedChar
     <>
       <CartesianGrid stroke="#eef0f4" vertical={false} />
       <XAxis dataKey="label" tick={{ fontSize: 12, fill: '#57606a' }} tickLine={false} axisLine={{ stroke: '#d0d7de' }}
-        minTickGap={16} />
-      <YAxis tickFormatter={formatNumber} tick={{ fontSize: 12, fill: '#57606a' }} tickLine={false} axisLine={false}
-        width={48} allowDecimals={false} />
-      <Tooltip formatter={(v) => formatNumber(Number(v))} contentStyle={{ borderRadius: 8, border: '1px solid #d0d7de' }} />
+        minTickGap={24} />
+      <YAxis tickFormatter={formatCompact} tick={{ fontSize: 12, fill: '#57606a' }} tickLine={false} axisLine={false}
+        width={44} allowDecimals />
+      <Tooltip formatter={(v) => formatExact(Number(v))} labelFormatter={(l) => `${l} (${config.timezone})`}
+        contentStyle={{ borderRadius: 8, border: '1px solid #d0d7de' }} />
       {series.length > 1 && <Legend wrapperStyle={{ fontSize: 12 }} iconType="circle" />}
     </>
   );
   return (
     <div className="chart" style={{ height }} data-testid="chart">
       <ResponsiveContainer width="100%" height="100%">
-        {config.granularity === 'DAY' ? (
+        {chartType(config) === 'bar' ? (
           <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
             {common}
             {series.map((s) => (
@@ -81,10 +87,10 @@ export function DataTable({ shaped, config }: { shaped: ShapedChart; config: Cha
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.t} data-testid="bucket-row" data-bucket={localStamp(r.t, config.timezone)} data-total={r.total}>
-              <td>{localStamp(r.t, config.timezone)}</td>
-              {shaped.series.map((s) => <td key={s.key} className="num">{formatNumber(r[s.key] as number)}</td>)}
-              {shaped.series.length > 1 && <td className="num">{formatNumber(r.total)}</td>}
+            <tr key={r.t} data-testid="bucket-row" data-bucket={formatStamp(r.t, config.timezone)} data-total={r.total}>
+              <td>{formatStamp(r.t, config.timezone)}</td>
+              {shaped.series.map((s) => <td key={s.key} className="num">{formatExact(r[s.key] as number)}</td>)}
+              {shaped.series.length > 1 && <td className="num">{formatExact(r.total)}</td>}
             </tr>
           ))}
           {rows.length === 0 && (
@@ -103,31 +109,41 @@ export function MetricChart({ tenant, config, now, height, showTable = true }: {
   tenant: string; config: ChartConfig; now: number; height?: number; showTable?: boolean;
 }) {
   const { data, loading, error, refetch, range } = useMetricPoints(tenant, config, now);
+  const points = data?.metrics;
   const shaped = useMemo(
-    () => shapeChart(data?.metrics ?? [], {
+    () => shapeChart(points ?? [], {
       groupBy: config.groupBy, granularity: config.granularity, timezone: config.timezone,
       start: range.start, end: range.end,
     }),
-    [data, config.groupBy, config.granularity, config.timezone, range],
+    [points, config.groupBy, config.granularity, config.timezone, range],
   );
+  const [tableOpen, setTableOpen] = useState(showTable);
   if (!config.metric) return <Empty title="Pick a metric to draw a chart" />;
   if (error) return <ErrorBox error={error.message} onRetry={() => refetch()} />;
   if (loading && !data) return <Loading height={height ?? 300} />;
+  const exportCsv = () => downloadText(csvFileName(config.metric, range.start, range.end, config.timezone),
+    toCsv(points ?? [], { groupBy: config.groupBy, granularity: config.granularity, timezone: config.timezone, start: range.start, end: range.end }));
   return (
     <div>
       <div className="chart-summary">
-        <span className="big" data-testid="chart-total">{formatNumber(shaped.total)}</span>
+        <span className="big" data-testid="chart-total">{formatExact(shaped.total)}</span>
         <span className="muted">{config.metric} · {config.granularity === 'DAY' ? 'daily' : 'hourly'}
           {config.groupBy.length > 0 && <> · by {config.groupBy.join(', ')}</>}</span>
+        <span className="spacer" />
+        <button className="btn small-btn" onClick={exportCsv} data-testid="export-csv" disabled={!points}>CSV</button>
+        {!showTable && shaped.total > 0 && (
+          <button className="btn small-btn" onClick={() => setTableOpen((o) => !o)} data-testid="toggle-table"
+            aria-expanded={tableOpen}>{tableOpen ? 'Hide numbers' : 'Numbers'}</button>
+        )}
       </div>
       {shaped.total === 0 ? (
         <Empty title="No data in this range" height={height ?? 300}>
-          Events sent to <code>{config.metric}</code> will show here once the worker has rolled them up.
+          Events counted by <code>{config.metric}</code> will show here once the worker has rolled them up.
         </Empty>
       ) : (
         <ChartView shaped={shaped} config={config} height={height} />
       )}
-      {showTable && shaped.total > 0 && <DataTable shaped={shaped} config={config} />}
+      {tableOpen && shaped.total > 0 && <DataTable shaped={shaped} config={config} />}
     </div>
   );
 }

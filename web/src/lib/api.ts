@@ -31,7 +31,15 @@ export function authHeaders(key: string | null): Record<string, string> {
 export interface Me {
   kind: string;
   name?: string | null;
-  tenants: { id: string; name: string }[];
+  tenants: { id: string; name: string; role?: string | null }[];
+  scopes?: string[];
+}
+
+/** May the caller change things in tenant (admin role, or a key with the admin scope)? The
+ *  server checks every mutation anyway: this only decides what the UI offers. */
+export function canAdmin(me: Me, tenant: string): boolean {
+  if (me.kind === 'api_key') return (me.scopes ?? []).includes('admin');
+  return me.tenants.find((t) => t.id === tenant)?.role === 'admin';
 }
 
 export type MeResult =
@@ -60,7 +68,7 @@ export async function rawGraphql<T>(key: string | null, query: string, variables
  *  server's Me type has it. */
 export async function fetchMe(key: string | null, withName: boolean): Promise<MeResult> {
   try {
-    const q = `{ me { kind ${withName ? 'name' : ''} tenants { id name } } }`;
+    const q = `{ me { kind scopes ${withName ? 'name' : ''} tenants { id name ${withName ? 'role' : ''} } } }`;
     const { status, body } = await rawGraphql<{ me: Me | null }>(key, q);
     if (status === 401) return { state: 'signed-out', message: body.errors?.[0]?.message ?? 'sign in required' };
     if (body.errors?.length) return { state: 'error', message: body.errors[0].message };
@@ -77,7 +85,7 @@ export async function fetchMe(key: string | null, withName: boolean): Promise<Me
 export type Capabilities = Record<string, Set<string>> | null;
 
 export async function fetchCapabilities(key: string | null): Promise<Capabilities> {
-  const q = `{ ${['Query', 'Mutation', 'Subscription', 'Me', 'Alert', 'Dashboard']
+  const q = `{ ${['Query', 'Mutation', 'Subscription', 'Me', 'Alert', 'Dashboard', 'ApiKey', 'AlertFiring']
     .map((t) => `${t.toLowerCase()}: __type(name: "${t}") { fields { name } }`)
     .join(' ')} }`;
   try {

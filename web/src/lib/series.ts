@@ -119,13 +119,3 @@ export function shapeChart(points: MetricPoint[], o: ShapeOptions): ShapedChart 
   const sorted = [...rows.values()].sort((a, b) => a.t - b.t);
   return { rows: sorted, series, total: ranked.reduce((s, [, v]) => s + v, 0) };
 }
-
-/** Compact number for axes and tiles: 950, 1.2k, 3.4M. */
-export function formatNumber(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 1e9) return `${+(v / 1e9).toFixed(1)}B`;
-  if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
-  if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
-  if (Number.isInteger(v)) return v.toLocaleString('en-US');
-  return (+v.toFixed(2)).toLocaleString('en-US');
-}

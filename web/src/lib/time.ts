@@ -83,25 +83,6 @@ export function addLocalDays(dayStart: number, n: number, tz: string): number {
   return zonedTimeToUtc(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), 0, 0, tz);
 }
 
-export type RangeKey = '24h' | '7d' | '30d' | '90d';
-export const RANGES: { key: RangeKey; label: string; days: number }[] = [
-  { key: '24h', label: 'Last 24 hours', days: 1 },
-  { key: '7d', label: 'Last 7 days', days: 7 },
-  { key: '30d', label: 'Last 30 days', days: 30 },
-  { key: '90d', label: 'Last 90 days', days: 90 },
-];
-
-/** The query range for a relative range: it starts on a bucket boundary in tz (local midnight
- *  for DAY, local hour for HOUR) so the first bar is whole, and ends at `now`. */
-export function queryRange(range: RangeKey, granularity: Granularity, tz: string, now: number) {
-  const days = RANGES.find((r) => r.key === range)?.days ?? 1;
-  if (granularity === 'DAY') {
-    const today = startOfLocalDay(now, tz);
-    return { start: addLocalDays(today, -(Math.max(days, 1) - 1), tz), end: now };
-  }
-  return { start: startOfLocalHour(now - days * DAY_MS, tz) + HOUR_MS, end: now };
-}
-
 /** Every bucket start in [start, end): local days or hours in tz. Capped at `max` buckets. */
 export function bucketStarts(start: number, end: number, granularity: Granularity, tz: string, max = 5000): number[] {
   const out: number[] = [];
@@ -113,24 +94,14 @@ export function bucketStarts(start: number, end: number, granularity: Granularit
   return out;
 }
 
-const labelCache = new Map<string, Intl.DateTimeFormat>();
-function fmt(tz: string, opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = tz + JSON.stringify(opts);
-  let f = labelCache.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone: tz, ...opts });
-    labelCache.set(key, f);
-  }
-  return f;
-}
-
-/** Axis label of a bucket: "Tue 25 Nov" for days, "25 Nov 14:00" for hours, in tz. */
+/** Axis label of a bucket, in the one time format of the dashboard: "2026-11-25" for days,
+ *  "2026-11-25 14:00" for hours, on the wall clock of tz. */
 export function bucketLabel(ms: number, granularity: Granularity, tz: string): string {
-  if (granularity === 'DAY') return fmt(tz, { weekday: 'short', day: 'numeric', month: 'short' }).format(ms);
-  return fmt(tz, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+  const s = localStamp(ms, tz);
+  return granularity === 'DAY' ? s.slice(0, 10) : s;
 }
 
-/** "2026-11-25 00:00" — the bucket's local wall-clock start in tz (tables, e2e assertions). */
+/** "2026-11-25 00:00" — the wall-clock time of instant ms in tz (lib/format.ts formatStamp). */
 export function localStamp(ms: number, tz: string): string {
   const w = wallClock(ms, tz);
   const p = (n: number) => String(n).padStart(2, '0');

@@ -1,35 +1,34 @@
-// Overview.tsx — the live event-count trend: hourly counts of one event over the last 24 hours in
-// the chosen time zone, updated by the metricUpdated subscription (polling when the server has no
-// subscriptions), with headline numbers.
+// Overview.tsx — the live trend of one event or metric: hourly over the last 24 hours, updated by
+// the metricUpdated subscription (polling when the server has no subscriptions), headline numbers,
+// and the last 30 days by day underneath. Times in the app's time zone.
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { useQuery } from '@apollo/client/react';
 import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useSession } from '../context';
-import { useMetricPoints } from '../components/MetricChart';
+import { MetricChart, useMetricPoints } from '../components/MetricChart';
+import { MetricSelect } from '../components/pickers';
 import { Empty, ErrorBox, LiveBadge, Loading, TimezoneSelect } from '../components/ui';
+import { useChartables } from '../hooks/useChartables';
 import { useLiveSubscription } from '../lib/live';
-import { METRIC_DEFINITIONS, METRIC_UPDATED, type ChartConfig, type MetricDefinition } from '../lib/queries';
-import { formatNumber, mergePoints, shapeChart, type MetricPoint } from '../lib/series';
-import { browserTimezone, localStamp } from '../lib/time';
+import { METRIC_UPDATED } from '../lib/queries';
+import type { ChartConfig } from '../lib/chart';
+import { mergePoints, shapeChart, type MetricPoint } from '../lib/series';
+import { formatCompact, formatExact, formatStamp } from '../lib/format';
+import { linkTo } from '../lib/router';
 
 export function OverviewPage() {
-  const { tenant, ws } = useSession();
-  const defs = useQuery<{ metricDefinitions: MetricDefinition[] }>(METRIC_DEFINITIONS, { variables: { tenant } });
-  // Every event name has an automatic count metric named after it: offer those first.
-  const events = useMemo(() => {
-    const s = new Set<string>();
-    for (const d of defs.data?.metricDefinitions ?? []) s.add(d.eventName);
-    return [...s].sort();
-  }, [defs.data]);
+  const { tenant, ws, timezone: tz, setTimezone: setTz } = useSession();
+  const chartables = useChartables();
+  const list = chartables.list;
   const [event, setEvent] = useState<string>(() => localStorage.getItem(`ea.overview.${tenant}`) ?? '');
-  const [tz, setTz] = useState<string>(() => localStorage.getItem('ea.tz') ?? browserTimezone());
   useEffect(() => {
-    if (!event && events.length) setEvent(events.includes('page_view') ? 'page_view' : events[0]);
-  }, [event, events]);
+    if (!list.length || list.some((c) => c.name === event)) return;
+    const events = list.filter((c) => c.kind === 'event');
+    setEvent(events.find((c) => c.name === 'page_view')?.name ?? events[0]?.name ?? list[0].name);
+  }, [event, list]);
   useEffect(() => { if (event) localStorage.setItem(`ea.overview.${tenant}`, event); }, [event, tenant]);
-  useEffect(() => { localStorage.setItem('ea.tz', tz); }, [tz]);
 
-  const config: ChartConfig = { metric: event, groupBy: [], granularity: 'HOUR', range: '24h', timezone: tz };
+  const config: ChartConfig = { metric: event, groupBy: [], granularity: 'HOUR', range: { last: '24h' }, timezone: tz };
+  const month: ChartConfig = { metric: event, groupBy: [], granularity: 'DAY', range: { last: '30d' }, timezone: tz, type: 'bar' };
   const [now, setNow] = useState(() => Date.now());
   // A new hour starts a new bucket: move the window along.
   useEffect(() => {
@@ -54,6 +53,7 @@ export function OverviewPage() {
     [data, pushed, range.start]);
   const shaped = useMemo(() => shapeChart(points, { groupBy: [], granularity: 'HOUR', timezone: tz, start: range.start, end: range.end }),
     [points, tz, range]);
+  const rows = useMemo(() => shaped.rows.map((r) => ({ ...r, label: formatStamp(r.t, tz) })), [shaped, tz]);
   const thisHour = shaped.rows.length ? shaped.rows[shaped.rows.length - 1].total : 0;
   const peak = shaped.rows.reduce((m, r) => (r.total > m.total ? r : m), { total: 0, t: 0 } as { total: number; t: number });
 
@@ -62,53 +62,50 @@ export function OverviewPage() {
       <header className="page-head">
         <div>
           <h1>Overview</h1>
-          <p className="muted">Events per hour over the last 24 hours.</p>
+          <p className="muted">Per hour over the last 24 hours, live; per day over the last 30 days.</p>
         </div>
         <div className="controls">
-          <label>Event
-            <select value={event} onChange={(e) => setEvent(e.target.value)} data-testid="overview-event"
-              disabled={!events.length}>
-              {!events.length && <option value="">—</option>}
-              {event && !events.includes(event) && <option value={event}>{event}</option>}
-              {events.map((e) => <option key={e} value={e}>{e}</option>)}
-            </select>
+          <label>Event or metric
+            <MetricSelect list={list} value={event} onChange={setEvent} testId="overview-event" />
           </label>
           <label>Time zone <TimezoneSelect value={tz} onChange={setTz} /></label>
         </div>
       </header>
 
-      {defs.error && <ErrorBox error={defs.error.message} onRetry={() => defs.refetch()} />}
-      {!defs.loading && !defs.error && !events.length && !event && (
-        <Empty title="No metrics defined yet">
-          Define a metric (GraphQL <code>defineMetric</code> or <code>analytics-admin metric define</code>), send events
-          to <code>POST /ingest</code>, and they appear here.
+      {chartables.error && <ErrorBox error={chartables.error} onRetry={chartables.refetch} />}
+      {chartables.loading && <Loading height={200} />}
+      {!chartables.loading && !chartables.error && !list.length && (
+        <Empty title="No events yet">
+          Send one to <code>POST /ingest</code> (the demo key is in <code>.data/demo-key</code>) or load the sample:
+          {' '}<code>analytics-admin seed --sample-days 30</code>. Every event name appears here by itself; see{' '}
+          <a href="/events" onClick={linkTo('/events')}>Events</a>.
         </Empty>
       )}
       {event && (
         <>
           <section className="tiles">
             <div className="tile"><div className="tile-label">Last 24 hours</div>
-              <div className="tile-value" data-testid="trend-total">{formatNumber(shaped.total)}</div></div>
+              <div className="tile-value" data-testid="trend-total">{formatExact(shaped.total)}</div></div>
             <div className="tile"><div className="tile-label">This hour</div>
-              <div className="tile-value" data-testid="trend-this-hour">{formatNumber(thisHour)}</div></div>
+              <div className="tile-value" data-testid="trend-this-hour">{formatExact(thisHour)}</div></div>
             <div className="tile"><div className="tile-label">Busiest hour</div>
-              <div className="tile-value">{peak.total ? formatNumber(peak.total) : '—'}</div>
-              <div className="tile-sub muted">{peak.total ? localStamp(peak.t, tz) : 'no events yet'}</div></div>
+              <div className="tile-value">{peak.total ? formatExact(peak.total) : '—'}</div>
+              <div className="tile-sub muted">{peak.total ? formatStamp(peak.t, tz) : 'no events yet'}</div></div>
           </section>
           <section className="card">
             <div className="card-head">
-              <h2>{event} <span className="muted">· count per hour</span></h2>
+              <h2>{event} <span className="muted">· per hour</span></h2>
               <div className="row-gap">
-                {lastPush && <span className="muted small">updated {new Date(lastPush).toLocaleTimeString()}</span>}
+                {lastPush && <span className="muted small">updated {formatStamp(lastPush, tz)}</span>}
                 <LiveBadge status={live.status} error={live.error} />
               </div>
             </div>
             {error ? <ErrorBox error={error.message} onRetry={() => refetch()} />
-              : loading && !data ? <Loading height={320} />
+              : loading && !data ? <Loading height={300} />
               : (
-                <div className="chart" style={{ height: 320 }} data-testid="trend-chart">
+                <div className="chart" style={{ height: 300 }} data-testid="trend-chart">
                   <ResponsiveContainer width="100%" height="100%">
-                    <AreaChart data={shaped.rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+                    <AreaChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
                       <defs>
                         <linearGradient id="trendFill" x1="0" y1="0" x2="0" y2="1">
                           <stop offset="0%" stopColor="#4f6bed" stopOpacity={0.35} />
@@ -117,10 +114,10 @@ export function OverviewPage() {
                       </defs>
                       <CartesianGrid stroke="#eef0f4" vertical={false} />
                       <XAxis dataKey="label" tick={{ fontSize: 12, fill: '#57606a' }} tickLine={false}
-                        axisLine={{ stroke: '#d0d7de' }} minTickGap={24} />
-                      <YAxis tickFormatter={formatNumber} allowDecimals={false} width={48} tickLine={false}
+                        axisLine={{ stroke: '#d0d7de' }} minTickGap={32} tickFormatter={(l: string) => l.slice(11)} />
+                      <YAxis tickFormatter={formatCompact} allowDecimals={false} width={44} tickLine={false}
                         axisLine={false} tick={{ fontSize: 12, fill: '#57606a' }} />
-                      <Tooltip formatter={(v) => [formatNumber(Number(v)), 'events']}
+                      <Tooltip formatter={(v) => [formatExact(Number(v)), event]} labelFormatter={(l) => `${l} (${tz})`}
                         contentStyle={{ borderRadius: 8, border: '1px solid #d0d7de' }} />
                       <Area dataKey="total" type="monotone" stroke="#4f6bed" strokeWidth={2} fill="url(#trendFill)"
                         isAnimationActive={false} />
@@ -128,6 +125,14 @@ export function OverviewPage() {
                   </ResponsiveContainer>
                 </div>
               )}
+          </section>
+          <section className="card" data-testid="overview-month">
+            <div className="card-head">
+              <h2>{event} <span className="muted">· per day, last 30 days</span></h2>
+              <a className="small" href={`/charts?metric=${encodeURIComponent(event)}&granularity=DAY&range=30d&tz=${encodeURIComponent(tz)}`}
+                onClick={linkTo(`/charts?metric=${encodeURIComponent(event)}&granularity=DAY&range=30d&tz=${encodeURIComponent(tz)}`)}>Open in Charts</a>
+            </div>
+            <MetricChart tenant={tenant} config={month} now={now} height={240} showTable={false} />
           </section>
         </>
       )}

@@ -1,0 +1,187 @@
+// Events.tsx — what the tenant has sent: every event name (with its count over 30 days and when it
+// was last seen) and the properties seen on its recent events (how often, which JSON types, how
+// many distinct values, the most frequent ones), so users know what they can group and filter
+// by. Admins define a metric from here (count/sum/avg/… of a property, grouped by properties).
+// Below: the defined metrics. Times in the app's time zone.
+import { Fragment, useMemo, useState } from 'react';
+import { useMutation } from '@apollo/client/react';
+import { useSession } from '../context';
+import { Empty, ErrorBox, Loading, Unsupported, ViewOnlyNote, errorInfo } from '../components/ui';
+import { useChartables } from '../hooks/useChartables';
+import { describeDefinition } from '../lib/chartables';
+import { formatExact, formatIso } from '../lib/format';
+import { DEFINE_METRIC, EVENTS, METRIC_DEFINITIONS, type EventInfo } from '../lib/queries';
+import { linkTo } from '../lib/router';
+
+export function EventsPage() {
+  const { admin, timezone } = useSession();
+  const c = useChartables();
+  const [open, setOpen] = useState<string | null>(null);
+  const [defining, setDefining] = useState<EventInfo | null>(null);
+  const events = useMemo(() => [...c.events].sort((a, b) => (a.name < b.name ? -1 : 1)), [c.events]);
+
+  return (
+    <div className="page">
+      <header className="page-head">
+        <div>
+          <h1>Events</h1>
+          <p className="muted">Every event name sent to this tenant and the properties on it. Each event can be charted as a count;
+            to group or sum by a property, define a metric.</p>
+        </div>
+      </header>
+      {!admin && <ViewOnlyNote what="define metrics" />}
+      {!c.eventsKnown ? <Unsupported what="Event listings" />
+        : c.error ? <ErrorBox error={c.error} onRetry={c.refetch} />
+        : c.loading ? <Loading height={160} />
+        : events.length === 0 ? (
+          <Empty title="No events in the last 30 days">
+            Send some to <code>POST /ingest</code> (the demo key is in <code>.data/demo-key</code>), or load the sample with
+            {' '}<code>analytics-admin seed --sample-days 30</code>.
+          </Empty>
+        ) : (
+          <section className="card">
+            <div className="table-wrap flat">
+              <table className="data responsive" data-testid="events-table">
+                <thead><tr><th>Event</th><th className="num">Last 30 days</th><th>Last seen ({timezone})</th><th>Properties</th><th /></tr></thead>
+                <tbody>
+                  {events.map((e) => (
+                    <Fragment key={e.name}>
+                      <tr data-testid="event-row" data-event={e.name}>
+                        <td data-label="Event"><button className="link strong" onClick={() => setOpen(open === e.name ? null : e.name)}
+                          aria-expanded={open === e.name} data-testid="event-toggle">{open === e.name ? '▾' : '▸'} {e.name}</button></td>
+                        <td data-label="Last 30 days" className="num">{formatExact(e.count ?? 0)}</td>
+                        <td data-label="Last seen">{formatIso(e.lastSeen, timezone)}</td>
+                        <td data-label="Properties" className="wrap-cell">{(e.properties ?? []).map((p) => <code key={p.name} className="chip">{p.name}</code>)}</td>
+                        <td data-label="" className="actions">
+                          <a className="btn small-btn" href={`/charts?metric=${encodeURIComponent(e.name)}`}
+                            onClick={linkTo(`/charts?metric=${encodeURIComponent(e.name)}`)}>Chart</a>
+                          {admin && <button className="btn small-btn" onClick={() => setDefining(e)} data-testid="define-from-event">Define metric</button>}
+                        </td>
+                      </tr>
+                      {open === e.name && (
+                        <tr className="detail"><td data-label="" colSpan={5}><PropertyTable event={e} /></td></tr>
+                      )}
+                    </Fragment>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </section>
+        )}
+      {defining && <DefineMetric event={defining} onClose={() => setDefining(null)} />}
+      <section className="card" style={{ marginTop: 16 }}>
+        <h2>Defined metrics</h2>
+        {c.defs.length === 0 ? <p className="muted">None yet.</p> : (
+          <div className="table-wrap flat">
+            <table className="data responsive" data-testid="metrics-table">
+              <thead><tr><th>Metric</th><th>What</th><th>Group by</th></tr></thead>
+              <tbody>
+                {[...c.defs].sort((a, b) => (a.name < b.name ? -1 : 1)).map((d) => (
+                  <tr key={d.name}>
+                    <td data-label="Metric"><a href={`/charts?metric=${encodeURIComponent(d.name)}`} onClick={linkTo(`/charts?metric=${encodeURIComponent(d.name)}`)}>{d.name}</a></td>
+                    <td data-label="What">{describeDefinition(d)}</td>
+                    <td data-label="Group by" className="wrap-cell">{d.dimensions.length ? d.dimensions.join(', ') : <span className="muted">—</span>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function PropertyTable({ event }: { event: EventInfo }) {
+  const props = event.properties ?? [];
+  if (props.length === 0) {
+    return <p className="muted small">No properties on its sampled events (the sample covers the last 7 days).</p>;
+  }
+  const sampled = props[0]?.sampled ?? 0;
+  return (
+    <div>
+      <p className="muted small">From {formatExact(sampled)} sampled {event.name} event(s) of the last 7 days.</p>
+      <table className="data inner" data-testid="property-table">
+        <thead><tr><th>Property</th><th className="num">Seen on</th><th>Type</th><th className="num">Distinct</th><th>Most frequent</th></tr></thead>
+        <tbody>
+          {props.map((p) => (
+            <tr key={p.name} data-testid="property-row" data-property={p.name}>
+              <td><code>{p.name}</code></td>
+              <td className="num">{sampled ? `${Math.round((p.seen / sampled) * 100)}%` : formatExact(p.seen)}</td>
+              <td>{(p.types ?? []).join(', ')}</td>
+              <td className="num">{formatExact(p.distinctValues ?? 0)}</td>
+              <td className="wrap-cell">{(p.topValues ?? []).map((v, i) => <code key={i} className="chip">{v}</code>)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+const AGGS = ['count', 'sum', 'avg', 'min', 'max', 'unique'] as const;
+
+function DefineMetric({ event, onClose }: { event: EventInfo; onClose: () => void }) {
+  const { tenant } = useSession();
+  const props = (event.properties ?? []).map((p) => p.name);
+  const numeric = (event.properties ?? []).filter((p) => (p.types ?? []).includes('number')).map((p) => p.name);
+  const [agg, setAgg] = useState<(typeof AGGS)[number]>('count');
+  const [prop, setProp] = useState('');
+  const [dims, setDims] = useState<string[]>([]);
+  const [name, setName] = useState('');
+  const choices = agg === 'unique' ? props : numeric;
+  const property = agg === 'count' ? null : prop || choices[0] || '';
+  const suggested = `${event.name}${agg === 'count' ? '' : `_${agg}_${property}`}${dims.length ? `_by_${dims.join('_')}` : ''}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').slice(0, 64);
+  const metricName = name.trim() || suggested;
+  const [define, st] = useMutation(DEFINE_METRIC, {
+    refetchQueries: [{ query: METRIC_DEFINITIONS, variables: { tenant } }, { query: EVENTS, variables: { tenant } }],
+  });
+  const [done, setDone] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <section className="card define" data-testid="define-metric" style={{ marginTop: 16 }}>
+      <div className="card-head"><h2>Define a metric on <code>{event.name}</code></h2>
+        <button className="btn small-btn" onClick={onClose}>Close</button></div>
+      <form className="form" onSubmit={async (e) => {
+        e.preventDefault();
+        setError(null);
+        try {
+          await define({ variables: { tenant, input: { name: metricName, eventName: event.name, aggregation: agg, property, dimensions: dims } } });
+          setDone(metricName);
+        } catch (err) { setError(errorInfo(err).message); }
+      }}>
+        <div className="row">
+          <label>Aggregation
+            <select value={agg} onChange={(e) => setAgg(e.target.value as (typeof AGGS)[number])} data-testid="define-aggregation">
+              {AGGS.map((a) => <option key={a} value={a}>{a}</option>)}
+            </select>
+          </label>
+          {agg !== 'count' && (
+            <label>Of property
+              <select value={property ?? ''} onChange={(e) => setProp(e.target.value)} data-testid="define-property">
+                {choices.length === 0 && <option value="">(no {agg === 'unique' ? '' : 'numeric '}property seen)</option>}
+                {choices.map((p) => <option key={p} value={p}>{p}</option>)}
+              </select>
+            </label>
+          )}
+        </div>
+        <fieldset>
+          <legend>Group by (at most 8)</legend>
+          {props.map((p) => (
+            <label key={p} className="check">
+              <input type="checkbox" checked={dims.includes(p)} disabled={!dims.includes(p) && dims.length >= 8}
+                onChange={() => setDims(dims.includes(p) ? dims.filter((d) => d !== p) : [...dims, p])} data-testid={`define-dim-${p}`} /> {p}
+            </label>
+          ))}
+        </fieldset>
+        <label>Name
+          <input value={name} onChange={(e) => setName(e.target.value)} placeholder={suggested} maxLength={64} data-testid="define-name" />
+        </label>
+        <p className="muted small">It counts events from now on; events already stored are not recounted.</p>
+        <button className="btn primary" disabled={st.loading || (agg !== 'count' && !property)} data-testid="define-submit">Define {metricName}</button>
+        {error && <div className="error-text" role="alert">{error}</div>}
+        {done && <p className="ok-text">Defined {done}. <a href={`/charts?metric=${encodeURIComponent(done)}`} onClick={linkTo(`/charts?metric=${encodeURIComponent(done)}`)}>Chart it</a></p>}
+      </form>
+    </section>
+  );
+}
