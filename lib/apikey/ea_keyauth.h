@@ -68,6 +68,8 @@ typedef struct ea_keyauth_settings {
 
 /* Entries for a service's ea_config table: `type` is the service's config struct and `member`
  * its ea_keyauth_settings field. One definition of the names, bounds and defaults. */
+/* `member.field` is an offsetof member designator, which cannot be parenthesized */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 /* clang-format off */
 #define EA_KEYAUTH_CONFIG_ENTRIES(type, member)                                                    \
     {"AUTH_WORKERS", EA_CFG_INT, "2", 1, 64, offsetof(type, member.workers),                       \
@@ -83,6 +85,7 @@ typedef struct ea_keyauth_settings {
     {"AUTH_FAIL_WINDOW_S", EA_CFG_INT, "60", 1, 86400, offsetof(type, member.fail_window_s),       \
      "window of the failed-attempt limits, seconds"}
 /* clang-format on */
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 typedef struct ea_keyauth ea_keyauth;
 

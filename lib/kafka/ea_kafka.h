@@ -26,6 +26,8 @@ typedef struct ea_kafka_security {
 
 /* Config-table entries (lib/config) for the six variables, for a config struct `type` whose
  * member `field` is an ea_kafka_security: one home for their names, defaults and help. */
+/* `member.field` is an offsetof member designator, which cannot be parenthesized */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 /* clang-format off */
 #define EA_KAFKA_SECURITY_CONFIG_ENTRIES(type, field)                                              \
     {"KAFKA_SECURITY_PROTOCOL", EA_CFG_STR, "PLAINTEXT", 0, 0, offsetof(type, field.protocol),     \
@@ -41,6 +43,7 @@ typedef struct ea_kafka_security {
     {"KAFKA_PROPERTIES", EA_CFG_STR, NULL, 0, 0, offsetof(type, field.properties),                 \
      "more librdkafka properties, name=value;name=value (passed as they are)"}
 /* clang-format on */
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Checks the security settings at start-up: known protocol and mechanism, the combinations
  * (SASL needs a mechanism, user and password; SASL or CA settings without a protocol that uses
