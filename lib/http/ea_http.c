@@ -92,8 +92,13 @@ static void json413_on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ost
     h2o_setup_next_ostream(req, slot);
 }
 
-/* Puts the JSON-413 filter on one path (every route and the fallback path get one). */
-static void json413_register(ea_http_server *s, h2o_pathconf_t *pc)
+void ea_http_harden_config(h2o_globalconf_t *gc, size_t max_body)
+{
+    gc->max_request_entity_size = max_body;
+    gc->http1.upgrade_to_http2 = 0;
+}
+
+void ea_http_harden_path(h2o_pathconf_t *pc)
 {
     struct json413_filter *f = (struct json413_filter *)h2o_create_filter(pc, sizeof(*f));
     f->super.on_setup_ostream = json413_on_setup_ostream;
@@ -101,7 +106,7 @@ static void json413_register(ea_http_server *s, h2o_pathconf_t *pc)
     int n = snprintf(body, sizeof(body),
                      "{\"error\":{\"code\":\"body_too_large\",\"message\":\"request body is "
                      "larger than %zu bytes\"}}",
-                     s->globalconf.max_request_entity_size);
+                     pc->global->max_request_entity_size);
     f->body = h2o_strdup(NULL, body, (size_t)n); /* lives as long as the process */
 }
 
@@ -114,12 +119,11 @@ ea_http_server *ea_http_server_new(const ea_http_config *cfg)
     if (s->cfg.host == NULL)
         s->cfg.host = "127.0.0.1";
     h2o_config_init(&s->globalconf);
-    s->globalconf.max_request_entity_size = cfg->max_body > 0 ? cfg->max_body : 1024 * 1024;
+    ea_http_harden_config(&s->globalconf, cfg->max_body > 0 ? cfg->max_body : 1024 * 1024);
     s->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("event-analytics"));
-    s->globalconf.http1.upgrade_to_http2 = 0;
     s->hostconf =
         h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    json413_register(s, &s->hostconf->fallback_path);
+    ea_http_harden_path(&s->hostconf->fallback_path);
     return s;
 }
 
@@ -137,7 +141,7 @@ void ea_http_route(ea_http_server *s, const char *path, ea_http_handler_fn fn, v
     h->super.on_req = route_on_req;
     h->fn = fn;
     h->ud = ud;
-    json413_register(s, pc);
+    ea_http_harden_path(pc);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -373,6 +377,57 @@ const char *ea_http_peer(h2o_req_t *req, char *buf, size_t len)
     if (a == NULL || inet_ntop(ss.ss_family, a, buf, (socklen_t)len) == NULL)
         snprintf(buf, len, "-");
     return buf;
+}
+
+struct ea_http_delayer {
+    h2o_timeout_t timeout;
+    size_t pending;
+};
+
+struct delayed {
+    h2o_timeout_entry_t entry;
+    ea_http_delayer *d;
+    h2o_req_t *req;
+    void (*fn)(h2o_req_t *req, void *ud);
+    void *ud;
+};
+
+ea_http_delayer *ea_http_delayer_new(h2o_loop_t *loop, uint64_t delay_ms)
+{
+    ea_http_delayer *d = calloc(1, sizeof(*d)); /* lives as long as the loop */
+    if (d != NULL)
+        h2o_timeout_init(loop, &d->timeout, delay_ms);
+    return d;
+}
+
+static void delayed_dispose(void *obj)
+{
+    struct delayed *x = obj;
+    if (h2o_timeout_is_linked(&x->entry)) { /* the client went away first */
+        h2o_timeout_unlink(&x->entry);
+        x->d->pending--;
+    }
+}
+
+static void delayed_fire(h2o_timeout_entry_t *entry)
+{
+    struct delayed *x = H2O_STRUCT_FROM_MEMBER(struct delayed, entry, entry);
+    x->d->pending--;
+    x->fn(x->req, x->ud);
+}
+
+void ea_http_delay(ea_http_delayer *d, h2o_req_t *req, void (*fn)(h2o_req_t *req, void *ud),
+                   void *ud)
+{
+    struct delayed *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), delayed_dispose);
+    *x = (struct delayed){.entry = {.cb = delayed_fire}, .d = d, .req = req, .fn = fn, .ud = ud};
+    d->pending++;
+    h2o_timeout_link(req->conn->ctx->loop, &d->timeout, &x->entry);
+}
+
+size_t ea_http_delayer_pending(const ea_http_delayer *d)
+{
+    return d != NULL ? d->pending : 0;
 }
 
 struct ea_http_watch {

@@ -33,6 +33,14 @@ typedef struct ea_http_config {
     bool reuseport;  /* SO_REUSEPORT so several processes can share the port */
 } ea_http_config;
 
+/* The HTTP hardening every h2o server of the project gets, also one not built on ea_http_server
+ * (the worker's operations port): HTTP/1.1 only (the h2c upgrade and the HTTP/2 preface are
+ * refused) and bodies over max_body refused by h2o before they are buffered. Call after
+ * h2o_config_init; then ea_http_harden_path on every path and on the host's fallback path, so
+ * h2o's plain-text 413 is answered as {"error":{"code":"body_too_large",...}}. */
+void ea_http_harden_config(h2o_globalconf_t *gc, size_t max_body);
+void ea_http_harden_path(h2o_pathconf_t *pc);
+
 /* Creates the server and its event loop (not yet listening). NULL on allocation failure. */
 ea_http_server *ea_http_server_new(const ea_http_config *cfg);
 
@@ -100,6 +108,17 @@ const char *ea_http_reason(int status);
 /* The client's address as text ("127.0.0.1", "::1"; "-" when unknown) in buf (>= 64 bytes is
  * enough); returns buf. The TCP peer: a proxy in front means the proxy's address. */
 const char *ea_http_peer(h2o_req_t *req, char *buf, size_t len);
+
+/* Deliberately late answers (a tarpit for clients that are refused anyway): ea_http_delay calls
+ * fn(req, ud) on the loop after the delayer's fixed delay, unless the client went away first
+ * (then never). ud must live in req's pool (or longer). Each waiting request holds its
+ * connection and its pool, nothing else. */
+typedef struct ea_http_delayer ea_http_delayer;
+ea_http_delayer *ea_http_delayer_new(h2o_loop_t *loop, uint64_t delay_ms);
+void ea_http_delay(ea_http_delayer *d, h2o_req_t *req, void (*fn)(h2o_req_t *req, void *ud),
+                   void *ud);
+/* Requests waiting now (a stopping server answers them before it exits). */
+size_t ea_http_delayer_pending(const ea_http_delayer *d);
 
 /* Calls cb(ud) on the loop thread whenever fd is readable, after discarding what it holds (for
  * wake-up pipes such as ea_workpool_fd()). The watcher uses its own duplicate of fd; the owner

@@ -2,14 +2,15 @@
  * httpd.c — minimal h2o evloop server for the operations port (lib/http did not exist when the
  * worker was written; when it does, this file should become a user of it). The loop wakes every
  * 200 ms to notice a stop request, which is plenty for a port that serves probes and scrapes.
+ * It takes lib/http's hardening (HTTP/1.1 only, a small body cap, the JSON 413).
  */
 #include "httpd.h"
+#include "ea_http.h"
 #include "ea_log.h"
 #include "ea_pg_buf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <h2o.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -115,6 +116,7 @@ static void add_path(wk_httpd *h, h2o_hostconf_t *host, const char *path, int ki
     hd->super.on_req = on_req;
     hd->httpd = h;
     hd->kind = kind;
+    ea_http_harden_path(pc);
 }
 
 wk_httpd *wk_httpd_start(const char *host, int port, wk_stats *stats, struct ea_err *err)
@@ -143,8 +145,10 @@ wk_httpd *wk_httpd_start(const char *host, int port, wk_stats *stats, struct ea_
     }
     h->stats = stats;
     h2o_config_init(&h->config);
+    ea_http_harden_config(&h->config, 16 * 1024); /* probes and scrapes send no body */
     h2o_hostconf_t *hc =
         h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    ea_http_harden_path(&hc->fallback_path);
     add_path(h, hc, "/healthz", 0);
     add_path(h, hc, "/readyz", 1);
     add_path(h, hc, "/metrics", 2);
