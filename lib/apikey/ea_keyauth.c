@@ -643,10 +643,10 @@ ea_keyauth *ea_keyauth_new(const char *database_url, const ea_redis_url *redis, 
         free(a);
         return NULL;
     }
-    /* nice 5: under a flood of bcrypt work the loop thread keeps most of a shared core */
+    /* niced: under a flood of bcrypt work the loop thread keeps its share of a busy core */
     ea_workpool_config pc = {.threads = (int)s->workers,
                              .queue_max = (size_t)s->queue_max,
-                             .nice = 5,
+                             .nice = (int)s->worker_nice,
                              .thread_init = thread_init,
                              .thread_fini = thread_fini,
                              .ud = a,

@@ -64,6 +64,8 @@ typedef struct ea_keyauth_settings {
     long fail_limit_addr; /* AUTH_FAIL_LIMIT_ADDR: failed attempts per window per client address */
     long fail_limit_key;  /* AUTH_FAIL_LIMIT_KEY: failed attempts per window per key id */
     long fail_window_s;   /* AUTH_FAIL_WINDOW_S */
+    long fail_delay_ms;   /* AUTH_FAIL_DELAY_MS: how late the services send such a 429 */
+    long worker_nice;     /* AUTH_WORKER_NICE: the pool threads' nice value over the loop's */
 } ea_keyauth_settings;
 
 /* Entries for a service's ea_config table: `type` is the service's config struct and `member`
@@ -83,7 +85,11 @@ typedef struct ea_keyauth_settings {
      offsetof(type, member.fail_limit_key),                                                        \
      "failed attempts per key id per window (a cached verified key is unaffected); beyond, 429"},  \
     {"AUTH_FAIL_WINDOW_S", EA_CFG_INT, "60", 1, 86400, offsetof(type, member.fail_window_s),       \
-     "window of the failed-attempt limits, seconds"}
+     "window of the failed-attempt limits, seconds"},                                              \
+    {"AUTH_FAIL_DELAY_MS", EA_CFG_INT, "1000", 0, 10000, offsetof(type, member.fail_delay_ms),     \
+     "a client over a failed-attempt limit gets its 429 this late (a tarpit; 0: at once)"},        \
+    {"AUTH_WORKER_NICE", EA_CFG_INT, "10", 0, 19, offsetof(type, member.worker_nice),              \
+     "nice value added to the key-verifier threads, so bcrypt yields to serving requests"}
 /* clang-format on */
 /* NOLINTEND(bugprone-macro-parentheses) */
 

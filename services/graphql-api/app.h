@@ -23,6 +23,7 @@ typedef struct gql_app {
     struct gql_doccache *docs; /* prepared documents by query hash (doccache.c) */
     struct gql_ws_server *ws;  /* WebSocket subscriptions (ws.c) */
     struct gql_login *login;   /* /auth/ routes and their OIDC worker thread (login.c) */
+    struct ea_http_delayer *tarpit; /* late 429s for failed key attempts (auth.c); NULL: at once */
 } gql_app;
 
 /* Who is calling: an API key (one tenant, its scopes) or a signed-in user (tenants through

@@ -264,6 +264,16 @@ struct http_wait {
 
 static void graphql_authed(struct http_wait *hw, gql_auth_status as);
 
+/* 429 for a client over a failed-attempt limit (ud: the media type's name). */
+static void send_limited(h2o_req_t *req, void *ud)
+{
+    ea_http_send_json(req, 429,
+                      error_list("too many failed API key attempts from this address or for this "
+                                 "key; retry later",
+                                 "TOO_MANY_FAILED_ATTEMPTS"),
+                      ud);
+}
+
 static void http_wait_dispose(void *obj)
 {
     struct http_wait *hw = obj;
@@ -352,11 +362,10 @@ static void graphql_authed(struct http_wait *hw, gql_auth_status as)
         }
         if (as == GQL_AUTH_LIMITED) {
             ea_http_add_header(req, "Retry-After", ra);
-            ea_http_send_json(req, 429,
-                              error_list("too many failed API key attempts from this address or "
-                                         "for this key; retry later",
-                                         "TOO_MANY_FAILED_ATTEMPTS"),
-                              media_name(media));
+            if (app->tarpit != NULL) /* late, like ingest-api's (docs/SECURITY.md) */
+                ea_http_delay(app->tarpit, req, send_limited, (void *)media_name(media));
+            else
+                send_limited(req, (void *)media_name(media));
             return;
         }
         ea_http_add_header(req, "WWW-Authenticate", "Bearer");

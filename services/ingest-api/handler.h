@@ -24,7 +24,8 @@ typedef struct ingest_app {
     ingest_cors *cors;      /* listed origins for preflights (cors.c) */
     h2o_timeout_t deadline; /* INGEST_PRODUCE_TIMEOUT_MS per request, set up on first use */
     bool deadline_ready;
-    uint64_t auth_waiting; /* requests waiting for a key-verifier thread (ingest_auth.c) */
+    uint64_t auth_waiting;   /* requests waiting for a key-verifier thread or the tarpit */
+    ea_http_delayer *tarpit; /* late 429s for failed-attempt limits; NULL: at once */
 } ingest_app;
 
 /* Registers every route of the service on s (the front doors through frontdoor.c). */

@@ -37,7 +37,6 @@ void ingest_auth_refuse(h2o_req_t *req, const ea_keyauth_result *r, const ingest
     case EA_KEYAUTH_LIMITED:
         snprintf(num, sizeof(num), "%ld", r->retry_after_s);
         ea_http_add_header(req, "Retry-After", num);
-        ingest_stats.auth_limited++;
         ingest_door_error(req, door, 429, "too_many_failed_attempts",
                           "too many failed API key attempts from this address or for this key; "
                           "retry in %s s",
@@ -50,6 +49,38 @@ void ingest_auth_refuse(h2o_req_t *req, const ea_keyauth_result *r, const ingest
                                                           : "unknown or revoked API key");
         return;
     }
+}
+
+/* A client over a failed-attempt limit gets its 429 AUTH_FAIL_DELAY_MS late: with a few
+ * connections it could otherwise have the loop answer tens of thousands of 429s a second, which
+ * costs every other client; a late answer bounds it to one per connection per delay. */
+struct late_refusal {
+    ingest_app *app;
+    ea_keyauth_result r;
+    const ingest_door *door;
+};
+
+static void refuse_late(h2o_req_t *req, void *ud)
+{
+    struct late_refusal *lr = ud;
+    lr->app->auth_waiting--;
+    ingest_auth_refuse(req, &lr->r, lr->door);
+}
+
+static void refuse(ingest_app *app, h2o_req_t *req, const ea_keyauth_result *r,
+                   const ingest_door *door)
+{
+    if (r->status == EA_KEYAUTH_LIMITED) {
+        ingest_stats.auth_limited++;
+        if (app->tarpit != NULL) {
+            struct late_refusal *lr = h2o_mem_alloc_pool(&req->pool, sizeof(*lr));
+            *lr = (struct late_refusal){.app = app, .r = *r, .door = door};
+            app->auth_waiting++; /* answered before a SIGTERM exit, like any request */
+            ea_http_delay(app->tarpit, req, refuse_late, lr);
+            return;
+        }
+    }
+    ingest_auth_refuse(req, r, door);
 }
 
 /* The caller is known: scope, token bucket, then the front door's own work. */
@@ -99,7 +130,7 @@ static void on_verified(ea_keyauth_waiter *w, const ea_keyauth_result *r)
     if (r->status == EA_KEYAUTH_OK)
         authorized(aw->app, aw->req, &r->principal, aw->door, aw->next, aw->ctx);
     else
-        ingest_auth_refuse(aw->req, r, aw->door);
+        refuse(aw->app, aw->req, r, aw->door);
 }
 
 void ingest_auth_run(ingest_app *app, h2o_req_t *req, const char *key, size_t klen,
@@ -119,7 +150,7 @@ void ingest_auth_run(ingest_app *app, h2o_req_t *req, const char *key, size_t kl
     if (st == EA_KEYAUTH_OK)
         authorized(app, req, &r.principal, door, next, ctx);
     else
-        ingest_auth_refuse(req, &r, door);
+        refuse(app, req, &r, door);
 }
 
 void ingest_auth_on_ready(void *app)

@@ -66,6 +66,12 @@ int main(int argc, char **argv)
         ea_log_error("startup", "could not watch the key verifier");
         return 1;
     }
+    if (cfg.auth.fail_delay_ms > 0 &&
+        (app.tarpit = ea_http_delayer_new(ea_http_loop(srv), (uint64_t)cfg.auth.fail_delay_ms)) ==
+            NULL) {
+        ea_log_error("startup", "out of memory");
+        return 1;
+    }
     app.producer =
         ingest_producer_new(&cfg, brokers, ea_http_loop(srv), ingest_handler_on_delivery, &err);
     if (app.producer == NULL) {
