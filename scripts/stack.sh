@@ -17,6 +17,12 @@
 #   log/<component>.log  stdout+stderr of each component
 #   run/<component>.pid  pids; run/<component>.port the port it was started on
 #   oidc-dev.secret      client secret of the local OIDC provider (mode 600, generated once)
+#   pg-admin.password    password of the local PostgreSQL's superuser `postgres` (mode 600; this
+#                        script's own connections only)
+#   pg.password          password of the role `analytics` (mode 600; in DATABASE_URL)
+#   redis.password       the local Redis's requirepass (mode 600; in REDIS_URL and, for redis-cli,
+#                        REDISCLI_AUTH in stack.env)
+#   redis/redis.conf     the local Redis's settings, its password included (mode 600)
 #   tls/                 PG_TLS=1: ca.crt (clients verify with it), ca.key, server.crt/.key (generated once)
 #   session.secret       SESSION_SECRET for graphql-api when the environment has none (mode 600)
 #
@@ -25,6 +31,13 @@
 # TLS is refused) and DATABASE_URL says sslmode=verify-full with sslrootcert=tls/ca.crt, so every
 # component (services, analytics-admin, psql in tests) verifies the server. Switching PG_TLS needs
 # a `down` first.
+#
+# Local servers have passwords (docs/SECURITY.md "Local stack"): PostgreSQL authenticates every
+# connection with SCRAM (pg_hba.conf has no `trust`; the script sets role passwords as SCRAM
+# verifiers, so a password never reaches the server or its log), Redis runs with requirepass from
+# a 0600 config file (never on a command line), and no log under log/ holds a key or password.
+# A data directory or a running Redis from before passwords is converted by the next `up` (and
+# the services are restarted with the new URLs).
 #
 # Login: without OIDC_CLIENT_ID the local OIDC provider (tools/oidc-dev, user demo / demo) runs
 # on 127.0.0.1:$OIDC_DEV_PORT (default GRAPHQL_PORT + 2) and graphql-api is pointed at it.
@@ -62,11 +75,21 @@ LOGS="$STACK_DIR/log"
 SERVICES=(ingest-api worker graphql-api)
 PG_TLS="${PG_TLS:-0}"
 PG_TLS_DIR="$STACK_DIR/tls"
-LOCAL_DB_URL="postgresql://analytics@127.0.0.1:$PG_PORT/analytics"
-if [[ "$PG_TLS" == 1 ]]; then
-    LOCAL_DB_URL="$LOCAL_DB_URL?sslmode=verify-full&sslrootcert=$PG_TLS_DIR/ca.crt"
-fi
-LOCAL_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+# The local servers' URLs carry their passwords; local_urls() reads (or makes) them when `up`
+# needs them. The LEGACY_ forms (no password) are how an older stack.env names the same servers.
+PG_ADMIN_PASSWORD="" PG_PASSWORD="" REDIS_PASSWORD=""
+LOCAL_DB_URL="" LEGACY_DB_URL="" LOCAL_REDIS_URL="" LEGACY_REDIS_URL=""
+local_urls() {
+    local q=""
+    [[ "$PG_TLS" == 1 ]] && q="?sslmode=verify-full&sslrootcert=$PG_TLS_DIR/ca.crt"
+    PG_ADMIN_PASSWORD="$(stack_secret pg-admin.password)"
+    PG_PASSWORD="$(stack_secret pg.password)"
+    REDIS_PASSWORD="$(stack_secret redis.password)"
+    LOCAL_DB_URL="postgresql://analytics:$PG_PASSWORD@127.0.0.1:$PG_PORT/analytics$q"
+    LEGACY_DB_URL="postgresql://analytics@127.0.0.1:$PG_PORT/analytics$q"
+    LOCAL_REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
+    LEGACY_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+}
 KAFKA_BOOTSTRAP_FILE="$STACK_DIR/kafka.bootstrap"
 KAFKA_CONTROL="$RUN/kafka-dev-broker.sock"
 # A Unix socket path must fit in sun_path (108 bytes): fall back to /tmp for deep checkouts.
@@ -212,11 +235,40 @@ pg_running() {
     [[ -f "$d/PG_VERSION" ]] && as_pg "$PG_BIN/pg_ctl" status -D "$d" >/dev/null 2>&1
 }
 
+# psql as the superuser: psql_admin "SQL", or psql_admin with the SQL on stdin. The password goes
+# through the environment of psql alone (never a command line).
 psql_admin() {
-    local tls=()
-    [[ "$PG_TLS" == 1 ]] && tls=(env PGSSLMODE=verify-full PGSSLROOTCERT="$PG_TLS_DIR/ca.crt")
-    "${tls[@]}" "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
-        -v ON_ERROR_STOP=1 -tAc "$1"
+    local sql=(-f -)
+    (($# > 0)) && sql=(-c "$1")
+    if [[ "$PG_TLS" == 1 ]]; then
+        PGPASSWORD="$PG_ADMIN_PASSWORD" PGSSLMODE=verify-full PGSSLROOTCERT="$PG_TLS_DIR/ca.crt" \
+            "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+            -v ON_ERROR_STOP=1 -tA "${sql[@]}"
+    else
+        PGPASSWORD="$PG_ADMIN_PASSWORD" "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" \
+            -U postgres -d postgres -v ON_ERROR_STOP=1 -tA "${sql[@]}"
+    fi
+}
+
+# A SCRAM-SHA-256 verifier (RFC 5803 form, as PostgreSQL stores it) of the password on stdin:
+# ALTER ROLE ... PASSWORD '<verifier>' sets the password without the server ever seeing it.
+scram_verifier() {
+    python3 -c '
+import base64, hashlib, hmac, os, sys
+pw = sys.stdin.readline().rstrip("\n").encode()
+salt, n = os.urandom(16), 4096
+salted = hashlib.pbkdf2_hmac("sha256", pw, salt, n)
+client = hmac.new(salted, b"Client Key", "sha256").digest()
+server = hmac.new(salted, b"Server Key", "sha256").digest()
+b64 = lambda b: base64.b64encode(b).decode()
+print("SCRAM-SHA-256$%d:%s$%s:%s" % (n, b64(salt), b64(hashlib.sha256(client).digest()), b64(server)))'
+}
+
+# pg_set_password ROLE PASSWORD
+pg_set_password() {
+    local v
+    v="$(printf '%s\n' "$2" | scram_verifier)" || die "could not compute a SCRAM verifier (python3)"
+    printf 'ALTER ROLE %s PASSWORD %s;\n' "$1" "'$v'" | psql_admin >/dev/null
 }
 
 # PG_TLS=1: a CA and a server certificate (SAN 127.0.0.1, localhost), made once with the openssl
@@ -245,8 +297,25 @@ pg_tls_prepare() {
     chmod 600 "$d/server.key"
 }
 
-# pg_hba.conf: with PG_TLS=1 every TCP entry is hostssl (no entry matches a connection without
-# TLS: refused with "no pg_hba.conf entry ... no encryption"); without it, back to host.
+# pg_hba.conf, the whole of it: a password (SCRAM) for every connection, never trust; with
+# PG_TLS=1 the TCP entries are hostssl (no entry matches a connection without TLS: refused with
+# "no pg_hba.conf entry ... no encryption").
+pg_hba_write() {
+    local host=host
+    [[ "$PG_TLS" == 1 ]] && host=hostssl
+    printf '%s\n' "# written by scripts/stack.sh: every connection needs a password (SCRAM); no trust" \
+        "local   all  all                scram-sha-256" \
+        "$host   all  all  127.0.0.1/32  scram-sha-256" \
+        "$host   all  all  ::1/128       scram-sha-256" | as_pg tee "$1/pg_hba.conf" >/dev/null
+}
+
+# True when pg_hba.conf lets some connection in without a password (a data directory made
+# before the stack had passwords).
+pg_hba_trusts() {
+    as_pg grep -qE '^[[:space:]]*[^#[:space:]].*[[:space:]](trust|password)([[:space:]]|$)' "$1/pg_hba.conf"
+}
+
+# The legacy form of pg_hba.conf (trust) only switched between host and hostssl.
 pg_hba_mode() {
     local f="$1/pg_hba.conf"
     if [[ "$PG_TLS" == 1 ]]; then
@@ -257,15 +326,22 @@ pg_hba_mode() {
 }
 
 PG_FRESH=0
+STACK_RESECURED=0
 pg_up() {
     [[ -x "$PG_BIN/pg_ctl" ]] || die "PostgreSQL binaries not found (PG_BIN=$PG_BIN): run scripts/deps.sh"
     local d running_port
     d="$(pg_prepare_datadir)"
     if [[ ! -f "$d/PG_VERSION" ]]; then
         msg "postgresql: initdb in $d"
-        as_pg "$PG_BIN/initdb" -D "$d" -U postgres --auth-host=trust --auth-local=trust \
-            --encoding=UTF8 --no-locale >"$LOGS/initdb.log" 2>&1 ||
-            { show_log_tail initdb; die "initdb failed"; }
+        # the superuser's password through a file only the server's user can read
+        local pwf
+        pwf="$(as_pg mktemp)"
+        printf '%s\n' "$PG_ADMIN_PASSWORD" | as_pg tee "$pwf" >/dev/null
+        as_pg "$PG_BIN/initdb" -D "$d" -U postgres --pwfile="$pwf" --auth-host=scram-sha-256 \
+            --auth-local=scram-sha-256 --encoding=UTF8 --no-locale >"$LOGS/initdb.log" 2>&1 ||
+            { as_pg rm -f "$pwf"; show_log_tail initdb; die "initdb failed"; }
+        as_pg rm -f "$pwf"
+        pg_hba_write "$d"
         PG_FRESH=1
     fi
     if pg_running; then
@@ -284,7 +360,7 @@ pg_up() {
             pg_tls_prepare "$d"
             tls_opts=" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c ssl_min_protocol_version=TLSv1.2"
         fi
-        pg_hba_mode "$d"
+        if pg_hba_trusts "$d"; then pg_hba_mode "$d"; else pg_hba_write "$d"; fi
         msg "postgresql: starting on 127.0.0.1:$PG_PORT$([[ "$PG_TLS" == 1 ]] && echo " (TLS only)")"
         # setsid: a Ctrl-C in `make dev` must not reach the postmaster; `down` stops it.
         local as=() t_end lines
@@ -313,8 +389,18 @@ pg_up() {
     pg_postmaster_pid >"$RUN/postgresql.pid"
     echo "$PG_PORT" >"$RUN/postgresql.port"
     echo "$PG_TLS" >"$RUN/postgresql.tls"
+    if pg_hba_trusts "$d"; then
+        # made before the stack had passwords: set them while trust still lets us in, then trust
+        # goes; services started with the old URL are restarted (STACK_RESECURED)
+        msg "postgresql: this data directory trusted local connections: passwords from now on"
+        pg_set_password postgres "$PG_ADMIN_PASSWORD"
+        pg_hba_write "$d"
+        psql_admin "select pg_reload_conf()" >/dev/null
+        STACK_RESECURED=1
+    fi
     [[ "$(psql_admin "select 1 from pg_roles where rolname = 'analytics'")" == 1 ]] ||
         psql_admin "create role analytics login"
+    pg_set_password analytics "$PG_PASSWORD"
     [[ "$(psql_admin "select 1 from pg_database where datname = 'analytics'")" == 1 ]] ||
         psql_admin "create database analytics owner analytics"
 }
@@ -340,15 +426,43 @@ pg_down() {
 }
 
 # ---- Redis -------------------------------------------------------------------------------------
+# redis-cli against the local Redis (the password through its environment, never argv).
+rcli() {
+    local port="$1"
+    shift
+    REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$port" "$@"
+}
+
+# Every setting in a 0600 file: requirepass must not show on a command line (ps).
+redis_conf_write() {
+    local f="$STACK_DIR/redis/redis.conf"
+    mkdir -p "$STACK_DIR/redis"
+    (
+        umask 077
+        printf '%s\n' "# written by scripts/stack.sh up (mode 600: it holds the password)" \
+            "bind 127.0.0.1" "port $REDIS_PORT" "save \"\"" "appendonly no" \
+            "dir \"$STACK_DIR/redis\"" "daemonize yes" "pidfile \"$RUN/redis.pid\"" \
+            "logfile \"$LOGS/redis.log\"" "requirepass \"$REDIS_PASSWORD\"" >"$f.tmp"
+    )
+    mv -f "$f.tmp" "$f"
+}
+
 redis_up() {
     local pid i
     pid="$(read_pid "$RUN/redis.pid")"
     if [[ -n "$pid" ]] && pid_is "$pid" redis-server; then
-        msg "redis: running (pid $pid, port $(cat "$RUN/redis.port" 2>/dev/null || echo "?"))"
-        return 0
+        if [[ "$(env -u REDISCLI_AUTH redis-cli -h 127.0.0.1 \
+            -p "$(cat "$RUN/redis.port" 2>/dev/null || echo "$REDIS_PORT")" ping 2>/dev/null)" != PONG ]]; then
+            msg "redis: running (pid $pid, port $(cat "$RUN/redis.port" 2>/dev/null || echo "?"))"
+            return 0
+        fi
+        # it answers without a password: started before the stack had passwords
+        msg "redis: running without a password: restarting it with one"
+        redis_down
+        STACK_RESECURED=1
     fi
     check_port_free "$REDIS_PORT" redis
-    mkdir -p "$STACK_DIR/redis"
+    redis_conf_write
     msg "redis: starting on 127.0.0.1:$REDIS_PORT"
     local t_end lines
     t_end=$(($(date +%s) + BIND_RETRY_S))
@@ -356,11 +470,9 @@ redis_up() {
         rm -f "$RUN/redis.pid"
         lines=0
         [[ -f "$LOGS/redis.log" ]] && lines="$(wc -l <"$LOGS/redis.log")"
-        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-            --dir "$STACK_DIR/redis" --daemonize yes --pidfile "$RUN/redis.pid" \
-            --logfile "$LOGS/redis.log" </dev/null >/dev/null
+        redis-server "$STACK_DIR/redis/redis.conf" </dev/null >/dev/null
         for ((i = 0; i < 100; i++)); do
-            [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]] && break 2
+            [[ "$(rcli "$REDIS_PORT" ping 2>/dev/null)" == PONG ]] && break 2
             tail -n +"$((lines + 1))" "$LOGS/redis.log" 2>/dev/null | grep -q 'Address already in use' &&
                 break
             sleep 0.1
@@ -371,7 +483,7 @@ redis_up() {
         msg "redis: port $REDIS_PORT is held by a closing connection, retrying in 3 s"
         sleep 3
     done
-    [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]] ||
+    [[ "$(rcli "$REDIS_PORT" ping 2>/dev/null)" == PONG ]] ||
         { show_log_tail redis; die "redis did not start"; }
     for ((i = 0; i < 50; i++)); do [[ -s "$RUN/redis.pid" ]] && break; sleep 0.1; done
     echo "$REDIS_PORT" >"$RUN/redis.port"
@@ -385,7 +497,8 @@ redis_down() {
         return 0
     fi
     port="$(cat "$RUN/redis.port" 2>/dev/null || echo "$REDIS_PORT")"
-    redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    [[ -n "$REDIS_PASSWORD" ]] || REDIS_PASSWORD="$(cat "$STACK_DIR/redis.password" 2>/dev/null || true)"
+    rcli "$port" shutdown nosave >/dev/null 2>&1 || true
     if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
         kill -TERM "$pid" 2>/dev/null || true
         wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
@@ -482,7 +595,7 @@ svc_up() {
     pid="$(read_pid "$RUN/$name.pid")"
     if [[ -n "$pid" ]] && pid_is "$pid" "$name"; then
         if [[ "$restart" == 1 ]]; then
-            msg "$name: restarting (the broker was restarted)"
+            msg "$name: restarting (the broker was restarted or a local server's password changed)"
             stop_pidfile "$name" "$name"
         else
             msg "$name: running (pid $pid, port $(cat "$RUN/$name.port" 2>/dev/null || echo "?"))"
@@ -529,30 +642,37 @@ admin() {
     (cd "$REPO_ROOT" && "$BIN_DIR/analytics-admin" "$@")
 }
 
+# Logs never hold a key: anything shaped like an API key is masked on its way to admin.log.
+redact() { sed -E 's/ak_[0-9a-f]{12}_[0-9a-f]{32}/ak_<redacted>/g'; }
+
+# Which database a URL names, without its credentials (kept in files next to the data).
+db_identity() { printf '%s\n' "$1" | sed -E 's#://[^/@]*@#://#'; }
+
 migrate_and_seed() {
     local out key
     [[ -x "$BIN_DIR/analytics-admin" ]] || die "$BIN_DIR/analytics-admin not found: build first"
     msg "migrate"
-    if ! admin migrate >>"$LOGS/admin.log" 2>&1; then
+    if ! admin migrate 2>&1 | redact >>"$LOGS/admin.log"; then
         show_log_tail admin
         die "analytics-admin migrate failed"
     fi
     # The demo key belongs to one database: seed again when the database is new or another one.
     if [[ "$PG_FRESH" == 1 || ! -s "$STACK_DIR/demo-key" ||
-        "$(cat "$STACK_DIR/demo-key.db" 2>/dev/null)" != "$DATABASE_URL" ]]; then
+        "$(cat "$STACK_DIR/demo-key.db" 2>/dev/null)" != "$(db_identity "$DATABASE_URL")" ]]; then
         msg "seed"
-        if ! out="$(admin seed 2>>"$LOGS/admin.log")"; then
-            printf '%s\n' "$out" >>"$LOGS/admin.log"
+        if ! out="$(admin seed 2> >(redact >>"$LOGS/admin.log"))"; then
+            printf '%s\n' "$out" | redact >>"$LOGS/admin.log"
             show_log_tail admin
             die "analytics-admin seed failed"
         fi
-        printf '%s\n' "$out" >>"$LOGS/admin.log"
+        printf '%s\n' "$out" | redact >>"$LOGS/admin.log"
+        printf 'demo key written to %s (mode 600)\n' "${STACK_DIR#"$REPO_ROOT"/}/demo-key" >>"$LOGS/admin.log"
         key="$(printf '%s\n' "$out" | awk 'NF { last = $0 } END { print last }')"
         [[ -n "$key" && "$key" != *[[:space:]]* ]] || die "analytics-admin seed printed no key on its last line"
         (umask 077 && printf '%s\n' "$key" >"$STACK_DIR/demo-key.tmp")
         chmod 600 "$STACK_DIR/demo-key.tmp"
         mv -f "$STACK_DIR/demo-key.tmp" "$STACK_DIR/demo-key"
-        printf '%s\n' "$DATABASE_URL" >"$STACK_DIR/demo-key.db"
+        db_identity "$DATABASE_URL" >"$STACK_DIR/demo-key.db"
     fi
 }
 
@@ -564,12 +684,12 @@ load_sample_data() {
     local days="${SAMPLE_DAYS:-0}"
     [[ "$days" =~ ^[0-9]+$ ]] || die "SAMPLE_DAYS must be a number of days (got \"$days\")"
     ((days > 0)) || return 0
-    [[ "$PG_FRESH" != 1 && "$(cat "$STACK_DIR/sample.db" 2>/dev/null)" == "$DATABASE_URL" ]] &&
+    [[ "$PG_FRESH" != 1 && "$(cat "$STACK_DIR/sample.db" 2>/dev/null)" == "$(db_identity "$DATABASE_URL")" ]] &&
         return 0
     msg "loading $days days of sample events for acme-corp (ingest API -> Kafka -> worker)"
     if INGEST_URL="http://127.0.0.1:$INGEST_PORT" admin seed --sample-days "$days" \
-        2> >(tee -a "$LOGS/admin.log" >&2) | tee -a "$LOGS/admin.log"; then
-        printf '%s\n' "$DATABASE_URL" >"$STACK_DIR/sample.db"
+        2> >(tee >(redact >>"$LOGS/admin.log") >&2) | tee >(redact >>"$LOGS/admin.log"); then
+        db_identity "$DATABASE_URL" >"$STACK_DIR/sample.db"
     else
         msg "warning: sample data not loaded (see ${LOGS#"$REPO_ROOT"/}/admin.log); retry: analytics-admin seed --sample-days $days"
     fi
@@ -598,6 +718,9 @@ write_stack_env() {
         printf 'export INGEST_URL=%s\n' "$(shq "http://127.0.0.1:$INGEST_PORT")"
         printf 'export GRAPHQL_URL=%s\n' "$(shq "http://127.0.0.1:$GRAPHQL_PORT/graphql")"
         printf 'export DEMO_KEY_FILE=%s\n' "$(shq "$STACK_DIR/demo-key")"
+        # redis-cli reads the local Redis's password from the environment (REDIS_URL holds it too)
+        [[ "$REDIS_URL" == "$LOCAL_REDIS_URL" ]] &&
+            printf 'export REDISCLI_AUTH=%s\n' "$(shq "$REDIS_PASSWORD")"
     } >"$tmp"
     mv -f "$tmp" "$STACK_DIR/stack.env"
 }
@@ -609,8 +732,10 @@ cmd_up() {
     mkdir -p "$RUN" "$LOGS"
     chmod 755 "$STACK_DIR" "$RUN" "$LOGS" 2>/dev/null || true
     : >"$RUN/mode"
+    local_urls
 
-    if [[ -n "${DATABASE_URL:-}" && "$DATABASE_URL" != "$LOCAL_DB_URL" ]]; then
+    if [[ -n "${DATABASE_URL:-}" && "$DATABASE_URL" != "$LOCAL_DB_URL" &&
+        "$DATABASE_URL" != "$LEGACY_DB_URL" ]]; then
         msg "postgresql: using DATABASE_URL from the environment"
         echo "postgresql external" >>"$RUN/mode"
     else
@@ -618,7 +743,8 @@ cmd_up() {
         DATABASE_URL="$LOCAL_DB_URL"
         echo "postgresql local" >>"$RUN/mode"
     fi
-    if [[ -n "${REDIS_URL:-}" && "$REDIS_URL" != "$LOCAL_REDIS_URL" ]]; then
+    if [[ -n "${REDIS_URL:-}" && "$REDIS_URL" != "$LOCAL_REDIS_URL" &&
+        "$REDIS_URL" != "$LEGACY_REDIS_URL" ]]; then
         msg "redis: using REDIS_URL from the environment"
         echo "redis external" >>"$RUN/mode"
     else
@@ -634,12 +760,14 @@ cmd_up() {
         broker_up
         KAFKA_BROKERS="$(cat "$KAFKA_BOOTSTRAP_FILE")"
         echo "kafka local" >>"$RUN/mode"
-        restart="$BROKER_STARTED"
+        ((BROKER_STARTED)) && restart=1
         # The mock cluster's LeaveGroup often times out, so a restarted worker would wait for
         # the old member's session to expire; short timeouts keep restarts in tests quick.
         export WORKER_SESSION_TIMEOUT_MS="${WORKER_SESSION_TIMEOUT_MS:-6000}"
         export WORKER_MAX_POLL_INTERVAL_MS="${WORKER_MAX_POLL_INTERVAL_MS:-20000}"
     fi
+    # services started with URLs from before the local servers had passwords need the new ones
+    ((STACK_RESECURED)) && restart=1
     export DATABASE_URL REDIS_URL KAFKA_BROKERS KAFKA_TOPIC KAFKA_BOOTSTRAP_FILE MIGRATIONS_DIR \
         INGEST_PORT GRAPHQL_PORT WORKER_PORT LOG_LEVEL
     if [[ -z "${OIDC_CLIENT_ID:-}" ]]; then
@@ -659,7 +787,7 @@ cmd_up() {
         # the seed ran once per database; the membership of the provider's demo user is kept
         # here too so an older database gains it (idempotent)
         admin member add --tenant acme-corp --issuer "$OIDC_DEV_ISSUER" --subject demo \
-            --role admin >>"$LOGS/admin.log" 2>&1 || msg "warning: could not add member demo"
+            --role admin 2>&1 | redact >>"$LOGS/admin.log" || msg "warning: could not add member demo"
     fi
     write_stack_env
     for name in "${SERVICES[@]}"; do svc_up "$name" "$restart"; done

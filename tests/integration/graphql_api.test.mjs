@@ -201,9 +201,8 @@ test('cache: with Redis stopped the answers come from the database, and caching 
     const ready = await fetch(`${GRAPHQL}/readyz`).then((r) => r.json());
     assert.equal(ready.redis, false);
   } finally {
-    execFileSync('redis-server', ['--bind', '127.0.0.1', '--port', REDIS_PORT, '--save', '', '--appendonly', 'no',
-      '--dir', `${stackDir}/redis`, '--daemonize', 'yes', '--pidfile', `${stackDir}/run/redis.pid`,
-      '--logfile', `${stackDir}/log/redis.log`]);
+    // the stack's own settings file: port, directories and the password (scripts/stack.sh)
+    execFileSync('redis-server', [`${stackDir}/redis/redis.conf`]);
   }
   assert.ok(await waitFor(async () => redis('ping') === 'PONG', 5000));
   const hit = await waitFor(async () => (await series(t, vars)).headers.get('x-cache') === 'HIT', 10000, 300);

@@ -45,7 +45,7 @@ new_key() {
 }
 
 sql() {
-    psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U analytics -d analytics -c "$1"
+    psql "$DATABASE_URL" -X -q -At -v ON_ERROR_STOP=1 -c "$1" # the URL carries the password
 }
 
 # Kafka end offsets of every partition of the topic, summed (empty when the broker does not
