@@ -66,7 +66,9 @@ curl -fsS -m 2 -o /dev/null "$NOLIMIT_URL/readyz" || { cat "$TMP/nolimit.log" >&
 
 # The failed-attempt counters live in the stack's Redis and this script's flood (all from
 # 127.0.0.1) fills them: start from none, and leave none for the benchmarks that follow.
-# (redis-cli finds the local Redis's password in REDISCLI_AUTH, exported by stack.env)
+# (the stack's Redis password, from REDIS_URL, reaches redis-cli through its environment)
+REDISCLI_AUTH=$(python3 -c 'import os, urllib.parse as u; print(u.unquote(u.urlsplit(os.environ["REDIS_URL"]).password or ""))')
+export REDISCLI_AUTH
 clear_counters() {
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --scan --pattern 'ea:authfail:*' 2>/dev/null |
         xargs -r redis-cli -h 127.0.0.1 -p "$REDIS_PORT" del >/dev/null 2>&1 || true

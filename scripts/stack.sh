@@ -20,8 +20,8 @@
 #   pg-admin.password    password of the local PostgreSQL's superuser `postgres` (mode 600; this
 #                        script's own connections only)
 #   pg.password          password of the role `analytics` (mode 600; in DATABASE_URL)
-#   redis.password       the local Redis's requirepass (mode 600; in REDIS_URL and, for redis-cli,
-#                        REDISCLI_AUTH in stack.env)
+#   redis.password       the local Redis's requirepass (mode 600; in REDIS_URL: for redis-cli,
+#                        REDISCLI_AUTH=<it> redis-cli, or redis-cli -u "$REDIS_URL")
 #   redis/redis.conf     the local Redis's settings, its password included (mode 600)
 #   tls/                 PG_TLS=1: ca.crt (clients verify with it), ca.key, server.crt/.key (generated once)
 #   session.secret       SESSION_SECRET for graphql-api when the environment has none (mode 600)
@@ -718,9 +718,6 @@ write_stack_env() {
         printf 'export INGEST_URL=%s\n' "$(shq "http://127.0.0.1:$INGEST_PORT")"
         printf 'export GRAPHQL_URL=%s\n' "$(shq "http://127.0.0.1:$GRAPHQL_PORT/graphql")"
         printf 'export DEMO_KEY_FILE=%s\n' "$(shq "$STACK_DIR/demo-key")"
-        # redis-cli reads the local Redis's password from the environment (REDIS_URL holds it too)
-        [[ "$REDIS_URL" == "$LOCAL_REDIS_URL" ]] &&
-            printf 'export REDISCLI_AUTH=%s\n' "$(shq "$REDIS_PASSWORD")"
     } >"$tmp"
     mv -f "$tmp" "$STACK_DIR/stack.env"
 }

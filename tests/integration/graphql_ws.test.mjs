@@ -8,7 +8,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { freshTenant, ingest, graphql } from './lib/stack.mjs';
 import { execFileSync } from 'node:child_process';
-import { WS_URL, REDIS_PORT, redis, rawSocket, closeWithin } from './lib/gql.mjs';
+import { WS_URL, REDIS_PORT, REDIS_CLI_ENV, redis, rawSocket, closeWithin } from './lib/gql.mjs';
 
 const HOUR = 3600000;
 const SUB = `subscription($t: String!, $n: String!, $g: [String!]) {
@@ -198,7 +198,7 @@ test('backpressure: a client that stops reading is dropped once GRAPHQL_WS_MAX_Q
     const pad = 'x'.repeat(4000);
     const n = 2500; // ~10 MB of pushes: more than loopback socket buffers hold
     const lines = Array.from({ length: n }, (_, i) => `PUBLISH ea:alerts ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: i, pad }))}`).join('\n');
-    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', REDIS_PORT], { input: lines, stdio: ['pipe', 'ignore', 'inherit'] });
+    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', REDIS_PORT], { input: lines, stdio: ['pipe', 'ignore', 'inherit'], env: REDIS_CLI_ENV });
     await new Promise((r) => setTimeout(r, 3000));
     ws._socket.resume();
     const code = await Promise.race([closed, new Promise((r) => setTimeout(() => r('open'), 20000))]);

@@ -89,10 +89,11 @@ for (const svc of SERVICES) {
       `POST ${svc.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`,
       big,
     ], 5000, 500));
-    const chunk = big.subarray(0, 8192);
+    // chunks up to the first that crosses the limit, then nothing more: a server that closes
+    // with unread bytes sends a reset, and a reset can destroy its own answer in transit
+    const chunk = big.subarray(0, 4096);
     const chunks = [`POST ${svc.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`];
-    for (let sent = 0; sent <= svc.limit; sent += chunk.length) chunks.push(`${chunk.length.toString(16)}\r\n`, chunk, '\r\n');
-    chunks.push('0\r\n\r\n');
+    for (let sent = 0; sent <= svc.limit; sent += chunk.length) chunks.push(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
     const chunked = parse(await exchange(svc.port, chunks));
     for (const [how, r] of [['Content-Length', withLength], ['chunked', chunked]]) {
       assert.equal(r.status, 413, `${how}: ${r.status} ${r.body.slice(0, 200)}`);

@@ -8,10 +8,17 @@ import { env, GRAPHQL } from './stack.mjs';
 export const WS_URL = GRAPHQL.replace(/^http/, 'ws') + '/graphql';
 export const REDIS_PORT = env.REDIS_PORT || '56380';
 
+// The environment for redis-cli against the test stack's Redis: its password (in REDIS_URL)
+// goes in REDISCLI_AUTH, never on the command line.
+const password = (() => {
+  try { return decodeURIComponent(new URL(env.REDIS_URL || '').password); } catch { return ''; }
+})();
+export const REDIS_CLI_ENV = password ? { ...env, REDISCLI_AUTH: password } : env;
+
 // Runs a redis-cli command against the test stack's Redis; returns trimmed stdout.
 export function redis(...args) {
   return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', REDIS_PORT, ...args],
-    { encoding: 'utf8' }).trim();
+    { encoding: 'utf8', env: REDIS_CLI_ENV }).trim();
 }
 
 // A raw WebSocket to /graphql: messages are collected; close resolves `closed` with the code.
