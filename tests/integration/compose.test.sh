@@ -4,14 +4,19 @@
 # expected services exist with the right images, health checks, restart policies, dependencies
 # and environment, and each Dockerfile is a Debian multi-stage build that runs as a non-root user;
 # and the SASL/SCRAM profile (docker-compose.sasl.yml) merged on top, as Compose merges it.
-# Needs no running stack (ingest-api from BIN_DIR checks the profile's Kafka settings). Prints `compose: N passed, M failed`; exits 1 when any check failed.
+# Secrets (issue 12 item 6): no password in the file; the `secrets` service's script is run here
+# (in a temporary directory) and must make private, stable passwords and the services' URLs; the
+# `migrate` script is run twice against the test stack's database (its service.env pointed
+# there) and must seed once, keep the key out of its output and write it to the secrets volume.
+# Uses the test stack's DATABASE_URL for that; ingest-api from BIN_DIR checks the profile's
+# Kafka settings. Prints `compose: N passed, M failed`; exits 1 when any check failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN_DIR=${BIN_DIR:-build/bin}
 export BIN_DIR
 
 exec python3 - <<'PY'
-import os, re, socket, subprocess, sys
+import os, re, socket, stat, subprocess, sys, tempfile
 
 try:
     import yaml
@@ -104,9 +109,13 @@ for name, port in APPS.items():
     check(dockerfile == f"services/{name}/Dockerfile" and (build.get("context") in (".", "./")),
           f"{name}: built from services/{name}/Dockerfile with the repository as context")
     env = env_of(s)
-    check(env.get("DATABASE_URL") == "postgresql://analytics:analytics@postgres:5432/analytics",
-          f"{name}: DATABASE_URL points at the postgres service")
-    check(env.get("REDIS_URL", "").startswith("redis://redis:6379"), f"{name}: REDIS_URL points at redis")
+    check("DATABASE_URL" not in env and "REDIS_URL" not in env,
+          f"{name}: no database or Redis URL (with a password) in the compose file")
+    ep = s.get("entrypoint") or []
+    check(ep[:2] == ["/bin/sh", "-c"] and len(ep) == 3 and
+          ep[2] == f". /secrets/service.env && exec /usr/local/bin/{name}",
+          f"{name}: sources /secrets/service.env (DATABASE_URL, REDIS_URL), then execs {name}")
+    check("secrets:/secrets:ro" in (s.get("volumes") or []), f"{name}: mounts the secrets volume read-only")
     check(env.get("KAFKA_BROKERS") == "redpanda:9092", f"{name}: KAFKA_BROKERS points at redpanda")
     check(env.get("KAFKA_TOPIC", "events") == "events", f"{name}: topic events")
     for dep, cond in [("postgres", "service_healthy"), ("redis", "service_healthy"),
@@ -131,6 +140,87 @@ check(get("postgres").get("environment") is not None and
       env_of(get("postgres")).get("POSTGRES_USER") == "analytics" and
       env_of(get("postgres")).get("POSTGRES_DB") == "analytics",
       "postgres: role and database analytics")
+
+# ---- secrets: generated on the first up, never in this file, never in a log -------------------
+raw = open("docker-compose.yml").read()
+check(re.search(r"(?im)^\s*POSTGRES_PASSWORD\s*:", raw) is None and ":analytics@" not in raw and
+      re.search(r"requirepass\s+[\"']?[A-Za-z0-9]", raw) is None,
+      "docker-compose.yml holds no password (PostgreSQL's and Redis's are generated)")
+pg = env_of(get("postgres"))
+check(pg.get("POSTGRES_PASSWORD_FILE") == "/secrets/pg.password", "postgres: password from the secrets volume")
+check("--auth-host=scram-sha-256" in pg.get("POSTGRES_INITDB_ARGS", "") and
+      "--auth-local=scram-sha-256" in pg.get("POSTGRES_INITDB_ARGS", "") and
+      pg.get("POSTGRES_HOST_AUTH_METHOD") == "scram-sha-256",
+      "postgres: SCRAM for every connection (initdb local and host, the image's host rule): no trust")
+rd = get("redis")
+check(rd.get("command") == ["redis-server", "/secrets/redis.conf"],
+      "redis: started from /secrets/redis.conf (requirepass; no password on a command line)")
+rhc = " ".join(str(x) for x in ((rd.get("healthcheck") or {}).get("test") or []))
+check("REDISCLI_AUTH=" in rhc and "/secrets/redis.password" in rhc, "redis: the health check authenticates")
+for name in ("postgres", "redis"):
+    check(dep_condition(get(name), "secrets") == "service_completed_successfully",
+          f"{name}: starts after the secrets exist")
+check("secrets" in (doc.get("volumes") or {}), "a named volume secrets")
+
+def script(svc):
+    """The service's shell script as the container runs it ($$ is Compose's escape for $)."""
+    c = get(svc).get("command")
+    return (c[0] if isinstance(c, list) else str(c or "")).replace("$$", "$")
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+sec = get("secrets")
+check(sec.get("restart") in ("no", None, False) and sec.get("entrypoint") == ["/bin/sh", "-c"],
+      "secrets: a one-shot shell script")
+with tempfile.TemporaryDirectory() as d:
+    run = lambda svc, extra=None: subprocess.run(["/bin/sh", "-c", script(svc)],
+                                                  env=dict(os.environ, SECRETS_DIR=d, **(extra or {})),
+                                                  capture_output=True, text=True, timeout=120)
+    p1 = run("secrets")
+    check(p1.returncode == 0, f"secrets: the script runs (exit {p1.returncode}: {p1.stderr.strip()[:200]})")
+    files = ["pg.password", "redis.password", "redis.conf", "service.env"]
+    if check(all(os.path.isfile(os.path.join(d, f)) for f in files), "secrets: makes " + ", ".join(files)):
+        pw = {f: open(os.path.join(d, f)).read() for f in files}
+        check(all(mode(os.path.join(d, f)) == 0o600 for f in files) and mode(os.path.join(d, "demo")) == 0o700,
+              "secrets: every file 0600, demo/ 0700")
+        check(all(re.fullmatch(r"[0-9a-f]{64}", pw[f]) for f in ("pg.password", "redis.password")),
+              "secrets: 256-bit random passwords")
+        check(f'requirepass "{pw["redis.password"]}"' in pw["redis.conf"], "secrets: redis.conf requires that password")
+        check(f"DATABASE_URL='postgresql://analytics:{pw['pg.password']}@postgres:5432/analytics'" in pw["service.env"] and
+              f"REDIS_URL='redis://:{pw['redis.password']}@redis:6379/0'" in pw["service.env"],
+              "secrets: service.env has both URLs with their passwords")
+        check(os.stat(os.path.join(d, "pg.password")).st_uid == 999 and
+              os.stat(os.path.join(d, "service.env")).st_uid == 10001,
+              "secrets: owned by the container users that read them (999 postgres/redis, 10001 ours)")
+        check(not any(v in p1.stdout + p1.stderr for v in pw.values()), "secrets: prints no secret")
+        p2 = run("secrets")
+        check(p2.returncode == 0 and open(os.path.join(d, "pg.password")).read() == pw["pg.password"] and
+              open(os.path.join(d, "redis.password")).read() == pw["redis.password"],
+              "secrets: a second up keeps the passwords")
+
+    # migrate against the test stack's database: seed once, key to the volume, not to the log
+    db = os.environ.get("DATABASE_URL", "")
+    if check(db.startswith("postgresql://"), "migrate: the test stack's DATABASE_URL is there"):
+        with open(os.path.join(d, "service.env"), "w") as f:
+            f.write(f"export DATABASE_URL='{db}'\n")
+        sql = lambda q: subprocess.run(["psql", db, "-XAtqc", q], capture_output=True, text=True).stdout.strip()
+        demo_keys = "SELECT count(*) FROM api_keys WHERE tenant_id = 'acme-corp' AND name = 'demo'"
+        before = sql(demo_keys)
+        path = os.path.abspath(os.environ.get("BIN_DIR", "build/bin")) + ":" + os.environ["PATH"]
+        m1 = run("migrate", {"PATH": path})
+        key = open(os.path.join(d, "demo", "key")).read().strip() if os.path.isfile(os.path.join(d, "demo", "key")) else ""
+        check(m1.returncode == 0 and re.fullmatch(r"ak_[0-9a-f]{12}_[0-9a-f]{32}", key) is not None,
+              f"migrate: the first run seeds and writes the demo key to demo/key (exit {m1.returncode}: {m1.stderr.strip()[:200]})")
+        check(key != "" and key not in m1.stdout + m1.stderr and "demo/key" in m1.stdout,
+              "migrate: its output says where the key went and never shows it")
+        check(mode(os.path.join(d, "demo", "key")) == 0o600 if key else False, "migrate: demo/key is 0600")
+        check(not os.path.exists(os.path.join(d, "demo", "seed.out")), "migrate: no copy of the seed output is left")
+        after1 = sql(demo_keys)
+        m2 = run("migrate", {"PATH": path})
+        check(m2.returncode == 0 and sql(demo_keys) == after1 and after1 != before and
+              open(os.path.join(d, "demo", "key")).read().strip() == key,
+              f"migrate: a second up seeds nothing (demo keys {before} -> {after1} -> {sql(demo_keys)})")
 
 # Dockerfiles: multi-stage, bookworm build stage with cmake and the -dev packages, slim runtime,
 # non-root user, no -dev package or compiler in the runtime stage.
@@ -210,8 +300,9 @@ for name in ("ingest-api", "worker"):
           f"{name}: the broker user's name and password")
     check(re.fullmatch(r"\$\{KAFKA_SASL_PASSWORD:\?[^}]+\}", e.get("KAFKA_SASL_PASSWORD", "")) is not None,
           f"{name}: the password comes from the environment (required, no default in git)")
-    check(e.get("KAFKA_BROKERS") == "redpanda:9092" and e.get("DATABASE_URL", "").startswith("postgresql://"),
-          f"{name}: the rest of its environment is kept (KAFKA_BROKERS, DATABASE_URL)")
+    check(e.get("KAFKA_BROKERS") == "redpanda:9092" and
+          (merged.get(name, {}).get("entrypoint") or [""])[-1].startswith(". /secrets/service.env"),
+          f"{name}: the rest of its set-up is kept (KAFKA_BROKERS, the URLs from /secrets/service.env)")
 check("KAFKA_SECURITY_PROTOCOL" not in env_of(merged.get("graphql-api", {})),
       "graphql-api (no Kafka client) is unchanged")
 
