@@ -5,6 +5,9 @@
  * that writes or lists them or their firings. Evaluation and webhook delivery are the worker's
  * (services/worker: sink.c closes buckets and records firings, hook_sender.c delivers them).
  *
+ * An edited or resumed alert starts over from the bucket holding the change (evaluated_until
+ * NULL, migration 0012): it does not fire for buckets before it existed in that form.
+ *
  * The webhook signing secret ("whsec_" + 64 hex from getrandom) is generated here when an alert
  * gets a webhook, stored in alerts.webhook_secret (the worker signs with it), and appears in an
  * answer only then: ALERT_JSON never includes it.
@@ -307,7 +310,8 @@ static ea_rc alert_write(PGconn *c, const char *tenant, const char *id, const ea
                             " metric = $3, filter = $4::jsonb, comparator = $5, threshold = $6,"
                             " granularity = $7, timezone = $8, webhook_url = $9, webhook_secret ="
                             " CASE WHEN $9::text IS NULL THEN NULL ELSE coalesce((SELECT"
-                            " webhook_secret FROM old), $10) END, updated_at = now() WHERE"
+                            " webhook_secret FROM old), $10) END, updated_at = now(),"
+                            " evaluated_until = NULL WHERE"
                             " tenant_id = $1 AND id = $11::bigint RETURNING *) SELECT coalesce(("
                             "SELECT (" ALERT_JSON " || CASE WHEN webhook_secret IS NOT NULL AND"
                             " (SELECT webhook_secret FROM old) IS NULL THEN jsonb_build_object("
@@ -352,8 +356,10 @@ ea_rc ea_catalog_alert_set_enabled(PGconn *c, const char *tenant, const char *id
         return no_alert(what, id, err);
     const char *params[3] = {tenant, id, enabled ? "true" : "false"};
     ea_rc rc = cat_query_json(c, what,
-                              "WITH a AS (UPDATE alerts SET enabled = $3::boolean, updated_at ="
-                              " now() WHERE tenant_id = $1 AND id = $2::bigint RETURNING *)"
+                              "WITH a AS (UPDATE alerts SET evaluated_until = CASE WHEN"
+                              " $3::boolean AND NOT enabled THEN NULL ELSE evaluated_until END,"
+                              " enabled = $3::boolean, updated_at = now() WHERE tenant_id = $1"
+                              " AND id = $2::bigint RETURNING *)"
                               " SELECT coalesce((SELECT " ALERT_JSON " FROM a), 'null')::text",
                               3, params, out, err);
     if (rc == EA_OK && json_is_null(*out)) {

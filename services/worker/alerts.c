@@ -42,6 +42,15 @@ bool wk_alert_compare(wk_cmp c, double value, double threshold)
     return false;
 }
 
+bool wk_alert_value(ea_catalog_agg a, const ea_rollup_sums *s, double *value)
+{
+    if (s->rows == 0 && (a == EA_CATALOG_AGG_COUNT || a == EA_CATALOG_AGG_SUM)) {
+        *value = 0;
+        return true;
+    }
+    return ea_rollup_value(a, s, value);
+}
+
 void wk_alert_format(ea_pg_buf *out, const wk_alert_fired *f)
 {
     char t[48];

@@ -1,13 +1,15 @@
 /*
  * alerts.h — the pure part of threshold alerts (SPEC §8): the comparison with a threshold and
  * the ea:alerts message (docs/event-format.md "Alerts"). The value compared is lib/rollup's
- * ea_rollup_value (what graphql-api shows). Not for: reading alerts or writing alert_events
- * (alertsql.c, in the transaction that closes or restates the bucket) or Redis (changefeed.c).
+ * ea_rollup_value (what graphql-api shows), with empty buckets as 0 for count and sum. Not for:
+ * reading alerts or writing alert_events (alertsql.c, in the transaction that closes or restates
+ * the bucket) or Redis (changefeed.c).
  */
 #ifndef WK_ALERTS_H
 #define WK_ALERTS_H
 
 #include "ea_pg_buf.h"
+#include "ea_rollup.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +22,12 @@ bool wk_alert_cmp_parse(const char *s, wk_cmp *out);
 
 /* value <cmp> threshold. NaN never fires. */
 bool wk_alert_compare(wk_cmp c, double value, double threshold);
+
+/* The value an alert compares for a bucket: lib/rollup's ea_rollup_value (what a chart shows),
+ * except that a bucket without any matching row is 0 for count and sum — no events: nothing
+ * counted, nothing summed — so "below N" and "= 0" fire when traffic stops. min, max, avg and
+ * unique of nothing have no value (false: never compared). */
+bool wk_alert_value(ea_catalog_agg a, const ea_rollup_sums *s, double *value);
 
 /* One alert_events row inserted by the closer; strings owned by the caller. */
 typedef struct wk_alert_fired {

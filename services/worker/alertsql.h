@@ -35,4 +35,16 @@ ea_rc wk_alerts_eval(PGconn *c, ea_pg_params *pp, ea_rollup_gran g, const ea_rol
 ea_rc wk_alerts_eval_restated(PGconn *c, ea_pg_params *pp, const ea_rollup_change *changes,
                               size_t n, wk_fired_list *fired, struct ea_err *err) EA_WUR;
 
+/* At most this many buckets per alert per closer pass (a worker that was down catches up over
+ * several passes instead of one long transaction). */
+#define WK_ALERT_CLOCK_MAX_BUCKETS 48
+
+/* The clock (migration 0012): for every enabled alert, each whole bucket the group watermark
+ * wm_ms has passed since alerts.evaluated_until (from the bucket holding updated_at when NULL),
+ * in the alert's zone (local hours or days), summed from the 15-minute rollups whether or not it
+ * had events (an empty bucket is 0 for count and sum); the ones that fire go into alert_events
+ * and fired; evaluated_until moves past each bucket evaluated. In the closer's transaction. */
+ea_rc wk_alerts_eval_clock(PGconn *c, ea_pg_params *pp, int64_t wm_ms, wk_fired_list *fired,
+                           struct ea_err *err) EA_WUR;
+
 #endif

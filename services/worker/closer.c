@@ -133,6 +133,9 @@ ea_rc wk_closer_close_buckets(wk_closer *cl, PGconn *c, ea_pg_params *pp, struct
             rc = wk_alerts_eval(c, pp, (ea_rollup_gran)g, notes.v + first, notes.n - first, &fired,
                                 err);
     }
+    /* and every bucket the watermark passed, events or not, in each alert's zone */
+    if (rc == EA_OK)
+        rc = wk_alerts_eval_clock(c, pp, wm, &fired, err);
     if (rc != EA_OK)
         goto out;
     in_tx = false;

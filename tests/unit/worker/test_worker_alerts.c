@@ -70,4 +70,29 @@ static void test_format(void)
     ea_pg_buf_free(&b);
 }
 
-EA_TEST_MAIN(EA_TEST(test_cmp_parse), EA_TEST(test_compare_boundaries), EA_TEST(test_format))
+/* An empty bucket (no matching row) is 0 for count and sum, and has no value for the others;
+ * with rows, the value is lib/rollup's. */
+static void test_empty_bucket_value(void)
+{
+    ea_rollup_sums none = {0};
+    double v = -1;
+    EA_CHECK(wk_alert_value(EA_CATALOG_AGG_COUNT, &none, &v) && v == 0);
+    v = -1;
+    EA_CHECK(wk_alert_value(EA_CATALOG_AGG_SUM, &none, &v) && v == 0);
+    EA_CHECK(!wk_alert_value(EA_CATALOG_AGG_MIN, &none, &v));
+    EA_CHECK(!wk_alert_value(EA_CATALOG_AGG_MAX, &none, &v));
+    EA_CHECK(!wk_alert_value(EA_CATALOG_AGG_AVG, &none, &v));
+    EA_CHECK(!wk_alert_value(EA_CATALOG_AGG_UNIQUE, &none, &v));
+    /* "= 0" and "below 1" fire on it; "above 0" does not */
+    EA_CHECK(wk_alert_compare(WK_CMP_EQ, 0, 0) && wk_alert_compare(WK_CMP_LT, 0, 1) &&
+             !wk_alert_compare(WK_CMP_GT, 0, 0));
+    ea_rollup_sums some = {
+        .rows = 2, .cnt = 5, .sum = 12.5, .has_min = true, .min = 1, .has_max = true, .max = 9};
+    EA_CHECK(wk_alert_value(EA_CATALOG_AGG_COUNT, &some, &v) && v == 5);
+    EA_CHECK(wk_alert_value(EA_CATALOG_AGG_SUM, &some, &v) && v == 12.5);
+    EA_CHECK(wk_alert_value(EA_CATALOG_AGG_AVG, &some, &v) && v == 2.5);
+    EA_CHECK(wk_alert_value(EA_CATALOG_AGG_MAX, &some, &v) && v == 9);
+}
+
+EA_TEST_MAIN(EA_TEST(test_cmp_parse), EA_TEST(test_compare_boundaries), EA_TEST(test_format),
+             EA_TEST(test_empty_bucket_value))
