@@ -346,6 +346,32 @@ test('alerts: webhook secret shown once, edit, pause/resume, delete; history wit
   }
 });
 
+test('an "= 0" alert fires for the empty hours (an empty bucket counts as 0) and shows in the history', async () => {
+  const { page } = b;
+  await page.goto(`${APP}/alerts`);
+  await page.getByTestId('alert-name').fill('Newsletter silent');
+  await page.getByTestId('alert-metric').selectOption('Newsletter Joined');
+  await page.getByTestId('alert-comparator').selectOption('EQ');
+  await page.getByTestId('alert-threshold').fill('0');
+  await page.getByTestId('alert-granularity').selectOption('HOUR');
+  assert.match(await page.getByTestId('alert-summary').innerText(), /equal to 0 in an hour; a bucket without events counts as 0/);
+  await page.getByTestId('create-alert').click();
+  await page.getByTestId('alert-row').filter({ hasText: 'Newsletter silent' }).waitFor({ timeout: 10000 });
+  // as if it had been created three hours ago: the hours since are the clock's to judge
+  execFileSync('psql', ['-XAtq', env.DATABASE_URL, '-c',
+    `UPDATE alerts SET updated_at = now() - interval '3 hours' WHERE tenant_id = '${T.id}' AND name = 'Newsletter silent'`]);
+  const hist = page.getByTestId('history-row').filter({ hasText: 'Newsletter silent' });
+  await eventually(async () => {
+    await page.reload();
+    await page.getByTestId('alert-table').waitFor({ timeout: 5000 });
+    return (await hist.count()) >= 2;
+  }, 60000, 'firings of the empty hours in the history');
+  for (const text of await hist.allInnerTexts()) {
+    assert.match(text, /Newsletter silent[\s\S]*\d{4}-\d{2}-\d{2} \d{2}:00[\s\S]*\b0\b[\s\S]*no webhook/, text);
+  }
+  await shot(page, '22-alert-empty-hours');
+});
+
 test('GraphiQL from the bundle works with every other origin blocked', async () => {
   const v = await launch();
   const foreign = [];

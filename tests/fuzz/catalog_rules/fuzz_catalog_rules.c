@@ -5,6 +5,9 @@
  * bytes must give a verdict without crash, leak or UB, and a message that is NUL-terminated and
  * — when the input was valid UTF-8 — valid UTF-8 (GraphQL errors are JSON strings); suggestions
  * must be within their distance bound; the automatic-count rule must strip only whole suffixes.
+ * The same fields also make an alert (name, zone, comparator, granularity, webhook URL): an
+ * accepted webhook URL is http(s)://, at most 2048 bytes, without spaces, control characters
+ * or user:password — what the worker's delivery relies on.
  */
 #include "ea_catalog.h"
 #include "ea_catalog_int.h"
@@ -98,6 +101,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (d > limit || ea_catalog_name_distance(out[i], f[0], limit) != d)
             abort();
     }
+    /* alerts: fields 0 name, 1 zone, 2 comparator, 3 granularity, 4 webhook URL */
+    json_t *filter = nf > 5 ? json_loads(f[5], JSON_DECODE_ANY, NULL) : NULL;
+    ea_catalog_alert a = {.name = f[0],
+                          .timezone = nf > 1 && f[1][0] != '\0' ? f[1] : NULL,
+                          .comparator = nf > 2 ? f[2] : NULL,
+                          .granularity = nf > 3 && f[3][0] != '\0' ? f[3] : NULL,
+                          .webhook_url = nf > 4 ? f[4] : NULL,
+                          .filter = filter,
+                          .threshold = size > 2 ? (double)data[2] - 100.0 : 0};
+    if (ea_catalog_alert_check(&a, &err) == EA_OK) {
+        const char *u = a.webhook_url;
+        if (u != NULL && u[0] != '\0') {
+            if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
+                strlen(u) > EA_CATALOG_URL_MAX)
+                abort();
+            const char *auth = u + (u[4] == 's' ? 8 : 7);
+            size_t alen = strcspn(auth, "/?#");
+            if (memchr(auth, '@', alen) != NULL || alen == 0)
+                abort();
+            for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+                if (*p <= ' ' || *p == 0x7f)
+                    abort();
+        }
+    } else {
+        check_message(&err, utf8);
+    }
+    json_decref(filter);
+
     ea_err_set(&err, EA_ERR_NOTFOUND, "unknown metric");
     cat_add_suggestions(&err, f[0], f + 1, nf - 1);
     check_message(&err, utf8);
