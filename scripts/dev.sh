@@ -32,7 +32,9 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-SAMPLE_DAYS="${SAMPLE_DAYS:-30}" bash scripts/stack.sh up
+DEV_DASHBOARD_URL="http://127.0.0.1:$WEB_PORT/   (Vite, hot reload; starts below)"
+[[ -f web/package.json ]] || DEV_DASHBOARD_URL=""
+DEV_DASHBOARD_URL="$DEV_DASHBOARD_URL" SAMPLE_DAYS="${SAMPLE_DAYS:-30}" bash scripts/stack.sh up
 
 logs=("$STACK_DIR"/log/{ingest-api,worker,graphql-api,kafka-dev-broker}.log)
 if [[ -f web/package.json ]]; then

@@ -793,6 +793,8 @@ cmd_up() {
 
     local dashboard="(not built: run scripts/web-build.sh)" signin rel="${STACK_DIR#"$REPO_ROOT"/}"
     [[ -f "$REPO_ROOT/web/dist/index.html" ]] && dashboard="http://127.0.0.1:$GRAPHQL_PORT/"
+    # make dev serves it with Vite (hot reload) instead; its web/dist may be stale
+    [[ -n "${DEV_DASHBOARD_URL:-}" ]] && dashboard="$DEV_DASHBOARD_URL"
     if [[ -n "${OIDC_DEV_ISSUER:-}" ]]; then
         signin="user demo, password demo (local OIDC provider $OIDC_DEV_ISSUER)"
     else
@@ -803,7 +805,7 @@ cmd_up() {
   dashboard   $dashboard
   sign in     $signin
   ingest      http://127.0.0.1:$INGEST_PORT/ingest     (POST, Authorization: Bearer <key>)
-  graphql     http://127.0.0.1:$GRAPHQL_PORT/graphql   (GraphiQL in a browser)
+  graphql     http://127.0.0.1:$GRAPHQL_PORT/graphql   (GraphiQL: the dashboard's /graphiql)
   worker      http://127.0.0.1:$WORKER_PORT/metrics
   kafka       $KAFKA_BROKERS
   demo key    $rel/demo-key   (admin key of acme-corp; in a shell: KEY=\$(cat $rel/demo-key))
