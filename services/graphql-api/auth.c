@@ -16,6 +16,10 @@ static gql_auth_status from_key(gql_auth_wait *w, const ea_keyauth_result *r)
 {
     switch (r->status) {
     case EA_KEYAUTH_OK:
+        /* graphql-api takes keys with the read scope (SPEC §6): an ingest-only key, often
+         * shipped inside a client app, must not even list its tenant through `me` */
+        if ((r->principal.scopes & EA_SCOPE_READ) == 0)
+            return GQL_AUTH_FORBIDDEN;
         w->out->key = r->principal;
         return GQL_AUTH_OK;
     case EA_KEYAUTH_MISSING:

@@ -17,6 +17,7 @@ typedef enum gql_auth_status {
     GQL_AUTH_OK = 0,
     GQL_AUTH_MISSING,     /* no credentials at all */
     GQL_AUTH_INVALID,     /* malformed, unknown, revoked or expired */
+    GQL_AUTH_FORBIDDEN,   /* a valid API key without the read scope (SPEC §6): nothing here */
     GQL_AUTH_UNAVAILABLE, /* the database could not be asked */
     GQL_AUTH_LIMITED,     /* too many failed key attempts (address or key id): retry_after_s */
     GQL_AUTH_BUSY,        /* the key-verification queue is full: retry_after_s */

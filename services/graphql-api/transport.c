@@ -368,6 +368,14 @@ static void graphql_authed(struct http_wait *hw, gql_auth_status as)
                 send_limited(req, (void *)media_name(media));
             return;
         }
+        if (as == GQL_AUTH_FORBIDDEN) {
+            ea_http_send_json(req, 403,
+                              error_list("this API key has no read scope: graphql-api answers "
+                                         "keys with the read scope (or a signed-in user)",
+                                         "FORBIDDEN"),
+                              media_name(media));
+            return;
+        }
         ea_http_add_header(req, "WWW-Authenticate", "Bearer");
         ea_http_send_json(req, 401,
                           error_list(as == GQL_AUTH_MISSING

@@ -2,13 +2,15 @@
 // (issue 12, items 2 and 7), on the real test stack: the fragment fan-out document inside
 // introspection is refused with WORK_LIMIT quickly and the process's memory stays where it was;
 // GraphiQL's full introspection still rebuilds a schema; GRAPHQL_MAX_WORK and
-// GRAPHQL_MAX_RESPONSE_BYTES are read from the environment (a second graphql-api process).
+// GRAPHQL_MAX_RESPONSE_BYTES are read from the environment (a second graphql-api process); a key
+// without the read scope (an ingest key shipped in an app) gets FORBIDDEN for everything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { getIntrospectionQuery, buildClientSchema } from 'graphql';
 import { env, BIN, GRAPHQL, freshTenant, graphql, waitFor } from './lib/stack.mjs';
+import { rawSocket, closeWithin } from './lib/gql.mjs';
 
 // The document of the issue: every fragment spreads the next one three times per level inside
 // __Type (fields { type { ...H ofType { ...H ofType { ...H } } } }), so the answer grows ×3.6
@@ -168,4 +170,32 @@ test('security headers on every answer; the dashboard runs under its CSP and can
   } finally {
     await b.close();
   }
+});
+
+test('a key without the read scope gets FORBIDDEN for everything, over HTTP and WebSocket; `me` leaks no tenant', async () => {
+  const t = freshTenant('ingest,read,admin');
+  for (const scopes of ['ingest', 'admin', 'ingest,admin']) {
+    const g = await graphql(t.key, 'mutation($t: String!, $s: [String!]!) { createApiKey(tenant: $t, scopes: $s) { key } }', { t: t.id, s: scopes.split(',') });
+    assert.equal(g.json.errors, undefined, g.text);
+    const key = g.json.data.createApiKey.key;
+    for (const query of ['{ me { kind keyId scopes tenants { id name } } }', '{ __typename }', '{ __schema { queryType { name } } }',
+      `{ metricDefinitions(tenant: "${t.id}") { name } }`]) {
+      const r = await graphql(key, query);
+      assert.equal(r.status, 403, `${scopes} ${query}: ${r.text}`);
+      assert.equal(r.json.errors[0].extensions.code, 'FORBIDDEN', `${scopes} ${query}`);
+      assert.equal(r.json.data, undefined);
+      assert.ok(!r.text.includes(t.id), `${scopes}: the answer names the tenant: ${r.text}`);
+    }
+    // WebSocket: connection_init with the key is refused (4403), nothing acknowledged
+    const s = rawSocket();
+    await s.opened;
+    s.send({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } });
+    const c = await closeWithin(s, 5000);
+    assert.equal(c.code, 4403, `${scopes}: ${JSON.stringify(c)}`);
+    assert.equal(s.messages.find((m) => m.type === 'connection_ack'), undefined);
+  }
+  // the read scope is what graphql-api takes: the same query answers a read key
+  const r = await graphql(t.key, '{ me { kind tenants { id } } }');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.data.me.tenants.map((x) => x.id), [t.id]);
 });
