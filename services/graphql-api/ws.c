@@ -745,8 +745,10 @@ void gql_ws_free(gql_ws_server *s)
 {
     if (s == NULL)
         return;
-    while (s->conns != NULL)
-        conn_drop(s->conns);
+    for (ws_conn *c = s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        conn_drop(c); /* unlinks c; next stays valid */
+    }
     gql_dbpool_free(s->db); /* before the feed: its jobs' done() no longer touch the keys */
     gql_wsfeed_free(s->feed);
     if (h2o_timeout_is_linked(&s->recheck_timer))

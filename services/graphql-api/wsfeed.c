@@ -37,6 +37,7 @@
 #include <string.h>
 
 typedef struct feed_key {
+    struct feed_key *prev, *next; /* every live key, for shutdown */
     char *key;
     json_t *args; /* a subscription's coerced arguments (a copy) */
     const char *name;
@@ -48,7 +49,8 @@ typedef struct feed_key {
 
 struct ws_feed {
     gql_ws_server *srv;
-    json_t *keys; /* key → json_integer holding the feed_key pointer (invariant 3) */
+    feed_key *live; /* the keys with work outstanding (invariant 3) */
+    json_t *keys;   /* the same, by key: key → json_integer holding the feed_key pointer */
     bool full_logged;
 };
 
@@ -124,11 +126,21 @@ static feed_key *key_new(ws_feed *f, const ws_sub *s)
         free(fk);
         return NULL;
     }
+    fk->next = f->live;
+    if (f->live != NULL)
+        f->live->prev = fk;
+    f->live = fk;
     return fk;
 }
 
 static void key_free(ws_feed *f, feed_key *fk)
 {
+    if (fk->prev != NULL)
+        fk->prev->next = fk->next;
+    else
+        f->live = fk->next;
+    if (fk->next != NULL)
+        fk->next->prev = fk->prev;
     json_object_del(f->keys, fk->key);
     json_decref(fk->args);
     json_decref(fk->pending);
@@ -476,12 +488,9 @@ void gql_wsfeed_free(ws_feed *f)
     if (f == NULL)
         return;
     /* the dbpool is gone by now (its jobs' done() ran with stopping): no job refers to a key */
-    const char *k;
-    json_t *v, *tmp;
-    json_object_foreach_safe(f->keys, tmp, k, v)
-    {
-        feed_key *fk = (feed_key *)(intptr_t)json_integer_value(v);
-        key_free(f, fk);
+    for (feed_key *fk = f->live, *next; fk != NULL; fk = next) {
+        next = fk->next;
+        key_free(f, fk); /* unlinks fk; next stays valid */
     }
     json_decref(f->keys);
     free(f);
