@@ -40,16 +40,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct gql_path {
-    const struct gql_path *prev;
+typedef struct ea_gql__path {
+    const struct ea_gql__path *prev;
     const char *key; /* NULL: index */
     size_t index;
-} gql_path;
+} ea_gql__path;
 
 typedef struct exec_ctx {
     const ea_gql_schema *s;
     const ea_gql_document *d;
-    const gql_def *op;
+    const ea_gql__def *op;
     ea_arena *a;
     json_t *vars; /* coerced variables */
     json_t *errors;
@@ -70,10 +70,10 @@ typedef struct subsel subsel;
  * __typename value, and the sub-selection collected per runtime type. */
 typedef struct cfield {
     const char *key;
-    const gql_sel **nodes;
+    const ea_gql__sel **nodes;
     size_t n, cap;
-    const gql_field *def; /* NULL: not a field of the parent type (not in a valid document) */
-    json_t *typename_val; /* borrowed from exec_ctx.typenames */
+    const ea_gql__field *def; /* NULL: not a field of the parent type (not in a valid document) */
+    json_t *typename_val;     /* borrowed from exec_ctx.typenames */
     subsel *sub;
 } cfield;
 
@@ -89,21 +89,21 @@ typedef struct cfields {
  * (and the same field under every item of an outer list) collect once instead of once per value.
  */
 struct subsel {
-    const gql_type *type;
+    const ea_gql__type *type;
     cfields cf;
     subsel *next;
 };
 
-static json_t *path_json(const gql_path *p)
+static json_t *path_json(const ea_gql__path *p)
 {
     size_t n = 0;
-    for (const gql_path *q = p; q; q = q->prev)
+    for (const ea_gql__path *q = p; q; q = q->prev)
         n++;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, json_null());
     size_t i = n;
-    for (const gql_path *q = p; q; q = q->prev) {
+    for (const ea_gql__path *q = p; q; q = q->prev) {
         i--;
         json_array_set_new(arr, i,
                            q->key ? json_string(q->key) : json_integer((json_int_t)q->index));
@@ -113,10 +113,10 @@ static json_t *path_json(const gql_path *p)
 
 static void charge_bytes(exec_ctx *x, size_t n);
 
-static void add_error(exec_ctx *x, const char *msg, const gql_loc *loc, const gql_path *p,
+static void add_error(exec_ctx *x, const char *msg, const ea_gql__loc *loc, const ea_gql__path *p,
                       const char *code)
 {
-    json_t *e = gql_error_new(msg, loc, loc ? 1 : 0, p ? path_json(p) : NULL, code);
+    json_t *e = ea_gql__error_new(msg, loc, loc ? 1 : 0, p ? path_json(p) : NULL, code);
     if (x->l != NULL && e != NULL)
         charge_bytes(x, json_dumpb(e, NULL, 0, JSON_COMPACT) + 1);
     json_array_append_new(x->errors, e);
@@ -129,7 +129,7 @@ static void stop(exec_ctx *x, const char *code, const char *msg)
     if (x->stopped)
         return;
     x->stopped = true;
-    x->stop_error = gql_error_new(msg, &x->op->loc, 1, NULL, code);
+    x->stop_error = ea_gql__error_new(msg, &x->op->loc, 1, NULL, code);
 }
 
 /* Adds n bytes to the result's size; past the cap, stops the execution. */
@@ -223,41 +223,41 @@ static bool parse_int_text(const char *s, json_int_t *out)
 }
 
 /* graphql-js valueFromASTUntyped (custom scalars: JSON, DateTime). */
-static json_t *untyped_from_ast(const gql_value *v, const json_t *vars)
+static json_t *untyped_from_ast(const ea_gql__value *v, const json_t *vars)
 {
     switch (v->kind) {
-    case GQL_V_VARIABLE: {
+    case EA_GQL__V_VARIABLE: {
         json_t *x = vars ? json_object_get(vars, v->str) : NULL;
         return x ? json_incref(x) : NULL;
     }
-    case GQL_V_INT: {
+    case EA_GQL__V_INT: {
         errno = 0;
         long long n = strtoll(v->str, NULL, 10);
         if (errno == 0)
             return json_integer(n);
         return json_real(strtod(v->str, NULL));
     }
-    case GQL_V_FLOAT:
+    case EA_GQL__V_FLOAT:
         return json_real(strtod(v->str, NULL));
-    case GQL_V_STRING:
+    case EA_GQL__V_STRING:
         return json_stringn(v->str, v->len);
-    case GQL_V_ENUM:
+    case EA_GQL__V_ENUM:
         return json_string(v->str);
-    case GQL_V_BOOLEAN:
+    case EA_GQL__V_BOOLEAN:
         return json_boolean(v->boolean);
-    case GQL_V_NULL:
+    case EA_GQL__V_NULL:
         return json_null();
-    case GQL_V_LIST: {
+    case EA_GQL__V_LIST: {
         json_t *arr = json_array();
-        for (const gql_value *it = v->items; it; it = it->next) {
+        for (const ea_gql__value *it = v->items; it; it = it->next) {
             json_t *e = untyped_from_ast(it, vars);
             json_array_append_new(arr, e ? e : json_null());
         }
         return arr;
     }
-    case GQL_V_OBJECT: {
+    case EA_GQL__V_OBJECT: {
         json_t *obj = json_object();
-        for (const gql_objfield *f = v->fields; f; f = f->next) {
+        for (const ea_gql__objfield *f = v->fields; f; f = f->next) {
             json_t *e = untyped_from_ast(f->value, vars);
             if (e)
                 json_object_set_new(obj, f->name, e);
@@ -268,31 +268,31 @@ static json_t *untyped_from_ast(const gql_value *v, const json_t *vars)
     return NULL;
 }
 
-static bool missing_var(const gql_value *v, const json_t *vars)
+static bool missing_var(const ea_gql__value *v, const json_t *vars)
 {
-    return v->kind == GQL_V_VARIABLE && (vars == NULL || json_object_get(vars, v->str) == NULL);
+    return v->kind == EA_GQL__V_VARIABLE && (vars == NULL || json_object_get(vars, v->str) == NULL);
 }
 
-json_t *gql_value_from_ast(const gql_value *v, const gql_tref *t, const json_t *vars)
+json_t *ea_gql__value_from_ast(const ea_gql__value *v, const ea_gql__tref *t, const json_t *vars)
 {
-    if (v->kind == GQL_V_VARIABLE) {
+    if (v->kind == EA_GQL__V_VARIABLE) {
         json_t *x = vars ? json_object_get(vars, v->str) : NULL;
         if (x == NULL)
             return NULL;
-        if (json_is_null(x) && t->kind == GQL_TR_NON_NULL)
+        if (json_is_null(x) && t->kind == EA_GQL__TR_NON_NULL)
             return NULL;
         return json_incref(x);
     }
-    if (t->kind == GQL_TR_NON_NULL) {
-        if (v->kind == GQL_V_NULL)
+    if (t->kind == EA_GQL__TR_NON_NULL) {
+        if (v->kind == EA_GQL__V_NULL)
             return NULL;
-        return gql_value_from_ast(v, t->of, vars);
+        return ea_gql__value_from_ast(v, t->of, vars);
     }
-    if (v->kind == GQL_V_NULL)
+    if (v->kind == EA_GQL__V_NULL)
         return json_null();
-    if (t->kind == GQL_TR_LIST) {
-        if (v->kind != GQL_V_LIST) {
-            json_t *one = gql_value_from_ast(v, t->of, vars);
+    if (t->kind == EA_GQL__TR_LIST) {
+        if (v->kind != EA_GQL__V_LIST) {
+            json_t *one = ea_gql__value_from_ast(v, t->of, vars);
             if (one == NULL)
                 return NULL;
             json_t *arr = json_array();
@@ -300,13 +300,13 @@ json_t *gql_value_from_ast(const gql_value *v, const gql_tref *t, const json_t *
             return arr;
         }
         json_t *arr = json_array();
-        for (const gql_value *it = v->items; it; it = it->next) {
+        for (const ea_gql__value *it = v->items; it; it = it->next) {
             json_t *e;
             if (missing_var(it, vars)) {
-                if (t->of->kind == GQL_TR_NON_NULL)
+                if (t->of->kind == EA_GQL__TR_NON_NULL)
                     goto bad_list;
                 e = json_null();
-            } else if ((e = gql_value_from_ast(it, t->of, vars)) == NULL) {
+            } else if ((e = ea_gql__value_from_ast(it, t->of, vars)) == NULL) {
                 goto bad_list;
             }
             json_array_append_new(arr, e);
@@ -316,28 +316,28 @@ json_t *gql_value_from_ast(const gql_value *v, const gql_tref *t, const json_t *
         json_decref(arr);
         return NULL;
     }
-    const gql_type *nt = t->named;
-    if (nt->kind == GQL_K_INPUT) {
-        if (v->kind != GQL_V_OBJECT)
+    const ea_gql__type *nt = t->named;
+    if (nt->kind == EA_GQL__K_INPUT) {
+        if (v->kind != EA_GQL__V_OBJECT)
             return NULL;
         json_t *obj = json_object();
         for (size_t i = 0; i < nt->ninputs; i++) {
-            const gql_ival *fd = &nt->inputs[i];
-            const gql_objfield *f = v->fields;
+            const ea_gql__ival *fd = &nt->inputs[i];
+            const ea_gql__objfield *f = v->fields;
             while (f && strcmp(f->name, fd->name) != 0)
                 f = f->next;
             if (f == NULL || missing_var(f->value, vars)) {
                 if (fd->defval) {
-                    json_t *dv = gql_value_from_ast(fd->defval, fd->type, NULL);
+                    json_t *dv = ea_gql__value_from_ast(fd->defval, fd->type, NULL);
                     if (dv)
                         json_object_set_new(obj, fd->name, dv);
-                } else if (fd->type->kind == GQL_TR_NON_NULL) {
+                } else if (fd->type->kind == EA_GQL__TR_NON_NULL) {
                     json_decref(obj);
                     return NULL;
                 }
                 continue;
             }
-            json_t *fv = gql_value_from_ast(f->value, fd->type, vars);
+            json_t *fv = ea_gql__value_from_ast(f->value, fd->type, vars);
             if (fv == NULL) {
                 json_decref(obj);
                 return NULL;
@@ -346,33 +346,33 @@ json_t *gql_value_from_ast(const gql_value *v, const gql_tref *t, const json_t *
         }
         return obj;
     }
-    if (nt->kind == GQL_K_ENUM) {
-        if (v->kind != GQL_V_ENUM || gql_enum_value(nt, v->str) == NULL)
+    if (nt->kind == EA_GQL__K_ENUM) {
+        if (v->kind != EA_GQL__V_ENUM || ea_gql__enum_value(nt, v->str) == NULL)
             return NULL;
         return json_string(v->str);
     }
     switch (nt->scalar) {
-    case GQL_S_INT: {
+    case EA_GQL__S_INT: {
         json_int_t n;
-        if (v->kind != GQL_V_INT || !parse_int_text(v->str, &n))
+        if (v->kind != EA_GQL__V_INT || !parse_int_text(v->str, &n))
             return NULL;
         return json_integer(n);
     }
-    case GQL_S_FLOAT:
-        if (v->kind != GQL_V_INT && v->kind != GQL_V_FLOAT)
+    case EA_GQL__S_FLOAT:
+        if (v->kind != EA_GQL__V_INT && v->kind != EA_GQL__V_FLOAT)
             return NULL;
         return json_real(strtod(v->str, NULL));
-    case GQL_S_STRING:
-        return v->kind == GQL_V_STRING ? json_stringn(v->str, v->len) : NULL;
-    case GQL_S_BOOLEAN:
-        return v->kind == GQL_V_BOOLEAN ? json_boolean(v->boolean) : NULL;
-    case GQL_S_ID:
-        if (v->kind == GQL_V_STRING)
+    case EA_GQL__S_STRING:
+        return v->kind == EA_GQL__V_STRING ? json_stringn(v->str, v->len) : NULL;
+    case EA_GQL__S_BOOLEAN:
+        return v->kind == EA_GQL__V_BOOLEAN ? json_boolean(v->boolean) : NULL;
+    case EA_GQL__S_ID:
+        if (v->kind == EA_GQL__V_STRING)
             return json_stringn(v->str, v->len);
-        if (v->kind == GQL_V_INT)
+        if (v->kind == EA_GQL__V_INT)
             return json_string(v->str);
         return NULL;
-    case GQL_S_CUSTOM:
+    case EA_GQL__S_CUSTOM:
         return untyped_from_ast(v, vars);
     }
     return NULL;
@@ -381,7 +381,7 @@ json_t *gql_value_from_ast(const gql_value *v, const gql_tref *t, const json_t *
 /* Input coercion of a JSON variable value (graphql-js coerceInputValue). */
 typedef struct coerce_ctx {
     exec_ctx *x;
-    const gql_vardef *vd;
+    const ea_gql__vardef *vd;
     bool failed;
 } coerce_ctx;
 
@@ -391,40 +391,40 @@ typedef struct ipath {
     size_t index;
 } ipath;
 
-static void print_ipath(gql_sb *b, const ipath *p)
+static void print_ipath(ea_gql__sb *b, const ipath *p)
 {
     if (p == NULL)
         return;
     print_ipath(b, p->prev);
     if (p->key)
-        gql_sb_printf(b, ".%s", p->key);
+        ea_gql__sb_printf(b, ".%s", p->key);
     else
-        gql_sb_printf(b, "[%zu]", p->index);
+        ea_gql__sb_printf(b, "[%zu]", p->index);
 }
 
 static void coerce_error(coerce_ctx *c, const ipath *p, const json_t *invalid, const char *msg)
 {
-    gql_sb b;
-    gql_sb_init(&b, c->x->a);
-    gql_sb_printf(&b, "Variable \"$%s\" got invalid value ", c->vd->name);
-    gql_inspect_json(&b, invalid);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, c->x->a);
+    ea_gql__sb_printf(&b, "Variable \"$%s\" got invalid value ", c->vd->name);
+    ea_gql__inspect_json(&b, invalid);
     if (p) {
-        gql_sb_printf(&b, " at \"%s", c->vd->name);
+        ea_gql__sb_printf(&b, " at \"%s", c->vd->name);
         print_ipath(&b, p);
-        gql_sb_puts(&b, "\"");
+        ea_gql__sb_puts(&b, "\"");
     }
-    gql_sb_puts(&b, "; ");
-    gql_sb_puts(&b, msg);
-    add_error(c->x, gql_sb_str(&b), &c->vd->loc, NULL, "BAD_USER_INPUT");
+    ea_gql__sb_puts(&b, "; ");
+    ea_gql__sb_puts(&b, msg);
+    add_error(c->x, ea_gql__sb_str(&b), &c->vd->loc, NULL, "BAD_USER_INPUT");
     c->failed = true;
 }
 
 static const char *inspect_str(ea_arena *a, const json_t *v)
 {
-    gql_sb b;
-    gql_sb_init(&b, a);
-    gql_inspect_json(&b, v);
-    return gql_sb_str(&b);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, a);
+    ea_gql__inspect_json(&b, v);
+    return ea_gql__sb_str(&b);
 }
 
 static bool json_integral(const json_t *v, double *out)
@@ -440,90 +440,91 @@ static bool json_integral(const json_t *v, double *out)
     return isfinite(d) && floor(d) == d;
 }
 
-static json_t *coerce_leaf(coerce_ctx *c, const gql_type *t, const json_t *v, const ipath *p)
+static json_t *coerce_leaf(coerce_ctx *c, const ea_gql__type *t, const json_t *v, const ipath *p)
 {
     ea_arena *a = c->x->a;
-    gql_sb b;
-    gql_sb_init(&b, a);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, a);
     double d;
-    if (t->kind == GQL_K_ENUM) {
+    if (t->kind == EA_GQL__K_ENUM) {
         if (!json_is_string(v)) {
-            gql_sb_printf(&b, "Enum \"%s\" cannot represent non-string value: %s.", t->name,
-                          inspect_str(a, v));
-        } else if (gql_enum_value(t, json_string_value(v)) == NULL) {
+            ea_gql__sb_printf(&b, "Enum \"%s\" cannot represent non-string value: %s.", t->name,
+                              inspect_str(a, v));
+        } else if (ea_gql__enum_value(t, json_string_value(v)) == NULL) {
             const char **names = ea_arena_alloc(a, sizeof(char *) * (t->nvalues + 1));
             for (size_t i = 0; names && i < t->nvalues; i++)
                 names[i] = t->values[i].name;
-            gql_sb_printf(&b, "Value \"%s\" does not exist in \"%s\" enum.%s", json_string_value(v),
-                          t->name,
-                          names ? gql_did_you_mean(a, json_string_value(v), names, t->nvalues,
-                                                   "the enum value")
-                                : "");
+            ea_gql__sb_printf(&b, "Value \"%s\" does not exist in \"%s\" enum.%s",
+                              json_string_value(v), t->name,
+                              names ? ea_gql__did_you_mean(a, json_string_value(v), names,
+                                                           t->nvalues, "the enum value")
+                                    : "");
         } else {
             return json_incref((json_t *)v);
         }
-        coerce_error(c, p, v, gql_sb_str(&b));
+        coerce_error(c, p, v, ea_gql__sb_str(&b));
         return NULL;
     }
     switch (t->scalar) {
-    case GQL_S_INT:
+    case EA_GQL__S_INT:
         if (!json_integral(v, &d)) {
-            gql_sb_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(a, v));
+            ea_gql__sb_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(a, v));
         } else if (d < INT32_MIN || d > INT32_MAX) {
-            gql_sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
-                          inspect_str(a, v));
+            ea_gql__sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
+                              inspect_str(a, v));
         } else {
             return json_integer((json_int_t)d);
         }
         break;
-    case GQL_S_FLOAT:
+    case EA_GQL__S_FLOAT:
         if (json_is_number(v))
             return json_real(json_number_value(v));
-        gql_sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(a, v));
+        ea_gql__sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(a, v));
         break;
-    case GQL_S_STRING:
+    case EA_GQL__S_STRING:
         if (json_is_string(v))
             return json_incref((json_t *)v);
-        gql_sb_printf(&b, "String cannot represent a non string value: %s", inspect_str(a, v));
+        ea_gql__sb_printf(&b, "String cannot represent a non string value: %s", inspect_str(a, v));
         break;
-    case GQL_S_BOOLEAN:
+    case EA_GQL__S_BOOLEAN:
         if (json_is_boolean(v))
             return json_incref((json_t *)v);
-        gql_sb_printf(&b, "Boolean cannot represent a non boolean value: %s", inspect_str(a, v));
+        ea_gql__sb_printf(&b, "Boolean cannot represent a non boolean value: %s",
+                          inspect_str(a, v));
         break;
-    case GQL_S_ID:
+    case EA_GQL__S_ID:
         if (json_is_string(v))
             return json_incref((json_t *)v);
         if (json_is_integer(v)) {
-            gql_sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            return json_string(gql_sb_str(&b));
+            ea_gql__sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            return json_string(ea_gql__sb_str(&b));
         }
-        gql_sb_printf(&b, "ID cannot represent value: %s", inspect_str(a, v));
+        ea_gql__sb_printf(&b, "ID cannot represent value: %s", inspect_str(a, v));
         break;
-    case GQL_S_CUSTOM:
+    case EA_GQL__S_CUSTOM:
         return json_incref((json_t *)v);
     }
-    coerce_error(c, p, v, gql_sb_str(&b));
+    coerce_error(c, p, v, ea_gql__sb_str(&b));
     return NULL;
 }
 
-static json_t *coerce_input(coerce_ctx *c, const gql_tref *t, const json_t *v, const ipath *p)
+static json_t *coerce_input(coerce_ctx *c, const ea_gql__tref *t, const json_t *v, const ipath *p)
 {
     ea_arena *a = c->x->a;
-    if (t->kind == GQL_TR_NON_NULL) {
+    if (t->kind == EA_GQL__TR_NON_NULL) {
         if (json_is_null(v)) {
-            gql_sb b;
-            gql_sb_init(&b, a);
-            gql_sb_printf(&b, "Expected non-nullable type \"%s\" not to be null.",
-                          gql_tref_str(a, t));
-            coerce_error(c, p, v, gql_sb_str(&b));
+            ea_gql__sb b;
+            ea_gql__sb_init(&b, a);
+            ea_gql__sb_printf(&b, "Expected non-nullable type \"%s\" not to be null.",
+                              ea_gql__tref_str(a, t));
+            coerce_error(c, p, v, ea_gql__sb_str(&b));
             return NULL;
         }
         return coerce_input(c, t->of, v, p);
     }
     if (json_is_null(v))
         return json_null();
-    if (t->kind == GQL_TR_LIST) {
+    if (t->kind == EA_GQL__TR_LIST) {
         if (!json_is_array(v)) {
             json_t *one = coerce_input(c, t->of, v, p);
             return one ? json_pack("[o]", one) : NULL;
@@ -536,31 +537,31 @@ static json_t *coerce_input(coerce_ctx *c, const gql_tref *t, const json_t *v, c
         }
         return arr;
     }
-    const gql_type *nt = t->named;
-    if (nt->kind != GQL_K_INPUT)
+    const ea_gql__type *nt = t->named;
+    if (nt->kind != EA_GQL__K_INPUT)
         return coerce_leaf(c, nt, v, p);
     if (!json_is_object(v)) {
-        gql_sb b;
-        gql_sb_init(&b, a);
-        gql_sb_printf(&b, "Expected type \"%s\" to be an object.", nt->name);
-        coerce_error(c, p, v, gql_sb_str(&b));
+        ea_gql__sb b;
+        ea_gql__sb_init(&b, a);
+        ea_gql__sb_printf(&b, "Expected type \"%s\" to be an object.", nt->name);
+        coerce_error(c, p, v, ea_gql__sb_str(&b));
         return NULL;
     }
     json_t *obj = json_object();
     for (size_t i = 0; i < nt->ninputs; i++) {
-        const gql_ival *fd = &nt->inputs[i];
+        const ea_gql__ival *fd = &nt->inputs[i];
         json_t *fv = json_object_get(v, fd->name);
         if (fv == NULL) {
             if (fd->defval) {
-                json_t *dv = gql_value_from_ast(fd->defval, fd->type, NULL);
+                json_t *dv = ea_gql__value_from_ast(fd->defval, fd->type, NULL);
                 if (dv)
                     json_object_set_new(obj, fd->name, dv);
-            } else if (fd->type->kind == GQL_TR_NON_NULL) {
-                gql_sb b;
-                gql_sb_init(&b, a);
-                gql_sb_printf(&b, "Field \"%s\" of required type \"%s\" was not provided.",
-                              fd->name, gql_tref_str(a, fd->type));
-                coerce_error(c, p, v, gql_sb_str(&b));
+            } else if (fd->type->kind == EA_GQL__TR_NON_NULL) {
+                ea_gql__sb b;
+                ea_gql__sb_init(&b, a);
+                ea_gql__sb_printf(&b, "Field \"%s\" of required type \"%s\" was not provided.",
+                                  fd->name, ea_gql__tref_str(a, fd->type));
+                coerce_error(c, p, v, ea_gql__sb_str(&b));
             }
             continue;
         }
@@ -573,16 +574,16 @@ static json_t *coerce_input(coerce_ctx *c, const gql_tref *t, const json_t *v, c
     json_t *fv;
     json_object_foreach((json_t *)v, k, fv)
     {
-        if (gql_ival_find(nt->inputs, nt->ninputs, k))
+        if (ea_gql__ival_find(nt->inputs, nt->ninputs, k))
             continue;
         const char **names = ea_arena_alloc(a, sizeof(char *) * (nt->ninputs + 1));
         for (size_t i = 0; names && i < nt->ninputs; i++)
             names[i] = nt->inputs[i].name;
-        gql_sb b;
-        gql_sb_init(&b, a);
-        gql_sb_printf(&b, "Field \"%s\" is not defined by type \"%s\".%s", k, nt->name,
-                      names ? gql_did_you_mean(a, k, names, nt->ninputs, NULL) : "");
-        coerce_error(c, p, v, gql_sb_str(&b));
+        ea_gql__sb b;
+        ea_gql__sb_init(&b, a);
+        ea_gql__sb_printf(&b, "Field \"%s\" is not defined by type \"%s\".%s", k, nt->name,
+                          names ? ea_gql__did_you_mean(a, k, names, nt->ninputs, NULL) : "");
+        coerce_error(c, p, v, ea_gql__sb_str(&b));
     }
     return obj;
 }
@@ -599,35 +600,35 @@ static int coerce_variables(exec_ctx *x, const json_t *given)
         return -1;
     }
     int rc = 0;
-    for (const gql_vardef *vd = x->op->vars; vd; vd = vd->next) {
-        gql_tref *t = gql_tref_from_ast(x->s, x->a, vd->type);
-        gql_sb b;
-        gql_sb_init(&b, x->a);
-        if (t == NULL || !gql_type_is_input(gql_tref_named(t))) {
-            gql_sb_printf(&b,
-                          "Variable \"$%s\" expected value of type \"%s\" which cannot be "
-                          "used as an input type.",
-                          vd->name, gql_typeref_str(x->a, vd->type));
-            add_error(x, gql_sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
+    for (const ea_gql__vardef *vd = x->op->vars; vd; vd = vd->next) {
+        ea_gql__tref *t = ea_gql__tref_from_ast(x->s, x->a, vd->type);
+        ea_gql__sb b;
+        ea_gql__sb_init(&b, x->a);
+        if (t == NULL || !ea_gql__type_is_input(ea_gql__tref_named(t))) {
+            ea_gql__sb_printf(&b,
+                              "Variable \"$%s\" expected value of type \"%s\" which cannot be "
+                              "used as an input type.",
+                              vd->name, ea_gql__typeref_str(x->a, vd->type));
+            add_error(x, ea_gql__sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
             rc = -1;
             continue;
         }
         json_t *v = given ? json_object_get(given, vd->name) : NULL;
         if (v == NULL && vd->defval) {
-            json_t *dv = gql_value_from_ast(vd->defval, t, NULL);
+            json_t *dv = ea_gql__value_from_ast(vd->defval, t, NULL);
             if (dv)
                 json_object_set_new(x->vars, vd->name, dv);
             continue;
         }
-        if ((v == NULL || json_is_null(v)) && t->kind == GQL_TR_NON_NULL) {
-            const char *ts = gql_tref_str(x->a, t);
+        if ((v == NULL || json_is_null(v)) && t->kind == EA_GQL__TR_NON_NULL) {
+            const char *ts = ea_gql__tref_str(x->a, t);
             if (v == NULL)
-                gql_sb_printf(&b, "Variable \"$%s\" of required type \"%s\" was not provided.",
-                              vd->name, ts);
+                ea_gql__sb_printf(&b, "Variable \"$%s\" of required type \"%s\" was not provided.",
+                                  vd->name, ts);
             else
-                gql_sb_printf(&b, "Variable \"$%s\" of non-null type \"%s\" must not be null.",
-                              vd->name, ts);
-            add_error(x, gql_sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
+                ea_gql__sb_printf(&b, "Variable \"$%s\" of non-null type \"%s\" must not be null.",
+                                  vd->name, ts);
+            add_error(x, ea_gql__sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
             rc = -1;
             continue;
         }
@@ -651,51 +652,51 @@ static int coerce_variables(exec_ctx *x, const json_t *given)
 }
 
 /* CoerceArgumentValues. Returns a new object, or NULL with an error recorded. */
-static json_t *coerce_args(exec_ctx *x, const gql_ival *defs, size_t n, const gql_arg *given,
-                           const gql_loc *loc, const gql_path *p)
+static json_t *coerce_args(exec_ctx *x, const ea_gql__ival *defs, size_t n,
+                           const ea_gql__arg *given, const ea_gql__loc *loc, const ea_gql__path *p)
 {
     json_t *out = json_object();
-    gql_sb b;
-    gql_sb_init(&b, x->a);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, x->a);
     for (size_t i = 0; i < n; i++) {
-        const gql_ival *ad = &defs[i];
-        const gql_arg *arg = given;
+        const ea_gql__ival *ad = &defs[i];
+        const ea_gql__arg *arg = given;
         while (arg && strcmp(arg->name, ad->name) != 0)
             arg = arg->next;
         bool has_value = arg != NULL;
-        if (arg && arg->value->kind == GQL_V_VARIABLE) {
+        if (arg && arg->value->kind == EA_GQL__V_VARIABLE) {
             json_t *vv = json_object_get(x->vars, arg->value->str);
             has_value = vv != NULL;
         }
         if (!has_value) {
             if (ad->defval) {
-                json_t *dv = gql_value_from_ast(ad->defval, ad->type, NULL);
+                json_t *dv = ea_gql__value_from_ast(ad->defval, ad->type, NULL);
                 if (dv)
                     json_object_set_new(out, ad->name, dv);
-            } else if (ad->type->kind == GQL_TR_NON_NULL) {
+            } else if (ad->type->kind == EA_GQL__TR_NON_NULL) {
                 if (arg)
-                    gql_sb_printf(&b,
-                                  "Argument \"%s\" of required type \"%s\" was provided the "
-                                  "variable \"$%s\" which was not provided a runtime value.",
-                                  ad->name, gql_tref_str(x->a, ad->type), arg->value->str);
+                    ea_gql__sb_printf(&b,
+                                      "Argument \"%s\" of required type \"%s\" was provided the "
+                                      "variable \"$%s\" which was not provided a runtime value.",
+                                      ad->name, ea_gql__tref_str(x->a, ad->type), arg->value->str);
                 else
-                    gql_sb_printf(&b,
-                                  "Argument \"%s\" of required type \"%s\" was not "
-                                  "provided.",
-                                  ad->name, gql_tref_str(x->a, ad->type));
+                    ea_gql__sb_printf(&b,
+                                      "Argument \"%s\" of required type \"%s\" was not "
+                                      "provided.",
+                                      ad->name, ea_gql__tref_str(x->a, ad->type));
                 goto fail;
             }
             continue;
         }
-        json_t *v = gql_value_from_ast(arg->value, ad->type, x->vars);
+        json_t *v = ea_gql__value_from_ast(arg->value, ad->type, x->vars);
         if (v == NULL) {
-            if (arg->value->kind == GQL_V_VARIABLE)
-                gql_sb_printf(&b, "Argument \"%s\" of non-null type \"%s\" must not be null.",
-                              ad->name, gql_tref_str(x->a, ad->type));
+            if (arg->value->kind == EA_GQL__V_VARIABLE)
+                ea_gql__sb_printf(&b, "Argument \"%s\" of non-null type \"%s\" must not be null.",
+                                  ad->name, ea_gql__tref_str(x->a, ad->type));
             else {
-                gql_sb_printf(&b, "Argument \"%s\" has invalid value ", ad->name);
-                gql_print_value(&b, arg->value);
-                gql_sb_puts(&b, ".");
+                ea_gql__sb_printf(&b, "Argument \"%s\" has invalid value ", ad->name);
+                ea_gql__print_value(&b, arg->value);
+                ea_gql__sb_puts(&b, ".");
             }
             goto fail;
         }
@@ -703,7 +704,7 @@ static json_t *coerce_args(exec_ctx *x, const gql_ival *defs, size_t n, const gq
     }
     return out;
 fail:
-    add_error(x, gql_sb_str(&b), loc, p, "BAD_USER_INPUT");
+    add_error(x, ea_gql__sb_str(&b), loc, p, "BAD_USER_INPUT");
     json_decref(out);
     return NULL;
 }
@@ -711,19 +712,19 @@ fail:
 /* ---------------------------------------------------------------- CollectFields */
 
 /* @skip/@include with the coerced variables. */
-static bool should_include(exec_ctx *x, const gql_directive *dirs)
+static bool should_include(exec_ctx *x, const ea_gql__directive *dirs)
 {
-    for (const gql_directive *d = dirs; d; d = d->next) {
+    for (const ea_gql__directive *d = dirs; d; d = d->next) {
         bool skip = strcmp(d->name, "skip") == 0;
         if (!skip && strcmp(d->name, "include") != 0)
             continue;
-        for (const gql_arg *a = d->args; a; a = a->next) {
+        for (const ea_gql__arg *a = d->args; a; a = a->next) {
             if (strcmp(a->name, "if") != 0)
                 continue;
             bool cond = false;
-            if (a->value->kind == GQL_V_BOOLEAN)
+            if (a->value->kind == EA_GQL__V_BOOLEAN)
                 cond = a->value->boolean;
-            else if (a->value->kind == GQL_V_VARIABLE)
+            else if (a->value->kind == EA_GQL__V_VARIABLE)
                 cond = json_is_true(json_object_get(x->vars, a->value->str));
             if (skip && cond)
                 return false;
@@ -734,24 +735,24 @@ static bool should_include(exec_ctx *x, const gql_directive *dirs)
     return true;
 }
 
-static bool type_applies(const ea_gql_schema *s, const char *cond, const gql_type *obj)
+static bool type_applies(const ea_gql_schema *s, const char *cond, const ea_gql__type *obj)
 {
     if (cond == NULL)
         return true;
-    const gql_type *t = gql_schema_type(s, cond);
+    const ea_gql__type *t = ea_gql__schema_type(s, cond);
     if (t == NULL)
         return false;
     if (t == obj)
         return true;
-    return gql_type_is_abstract(t) && gql_type_possible(t, obj);
+    return ea_gql__type_is_abstract(t) && ea_gql__type_possible(t, obj);
 }
 
-static int collect(exec_ctx *x, const gql_type *obj, const gql_selset *ss, cfields *cf)
+static int collect(exec_ctx *x, const ea_gql__type *obj, const ea_gql__selset *ss, cfields *cf)
 {
-    for (const gql_sel *s = ss->first; s; s = s->next) {
+    for (const ea_gql__sel *s = ss->first; s; s = s->next) {
         if (!should_include(x, s->directives))
             continue;
-        if (s->kind == GQL_SEL_FIELD) {
+        if (s->kind == EA_GQL__SEL_FIELD) {
             const char *key = s->alias ? s->alias : s->name;
             cfield *f = NULL;
             for (size_t i = 0; i < cf->n; i++) {
@@ -768,13 +769,13 @@ static int collect(exec_ctx *x, const gql_type *obj, const gql_selset *ss, cfiel
                 memset(f, 0, sizeof(*f));
                 f->key = key;
                 /* a valid document selects one field name per response key and parent type */
-                f->def = gql_field_def(x->s, obj, s->name);
+                f->def = ea_gql__field_def(x->s, obj, s->name);
             }
-            f->nodes = grow(x->a, f->nodes, sizeof(gql_sel *), f->n, &f->cap);
+            f->nodes = grow(x->a, f->nodes, sizeof(ea_gql__sel *), f->n, &f->cap);
             if (f->nodes == NULL)
                 return -1;
             f->nodes[f->n++] = s;
-        } else if (s->kind == GQL_SEL_INLINE) {
+        } else if (s->kind == EA_GQL__SEL_INLINE) {
             if (!type_applies(x->s, s->type_cond, obj))
                 continue;
             if (collect(x, obj, s->selset, cf) < 0)
@@ -789,7 +790,7 @@ static int collect(exec_ctx *x, const gql_type *obj, const gql_selset *ss, cfiel
             if (cf->visited == NULL)
                 return -1;
             cf->visited[cf->nvisited++] = s->name;
-            const gql_def *fr = gql_doc_fragment(x->d, s->name);
+            const ea_gql__def *fr = ea_gql__doc_fragment(x->d, s->name);
             if (fr == NULL || !type_applies(x->s, fr->type_cond, obj))
                 continue;
             if (collect(x, obj, fr->selset, cf) < 0)
@@ -801,20 +802,21 @@ static int collect(exec_ctx *x, const gql_type *obj, const gql_selset *ss, cfiel
 
 /* ---------------------------------------------------------------- leaf serialization */
 
-static json_t *serialize_leaf(exec_ctx *x, const gql_type *t, const json_t *v, const char **err)
+static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *v, const char **err)
 {
-    gql_sb b;
-    gql_sb_init(&b, x->a);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, x->a);
     double d;
-    if (t->kind == GQL_K_ENUM) {
-        if (json_is_string(v) && gql_enum_value(t, json_string_value(v)))
+    if (t->kind == EA_GQL__K_ENUM) {
+        if (json_is_string(v) && ea_gql__enum_value(t, json_string_value(v)))
             return json_incref((json_t *)v);
-        gql_sb_printf(&b, "Enum \"%s\" cannot represent value: %s", t->name, inspect_str(x->a, v));
-        *err = gql_sb_str(&b);
+        ea_gql__sb_printf(&b, "Enum \"%s\" cannot represent value: %s", t->name,
+                          inspect_str(x->a, v));
+        *err = ea_gql__sb_str(&b);
         return NULL;
     }
     switch (t->scalar) {
-    case GQL_S_INT: {
+    case EA_GQL__S_INT: {
         json_t *num = NULL;
         if (json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
             json_integer_value(v) <= INT32_MAX)
@@ -829,10 +831,11 @@ static json_t *serialize_leaf(exec_ctx *x, const gql_type *t, const json_t *v, c
         }
         const json_t *n = num ? num : v;
         if (!json_integral(n, &d)) {
-            gql_sb_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(x->a, v));
+            ea_gql__sb_printf(&b, "Int cannot represent non-integer value: %s",
+                              inspect_str(x->a, v));
         } else if (d < INT32_MIN || d > INT32_MAX) {
-            gql_sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
-                          inspect_str(x->a, v));
+            ea_gql__sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
+                              inspect_str(x->a, v));
         } else {
             json_decref(num);
             return json_integer((json_int_t)d);
@@ -840,7 +843,7 @@ static json_t *serialize_leaf(exec_ctx *x, const gql_type *t, const json_t *v, c
         json_decref(num);
         break;
     }
-    case GQL_S_FLOAT:
+    case EA_GQL__S_FLOAT:
         if (json_is_boolean(v))
             return json_integer(json_is_true(v));
         if (json_is_integer(v))
@@ -853,58 +856,59 @@ static json_t *serialize_leaf(exec_ctx *x, const gql_type *t, const json_t *v, c
             if (*end == '\0' && isfinite(d))
                 return json_real(d);
         }
-        gql_sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(x->a, v));
+        ea_gql__sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(x->a, v));
         break;
-    case GQL_S_STRING:
-    case GQL_S_ID:
+    case EA_GQL__S_STRING:
+    case EA_GQL__S_ID:
         if (json_is_string(v))
             return json_incref((json_t *)v);
         if (json_is_integer(v)) {
-            gql_sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            return json_string(gql_sb_str(&b));
+            ea_gql__sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            return json_string(ea_gql__sb_str(&b));
         }
-        if (t->scalar == GQL_S_STRING) {
+        if (t->scalar == EA_GQL__S_STRING) {
             if (json_is_boolean(v))
                 return json_string(json_is_true(v) ? "true" : "false");
             if (json_is_real(v)) {
-                gql_js_number(&b, json_real_value(v));
-                return json_string(gql_sb_str(&b));
+                ea_gql__js_number(&b, json_real_value(v));
+                return json_string(ea_gql__sb_str(&b));
             }
-            gql_sb_printf(&b, "String cannot represent value: %s", inspect_str(x->a, v));
+            ea_gql__sb_printf(&b, "String cannot represent value: %s", inspect_str(x->a, v));
         } else {
-            gql_sb_printf(&b, "ID cannot represent value: %s", inspect_str(x->a, v));
+            ea_gql__sb_printf(&b, "ID cannot represent value: %s", inspect_str(x->a, v));
         }
         break;
-    case GQL_S_BOOLEAN:
+    case EA_GQL__S_BOOLEAN:
         if (json_is_boolean(v))
             return json_incref((json_t *)v);
         if (json_is_number(v) && isfinite(json_number_value(v)))
             return json_boolean(json_number_value(v) != 0);
-        gql_sb_printf(&b, "Boolean cannot represent a non boolean value: %s", inspect_str(x->a, v));
+        ea_gql__sb_printf(&b, "Boolean cannot represent a non boolean value: %s",
+                          inspect_str(x->a, v));
         break;
-    case GQL_S_CUSTOM:
+    case EA_GQL__S_CUSTOM:
         return json_incref((json_t *)v);
     }
-    *err = gql_sb_str(&b);
+    *err = ea_gql__sb_str(&b);
     return NULL;
 }
 
 /* ---------------------------------------------------------------- execution */
 
-static json_t *exec_fields(exec_ctx *x, const gql_type *obj, const json_t *value, cfields *cf,
-                           const gql_path *p);
+static json_t *exec_fields(exec_ctx *x, const ea_gql__type *obj, const json_t *value, cfields *cf,
+                           const ea_gql__path *p);
 
 typedef struct field_info {
-    const gql_type *parent;
-    const gql_field *def;
-    const gql_sel *const *nodes;
+    const ea_gql__type *parent;
+    const ea_gql__field *def;
+    const ea_gql__sel *const *nodes;
     size_t n;
     cfield *f; /* holds the sub-selection cache */
 } field_info;
 
 /* The sub-selections of fi's nodes collected for runtime type obj, from the cache or collected
  * now. NULL when out of memory. */
-static cfields *sub_fields(exec_ctx *x, const field_info *fi, const gql_type *obj)
+static cfields *sub_fields(exec_ctx *x, const field_info *fi, const ea_gql__type *obj)
 {
     for (subsel *s = fi->f->sub; s; s = s->next) {
         if (s->type == obj)
@@ -924,41 +928,41 @@ static cfields *sub_fields(exec_ctx *x, const field_info *fi, const gql_type *ob
     return &s->cf;
 }
 
-static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref *t, const json_t *v,
-                              const gql_path *p)
+static json_t *complete_value(exec_ctx *x, const field_info *fi, const ea_gql__tref *t,
+                              const json_t *v, const ea_gql__path *p)
 {
-    if (t->kind == GQL_TR_NON_NULL) {
+    if (t->kind == EA_GQL__TR_NON_NULL) {
         json_t *r = complete_value(x, fi, t->of, v, p);
         if (r == NULL)
             return NULL;
         if (json_is_null(r)) {
             json_decref(r);
-            gql_sb b;
-            gql_sb_init(&b, x->a);
-            gql_sb_printf(&b, "Cannot return null for non-nullable field %s.%s.", fi->parent->name,
-                          fi->def->name);
-            add_error(x, gql_sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            ea_gql__sb b;
+            ea_gql__sb_init(&b, x->a);
+            ea_gql__sb_printf(&b, "Cannot return null for non-nullable field %s.%s.",
+                              fi->parent->name, fi->def->name);
+            add_error(x, ea_gql__sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
             return NULL;
         }
         return r;
     }
     if (v == NULL || json_is_null(v))
         return json_null();
-    if (t->kind == GQL_TR_LIST) {
+    if (t->kind == EA_GQL__TR_LIST) {
         if (!json_is_array(v)) {
-            gql_sb b;
-            gql_sb_init(&b, x->a);
-            gql_sb_printf(&b, "Expected Iterable, but did not find one for field \"%s.%s\".",
-                          fi->parent->name, fi->def->name);
-            add_error(x, gql_sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            ea_gql__sb b;
+            ea_gql__sb_init(&b, x->a);
+            ea_gql__sb_printf(&b, "Expected Iterable, but did not find one for field \"%s.%s\".",
+                              fi->parent->name, fi->def->name);
+            add_error(x, ea_gql__sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
             return NULL;
         }
         json_t *arr = json_array();
         charge_bytes(x, 2 + (json_array_size(v) > 0 ? json_array_size(v) - 1 : 0));
         for (size_t i = 0; i < json_array_size(v); i++) {
-            gql_path ip = {p, NULL, i};
+            ea_gql__path ip = {p, NULL, i};
             json_t *r = x->stopped ? NULL : complete_value(x, fi, t->of, json_array_get(v, i), &ip);
-            if (x->stopped || (r == NULL && t->of->kind == GQL_TR_NON_NULL)) {
+            if (x->stopped || (r == NULL && t->of->kind == EA_GQL__TR_NON_NULL)) {
                 json_decref(r);
                 json_decref(arr);
                 return NULL;
@@ -971,8 +975,8 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref 
         }
         return arr;
     }
-    const gql_type *nt = t->named;
-    if (gql_type_is_leaf(nt)) {
+    const ea_gql__type *nt = t->named;
+    if (ea_gql__type_is_leaf(nt)) {
         const char *err = NULL;
         json_t *r = serialize_leaf(x, nt, v, &err);
         if (r == NULL)
@@ -981,40 +985,41 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref 
             charge_bytes(x, value_bytes(r));
         return r;
     }
-    const gql_type *obj = nt;
-    if (gql_type_is_abstract(nt)) {
+    const ea_gql__type *obj = nt;
+    if (ea_gql__type_is_abstract(nt)) {
         const char *tn = json_string_value(json_object_get(v, "__typename"));
         /* the types already cached for this key are the ones earlier values resolved to: look
          * there before scanning every type of the schema */
-        const gql_type *rt = NULL;
+        const ea_gql__type *rt = NULL;
         for (const subsel *c = fi->f->sub; tn && c && rt == NULL; c = c->next) {
             if (strcmp(c->type->name, tn) == 0)
                 rt = c->type;
         }
         if (rt == NULL && tn)
-            rt = gql_schema_type(x->s, tn);
-        gql_sb b;
-        gql_sb_init(&b, x->a);
+            rt = ea_gql__schema_type(x->s, tn);
+        ea_gql__sb b;
+        ea_gql__sb_init(&b, x->a);
         if (tn == NULL) {
-            gql_sb_printf(&b,
-                          "Abstract type \"%s\" must resolve to an Object type at runtime for "
-                          "field \"%s.%s\". Either the \"%s\" type should provide a "
-                          "\"resolveType\" function or each possible type should provide an "
-                          "\"isTypeOf\" function.",
-                          nt->name, fi->parent->name, fi->def->name, nt->name);
-        } else if (rt == NULL || rt->kind != GQL_K_OBJECT) {
-            gql_sb_printf(&b,
-                          "Abstract type \"%s\" was resolved to a type \"%s\" that does not exist "
-                          "inside the schema.",
-                          nt->name, tn);
-        } else if (!gql_type_possible(nt, rt)) {
-            gql_sb_printf(&b, "Runtime Object type \"%s\" is not a possible type for \"%s\".",
-                          rt->name, nt->name);
+            ea_gql__sb_printf(&b,
+                              "Abstract type \"%s\" must resolve to an Object type at runtime for "
+                              "field \"%s.%s\". Either the \"%s\" type should provide a "
+                              "\"resolveType\" function or each possible type should provide an "
+                              "\"isTypeOf\" function.",
+                              nt->name, fi->parent->name, fi->def->name, nt->name);
+        } else if (rt == NULL || rt->kind != EA_GQL__K_OBJECT) {
+            ea_gql__sb_printf(
+                &b,
+                "Abstract type \"%s\" was resolved to a type \"%s\" that does not exist "
+                "inside the schema.",
+                nt->name, tn);
+        } else if (!ea_gql__type_possible(nt, rt)) {
+            ea_gql__sb_printf(&b, "Runtime Object type \"%s\" is not a possible type for \"%s\".",
+                              rt->name, nt->name);
         } else {
             obj = rt;
         }
         if (obj == nt) {
-            add_error(x, gql_sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            add_error(x, ea_gql__sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
             return NULL;
         }
     }
@@ -1026,7 +1031,7 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const gql_tref 
 
 /* __typename of obj: one JSON string per type and execution, shared by every object in the
  * response, like the values resolvers hand out by reference (invariant 4). */
-static json_t *typename_value(exec_ctx *x, const gql_type *obj, cfield *f)
+static json_t *typename_value(exec_ctx *x, const ea_gql__type *obj, cfield *f)
 {
     if (f->typename_val == NULL) {
         json_t *v = json_object_get(x->typenames, obj->name);
@@ -1041,11 +1046,11 @@ static json_t *typename_value(exec_ctx *x, const gql_type *obj, cfield *f)
 }
 
 /* Resolves and completes one response key. Returns NULL when a non-null field failed. */
-static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value, cfield *f,
-                          const gql_path *p)
+static json_t *exec_field(exec_ctx *x, const ea_gql__type *obj, const json_t *value, cfield *f,
+                          const ea_gql__path *p)
 {
-    const gql_sel *node = f->nodes[0];
-    const gql_field *def = f->def;
+    const ea_gql__sel *node = f->nodes[0];
+    const ea_gql__field *def = f->def;
     if (def == NULL)
         return json_null(); /* cannot happen in a validated document */
     bool introspection = def != x->s->f_typename &&
@@ -1065,7 +1070,7 @@ static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value,
     if (args == NULL)
         goto failed;
     if (introspection) {
-        resolved = gql_introspect_resolve(x->s, obj, def, value, args, x->a);
+        resolved = ea_gql__introspect_resolve(x->s, obj, def, value, args, x->a);
     } else if (def->resolver) {
         json_t *pj = path_json(p);
         ea_gql_field_ctx ctx = {x->request_ctx, value, args, obj->name, def->name, f->key, pj};
@@ -1088,21 +1093,21 @@ static json_t *exec_field(exec_ctx *x, const gql_type *obj, const json_t *value,
     json_decref(args);
     json_t *r = complete_value(x, &fi, def->type, resolved, p);
     json_decref(resolved);
-    if (r == NULL && def->type->kind != GQL_TR_NON_NULL)
+    if (r == NULL && def->type->kind != EA_GQL__TR_NON_NULL)
         r = json_null();
     return r;
 failed:
     json_decref(args);
-    return def->type->kind == GQL_TR_NON_NULL ? NULL : json_null();
+    return def->type->kind == EA_GQL__TR_NON_NULL ? NULL : json_null();
 }
 
-static json_t *exec_fields(exec_ctx *x, const gql_type *obj, const json_t *value, cfields *cf,
-                           const gql_path *p)
+static json_t *exec_fields(exec_ctx *x, const ea_gql__type *obj, const json_t *value, cfields *cf,
+                           const ea_gql__path *p)
 {
     json_t *out = json_object();
     charge_bytes(x, 2);
     for (size_t i = 0; i < cf->n; i++) {
-        gql_path fp = {p, cf->items[i].key, 0};
+        ea_gql__path fp = {p, cf->items[i].key, 0};
         json_t *r = exec_field(x, obj, value, &cf->items[i], &fp);
         if (r == NULL || x->stopped) {
             json_decref(r);
@@ -1126,29 +1131,29 @@ static json_t *exec_fields(exec_ctx *x, const gql_type *obj, const json_t *value
 typedef struct cost_ctx {
     exec_ctx *x;
     const ea_gql_limits *l;
-    size_t work; /* fields visited; a walk past GQL_COST_WORK_MAX is priced LONG_MAX */
+    size_t work; /* fields visited; a walk past EA_GQL__COST_WORK_MAX is priced LONG_MAX */
 } cost_ctx;
 
 /* Fragments can fan out exponentially when the depth limit is off; the walk stops there. */
-#define GQL_COST_WORK_MAX 100000
+#define EA_GQL__COST_WORK_MAX 100000
 
 static long sat_add(long a, long b)
 {
     return a > LONG_MAX - b ? LONG_MAX : a + b;
 }
 
-static long fields_cost(cost_ctx *c, const gql_type *t, const gql_sel *const *nodes, size_t n,
-                        int depth);
+static long fields_cost(cost_ctx *c, const ea_gql__type *t, const ea_gql__sel *const *nodes,
+                        size_t n, int depth);
 
-static long collected_cost(cost_ctx *c, const gql_type *t, const cfields *cf, int depth)
+static long collected_cost(cost_ctx *c, const ea_gql__type *t, const cfields *cf, int depth)
 {
     exec_ctx *x = c->x;
     long total = 0;
     for (size_t i = 0; i < cf->n; i++) {
-        if (++c->work > GQL_COST_WORK_MAX)
+        if (++c->work > EA_GQL__COST_WORK_MAX)
             return LONG_MAX;
-        const gql_sel *s = cf->items[i].nodes[0];
-        const gql_field *def = cf->items[i].def;
+        const ea_gql__sel *s = cf->items[i].nodes[0];
+        const ea_gql__field *def = cf->items[i].def;
         if (def == NULL || def == x->s->f_typename || def == x->s->f_schema || def == x->s->f_type)
             continue; /* meta and introspection fields are free */
         long fc = 1;
@@ -1164,20 +1169,20 @@ static long collected_cost(cost_ctx *c, const gql_type *t, const cfields *cf, in
                 fc = 0;
         }
         total = sat_add(total, fc);
-        const gql_type *nt = gql_tref_named(def->type);
-        if (gql_type_is_composite(nt))
+        const ea_gql__type *nt = ea_gql__tref_named(def->type);
+        if (ea_gql__type_is_composite(nt))
             total =
                 sat_add(total, fields_cost(c, nt, cf->items[i].nodes, cf->items[i].n, depth + 1));
     }
     return total;
 }
 
-static long fields_cost(cost_ctx *c, const gql_type *t, const gql_sel *const *nodes, size_t n,
-                        int depth)
+static long fields_cost(cost_ctx *c, const ea_gql__type *t, const ea_gql__sel *const *nodes,
+                        size_t n, int depth)
 {
-    if (depth > GQL_MAX_NESTING)
+    if (depth > EA_GQL__MAX_NESTING)
         return 0;
-    if (gql_type_is_abstract(t)) {
+    if (ea_gql__type_is_abstract(t)) {
         long best = 0;
         for (size_t i = 0; i < t->npossible; i++) {
             long v = fields_cost(c, t->possible[i], nodes, n, depth);
@@ -1197,9 +1202,9 @@ static long fields_cost(cost_ctx *c, const gql_type *t, const gql_sel *const *no
 
 /* ---------------------------------------------------------------- operations */
 
-static const gql_def *find_op(const ea_gql_document *d, const char *name, json_t **errors)
+static const ea_gql__def *find_op(const ea_gql_document *d, const char *name, json_t **errors)
 {
-    const gql_def *op = NULL;
+    const ea_gql__def *op = NULL;
     char msg[300];
     if (name == NULL || name[0] == '\0') {
         if (d->nops == 1)
@@ -1219,7 +1224,8 @@ static const gql_def *find_op(const ea_gql_document *d, const char *name, json_t
     }
     if (errors) {
         *errors = json_array();
-        json_array_append_new(*errors, gql_error_new(msg, NULL, 0, NULL, "OPERATION_NOT_FOUND"));
+        json_array_append_new(*errors,
+                              ea_gql__error_new(msg, NULL, 0, NULL, "OPERATION_NOT_FOUND"));
     }
     return NULL;
 }
@@ -1227,14 +1233,14 @@ static const gql_def *find_op(const ea_gql_document *d, const char *name, json_t
 int ea_gql_operation_type(const ea_gql_document *d, const char *operation_name,
                           ea_gql_op_type *type, json_t **errors)
 {
-    const gql_def *op = find_op(d, operation_name, errors);
+    const ea_gql__def *op = find_op(d, operation_name, errors);
     if (op == NULL)
         return -1;
     *type = op->op;
     return 0;
 }
 
-static const gql_type *root_type(const ea_gql_schema *s, const gql_def *op)
+static const ea_gql__type *root_type(const ea_gql_schema *s, const ea_gql__def *op)
 {
     return op->op == EA_GQL_OP_QUERY      ? s->query
            : op->op == EA_GQL_OP_MUTATION ? s->mutation
@@ -1243,7 +1249,8 @@ static const gql_type *root_type(const ea_gql_schema *s, const gql_def *op)
 
 /* Shared setup: operation, root type, coerced variables. Returns 0 or -1 (x->errors set). */
 static int exec_begin(exec_ctx *x, const ea_gql_schema *s, const ea_gql_document *d,
-                      const char *operation_name, const json_t *variables, const gql_type **root)
+                      const char *operation_name, const json_t *variables,
+                      const ea_gql__type **root)
 {
     memset(x, 0, sizeof(*x));
     x->s = s;
@@ -1290,7 +1297,7 @@ int ea_gql_subscription_field(const ea_gql_schema *s, const ea_gql_document *d,
                               const char **field_name, json_t **args, json_t **errors)
 {
     exec_ctx x;
-    const gql_type *root = NULL;
+    const ea_gql__type *root = NULL;
     *args = NULL;
     *errors = NULL;
     int rc = -1;
@@ -1306,13 +1313,13 @@ int ea_gql_subscription_field(const ea_gql_schema *s, const ea_gql_document *d,
         add_error(&x, "The subscription selects no field.", &x.op->loc, NULL, "BAD_REQUEST");
         goto out;
     }
-    const gql_sel *node = cf.items[0].nodes[0];
-    const gql_field *def = cf.items[0].def;
+    const ea_gql__sel *node = cf.items[0].nodes[0];
+    const ea_gql__field *def = cf.items[0].def;
     if (def == NULL) {
         add_error(&x, "Unknown subscription field.", &node->loc, NULL, "BAD_REQUEST");
         goto out;
     }
-    gql_path p = {NULL, cf.items[0].key, 0};
+    ea_gql__path p = {NULL, cf.items[0].key, 0};
     *args = coerce_args(&x, def->args, def->nargs, node->args, &node->loc, &p);
     if (*args == NULL)
         goto out;
@@ -1342,7 +1349,7 @@ json_t *ea_gql_execute_counted(const ea_gql_schema *s, const ea_gql_document *d,
                                ea_gql_exec_stats *stats)
 {
     exec_ctx x;
-    const gql_type *root = NULL;
+    const ea_gql__type *root = NULL;
     json_t *resp = json_object();
     bool req_err = true;
     if (exec_begin(&x, s, d, operation_name, variables, &root) < 0)

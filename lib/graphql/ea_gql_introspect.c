@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-const char gql_prelude_sdl[] =
+const char ea_gql__prelude_sdl[] =
     "\"The `Int` scalar type represents non-fractional signed whole numeric values. Int can "
     "represent values between -(2^31) and 2^31 - 1.\"\n"
     "scalar Int\n"
@@ -167,7 +167,7 @@ static bool include_deprecated(const json_t *args)
     return json_is_true(json_object_get(args, "includeDeprecated"));
 }
 
-static json_t *list_type(const gql_type *t)
+static json_t *list_type(const ea_gql__type *t)
 {
     return wrap(&t->self);
 }
@@ -179,7 +179,7 @@ static json_t *resolve_schema(const ea_gql_schema *s, const char *f)
     if (strcmp(f, "types") == 0) {
         json_t *arr = json_array();
         for (size_t i = 0; i < s->ntypes; i++) {
-            const gql_type *t = s->types[i];
+            const ea_gql__type *t = s->types[i];
             if (t->hidden || (t->builtin && !t->referenced))
                 continue;
             json_array_append_new(arr, list_type(t));
@@ -201,7 +201,7 @@ static json_t *resolve_schema(const ea_gql_schema *s, const char *f)
     return json_null();
 }
 
-static json_t *ivals_list(const gql_ival *v, size_t n, bool incl_dep)
+static json_t *ivals_list(const ea_gql__ival *v, size_t n, bool incl_dep)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -212,15 +212,15 @@ static json_t *ivals_list(const gql_ival *v, size_t n, bool incl_dep)
     return arr;
 }
 
-static json_t *resolve_type(const ea_gql_schema *s, const gql_tref *r, const char *f,
+static json_t *resolve_type(const ea_gql_schema *s, const ea_gql__tref *r, const char *f,
                             const json_t *args)
 {
     static const char *const kinds[] = {"SCALAR", "OBJECT", "INTERFACE",
                                         "UNION",  "ENUM",   "INPUT_OBJECT"};
-    const gql_type *t = r->kind == GQL_TR_NAMED ? r->named : NULL;
+    const ea_gql__type *t = r->kind == EA_GQL__TR_NAMED ? r->named : NULL;
     if (strcmp(f, "kind") == 0) {
         if (t == NULL)
-            return json_string(r->kind == GQL_TR_LIST ? "LIST" : "NON_NULL");
+            return json_string(r->kind == EA_GQL__TR_LIST ? "LIST" : "NON_NULL");
         return json_string(kinds[t->kind]);
     }
     if (strcmp(f, "ofType") == 0)
@@ -232,9 +232,9 @@ static json_t *resolve_type(const ea_gql_schema *s, const gql_tref *r, const cha
     if (strcmp(f, "description") == 0)
         return str_or_null(t->desc);
     if (strcmp(f, "specifiedByURL") == 0)
-        return str_or_null(t->kind == GQL_K_SCALAR ? t->specified_by : NULL);
+        return str_or_null(t->kind == EA_GQL__K_SCALAR ? t->specified_by : NULL);
     if (strcmp(f, "fields") == 0) {
-        if (t->kind != GQL_K_OBJECT && t->kind != GQL_K_INTERFACE)
+        if (t->kind != EA_GQL__K_OBJECT && t->kind != EA_GQL__K_INTERFACE)
             return json_null();
         json_t *arr = json_array();
         bool dep = include_deprecated(args);
@@ -246,7 +246,7 @@ static json_t *resolve_type(const ea_gql_schema *s, const gql_tref *r, const cha
         return arr;
     }
     if (strcmp(f, "interfaces") == 0) {
-        if (t->kind != GQL_K_OBJECT && t->kind != GQL_K_INTERFACE)
+        if (t->kind != EA_GQL__K_OBJECT && t->kind != EA_GQL__K_INTERFACE)
             return json_null();
         json_t *arr = json_array();
         for (size_t i = 0; i < t->ninterfaces; i++)
@@ -254,7 +254,7 @@ static json_t *resolve_type(const ea_gql_schema *s, const gql_tref *r, const cha
         return arr;
     }
     if (strcmp(f, "possibleTypes") == 0) {
-        if (!gql_type_is_abstract(t))
+        if (!ea_gql__type_is_abstract(t))
             return json_null();
         json_t *arr = json_array();
         for (size_t i = 0; i < t->npossible; i++)
@@ -262,7 +262,7 @@ static json_t *resolve_type(const ea_gql_schema *s, const gql_tref *r, const cha
         return arr;
     }
     if (strcmp(f, "enumValues") == 0) {
-        if (t->kind != GQL_K_ENUM)
+        if (t->kind != EA_GQL__K_ENUM)
             return json_null();
         json_t *arr = json_array();
         bool dep = include_deprecated(args);
@@ -274,7 +274,7 @@ static json_t *resolve_type(const ea_gql_schema *s, const gql_tref *r, const cha
         return arr;
     }
     if (strcmp(f, "inputFields") == 0) {
-        if (t->kind != GQL_K_INPUT)
+        if (t->kind != EA_GQL__K_INPUT)
             return json_null();
         return ivals_list(t->inputs, t->ninputs, include_deprecated(args));
     }
@@ -293,16 +293,16 @@ static json_t *dep_field(const char *f, bool dep, const char *reason, bool *hand
     return NULL;
 }
 
-json_t *gql_introspect_resolve(const ea_gql_schema *s, const gql_type *parent,
-                               const gql_field *field, const json_t *parent_val, const json_t *args,
-                               ea_arena *a)
+json_t *ea_gql__introspect_resolve(const ea_gql_schema *s, const ea_gql__type *parent,
+                                   const ea_gql__field *field, const json_t *parent_val,
+                                   const json_t *args, ea_arena *a)
 {
     const char *f = field->name;
     if (field == s->f_schema)
         return wrap(s);
     if (field == s->f_type) {
         const char *name = json_string_value(json_object_get(args, "name"));
-        const gql_type *t = name ? gql_schema_type(s, name) : NULL;
+        const ea_gql__type *t = name ? ea_gql__schema_type(s, name) : NULL;
         return t ? list_type(t) : json_null();
     }
     const void *p = unwrap(parent_val);
@@ -315,7 +315,7 @@ json_t *gql_introspect_resolve(const ea_gql_schema *s, const gql_type *parent,
     if (strcmp(pn, "__Type") == 0)
         return resolve_type(s, p, f, args);
     if (strcmp(pn, "__Field") == 0) {
-        const gql_field *x = p;
+        const ea_gql__field *x = p;
         json_t *d = dep_field(f, x->deprecated, x->dep_reason, &handled);
         if (handled)
             return d;
@@ -330,7 +330,7 @@ json_t *gql_introspect_resolve(const ea_gql_schema *s, const gql_type *parent,
         return json_null();
     }
     if (strcmp(pn, "__InputValue") == 0) {
-        const gql_ival *x = p;
+        const ea_gql__ival *x = p;
         json_t *d = dep_field(f, x->deprecated, x->dep_reason, &handled);
         if (handled)
             return d;
@@ -343,18 +343,18 @@ json_t *gql_introspect_resolve(const ea_gql_schema *s, const gql_type *parent,
         if (strcmp(f, "defaultValue") == 0) {
             if (x->defval == NULL)
                 return json_null();
-            gql_sb b;
-            gql_sb_init(&b, a);
-            if (x->defval->kind == GQL_V_STRING && x->defval->block)
-                gql_print_string(&b, x->defval->str, x->defval->len);
+            ea_gql__sb b;
+            ea_gql__sb_init(&b, a);
+            if (x->defval->kind == EA_GQL__V_STRING && x->defval->block)
+                ea_gql__print_string(&b, x->defval->str, x->defval->len);
             else
-                gql_print_value(&b, x->defval);
-            return json_stringn(gql_sb_str(&b), b.len);
+                ea_gql__print_value(&b, x->defval);
+            return json_stringn(ea_gql__sb_str(&b), b.len);
         }
         return json_null();
     }
     if (strcmp(pn, "__EnumValue") == 0) {
-        const gql_enumval *x = p;
+        const ea_gql__enumval *x = p;
         json_t *d = dep_field(f, x->deprecated, x->dep_reason, &handled);
         if (handled)
             return d;
@@ -365,7 +365,7 @@ json_t *gql_introspect_resolve(const ea_gql_schema *s, const gql_type *parent,
         return json_null();
     }
     if (strcmp(pn, "__Directive") == 0) {
-        const gql_dirdef *x = p;
+        const ea_gql__dirdef *x = p;
         if (strcmp(f, "name") == 0)
             return json_string(x->name);
         if (strcmp(f, "description") == 0)
@@ -375,7 +375,7 @@ json_t *gql_introspect_resolve(const ea_gql_schema *s, const gql_type *parent,
         if (strcmp(f, "locations") == 0) {
             json_t *arr = json_array();
             for (size_t i = 0; i < x->norder; i++)
-                json_array_append_new(arr, json_string(gql_dirloc_names[x->order[i]]));
+                json_array_append_new(arr, json_string(ea_gql__dirloc_names[x->order[i]]));
             return arr;
         }
         if (strcmp(f, "args") == 0)

@@ -12,22 +12,36 @@
 #include <string.h>
 
 static const char *const kind_desc[] = {
-    [GQL_T_SOF] = "<SOF>",       [GQL_T_EOF] = "<EOF>",      [GQL_T_BANG] = "\"!\"",
-    [GQL_T_DOLLAR] = "\"$\"",    [GQL_T_AMP] = "\"&\"",      [GQL_T_PAREN_L] = "\"(\"",
-    [GQL_T_PAREN_R] = "\")\"",   [GQL_T_SPREAD] = "\"...\"", [GQL_T_COLON] = "\":\"",
-    [GQL_T_EQUALS] = "\"=\"",    [GQL_T_AT] = "\"@\"",       [GQL_T_BRACKET_L] = "\"[\"",
-    [GQL_T_BRACKET_R] = "\"]\"", [GQL_T_BRACE_L] = "\"{\"",  [GQL_T_PIPE] = "\"|\"",
-    [GQL_T_BRACE_R] = "\"}\"",   [GQL_T_NAME] = "Name",      [GQL_T_INT] = "Int",
-    [GQL_T_FLOAT] = "Float",     [GQL_T_STRING] = "String",  [GQL_T_BLOCK_STRING] = "BlockString",
-    [GQL_T_COMMENT] = "Comment",
+    [EA_GQL__T_SOF] = "<SOF>",
+    [EA_GQL__T_EOF] = "<EOF>",
+    [EA_GQL__T_BANG] = "\"!\"",
+    [EA_GQL__T_DOLLAR] = "\"$\"",
+    [EA_GQL__T_AMP] = "\"&\"",
+    [EA_GQL__T_PAREN_L] = "\"(\"",
+    [EA_GQL__T_PAREN_R] = "\")\"",
+    [EA_GQL__T_SPREAD] = "\"...\"",
+    [EA_GQL__T_COLON] = "\":\"",
+    [EA_GQL__T_EQUALS] = "\"=\"",
+    [EA_GQL__T_AT] = "\"@\"",
+    [EA_GQL__T_BRACKET_L] = "\"[\"",
+    [EA_GQL__T_BRACKET_R] = "\"]\"",
+    [EA_GQL__T_BRACE_L] = "\"{\"",
+    [EA_GQL__T_PIPE] = "\"|\"",
+    [EA_GQL__T_BRACE_R] = "\"}\"",
+    [EA_GQL__T_NAME] = "Name",
+    [EA_GQL__T_INT] = "Int",
+    [EA_GQL__T_FLOAT] = "Float",
+    [EA_GQL__T_STRING] = "String",
+    [EA_GQL__T_BLOCK_STRING] = "BlockString",
+    [EA_GQL__T_COMMENT] = "Comment",
 };
 
-const char *gql_tok_kind_desc(gql_tok_kind k)
+const char *ea_gql__tok_kind_desc(ea_gql__tok_kind k)
 {
     return kind_desc[k];
 }
 
-void gql_lexer_init(gql_lexer *lx, const char *src, size_t len, ea_arena *a)
+void ea_gql__lexer_init(ea_gql__lexer *lx, const char *src, size_t len, ea_arena *a)
 {
     memset(lx, 0, sizeof(*lx));
     lx->src = src;
@@ -42,7 +56,7 @@ void gql_lexer_init(gql_lexer *lx, const char *src, size_t len, ea_arena *a)
 }
 
 /* Location of byte offset p on the current line (p >= line_start). */
-static gql_loc loc_at(gql_lexer *lx, size_t p)
+static ea_gql__loc loc_at(ea_gql__lexer *lx, size_t p)
 {
     if (p < lx->col_pos || lx->col_pos < lx->line_start) {
         lx->col_pos = lx->line_start;
@@ -54,11 +68,11 @@ static gql_loc loc_at(gql_lexer *lx, size_t p)
             lx->col_units += s[i] >= 0xF0 ? 2 : 1;
     }
     lx->col_pos = p;
-    gql_loc l = {lx->line, lx->col_units + 1};
+    ea_gql__loc l = {lx->line, lx->col_units + 1};
     return l;
 }
 
-static void new_line(gql_lexer *lx, size_t next_line_start)
+static void new_line(ea_gql__lexer *lx, size_t next_line_start)
 {
     lx->line++;
     lx->line_start = next_line_start;
@@ -67,7 +81,7 @@ static void new_line(gql_lexer *lx, size_t next_line_start)
 }
 
 /* Decodes one UTF-8 code point at p; returns its length (0 when invalid or at the end). */
-static size_t utf8_decode(const gql_lexer *lx, size_t p, uint32_t *cp)
+static size_t utf8_decode(const ea_gql__lexer *lx, size_t p, uint32_t *cp)
 {
     const unsigned char *s = (const unsigned char *)lx->src + p;
     size_t avail = lx->len - p;
@@ -101,7 +115,7 @@ static size_t utf8_decode(const gql_lexer *lx, size_t p, uint32_t *cp)
     return n;
 }
 
-static int fail(gql_lexer *lx, size_t p, const char *fmt, const char *arg)
+static int fail(ea_gql__lexer *lx, size_t p, const char *fmt, const char *arg)
 {
     lx->err_loc = loc_at(lx, p);
     snprintf(lx->err, sizeof(lx->err), fmt, arg);
@@ -109,7 +123,7 @@ static int fail(gql_lexer *lx, size_t p, const char *fmt, const char *arg)
 }
 
 /* graphql-js printCodePointAt: "x" for printable ASCII, U+XXXX otherwise, <EOF> at the end. */
-static void print_cp_at(gql_lexer *lx, size_t p, char *out, size_t n)
+static void print_cp_at(ea_gql__lexer *lx, size_t p, char *out, size_t n)
 {
     uint32_t cp;
     if (p >= lx->len) {
@@ -125,7 +139,7 @@ static void print_cp_at(gql_lexer *lx, size_t p, char *out, size_t n)
         snprintf(out, n, "U+%04X", (unsigned)cp);
 }
 
-static int fail_cp(gql_lexer *lx, size_t p, const char *fmt)
+static int fail_cp(ea_gql__lexer *lx, size_t p, const char *fmt)
 {
     char buf[16];
     print_cp_at(lx, p, buf, sizeof(buf));
@@ -142,7 +156,7 @@ static bool is_digit(int c)
     return c >= '0' && c <= '9';
 }
 
-static int peekc(const gql_lexer *lx, size_t p)
+static int peekc(const ea_gql__lexer *lx, size_t p)
 {
     return p < lx->len ? (unsigned char)lx->src[p] : -1;
 }
@@ -204,7 +218,7 @@ static int hexval(int c)
 }
 
 /* Reads 4 hex digits at p; -1 when not all are hex. */
-static long read_hex4(const gql_lexer *lx, size_t p)
+static long read_hex4(const ea_gql__lexer *lx, size_t p)
 {
     if (p + 4 > lx->len)
         return -1;
@@ -218,7 +232,7 @@ static long read_hex4(const gql_lexer *lx, size_t p)
     return v;
 }
 
-static int fail_escape(gql_lexer *lx, size_t p, size_t n, bool unicode)
+static int fail_escape(ea_gql__lexer *lx, size_t p, size_t n, bool unicode)
 {
     char tmp[64];
     if (p + n > lx->len)
@@ -234,7 +248,7 @@ static int fail_escape(gql_lexer *lx, size_t p, size_t n, bool unicode)
 }
 
 /* Decodes an escape starting at the backslash at p; appends it and advances *pp. */
-static int read_escape(gql_lexer *lx, size_t *pp, sbuf *b)
+static int read_escape(ea_gql__lexer *lx, size_t *pp, sbuf *b)
 {
     size_t p = *pp;
     int c = peekc(lx, p + 1);
@@ -311,7 +325,7 @@ static int read_escape(gql_lexer *lx, size_t *pp, sbuf *b)
     return sbuf_add_cp(b, cp);
 }
 
-static int read_string(gql_lexer *lx, size_t start, gql_token *t)
+static int read_string(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
 {
     sbuf b = {lx->arena, NULL, 0, 0};
     size_t p = start + 1, chunk = p;
@@ -322,7 +336,7 @@ static int read_string(gql_lexer *lx, size_t start, gql_token *t)
         if (c == '"') {
             if (sbuf_add(&b, lx->src + chunk, p - chunk) < 0)
                 return fail(lx, start, "%s", "out of memory");
-            t->kind = GQL_T_STRING;
+            t->kind = EA_GQL__T_STRING;
             t->end = p + 1;
             t->value = b.p;
             t->value_len = b.len;
@@ -356,7 +370,7 @@ static size_t leading_ws(const char *s, size_t n)
 }
 
 /* graphql-js dedentBlockStringLines over the raw (escape-resolved) block string text. */
-static int block_dedent(gql_lexer *lx, const char *raw, size_t n, gql_token *t)
+static int block_dedent(ea_gql__lexer *lx, const char *raw, size_t n, ea_gql__token *t)
 {
     /* split into lines on \r\n, \n, \r */
     size_t nlines = 1;
@@ -411,7 +425,7 @@ static int block_dedent(gql_lexer *lx, const char *raw, size_t n, gql_token *t)
     return 0;
 }
 
-static int read_block_string(gql_lexer *lx, size_t start, gql_token *t)
+static int read_block_string(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
 {
     sbuf raw = {lx->arena, NULL, 0, 0};
     size_t p = start + 3, chunk = p;
@@ -423,7 +437,7 @@ static int read_block_string(gql_lexer *lx, size_t start, gql_token *t)
             if (sbuf_add(&raw, lx->src + chunk, p - chunk) < 0 ||
                 block_dedent(lx, raw.p, raw.len, t) < 0)
                 return fail(lx, start, "%s", "out of memory");
-            t->kind = GQL_T_BLOCK_STRING;
+            t->kind = EA_GQL__T_BLOCK_STRING;
             t->end = p + 3;
             return 0;
         }
@@ -451,7 +465,7 @@ static int read_block_string(gql_lexer *lx, size_t start, gql_token *t)
 }
 
 /* Reads digits at *pp; fails unless at least one. */
-static int read_digits(gql_lexer *lx, size_t *pp)
+static int read_digits(ea_gql__lexer *lx, size_t *pp)
 {
     size_t p = *pp;
     if (!is_digit(peekc(lx, p)))
@@ -462,7 +476,7 @@ static int read_digits(gql_lexer *lx, size_t *pp)
     return 0;
 }
 
-static int read_number(gql_lexer *lx, size_t start, gql_token *t)
+static int read_number(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
 {
     size_t p = start;
     bool is_float = false;
@@ -491,20 +505,20 @@ static int read_number(gql_lexer *lx, size_t start, gql_token *t)
     }
     if (peekc(lx, p) == '.' || is_name_start(peekc(lx, p)))
         return fail_cp(lx, p, "Invalid number, expected digit but got: %s.");
-    t->kind = is_float ? GQL_T_FLOAT : GQL_T_INT;
+    t->kind = is_float ? EA_GQL__T_FLOAT : EA_GQL__T_INT;
     t->end = p;
     t->value = ea_arena_strndup(lx->arena, lx->src + start, p - start);
     t->value_len = p - start;
     return t->value ? 0 : fail(lx, start, "%s", "out of memory");
 }
 
-int gql_lexer_next(gql_lexer *lx, gql_token *t)
+int ea_gql__lexer_next(ea_gql__lexer *lx, ea_gql__token *t)
 {
     memset(t, 0, sizeof(*t));
     size_t p = lx->pos;
     for (;;) {
         if (p >= lx->len) {
-            t->kind = GQL_T_EOF;
+            t->kind = EA_GQL__T_EOF;
             t->start = t->end = lx->len;
             t->loc = loc_at(lx, lx->len);
             lx->pos = lx->len;
@@ -530,51 +544,51 @@ int gql_lexer_next(gql_lexer *lx, gql_token *t)
     int c = (unsigned char)lx->src[p];
     t->start = p;
     t->loc = loc_at(lx, p);
-    gql_tok_kind punct = GQL_T_SOF;
+    ea_gql__tok_kind punct = EA_GQL__T_SOF;
     switch (c) {
     case '!':
-        punct = GQL_T_BANG;
+        punct = EA_GQL__T_BANG;
         break;
     case '$':
-        punct = GQL_T_DOLLAR;
+        punct = EA_GQL__T_DOLLAR;
         break;
     case '&':
-        punct = GQL_T_AMP;
+        punct = EA_GQL__T_AMP;
         break;
     case '(':
-        punct = GQL_T_PAREN_L;
+        punct = EA_GQL__T_PAREN_L;
         break;
     case ')':
-        punct = GQL_T_PAREN_R;
+        punct = EA_GQL__T_PAREN_R;
         break;
     case ':':
-        punct = GQL_T_COLON;
+        punct = EA_GQL__T_COLON;
         break;
     case '=':
-        punct = GQL_T_EQUALS;
+        punct = EA_GQL__T_EQUALS;
         break;
     case '@':
-        punct = GQL_T_AT;
+        punct = EA_GQL__T_AT;
         break;
     case '[':
-        punct = GQL_T_BRACKET_L;
+        punct = EA_GQL__T_BRACKET_L;
         break;
     case ']':
-        punct = GQL_T_BRACKET_R;
+        punct = EA_GQL__T_BRACKET_R;
         break;
     case '{':
-        punct = GQL_T_BRACE_L;
+        punct = EA_GQL__T_BRACE_L;
         break;
     case '|':
-        punct = GQL_T_PIPE;
+        punct = EA_GQL__T_PIPE;
         break;
     case '}':
-        punct = GQL_T_BRACE_R;
+        punct = EA_GQL__T_BRACE_R;
         break;
     default:
         break;
     }
-    if (punct != GQL_T_SOF) {
+    if (punct != EA_GQL__T_SOF) {
         t->kind = punct;
         t->end = p + 1;
         lx->pos = t->end;
@@ -590,14 +604,14 @@ int gql_lexer_next(gql_lexer *lx, gql_token *t)
                 return fail(lx, q, "%s", "Invalid UTF-8 byte sequence.");
             q += n;
         }
-        t->kind = GQL_T_COMMENT;
+        t->kind = EA_GQL__T_COMMENT;
         t->end = q;
         lx->pos = q;
         return 0;
     }
     if (c == '.') {
         if (peekc(lx, p + 1) == '.' && peekc(lx, p + 2) == '.') {
-            t->kind = GQL_T_SPREAD;
+            t->kind = EA_GQL__T_SPREAD;
             t->end = p + 3;
             lx->pos = t->end;
             return 0;
@@ -608,7 +622,7 @@ int gql_lexer_next(gql_lexer *lx, gql_token *t)
         size_t q = p + 1;
         while (q < lx->len && (is_name_start(lx->src[q]) || is_digit(lx->src[q])))
             q++;
-        t->kind = GQL_T_NAME;
+        t->kind = EA_GQL__T_NAME;
         t->end = q;
         t->value = ea_arena_strndup(lx->arena, lx->src + p, q - p);
         t->value_len = q - p;

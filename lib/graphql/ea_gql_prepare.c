@@ -33,7 +33,7 @@ void ea_gql_limits_default(ea_gql_limits *l)
     l->introspection = true;
 }
 
-const gql_def *gql_doc_fragment(const ea_gql_document *d, const char *name)
+const ea_gql__def *ea_gql__doc_fragment(const ea_gql_document *d, const char *name)
 {
     for (size_t i = 0; i < d->nfrags; i++) {
         if (strcmp(d->frags[i]->name, name) == 0)
@@ -42,10 +42,10 @@ const gql_def *gql_doc_fragment(const ea_gql_document *d, const char *name)
     return NULL;
 }
 
-static json_t *one_error(const char *msg, const gql_loc *loc, const char *code)
+static json_t *one_error(const char *msg, const ea_gql__loc *loc, const char *code)
 {
     json_t *arr = json_array();
-    json_array_append_new(arr, gql_error_new(msg, loc, loc ? 1 : 0, NULL, code));
+    json_array_append_new(arr, ea_gql__error_new(msg, loc, loc ? 1 : 0, NULL, code));
     return arr;
 }
 
@@ -54,11 +54,11 @@ static json_t *one_error(const char *msg, const gql_loc *loc, const char *code)
 typedef struct limit_walk {
     const ea_gql_document *d;
     size_t aliases, directives;
-    const gql_sel *introspection; /* first __schema/__type field seen */
-    int *frag_depth;              /* memo per fragment: -2 unknown, -1 in progress */
+    const ea_gql__sel *introspection; /* first __schema/__type field seen */
+    int *frag_depth;                  /* memo per fragment: -2 unknown, -1 in progress */
 } limit_walk;
 
-static size_t count_dirs(const gql_directive *d)
+static size_t count_dirs(const ea_gql__directive *d)
 {
     size_t n = 0;
     for (; d; d = d->next)
@@ -66,18 +66,18 @@ static size_t count_dirs(const gql_directive *d)
     return n;
 }
 
-static bool is_introspection_field(const gql_sel *s)
+static bool is_introspection_field(const ea_gql__sel *s)
 {
-    return s->kind == GQL_SEL_FIELD &&
+    return s->kind == EA_GQL__SEL_FIELD &&
            (strcmp(s->name, "__schema") == 0 || strcmp(s->name, "__type") == 0);
 }
 
 /* Counts aliases and directives, finds introspection fields: a plain walk over the text. */
-static void count_selset(limit_walk *w, const gql_selset *ss)
+static void count_selset(limit_walk *w, const ea_gql__selset *ss)
 {
-    for (const gql_sel *s = ss ? ss->first : NULL; s; s = s->next) {
+    for (const ea_gql__sel *s = ss ? ss->first : NULL; s; s = s->next) {
         w->directives += count_dirs(s->directives);
-        if (s->kind == GQL_SEL_FIELD) {
+        if (s->kind == EA_GQL__SEL_FIELD) {
             if (s->alias)
                 w->aliases++;
             if (w->introspection == NULL && is_introspection_field(s))
@@ -97,16 +97,16 @@ static size_t frag_index(const ea_gql_document *d, const char *name)
 }
 
 /* Selection depth with fragments expanded; each fragment is measured once. */
-static int selset_depth(limit_walk *w, const gql_selset *ss)
+static int selset_depth(limit_walk *w, const ea_gql__selset *ss)
 {
     int best = 0;
-    for (const gql_sel *s = ss ? ss->first : NULL; s; s = s->next) {
+    for (const ea_gql__sel *s = ss ? ss->first : NULL; s; s = s->next) {
         int d = 0;
-        if (s->kind == GQL_SEL_FIELD) {
+        if (s->kind == EA_GQL__SEL_FIELD) {
             if (is_introspection_field(s))
                 continue;
             d = 1 + selset_depth(w, s->selset);
-        } else if (s->kind == GQL_SEL_INLINE) {
+        } else if (s->kind == EA_GQL__SEL_INLINE) {
             d = selset_depth(w, s->selset);
         } else {
             size_t i = frag_index(w->d, s->name);
@@ -134,11 +134,11 @@ static json_t *check_limits(const ea_gql_document *d, const ea_gql_limits *l)
         return one_error("out of memory", NULL, "INTERNAL_SERVER_ERROR");
     for (size_t i = 0; i < d->nfrags; i++)
         w.frag_depth[i] = -2;
-    for (const gql_def *def = d->defs; def; def = def->next) {
-        if (def->kind != GQL_D_OPERATION && def->kind != GQL_D_FRAGMENT)
+    for (const ea_gql__def *def = d->defs; def; def = def->next) {
+        if (def->kind != EA_GQL__D_OPERATION && def->kind != EA_GQL__D_FRAGMENT)
             continue;
         w.directives += count_dirs(def->directives);
-        for (const gql_vardef *v = def->vars; v; v = v->next)
+        for (const ea_gql__vardef *v = def->vars; v; v = v->next)
             w.directives += count_dirs(v->directives);
         count_selset(&w, def->selset);
     }
@@ -199,21 +199,22 @@ ea_gql_document *ea_gql_prepare(const ea_gql_schema *s, const char *query, size_
         return NULL;
     }
     d->arena = a;
-    gql_parse_result r;
-    gql_parse_status st = gql_parse(a, query ? query : "", query ? len : 0, limits->max_tokens, &r);
-    if (st != GQL_PARSE_OK) {
-        const char *code = st == GQL_PARSE_SYNTAX    ? "GRAPHQL_PARSE_FAILED"
-                           : st == GQL_PARSE_TOKENS  ? "TOKEN_LIMIT"
-                           : st == GQL_PARSE_NESTING ? "DEPTH_LIMIT"
-                                                     : "INTERNAL_SERVER_ERROR";
+    ea_gql__parse_result r;
+    ea_gql__parse_status st =
+        ea_gql__parse(a, query ? query : "", query ? len : 0, limits->max_tokens, &r);
+    if (st != EA_GQL__PARSE_OK) {
+        const char *code = st == EA_GQL__PARSE_SYNTAX    ? "GRAPHQL_PARSE_FAILED"
+                           : st == EA_GQL__PARSE_TOKENS  ? "TOKEN_LIMIT"
+                           : st == EA_GQL__PARSE_NESTING ? "DEPTH_LIMIT"
+                                                         : "INTERNAL_SERVER_ERROR";
         *errors = one_error(r.err, r.err_loc.line ? &r.err_loc : NULL, code);
         goto fail;
     }
     d->defs = r.defs;
     size_t nops = 0, nfrags = 0;
-    for (const gql_def *def = d->defs; def; def = def->next) {
-        nops += def->kind == GQL_D_OPERATION;
-        nfrags += def->kind == GQL_D_FRAGMENT;
+    for (const ea_gql__def *def = d->defs; def; def = def->next) {
+        nops += def->kind == EA_GQL__D_OPERATION;
+        nfrags += def->kind == EA_GQL__D_FRAGMENT;
     }
     d->ops = ea_arena_alloc(a, sizeof(*d->ops) * (nops + 1));
     d->frags = ea_arena_alloc(a, sizeof(*d->frags) * (nfrags + 1));
@@ -221,16 +222,16 @@ ea_gql_document *ea_gql_prepare(const ea_gql_schema *s, const char *query, size_
         *errors = one_error("out of memory", NULL, "INTERNAL_SERVER_ERROR");
         goto fail;
     }
-    for (const gql_def *def = d->defs; def; def = def->next) {
-        if (def->kind == GQL_D_OPERATION)
+    for (const ea_gql__def *def = d->defs; def; def = def->next) {
+        if (def->kind == EA_GQL__D_OPERATION)
             d->ops[d->nops++] = def;
-        else if (def->kind == GQL_D_FRAGMENT)
+        else if (def->kind == EA_GQL__D_FRAGMENT)
             d->frags[d->nfrags++] = def;
     }
     if ((*errors = check_limits(d, limits)) != NULL)
         goto fail;
     json_t *verr = json_array();
-    gql_validate(s, d, verr);
+    ea_gql__validate(s, d, verr);
     if (json_array_size(verr) > 0) {
         *errors = verr;
         goto fail;

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const gql_dirloc_names[GQL_DL_COUNT] = {
+const char *const ea_gql__dirloc_names[EA_GQL__DL_COUNT] = {
     "QUERY",
     "MUTATION",
     "SUBSCRIPTION",
@@ -35,10 +35,10 @@ const char *const gql_dirloc_names[GQL_DL_COUNT] = {
 
 /* ---------------------------------------------------------------- lookups and type helpers */
 
-gql_type *gql_schema_type(const ea_gql_schema *s, const char *name)
+ea_gql__type *ea_gql__schema_type(const ea_gql_schema *s, const char *name)
 {
     for (size_t i = 0; i < s->ntypes; i++) {
-        const gql_type *t = s->types[i];
+        const ea_gql__type *t = s->types[i];
         /* like graphql-js, a built-in scalar nothing uses is not part of the schema */
         if (strcmp(t->name, name) == 0 && !t->hidden &&
             (s->building || !t->builtin || t->referenced))
@@ -47,7 +47,7 @@ gql_type *gql_schema_type(const ea_gql_schema *s, const char *name)
     return NULL;
 }
 
-const gql_field *gql_type_field(const gql_type *t, const char *name)
+const ea_gql__field *ea_gql__type_field(const ea_gql__type *t, const char *name)
 {
     if (t == NULL)
         return NULL;
@@ -58,24 +58,25 @@ const gql_field *gql_type_field(const gql_type *t, const char *name)
     return NULL;
 }
 
-const gql_field *gql_field_def(const ea_gql_schema *s, const gql_type *parent, const char *name)
+const ea_gql__field *ea_gql__field_def(const ea_gql_schema *s, const ea_gql__type *parent,
+                                       const char *name)
 {
     if (parent == NULL)
         return NULL;
     if (name[0] == '_' && name[1] == '_') {
-        if (strcmp(name, "__typename") == 0 && gql_type_is_composite(parent))
+        if (strcmp(name, "__typename") == 0 && ea_gql__type_is_composite(parent))
             return s->f_typename;
         if (parent == s->query && strcmp(name, "__schema") == 0)
             return s->f_schema;
         if (parent == s->query && strcmp(name, "__type") == 0)
             return s->f_type;
     }
-    if (parent->kind != GQL_K_OBJECT && parent->kind != GQL_K_INTERFACE)
+    if (parent->kind != EA_GQL__K_OBJECT && parent->kind != EA_GQL__K_INTERFACE)
         return NULL;
-    return gql_type_field(parent, name);
+    return ea_gql__type_field(parent, name);
 }
 
-const gql_ival *gql_ival_find(const gql_ival *v, size_t n, const char *name)
+const ea_gql__ival *ea_gql__ival_find(const ea_gql__ival *v, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
         if (strcmp(v[i].name, name) == 0)
@@ -84,7 +85,7 @@ const gql_ival *gql_ival_find(const gql_ival *v, size_t n, const char *name)
     return NULL;
 }
 
-const gql_dirdef *gql_schema_directive(const ea_gql_schema *s, const char *name)
+const ea_gql__dirdef *ea_gql__schema_directive(const ea_gql_schema *s, const char *name)
 {
     for (size_t i = 0; i < s->ndirs; i++) {
         if (strcmp(s->dirs[i].name, name) == 0)
@@ -93,7 +94,7 @@ const gql_dirdef *gql_schema_directive(const ea_gql_schema *s, const char *name)
     return NULL;
 }
 
-const gql_enumval *gql_enum_value(const gql_type *t, const char *name)
+const ea_gql__enumval *ea_gql__enum_value(const ea_gql__type *t, const char *name)
 {
     for (size_t i = 0; i < t->nvalues; i++) {
         if (strcmp(t->values[i].name, name) == 0)
@@ -102,32 +103,34 @@ const gql_enumval *gql_enum_value(const gql_type *t, const char *name)
     return NULL;
 }
 
-bool gql_type_is_input(const gql_type *t)
+bool ea_gql__type_is_input(const ea_gql__type *t)
 {
-    return t && (t->kind == GQL_K_SCALAR || t->kind == GQL_K_ENUM || t->kind == GQL_K_INPUT);
+    return t &&
+           (t->kind == EA_GQL__K_SCALAR || t->kind == EA_GQL__K_ENUM || t->kind == EA_GQL__K_INPUT);
 }
 
-bool gql_type_is_output(const gql_type *t)
+bool ea_gql__type_is_output(const ea_gql__type *t)
 {
-    return t && t->kind != GQL_K_INPUT;
+    return t && t->kind != EA_GQL__K_INPUT;
 }
 
-bool gql_type_is_composite(const gql_type *t)
+bool ea_gql__type_is_composite(const ea_gql__type *t)
 {
-    return t && (t->kind == GQL_K_OBJECT || t->kind == GQL_K_INTERFACE || t->kind == GQL_K_UNION);
+    return t && (t->kind == EA_GQL__K_OBJECT || t->kind == EA_GQL__K_INTERFACE ||
+                 t->kind == EA_GQL__K_UNION);
 }
 
-bool gql_type_is_abstract(const gql_type *t)
+bool ea_gql__type_is_abstract(const ea_gql__type *t)
 {
-    return t && (t->kind == GQL_K_INTERFACE || t->kind == GQL_K_UNION);
+    return t && (t->kind == EA_GQL__K_INTERFACE || t->kind == EA_GQL__K_UNION);
 }
 
-bool gql_type_is_leaf(const gql_type *t)
+bool ea_gql__type_is_leaf(const ea_gql__type *t)
 {
-    return t && (t->kind == GQL_K_SCALAR || t->kind == GQL_K_ENUM);
+    return t && (t->kind == EA_GQL__K_SCALAR || t->kind == EA_GQL__K_ENUM);
 }
 
-bool gql_type_possible(const gql_type *t, const gql_type *o)
+bool ea_gql__type_possible(const ea_gql__type *t, const ea_gql__type *o)
 {
     if (t == o)
         return true;
@@ -138,23 +141,23 @@ bool gql_type_possible(const gql_type *t, const gql_type *o)
     return false;
 }
 
-const gql_type *gql_tref_named(const gql_tref *r)
+const ea_gql__type *ea_gql__tref_named(const ea_gql__tref *r)
 {
-    while (r && r->kind != GQL_TR_NAMED)
+    while (r && r->kind != EA_GQL__TR_NAMED)
         r = r->of;
     return r ? r->named : NULL;
 }
 
-gql_tref *gql_tref_from_ast(const ea_gql_schema *s, ea_arena *a, const gql_typeref *ast)
+ea_gql__tref *ea_gql__tref_from_ast(const ea_gql_schema *s, ea_arena *a, const ea_gql__typeref *ast)
 {
-    if (ast->kind == GQL_TR_NAMED) {
-        gql_type *t = gql_schema_type(s, ast->name);
+    if (ast->kind == EA_GQL__TR_NAMED) {
+        ea_gql__type *t = ea_gql__schema_type(s, ast->name);
         return t ? &t->self : NULL;
     }
-    gql_tref *of = gql_tref_from_ast(s, a, ast->of);
+    ea_gql__tref *of = ea_gql__tref_from_ast(s, a, ast->of);
     if (of == NULL)
         return NULL;
-    gql_tref *r = ea_arena_calloc(a, sizeof(*r));
+    ea_gql__tref *r = ea_arena_calloc(a, sizeof(*r));
     if (r == NULL)
         return NULL;
     r->kind = ast->kind;
@@ -162,79 +165,79 @@ gql_tref *gql_tref_from_ast(const ea_gql_schema *s, ea_arena *a, const gql_typer
     return r;
 }
 
-static void tref_print(gql_sb *b, const gql_tref *r)
+static void tref_print(ea_gql__sb *b, const ea_gql__tref *r)
 {
-    if (r->kind == GQL_TR_NAMED) {
-        gql_sb_puts(b, r->named->name);
-    } else if (r->kind == GQL_TR_LIST) {
-        gql_sb_puts(b, "[");
+    if (r->kind == EA_GQL__TR_NAMED) {
+        ea_gql__sb_puts(b, r->named->name);
+    } else if (r->kind == EA_GQL__TR_LIST) {
+        ea_gql__sb_puts(b, "[");
         tref_print(b, r->of);
-        gql_sb_puts(b, "]");
+        ea_gql__sb_puts(b, "]");
     } else {
         tref_print(b, r->of);
-        gql_sb_puts(b, "!");
+        ea_gql__sb_puts(b, "!");
     }
 }
 
-const char *gql_tref_str(ea_arena *a, const gql_tref *r)
+const char *ea_gql__tref_str(ea_arena *a, const ea_gql__tref *r)
 {
-    gql_sb b;
-    gql_sb_init(&b, a);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, a);
     tref_print(&b, r);
-    return gql_sb_str(&b);
+    return ea_gql__sb_str(&b);
 }
 
-static void typeref_print(gql_sb *b, const gql_typeref *r)
+static void typeref_print(ea_gql__sb *b, const ea_gql__typeref *r)
 {
-    if (r->kind == GQL_TR_NAMED) {
-        gql_sb_puts(b, r->name);
-    } else if (r->kind == GQL_TR_LIST) {
-        gql_sb_puts(b, "[");
+    if (r->kind == EA_GQL__TR_NAMED) {
+        ea_gql__sb_puts(b, r->name);
+    } else if (r->kind == EA_GQL__TR_LIST) {
+        ea_gql__sb_puts(b, "[");
         typeref_print(b, r->of);
-        gql_sb_puts(b, "]");
+        ea_gql__sb_puts(b, "]");
     } else {
         typeref_print(b, r->of);
-        gql_sb_puts(b, "!");
+        ea_gql__sb_puts(b, "!");
     }
 }
 
-const char *gql_typeref_str(ea_arena *a, const gql_typeref *r)
+const char *ea_gql__typeref_str(ea_arena *a, const ea_gql__typeref *r)
 {
-    gql_sb b;
-    gql_sb_init(&b, a);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, a);
     typeref_print(&b, r);
-    return gql_sb_str(&b);
+    return ea_gql__sb_str(&b);
 }
 
-bool gql_tref_equal(const gql_tref *a, const gql_tref *b)
+bool ea_gql__tref_equal(const ea_gql__tref *a, const ea_gql__tref *b)
 {
     while (a && b) {
         if (a->kind != b->kind)
             return false;
-        if (a->kind == GQL_TR_NAMED)
+        if (a->kind == EA_GQL__TR_NAMED)
             return a->named == b->named;
         a = a->of, b = b->of;
     }
     return a == b;
 }
 
-bool gql_tref_subtype(const gql_tref *sub, const gql_tref *super)
+bool ea_gql__tref_subtype(const ea_gql__tref *sub, const ea_gql__tref *super)
 {
-    if (gql_tref_equal(sub, super))
+    if (ea_gql__tref_equal(sub, super))
         return true;
-    if (super->kind == GQL_TR_NON_NULL) {
-        if (sub->kind == GQL_TR_NON_NULL)
-            return gql_tref_subtype(sub->of, super->of);
+    if (super->kind == EA_GQL__TR_NON_NULL) {
+        if (sub->kind == EA_GQL__TR_NON_NULL)
+            return ea_gql__tref_subtype(sub->of, super->of);
         return false;
     }
-    if (sub->kind == GQL_TR_NON_NULL)
-        return gql_tref_subtype(sub->of, super);
-    if (super->kind == GQL_TR_LIST)
-        return sub->kind == GQL_TR_LIST && gql_tref_subtype(sub->of, super->of);
-    if (sub->kind == GQL_TR_LIST)
+    if (sub->kind == EA_GQL__TR_NON_NULL)
+        return ea_gql__tref_subtype(sub->of, super);
+    if (super->kind == EA_GQL__TR_LIST)
+        return sub->kind == EA_GQL__TR_LIST && ea_gql__tref_subtype(sub->of, super->of);
+    if (sub->kind == EA_GQL__TR_LIST)
         return false;
-    return gql_type_is_abstract(super->named) && sub->named->kind == GQL_K_OBJECT &&
-           gql_type_possible(super->named, sub->named);
+    return ea_gql__type_is_abstract(super->named) && sub->named->kind == EA_GQL__K_OBJECT &&
+           ea_gql__type_possible(super->named, sub->named);
 }
 
 /* ---------------------------------------------------------------- building */
@@ -247,7 +250,7 @@ typedef struct builder {
     size_t cap_types;
 } builder;
 
-static int berr(builder *b, gql_loc loc, const char *fmt, const char *a1, const char *a2)
+static int berr(builder *b, ea_gql__loc loc, const char *fmt, const char *a1, const char *a2)
 {
     if (!b->failed) {
         char msg[256];
@@ -261,12 +264,12 @@ static int berr(builder *b, gql_loc loc, const char *fmt, const char *a1, const 
     return -1;
 }
 
-static int add_type(builder *b, gql_type *t)
+static int add_type(builder *b, ea_gql__type *t)
 {
     ea_gql_schema *s = b->s;
     if (s->ntypes == b->cap_types) {
         size_t cap = b->cap_types ? b->cap_types * 2 : 32;
-        gql_type **nt = ea_arena_alloc(s->arena, sizeof(*nt) * cap);
+        ea_gql__type **nt = ea_arena_alloc(s->arena, sizeof(*nt) * cap);
         if (nt == NULL)
             return -1;
         if (s->ntypes)
@@ -278,70 +281,71 @@ static int add_type(builder *b, gql_type *t)
     return 0;
 }
 
-static gql_kind kind_of_def(gql_def_kind k)
+static ea_gql__kind kind_of_def(ea_gql__def_kind k)
 {
     switch (k) {
-    case GQL_D_OBJECT:
-        return GQL_K_OBJECT;
-    case GQL_D_INTERFACE:
-        return GQL_K_INTERFACE;
-    case GQL_D_UNION:
-        return GQL_K_UNION;
-    case GQL_D_ENUM:
-        return GQL_K_ENUM;
-    case GQL_D_INPUT:
-        return GQL_K_INPUT;
+    case EA_GQL__D_OBJECT:
+        return EA_GQL__K_OBJECT;
+    case EA_GQL__D_INTERFACE:
+        return EA_GQL__K_INTERFACE;
+    case EA_GQL__D_UNION:
+        return EA_GQL__K_UNION;
+    case EA_GQL__D_ENUM:
+        return EA_GQL__K_ENUM;
+    case EA_GQL__D_INPUT:
+        return EA_GQL__K_INPUT;
     default:
-        return GQL_K_SCALAR;
+        return EA_GQL__K_SCALAR;
     }
 }
 
-static bool is_typedef(const gql_def *d)
+static bool is_typedef(const ea_gql__def *d)
 {
-    return d->kind >= GQL_D_SCALAR && d->kind <= GQL_D_INPUT;
+    return d->kind >= EA_GQL__D_SCALAR && d->kind <= EA_GQL__D_INPUT;
 }
 
 /* Reads @deprecated(reason:) from a directive list. */
-static void read_deprecated(const gql_directive *dirs, bool *dep, const char **reason)
+static void read_deprecated(const ea_gql__directive *dirs, bool *dep, const char **reason)
 {
-    for (const gql_directive *d = dirs; d; d = d->next) {
+    for (const ea_gql__directive *d = dirs; d; d = d->next) {
         if (strcmp(d->name, "deprecated") != 0)
             continue;
         *dep = true;
         *reason = "No longer supported";
-        for (const gql_arg *a = d->args; a; a = a->next) {
-            if (strcmp(a->name, "reason") == 0 && a->value->kind == GQL_V_STRING)
+        for (const ea_gql__arg *a = d->args; a; a = a->next) {
+            if (strcmp(a->name, "reason") == 0 && a->value->kind == EA_GQL__V_STRING)
                 *reason = a->value->str;
         }
     }
 }
 
-static gql_tref *resolve_ref(builder *b, const gql_typeref *r, bool input, const char *where)
+static ea_gql__tref *resolve_ref(builder *b, const ea_gql__typeref *r, bool input,
+                                 const char *where)
 {
     ea_gql_schema *s = b->s;
-    gql_tref *t = gql_tref_from_ast(s, s->arena, r);
+    ea_gql__tref *t = ea_gql__tref_from_ast(s, s->arena, r);
     if (t == NULL) {
-        const gql_typeref *n = r;
-        while (n->kind != GQL_TR_NAMED)
+        const ea_gql__typeref *n = r;
+        while (n->kind != EA_GQL__TR_NAMED)
             n = n->of;
         berr(b, n->loc, "Unknown type \"%s\".%s", n->name, "");
         return NULL;
     }
-    const gql_type *nt = gql_tref_named(t);
-    if (input && !gql_type_is_input(nt)) {
+    const ea_gql__type *nt = ea_gql__tref_named(t);
+    if (input && !ea_gql__type_is_input(nt)) {
         berr(b, r->loc, "The type of %s must be Input Type but got: %s.", where,
-             gql_tref_str(s->arena, t));
+             ea_gql__tref_str(s->arena, t));
         return NULL;
     }
-    if (!input && !gql_type_is_output(nt)) {
+    if (!input && !ea_gql__type_is_output(nt)) {
         berr(b, r->loc, "The type of %s must be Output Type but got: %s.", where,
-             gql_tref_str(s->arena, t));
+             ea_gql__tref_str(s->arena, t));
         return NULL;
     }
     return t;
 }
 
-static size_t count_ivals(const gql_ivaldef *v)
+static size_t count_ivals(const ea_gql__ivaldef *v)
 {
     size_t n = 0;
     for (; v; v = v->next)
@@ -349,20 +353,20 @@ static size_t count_ivals(const gql_ivaldef *v)
     return n;
 }
 
-static int build_ivals(builder *b, const gql_ivaldef *defs, gql_ival **out, size_t *n,
+static int build_ivals(builder *b, const ea_gql__ivaldef *defs, ea_gql__ival **out, size_t *n,
                        const char *owner)
 {
     ea_gql_schema *s = b->s;
     size_t cnt = count_ivals(defs);
-    *out = ea_arena_calloc(s->arena, sizeof(gql_ival) * (cnt ? cnt : 1));
+    *out = ea_arena_calloc(s->arena, sizeof(ea_gql__ival) * (cnt ? cnt : 1));
     *n = 0;
     if (*out == NULL)
         return -1;
-    for (const gql_ivaldef *d = defs; d; d = d->next) {
-        if (gql_ival_find(*out, *n, d->name))
+    for (const ea_gql__ivaldef *d = defs; d; d = d->next) {
+        if (ea_gql__ival_find(*out, *n, d->name))
             return berr(b, d->loc, "Argument or input field \"%s.%s\" is defined twice.", owner,
                         d->name);
-        gql_ival *v = &(*out)[(*n)++];
+        ea_gql__ival *v = &(*out)[(*n)++];
         v->name = d->name;
         v->desc = d->desc;
         v->defval = d->defval;
@@ -375,11 +379,11 @@ static int build_ivals(builder *b, const gql_ivaldef *defs, gql_ival **out, size
     return 0;
 }
 
-static int append_possible(ea_arena *a, gql_type *t, gql_type *o)
+static int append_possible(ea_arena *a, ea_gql__type *t, ea_gql__type *o)
 {
-    if (gql_type_possible(t, o) && t != o)
+    if (ea_gql__type_possible(t, o) && t != o)
         return 0;
-    gql_type **np = ea_arena_alloc(a, sizeof(*np) * (t->npossible + 1));
+    ea_gql__type **np = ea_arena_alloc(a, sizeof(*np) * (t->npossible + 1));
     if (np == NULL)
         return -1;
     if (t->npossible)
@@ -390,35 +394,35 @@ static int append_possible(ea_arena *a, gql_type *t, gql_type *o)
 }
 
 /* Fills one type from its definition and every extension of it. */
-static int build_type(builder *b, gql_type *t, gql_def *const *defs, size_t ndefs)
+static int build_type(builder *b, ea_gql__type *t, ea_gql__def *const *defs, size_t ndefs)
 {
     ea_gql_schema *s = b->s;
     size_t nf = 0, ni = 0, nv = 0;
     for (size_t i = 0; i < ndefs; i++) {
-        for (const gql_fielddef *f = defs[i]->fields; f; f = f->next)
+        for (const ea_gql__fielddef *f = defs[i]->fields; f; f = f->next)
             nf++;
         ni += count_ivals(defs[i]->ivals);
-        for (const gql_namelist *n = defs[i]->names; n; n = n->next)
+        for (const ea_gql__namelist *n = defs[i]->names; n; n = n->next)
             nv++;
     }
-    t->fields = ea_arena_calloc(s->arena, sizeof(gql_field) * (nf + 1));
-    t->values = ea_arena_calloc(s->arena, sizeof(gql_enumval) * (nv + 1));
-    t->interfaces = ea_arena_calloc(s->arena, sizeof(gql_type *) * (nv + 1));
-    t->inputs = ea_arena_calloc(s->arena, sizeof(gql_ival) * (ni + 1));
+    t->fields = ea_arena_calloc(s->arena, sizeof(ea_gql__field) * (nf + 1));
+    t->values = ea_arena_calloc(s->arena, sizeof(ea_gql__enumval) * (nv + 1));
+    t->interfaces = ea_arena_calloc(s->arena, sizeof(ea_gql__type *) * (nv + 1));
+    t->inputs = ea_arena_calloc(s->arena, sizeof(ea_gql__ival) * (ni + 1));
     if (!t->fields || !t->values || !t->interfaces || !t->inputs)
         return -1;
     for (size_t i = 0; i < ndefs; i++) {
-        const gql_def *d = defs[i];
-        for (const gql_directive *dir = d->directives; dir; dir = dir->next) {
+        const ea_gql__def *d = defs[i];
+        for (const ea_gql__directive *dir = d->directives; dir; dir = dir->next) {
             if (strcmp(dir->name, "specifiedBy") == 0 && dir->args &&
-                dir->args->value->kind == GQL_V_STRING)
+                dir->args->value->kind == EA_GQL__V_STRING)
                 t->specified_by = dir->args->value->str;
         }
-        for (const gql_fielddef *fd = d->fields; fd; fd = fd->next) {
-            if (gql_type_field(t, fd->name))
+        for (const ea_gql__fielddef *fd = d->fields; fd; fd = fd->next) {
+            if (ea_gql__type_field(t, fd->name))
                 return berr(b, fd->loc, "Field \"%s.%s\" can only be defined once.", t->name,
                             fd->name);
-            gql_field *f = &t->fields[t->nfields++];
+            ea_gql__field *f = &t->fields[t->nfields++];
             f->name = fd->name;
             f->desc = fd->desc;
             char where[200];
@@ -429,34 +433,34 @@ static int build_type(builder *b, gql_type *t, gql_def *const *defs, size_t ndef
                 return -1;
             read_deprecated(fd->directives, &f->deprecated, &f->dep_reason);
         }
-        if (d->kind == GQL_D_INPUT) {
-            gql_ival *v;
+        if (d->kind == EA_GQL__D_INPUT) {
+            ea_gql__ival *v;
             size_t n;
             if (build_ivals(b, d->ivals, &v, &n, t->name) < 0)
                 return -1;
             for (size_t k = 0; k < n; k++) {
-                if (gql_ival_find(t->inputs, t->ninputs, v[k].name))
+                if (ea_gql__ival_find(t->inputs, t->ninputs, v[k].name))
                     return berr(b, d->loc, "Input field \"%s.%s\" can only be defined once.",
                                 t->name, v[k].name);
                 t->inputs[t->ninputs++] = v[k];
             }
         }
-        for (const gql_namelist *n = d->names; n; n = n->next) {
-            if (d->kind == GQL_D_ENUM) {
-                if (gql_enum_value(t, n->name))
+        for (const ea_gql__namelist *n = d->names; n; n = n->next) {
+            if (d->kind == EA_GQL__D_ENUM) {
+                if (ea_gql__enum_value(t, n->name))
                     return berr(b, n->loc, "Enum value \"%s.%s\" can only be defined once.",
                                 t->name, n->name);
-                gql_enumval *ev = &t->values[t->nvalues++];
+                ea_gql__enumval *ev = &t->values[t->nvalues++];
                 ev->name = n->name;
                 ev->desc = n->desc;
                 read_deprecated(n->directives, &ev->deprecated, &ev->dep_reason);
                 continue;
             }
-            gql_type *ref = gql_schema_type(s, n->name);
+            ea_gql__type *ref = ea_gql__schema_type(s, n->name);
             if (ref == NULL)
                 return berr(b, n->loc, "Unknown type \"%s\".%s", n->name, "");
-            if (d->kind == GQL_D_UNION) {
-                if (ref->kind != GQL_K_OBJECT)
+            if (d->kind == EA_GQL__D_UNION) {
+                if (ref->kind != EA_GQL__K_OBJECT)
                     return berr(b, n->loc,
                                 "Union type %s can only include Object types, it cannot include "
                                 "%s.",
@@ -464,7 +468,7 @@ static int build_type(builder *b, gql_type *t, gql_def *const *defs, size_t ndef
                 if (append_possible(s->arena, t, ref) < 0)
                     return -1;
             } else {
-                if (ref->kind != GQL_K_INTERFACE)
+                if (ref->kind != EA_GQL__K_INTERFACE)
                     return berr(b, n->loc,
                                 "Type %s must only implement Interface types, it cannot "
                                 "implement %s.",
@@ -476,34 +480,36 @@ static int build_type(builder *b, gql_type *t, gql_def *const *defs, size_t ndef
     return 0;
 }
 
-static int check_type(builder *b, gql_type *t)
+static int check_type(builder *b, ea_gql__type *t)
 {
-    if ((t->kind == GQL_K_OBJECT || t->kind == GQL_K_INTERFACE) && t->nfields == 0 && !t->hidden)
-        return berr(b, (gql_loc){0, 0}, "Type %s must define one or more fields.%s", t->name, "");
-    if (t->kind == GQL_K_INPUT && t->ninputs == 0)
-        return berr(b, (gql_loc){0, 0}, "Input Object type %s must define one or more fields.%s",
-                    t->name, "");
-    if (t->kind == GQL_K_ENUM && t->nvalues == 0)
-        return berr(b, (gql_loc){0, 0}, "Enum type %s must define one or more values.%s", t->name,
+    if ((t->kind == EA_GQL__K_OBJECT || t->kind == EA_GQL__K_INTERFACE) && t->nfields == 0 &&
+        !t->hidden)
+        return berr(b, (ea_gql__loc){0, 0}, "Type %s must define one or more fields.%s", t->name,
                     "");
-    if (t->kind == GQL_K_UNION && t->npossible == 0)
-        return berr(b, (gql_loc){0, 0}, "Union type %s must define one or more member types.%s",
+    if (t->kind == EA_GQL__K_INPUT && t->ninputs == 0)
+        return berr(b, (ea_gql__loc){0, 0},
+                    "Input Object type %s must define one or more fields.%s", t->name, "");
+    if (t->kind == EA_GQL__K_ENUM && t->nvalues == 0)
+        return berr(b, (ea_gql__loc){0, 0}, "Enum type %s must define one or more values.%s",
+                    t->name, "");
+    if (t->kind == EA_GQL__K_UNION && t->npossible == 0)
+        return berr(b, (ea_gql__loc){0, 0}, "Union type %s must define one or more member types.%s",
                     t->name, "");
     /* an object must provide every field of its interfaces */
     for (size_t i = 0; i < t->ninterfaces; i++) {
-        const gql_type *it = t->interfaces[i];
+        const ea_gql__type *it = t->interfaces[i];
         for (size_t k = 0; k < it->nfields; k++) {
-            const gql_field *f = gql_type_field(t, it->fields[k].name);
+            const ea_gql__field *f = ea_gql__type_field(t, it->fields[k].name);
             if (f == NULL) {
                 char tmp[200];
                 snprintf(tmp, sizeof(tmp), "%s.%s", it->name, it->fields[k].name);
-                return berr(b, (gql_loc){0, 0},
+                return berr(b, (ea_gql__loc){0, 0},
                             "Interface field %s expected but %s does not "
                             "provide it.",
                             tmp, t->name);
             }
-            if (!gql_tref_subtype(f->type, it->fields[k].type))
-                return berr(b, (gql_loc){0, 0},
+            if (!ea_gql__tref_subtype(f->type, it->fields[k].type))
+                return berr(b, (ea_gql__loc){0, 0},
                             "Interface field %s.%s is not matched by the implementing type.",
                             it->name, it->fields[k].name);
         }
@@ -511,20 +517,20 @@ static int check_type(builder *b, gql_type *t)
     return 0;
 }
 
-static void mark_ref(const gql_tref *r)
+static void mark_ref(const ea_gql__tref *r)
 {
-    gql_type *t = (gql_type *)gql_tref_named(r);
+    ea_gql__type *t = (ea_gql__type *)ea_gql__tref_named(r);
     if (t)
         t->referenced = true;
 }
 
-static int build_directive(builder *b, const gql_def *d)
+static int build_directive(builder *b, const ea_gql__def *d)
 {
     ea_gql_schema *s = b->s;
-    if (gql_schema_directive(s, d->name))
+    if (ea_gql__schema_directive(s, d->name))
         return berr(b, d->name_loc, "There can be only one directive named \"@%s\".%s", d->name,
                     "");
-    gql_dirdef *dd = &s->dirs[s->ndirs++];
+    ea_gql__dirdef *dd = &s->dirs[s->ndirs++];
     dd->name = d->name;
     dd->desc = d->desc;
     dd->repeatable = d->repeatable;
@@ -532,9 +538,9 @@ static int build_directive(builder *b, const gql_def *d)
     snprintf(where, sizeof(where), "@%s", d->name);
     if (build_ivals(b, d->ivals, &dd->args, &dd->nargs, where) < 0)
         return -1;
-    for (const gql_namelist *n = d->names; n; n = n->next) {
-        for (int i = 0; i < GQL_DL_COUNT; i++) {
-            if (strcmp(gql_dirloc_names[i], n->name) == 0 && !(dd->locations & (1u << i))) {
+    for (const ea_gql__namelist *n = d->names; n; n = n->next) {
+        for (int i = 0; i < EA_GQL__DL_COUNT; i++) {
+            if (strcmp(ea_gql__dirloc_names[i], n->name) == 0 && !(dd->locations & (1u << i))) {
                 dd->locations |= 1u << i;
                 dd->order[dd->norder++] = (uint8_t)i;
             }
@@ -543,44 +549,44 @@ static int build_directive(builder *b, const gql_def *d)
     return 0;
 }
 
-static const gql_def *const *collect_defs(ea_arena *a, const gql_def *list1, const gql_def *list2,
-                                          size_t *n)
+static const ea_gql__def *const *collect_defs(ea_arena *a, const ea_gql__def *list1,
+                                              const ea_gql__def *list2, size_t *n)
 {
     size_t cnt = 0;
-    for (const gql_def *d = list1; d; d = d->next)
+    for (const ea_gql__def *d = list1; d; d = d->next)
         cnt++;
-    for (const gql_def *d = list2; d; d = d->next)
+    for (const ea_gql__def *d = list2; d; d = d->next)
         cnt++;
-    const gql_def **arr = ea_arena_alloc(a, sizeof(*arr) * (cnt + 1));
+    const ea_gql__def **arr = ea_arena_alloc(a, sizeof(*arr) * (cnt + 1));
     if (arr == NULL)
         return NULL;
     cnt = 0;
     /* user definitions first so the listed type order starts with the service's types */
-    for (const gql_def *d = list2; d; d = d->next)
+    for (const ea_gql__def *d = list2; d; d = d->next)
         arr[cnt++] = d;
-    for (const gql_def *d = list1; d; d = d->next)
+    for (const ea_gql__def *d = list1; d; d = d->next)
         arr[cnt++] = d;
     *n = cnt;
     return arr;
 }
 
-static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *user)
+static ea_gql_schema *build(builder *b, const ea_gql__def *prelude, const ea_gql__def *user)
 {
     ea_gql_schema *s = b->s;
     size_t nd;
-    const gql_def *const *defs = collect_defs(s->arena, prelude, user, &nd);
+    const ea_gql__def *const *defs = collect_defs(s->arena, prelude, user, &nd);
     if (defs == NULL)
         return NULL;
     size_t nuser = 0;
-    for (const gql_def *d = user; d; d = d->next)
+    for (const ea_gql__def *d = user; d; d = d->next)
         nuser++;
     /* pass 1: create named types */
     for (size_t i = 0; i < nd; i++) {
-        const gql_def *d = defs[i];
+        const ea_gql__def *d = defs[i];
         bool is_user = i < nuser;
-        if (d->kind == GQL_D_OPERATION || d->kind == GQL_D_FRAGMENT) {
+        if (d->kind == EA_GQL__D_OPERATION || d->kind == EA_GQL__D_FRAGMENT) {
             berr(b, d->loc, "%s definitions are not allowed in a schema.%s",
-                 d->kind == GQL_D_OPERATION ? "Operation" : "Fragment", "");
+                 d->kind == EA_GQL__D_OPERATION ? "Operation" : "Fragment", "");
             return NULL;
         }
         if (!is_typedef(d) || d->extension)
@@ -592,25 +598,25 @@ static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *u
                  d->name, "");
             return NULL;
         }
-        if (gql_schema_type(s, d->name)) {
+        if (ea_gql__schema_type(s, d->name)) {
             berr(b, d->name_loc, "There can be only one type named \"%s\".%s", d->name, "");
             return NULL;
         }
-        gql_type *t = ea_arena_calloc(s->arena, sizeof(*t));
+        ea_gql__type *t = ea_arena_calloc(s->arena, sizeof(*t));
         if (t == NULL)
             return NULL;
         t->kind = kind_of_def(d->kind);
         t->name = d->name;
         t->desc = d->desc;
-        t->self.kind = GQL_TR_NAMED;
+        t->self.kind = EA_GQL__TR_NAMED;
         t->self.named = t;
         t->introspection = !is_user && d->name[0] == '_' && d->name[1] == '_';
         t->hidden = !is_user && strcmp(d->name, "__Meta") == 0;
-        if (t->kind == GQL_K_SCALAR) {
+        if (t->kind == EA_GQL__K_SCALAR) {
             static const char *const names[] = {"", "Int", "Float", "String", "Boolean", "ID"};
             for (int k = 1; k <= 5; k++) {
                 if (!is_user && strcmp(d->name, names[k]) == 0) {
-                    t->scalar = (gql_scalar_id)k;
+                    t->scalar = (ea_gql__scalar_id)k;
                     t->builtin = true;
                 }
             }
@@ -619,11 +625,11 @@ static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *u
             return NULL;
     }
     /* pass 2: fields, values, members, each with its extensions */
-    const gql_def **group = ea_arena_alloc(s->arena, sizeof(*group) * (nd + 1));
+    const ea_gql__def **group = ea_arena_alloc(s->arena, sizeof(*group) * (nd + 1));
     if (group == NULL)
         return NULL;
     for (size_t i = 0; i < s->ntypes; i++) {
-        gql_type *t = s->types[i];
+        ea_gql__type *t = s->types[i];
         size_t ng = 0;
         for (size_t k = 0; k < nd; k++) {
             if (!is_typedef(defs[k]) || strcmp(defs[k]->name, t->name) != 0)
@@ -635,11 +641,11 @@ static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *u
             }
             group[ng++] = defs[k];
         }
-        if (build_type(b, t, (gql_def *const *)group, ng) < 0)
+        if (build_type(b, t, (ea_gql__def *const *)group, ng) < 0)
             return NULL;
     }
     for (size_t k = 0; k < nd; k++) {
-        if (is_typedef(defs[k]) && defs[k]->extension && !gql_schema_type(s, defs[k]->name)) {
+        if (is_typedef(defs[k]) && defs[k]->extension && !ea_gql__schema_type(s, defs[k]->name)) {
             berr(b, defs[k]->name_loc, "Cannot extend type \"%s\" because it is not defined.%s",
                  defs[k]->name, "");
             return NULL;
@@ -648,30 +654,30 @@ static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *u
     /* directives */
     size_t ndirs = 0;
     for (size_t i = 0; i < nd; i++)
-        ndirs += defs[i]->kind == GQL_D_DIRECTIVE;
-    s->dirs = ea_arena_calloc(s->arena, sizeof(gql_dirdef) * (ndirs + 1));
+        ndirs += defs[i]->kind == EA_GQL__D_DIRECTIVE;
+    s->dirs = ea_arena_calloc(s->arena, sizeof(ea_gql__dirdef) * (ndirs + 1));
     if (s->dirs == NULL)
         return NULL;
     /* built-in directives are listed first, like graphql-js */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < nd; i++) {
-            if (defs[i]->kind == GQL_D_DIRECTIVE && (i >= nuser) == (pass == 0) &&
+            if (defs[i]->kind == EA_GQL__D_DIRECTIVE && (i >= nuser) == (pass == 0) &&
                 build_directive(b, defs[i]) < 0)
                 return NULL;
         }
     }
     /* interfaces know their implementations */
     for (size_t i = 0; i < s->ntypes; i++) {
-        gql_type *t = s->types[i];
+        ea_gql__type *t = s->types[i];
         for (size_t k = 0; k < t->ninterfaces; k++) {
-            if (t->kind == GQL_K_OBJECT && append_possible(s->arena, t->interfaces[k], t) < 0)
+            if (t->kind == EA_GQL__K_OBJECT && append_possible(s->arena, t->interfaces[k], t) < 0)
                 return NULL;
         }
     }
     /* root operation types */
     bool have_schema_def = false;
     for (size_t i = 0; i < nd; i++) {
-        if (defs[i]->kind != GQL_D_SCHEMA)
+        if (defs[i]->kind != EA_GQL__D_SCHEMA)
             continue;
         if (!defs[i]->extension) {
             if (have_schema_def) {
@@ -681,9 +687,9 @@ static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *u
             have_schema_def = true;
             s->desc = defs[i]->desc;
         }
-        for (const gql_namelist *n = defs[i]->names; n; n = n->next) {
-            gql_type *t = gql_schema_type(s, n->name);
-            if (t == NULL || t->kind != GQL_K_OBJECT) {
+        for (const ea_gql__namelist *n = defs[i]->names; n; n = n->next) {
+            ea_gql__type *t = ea_gql__schema_type(s, n->name);
+            if (t == NULL || t->kind != EA_GQL__K_OBJECT) {
                 berr(b, n->loc, "Root type \"%s\" must be an existing Object type.%s", n->name, "");
                 return NULL;
             }
@@ -696,18 +702,18 @@ static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *u
         }
     }
     if (!have_schema_def) {
-        gql_type *q = gql_schema_type(s, "Query"), *m = gql_schema_type(s, "Mutation"),
-                 *sub = gql_schema_type(s, "Subscription");
-        s->query = q && q->kind == GQL_K_OBJECT ? q : NULL;
-        s->mutation = m && m->kind == GQL_K_OBJECT ? m : NULL;
-        s->subscription = sub && sub->kind == GQL_K_OBJECT ? sub : NULL;
+        ea_gql__type *q = ea_gql__schema_type(s, "Query"), *m = ea_gql__schema_type(s, "Mutation"),
+                     *sub = ea_gql__schema_type(s, "Subscription");
+        s->query = q && q->kind == EA_GQL__K_OBJECT ? q : NULL;
+        s->mutation = m && m->kind == EA_GQL__K_OBJECT ? m : NULL;
+        s->subscription = sub && sub->kind == EA_GQL__K_OBJECT ? sub : NULL;
     }
     if (s->query == NULL) {
-        berr(b, (gql_loc){0, 0}, "Query root type must be provided.%s%s", "", "");
+        berr(b, (ea_gql__loc){0, 0}, "Query root type must be provided.%s%s", "", "");
         return NULL;
     }
     for (size_t i = 0; i < s->ntypes; i++) {
-        gql_type *t = s->types[i];
+        ea_gql__type *t = s->types[i];
         if (check_type(b, t) < 0)
             return NULL;
         for (size_t k = 0; k < t->nfields; k++) {
@@ -723,16 +729,16 @@ static ea_gql_schema *build(builder *b, const gql_def *prelude, const gql_def *u
             mark_ref(s->dirs[i].args[j].type);
     }
     /* meta fields live on the hidden __Meta holder */
-    gql_type *meta = NULL;
+    ea_gql__type *meta = NULL;
     for (size_t i = 0; i < s->ntypes; i++) {
         if (s->types[i]->hidden)
             meta = s->types[i];
     }
     if (meta == NULL)
         return NULL;
-    s->f_schema = (gql_field *)gql_type_field(meta, "__schema");
-    s->f_type = (gql_field *)gql_type_field(meta, "__type");
-    s->f_typename = (gql_field *)gql_type_field(meta, "__typename");
+    s->f_schema = (ea_gql__field *)ea_gql__type_field(meta, "__schema");
+    s->f_type = (ea_gql__field *)ea_gql__type_field(meta, "__type");
+    s->f_typename = (ea_gql__field *)ea_gql__type_field(meta, "__typename");
     return s;
 }
 
@@ -752,14 +758,15 @@ ea_gql_schema *ea_gql_schema_parse(const char *sdl, char *errbuf, size_t errlen)
         return NULL;
     }
     s->arena = a;
-    gql_parse_result pre, usr;
-    if (gql_parse(a, gql_prelude_sdl, strlen(gql_prelude_sdl), 0, &pre) != GQL_PARSE_OK) {
+    ea_gql__parse_result pre, usr;
+    if (ea_gql__parse(a, ea_gql__prelude_sdl, strlen(ea_gql__prelude_sdl), 0, &pre) !=
+        EA_GQL__PARSE_OK) {
         snprintf(errbuf, errlen, "internal: prelude: %s", pre.err);
         goto fail;
     }
     if (sdl == NULL)
         sdl = "";
-    if (gql_parse(a, sdl, strlen(sdl), 0, &usr) != GQL_PARSE_OK) {
+    if (ea_gql__parse(a, sdl, strlen(sdl), 0, &usr) != EA_GQL__PARSE_OK) {
         snprintf(errbuf, errlen, "%s (line %u, column %u)", usr.err, usr.err_loc.line,
                  usr.err_loc.col);
         goto fail;
@@ -788,10 +795,10 @@ void ea_gql_schema_free(ea_gql_schema *s)
 int ea_gql_schema_set_resolver(ea_gql_schema *s, const char *type, const char *field,
                                ea_gql_resolver_fn fn)
 {
-    gql_type *t = gql_schema_type(s, type);
+    ea_gql__type *t = ea_gql__schema_type(s, type);
     if (t == NULL || t->introspection)
         return -1;
-    gql_field *f = (gql_field *)gql_type_field(t, field);
+    ea_gql__field *f = (ea_gql__field *)ea_gql__type_field(t, field);
     if (f == NULL)
         return -1;
     f->resolver = fn;

@@ -11,14 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void gql_sb_init(gql_sb *b, ea_arena *a)
+void ea_gql__sb_init(ea_gql__sb *b, ea_arena *a)
 {
     b->a = a;
     b->buf = NULL;
     b->len = b->cap = 0;
 }
 
-void gql_sb_add(gql_sb *b, const char *s, size_t n)
+void ea_gql__sb_add(ea_gql__sb *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
@@ -37,12 +37,12 @@ void gql_sb_add(gql_sb *b, const char *s, size_t n)
     b->buf[b->len] = '\0';
 }
 
-void gql_sb_puts(gql_sb *b, const char *s)
+void ea_gql__sb_puts(ea_gql__sb *b, const char *s)
 {
-    gql_sb_add(b, s, strlen(s));
+    ea_gql__sb_add(b, s, strlen(s));
 }
 
-void gql_sb_printf(gql_sb *b, const char *fmt, ...)
+void ea_gql__sb_printf(ea_gql__sb *b, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -52,7 +52,7 @@ void gql_sb_printf(gql_sb *b, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof(tmp)) {
-        gql_sb_add(b, tmp, (size_t)n);
+        ea_gql__sb_add(b, tmp, (size_t)n);
         return;
     }
     char *big = ea_arena_alloc(b->a, (size_t)n + 1);
@@ -61,19 +61,19 @@ void gql_sb_printf(gql_sb *b, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    gql_sb_add(b, big, (size_t)n);
+    ea_gql__sb_add(b, big, (size_t)n);
 }
 
-const char *gql_sb_str(gql_sb *b)
+const char *ea_gql__sb_str(ea_gql__sb *b)
 {
     if (b->buf == NULL)
-        gql_sb_add(b, "", 0);
+        ea_gql__sb_add(b, "", 0);
     return b->buf ? b->buf : "";
 }
 
-void gql_print_string(gql_sb *b, const char *s, size_t n)
+void ea_gql__print_string(ea_gql__sb *b, const char *s, size_t n)
 {
-    gql_sb_add(b, "\"", 1);
+    ea_gql__sb_add(b, "\"", 1);
     const unsigned char *u = (const unsigned char *)s;
     size_t chunk = 0;
     for (size_t i = 0; i < n; i++) {
@@ -116,13 +116,13 @@ void gql_print_string(gql_sb *b, const char *s, size_t n)
             snprintf(tmp, sizeof(tmp), "\\u%04X", cp);
             esc = tmp;
         }
-        gql_sb_add(b, s + chunk, i - chunk);
-        gql_sb_puts(b, esc);
+        ea_gql__sb_add(b, s + chunk, i - chunk);
+        ea_gql__sb_puts(b, esc);
         i += skip - 1;
         chunk = i + 1;
     }
-    gql_sb_add(b, s + chunk, n - chunk);
-    gql_sb_add(b, "\"", 1);
+    ea_gql__sb_add(b, s + chunk, n - chunk);
+    ea_gql__sb_add(b, "\"", 1);
 }
 
 static bool is_ws(int c)
@@ -131,28 +131,28 @@ static bool is_ws(int c)
 }
 
 /* graphql-js printBlockString (not minimized). */
-static void print_block_string(gql_sb *b, const char *s, size_t n)
+static void print_block_string(ea_gql__sb *b, const char *s, size_t n)
 {
-    gql_sb esc;
-    gql_sb_init(&esc, b->a);
+    ea_gql__sb esc;
+    ea_gql__sb_init(&esc, b->a);
     size_t nlines = 1;
     bool lead_ws_all = true; /* every line after the first is empty or starts with whitespace */
     for (size_t i = 0; i < n; i++) {
         if (i + 2 < n && s[i] == '"' && s[i + 1] == '"' && s[i + 2] == '"') {
-            gql_sb_puts(&esc, "\\\"\"\"");
+            ea_gql__sb_puts(&esc, "\\\"\"\"");
             i += 2;
             continue;
         }
-        gql_sb_add(&esc, s + i, 1);
+        ea_gql__sb_add(&esc, s + i, 1);
         if (s[i] == '\n' || s[i] == '\r') {
             if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-                gql_sb_add(&esc, s + ++i, 1);
+                ea_gql__sb_add(&esc, s + ++i, 1);
             nlines++;
             if (i + 1 < n && !is_ws(s[i + 1]) && s[i + 1] != '\n' && s[i + 1] != '\r')
                 lead_ws_all = false;
         }
     }
-    const char *e = gql_sb_str(&esc);
+    const char *e = ea_gql__sb_str(&esc);
     bool single = nlines == 1;
     bool force_lead = nlines > 1 && lead_ws_all;
     bool trail_triple = esc.len >= 4 && strcmp(e + esc.len - 4, "\\\"\"\"") == 0;
@@ -161,74 +161,74 @@ static void print_block_string(gql_sb *b, const char *s, size_t n)
     bool force_trail = trail_quote || trail_slash;
     bool multi = !single || n > 70 || force_trail || force_lead || trail_triple;
     bool skip_lead = single && n > 0 && is_ws(s[0]);
-    gql_sb_puts(b, "\"\"\"");
+    ea_gql__sb_puts(b, "\"\"\"");
     if ((multi && !skip_lead) || force_lead)
-        gql_sb_puts(b, "\n");
-    gql_sb_add(b, e, esc.len);
+        ea_gql__sb_puts(b, "\n");
+    ea_gql__sb_add(b, e, esc.len);
     if (multi || force_trail)
-        gql_sb_puts(b, "\n");
-    gql_sb_puts(b, "\"\"\"");
+        ea_gql__sb_puts(b, "\n");
+    ea_gql__sb_puts(b, "\"\"\"");
 }
 
-void gql_print_value(gql_sb *b, const gql_value *v)
+void ea_gql__print_value(ea_gql__sb *b, const ea_gql__value *v)
 {
     switch (v->kind) {
-    case GQL_V_VARIABLE:
-        gql_sb_puts(b, "$");
-        gql_sb_puts(b, v->str);
+    case EA_GQL__V_VARIABLE:
+        ea_gql__sb_puts(b, "$");
+        ea_gql__sb_puts(b, v->str);
         break;
-    case GQL_V_INT:
-    case GQL_V_FLOAT:
-    case GQL_V_ENUM:
-        gql_sb_puts(b, v->str);
+    case EA_GQL__V_INT:
+    case EA_GQL__V_FLOAT:
+    case EA_GQL__V_ENUM:
+        ea_gql__sb_puts(b, v->str);
         break;
-    case GQL_V_STRING:
+    case EA_GQL__V_STRING:
         if (v->block)
             print_block_string(b, v->str, v->len);
         else
-            gql_print_string(b, v->str, v->len);
+            ea_gql__print_string(b, v->str, v->len);
         break;
-    case GQL_V_BOOLEAN:
-        gql_sb_puts(b, v->boolean ? "true" : "false");
+    case EA_GQL__V_BOOLEAN:
+        ea_gql__sb_puts(b, v->boolean ? "true" : "false");
         break;
-    case GQL_V_NULL:
-        gql_sb_puts(b, "null");
+    case EA_GQL__V_NULL:
+        ea_gql__sb_puts(b, "null");
         break;
-    case GQL_V_LIST:
-        gql_sb_puts(b, "[");
-        for (const gql_value *it = v->items; it; it = it->next) {
-            gql_print_value(b, it);
+    case EA_GQL__V_LIST:
+        ea_gql__sb_puts(b, "[");
+        for (const ea_gql__value *it = v->items; it; it = it->next) {
+            ea_gql__print_value(b, it);
             if (it->next)
-                gql_sb_puts(b, ", ");
+                ea_gql__sb_puts(b, ", ");
         }
-        gql_sb_puts(b, "]");
+        ea_gql__sb_puts(b, "]");
         break;
-    case GQL_V_OBJECT:
-        gql_sb_puts(b, "{");
-        for (const gql_objfield *f = v->fields; f; f = f->next) {
-            gql_sb_puts(b, f->name);
-            gql_sb_puts(b, ": ");
-            gql_print_value(b, f->value);
+    case EA_GQL__V_OBJECT:
+        ea_gql__sb_puts(b, "{");
+        for (const ea_gql__objfield *f = v->fields; f; f = f->next) {
+            ea_gql__sb_puts(b, f->name);
+            ea_gql__sb_puts(b, ": ");
+            ea_gql__print_value(b, f->value);
             if (f->next)
-                gql_sb_puts(b, ", ");
+                ea_gql__sb_puts(b, ", ");
         }
-        gql_sb_puts(b, "}");
+        ea_gql__sb_puts(b, "}");
         break;
     }
 }
 
-void gql_js_number(gql_sb *b, double d)
+void ea_gql__js_number(ea_gql__sb *b, double d)
 {
     if (d != d) {
-        gql_sb_puts(b, "NaN");
+        ea_gql__sb_puts(b, "NaN");
         return;
     }
     if (d == 0) {
-        gql_sb_puts(b, "0");
+        ea_gql__sb_puts(b, "0");
         return;
     }
     if (d > 1.7976931348623157e308 || d < -1.7976931348623157e308) {
-        gql_sb_puts(b, d > 0 ? "Infinity" : "-Infinity");
+        ea_gql__sb_puts(b, d > 0 ? "Infinity" : "-Infinity");
         return;
     }
     /* shortest round-trip digits */
@@ -256,105 +256,105 @@ void gql_js_number(gql_sb *b, double d)
     digits[nd] = '\0';
     int n = exp10 + 1; /* position of the decimal point relative to the digits */
     if (neg)
-        gql_sb_puts(b, "-");
+        ea_gql__sb_puts(b, "-");
     if (n >= (int)nd && n <= 21) {
-        gql_sb_add(b, digits, nd);
+        ea_gql__sb_add(b, digits, nd);
         for (int i = (int)nd; i < n; i++)
-            gql_sb_puts(b, "0");
+            ea_gql__sb_puts(b, "0");
     } else if (n > 0 && n <= 21) {
-        gql_sb_add(b, digits, (size_t)n);
-        gql_sb_puts(b, ".");
-        gql_sb_add(b, digits + n, nd - (size_t)n);
+        ea_gql__sb_add(b, digits, (size_t)n);
+        ea_gql__sb_puts(b, ".");
+        ea_gql__sb_add(b, digits + n, nd - (size_t)n);
     } else if (n > -6 && n <= 0) {
-        gql_sb_puts(b, "0.");
+        ea_gql__sb_puts(b, "0.");
         for (int i = 0; i < -n; i++)
-            gql_sb_puts(b, "0");
-        gql_sb_add(b, digits, nd);
+            ea_gql__sb_puts(b, "0");
+        ea_gql__sb_add(b, digits, nd);
     } else {
-        gql_sb_add(b, digits, 1);
+        ea_gql__sb_add(b, digits, 1);
         if (nd > 1) {
-            gql_sb_puts(b, ".");
-            gql_sb_add(b, digits + 1, nd - 1);
+            ea_gql__sb_puts(b, ".");
+            ea_gql__sb_add(b, digits + 1, nd - 1);
         }
-        gql_sb_printf(b, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+        ea_gql__sb_printf(b, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
     }
 }
 
-static void inspect(gql_sb *b, const json_t *v, int depth)
+static void inspect(ea_gql__sb *b, const json_t *v, int depth)
 {
     switch (json_typeof(v)) {
     case JSON_STRING: {
         char *s = json_dumps(v, JSON_ENCODE_ANY);
-        gql_sb_puts(b, s ? s : "\"\"");
+        ea_gql__sb_puts(b, s ? s : "\"\"");
         free(s);
         break;
     }
     case JSON_INTEGER:
-        gql_sb_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        ea_gql__sb_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         break;
     case JSON_REAL:
-        gql_js_number(b, json_real_value(v));
+        ea_gql__js_number(b, json_real_value(v));
         break;
     case JSON_TRUE:
-        gql_sb_puts(b, "true");
+        ea_gql__sb_puts(b, "true");
         break;
     case JSON_FALSE:
-        gql_sb_puts(b, "false");
+        ea_gql__sb_puts(b, "false");
         break;
     case JSON_NULL:
-        gql_sb_puts(b, "null");
+        ea_gql__sb_puts(b, "null");
         break;
     case JSON_ARRAY: {
         size_t n = json_array_size(v);
         if (n == 0) {
-            gql_sb_puts(b, "[]");
+            ea_gql__sb_puts(b, "[]");
             break;
         }
         if (depth > 2) {
-            gql_sb_puts(b, "[Array]");
+            ea_gql__sb_puts(b, "[Array]");
             break;
         }
-        gql_sb_puts(b, "[");
+        ea_gql__sb_puts(b, "[");
         size_t shown = n > 10 ? 10 : n;
         for (size_t i = 0; i < shown; i++) {
             if (i)
-                gql_sb_puts(b, ", ");
+                ea_gql__sb_puts(b, ", ");
             inspect(b, json_array_get(v, i), depth + 1);
         }
         if (n > shown)
-            gql_sb_printf(b, ", ... %zu more item%s", n - shown, n - shown > 1 ? "s" : "");
-        gql_sb_puts(b, "]");
+            ea_gql__sb_printf(b, ", ... %zu more item%s", n - shown, n - shown > 1 ? "s" : "");
+        ea_gql__sb_puts(b, "]");
         break;
     }
     case JSON_OBJECT: {
         if (json_object_size(v) == 0) {
-            gql_sb_puts(b, "{}");
+            ea_gql__sb_puts(b, "{}");
             break;
         }
         if (depth > 2) {
-            gql_sb_puts(b, "[Object]");
+            ea_gql__sb_puts(b, "[Object]");
             break;
         }
-        gql_sb_puts(b, "{ ");
+        ea_gql__sb_puts(b, "{ ");
         const char *k;
         json_t *x;
         bool first = true;
         json_object_foreach((json_t *)v, k, x)
         {
             if (!first)
-                gql_sb_puts(b, ", ");
+                ea_gql__sb_puts(b, ", ");
             first = false;
-            gql_sb_puts(b, k);
-            gql_sb_puts(b, ": ");
+            ea_gql__sb_puts(b, k);
+            ea_gql__sb_puts(b, ": ");
             inspect(b, x, depth + 1);
         }
-        gql_sb_puts(b, " }");
+        ea_gql__sb_puts(b, " }");
         break;
     }
     }
 }
 
-void gql_inspect_json(gql_sb *b, const json_t *v)
+void ea_gql__inspect_json(ea_gql__sb *b, const json_t *v)
 {
     inspect(b, v, 1);
 }
@@ -433,8 +433,8 @@ static int natural_compare(const char *a, const char *b)
     return (int)(unsigned char)*a - (int)(unsigned char)*b;
 }
 
-const char *gql_did_you_mean(ea_arena *a, const char *input, const char *const *cands, size_t n,
-                             const char *prefix)
+const char *ea_gql__did_you_mean(ea_arena *a, const char *input, const char *const *cands, size_t n,
+                                 const char *prefix)
 {
     int threshold = (int)(strlen(input) * 4 / 10) + 1;
     const char **sel = ea_arena_alloc(a, sizeof(*sel) * (n + 1));
@@ -462,38 +462,39 @@ const char *gql_did_you_mean(ea_arena *a, const char *input, const char *const *
         sel[k] = cands[i];
         dist[k] = d;
     }
-    return gql_did_you_mean_list(a, sel, m, prefix);
+    return ea_gql__did_you_mean_list(a, sel, m, prefix);
 }
 
-const char *gql_did_you_mean_list(ea_arena *a, const char *const *sel, size_t m, const char *prefix)
+const char *ea_gql__did_you_mean_list(ea_arena *a, const char *const *sel, size_t m,
+                                      const char *prefix)
 {
     if (m == 0)
         return "";
-    gql_sb b;
-    gql_sb_init(&b, a);
-    gql_sb_puts(&b, " Did you mean ");
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, a);
+    ea_gql__sb_puts(&b, " Did you mean ");
     if (prefix) {
-        gql_sb_puts(&b, prefix);
-        gql_sb_puts(&b, " ");
+        ea_gql__sb_puts(&b, prefix);
+        ea_gql__sb_puts(&b, " ");
     }
     if (m > 5)
         m = 5;
     for (size_t i = 0; i < m; i++) {
         if (i > 0)
-            gql_sb_puts(&b, m == 2 ? " or " : (i == m - 1 ? ", or " : ", "));
-        gql_sb_printf(&b, "\"%s\"", sel[i]);
+            ea_gql__sb_puts(&b, m == 2 ? " or " : (i == m - 1 ? ", or " : ", "));
+        ea_gql__sb_printf(&b, "\"%s\"", sel[i]);
     }
-    gql_sb_puts(&b, "?");
-    return gql_sb_str(&b);
+    ea_gql__sb_puts(&b, "?");
+    return ea_gql__sb_str(&b);
 }
 
-int gql_natural_compare(const char *a, const char *b)
+int ea_gql__natural_compare(const char *a, const char *b)
 {
     return natural_compare(a, b);
 }
 
-json_t *gql_error_new(const char *message, const gql_loc *locs, size_t nlocs, json_t *path,
-                      const char *code)
+json_t *ea_gql__error_new(const char *message, const ea_gql__loc *locs, size_t nlocs, json_t *path,
+                          const char *code)
 {
     json_t *e = json_object();
     if (e == NULL) {

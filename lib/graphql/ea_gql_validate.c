@@ -21,9 +21,9 @@
 #include <string.h>
 
 typedef struct usage {
-    const gql_value *var;
-    const gql_tref *type; /* expected input type, NULL when unknown */
-    bool loc_default;     /* the argument or input field has a default value */
+    const ea_gql__value *var;
+    const ea_gql__tref *type; /* expected input type, NULL when unknown */
+    bool loc_default;         /* the argument or input field has a default value */
 } usage;
 
 typedef struct vctx {
@@ -44,7 +44,7 @@ typedef struct vctx {
 
 /* Field-pair comparisons OverlappingFieldsCanBeMerged may make for one document; a document
  * within the token limit needs far fewer, a hostile one is rejected instead of burning CPU. */
-#define GQL_MERGE_BUDGET 50000
+#define EA_GQL__MERGE_BUDGET 50000
 
 #define CANDS(arr, n, expr)                                                                        \
     const char **arr = ea_arena_alloc(v->a, sizeof(char *) * ((n) + 1));                           \
@@ -52,37 +52,37 @@ typedef struct vctx {
         for (size_t i_ = 0; i_ < (n); i_++)                                                        \
     arr[i_] = (expr)
 
-static void report(vctx *v, const char *msg, const gql_loc *locs, size_t n)
+static void report(vctx *v, const char *msg, const ea_gql__loc *locs, size_t n)
 {
     if (!v->report)
         return;
-    if (json_array_size(v->errors) >= GQL_MAX_VALIDATION_ERRORS) {
+    if (json_array_size(v->errors) >= EA_GQL__MAX_VALIDATION_ERRORS) {
         return;
     }
     json_array_append_new(v->errors,
-                          gql_error_new(msg, locs, n, NULL, "GRAPHQL_VALIDATION_FAILED"));
-    if (json_array_size(v->errors) == GQL_MAX_VALIDATION_ERRORS)
+                          ea_gql__error_new(msg, locs, n, NULL, "GRAPHQL_VALIDATION_FAILED"));
+    if (json_array_size(v->errors) == EA_GQL__MAX_VALIDATION_ERRORS)
         json_array_append_new(v->errors,
-                              gql_error_new("Too many validation errors, error limit reached. "
-                                            "Validation aborted.",
-                                            NULL, 0, NULL, "GRAPHQL_VALIDATION_FAILED"));
+                              ea_gql__error_new("Too many validation errors, error limit reached. "
+                                                "Validation aborted.",
+                                                NULL, 0, NULL, "GRAPHQL_VALIDATION_FAILED"));
 }
 
-static void report1(vctx *v, gql_loc loc, gql_sb *b)
+static void report1(vctx *v, ea_gql__loc loc, ea_gql__sb *b)
 {
-    report(v, gql_sb_str(b), &loc, 1);
+    report(v, ea_gql__sb_str(b), &loc, 1);
 }
 
-static void report2(vctx *v, gql_loc l1, gql_loc l2, gql_sb *b)
+static void report2(vctx *v, ea_gql__loc l1, ea_gql__loc l2, ea_gql__sb *b)
 {
-    gql_loc locs[2] = {l1, l2};
-    report(v, gql_sb_str(b), locs, 2);
+    ea_gql__loc locs[2] = {l1, l2};
+    report(v, ea_gql__sb_str(b), locs, 2);
 }
 
-static gql_sb sb(vctx *v)
+static ea_gql__sb sb(vctx *v)
 {
-    gql_sb b;
-    gql_sb_init(&b, v->a);
+    ea_gql__sb b;
+    ea_gql__sb_init(&b, v->a);
     return b;
 }
 
@@ -109,70 +109,70 @@ static const char *type_suggestions(vctx *v, const char *name)
         return "";
     size_t m = 0;
     for (size_t i = 0; i < s->ntypes; i++) {
-        const gql_type *t = s->types[i];
+        const ea_gql__type *t = s->types[i];
         if (!t->hidden && (!t->builtin || t->referenced))
             names[m++] = t->name;
     }
-    return gql_did_you_mean(v->a, name, names, m, NULL);
+    return ea_gql__did_you_mean(v->a, name, names, m, NULL);
 }
 
 /* KnownTypeNames on a named type reference. Returns the type or NULL. */
-static const gql_type *known_type(vctx *v, const char *name, gql_loc loc)
+static const ea_gql__type *known_type(vctx *v, const char *name, ea_gql__loc loc)
 {
-    const gql_type *t = gql_schema_type(v->s, name);
+    const ea_gql__type *t = ea_gql__schema_type(v->s, name);
     if (t == NULL) {
-        gql_sb b = sb(v);
-        gql_sb_printf(&b, "Unknown type \"%s\".%s", name, type_suggestions(v, name));
+        ea_gql__sb b = sb(v);
+        ea_gql__sb_printf(&b, "Unknown type \"%s\".%s", name, type_suggestions(v, name));
         report1(v, loc, &b);
     }
     return t;
 }
 
-static void known_typeref(vctx *v, const gql_typeref *r)
+static void known_typeref(vctx *v, const ea_gql__typeref *r)
 {
-    while (r->kind != GQL_TR_NAMED)
+    while (r->kind != EA_GQL__TR_NAMED)
         r = r->of;
     known_type(v, r->name, r->loc);
 }
 
 /* ---------------------------------------------------------------- values */
 
-static const char *print_value(vctx *v, const gql_value *val)
+static const char *print_value(vctx *v, const ea_gql__value *val)
 {
-    gql_sb b = sb(v);
-    gql_print_value(&b, val);
-    return gql_sb_str(&b);
+    ea_gql__sb b = sb(v);
+    ea_gql__print_value(&b, val);
+    return ea_gql__sb_str(&b);
 }
 
-static const gql_tref *nullable(const gql_tref *t)
+static const ea_gql__tref *nullable(const ea_gql__tref *t)
 {
-    return t && t->kind == GQL_TR_NON_NULL ? t->of : t;
+    return t && t->kind == EA_GQL__TR_NON_NULL ? t->of : t;
 }
 
 /* graphql-js isValidValueNode for a literal at a position of type t. */
-static void check_leaf_literal(vctx *v, const gql_value *val, const gql_tref *t)
+static void check_leaf_literal(vctx *v, const ea_gql__value *val, const ea_gql__tref *t)
 {
     if (t == NULL)
         return;
-    const gql_type *nt = gql_tref_named(t);
-    gql_sb b = sb(v);
-    if (!gql_type_is_leaf(nt)) {
-        gql_sb_printf(&b, "Expected value of type \"%s\", found %s.", gql_tref_str(v->a, t),
-                      print_value(v, val));
+    const ea_gql__type *nt = ea_gql__tref_named(t);
+    ea_gql__sb b = sb(v);
+    if (!ea_gql__type_is_leaf(nt)) {
+        ea_gql__sb_printf(&b, "Expected value of type \"%s\", found %s.", ea_gql__tref_str(v->a, t),
+                          print_value(v, val));
         report1(v, val->loc, &b);
         return;
     }
-    if (nt->kind == GQL_K_ENUM) {
+    if (nt->kind == EA_GQL__K_ENUM) {
         CANDS(names, nt->nvalues, nt->values[i_].name);
-        if (val->kind != GQL_V_ENUM) {
+        if (val->kind != EA_GQL__V_ENUM) {
             const char *ps = print_value(v, val);
-            gql_sb_printf(&b, "Enum \"%s\" cannot represent non-enum value: %s.%s", nt->name, ps,
-                          names ? gql_did_you_mean(v->a, ps, names, nt->nvalues, "the enum value")
-                                : "");
-        } else if (gql_enum_value(nt, val->str) == NULL) {
-            gql_sb_printf(
+            ea_gql__sb_printf(
+                &b, "Enum \"%s\" cannot represent non-enum value: %s.%s", nt->name, ps,
+                names ? ea_gql__did_you_mean(v->a, ps, names, nt->nvalues, "the enum value") : "");
+        } else if (ea_gql__enum_value(nt, val->str) == NULL) {
+            ea_gql__sb_printf(
                 &b, "Value \"%s\" does not exist in \"%s\" enum.%s", val->str, nt->name,
-                names ? gql_did_you_mean(v->a, val->str, names, nt->nvalues, "the enum value")
+                names ? ea_gql__did_you_mean(v->a, val->str, names, nt->nvalues, "the enum value")
                       : "");
         } else {
             return;
@@ -181,45 +181,49 @@ static void check_leaf_literal(vctx *v, const gql_value *val, const gql_tref *t)
         return;
     }
     switch (nt->scalar) {
-    case GQL_S_INT:
-        if (val->kind != GQL_V_INT) {
-            gql_sb_printf(&b, "Int cannot represent non-integer value: %s", print_value(v, val));
+    case EA_GQL__S_INT:
+        if (val->kind != EA_GQL__V_INT) {
+            ea_gql__sb_printf(&b, "Int cannot represent non-integer value: %s",
+                              print_value(v, val));
         } else {
             errno = 0;
             long long n = strtoll(val->str, NULL, 10);
             if (errno == 0 && n >= INT32_MIN && n <= INT32_MAX)
                 return;
-            gql_sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s", val->str);
+            ea_gql__sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
+                              val->str);
         }
         break;
-    case GQL_S_FLOAT:
-        if (val->kind == GQL_V_INT || val->kind == GQL_V_FLOAT)
+    case EA_GQL__S_FLOAT:
+        if (val->kind == EA_GQL__V_INT || val->kind == EA_GQL__V_FLOAT)
             return;
-        gql_sb_printf(&b, "Float cannot represent non numeric value: %s", print_value(v, val));
+        ea_gql__sb_printf(&b, "Float cannot represent non numeric value: %s", print_value(v, val));
         break;
-    case GQL_S_STRING:
-        if (val->kind == GQL_V_STRING)
+    case EA_GQL__S_STRING:
+        if (val->kind == EA_GQL__V_STRING)
             return;
-        gql_sb_printf(&b, "String cannot represent a non string value: %s", print_value(v, val));
+        ea_gql__sb_printf(&b, "String cannot represent a non string value: %s",
+                          print_value(v, val));
         break;
-    case GQL_S_BOOLEAN:
-        if (val->kind == GQL_V_BOOLEAN)
+    case EA_GQL__S_BOOLEAN:
+        if (val->kind == EA_GQL__V_BOOLEAN)
             return;
-        gql_sb_printf(&b, "Boolean cannot represent a non boolean value: %s", print_value(v, val));
+        ea_gql__sb_printf(&b, "Boolean cannot represent a non boolean value: %s",
+                          print_value(v, val));
         break;
-    case GQL_S_ID:
-        if (val->kind == GQL_V_STRING || val->kind == GQL_V_INT)
+    case EA_GQL__S_ID:
+        if (val->kind == EA_GQL__V_STRING || val->kind == EA_GQL__V_INT)
             return;
-        gql_sb_printf(&b, "ID cannot represent a non-string and non-integer value: %s",
-                      print_value(v, val));
+        ea_gql__sb_printf(&b, "ID cannot represent a non-string and non-integer value: %s",
+                          print_value(v, val));
         break;
-    case GQL_S_CUSTOM:
+    case EA_GQL__S_CUSTOM:
         return; /* valueFromASTUntyped accepts every literal */
     }
     report1(v, val->loc, &b);
 }
 
-static void add_usage(vctx *v, const gql_value *var, const gql_tref *t, bool loc_default)
+static void add_usage(vctx *v, const ea_gql__value *var, const ea_gql__tref *t, bool loc_default)
 {
     v->usages = grow(v->a, v->usages, sizeof(usage), v->nusages, &v->capusages);
     if (v->usages == NULL)
@@ -230,72 +234,75 @@ static void add_usage(vctx *v, const gql_value *var, const gql_tref *t, bool loc
 
 /* Walks a value at a position of type t (NULL: unknown). check: ValuesOfCorrectType still
  * applies (graphql-js skips the subtree once it reported on it). */
-static void walk_value(vctx *v, const gql_value *val, const gql_tref *t, bool loc_default,
+static void walk_value(vctx *v, const ea_gql__value *val, const ea_gql__tref *t, bool loc_default,
                        bool check)
 {
     switch (val->kind) {
-    case GQL_V_VARIABLE:
+    case EA_GQL__V_VARIABLE:
         add_usage(v, val, t, loc_default);
         return;
-    case GQL_V_NULL:
-        if (check && t && t->kind == GQL_TR_NON_NULL) {
-            gql_sb b = sb(v);
-            gql_sb_printf(&b, "Expected value of type \"%s\", found null.", gql_tref_str(v->a, t));
+    case EA_GQL__V_NULL:
+        if (check && t && t->kind == EA_GQL__TR_NON_NULL) {
+            ea_gql__sb b = sb(v);
+            ea_gql__sb_printf(&b, "Expected value of type \"%s\", found null.",
+                              ea_gql__tref_str(v->a, t));
             report1(v, val->loc, &b);
         }
         return;
-    case GQL_V_LIST: {
-        const gql_tref *lt = nullable(t);
-        const gql_tref *item = lt && lt->kind == GQL_TR_LIST ? lt->of : lt;
-        if (check && (lt == NULL || lt->kind != GQL_TR_LIST)) {
+    case EA_GQL__V_LIST: {
+        const ea_gql__tref *lt = nullable(t);
+        const ea_gql__tref *item = lt && lt->kind == EA_GQL__TR_LIST ? lt->of : lt;
+        if (check && (lt == NULL || lt->kind != EA_GQL__TR_LIST)) {
             check_leaf_literal(v, val, t);
             check = false;
         }
-        for (const gql_value *it = val->items; it; it = it->next)
+        for (const ea_gql__value *it = val->items; it; it = it->next)
             walk_value(v, it, item, false, check);
         return;
     }
-    case GQL_V_OBJECT: {
-        const gql_type *nt = t ? gql_tref_named(t) : NULL;
-        bool is_input = nt && nt->kind == GQL_K_INPUT;
+    case EA_GQL__V_OBJECT: {
+        const ea_gql__type *nt = t ? ea_gql__tref_named(t) : NULL;
+        bool is_input = nt && nt->kind == EA_GQL__K_INPUT;
         if (check) {
             if (!is_input) {
                 check_leaf_literal(v, val, t);
                 check = false;
             } else {
                 for (size_t i = 0; i < nt->ninputs; i++) {
-                    const gql_ival *fd = &nt->inputs[i];
-                    if (fd->type->kind != GQL_TR_NON_NULL || fd->defval)
+                    const ea_gql__ival *fd = &nt->inputs[i];
+                    if (fd->type->kind != EA_GQL__TR_NON_NULL || fd->defval)
                         continue;
-                    const gql_objfield *f = val->fields;
+                    const ea_gql__objfield *f = val->fields;
                     while (f && strcmp(f->name, fd->name) != 0)
                         f = f->next;
                     if (f == NULL) {
-                        gql_sb b = sb(v);
-                        gql_sb_printf(&b,
-                                      "Field \"%s.%s\" of required type \"%s\" was not "
-                                      "provided.",
-                                      nt->name, fd->name, gql_tref_str(v->a, fd->type));
+                        ea_gql__sb b = sb(v);
+                        ea_gql__sb_printf(&b,
+                                          "Field \"%s.%s\" of required type \"%s\" was not "
+                                          "provided.",
+                                          nt->name, fd->name, ea_gql__tref_str(v->a, fd->type));
                         report1(v, val->loc, &b);
                     }
                 }
             }
         }
-        for (const gql_objfield *f = val->fields; f; f = f->next) {
-            const gql_ival *fd = is_input ? gql_ival_find(nt->inputs, nt->ninputs, f->name) : NULL;
+        for (const ea_gql__objfield *f = val->fields; f; f = f->next) {
+            const ea_gql__ival *fd =
+                is_input ? ea_gql__ival_find(nt->inputs, nt->ninputs, f->name) : NULL;
             if (check && fd == NULL && is_input) {
                 CANDS(names, nt->ninputs, nt->inputs[i_].name);
-                gql_sb b = sb(v);
-                gql_sb_printf(
+                ea_gql__sb b = sb(v);
+                ea_gql__sb_printf(
                     &b, "Field \"%s\" is not defined by type \"%s\".%s", f->name, nt->name,
-                    names ? gql_did_you_mean(v->a, f->name, names, nt->ninputs, NULL) : "");
+                    names ? ea_gql__did_you_mean(v->a, f->name, names, nt->ninputs, NULL) : "");
                 report1(v, f->loc, &b);
             }
             /* UniqueInputFieldNames */
-            for (const gql_objfield *g = val->fields; g != f; g = g->next) {
+            for (const ea_gql__objfield *g = val->fields; g != f; g = g->next) {
                 if (strcmp(g->name, f->name) == 0) {
-                    gql_sb b = sb(v);
-                    gql_sb_printf(&b, "There can be only one input field named \"%s\".", f->name);
+                    ea_gql__sb b = sb(v);
+                    ea_gql__sb_printf(&b, "There can be only one input field named \"%s\".",
+                                      f->name);
                     report2(v, g->loc, f->loc, &b);
                     break;
                 }
@@ -313,95 +320,95 @@ static void walk_value(vctx *v, const gql_value *val, const gql_tref *t, bool lo
 
 /* ---------------------------------------------------------------- arguments, directives */
 
-static void unique_args(vctx *v, const gql_arg *args)
+static void unique_args(vctx *v, const ea_gql__arg *args)
 {
-    for (const gql_arg *a = args; a; a = a->next) {
+    for (const ea_gql__arg *a = args; a; a = a->next) {
         bool first = true, dup = false;
-        for (const gql_arg *b = args; b != a; b = b->next)
+        for (const ea_gql__arg *b = args; b != a; b = b->next)
             first &= strcmp(a->name, b->name) != 0;
         if (!first)
             continue;
         size_t n = 0;
-        for (const gql_arg *b = a; b; b = b->next)
+        for (const ea_gql__arg *b = a; b; b = b->next)
             n += strcmp(a->name, b->name) == 0;
         dup = n > 1;
         if (!dup)
             continue;
-        gql_loc *locs = ea_arena_alloc(v->a, sizeof(gql_loc) * n);
+        ea_gql__loc *locs = ea_arena_alloc(v->a, sizeof(ea_gql__loc) * n);
         if (locs == NULL)
             return;
         n = 0;
-        for (const gql_arg *b = a; b; b = b->next) {
+        for (const ea_gql__arg *b = a; b; b = b->next) {
             if (strcmp(a->name, b->name) == 0)
                 locs[n++] = b->loc;
         }
-        gql_sb b = sb(v);
-        gql_sb_printf(&b, "There can be only one argument named \"%s\".", a->name);
-        report(v, gql_sb_str(&b), locs, n);
+        ea_gql__sb b = sb(v);
+        ea_gql__sb_printf(&b, "There can be only one argument named \"%s\".", a->name);
+        report(v, ea_gql__sb_str(&b), locs, n);
     }
 }
 
 /* Arguments of a field (owner_type non-NULL) or a directive (dir_name non-NULL). */
-static void walk_args(vctx *v, const gql_arg *args, const gql_ival *defs, size_t ndefs,
+static void walk_args(vctx *v, const ea_gql__arg *args, const ea_gql__ival *defs, size_t ndefs,
                       bool known_owner, const char *owner_type, const char *owner_name)
 {
-    for (const gql_arg *a = args; a; a = a->next) {
-        const gql_ival *ad = known_owner ? gql_ival_find(defs, ndefs, a->name) : NULL;
+    for (const ea_gql__arg *a = args; a; a = a->next) {
+        const ea_gql__ival *ad = known_owner ? ea_gql__ival_find(defs, ndefs, a->name) : NULL;
         if (known_owner && ad == NULL) {
             CANDS(names, ndefs, defs[i_].name);
-            const char *dym = names ? gql_did_you_mean(v->a, a->name, names, ndefs, NULL) : "";
-            gql_sb b = sb(v);
+            const char *dym = names ? ea_gql__did_you_mean(v->a, a->name, names, ndefs, NULL) : "";
+            ea_gql__sb b = sb(v);
             if (owner_type)
-                gql_sb_printf(&b, "Unknown argument \"%s\" on field \"%s.%s\".%s", a->name,
-                              owner_type, owner_name, dym);
+                ea_gql__sb_printf(&b, "Unknown argument \"%s\" on field \"%s.%s\".%s", a->name,
+                                  owner_type, owner_name, dym);
             else
-                gql_sb_printf(&b, "Unknown argument \"%s\" on directive \"@%s\".%s", a->name,
-                              owner_name, dym);
+                ea_gql__sb_printf(&b, "Unknown argument \"%s\" on directive \"@%s\".%s", a->name,
+                                  owner_name, dym);
             report1(v, a->loc, &b);
         }
         walk_value(v, a->value, ad ? ad->type : NULL, ad && ad->defval, true);
     }
 }
 
-static void required_args(vctx *v, const gql_arg *args, const gql_ival *defs, size_t ndefs,
-                          bool is_field, const char *owner, gql_loc loc)
+static void required_args(vctx *v, const ea_gql__arg *args, const ea_gql__ival *defs, size_t ndefs,
+                          bool is_field, const char *owner, ea_gql__loc loc)
 {
     for (size_t i = 0; i < ndefs; i++) {
-        const gql_ival *ad = &defs[i];
-        if (ad->type->kind != GQL_TR_NON_NULL || ad->defval)
+        const ea_gql__ival *ad = &defs[i];
+        if (ad->type->kind != EA_GQL__TR_NON_NULL || ad->defval)
             continue;
-        const gql_arg *a = args;
+        const ea_gql__arg *a = args;
         while (a && strcmp(a->name, ad->name) != 0)
             a = a->next;
         if (a)
             continue;
-        gql_sb b = sb(v);
+        ea_gql__sb b = sb(v);
         if (is_field)
-            gql_sb_printf(&b,
-                          "Field \"%s\" argument \"%s\" of type \"%s\" is required, but it "
-                          "was not provided.",
-                          owner, ad->name, gql_tref_str(v->a, ad->type));
+            ea_gql__sb_printf(&b,
+                              "Field \"%s\" argument \"%s\" of type \"%s\" is required, but it "
+                              "was not provided.",
+                              owner, ad->name, ea_gql__tref_str(v->a, ad->type));
         else
-            gql_sb_printf(&b,
-                          "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, but "
-                          "it was not provided.",
-                          owner, ad->name, gql_tref_str(v->a, ad->type));
+            ea_gql__sb_printf(&b,
+                              "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, but "
+                              "it was not provided.",
+                              owner, ad->name, ea_gql__tref_str(v->a, ad->type));
         report1(v, loc, &b);
     }
 }
 
 /* UniqueDirectivesPerLocation, at the owner node. */
-static void unique_directives(vctx *v, const gql_directive *dirs)
+static void unique_directives(vctx *v, const ea_gql__directive *dirs)
 {
-    for (const gql_directive *d = dirs; d; d = d->next) {
-        const gql_dirdef *dd = gql_schema_directive(v->s, d->name);
+    for (const ea_gql__directive *d = dirs; d; d = d->next) {
+        const ea_gql__dirdef *dd = ea_gql__schema_directive(v->s, d->name);
         if (dd == NULL || dd->repeatable)
             continue;
-        for (const gql_directive *e = dirs; e != d; e = e->next) {
+        for (const ea_gql__directive *e = dirs; e != d; e = e->next) {
             if (strcmp(e->name, d->name) == 0) {
-                gql_sb b = sb(v);
-                gql_sb_printf(&b, "The directive \"@%s\" can only be used once at this location.",
-                              d->name);
+                ea_gql__sb b = sb(v);
+                ea_gql__sb_printf(
+                    &b, "The directive \"@%s\" can only be used once at this location.", d->name);
                 report2(v, e->loc, d->loc, &b);
                 break;
             }
@@ -409,17 +416,17 @@ static void unique_directives(vctx *v, const gql_directive *dirs)
     }
 }
 
-static void walk_directives(vctx *v, const gql_directive *dirs, int location)
+static void walk_directives(vctx *v, const ea_gql__directive *dirs, int location)
 {
-    for (const gql_directive *d = dirs; d; d = d->next) {
-        const gql_dirdef *dd = gql_schema_directive(v->s, d->name);
-        gql_sb b = sb(v);
+    for (const ea_gql__directive *d = dirs; d; d = d->next) {
+        const ea_gql__dirdef *dd = ea_gql__schema_directive(v->s, d->name);
+        ea_gql__sb b = sb(v);
         if (dd == NULL) {
-            gql_sb_printf(&b, "Unknown directive \"@%s\".", d->name);
+            ea_gql__sb_printf(&b, "Unknown directive \"@%s\".", d->name);
             report1(v, d->loc, &b);
         } else if (!(dd->locations & (1u << location))) {
-            gql_sb_printf(&b, "Directive \"@%s\" may not be used on %s.", d->name,
-                          gql_dirloc_names[location]);
+            ea_gql__sb_printf(&b, "Directive \"@%s\" may not be used on %s.", d->name,
+                              ea_gql__dirloc_names[location]);
             report1(v, d->loc, &b);
         }
         unique_args(v, d->args);
@@ -433,9 +440,9 @@ static void walk_directives(vctx *v, const gql_directive *dirs, int location)
 
 typedef struct ofield {
     const char *key;
-    const gql_type *parent;
-    const gql_sel *node;
-    const gql_field *def;
+    const ea_gql__type *parent;
+    const ea_gql__sel *node;
+    const ea_gql__field *def;
 } ofield;
 
 typedef struct fmap {
@@ -447,7 +454,7 @@ typedef struct fmap {
 
 /* fields and fragment names per selection set, in an open-addressing table keyed by pointer */
 typedef struct fmap_cache {
-    const gql_selset **keys;
+    const ea_gql__selset **keys;
     fmap **vals;
     size_t n, cap;
 } fmap_cache;
@@ -463,7 +470,7 @@ typedef struct conflict {
     const char *reason;    /* a leaf reason, or NULL with subs */
     struct conflict *subs; /* sub-conflicts */
     size_t nsubs;
-    const gql_sel **f1, **f2;
+    const ea_gql__sel **f1, **f2;
     size_t n1, n2;
 } conflict;
 
@@ -472,19 +479,19 @@ typedef struct clist {
     size_t n, cap;
 } clist;
 
-static void fields_and_frags(vctx *v, const gql_type *parent, const gql_selset *ss, fmap *m)
+static void fields_and_frags(vctx *v, const ea_gql__type *parent, const ea_gql__selset *ss, fmap *m)
 {
-    for (const gql_sel *s = ss->first; s; s = s->next) {
-        if (s->kind == GQL_SEL_FIELD) {
-            const gql_field *def = NULL;
-            if (parent && (parent->kind == GQL_K_OBJECT || parent->kind == GQL_K_INTERFACE))
-                def = gql_type_field(parent, s->name);
+    for (const ea_gql__sel *s = ss->first; s; s = s->next) {
+        if (s->kind == EA_GQL__SEL_FIELD) {
+            const ea_gql__field *def = NULL;
+            if (parent && (parent->kind == EA_GQL__K_OBJECT || parent->kind == EA_GQL__K_INTERFACE))
+                def = ea_gql__type_field(parent, s->name);
             m->f = grow(v->a, m->f, sizeof(ofield), m->n, &m->cap);
             if (m->f == NULL)
                 return;
             ofield of = {s->alias ? s->alias : s->name, parent, s, def};
             m->f[m->n++] = of;
-        } else if (s->kind == GQL_SEL_SPREAD) {
+        } else if (s->kind == EA_GQL__SEL_SPREAD) {
             bool seen = false;
             for (size_t i = 0; i < m->nfrags; i++)
                 seen |= strcmp(m->frags[i], s->name) == 0;
@@ -495,7 +502,7 @@ static void fields_and_frags(vctx *v, const gql_type *parent, const gql_selset *
                 return;
             m->frags[m->nfrags++] = s->name;
         } else {
-            const gql_type *t = s->type_cond ? gql_schema_type(v->s, s->type_cond) : parent;
+            const ea_gql__type *t = s->type_cond ? ea_gql__schema_type(v->s, s->type_cond) : parent;
             fields_and_frags(v, t, s->selset, m);
         }
     }
@@ -512,7 +519,7 @@ static size_t ptr_hash(const void *p, size_t cap)
 static int fcache_grow(vctx *v, fmap_cache *c)
 {
     size_t cap = c->cap ? c->cap * 2 : 64;
-    const gql_selset **keys = ea_arena_calloc(v->a, sizeof(*keys) * cap);
+    const ea_gql__selset **keys = ea_arena_calloc(v->a, sizeof(*keys) * cap);
     fmap **vals = ea_arena_calloc(v->a, sizeof(*vals) * cap);
     if (keys == NULL || vals == NULL)
         return -1;
@@ -529,7 +536,7 @@ static int fcache_grow(vctx *v, fmap_cache *c)
     return 0;
 }
 
-static fmap *get_fmap(vctx *v, const gql_type *parent, const gql_selset *ss)
+static fmap *get_fmap(vctx *v, const ea_gql__type *parent, const ea_gql__selset *ss)
 {
     fmap_cache *c = v->fcache;
     if (c == NULL && (c = v->fcache = ea_arena_calloc(v->a, sizeof(*c))) == NULL)
@@ -557,10 +564,10 @@ static fmap *get_fmap(vctx *v, const gql_type *parent, const gql_selset *ss)
 
 static fmap *fragment_fmap(vctx *v, const char *name)
 {
-    const gql_def *fr = gql_doc_fragment(v->d, name);
+    const ea_gql__def *fr = ea_gql__doc_fragment(v->d, name);
     if (fr == NULL)
         return NULL;
-    return get_fmap(v, gql_schema_type(v->s, fr->type_cond), fr->selset);
+    return get_fmap(v, ea_gql__schema_type(v->s, fr->type_cond), fr->selset);
 }
 
 static bool pairs_has(vctx *v, const char *a, const char *b, bool excl)
@@ -597,17 +604,17 @@ static void cl_push(vctx *v, clist *l, conflict c)
         l->c[l->n++] = c;
 }
 
-static bool same_args(vctx *v, const gql_sel *a, const gql_sel *b)
+static bool same_args(vctx *v, const ea_gql__sel *a, const ea_gql__sel *b)
 {
     size_t na = 0, nb = 0;
-    for (const gql_arg *x = a->args; x; x = x->next)
+    for (const ea_gql__arg *x = a->args; x; x = x->next)
         na++;
-    for (const gql_arg *x = b->args; x; x = x->next)
+    for (const ea_gql__arg *x = b->args; x; x = x->next)
         nb++;
     if (na != nb)
         return false;
-    for (const gql_arg *x = a->args; x; x = x->next) {
-        const gql_arg *y = b->args;
+    for (const ea_gql__arg *x = a->args; x; x = x->next) {
+        const ea_gql__arg *y = b->args;
         while (y && strcmp(y->name, x->name) != 0)
             y = y->next;
         if (y == NULL || strcmp(print_value(v, x->value), print_value(v, y->value)) != 0)
@@ -616,23 +623,23 @@ static bool same_args(vctx *v, const gql_sel *a, const gql_sel *b)
     return true;
 }
 
-static bool types_conflict(const gql_tref *a, const gql_tref *b)
+static bool types_conflict(const ea_gql__tref *a, const ea_gql__tref *b)
 {
-    if (a->kind == GQL_TR_LIST)
-        return b->kind == GQL_TR_LIST ? types_conflict(a->of, b->of) : true;
-    if (b->kind == GQL_TR_LIST)
+    if (a->kind == EA_GQL__TR_LIST)
+        return b->kind == EA_GQL__TR_LIST ? types_conflict(a->of, b->of) : true;
+    if (b->kind == EA_GQL__TR_LIST)
         return true;
-    if (a->kind == GQL_TR_NON_NULL)
-        return b->kind == GQL_TR_NON_NULL ? types_conflict(a->of, b->of) : true;
-    if (b->kind == GQL_TR_NON_NULL)
+    if (a->kind == EA_GQL__TR_NON_NULL)
+        return b->kind == EA_GQL__TR_NON_NULL ? types_conflict(a->of, b->of) : true;
+    if (b->kind == EA_GQL__TR_NON_NULL)
         return true;
-    if (gql_type_is_leaf(a->named) || gql_type_is_leaf(b->named))
+    if (ea_gql__type_is_leaf(a->named) || ea_gql__type_is_leaf(b->named))
         return a->named != b->named;
     return false;
 }
 
-static void between_sub(vctx *v, clist *out, bool excl, const gql_type *p1, const gql_selset *s1,
-                        const gql_type *p2, const gql_selset *s2);
+static void between_sub(vctx *v, clist *out, bool excl, const ea_gql__type *p1,
+                        const ea_gql__selset *s1, const ea_gql__type *p2, const ea_gql__selset *s2);
 
 static bool find_conflict(vctx *v, bool parent_excl, const char *key, const ofield *f1,
                           const ofield *f2, conflict *out)
@@ -642,30 +649,30 @@ static bool find_conflict(vctx *v, bool parent_excl, const char *key, const ofie
         return false;
     }
     v->merge_budget--;
-    bool excl =
-        parent_excl || (f1->parent != f2->parent && f1->parent && f2->parent &&
-                        f1->parent->kind == GQL_K_OBJECT && f2->parent->kind == GQL_K_OBJECT);
+    bool excl = parent_excl ||
+                (f1->parent != f2->parent && f1->parent && f2->parent &&
+                 f1->parent->kind == EA_GQL__K_OBJECT && f2->parent->kind == EA_GQL__K_OBJECT);
     memset(out, 0, sizeof(*out));
     out->key = key;
-    gql_sb b = sb(v);
+    ea_gql__sb b = sb(v);
     if (!excl) {
         if (strcmp(f1->node->name, f2->node->name) != 0) {
-            gql_sb_printf(&b, "\"%s\" and \"%s\" are different fields", f1->node->name,
-                          f2->node->name);
-            out->reason = gql_sb_str(&b);
+            ea_gql__sb_printf(&b, "\"%s\" and \"%s\" are different fields", f1->node->name,
+                              f2->node->name);
+            out->reason = ea_gql__sb_str(&b);
         } else if (!same_args(v, f1->node, f2->node)) {
             out->reason = "they have differing arguments";
         }
     }
-    const gql_tref *t1 = f1->def ? f1->def->type : NULL, *t2 = f2->def ? f2->def->type : NULL;
+    const ea_gql__tref *t1 = f1->def ? f1->def->type : NULL, *t2 = f2->def ? f2->def->type : NULL;
     if (out->reason == NULL && t1 && t2 && types_conflict(t1, t2)) {
-        gql_sb_printf(&b, "they return conflicting types \"%s\" and \"%s\"", gql_tref_str(v->a, t1),
-                      gql_tref_str(v->a, t2));
-        out->reason = gql_sb_str(&b);
+        ea_gql__sb_printf(&b, "they return conflicting types \"%s\" and \"%s\"",
+                          ea_gql__tref_str(v->a, t1), ea_gql__tref_str(v->a, t2));
+        out->reason = ea_gql__sb_str(&b);
     }
     if (out->reason) {
-        out->f1 = ea_arena_alloc(v->a, sizeof(gql_sel *));
-        out->f2 = ea_arena_alloc(v->a, sizeof(gql_sel *));
+        out->f1 = ea_arena_alloc(v->a, sizeof(ea_gql__sel *));
+        out->f2 = ea_arena_alloc(v->a, sizeof(ea_gql__sel *));
         if (!out->f1 || !out->f2)
             return false;
         out->f1[0] = f1->node, out->f2[0] = f2->node;
@@ -674,23 +681,23 @@ static bool find_conflict(vctx *v, bool parent_excl, const char *key, const ofie
     }
     if (f1->node->selset && f2->node->selset) {
         clist subs = {0};
-        between_sub(v, &subs, excl, gql_tref_named(t1), f1->node->selset, gql_tref_named(t2),
-                    f2->node->selset);
+        between_sub(v, &subs, excl, ea_gql__tref_named(t1), f1->node->selset,
+                    ea_gql__tref_named(t2), f2->node->selset);
         if (subs.n == 0)
             return false;
         size_t n1 = 1, n2 = 1;
         for (size_t i = 0; i < subs.n; i++)
             n1 += subs.c[i].n1, n2 += subs.c[i].n2;
-        out->f1 = ea_arena_alloc(v->a, sizeof(gql_sel *) * n1);
-        out->f2 = ea_arena_alloc(v->a, sizeof(gql_sel *) * n2);
+        out->f1 = ea_arena_alloc(v->a, sizeof(ea_gql__sel *) * n1);
+        out->f2 = ea_arena_alloc(v->a, sizeof(ea_gql__sel *) * n2);
         if (!out->f1 || !out->f2)
             return false;
         out->f1[out->n1++] = f1->node;
         out->f2[out->n2++] = f2->node;
         for (size_t i = 0; i < subs.n; i++) {
-            memcpy(out->f1 + out->n1, subs.c[i].f1, sizeof(gql_sel *) * subs.c[i].n1);
+            memcpy(out->f1 + out->n1, subs.c[i].f1, sizeof(ea_gql__sel *) * subs.c[i].n1);
             out->n1 += subs.c[i].n1;
-            memcpy(out->f2 + out->n2, subs.c[i].f2, sizeof(gql_sel *) * subs.c[i].n2);
+            memcpy(out->f2 + out->n2, subs.c[i].f2, sizeof(ea_gql__sel *) * subs.c[i].n2);
             out->n2 += subs.c[i].n2;
         }
         out->subs = subs.c;
@@ -774,8 +781,8 @@ static void between_fragments(vctx *v, clist *out, bool excl, const char *f1, co
         between_fragments(v, out, excl, m1->frags[i], f2);
 }
 
-static void between_sub(vctx *v, clist *out, bool excl, const gql_type *p1, const gql_selset *s1,
-                        const gql_type *p2, const gql_selset *s2)
+static void between_sub(vctx *v, clist *out, bool excl, const ea_gql__type *p1,
+                        const ea_gql__selset *s1, const ea_gql__type *p2, const ea_gql__selset *s2)
 {
     const fmap *m1 = get_fmap(v, p1, s1), *m2 = get_fmap(v, p2, s2);
     if (m1 == NULL || m2 == NULL)
@@ -791,21 +798,21 @@ static void between_sub(vctx *v, clist *out, bool excl, const gql_type *p1, cons
     }
 }
 
-static void reason_message(gql_sb *b, const conflict *c)
+static void reason_message(ea_gql__sb *b, const conflict *c)
 {
     if (c->reason) {
-        gql_sb_puts(b, c->reason);
+        ea_gql__sb_puts(b, c->reason);
         return;
     }
     for (size_t i = 0; i < c->nsubs; i++) {
         if (i)
-            gql_sb_puts(b, " and ");
-        gql_sb_printf(b, "subfields \"%s\" conflict because ", c->subs[i].key);
+            ea_gql__sb_puts(b, " and ");
+        ea_gql__sb_printf(b, "subfields \"%s\" conflict because ", c->subs[i].key);
         reason_message(b, &c->subs[i]);
     }
 }
 
-static void overlapping_fields(vctx *v, const gql_type *parent, const gql_selset *ss)
+static void overlapping_fields(vctx *v, const ea_gql__type *parent, const ea_gql__selset *ss)
 {
     if (!v->report || v->has_cycles || v->merge_exhausted)
         return;
@@ -821,20 +828,20 @@ static void overlapping_fields(vctx *v, const gql_type *parent, const gql_selset
     }
     for (size_t i = 0; i < out.n; i++) {
         const conflict *c = &out.c[i];
-        gql_sb b = sb(v);
-        gql_sb_printf(&b, "Fields \"%s\" conflict because ", c->key);
+        ea_gql__sb b = sb(v);
+        ea_gql__sb_printf(&b, "Fields \"%s\" conflict because ", c->key);
         reason_message(&b, c);
-        gql_sb_puts(&b, ". Use different aliases on the fields to fetch both if this was "
-                        "intentional.");
+        ea_gql__sb_puts(&b, ". Use different aliases on the fields to fetch both if this was "
+                            "intentional.");
         size_t n = c->n1 + c->n2;
-        gql_loc *locs = ea_arena_alloc(v->a, sizeof(gql_loc) * n);
+        ea_gql__loc *locs = ea_arena_alloc(v->a, sizeof(ea_gql__loc) * n);
         if (locs == NULL)
             return;
         for (size_t k = 0; k < c->n1; k++)
             locs[k] = c->f1[k]->loc;
         for (size_t k = 0; k < c->n2; k++)
             locs[c->n1 + k] = c->f2[k]->loc;
-        report(v, gql_sb_str(&b), locs, n);
+        report(v, ea_gql__sb_str(&b), locs, n);
     }
     if (v->merge_exhausted)
         report(v, "Document is too complex to validate: too many fields to compare for merging.",
@@ -843,45 +850,45 @@ static void overlapping_fields(vctx *v, const gql_type *parent, const gql_selset
 
 /* ---------------------------------------------------------------- selections */
 
-static bool types_overlap(const gql_type *a, const gql_type *b)
+static bool types_overlap(const ea_gql__type *a, const ea_gql__type *b)
 {
     if (a == b)
         return true;
-    if (gql_type_is_abstract(a)) {
-        if (gql_type_is_abstract(b)) {
+    if (ea_gql__type_is_abstract(a)) {
+        if (ea_gql__type_is_abstract(b)) {
             for (size_t i = 0; i < a->npossible; i++) {
-                if (gql_type_possible(b, a->possible[i]))
+                if (ea_gql__type_possible(b, a->possible[i]))
                     return true;
             }
             return false;
         }
-        return gql_type_possible(a, b);
+        return ea_gql__type_possible(a, b);
     }
-    if (gql_type_is_abstract(b))
-        return gql_type_possible(b, a);
+    if (ea_gql__type_is_abstract(b))
+        return ea_gql__type_possible(b, a);
     return false;
 }
 
-static void walk_selset(vctx *v, const gql_type *parent, const gql_selset *ss);
+static void walk_selset(vctx *v, const ea_gql__type *parent, const ea_gql__selset *ss);
 
-static void field_suggestions(vctx *v, gql_sb *b, const gql_type *t, const char *name)
+static void field_suggestions(vctx *v, ea_gql__sb *b, const ea_gql__type *t, const char *name)
 {
-    if (gql_type_is_abstract(t)) {
+    if (ea_gql__type_is_abstract(t)) {
         /* getSuggestedTypeNames: possible types and their interfaces having the field */
         size_t cap = t->npossible * 4 + 4, n = 0;
-        const gql_type **types = ea_arena_alloc(v->a, sizeof(*types) * cap);
+        const ea_gql__type **types = ea_arena_alloc(v->a, sizeof(*types) * cap);
         int *count = ea_arena_calloc(v->a, sizeof(int) * cap);
         if (types == NULL || count == NULL)
             return;
         for (size_t i = 0; i < t->npossible; i++) {
-            const gql_type *p = t->possible[i];
-            if (!gql_type_field(p, name))
+            const ea_gql__type *p = t->possible[i];
+            if (!ea_gql__type_field(p, name))
                 continue;
-            const gql_type *add[64];
+            const ea_gql__type *add[64];
             size_t nadd = 0;
             add[nadd++] = p;
             for (size_t k = 0; k < p->ninterfaces && nadd < 64; k++) {
-                if (gql_type_field(p->interfaces[k], name))
+                if (ea_gql__type_field(p->interfaces[k], name))
                     add[nadd++] = p->interfaces[k];
             }
             for (size_t k = 0; k < nadd; k++) {
@@ -900,16 +907,16 @@ static void field_suggestions(vctx *v, gql_sb *b, const gql_type *t, const char 
         /* sort by usage count, interfaces before their implementations, then name */
         for (size_t i = 1; i < n; i++) {
             for (size_t k = i; k > 0; k--) {
-                const gql_type *x = types[k - 1], *y = types[k];
+                const ea_gql__type *x = types[k - 1], *y = types[k];
                 int cx = count[k - 1], cy = count[k];
                 int cmp = cy - cx;
                 if (cmp == 0) {
-                    if (x->kind == GQL_K_INTERFACE && gql_type_possible(x, y))
+                    if (x->kind == EA_GQL__K_INTERFACE && ea_gql__type_possible(x, y))
                         cmp = -1;
-                    else if (y->kind == GQL_K_INTERFACE && gql_type_possible(y, x))
+                    else if (y->kind == EA_GQL__K_INTERFACE && ea_gql__type_possible(y, x))
                         cmp = 1;
                     else
-                        cmp = gql_natural_compare(x->name, y->name);
+                        cmp = ea_gql__natural_compare(x->name, y->name);
                 }
                 if (cmp <= 0)
                     break;
@@ -920,43 +927,43 @@ static void field_suggestions(vctx *v, gql_sb *b, const gql_type *t, const char 
         if (n > 0) {
             CANDS(names, n, types[i_]->name);
             if (names)
-                gql_sb_puts(b,
-                            gql_did_you_mean_list(v->a, names, n, "to use an inline fragment on"));
+                ea_gql__sb_puts(
+                    b, ea_gql__did_you_mean_list(v->a, names, n, "to use an inline fragment on"));
             return;
         }
     }
-    if (t->kind == GQL_K_OBJECT || t->kind == GQL_K_INTERFACE) {
+    if (t->kind == EA_GQL__K_OBJECT || t->kind == EA_GQL__K_INTERFACE) {
         CANDS(names, t->nfields, t->fields[i_].name);
         if (names)
-            gql_sb_puts(b, gql_did_you_mean(v->a, name, names, t->nfields, NULL));
+            ea_gql__sb_puts(b, ea_gql__did_you_mean(v->a, name, names, t->nfields, NULL));
     }
 }
 
-static void walk_field(vctx *v, const gql_type *parent, const gql_sel *s)
+static void walk_field(vctx *v, const ea_gql__type *parent, const ea_gql__sel *s)
 {
-    const gql_field *def = gql_field_def(v->s, parent, s->name);
+    const ea_gql__field *def = ea_gql__field_def(v->s, parent, s->name);
     /* ScalarLeafs */
     if (def) {
-        const gql_type *nt = gql_tref_named(def->type);
-        gql_sb b = sb(v);
-        if (gql_type_is_leaf(nt) && s->selset) {
-            gql_sb_printf(&b,
-                          "Field \"%s\" must not have a selection since type \"%s\" has no "
-                          "subfields.",
-                          s->name, gql_tref_str(v->a, def->type));
+        const ea_gql__type *nt = ea_gql__tref_named(def->type);
+        ea_gql__sb b = sb(v);
+        if (ea_gql__type_is_leaf(nt) && s->selset) {
+            ea_gql__sb_printf(&b,
+                              "Field \"%s\" must not have a selection since type \"%s\" has no "
+                              "subfields.",
+                              s->name, ea_gql__tref_str(v->a, def->type));
             report1(v, s->selset->loc, &b);
-        } else if (!gql_type_is_leaf(nt) && !s->selset) {
-            gql_sb_printf(&b,
-                          "Field \"%s\" of type \"%s\" must have a selection of subfields. "
-                          "Did you mean \"%s { ... }\"?",
-                          s->name, gql_tref_str(v->a, def->type), s->name);
+        } else if (!ea_gql__type_is_leaf(nt) && !s->selset) {
+            ea_gql__sb_printf(&b,
+                              "Field \"%s\" of type \"%s\" must have a selection of subfields. "
+                              "Did you mean \"%s { ... }\"?",
+                              s->name, ea_gql__tref_str(v->a, def->type), s->name);
             report1(v, s->loc, &b);
         }
     }
     /* FieldsOnCorrectType */
     if (parent && def == NULL) {
-        gql_sb b = sb(v);
-        gql_sb_printf(&b, "Cannot query field \"%s\" on type \"%s\".", s->name, parent->name);
+        ea_gql__sb b = sb(v);
+        ea_gql__sb_printf(&b, "Cannot query field \"%s\" on type \"%s\".", s->name, parent->name);
         field_suggestions(v, &b, parent, s->name);
         report1(v, s->loc, &b);
     }
@@ -964,85 +971,85 @@ static void walk_field(vctx *v, const gql_type *parent, const gql_sel *s)
     unique_args(v, s->args);
     walk_args(v, s->args, def ? def->args : NULL, def ? def->nargs : 0, def != NULL,
               parent ? parent->name : "", s->name);
-    walk_directives(v, s->directives, GQL_DL_FIELD);
+    walk_directives(v, s->directives, EA_GQL__DL_FIELD);
     if (s->selset) {
-        const gql_type *nt = def ? gql_tref_named(def->type) : NULL;
-        walk_selset(v, gql_type_is_composite(nt) ? nt : NULL, s->selset);
+        const ea_gql__type *nt = def ? ea_gql__tref_named(def->type) : NULL;
+        walk_selset(v, ea_gql__type_is_composite(nt) ? nt : NULL, s->selset);
     }
     if (def)
         required_args(v, s->args, def->args, def->nargs, true, def->name, s->loc);
 }
 
-static void walk_selset(vctx *v, const gql_type *parent, const gql_selset *ss)
+static void walk_selset(vctx *v, const ea_gql__type *parent, const ea_gql__selset *ss)
 {
     overlapping_fields(v, parent, ss);
-    for (const gql_sel *s = ss->first; s; s = s->next) {
-        if (s->kind == GQL_SEL_FIELD) {
+    for (const ea_gql__sel *s = ss->first; s; s = s->next) {
+        if (s->kind == EA_GQL__SEL_FIELD) {
             walk_field(v, parent, s);
             continue;
         }
-        if (s->kind == GQL_SEL_INLINE) {
-            const gql_type *t = parent;
+        if (s->kind == EA_GQL__SEL_INLINE) {
+            const ea_gql__type *t = parent;
             if (s->type_cond) {
-                t = gql_schema_type(v->s, s->type_cond);
-                gql_sb b = sb(v);
-                if (t && !gql_type_is_composite(t)) {
-                    gql_sb_printf(&b, "Fragment cannot condition on non composite type \"%s\".",
-                                  s->type_cond);
+                t = ea_gql__schema_type(v->s, s->type_cond);
+                ea_gql__sb b = sb(v);
+                if (t && !ea_gql__type_is_composite(t)) {
+                    ea_gql__sb_printf(&b, "Fragment cannot condition on non composite type \"%s\".",
+                                      s->type_cond);
                     report1(v, s->type_cond_loc, &b);
                 }
             }
-            if (t && parent && gql_type_is_composite(t) && !types_overlap(t, parent)) {
-                gql_sb b = sb(v);
-                gql_sb_printf(&b,
-                              "Fragment cannot be spread here as objects of type \"%s\" can "
-                              "never be of type \"%s\".",
-                              parent->name, t->name);
+            if (t && parent && ea_gql__type_is_composite(t) && !types_overlap(t, parent)) {
+                ea_gql__sb b = sb(v);
+                ea_gql__sb_printf(&b,
+                                  "Fragment cannot be spread here as objects of type \"%s\" can "
+                                  "never be of type \"%s\".",
+                                  parent->name, t->name);
                 report1(v, s->loc, &b);
             }
             unique_directives(v, s->directives);
             if (s->type_cond)
                 known_type(v, s->type_cond, s->type_cond_loc);
-            walk_directives(v, s->directives, GQL_DL_INLINE_FRAGMENT);
-            walk_selset(v, gql_type_is_composite(t) ? t : NULL, s->selset);
+            walk_directives(v, s->directives, EA_GQL__DL_INLINE_FRAGMENT);
+            walk_selset(v, ea_gql__type_is_composite(t) ? t : NULL, s->selset);
             continue;
         }
-        const gql_def *fr = gql_doc_fragment(v->d, s->name);
-        gql_sb b = sb(v);
+        const ea_gql__def *fr = ea_gql__doc_fragment(v->d, s->name);
+        ea_gql__sb b = sb(v);
         if (fr == NULL) {
-            gql_sb_printf(&b, "Unknown fragment \"%s\".", s->name);
+            ea_gql__sb_printf(&b, "Unknown fragment \"%s\".", s->name);
             report1(v, s->name_loc, &b);
         } else {
-            const gql_type *ft = gql_schema_type(v->s, fr->type_cond);
-            if (ft && parent && gql_type_is_composite(ft) && !types_overlap(ft, parent)) {
-                gql_sb_printf(&b,
-                              "Fragment \"%s\" cannot be spread here as objects of type "
-                              "\"%s\" can never be of type \"%s\".",
-                              s->name, parent->name, ft->name);
+            const ea_gql__type *ft = ea_gql__schema_type(v->s, fr->type_cond);
+            if (ft && parent && ea_gql__type_is_composite(ft) && !types_overlap(ft, parent)) {
+                ea_gql__sb_printf(&b,
+                                  "Fragment \"%s\" cannot be spread here as objects of type "
+                                  "\"%s\" can never be of type \"%s\".",
+                                  s->name, parent->name, ft->name);
                 report1(v, s->loc, &b);
             }
         }
         unique_directives(v, s->directives);
-        walk_directives(v, s->directives, GQL_DL_FRAGMENT_SPREAD);
+        walk_directives(v, s->directives, EA_GQL__DL_FRAGMENT_SPREAD);
     }
 }
 
 /* ---------------------------------------------------------------- fragments and operations */
 
 /* graphql-js getFragmentSpreads: spreads of a selection set, not entering fragments. */
-static size_t fragment_spreads(vctx *v, const gql_selset *root, const gql_sel ***out)
+static size_t fragment_spreads(vctx *v, const ea_gql__selset *root, const ea_gql__sel ***out)
 {
     size_t n = 0, cap = 0, nstack = 0, capstack = 0;
-    const gql_sel **spreads = NULL;
-    const gql_selset **stack = NULL;
+    const ea_gql__sel **spreads = NULL;
+    const ea_gql__selset **stack = NULL;
     stack = grow(v->a, stack, sizeof(*stack), nstack, &capstack);
     if (stack == NULL)
         return 0;
     stack[nstack++] = root;
     while (nstack > 0) {
-        const gql_selset *ss = stack[--nstack];
-        for (const gql_sel *s = ss->first; s; s = s->next) {
-            if (s->kind == GQL_SEL_SPREAD) {
+        const ea_gql__selset *ss = stack[--nstack];
+        for (const ea_gql__sel *s = ss->first; s; s = s->next) {
+            if (s->kind == EA_GQL__SEL_SPREAD) {
                 spreads = grow(v->a, spreads, sizeof(*spreads), n, &cap);
                 if (spreads == NULL)
                     return 0;
@@ -1060,17 +1067,17 @@ static size_t fragment_spreads(vctx *v, const gql_selset *root, const gql_sel **
 }
 
 /* getRecursivelyReferencedFragments; returns the count and the fragments in *out. */
-static size_t referenced_fragments(vctx *v, const gql_selset *root, const gql_def ***out)
+static size_t referenced_fragments(vctx *v, const ea_gql__selset *root, const ea_gql__def ***out)
 {
     size_t n = 0, cap = 0, nstack = 0, capstack = 0;
-    const gql_def **frags = NULL;
-    const gql_selset **stack = grow(v->a, NULL, sizeof(*stack), 0, &capstack);
+    const ea_gql__def **frags = NULL;
+    const ea_gql__selset **stack = grow(v->a, NULL, sizeof(*stack), 0, &capstack);
     if (stack == NULL)
         return 0;
     stack[nstack++] = root;
     while (nstack > 0) {
-        const gql_selset *ss = stack[--nstack];
-        const gql_sel **spreads = NULL;
+        const ea_gql__selset *ss = stack[--nstack];
+        const ea_gql__sel **spreads = NULL;
         size_t ns = fragment_spreads(v, ss, &spreads);
         for (size_t i = 0; i < ns; i++) {
             bool seen = false;
@@ -1078,7 +1085,7 @@ static size_t referenced_fragments(vctx *v, const gql_selset *root, const gql_de
                 seen = strcmp(frags[k]->name, spreads[i]->name) == 0;
             if (seen)
                 continue;
-            const gql_def *fr = gql_doc_fragment(v->d, spreads[i]->name);
+            const ea_gql__def *fr = ea_gql__doc_fragment(v->d, spreads[i]->name);
             if (fr == NULL)
                 continue;
             frags = grow(v->a, frags, sizeof(*frags), n, &cap);
@@ -1096,7 +1103,7 @@ static size_t referenced_fragments(vctx *v, const gql_selset *root, const gql_de
 typedef struct cycle_state {
     const char **visited;
     size_t nvisited, capvisited;
-    const gql_sel **path;
+    const ea_gql__sel **path;
     size_t npath, cappath;
     const char **idx_names; /* spreadPathIndexByName */
     size_t *idx;
@@ -1112,7 +1119,7 @@ static long cycle_index(cycle_state *c, const char *name)
     return -1;
 }
 
-static void detect_cycles(vctx *v, cycle_state *c, const gql_def *fr)
+static void detect_cycles(vctx *v, cycle_state *c, const ea_gql__def *fr)
 {
     for (size_t i = 0; i < c->nvisited; i++) {
         if (strcmp(c->visited[i], fr->name) == 0)
@@ -1122,7 +1129,7 @@ static void detect_cycles(vctx *v, cycle_state *c, const gql_def *fr)
     if (c->visited == NULL)
         return;
     c->visited[c->nvisited++] = fr->name;
-    const gql_sel **spreads = NULL;
+    const ea_gql__sel **spreads = NULL;
     size_t ns = fragment_spreads(v, fr->selset, &spreads);
     if (ns == 0)
         return;
@@ -1133,29 +1140,29 @@ static void detect_cycles(vctx *v, cycle_state *c, const gql_def *fr)
     c->idx_names[c->nidx] = fr->name;
     c->idx[c->nidx++] = c->npath;
     for (size_t i = 0; i < ns; i++) {
-        const gql_sel *sp = spreads[i];
+        const ea_gql__sel *sp = spreads[i];
         long ci = cycle_index(c, sp->name);
-        c->path = grow(v->a, c->path, sizeof(gql_sel *), c->npath, &c->cappath);
+        c->path = grow(v->a, c->path, sizeof(ea_gql__sel *), c->npath, &c->cappath);
         if (c->path == NULL)
             return;
         c->path[c->npath++] = sp;
         if (ci < 0) {
-            const gql_def *next = gql_doc_fragment(v->d, sp->name);
+            const ea_gql__def *next = ea_gql__doc_fragment(v->d, sp->name);
             if (next)
                 detect_cycles(v, c, next);
         } else {
             size_t len = c->npath - (size_t)ci;
-            gql_loc *locs = ea_arena_alloc(v->a, sizeof(gql_loc) * len);
-            gql_sb b = sb(v);
-            gql_sb_printf(&b, "Cannot spread fragment \"%s\" within itself", sp->name);
+            ea_gql__loc *locs = ea_arena_alloc(v->a, sizeof(ea_gql__loc) * len);
+            ea_gql__sb b = sb(v);
+            ea_gql__sb_printf(&b, "Cannot spread fragment \"%s\" within itself", sp->name);
             for (size_t k = 0; k + 1 < len; k++)
-                gql_sb_printf(&b, "%s\"%s\"", k == 0 ? " via " : ", ",
-                              c->path[(size_t)ci + k]->name);
-            gql_sb_puts(&b, ".");
+                ea_gql__sb_printf(&b, "%s\"%s\"", k == 0 ? " via " : ", ",
+                                  c->path[(size_t)ci + k]->name);
+            ea_gql__sb_puts(&b, ".");
             if (locs) {
                 for (size_t k = 0; k < len; k++)
                     locs[k] = c->path[(size_t)ci + k]->loc;
-                report(v, gql_sb_str(&b), locs, len);
+                report(v, ea_gql__sb_str(&b), locs, len);
             }
         }
         c->npath--;
@@ -1172,13 +1179,14 @@ static void detect_cycles(vctx *v, cycle_state *c, const gql_def *fr)
 }
 
 /* SingleFieldSubscriptions: top-level response keys of a subscription. */
-static void sub_collect(vctx *v, const gql_type *root, const gql_selset *ss, const gql_sel ***f,
-                        size_t *n, size_t *cap, const char ***seen, size_t *nseen, size_t *capseen)
+static void sub_collect(vctx *v, const ea_gql__type *root, const ea_gql__selset *ss,
+                        const ea_gql__sel ***f, size_t *n, size_t *cap, const char ***seen,
+                        size_t *nseen, size_t *capseen)
 {
-    for (const gql_sel *s = ss->first; s; s = s->next) {
+    for (const ea_gql__sel *s = ss->first; s; s = s->next) {
         bool skip = false;
-        for (const gql_directive *d = s->directives; d; d = d->next) {
-            if (d->args && d->args->value->kind == GQL_V_BOOLEAN) {
+        for (const ea_gql__directive *d = s->directives; d; d = d->next) {
+            if (d->args && d->args->value->kind == EA_GQL__V_BOOLEAN) {
                 if (strcmp(d->name, "skip") == 0 && d->args->value->boolean)
                     skip = true;
                 if (strcmp(d->name, "include") == 0 && !d->args->value->boolean)
@@ -1187,14 +1195,14 @@ static void sub_collect(vctx *v, const gql_type *root, const gql_selset *ss, con
         }
         if (skip)
             continue;
-        if (s->kind == GQL_SEL_FIELD) {
-            *f = grow(v->a, *f, sizeof(gql_sel *), *n, cap);
+        if (s->kind == EA_GQL__SEL_FIELD) {
+            *f = grow(v->a, *f, sizeof(ea_gql__sel *), *n, cap);
             if (*f == NULL)
                 return;
             (*f)[(*n)++] = s;
-        } else if (s->kind == GQL_SEL_INLINE) {
-            const gql_type *t = s->type_cond ? gql_schema_type(v->s, s->type_cond) : root;
-            if (t == root || (t && gql_type_is_abstract(t) && gql_type_possible(t, root)))
+        } else if (s->kind == EA_GQL__SEL_INLINE) {
+            const ea_gql__type *t = s->type_cond ? ea_gql__schema_type(v->s, s->type_cond) : root;
+            if (t == root || (t && ea_gql__type_is_abstract(t) && ea_gql__type_possible(t, root)))
                 sub_collect(v, root, s->selset, f, n, cap, seen, nseen, capseen);
         } else {
             bool was = false;
@@ -1206,28 +1214,28 @@ static void sub_collect(vctx *v, const gql_type *root, const gql_selset *ss, con
             if (*seen == NULL)
                 return;
             (*seen)[(*nseen)++] = s->name;
-            const gql_def *fr = gql_doc_fragment(v->d, s->name);
+            const ea_gql__def *fr = ea_gql__doc_fragment(v->d, s->name);
             if (fr == NULL)
                 continue;
-            const gql_type *t = gql_schema_type(v->s, fr->type_cond);
-            if (t == root || (t && gql_type_is_abstract(t) && gql_type_possible(t, root)))
+            const ea_gql__type *t = ea_gql__schema_type(v->s, fr->type_cond);
+            if (t == root || (t && ea_gql__type_is_abstract(t) && ea_gql__type_possible(t, root)))
                 sub_collect(v, root, fr->selset, f, n, cap, seen, nseen, capseen);
         }
     }
 }
 
-static void single_field_subscription(vctx *v, const gql_def *op)
+static void single_field_subscription(vctx *v, const ea_gql__def *op)
 {
-    const gql_type *root = v->s->subscription;
+    const ea_gql__type *root = v->s->subscription;
     if (root == NULL)
         return;
-    const gql_sel **f = NULL;
+    const ea_gql__sel **f = NULL;
     const char **seen = NULL;
     size_t n = 0, cap = 0, nseen = 0, capseen = 0;
     sub_collect(v, root, op->selset, &f, &n, &cap, &seen, &nseen, &capseen);
     /* group by response key, keep first-seen order */
     size_t nkeys = 0;
-    gql_loc *extra = ea_arena_alloc(v->a, sizeof(gql_loc) * (n + 1));
+    ea_gql__loc *extra = ea_arena_alloc(v->a, sizeof(ea_gql__loc) * (n + 1));
     if (extra == NULL)
         return;
     size_t nextra = 0;
@@ -1256,13 +1264,13 @@ static void single_field_subscription(vctx *v, const gql_def *op)
                     extra[nextra++] = f[k]->loc;
             }
         }
-        gql_sb b = sb(v);
+        ea_gql__sb b = sb(v);
         if (op->name)
-            gql_sb_printf(&b, "Subscription \"%s\" must select only one top level field.",
-                          op->name);
+            ea_gql__sb_printf(&b, "Subscription \"%s\" must select only one top level field.",
+                              op->name);
         else
-            gql_sb_puts(&b, "Anonymous Subscription must select only one top level field.");
-        report(v, gql_sb_str(&b), extra, nextra);
+            ea_gql__sb_puts(&b, "Anonymous Subscription must select only one top level field.");
+        report(v, ea_gql__sb_str(&b), extra, nextra);
     }
     for (size_t i = 0; i < n; i++) {
         const char *key = f[i]->alias ? f[i]->alias : f[i]->name;
@@ -1276,182 +1284,184 @@ static void single_field_subscription(vctx *v, const gql_def *op)
             if (strcmp(key, f[k]->alias ? f[k]->alias : f[k]->name) == 0)
                 extra[nextra++] = f[k]->loc;
         }
-        gql_sb b = sb(v);
+        ea_gql__sb b = sb(v);
         if (op->name)
-            gql_sb_printf(&b,
-                          "Subscription \"%s\" must not select an introspection top level "
-                          "field.",
-                          op->name);
+            ea_gql__sb_printf(&b,
+                              "Subscription \"%s\" must not select an introspection top level "
+                              "field.",
+                              op->name);
         else
-            gql_sb_puts(&b, "Anonymous Subscription must not select an introspection top level "
-                            "field.");
-        report(v, gql_sb_str(&b), extra, nextra);
+            ea_gql__sb_puts(&b, "Anonymous Subscription must not select an introspection top level "
+                                "field.");
+        report(v, ea_gql__sb_str(&b), extra, nextra);
     }
 }
 
-static bool allowed_usage(const gql_tref *var_type, const gql_value *var_default,
-                          const gql_tref *loc_type, bool loc_default)
+static bool allowed_usage(const ea_gql__tref *var_type, const ea_gql__value *var_default,
+                          const ea_gql__tref *loc_type, bool loc_default)
 {
-    if (loc_type->kind == GQL_TR_NON_NULL && var_type->kind != GQL_TR_NON_NULL) {
-        bool var_nn_default = var_default && var_default->kind != GQL_V_NULL;
+    if (loc_type->kind == EA_GQL__TR_NON_NULL && var_type->kind != EA_GQL__TR_NON_NULL) {
+        bool var_nn_default = var_default && var_default->kind != EA_GQL__V_NULL;
         if (!var_nn_default && !loc_default)
             return false;
-        return gql_tref_subtype(var_type, loc_type->of);
+        return ea_gql__tref_subtype(var_type, loc_type->of);
     }
-    return gql_tref_subtype(var_type, loc_type);
+    return ea_gql__tref_subtype(var_type, loc_type);
 }
 
-static void variable_rules(vctx *v, const gql_def *op)
+static void variable_rules(vctx *v, const ea_gql__def *op)
 {
     /* usages of the operation, then of each fragment it reaches (walked silently) */
-    const gql_def **frags = NULL;
+    const ea_gql__def **frags = NULL;
     size_t nf = referenced_fragments(v, op->selset, &frags);
     bool saved = v->report;
     v->report = false;
     for (size_t i = 0; i < nf; i++)
-        walk_selset(v, gql_schema_type(v->s, frags[i]->type_cond), frags[i]->selset);
+        walk_selset(v, ea_gql__schema_type(v->s, frags[i]->type_cond), frags[i]->selset);
     v->report = saved;
     for (size_t i = 0; i < v->nusages; i++) {
         const usage *u = &v->usages[i];
-        const gql_vardef *vd = op->vars;
+        const ea_gql__vardef *vd = op->vars;
         while (vd && strcmp(vd->name, u->var->str) != 0)
             vd = vd->next;
         if (vd == NULL) {
-            gql_sb b = sb(v);
+            ea_gql__sb b = sb(v);
             if (op->name)
-                gql_sb_printf(&b, "Variable \"$%s\" is not defined by operation \"%s\".",
-                              u->var->str, op->name);
+                ea_gql__sb_printf(&b, "Variable \"$%s\" is not defined by operation \"%s\".",
+                                  u->var->str, op->name);
             else
-                gql_sb_printf(&b, "Variable \"$%s\" is not defined.", u->var->str);
+                ea_gql__sb_printf(&b, "Variable \"$%s\" is not defined.", u->var->str);
             report2(v, u->var->loc, op->loc, &b);
         }
     }
-    for (const gql_vardef *vd = op->vars; vd; vd = vd->next) {
+    for (const ea_gql__vardef *vd = op->vars; vd; vd = vd->next) {
         bool used = false;
         for (size_t i = 0; i < v->nusages && !used; i++)
             used = strcmp(v->usages[i].var->str, vd->name) == 0;
         if (!used) {
-            gql_sb b = sb(v);
+            ea_gql__sb b = sb(v);
             if (op->name)
-                gql_sb_printf(&b, "Variable \"$%s\" is never used in operation \"%s\".", vd->name,
-                              op->name);
+                ea_gql__sb_printf(&b, "Variable \"$%s\" is never used in operation \"%s\".",
+                                  vd->name, op->name);
             else
-                gql_sb_printf(&b, "Variable \"$%s\" is never used.", vd->name);
+                ea_gql__sb_printf(&b, "Variable \"$%s\" is never used.", vd->name);
             report1(v, vd->loc, &b);
         }
     }
     for (size_t i = 0; i < v->nusages; i++) {
         const usage *u = &v->usages[i];
-        const gql_vardef *vd = op->vars;
+        const ea_gql__vardef *vd = op->vars;
         while (vd && strcmp(vd->name, u->var->str) != 0)
             vd = vd->next;
         if (vd == NULL || u->type == NULL)
             continue;
-        const gql_tref *vt = gql_tref_from_ast(v->s, v->a, vd->type);
+        const ea_gql__tref *vt = ea_gql__tref_from_ast(v->s, v->a, vd->type);
         if (vt == NULL || allowed_usage(vt, vd->defval, u->type, u->loc_default))
             continue;
-        gql_sb b = sb(v);
-        gql_sb_printf(&b,
-                      "Variable \"$%s\" of type \"%s\" used in position expecting type "
-                      "\"%s\".",
-                      u->var->str, gql_tref_str(v->a, vt), gql_tref_str(v->a, u->type));
+        ea_gql__sb b = sb(v);
+        ea_gql__sb_printf(&b,
+                          "Variable \"$%s\" of type \"%s\" used in position expecting type "
+                          "\"%s\".",
+                          u->var->str, ea_gql__tref_str(v->a, vt), ea_gql__tref_str(v->a, u->type));
         report2(v, vd->loc, u->var->loc, &b);
     }
 }
 
-static void walk_operation(vctx *v, const gql_def *op, size_t nops, const gql_def *first_same)
+static void walk_operation(vctx *v, const ea_gql__def *op, size_t nops,
+                           const ea_gql__def *first_same)
 {
-    gql_sb b = sb(v);
+    ea_gql__sb b = sb(v);
     if (op->name && first_same) {
-        gql_sb_printf(&b, "There can be only one operation named \"%s\".", op->name);
+        ea_gql__sb_printf(&b, "There can be only one operation named \"%s\".", op->name);
         report2(v, first_same->name_loc, op->name_loc, &b);
     }
     if (op->name == NULL && nops > 1) {
-        gql_sb b2 = sb(v);
-        gql_sb_puts(&b2, "This anonymous operation must be the only defined operation.");
+        ea_gql__sb b2 = sb(v);
+        ea_gql__sb_puts(&b2, "This anonymous operation must be the only defined operation.");
         report1(v, op->loc, &b2);
     }
     if (op->op == EA_GQL_OP_SUBSCRIPTION)
         single_field_subscription(v, op);
     /* UniqueVariableNames */
-    for (const gql_vardef *vd = op->vars; vd; vd = vd->next) {
+    for (const ea_gql__vardef *vd = op->vars; vd; vd = vd->next) {
         bool first = true;
-        for (const gql_vardef *w = op->vars; w != vd && first; w = w->next)
+        for (const ea_gql__vardef *w = op->vars; w != vd && first; w = w->next)
             first = strcmp(w->name, vd->name) != 0;
         if (!first)
             continue;
         size_t n = 0;
-        for (const gql_vardef *w = vd; w; w = w->next)
+        for (const ea_gql__vardef *w = vd; w; w = w->next)
             n += strcmp(w->name, vd->name) == 0;
         if (n < 2)
             continue;
-        gql_loc *locs = ea_arena_alloc(v->a, sizeof(gql_loc) * n);
+        ea_gql__loc *locs = ea_arena_alloc(v->a, sizeof(ea_gql__loc) * n);
         if (locs == NULL)
             return;
         n = 0;
-        for (const gql_vardef *w = vd; w; w = w->next) {
+        for (const ea_gql__vardef *w = vd; w; w = w->next) {
             if (strcmp(w->name, vd->name) == 0)
                 locs[n++] = w->name_loc;
         }
-        gql_sb b3 = sb(v);
-        gql_sb_printf(&b3, "There can be only one variable named \"$%s\".", vd->name);
-        report(v, gql_sb_str(&b3), locs, n);
+        ea_gql__sb b3 = sb(v);
+        ea_gql__sb_printf(&b3, "There can be only one variable named \"$%s\".", vd->name);
+        report(v, ea_gql__sb_str(&b3), locs, n);
     }
     unique_directives(v, op->directives);
     v->nusages = 0;
-    for (const gql_vardef *vd = op->vars; vd; vd = vd->next) {
+    for (const ea_gql__vardef *vd = op->vars; vd; vd = vd->next) {
         /* VariablesAreInputTypes, then KnownTypeNames inside the type */
-        const gql_tref *vt = gql_tref_from_ast(v->s, v->a, vd->type);
-        if (vt && !gql_type_is_input(gql_tref_named(vt))) {
-            gql_sb b4 = sb(v);
-            gql_sb_printf(&b4, "Variable \"$%s\" cannot be non-input type \"%s\".", vd->name,
-                          gql_typeref_str(v->a, vd->type));
+        const ea_gql__tref *vt = ea_gql__tref_from_ast(v->s, v->a, vd->type);
+        if (vt && !ea_gql__type_is_input(ea_gql__tref_named(vt))) {
+            ea_gql__sb b4 = sb(v);
+            ea_gql__sb_printf(&b4, "Variable \"$%s\" cannot be non-input type \"%s\".", vd->name,
+                              ea_gql__typeref_str(v->a, vd->type));
             report1(v, vd->type->loc, &b4);
         }
         unique_directives(v, vd->directives);
         known_typeref(v, vd->type);
         if (vd->defval)
-            walk_value(v, vd->defval, vt && gql_type_is_input(gql_tref_named(vt)) ? vt : NULL,
-                       false, true);
-        walk_directives(v, vd->directives, GQL_DL_VARIABLE_DEFINITION);
+            walk_value(v, vd->defval,
+                       vt && ea_gql__type_is_input(ea_gql__tref_named(vt)) ? vt : NULL, false,
+                       true);
+        walk_directives(v, vd->directives, EA_GQL__DL_VARIABLE_DEFINITION);
     }
     walk_directives(v, op->directives,
-                    op->op == EA_GQL_OP_QUERY      ? GQL_DL_QUERY
-                    : op->op == EA_GQL_OP_MUTATION ? GQL_DL_MUTATION
-                                                   : GQL_DL_SUBSCRIPTION);
-    const gql_type *root = op->op == EA_GQL_OP_QUERY      ? v->s->query
-                           : op->op == EA_GQL_OP_MUTATION ? v->s->mutation
-                                                          : v->s->subscription;
+                    op->op == EA_GQL_OP_QUERY      ? EA_GQL__DL_QUERY
+                    : op->op == EA_GQL_OP_MUTATION ? EA_GQL__DL_MUTATION
+                                                   : EA_GQL__DL_SUBSCRIPTION);
+    const ea_gql__type *root = op->op == EA_GQL_OP_QUERY      ? v->s->query
+                               : op->op == EA_GQL_OP_MUTATION ? v->s->mutation
+                                                              : v->s->subscription;
     walk_selset(v, root, op->selset);
     variable_rules(v, op);
     v->nusages = 0;
 }
 
-static void walk_fragment(vctx *v, const gql_def *fr, const gql_def *first_same,
+static void walk_fragment(vctx *v, const ea_gql__def *fr, const ea_gql__def *first_same,
                           cycle_state *cycles)
 {
-    gql_sb b = sb(v);
+    ea_gql__sb b = sb(v);
     if (first_same) {
-        gql_sb_printf(&b, "There can be only one fragment named \"%s\".", fr->name);
+        ea_gql__sb_printf(&b, "There can be only one fragment named \"%s\".", fr->name);
         report2(v, first_same->name_loc, fr->name_loc, &b);
     }
     detect_cycles(v, cycles, fr);
-    const gql_type *t = gql_schema_type(v->s, fr->type_cond);
-    if (t && !gql_type_is_composite(t)) {
-        gql_sb b2 = sb(v);
-        gql_sb_printf(&b2, "Fragment \"%s\" cannot condition on non composite type \"%s\".",
-                      fr->name, fr->type_cond);
+    const ea_gql__type *t = ea_gql__schema_type(v->s, fr->type_cond);
+    if (t && !ea_gql__type_is_composite(t)) {
+        ea_gql__sb b2 = sb(v);
+        ea_gql__sb_printf(&b2, "Fragment \"%s\" cannot condition on non composite type \"%s\".",
+                          fr->name, fr->type_cond);
         report1(v, fr->type_cond_loc, &b2);
     }
     unique_directives(v, fr->directives);
     known_type(v, fr->type_cond, fr->type_cond_loc);
-    walk_directives(v, fr->directives, GQL_DL_FRAGMENT_DEFINITION);
+    walk_directives(v, fr->directives, EA_GQL__DL_FRAGMENT_DEFINITION);
     v->nusages = 0;
-    walk_selset(v, gql_type_is_composite(t) ? t : NULL, fr->selset);
+    walk_selset(v, ea_gql__type_is_composite(t) ? t : NULL, fr->selset);
     v->nusages = 0;
 }
 
-void gql_validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *errors)
+void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *errors)
 {
     vctx v;
     memset(&v, 0, sizeof(v));
@@ -1462,21 +1472,21 @@ void gql_validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *erro
     v.a = ea_arena_new(32 * 1024);
     if (v.a == NULL) {
         json_array_append_new(
-            errors, gql_error_new("out of memory", NULL, 0, NULL, "INTERNAL_SERVER_ERROR"));
+            errors, ea_gql__error_new("out of memory", NULL, 0, NULL, "INTERNAL_SERVER_ERROR"));
         return;
     }
     /* ExecutableDefinitions */
-    for (const gql_def *def = d->defs; def; def = def->next) {
-        if (def->kind == GQL_D_OPERATION || def->kind == GQL_D_FRAGMENT)
+    for (const ea_gql__def *def = d->defs; def; def = def->next) {
+        if (def->kind == EA_GQL__D_OPERATION || def->kind == EA_GQL__D_FRAGMENT)
             continue;
-        gql_sb b = sb(&v);
-        if (def->kind == GQL_D_SCHEMA)
-            gql_sb_puts(&b, "The schema definition is not executable.");
+        ea_gql__sb b = sb(&v);
+        if (def->kind == EA_GQL__D_SCHEMA)
+            ea_gql__sb_puts(&b, "The schema definition is not executable.");
         else
-            gql_sb_printf(&b, "The \"%s\" definition is not executable.", def->name);
+            ea_gql__sb_printf(&b, "The \"%s\" definition is not executable.", def->name);
         report1(&v, def->loc, &b);
     }
-    v.merge_budget = GQL_MERGE_BUDGET;
+    v.merge_budget = EA_GQL__MERGE_BUDGET;
     /* a silent NoFragmentCycles pass first: OverlappingFieldsCanBeMerged needs acyclic input */
     cycle_state cycles;
     memset(&cycles, 0, sizeof(cycles));
@@ -1488,22 +1498,22 @@ void gql_validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *erro
     json_decref(scratch);
     v.errors = errors;
     memset(&cycles, 0, sizeof(cycles));
-    for (const gql_def *def = d->defs; def; def = def->next) {
-        const gql_def *first_same = NULL;
-        for (const gql_def *p = d->defs; p != def && !first_same; p = p->next) {
+    for (const ea_gql__def *def = d->defs; def; def = def->next) {
+        const ea_gql__def *first_same = NULL;
+        for (const ea_gql__def *p = d->defs; p != def && !first_same; p = p->next) {
             if (p->kind == def->kind && p->name && def->name && strcmp(p->name, def->name) == 0)
                 first_same = p;
         }
-        if (def->kind == GQL_D_OPERATION)
+        if (def->kind == EA_GQL__D_OPERATION)
             walk_operation(&v, def, d->nops, first_same);
-        else if (def->kind == GQL_D_FRAGMENT)
+        else if (def->kind == EA_GQL__D_FRAGMENT)
             walk_fragment(&v, def, first_same, &cycles);
     }
     /* NoUnusedFragments */
-    const gql_def **used = NULL;
+    const ea_gql__def **used = NULL;
     size_t nused = 0, capused = 0;
     for (size_t i = 0; i < d->nops; i++) {
-        const gql_def **fr = NULL;
+        const ea_gql__def **fr = NULL;
         size_t n = referenced_fragments(&v, d->ops[i]->selset, &fr);
         for (size_t k = 0; k < n; k++) {
             used = grow(v.a, used, sizeof(*used), nused, &capused);
@@ -1517,8 +1527,8 @@ void gql_validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *erro
         for (size_t k = 0; k < nused && !u; k++)
             u = strcmp(used[k]->name, d->frags[i]->name) == 0;
         if (!u) {
-            gql_sb b = sb(&v);
-            gql_sb_printf(&b, "Fragment \"%s\" is never used.", d->frags[i]->name);
+            ea_gql__sb b = sb(&v);
+            ea_gql__sb_printf(&b, "Fragment \"%s\" is never used.", d->frags[i]->name);
             report1(&v, d->frags[i]->loc, &b);
         }
     }

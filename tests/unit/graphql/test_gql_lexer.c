@@ -11,27 +11,27 @@
 static ea_arena *A;
 
 /* Lexes src fully; kinds into out (up to n); returns count, or -1 with *err set. */
-static int lex_all(const char *src, gql_token *out, int n, const char **err, gql_loc *eloc)
+static int lex_all(const char *src, ea_gql__token *out, int n, const char **err, ea_gql__loc *eloc)
 {
-    static gql_lexer lx;
-    gql_lexer_init(&lx, src, strlen(src), A);
+    static ea_gql__lexer lx;
+    ea_gql__lexer_init(&lx, src, strlen(src), A);
     for (int i = 0; i < n; i++) {
-        if (gql_lexer_next(&lx, &out[i]) < 0) {
+        if (ea_gql__lexer_next(&lx, &out[i]) < 0) {
             *err = lx.err;
             *eloc = lx.err_loc;
             return -1;
         }
-        if (out[i].kind == GQL_T_EOF)
+        if (out[i].kind == EA_GQL__T_EOF)
             return i + 1;
     }
     return n;
 }
 
-static const char *lex_error(const char *src, gql_loc *loc)
+static const char *lex_error(const char *src, ea_gql__loc *loc)
 {
-    gql_token t[64];
+    ea_gql__token t[64];
     const char *err = NULL;
-    gql_loc l = {0, 0};
+    ea_gql__loc l = {0, 0};
     if (lex_all(src, t, 64, &err, &l) >= 0)
         return "(no error)";
     if (loc)
@@ -41,34 +41,36 @@ static const char *lex_error(const char *src, gql_loc *loc)
 
 static void test_kinds(void)
 {
-    gql_token t[64];
+    ea_gql__token t[64];
     const char *err;
-    gql_loc l;
+    ea_gql__loc l;
     int n =
         lex_all("! $ & ( ) ... : = @ [ ] { | } name _x1 12 -3 1.5 2e10 -0.5E-3 \"s\" \"\"\"b\"\"\" "
                 "# c\n",
                 t, 64, &err, &l);
-    gql_tok_kind want[] = {
-        GQL_T_BANG,      GQL_T_DOLLAR,  GQL_T_AMP,          GQL_T_PAREN_L, GQL_T_PAREN_R,
-        GQL_T_SPREAD,    GQL_T_COLON,   GQL_T_EQUALS,       GQL_T_AT,      GQL_T_BRACKET_L,
-        GQL_T_BRACKET_R, GQL_T_BRACE_L, GQL_T_PIPE,         GQL_T_BRACE_R, GQL_T_NAME,
-        GQL_T_NAME,      GQL_T_INT,     GQL_T_INT,          GQL_T_FLOAT,   GQL_T_FLOAT,
-        GQL_T_FLOAT,     GQL_T_STRING,  GQL_T_BLOCK_STRING, GQL_T_COMMENT, GQL_T_EOF};
+    ea_gql__tok_kind want[] = {
+        EA_GQL__T_BANG,    EA_GQL__T_DOLLAR,    EA_GQL__T_AMP,          EA_GQL__T_PAREN_L,
+        EA_GQL__T_PAREN_R, EA_GQL__T_SPREAD,    EA_GQL__T_COLON,        EA_GQL__T_EQUALS,
+        EA_GQL__T_AT,      EA_GQL__T_BRACKET_L, EA_GQL__T_BRACKET_R,    EA_GQL__T_BRACE_L,
+        EA_GQL__T_PIPE,    EA_GQL__T_BRACE_R,   EA_GQL__T_NAME,         EA_GQL__T_NAME,
+        EA_GQL__T_INT,     EA_GQL__T_INT,       EA_GQL__T_FLOAT,        EA_GQL__T_FLOAT,
+        EA_GQL__T_FLOAT,   EA_GQL__T_STRING,    EA_GQL__T_BLOCK_STRING, EA_GQL__T_COMMENT,
+        EA_GQL__T_EOF};
     CHECK(n == (int)(sizeof(want) / sizeof(want[0])));
     for (int i = 0; i < n && i < (int)(sizeof(want) / sizeof(want[0])); i++)
         CHECK(t[i].kind == want[i]);
     CHECK_STR(t[15].value, "_x1");
     CHECK_STR(t[17].value, "-3");
     CHECK_STR(t[20].value, "-0.5E-3");
-    CHECK_STR(gql_tok_kind_desc(GQL_T_BRACE_R), "\"}\"");
-    CHECK_STR(gql_tok_kind_desc(GQL_T_EOF), "<EOF>");
+    CHECK_STR(ea_gql__tok_kind_desc(EA_GQL__T_BRACE_R), "\"}\"");
+    CHECK_STR(ea_gql__tok_kind_desc(EA_GQL__T_EOF), "<EOF>");
 }
 
 static void test_strings(void)
 {
-    gql_token t[4];
+    ea_gql__token t[4];
     const char *err;
-    gql_loc l;
+    ea_gql__loc l;
     CHECK(lex_all("\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"", t, 4, &err, &l) == 2);
     CHECK_STR(t[0].value, "a\"b\\c/d\b\f\n\r\t");
     CHECK(lex_all("\"\\u00e9\\uD83D\\uDE00\\u{1F600}\\u{41}\"", t, 4, &err, &l) == 2);
@@ -82,9 +84,9 @@ static void test_strings(void)
 
 static void test_block_strings(void)
 {
-    gql_token t[4];
+    ea_gql__token t[4];
     const char *err;
-    gql_loc l;
+    ea_gql__loc l;
     CHECK(lex_all("\"\"\"\n    Hello,\n      World!\n\n    Yours,\n      GraphQL.\n  \"\"\"", t, 4,
                   &err, &l) == 2);
     CHECK_STR(t[0].value, "Hello,\n  World!\n\nYours,\n  GraphQL.");
@@ -99,15 +101,15 @@ static void test_block_strings(void)
 
 static void test_locations(void)
 {
-    gql_token t[16];
+    ea_gql__token t[16];
     const char *err;
-    gql_loc l;
+    ea_gql__loc l;
     CHECK(lex_all("\xef\xbb\xbf{\n  a\r\n\tb\r  c # x\n   d", t, 16, &err, &l) == 7);
     CHECK(t[0].loc.line == 1 && t[0].loc.col == 2); /* BOM counts as one UTF-16 unit */
     CHECK(t[1].loc.line == 2 && t[1].loc.col == 3);
     CHECK(t[2].loc.line == 3 && t[2].loc.col == 2);
     CHECK(t[3].loc.line == 4 && t[3].loc.col == 3);
-    CHECK(t[4].kind == GQL_T_COMMENT);
+    CHECK(t[4].kind == EA_GQL__T_COMMENT);
     /* columns count UTF-16 units: é is one, 😀 is two */
     CHECK(lex_all("\"\xc3\xa9\xf0\x9f\x98\x80\" x", t, 16, &err, &l) == 3);
     CHECK(t[1].loc.col == 7);
@@ -115,7 +117,7 @@ static void test_locations(void)
 
 static void test_errors(void)
 {
-    gql_loc l;
+    ea_gql__loc l;
     CHECK_STR(lex_error("?", &l), "Unexpected character: \"?\".");
     CHECK(l.line == 1 && l.col == 1);
     CHECK_STR(lex_error("'x'", NULL),

@@ -12,32 +12,33 @@
 
 static ea_arena *A;
 
-static gql_def *parse_ok(const char *src)
+static ea_gql__def *parse_ok(const char *src)
 {
-    gql_parse_result r;
-    gql_parse_status st = gql_parse(A, src, strlen(src), 0, &r);
-    if (st != GQL_PARSE_OK) {
+    ea_gql__parse_result r;
+    ea_gql__parse_status st = ea_gql__parse(A, src, strlen(src), 0, &r);
+    if (st != EA_GQL__PARSE_OK) {
         fprintf(stderr, "unexpected parse error: %s\n", r.err);
         return NULL;
     }
     return r.defs;
 }
 
-static const char *parse_err(const char *src, size_t max_tokens, gql_loc *loc, gql_parse_status *st)
+static const char *parse_err(const char *src, size_t max_tokens, ea_gql__loc *loc,
+                             ea_gql__parse_status *st)
 {
-    static gql_parse_result r;
-    gql_parse_status s = gql_parse(A, src, strlen(src), max_tokens, &r);
+    static ea_gql__parse_result r;
+    ea_gql__parse_status s = ea_gql__parse(A, src, strlen(src), max_tokens, &r);
     if (st)
         *st = s;
     if (loc)
         *loc = r.err_loc;
-    return s == GQL_PARSE_OK ? "(ok)" : r.err;
+    return s == EA_GQL__PARSE_OK ? "(ok)" : r.err;
 }
 
 static void test_operations(void)
 {
-    gql_def *d = parse_ok("{ a }");
-    CHECK(d && d->kind == GQL_D_OPERATION && d->shorthand && d->op == EA_GQL_OP_QUERY);
+    ea_gql__def *d = parse_ok("{ a }");
+    CHECK(d && d->kind == EA_GQL__D_OPERATION && d->shorthand && d->op == EA_GQL_OP_QUERY);
     CHECK(d && d->name == NULL && d->selset->first && strcmp(d->selset->first->name, "a") == 0);
 
     d = parse_ok("query Q($a: Int = 1 @dir, $b: [String!]! @x(y: 1)) @op(v: $a) {\n"
@@ -54,26 +55,27 @@ static void test_operations(void)
         return;
     CHECK_STR(d->name, "Q");
     CHECK(d->name_loc.line == 1 && d->name_loc.col == 7);
-    gql_vardef *v = d->vars;
-    CHECK(v && strcmp(v->name, "a") == 0 && v->type->kind == GQL_TR_NAMED);
-    CHECK(v && v->defval && v->defval->kind == GQL_V_INT && strcmp(v->defval->str, "1") == 0);
+    ea_gql__vardef *v = d->vars;
+    CHECK(v && strcmp(v->name, "a") == 0 && v->type->kind == EA_GQL__TR_NAMED);
+    CHECK(v && v->defval && v->defval->kind == EA_GQL__V_INT && strcmp(v->defval->str, "1") == 0);
     CHECK(v && v->directives && strcmp(v->directives->name, "dir") == 0);
     CHECK(v && v->loc.col == 9 && v->name_loc.col == 10);
     v = v ? v->next : NULL;
-    CHECK(v && v->type->kind == GQL_TR_NON_NULL && v->type->of->kind == GQL_TR_LIST &&
-          v->type->of->of->kind == GQL_TR_NON_NULL &&
+    CHECK(v && v->type->kind == EA_GQL__TR_NON_NULL && v->type->of->kind == EA_GQL__TR_LIST &&
+          v->type->of->of->kind == EA_GQL__TR_NON_NULL &&
           strcmp(v->type->of->of->of->name, "String") == 0);
     CHECK(d->directives && strcmp(d->directives->name, "op") == 0 &&
-          d->directives->args->value->kind == GQL_V_VARIABLE);
-    gql_sel *s = d->selset->first;
-    CHECK(s->kind == GQL_SEL_FIELD && strcmp(s->alias, "al") == 0 && strcmp(s->name, "f") == 0);
+          d->directives->args->value->kind == EA_GQL__V_VARIABLE);
+    ea_gql__sel *s = d->selset->first;
+    CHECK(s->kind == EA_GQL__SEL_FIELD && strcmp(s->alias, "al") == 0 && strcmp(s->name, "f") == 0);
     CHECK(s->loc.line == 2 && s->loc.col == 3 && s->name_loc.col == 7);
-    gql_value *list = s->args->next->value;
-    CHECK(list->kind == GQL_V_LIST);
-    gql_value_kind kinds[] = {GQL_V_INT,     GQL_V_FLOAT, GQL_V_STRING, GQL_V_STRING, GQL_V_BOOLEAN,
-                              GQL_V_BOOLEAN, GQL_V_NULL,  GQL_V_ENUM,   GQL_V_OBJECT};
+    ea_gql__value *list = s->args->next->value;
+    CHECK(list->kind == EA_GQL__V_LIST);
+    ea_gql__value_kind kinds[] = {EA_GQL__V_INT,    EA_GQL__V_FLOAT,   EA_GQL__V_STRING,
+                                  EA_GQL__V_STRING, EA_GQL__V_BOOLEAN, EA_GQL__V_BOOLEAN,
+                                  EA_GQL__V_NULL,   EA_GQL__V_ENUM,    EA_GQL__V_OBJECT};
     int i = 0;
-    for (gql_value *it = list->items; it && i < 9; it = it->next, i++)
+    for (ea_gql__value *it = list->items; it && i < 9; it = it->next, i++)
         CHECK(it->kind == kinds[i]);
     CHECK(i == 9);
     CHECK(list->items->next->next->next->block);
@@ -81,23 +83,23 @@ static void test_operations(void)
     CHECK(s->directives && strcmp(s->directives->name, "include") == 0);
     CHECK(s->selset && strcmp(s->selset->first->name, "g") == 0);
     s = s->next;
-    CHECK(s->kind == GQL_SEL_SPREAD && strcmp(s->name, "Frag") == 0 && s->directives);
+    CHECK(s->kind == EA_GQL__SEL_SPREAD && strcmp(s->name, "Frag") == 0 && s->directives);
     s = s->next;
-    CHECK(s->kind == GQL_SEL_INLINE && strcmp(s->type_cond, "T") == 0 &&
+    CHECK(s->kind == EA_GQL__SEL_INLINE && strcmp(s->type_cond, "T") == 0 &&
           s->type_cond_loc.col == 10);
     s = s->next;
-    CHECK(s->kind == GQL_SEL_INLINE && s->type_cond == NULL && s->directives);
+    CHECK(s->kind == EA_GQL__SEL_INLINE && s->type_cond == NULL && s->directives);
     d = d->next;
     CHECK(d->op == EA_GQL_OP_MUTATION && d->name == NULL);
     d = d->next;
     CHECK(d->op == EA_GQL_OP_SUBSCRIPTION && strcmp(d->name, "S") == 0);
     d = d->next;
-    CHECK(d->kind == GQL_D_FRAGMENT && strcmp(d->type_cond, "T") == 0 && d->directives);
+    CHECK(d->kind == EA_GQL__D_FRAGMENT && strcmp(d->type_cond, "T") == 0 && d->directives);
 }
 
 static void test_sdl(void)
 {
-    gql_def *d =
+    ea_gql__def *d =
         parse_ok("\"\"\"Desc\"\"\" schema @a { query: Q mutation: M }\n"
                  "scalar DateTime @specifiedBy(url: \"u\")\n"
                  "type T implements & I & J @k { \"fd\" f(a: Int = 1, b: [S!]!): T! @deprecated }\n"
@@ -110,34 +112,34 @@ static void test_sdl(void)
     CHECK(d != NULL);
     if (d == NULL)
         return;
-    CHECK(d->kind == GQL_D_SCHEMA && strcmp(d->desc, "Desc") == 0 && d->names &&
+    CHECK(d->kind == EA_GQL__D_SCHEMA && strcmp(d->desc, "Desc") == 0 && d->names &&
           d->names->next->op == EA_GQL_OP_MUTATION);
     d = d->next;
-    CHECK(d->kind == GQL_D_SCALAR && d->directives);
+    CHECK(d->kind == EA_GQL__D_SCALAR && d->directives);
     d = d->next;
-    CHECK(d->kind == GQL_D_OBJECT && d->names && d->names->next && !d->names->next->next);
+    CHECK(d->kind == EA_GQL__D_OBJECT && d->names && d->names->next && !d->names->next->next);
     CHECK(d->fields && strcmp(d->fields->desc, "fd") == 0 && d->fields->args->defval &&
-          d->fields->args->next->type->kind == GQL_TR_NON_NULL);
+          d->fields->args->next->type->kind == EA_GQL__TR_NON_NULL);
     d = d->next;
-    CHECK(d->kind == GQL_D_INTERFACE && d->names);
+    CHECK(d->kind == EA_GQL__D_INTERFACE && d->names);
     d = d->next;
-    CHECK(d->kind == GQL_D_UNION && d->names && strcmp(d->names->next->name, "B") == 0);
+    CHECK(d->kind == EA_GQL__D_UNION && d->names && strcmp(d->names->next->name, "B") == 0);
     d = d->next;
-    CHECK(d->kind == GQL_D_ENUM && strcmp(d->names->desc, "d") == 0 && d->names->directives);
+    CHECK(d->kind == EA_GQL__D_ENUM && strcmp(d->names->desc, "d") == 0 && d->names->directives);
     d = d->next;
-    CHECK(d->kind == GQL_D_INPUT && d->ivals && d->ivals->defval);
+    CHECK(d->kind == EA_GQL__D_INPUT && d->ivals && d->ivals->defval);
     d = d->next;
-    CHECK(d->kind == GQL_D_DIRECTIVE && d->repeatable && d->names->next && d->ivals);
+    CHECK(d->kind == EA_GQL__D_DIRECTIVE && d->repeatable && d->names->next && d->ivals);
     d = d->next;
-    CHECK(d->kind == GQL_D_OBJECT && d->extension);
+    CHECK(d->kind == EA_GQL__D_OBJECT && d->extension);
 }
 
 static void test_errors(void)
 {
-    gql_loc l;
-    gql_parse_status st;
+    ea_gql__loc l;
+    ea_gql__parse_status st;
     CHECK_STR(parse_err("", 0, &l, &st), "Syntax Error: Unexpected <EOF>.");
-    CHECK(st == GQL_PARSE_SYNTAX && l.line == 1 && l.col == 1);
+    CHECK(st == EA_GQL__PARSE_SYNTAX && l.line == 1 && l.col == 1);
     CHECK_STR(parse_err("{ a { } }", 0, &l, NULL), "Syntax Error: Expected Name, found \"}\".");
     CHECK(l.col == 7);
     CHECK_STR(parse_err("{ a", 0, &l, NULL), "Syntax Error: Expected Name, found <EOF>.");
@@ -167,11 +169,11 @@ static void test_errors(void)
 
 static void test_limits(void)
 {
-    gql_parse_status st;
-    gql_loc l;
+    ea_gql__parse_status st;
+    ea_gql__loc l;
     CHECK_STR(parse_err("{ a b c d }", 4, &l, &st),
               "Syntax Error: Document contains more than 4 tokens. Parsing aborted.");
-    CHECK(st == GQL_PARSE_TOKENS && l.col == 9);
+    CHECK(st == EA_GQL__PARSE_TOKENS && l.col == 9);
     CHECK_STR(parse_err("{ a b c }", 5, NULL, &st), "(ok)"); /* 5 tokens exactly */
     CHECK_STR(parse_err("# only comments count nothing\n{ a b c }", 5, NULL, &st), "(ok)");
     /* nesting: selection sets, lists, objects and list types are capped */
@@ -184,18 +186,18 @@ static void test_limits(void)
     deep[p] = '\0';
     size_t before = ea_arena_used(A);
     parse_err(deep, 0, NULL, &st);
-    CHECK(st == GQL_PARSE_NESTING);
+    CHECK(st == EA_GQL__PARSE_NESTING);
     CHECK(ea_arena_used(A) - before < 64 * 1024); /* cut off early, little memory spent */
     strcpy(deep, "");
     for (size_t i = 0; i < 70; i++)
         strcat(deep, "{ a ");
     parse_err(deep, 0, NULL, &st);
-    CHECK(st == GQL_PARSE_NESTING);
+    CHECK(st == EA_GQL__PARSE_NESTING);
     strcpy(deep, "query ($a: ");
     for (size_t i = 0; i < 70; i++)
         strcat(deep, "[");
     parse_err(deep, 0, NULL, &st);
-    CHECK(st == GQL_PARSE_NESTING);
+    CHECK(st == EA_GQL__PARSE_NESTING);
     free(deep);
 }
 
