@@ -350,6 +350,7 @@ enum {
     EA_GQL__DL_INPUT_FIELD_DEFINITION,
     EA_GQL__DL_COUNT,
 };
+/* Their names (ea_gql_parser.c: the SDL parser checks them). */
 extern const char *const ea_gql__dirloc_names[EA_GQL__DL_COUNT];
 
 typedef struct ea_gql__dirdef {
@@ -402,7 +403,9 @@ bool ea_gql__tref_equal(const ea_gql__tref *a, const ea_gql__tref *b);
 /* isTypeSubTypeOf of graphql-js. */
 bool ea_gql__tref_subtype(const ea_gql__tref *maybe_sub, const ea_gql__tref *super);
 
-/* ---------------------------------------------------------------- documents (ea_gql_prepare.c) */
+/* -------------------------------------------------------- documents (built by ea_gql_prepare.c)
+ * A prepared document: its AST plus its operations and fragments in order. The fragment lookup
+ * is in ea_gql_parser.c, below validation and execution, which both read documents. */
 
 struct ea_gql_document {
     ea_arena *arena;
@@ -415,8 +418,7 @@ struct ea_gql_document {
 
 const ea_gql__def *ea_gql__doc_fragment(const ea_gql_document *d, const char *name);
 
-/* ---------------------------------------------------------------- shared helpers (ea_gql_util.c)
- */
+/* ------------------------------------------------------------ shared helpers (ea_gql_util.c) */
 
 /* Growable string in an arena. */
 typedef struct ea_gql__sb {
@@ -453,8 +455,7 @@ int ea_gql__natural_compare(const char *a, const char *b);
 json_t *ea_gql__error_new(const char *message, const ea_gql__loc *locs, size_t nlocs, json_t *path,
                           const char *code);
 
-/* ---------------------------------------------------------------- validation (ea_gql_validate.c)
- */
+/* -------------------------------------------------------- validation (ea_gql_validate.c) */
 
 #define EA_GQL__MAX_VALIDATION_ERRORS 100
 
@@ -467,11 +468,13 @@ void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *
  * new reference, or NULL when the literal is invalid for the type. */
 json_t *ea_gql__value_from_ast(const ea_gql__value *v, const ea_gql__tref *t, const json_t *vars);
 
-/* ---------------------------------------------------------------- introspection
- * (ea_gql_introspect.c) */
+/* -------------------------------------------------------- prelude (ea_gql_prelude.c) */
 
 /* SDL of the built-in scalars, directives, introspection types and the meta-field holder. */
 extern const char ea_gql__prelude_sdl[];
+
+/* -------------------------------------------------------- introspection (ea_gql_introspect.c) */
+
 /* Resolves a field of an introspection type or a meta field (__schema, __type). */
 json_t *ea_gql__introspect_resolve(const ea_gql_schema *s, const ea_gql__type *parent,
                                    const ea_gql__field *f, const json_t *parent_val,

@@ -15,6 +15,41 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Directive location names, in __DirectiveLocation order: the SDL parser checks them, the schema,
+ * validation and introspection print them. */
+const char *const ea_gql__dirloc_names[EA_GQL__DL_COUNT] = {
+    "QUERY",
+    "MUTATION",
+    "SUBSCRIPTION",
+    "FIELD",
+    "FRAGMENT_DEFINITION",
+    "FRAGMENT_SPREAD",
+    "INLINE_FRAGMENT",
+    "VARIABLE_DEFINITION",
+    "SCHEMA",
+    "SCALAR",
+    "OBJECT",
+    "FIELD_DEFINITION",
+    "ARGUMENT_DEFINITION",
+    "INTERFACE",
+    "UNION",
+    "ENUM",
+    "ENUM_VALUE",
+    "INPUT_OBJECT",
+    "INPUT_FIELD_DEFINITION",
+};
+
+/* Fragment lookup of a prepared document: validation and execution read documents through it
+ * (here, with the AST, so neither calls back into ea_gql_prepare.c). */
+const ea_gql__def *ea_gql__doc_fragment(const ea_gql_document *d, const char *name)
+{
+    for (size_t i = 0; i < d->nfrags; i++) {
+        if (strcmp(d->frags[i]->name, name) == 0)
+            return d->frags[i];
+    }
+    return NULL;
+}
+
 typedef struct parser {
     ea_gql__lexer lx;
     ea_gql__token tok;   /* current token */

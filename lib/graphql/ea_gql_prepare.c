@@ -33,15 +33,6 @@ void ea_gql_limits_default(ea_gql_limits *l)
     l->introspection = true;
 }
 
-const ea_gql__def *ea_gql__doc_fragment(const ea_gql_document *d, const char *name)
-{
-    for (size_t i = 0; i < d->nfrags; i++) {
-        if (strcmp(d->frags[i]->name, name) == 0)
-            return d->frags[i];
-    }
-    return NULL;
-}
-
 static json_t *one_error(const char *msg, const ea_gql__loc *loc, const char *code)
 {
     json_t *arr = json_array();

@@ -11,28 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const ea_gql__dirloc_names[EA_GQL__DL_COUNT] = {
-    "QUERY",
-    "MUTATION",
-    "SUBSCRIPTION",
-    "FIELD",
-    "FRAGMENT_DEFINITION",
-    "FRAGMENT_SPREAD",
-    "INLINE_FRAGMENT",
-    "VARIABLE_DEFINITION",
-    "SCHEMA",
-    "SCALAR",
-    "OBJECT",
-    "FIELD_DEFINITION",
-    "ARGUMENT_DEFINITION",
-    "INTERFACE",
-    "UNION",
-    "ENUM",
-    "ENUM_VALUE",
-    "INPUT_OBJECT",
-    "INPUT_FIELD_DEFINITION",
-};
-
 /* ---------------------------------------------------------------- lookups and type helpers */
 
 ea_gql__type *ea_gql__schema_type(const ea_gql_schema *s, const char *name)
