@@ -1,14 +1,15 @@
 /*
  * gql_engine.c — how long our GraphQL engine takes for the dashboard's own documents, with the
- * product schema (services/graphql-api/sdl.c): "cold" = lex + parse + validate + execute +
- * serialize every time; "cached" = execute + serialize a document prepared once (what
- * graphql-api does after its document cache has seen the query). Resolvers return fixed JSON of
- * a realistic size (24 hourly points x 5 pages), so this measures the engine, not PostgreSQL.
- * Prints the median over rounds of the mean time per operation. Usage: gql-engine-bench [ROUNDS]
+ * product schema (services/graphql-api/schema.graphql, compiled in): "cold" = lex + parse +
+ * validate + execute + serialize every time; "cached" = execute + serialize a document prepared
+ * once (what graphql-api does after its document cache has seen the query). Resolvers return fixed
+ * JSON of a realistic size (24 hourly points x 5 pages), so this measures the engine, not
+ * PostgreSQL. Prints the median over rounds of the mean time per operation. Usage: gql-engine-bench
+ * [ROUNDS]
  */
 #include "ea_gql.h"
 #include "ea_time.h"
-#include "sdl.h"
+#include "gql_schema_sdl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
     if (rounds < 1 || rounds > 101)
         rounds = 7;
     char errbuf[256];
-    ea_gql_schema *s = ea_gql_schema_parse(gql_sdl(), errbuf, sizeof(errbuf));
+    ea_gql_schema *s = ea_gql_schema_parse(gql_schema_sdl, errbuf, sizeof(errbuf));
     if (s == NULL) {
         fprintf(stderr, "gql-engine-bench: could not parse the schema: %s\n", errbuf);
         return 1;

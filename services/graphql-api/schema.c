@@ -1,9 +1,9 @@
 /*
- * schema.c — the table binding Type.field of the public API (SDL in sdl.c) to the resolvers in
- * resolvers.c, and the cost function.
+ * schema.c — the table binding Type.field of the public API (SDL in schema.graphql) to the
+ * resolvers in resolvers.c, and the cost function.
  */
 #include "schema.h"
-#include "sdl.h"
+#include "gql_schema_sdl.h"
 #include "ea_time.h"
 #include "events.h"
 #include "resolvers.h"
@@ -40,7 +40,7 @@ static const struct {
 
 ea_gql_schema *gql_schema_build(char *errbuf, size_t errlen)
 {
-    ea_gql_schema *s = ea_gql_schema_parse(gql_sdl(), errbuf, errlen);
+    ea_gql_schema *s = ea_gql_schema_parse(gql_schema_sdl, errbuf, errlen);
     if (s == NULL)
         return NULL;
     for (size_t i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++) {

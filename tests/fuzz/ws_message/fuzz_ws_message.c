@@ -12,7 +12,7 @@
  * conversations, 94+ byte and multi-byte ids, bad shapes).
  */
 #include "ea_gql.h"
-#include "sdl.h"
+#include "gql_schema_sdl.h"
 #include "wsproto.h"
 
 #include <stdint.h>
@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (schema == NULL) {
         char err[256];
-        schema = ea_gql_schema_parse(gql_sdl(), err, sizeof(err));
+        schema = ea_gql_schema_parse(gql_schema_sdl, err, sizeof(err));
         if (schema == NULL)
             abort();
         ea_gql_limits_default(&limits);

@@ -5,7 +5,7 @@
  * mutations refused over a socket while queries and subscriptions prepare.
  */
 #include "../ea_test.h"
-#include "sdl.h"
+#include "gql_schema_sdl.h"
 #include "wsproto.h"
 
 #include <stdlib.h>
@@ -93,7 +93,7 @@ static void test_close_codes(void)
 static void test_no_mutations(void)
 {
     char err[256];
-    ea_gql_schema *s = ea_gql_schema_parse(gql_sdl(), err, sizeof(err));
+    ea_gql_schema *s = ea_gql_schema_parse(gql_schema_sdl, err, sizeof(err));
     EA_CHECK(s != NULL);
     if (s == NULL)
         return;
