@@ -117,6 +117,27 @@ char *ea_arena_strndup(ea_arena *a, const char *s, size_t len)
     return p;
 }
 
+void *ea_arena_grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return old;
+    size_t nc = *cap ? *cap : 8;
+    while (nc <= n) {
+        if (nc > SIZE_MAX / 2)
+            return NULL;
+        nc *= 2;
+    }
+    if (elem != 0 && nc > SIZE_MAX / elem)
+        return NULL;
+    void *p = ea_arena_alloc(a, elem * nc);
+    if (p == NULL)
+        return NULL;
+    if (*cap > 0)
+        memcpy(p, old, elem * *cap); /* the n elements in use (n >= *cap here) */
+    *cap = nc;
+    return p;
+}
+
 size_t ea_arena_used(const ea_arena *a)
 {
     return a->total;

@@ -28,6 +28,12 @@ void *ea_arena_calloc(ea_arena *a, size_t n);
 /* Copies len bytes of s and appends a NUL; NULL on failure. */
 char *ea_arena_strndup(ea_arena *a, const char *s, size_t len);
 
+/* Room for element n of an array of elem-byte elements that has *cap slots (NULL and 0 to
+ * start): returns old when n < *cap, else a copy with twice the slots (8 at first) and *cap
+ * updated; the old block stays in the arena until it is reset. NULL when memory is short or the
+ * size overflows, with *cap unchanged (old is still valid). */
+void *ea_arena_grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap);
+
 /* Bytes handed out since creation or the last reset (for limits and metrics). */
 size_t ea_arena_used(const ea_arena *a);
 

@@ -57,6 +57,7 @@ typedef struct exec_ctx {
     json_t *no_args;   /* {} given to every field that defines no arguments */
     json_t *typenames; /* type name -> its JSON string, made once per execution for __typename */
     const ea_gql_limits *l; /* NULL: no budget, no cap */
+    size_t text_max;        /* cap of each message (ea_gql__text_max(l)) */
     size_t work;            /* units charged so far (invariant 6) */
     size_t bytes;           /* compact JSON bytes of the result so far */
     bool stopped;           /* a limit was hit: unwind without resolving anything more */
@@ -193,20 +194,6 @@ static size_t value_bytes(const json_t *v)
     default:
         return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
     }
-}
-
-static void *grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap)
-{
-    if (n < *cap)
-        return old;
-    size_t nc = *cap ? *cap * 2 : 8;
-    void *p = ea_arena_alloc(a, elem * nc);
-    if (p == NULL)
-        return NULL;
-    if (n)
-        memcpy(p, old, elem * n);
-    *cap = nc;
-    return p;
 }
 
 /* ---------------------------------------------------------------- literals and input coercion */
@@ -391,40 +378,40 @@ typedef struct ipath {
     size_t index;
 } ipath;
 
-static void print_ipath(ea_gql__sb *b, const ipath *p)
+static void print_ipath(ea_buf *b, const ipath *p)
 {
     if (p == NULL)
         return;
     print_ipath(b, p->prev);
     if (p->key)
-        ea_gql__sb_printf(b, ".%s", p->key);
+        ea_buf_printf(b, ".%s", p->key);
     else
-        ea_gql__sb_printf(b, "[%zu]", p->index);
+        ea_buf_printf(b, "[%zu]", p->index);
 }
 
 static void coerce_error(coerce_ctx *c, const ipath *p, const json_t *invalid, const char *msg)
 {
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, c->x->a);
-    ea_gql__sb_printf(&b, "Variable \"$%s\" got invalid value ", c->vd->name);
+    ea_buf b;
+    ea_buf_init_arena(&b, c->x->a, c->x->text_max);
+    ea_buf_printf(&b, "Variable \"$%s\" got invalid value ", c->vd->name);
     ea_gql__inspect_json(&b, invalid);
     if (p) {
-        ea_gql__sb_printf(&b, " at \"%s", c->vd->name);
+        ea_buf_printf(&b, " at \"%s", c->vd->name);
         print_ipath(&b, p);
-        ea_gql__sb_puts(&b, "\"");
+        ea_buf_puts(&b, "\"");
     }
-    ea_gql__sb_puts(&b, "; ");
-    ea_gql__sb_puts(&b, msg);
-    add_error(c->x, ea_gql__sb_str(&b), &c->vd->loc, NULL, "BAD_USER_INPUT");
+    ea_buf_puts(&b, "; ");
+    ea_buf_puts(&b, msg);
+    add_error(c->x, ea_buf_str(&b), &c->vd->loc, NULL, "BAD_USER_INPUT");
     c->failed = true;
 }
 
-static const char *inspect_str(ea_arena *a, const json_t *v)
+static const char *inspect_str(exec_ctx *x, const json_t *v)
 {
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, a);
+    ea_buf b;
+    ea_buf_init_arena(&b, x->a, x->text_max);
     ea_gql__inspect_json(&b, v);
-    return ea_gql__sb_str(&b);
+    return ea_buf_str(&b);
 }
 
 static bool json_integral(const json_t *v, double *out)
@@ -443,35 +430,35 @@ static bool json_integral(const json_t *v, double *out)
 static json_t *coerce_leaf(coerce_ctx *c, const ea_gql__type *t, const json_t *v, const ipath *p)
 {
     ea_arena *a = c->x->a;
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, a);
+    ea_buf b;
+    ea_buf_init_arena(&b, a, c->x->text_max);
     double d;
     if (t->kind == EA_GQL__K_ENUM) {
         if (!json_is_string(v)) {
-            ea_gql__sb_printf(&b, "Enum \"%s\" cannot represent non-string value: %s.", t->name,
-                              inspect_str(a, v));
+            ea_buf_printf(&b, "Enum \"%s\" cannot represent non-string value: %s.", t->name,
+                          inspect_str(c->x, v));
         } else if (ea_gql__enum_value(t, json_string_value(v)) == NULL) {
             const char **names = ea_arena_alloc(a, sizeof(char *) * (t->nvalues + 1));
             for (size_t i = 0; names && i < t->nvalues; i++)
                 names[i] = t->values[i].name;
-            ea_gql__sb_printf(&b, "Value \"%s\" does not exist in \"%s\" enum.%s",
-                              json_string_value(v), t->name,
-                              names ? ea_gql__did_you_mean(a, json_string_value(v), names,
-                                                           t->nvalues, "the enum value")
-                                    : "");
+            ea_buf_printf(&b, "Value \"%s\" does not exist in \"%s\" enum.%s", json_string_value(v),
+                          t->name,
+                          names ? ea_gql__did_you_mean(a, json_string_value(v), names, t->nvalues,
+                                                       "the enum value")
+                                : "");
         } else {
             return json_incref((json_t *)v);
         }
-        coerce_error(c, p, v, ea_gql__sb_str(&b));
+        coerce_error(c, p, v, ea_buf_str(&b));
         return NULL;
     }
     switch (t->scalar) {
     case EA_GQL__S_INT:
         if (!json_integral(v, &d)) {
-            ea_gql__sb_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(a, v));
+            ea_buf_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(c->x, v));
         } else if (d < INT32_MIN || d > INT32_MAX) {
-            ea_gql__sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
-                              inspect_str(a, v));
+            ea_buf_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
+                          inspect_str(c->x, v));
         } else {
             return json_integer((json_int_t)d);
         }
@@ -479,32 +466,31 @@ static json_t *coerce_leaf(coerce_ctx *c, const ea_gql__type *t, const json_t *v
     case EA_GQL__S_FLOAT:
         if (json_is_number(v))
             return json_real(json_number_value(v));
-        ea_gql__sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(a, v));
+        ea_buf_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(c->x, v));
         break;
     case EA_GQL__S_STRING:
         if (json_is_string(v))
             return json_incref((json_t *)v);
-        ea_gql__sb_printf(&b, "String cannot represent a non string value: %s", inspect_str(a, v));
+        ea_buf_printf(&b, "String cannot represent a non string value: %s", inspect_str(c->x, v));
         break;
     case EA_GQL__S_BOOLEAN:
         if (json_is_boolean(v))
             return json_incref((json_t *)v);
-        ea_gql__sb_printf(&b, "Boolean cannot represent a non boolean value: %s",
-                          inspect_str(a, v));
+        ea_buf_printf(&b, "Boolean cannot represent a non boolean value: %s", inspect_str(c->x, v));
         break;
     case EA_GQL__S_ID:
         if (json_is_string(v))
             return json_incref((json_t *)v);
         if (json_is_integer(v)) {
-            ea_gql__sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            return json_string(ea_gql__sb_str(&b));
+            ea_buf_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            return json_string(ea_buf_str(&b));
         }
-        ea_gql__sb_printf(&b, "ID cannot represent value: %s", inspect_str(a, v));
+        ea_buf_printf(&b, "ID cannot represent value: %s", inspect_str(c->x, v));
         break;
     case EA_GQL__S_CUSTOM:
         return json_incref((json_t *)v);
     }
-    coerce_error(c, p, v, ea_gql__sb_str(&b));
+    coerce_error(c, p, v, ea_buf_str(&b));
     return NULL;
 }
 
@@ -513,11 +499,11 @@ static json_t *coerce_input(coerce_ctx *c, const ea_gql__tref *t, const json_t *
     ea_arena *a = c->x->a;
     if (t->kind == EA_GQL__TR_NON_NULL) {
         if (json_is_null(v)) {
-            ea_gql__sb b;
-            ea_gql__sb_init(&b, a);
-            ea_gql__sb_printf(&b, "Expected non-nullable type \"%s\" not to be null.",
-                              ea_gql__tref_str(a, t));
-            coerce_error(c, p, v, ea_gql__sb_str(&b));
+            ea_buf b;
+            ea_buf_init_arena(&b, a, c->x->text_max);
+            ea_buf_printf(&b, "Expected non-nullable type \"%s\" not to be null.",
+                          ea_gql__tref_str(a, t));
+            coerce_error(c, p, v, ea_buf_str(&b));
             return NULL;
         }
         return coerce_input(c, t->of, v, p);
@@ -541,10 +527,10 @@ static json_t *coerce_input(coerce_ctx *c, const ea_gql__tref *t, const json_t *
     if (nt->kind != EA_GQL__K_INPUT)
         return coerce_leaf(c, nt, v, p);
     if (!json_is_object(v)) {
-        ea_gql__sb b;
-        ea_gql__sb_init(&b, a);
-        ea_gql__sb_printf(&b, "Expected type \"%s\" to be an object.", nt->name);
-        coerce_error(c, p, v, ea_gql__sb_str(&b));
+        ea_buf b;
+        ea_buf_init_arena(&b, a, c->x->text_max);
+        ea_buf_printf(&b, "Expected type \"%s\" to be an object.", nt->name);
+        coerce_error(c, p, v, ea_buf_str(&b));
         return NULL;
     }
     json_t *obj = json_object();
@@ -557,11 +543,11 @@ static json_t *coerce_input(coerce_ctx *c, const ea_gql__tref *t, const json_t *
                 if (dv)
                     json_object_set_new(obj, fd->name, dv);
             } else if (fd->type->kind == EA_GQL__TR_NON_NULL) {
-                ea_gql__sb b;
-                ea_gql__sb_init(&b, a);
-                ea_gql__sb_printf(&b, "Field \"%s\" of required type \"%s\" was not provided.",
-                                  fd->name, ea_gql__tref_str(a, fd->type));
-                coerce_error(c, p, v, ea_gql__sb_str(&b));
+                ea_buf b;
+                ea_buf_init_arena(&b, a, c->x->text_max);
+                ea_buf_printf(&b, "Field \"%s\" of required type \"%s\" was not provided.",
+                              fd->name, ea_gql__tref_str(a, fd->type));
+                coerce_error(c, p, v, ea_buf_str(&b));
             }
             continue;
         }
@@ -579,11 +565,11 @@ static json_t *coerce_input(coerce_ctx *c, const ea_gql__tref *t, const json_t *
         const char **names = ea_arena_alloc(a, sizeof(char *) * (nt->ninputs + 1));
         for (size_t i = 0; names && i < nt->ninputs; i++)
             names[i] = nt->inputs[i].name;
-        ea_gql__sb b;
-        ea_gql__sb_init(&b, a);
-        ea_gql__sb_printf(&b, "Field \"%s\" is not defined by type \"%s\".%s", k, nt->name,
-                          names ? ea_gql__did_you_mean(a, k, names, nt->ninputs, NULL) : "");
-        coerce_error(c, p, v, ea_gql__sb_str(&b));
+        ea_buf b;
+        ea_buf_init_arena(&b, a, c->x->text_max);
+        ea_buf_printf(&b, "Field \"%s\" is not defined by type \"%s\".%s", k, nt->name,
+                      names ? ea_gql__did_you_mean(a, k, names, nt->ninputs, NULL) : "");
+        coerce_error(c, p, v, ea_buf_str(&b));
     }
     return obj;
 }
@@ -602,14 +588,14 @@ static int coerce_variables(exec_ctx *x, const json_t *given)
     int rc = 0;
     for (const ea_gql__vardef *vd = x->op->vars; vd; vd = vd->next) {
         ea_gql__tref *t = ea_gql__tref_from_ast(x->s, x->a, vd->type);
-        ea_gql__sb b;
-        ea_gql__sb_init(&b, x->a);
+        ea_buf b;
+        ea_buf_init_arena(&b, x->a, x->text_max);
         if (t == NULL || !ea_gql__type_is_input(ea_gql__tref_named(t))) {
-            ea_gql__sb_printf(&b,
-                              "Variable \"$%s\" expected value of type \"%s\" which cannot be "
-                              "used as an input type.",
-                              vd->name, ea_gql__typeref_str(x->a, vd->type));
-            add_error(x, ea_gql__sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
+            ea_buf_printf(&b,
+                          "Variable \"$%s\" expected value of type \"%s\" which cannot be "
+                          "used as an input type.",
+                          vd->name, ea_gql__typeref_str(x->a, vd->type));
+            add_error(x, ea_buf_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
             rc = -1;
             continue;
         }
@@ -623,12 +609,12 @@ static int coerce_variables(exec_ctx *x, const json_t *given)
         if ((v == NULL || json_is_null(v)) && t->kind == EA_GQL__TR_NON_NULL) {
             const char *ts = ea_gql__tref_str(x->a, t);
             if (v == NULL)
-                ea_gql__sb_printf(&b, "Variable \"$%s\" of required type \"%s\" was not provided.",
-                                  vd->name, ts);
+                ea_buf_printf(&b, "Variable \"$%s\" of required type \"%s\" was not provided.",
+                              vd->name, ts);
             else
-                ea_gql__sb_printf(&b, "Variable \"$%s\" of non-null type \"%s\" must not be null.",
-                                  vd->name, ts);
-            add_error(x, ea_gql__sb_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
+                ea_buf_printf(&b, "Variable \"$%s\" of non-null type \"%s\" must not be null.",
+                              vd->name, ts);
+            add_error(x, ea_buf_str(&b), &vd->loc, NULL, "BAD_USER_INPUT");
             rc = -1;
             continue;
         }
@@ -656,8 +642,8 @@ static json_t *coerce_args(exec_ctx *x, const ea_gql__ival *defs, size_t n,
                            const ea_gql__arg *given, const ea_gql__loc *loc, const ea_gql__path *p)
 {
     json_t *out = json_object();
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, x->a);
+    ea_buf b;
+    ea_buf_init_arena(&b, x->a, x->text_max);
     for (size_t i = 0; i < n; i++) {
         const ea_gql__ival *ad = &defs[i];
         const ea_gql__arg *arg = given;
@@ -675,15 +661,15 @@ static json_t *coerce_args(exec_ctx *x, const ea_gql__ival *defs, size_t n,
                     json_object_set_new(out, ad->name, dv);
             } else if (ad->type->kind == EA_GQL__TR_NON_NULL) {
                 if (arg)
-                    ea_gql__sb_printf(&b,
-                                      "Argument \"%s\" of required type \"%s\" was provided the "
-                                      "variable \"$%s\" which was not provided a runtime value.",
-                                      ad->name, ea_gql__tref_str(x->a, ad->type), arg->value->str);
+                    ea_buf_printf(&b,
+                                  "Argument \"%s\" of required type \"%s\" was provided the "
+                                  "variable \"$%s\" which was not provided a runtime value.",
+                                  ad->name, ea_gql__tref_str(x->a, ad->type), arg->value->str);
                 else
-                    ea_gql__sb_printf(&b,
-                                      "Argument \"%s\" of required type \"%s\" was not "
-                                      "provided.",
-                                      ad->name, ea_gql__tref_str(x->a, ad->type));
+                    ea_buf_printf(&b,
+                                  "Argument \"%s\" of required type \"%s\" was not "
+                                  "provided.",
+                                  ad->name, ea_gql__tref_str(x->a, ad->type));
                 goto fail;
             }
             continue;
@@ -691,12 +677,12 @@ static json_t *coerce_args(exec_ctx *x, const ea_gql__ival *defs, size_t n,
         json_t *v = ea_gql__value_from_ast(arg->value, ad->type, x->vars);
         if (v == NULL) {
             if (arg->value->kind == EA_GQL__V_VARIABLE)
-                ea_gql__sb_printf(&b, "Argument \"%s\" of non-null type \"%s\" must not be null.",
-                                  ad->name, ea_gql__tref_str(x->a, ad->type));
+                ea_buf_printf(&b, "Argument \"%s\" of non-null type \"%s\" must not be null.",
+                              ad->name, ea_gql__tref_str(x->a, ad->type));
             else {
-                ea_gql__sb_printf(&b, "Argument \"%s\" has invalid value ", ad->name);
+                ea_buf_printf(&b, "Argument \"%s\" has invalid value ", ad->name);
                 ea_gql__print_value(&b, arg->value);
-                ea_gql__sb_puts(&b, ".");
+                ea_buf_puts(&b, ".");
             }
             goto fail;
         }
@@ -704,7 +690,7 @@ static json_t *coerce_args(exec_ctx *x, const ea_gql__ival *defs, size_t n,
     }
     return out;
 fail:
-    add_error(x, ea_gql__sb_str(&b), loc, p, "BAD_USER_INPUT");
+    add_error(x, ea_buf_str(&b), loc, p, "BAD_USER_INPUT");
     json_decref(out);
     return NULL;
 }
@@ -762,7 +748,7 @@ static int collect(exec_ctx *x, const ea_gql__type *obj, const ea_gql__selset *s
                 }
             }
             if (f == NULL) {
-                cf->items = grow(x->a, cf->items, sizeof(cfield), cf->n, &cf->cap);
+                cf->items = ea_arena_grow(x->a, cf->items, sizeof(cfield), cf->n, &cf->cap);
                 if (cf->items == NULL)
                     return -1;
                 f = &cf->items[cf->n++];
@@ -771,7 +757,7 @@ static int collect(exec_ctx *x, const ea_gql__type *obj, const ea_gql__selset *s
                 /* a valid document selects one field name per response key and parent type */
                 f->def = ea_gql__field_def(x->s, obj, s->name);
             }
-            f->nodes = grow(x->a, f->nodes, sizeof(ea_gql__sel *), f->n, &f->cap);
+            f->nodes = ea_arena_grow(x->a, f->nodes, sizeof(ea_gql__sel *), f->n, &f->cap);
             if (f->nodes == NULL)
                 return -1;
             f->nodes[f->n++] = s;
@@ -786,7 +772,8 @@ static int collect(exec_ctx *x, const ea_gql__type *obj, const ea_gql__selset *s
                 seen |= strcmp(cf->visited[i], s->name) == 0;
             if (seen)
                 continue;
-            cf->visited = grow(x->a, cf->visited, sizeof(char *), cf->nvisited, &cf->capvisited);
+            cf->visited =
+                ea_arena_grow(x->a, cf->visited, sizeof(char *), cf->nvisited, &cf->capvisited);
             if (cf->visited == NULL)
                 return -1;
             cf->visited[cf->nvisited++] = s->name;
@@ -804,15 +791,14 @@ static int collect(exec_ctx *x, const ea_gql__type *obj, const ea_gql__selset *s
 
 static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *v, const char **err)
 {
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, x->a);
+    ea_buf b;
+    ea_buf_init_arena(&b, x->a, x->text_max);
     double d;
     if (t->kind == EA_GQL__K_ENUM) {
         if (json_is_string(v) && ea_gql__enum_value(t, json_string_value(v)))
             return json_incref((json_t *)v);
-        ea_gql__sb_printf(&b, "Enum \"%s\" cannot represent value: %s", t->name,
-                          inspect_str(x->a, v));
-        *err = ea_gql__sb_str(&b);
+        ea_buf_printf(&b, "Enum \"%s\" cannot represent value: %s", t->name, inspect_str(x, v));
+        *err = ea_buf_str(&b);
         return NULL;
     }
     switch (t->scalar) {
@@ -831,11 +817,10 @@ static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *
         }
         const json_t *n = num ? num : v;
         if (!json_integral(n, &d)) {
-            ea_gql__sb_printf(&b, "Int cannot represent non-integer value: %s",
-                              inspect_str(x->a, v));
+            ea_buf_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(x, v));
         } else if (d < INT32_MIN || d > INT32_MAX) {
-            ea_gql__sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
-                              inspect_str(x->a, v));
+            ea_buf_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
+                          inspect_str(x, v));
         } else {
             json_decref(num);
             return json_integer((json_int_t)d);
@@ -856,26 +841,26 @@ static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *
             if (*end == '\0' && isfinite(d))
                 return json_real(d);
         }
-        ea_gql__sb_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(x->a, v));
+        ea_buf_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(x, v));
         break;
     case EA_GQL__S_STRING:
     case EA_GQL__S_ID:
         if (json_is_string(v))
             return json_incref((json_t *)v);
         if (json_is_integer(v)) {
-            ea_gql__sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            return json_string(ea_gql__sb_str(&b));
+            ea_buf_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            return json_string(ea_buf_str(&b));
         }
         if (t->scalar == EA_GQL__S_STRING) {
             if (json_is_boolean(v))
                 return json_string(json_is_true(v) ? "true" : "false");
             if (json_is_real(v)) {
                 ea_gql__js_number(&b, json_real_value(v));
-                return json_string(ea_gql__sb_str(&b));
+                return json_string(ea_buf_str(&b));
             }
-            ea_gql__sb_printf(&b, "String cannot represent value: %s", inspect_str(x->a, v));
+            ea_buf_printf(&b, "String cannot represent value: %s", inspect_str(x, v));
         } else {
-            ea_gql__sb_printf(&b, "ID cannot represent value: %s", inspect_str(x->a, v));
+            ea_buf_printf(&b, "ID cannot represent value: %s", inspect_str(x, v));
         }
         break;
     case EA_GQL__S_BOOLEAN:
@@ -883,13 +868,12 @@ static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *
             return json_incref((json_t *)v);
         if (json_is_number(v) && isfinite(json_number_value(v)))
             return json_boolean(json_number_value(v) != 0);
-        ea_gql__sb_printf(&b, "Boolean cannot represent a non boolean value: %s",
-                          inspect_str(x->a, v));
+        ea_buf_printf(&b, "Boolean cannot represent a non boolean value: %s", inspect_str(x, v));
         break;
     case EA_GQL__S_CUSTOM:
         return json_incref((json_t *)v);
     }
-    *err = ea_gql__sb_str(&b);
+    *err = ea_buf_str(&b);
     return NULL;
 }
 
@@ -937,11 +921,11 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const ea_gql__t
             return NULL;
         if (json_is_null(r)) {
             json_decref(r);
-            ea_gql__sb b;
-            ea_gql__sb_init(&b, x->a);
-            ea_gql__sb_printf(&b, "Cannot return null for non-nullable field %s.%s.",
-                              fi->parent->name, fi->def->name);
-            add_error(x, ea_gql__sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            ea_buf b;
+            ea_buf_init_arena(&b, x->a, x->text_max);
+            ea_buf_printf(&b, "Cannot return null for non-nullable field %s.%s.", fi->parent->name,
+                          fi->def->name);
+            add_error(x, ea_buf_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
             return NULL;
         }
         return r;
@@ -950,11 +934,11 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const ea_gql__t
         return json_null();
     if (t->kind == EA_GQL__TR_LIST) {
         if (!json_is_array(v)) {
-            ea_gql__sb b;
-            ea_gql__sb_init(&b, x->a);
-            ea_gql__sb_printf(&b, "Expected Iterable, but did not find one for field \"%s.%s\".",
-                              fi->parent->name, fi->def->name);
-            add_error(x, ea_gql__sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            ea_buf b;
+            ea_buf_init_arena(&b, x->a, x->text_max);
+            ea_buf_printf(&b, "Expected Iterable, but did not find one for field \"%s.%s\".",
+                          fi->parent->name, fi->def->name);
+            add_error(x, ea_buf_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
             return NULL;
         }
         json_t *arr = json_array();
@@ -997,29 +981,28 @@ static json_t *complete_value(exec_ctx *x, const field_info *fi, const ea_gql__t
         }
         if (rt == NULL && tn)
             rt = ea_gql__schema_type(x->s, tn);
-        ea_gql__sb b;
-        ea_gql__sb_init(&b, x->a);
+        ea_buf b;
+        ea_buf_init_arena(&b, x->a, x->text_max);
         if (tn == NULL) {
-            ea_gql__sb_printf(&b,
-                              "Abstract type \"%s\" must resolve to an Object type at runtime for "
-                              "field \"%s.%s\". Either the \"%s\" type should provide a "
-                              "\"resolveType\" function or each possible type should provide an "
-                              "\"isTypeOf\" function.",
-                              nt->name, fi->parent->name, fi->def->name, nt->name);
+            ea_buf_printf(&b,
+                          "Abstract type \"%s\" must resolve to an Object type at runtime for "
+                          "field \"%s.%s\". Either the \"%s\" type should provide a "
+                          "\"resolveType\" function or each possible type should provide an "
+                          "\"isTypeOf\" function.",
+                          nt->name, fi->parent->name, fi->def->name, nt->name);
         } else if (rt == NULL || rt->kind != EA_GQL__K_OBJECT) {
-            ea_gql__sb_printf(
-                &b,
-                "Abstract type \"%s\" was resolved to a type \"%s\" that does not exist "
-                "inside the schema.",
-                nt->name, tn);
+            ea_buf_printf(&b,
+                          "Abstract type \"%s\" was resolved to a type \"%s\" that does not exist "
+                          "inside the schema.",
+                          nt->name, tn);
         } else if (!ea_gql__type_possible(nt, rt)) {
-            ea_gql__sb_printf(&b, "Runtime Object type \"%s\" is not a possible type for \"%s\".",
-                              rt->name, nt->name);
+            ea_buf_printf(&b, "Runtime Object type \"%s\" is not a possible type for \"%s\".",
+                          rt->name, nt->name);
         } else {
             obj = rt;
         }
         if (obj == nt) {
-            add_error(x, ea_gql__sb_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
+            add_error(x, ea_buf_str(&b), &fi->nodes[0]->loc, p, "INTERNAL_SERVER_ERROR");
             return NULL;
         }
     }
@@ -1249,10 +1232,11 @@ static const ea_gql__type *root_type(const ea_gql_schema *s, const ea_gql__def *
 
 /* Shared setup: operation, root type, coerced variables. Returns 0 or -1 (x->errors set). */
 static int exec_begin(exec_ctx *x, const ea_gql_schema *s, const ea_gql_document *d,
-                      const char *operation_name, const json_t *variables,
+                      const char *operation_name, const json_t *variables, size_t text_max,
                       const ea_gql__type **root)
 {
     memset(x, 0, sizeof(*x));
+    x->text_max = text_max;
     x->s = s;
     x->d = d;
     x->errors = json_array();
@@ -1301,7 +1285,7 @@ int ea_gql_subscription_field(const ea_gql_schema *s, const ea_gql_document *d,
     *args = NULL;
     *errors = NULL;
     int rc = -1;
-    if (exec_begin(&x, s, d, operation_name, variables, &root) < 0)
+    if (exec_begin(&x, s, d, operation_name, variables, ea_gql__text_max(NULL), &root) < 0)
         goto out;
     if (x.op->op != EA_GQL_OP_SUBSCRIPTION) {
         add_error(&x, "The operation is not a subscription.", &x.op->loc, NULL, "BAD_REQUEST");
@@ -1352,7 +1336,7 @@ json_t *ea_gql_execute_counted(const ea_gql_schema *s, const ea_gql_document *d,
     const ea_gql__type *root = NULL;
     json_t *resp = json_object();
     bool req_err = true;
-    if (exec_begin(&x, s, d, operation_name, variables, &root) < 0)
+    if (exec_begin(&x, s, d, operation_name, variables, ea_gql__text_max(limits), &root) < 0)
         goto out;
     x.request_ctx = request_ctx;
     x.l = limits;

@@ -10,6 +10,7 @@
 
 #include "ea_gql.h"
 #include "ea_arena.h"
+#include "ea_buf.h"
 
 #include <stdint.h>
 
@@ -420,26 +421,21 @@ const ea_gql__def *ea_gql__doc_fragment(const ea_gql_document *d, const char *na
 
 /* ------------------------------------------------------------ shared helpers (ea_gql_util.c) */
 
-/* Growable string in an arena. */
-typedef struct ea_gql__sb {
-    ea_arena *a;
-    char *buf;
-    size_t len, cap;
-} ea_gql__sb;
-void ea_gql__sb_init(ea_gql__sb *b, ea_arena *a);
-void ea_gql__sb_add(ea_gql__sb *b, const char *s, size_t n);
-void ea_gql__sb_puts(ea_gql__sb *b, const char *s);
-void ea_gql__sb_printf(ea_gql__sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-const char *ea_gql__sb_str(ea_gql__sb *b);
+/* The cap of every text the engine builds (ea_buf in the arena of the unit of work: messages,
+ * printed literals, types, suggestions): the operation's answer cap
+ * (ea_gql_limits.max_response_bytes) where it is known, since a longer message could never be
+ * sent, else EA_GQL__TEXT_MAX. A text past it ends at its last whole piece. */
+#define EA_GQL__TEXT_MAX ((size_t)32 << 20)
+size_t ea_gql__text_max(const ea_gql_limits *l);
 
 /* Prints a value literal as graphql-js print() does. */
-void ea_gql__print_value(ea_gql__sb *b, const ea_gql__value *v);
+void ea_gql__print_value(ea_buf *b, const ea_gql__value *v);
 /* Appends a double-quoted GraphQL string (printString). */
-void ea_gql__print_string(ea_gql__sb *b, const char *s, size_t n);
+void ea_gql__print_string(ea_buf *b, const char *s, size_t n);
 /* graphql-js inspect() of a JSON value. */
-void ea_gql__inspect_json(ea_gql__sb *b, const json_t *v);
+void ea_gql__inspect_json(ea_buf *b, const json_t *v);
 /* JavaScript Number#toString of a double. */
-void ea_gql__js_number(ea_gql__sb *b, double d);
+void ea_gql__js_number(ea_buf *b, double d);
 /* " Did you mean \"a\", \"b\", or \"c\"?" built from the candidates close to input ("" when
  * none). prefix is NULL or e.g. "the enum value". */
 const char *ea_gql__did_you_mean(ea_arena *a, const char *input, const char *const *cands, size_t n,
@@ -459,8 +455,10 @@ json_t *ea_gql__error_new(const char *message, const ea_gql__loc *locs, size_t n
 
 #define EA_GQL__MAX_VALIDATION_ERRORS 100
 
-/* Runs the specified rules; appends errors (code GRAPHQL_VALIDATION_FAILED) to errors. */
-void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *errors);
+/* Runs the specified rules (messages capped at text_max bytes); appends errors (code
+ * GRAPHQL_VALIDATION_FAILED) to errors. */
+void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *errors,
+                      size_t text_max);
 
 /* ---------------------------------------------------------------- execution (ea_gql_execute.c) */
 

@@ -212,13 +212,13 @@ json_t *ea_gql__introspect_resolve(const ea_gql_schema *s, const ea_gql__type *p
         if (strcmp(f, "defaultValue") == 0) {
             if (x->defval == NULL)
                 return json_null();
-            ea_gql__sb b;
-            ea_gql__sb_init(&b, a);
+            ea_buf b;
+            ea_buf_init_arena(&b, a, EA_GQL__TEXT_MAX);
             if (x->defval->kind == EA_GQL__V_STRING && x->defval->block)
                 ea_gql__print_string(&b, x->defval->str, x->defval->len);
             else
                 ea_gql__print_value(&b, x->defval);
-            return json_stringn(ea_gql__sb_str(&b), b.len);
+            return json_stringn(ea_buf_str(&b), b.len);
         }
         return json_null();
     }

@@ -222,7 +222,7 @@ ea_gql_document *ea_gql_prepare(const ea_gql_schema *s, const char *query, size_
     if ((*errors = check_limits(d, limits)) != NULL)
         goto fail;
     json_t *verr = json_array();
-    ea_gql__validate(s, d, verr);
+    ea_gql__validate(s, d, verr, ea_gql__text_max(limits));
     if (json_array_size(verr) > 0) {
         *errors = verr;
         goto fail;

@@ -143,48 +143,48 @@ ea_gql__tref *ea_gql__tref_from_ast(const ea_gql_schema *s, ea_arena *a, const e
     return r;
 }
 
-static void tref_print(ea_gql__sb *b, const ea_gql__tref *r)
+static void tref_print(ea_buf *b, const ea_gql__tref *r)
 {
     if (r->kind == EA_GQL__TR_NAMED) {
-        ea_gql__sb_puts(b, r->named->name);
+        ea_buf_puts(b, r->named->name);
     } else if (r->kind == EA_GQL__TR_LIST) {
-        ea_gql__sb_puts(b, "[");
+        ea_buf_puts(b, "[");
         tref_print(b, r->of);
-        ea_gql__sb_puts(b, "]");
+        ea_buf_puts(b, "]");
     } else {
         tref_print(b, r->of);
-        ea_gql__sb_puts(b, "!");
+        ea_buf_puts(b, "!");
     }
 }
 
 const char *ea_gql__tref_str(ea_arena *a, const ea_gql__tref *r)
 {
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, a);
+    ea_buf b;
+    ea_buf_init_arena(&b, a, EA_GQL__TEXT_MAX);
     tref_print(&b, r);
-    return ea_gql__sb_str(&b);
+    return ea_buf_str(&b);
 }
 
-static void typeref_print(ea_gql__sb *b, const ea_gql__typeref *r)
+static void typeref_print(ea_buf *b, const ea_gql__typeref *r)
 {
     if (r->kind == EA_GQL__TR_NAMED) {
-        ea_gql__sb_puts(b, r->name);
+        ea_buf_puts(b, r->name);
     } else if (r->kind == EA_GQL__TR_LIST) {
-        ea_gql__sb_puts(b, "[");
+        ea_buf_puts(b, "[");
         typeref_print(b, r->of);
-        ea_gql__sb_puts(b, "]");
+        ea_buf_puts(b, "]");
     } else {
         typeref_print(b, r->of);
-        ea_gql__sb_puts(b, "!");
+        ea_buf_puts(b, "!");
     }
 }
 
 const char *ea_gql__typeref_str(ea_arena *a, const ea_gql__typeref *r)
 {
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, a);
+    ea_buf b;
+    ea_buf_init_arena(&b, a, EA_GQL__TEXT_MAX);
     typeref_print(&b, r);
-    return ea_gql__sb_str(&b);
+    return ea_buf_str(&b);
 }
 
 bool ea_gql__tref_equal(const ea_gql__tref *a, const ea_gql__tref *b)

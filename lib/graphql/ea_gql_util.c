@@ -1,8 +1,9 @@
 /*
- * ea_gql_util.c — small helpers the stages share: an arena string builder, graphql-js compatible
- * printing of value literals (print/printString/printBlockString), of JSON values (inspect) and of
- * numbers (JavaScript Number#toString), "Did you mean" suggestions (graphql-js suggestionList with
- * its lexical distance), and GraphQL error objects. Not for: anything with state of its own.
+ * ea_gql_util.c — small helpers the stages share: the cap of built texts (ea_buf), graphql-js
+ * compatible printing of value literals (print/printString/printBlockString), of JSON values
+ * (inspect) and of numbers (JavaScript Number#toString), "Did you mean" suggestions (graphql-js
+ * suggestionList with its lexical distance), and GraphQL error objects. Not for: anything with
+ * state of its own.
  */
 #include "ea_gql_int.h"
 
@@ -11,69 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ea_gql__sb_init(ea_gql__sb *b, ea_arena *a)
+size_t ea_gql__text_max(const ea_gql_limits *l)
 {
-    b->a = a;
-    b->buf = NULL;
-    b->len = b->cap = 0;
+    return l != NULL && l->max_response_bytes > 0 ? l->max_response_bytes : EA_GQL__TEXT_MAX;
 }
 
-void ea_gql__sb_add(ea_gql__sb *b, const char *s, size_t n)
+void ea_gql__print_string(ea_buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *nb = ea_arena_alloc(b->a, cap);
-        if (nb == NULL)
-            return; /* out of memory: the text is cut */
-        if (b->len)
-            memcpy(nb, b->buf, b->len);
-        b->buf = nb;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-void ea_gql__sb_puts(ea_gql__sb *b, const char *s)
-{
-    ea_gql__sb_add(b, s, strlen(s));
-}
-
-void ea_gql__sb_printf(ea_gql__sb *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(tmp)) {
-        ea_gql__sb_add(b, tmp, (size_t)n);
-        return;
-    }
-    char *big = ea_arena_alloc(b->a, (size_t)n + 1);
-    if (big == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    ea_gql__sb_add(b, big, (size_t)n);
-}
-
-const char *ea_gql__sb_str(ea_gql__sb *b)
-{
-    if (b->buf == NULL)
-        ea_gql__sb_add(b, "", 0);
-    return b->buf ? b->buf : "";
-}
-
-void ea_gql__print_string(ea_gql__sb *b, const char *s, size_t n)
-{
-    ea_gql__sb_add(b, "\"", 1);
+    ea_buf_append(b, "\"", 1);
     const unsigned char *u = (const unsigned char *)s;
     size_t chunk = 0;
     for (size_t i = 0; i < n; i++) {
@@ -116,13 +62,13 @@ void ea_gql__print_string(ea_gql__sb *b, const char *s, size_t n)
             snprintf(tmp, sizeof(tmp), "\\u%04X", cp);
             esc = tmp;
         }
-        ea_gql__sb_add(b, s + chunk, i - chunk);
-        ea_gql__sb_puts(b, esc);
+        ea_buf_append(b, s + chunk, i - chunk);
+        ea_buf_puts(b, esc);
         i += skip - 1;
         chunk = i + 1;
     }
-    ea_gql__sb_add(b, s + chunk, n - chunk);
-    ea_gql__sb_add(b, "\"", 1);
+    ea_buf_append(b, s + chunk, n - chunk);
+    ea_buf_append(b, "\"", 1);
 }
 
 static bool is_ws(int c)
@@ -131,28 +77,28 @@ static bool is_ws(int c)
 }
 
 /* graphql-js printBlockString (not minimized). */
-static void print_block_string(ea_gql__sb *b, const char *s, size_t n)
+static void print_block_string(ea_buf *b, const char *s, size_t n)
 {
-    ea_gql__sb esc;
-    ea_gql__sb_init(&esc, b->a);
+    ea_buf esc;
+    ea_buf_init_arena(&esc, b->arena, b->max);
     size_t nlines = 1;
     bool lead_ws_all = true; /* every line after the first is empty or starts with whitespace */
     for (size_t i = 0; i < n; i++) {
         if (i + 2 < n && s[i] == '"' && s[i + 1] == '"' && s[i + 2] == '"') {
-            ea_gql__sb_puts(&esc, "\\\"\"\"");
+            ea_buf_puts(&esc, "\\\"\"\"");
             i += 2;
             continue;
         }
-        ea_gql__sb_add(&esc, s + i, 1);
+        ea_buf_append(&esc, s + i, 1);
         if (s[i] == '\n' || s[i] == '\r') {
             if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-                ea_gql__sb_add(&esc, s + ++i, 1);
+                ea_buf_append(&esc, s + ++i, 1);
             nlines++;
             if (i + 1 < n && !is_ws(s[i + 1]) && s[i + 1] != '\n' && s[i + 1] != '\r')
                 lead_ws_all = false;
         }
     }
-    const char *e = ea_gql__sb_str(&esc);
+    const char *e = ea_buf_str(&esc);
     bool single = nlines == 1;
     bool force_lead = nlines > 1 && lead_ws_all;
     bool trail_triple = esc.len >= 4 && strcmp(e + esc.len - 4, "\\\"\"\"") == 0;
@@ -161,26 +107,26 @@ static void print_block_string(ea_gql__sb *b, const char *s, size_t n)
     bool force_trail = trail_quote || trail_slash;
     bool multi = !single || n > 70 || force_trail || force_lead || trail_triple;
     bool skip_lead = single && n > 0 && is_ws(s[0]);
-    ea_gql__sb_puts(b, "\"\"\"");
+    ea_buf_puts(b, "\"\"\"");
     if ((multi && !skip_lead) || force_lead)
-        ea_gql__sb_puts(b, "\n");
-    ea_gql__sb_add(b, e, esc.len);
+        ea_buf_puts(b, "\n");
+    ea_buf_append(b, e, esc.len);
     if (multi || force_trail)
-        ea_gql__sb_puts(b, "\n");
-    ea_gql__sb_puts(b, "\"\"\"");
+        ea_buf_puts(b, "\n");
+    ea_buf_puts(b, "\"\"\"");
 }
 
-void ea_gql__print_value(ea_gql__sb *b, const ea_gql__value *v)
+void ea_gql__print_value(ea_buf *b, const ea_gql__value *v)
 {
     switch (v->kind) {
     case EA_GQL__V_VARIABLE:
-        ea_gql__sb_puts(b, "$");
-        ea_gql__sb_puts(b, v->str);
+        ea_buf_puts(b, "$");
+        ea_buf_puts(b, v->str);
         break;
     case EA_GQL__V_INT:
     case EA_GQL__V_FLOAT:
     case EA_GQL__V_ENUM:
-        ea_gql__sb_puts(b, v->str);
+        ea_buf_puts(b, v->str);
         break;
     case EA_GQL__V_STRING:
         if (v->block)
@@ -189,46 +135,46 @@ void ea_gql__print_value(ea_gql__sb *b, const ea_gql__value *v)
             ea_gql__print_string(b, v->str, v->len);
         break;
     case EA_GQL__V_BOOLEAN:
-        ea_gql__sb_puts(b, v->boolean ? "true" : "false");
+        ea_buf_puts(b, v->boolean ? "true" : "false");
         break;
     case EA_GQL__V_NULL:
-        ea_gql__sb_puts(b, "null");
+        ea_buf_puts(b, "null");
         break;
     case EA_GQL__V_LIST:
-        ea_gql__sb_puts(b, "[");
+        ea_buf_puts(b, "[");
         for (const ea_gql__value *it = v->items; it; it = it->next) {
             ea_gql__print_value(b, it);
             if (it->next)
-                ea_gql__sb_puts(b, ", ");
+                ea_buf_puts(b, ", ");
         }
-        ea_gql__sb_puts(b, "]");
+        ea_buf_puts(b, "]");
         break;
     case EA_GQL__V_OBJECT:
-        ea_gql__sb_puts(b, "{");
+        ea_buf_puts(b, "{");
         for (const ea_gql__objfield *f = v->fields; f; f = f->next) {
-            ea_gql__sb_puts(b, f->name);
-            ea_gql__sb_puts(b, ": ");
+            ea_buf_puts(b, f->name);
+            ea_buf_puts(b, ": ");
             ea_gql__print_value(b, f->value);
             if (f->next)
-                ea_gql__sb_puts(b, ", ");
+                ea_buf_puts(b, ", ");
         }
-        ea_gql__sb_puts(b, "}");
+        ea_buf_puts(b, "}");
         break;
     }
 }
 
-void ea_gql__js_number(ea_gql__sb *b, double d)
+void ea_gql__js_number(ea_buf *b, double d)
 {
     if (d != d) {
-        ea_gql__sb_puts(b, "NaN");
+        ea_buf_puts(b, "NaN");
         return;
     }
     if (d == 0) {
-        ea_gql__sb_puts(b, "0");
+        ea_buf_puts(b, "0");
         return;
     }
     if (d > 1.7976931348623157e308 || d < -1.7976931348623157e308) {
-        ea_gql__sb_puts(b, d > 0 ? "Infinity" : "-Infinity");
+        ea_buf_puts(b, d > 0 ? "Infinity" : "-Infinity");
         return;
     }
     /* shortest round-trip digits */
@@ -256,105 +202,105 @@ void ea_gql__js_number(ea_gql__sb *b, double d)
     digits[nd] = '\0';
     int n = exp10 + 1; /* position of the decimal point relative to the digits */
     if (neg)
-        ea_gql__sb_puts(b, "-");
+        ea_buf_puts(b, "-");
     if (n >= (int)nd && n <= 21) {
-        ea_gql__sb_add(b, digits, nd);
+        ea_buf_append(b, digits, nd);
         for (int i = (int)nd; i < n; i++)
-            ea_gql__sb_puts(b, "0");
+            ea_buf_puts(b, "0");
     } else if (n > 0 && n <= 21) {
-        ea_gql__sb_add(b, digits, (size_t)n);
-        ea_gql__sb_puts(b, ".");
-        ea_gql__sb_add(b, digits + n, nd - (size_t)n);
+        ea_buf_append(b, digits, (size_t)n);
+        ea_buf_puts(b, ".");
+        ea_buf_append(b, digits + n, nd - (size_t)n);
     } else if (n > -6 && n <= 0) {
-        ea_gql__sb_puts(b, "0.");
+        ea_buf_puts(b, "0.");
         for (int i = 0; i < -n; i++)
-            ea_gql__sb_puts(b, "0");
-        ea_gql__sb_add(b, digits, nd);
+            ea_buf_puts(b, "0");
+        ea_buf_append(b, digits, nd);
     } else {
-        ea_gql__sb_add(b, digits, 1);
+        ea_buf_append(b, digits, 1);
         if (nd > 1) {
-            ea_gql__sb_puts(b, ".");
-            ea_gql__sb_add(b, digits + 1, nd - 1);
+            ea_buf_puts(b, ".");
+            ea_buf_append(b, digits + 1, nd - 1);
         }
-        ea_gql__sb_printf(b, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+        ea_buf_printf(b, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
     }
 }
 
-static void inspect(ea_gql__sb *b, const json_t *v, int depth)
+static void inspect(ea_buf *b, const json_t *v, int depth)
 {
     switch (json_typeof(v)) {
     case JSON_STRING: {
         char *s = json_dumps(v, JSON_ENCODE_ANY);
-        ea_gql__sb_puts(b, s ? s : "\"\"");
+        ea_buf_puts(b, s ? s : "\"\"");
         free(s);
         break;
     }
     case JSON_INTEGER:
-        ea_gql__sb_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        ea_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         break;
     case JSON_REAL:
         ea_gql__js_number(b, json_real_value(v));
         break;
     case JSON_TRUE:
-        ea_gql__sb_puts(b, "true");
+        ea_buf_puts(b, "true");
         break;
     case JSON_FALSE:
-        ea_gql__sb_puts(b, "false");
+        ea_buf_puts(b, "false");
         break;
     case JSON_NULL:
-        ea_gql__sb_puts(b, "null");
+        ea_buf_puts(b, "null");
         break;
     case JSON_ARRAY: {
         size_t n = json_array_size(v);
         if (n == 0) {
-            ea_gql__sb_puts(b, "[]");
+            ea_buf_puts(b, "[]");
             break;
         }
         if (depth > 2) {
-            ea_gql__sb_puts(b, "[Array]");
+            ea_buf_puts(b, "[Array]");
             break;
         }
-        ea_gql__sb_puts(b, "[");
+        ea_buf_puts(b, "[");
         size_t shown = n > 10 ? 10 : n;
         for (size_t i = 0; i < shown; i++) {
             if (i)
-                ea_gql__sb_puts(b, ", ");
+                ea_buf_puts(b, ", ");
             inspect(b, json_array_get(v, i), depth + 1);
         }
         if (n > shown)
-            ea_gql__sb_printf(b, ", ... %zu more item%s", n - shown, n - shown > 1 ? "s" : "");
-        ea_gql__sb_puts(b, "]");
+            ea_buf_printf(b, ", ... %zu more item%s", n - shown, n - shown > 1 ? "s" : "");
+        ea_buf_puts(b, "]");
         break;
     }
     case JSON_OBJECT: {
         if (json_object_size(v) == 0) {
-            ea_gql__sb_puts(b, "{}");
+            ea_buf_puts(b, "{}");
             break;
         }
         if (depth > 2) {
-            ea_gql__sb_puts(b, "[Object]");
+            ea_buf_puts(b, "[Object]");
             break;
         }
-        ea_gql__sb_puts(b, "{ ");
+        ea_buf_puts(b, "{ ");
         const char *k;
         json_t *x;
         bool first = true;
         json_object_foreach((json_t *)v, k, x)
         {
             if (!first)
-                ea_gql__sb_puts(b, ", ");
+                ea_buf_puts(b, ", ");
             first = false;
-            ea_gql__sb_puts(b, k);
-            ea_gql__sb_puts(b, ": ");
+            ea_buf_puts(b, k);
+            ea_buf_puts(b, ": ");
             inspect(b, x, depth + 1);
         }
-        ea_gql__sb_puts(b, " }");
+        ea_buf_puts(b, " }");
         break;
     }
     }
 }
 
-void ea_gql__inspect_json(ea_gql__sb *b, const json_t *v)
+void ea_gql__inspect_json(ea_buf *b, const json_t *v)
 {
     inspect(b, v, 1);
 }
@@ -470,22 +416,22 @@ const char *ea_gql__did_you_mean_list(ea_arena *a, const char *const *sel, size_
 {
     if (m == 0)
         return "";
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, a);
-    ea_gql__sb_puts(&b, " Did you mean ");
+    ea_buf b;
+    ea_buf_init_arena(&b, a, EA_GQL__TEXT_MAX);
+    ea_buf_puts(&b, " Did you mean ");
     if (prefix) {
-        ea_gql__sb_puts(&b, prefix);
-        ea_gql__sb_puts(&b, " ");
+        ea_buf_puts(&b, prefix);
+        ea_buf_puts(&b, " ");
     }
     if (m > 5)
         m = 5;
     for (size_t i = 0; i < m; i++) {
         if (i > 0)
-            ea_gql__sb_puts(&b, m == 2 ? " or " : (i == m - 1 ? ", or " : ", "));
-        ea_gql__sb_printf(&b, "\"%s\"", sel[i]);
+            ea_buf_puts(&b, m == 2 ? " or " : (i == m - 1 ? ", or " : ", "));
+        ea_buf_printf(&b, "\"%s\"", sel[i]);
     }
-    ea_gql__sb_puts(&b, "?");
-    return ea_gql__sb_str(&b);
+    ea_buf_puts(&b, "?");
+    return ea_buf_str(&b);
 }
 
 int ea_gql__natural_compare(const char *a, const char *b)

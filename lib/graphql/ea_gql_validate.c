@@ -31,7 +31,8 @@ typedef struct vctx {
     const ea_gql_document *d;
     json_t *errors;
     ea_arena *a;
-    bool report; /* false while a fragment is walked only for its variable usages */
+    size_t text_max; /* cap of each message (ea_gql__text_max) */
+    bool report;     /* false while a fragment is walked only for its variable usages */
     usage *usages;
     size_t nusages, capusages;
     /* OverlappingFieldsCanBeMerged state shared over the document */
@@ -68,36 +69,22 @@ static void report(vctx *v, const char *msg, const ea_gql__loc *locs, size_t n)
                                                 NULL, 0, NULL, "GRAPHQL_VALIDATION_FAILED"));
 }
 
-static void report1(vctx *v, ea_gql__loc loc, ea_gql__sb *b)
+static void report1(vctx *v, ea_gql__loc loc, ea_buf *b)
 {
-    report(v, ea_gql__sb_str(b), &loc, 1);
+    report(v, ea_buf_str(b), &loc, 1);
 }
 
-static void report2(vctx *v, ea_gql__loc l1, ea_gql__loc l2, ea_gql__sb *b)
+static void report2(vctx *v, ea_gql__loc l1, ea_gql__loc l2, ea_buf *b)
 {
     ea_gql__loc locs[2] = {l1, l2};
-    report(v, ea_gql__sb_str(b), locs, 2);
+    report(v, ea_buf_str(b), locs, 2);
 }
 
-static ea_gql__sb sb(vctx *v)
+static ea_buf sb(vctx *v)
 {
-    ea_gql__sb b;
-    ea_gql__sb_init(&b, v->a);
+    ea_buf b;
+    ea_buf_init_arena(&b, v->a, v->text_max);
     return b;
-}
-
-static void *grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap)
-{
-    if (n < *cap)
-        return old;
-    size_t nc = *cap ? *cap * 2 : 8;
-    void *p = ea_arena_alloc(a, elem * nc);
-    if (p == NULL)
-        return NULL;
-    if (n)
-        memcpy(p, old, elem * n);
-    *cap = nc;
-    return p;
 }
 
 /* Type names graphql-js would suggest from (the schema's type map). */
@@ -121,8 +108,8 @@ static const ea_gql__type *known_type(vctx *v, const char *name, ea_gql__loc loc
 {
     const ea_gql__type *t = ea_gql__schema_type(v->s, name);
     if (t == NULL) {
-        ea_gql__sb b = sb(v);
-        ea_gql__sb_printf(&b, "Unknown type \"%s\".%s", name, type_suggestions(v, name));
+        ea_buf b = sb(v);
+        ea_buf_printf(&b, "Unknown type \"%s\".%s", name, type_suggestions(v, name));
         report1(v, loc, &b);
     }
     return t;
@@ -139,9 +126,9 @@ static void known_typeref(vctx *v, const ea_gql__typeref *r)
 
 static const char *print_value(vctx *v, const ea_gql__value *val)
 {
-    ea_gql__sb b = sb(v);
+    ea_buf b = sb(v);
     ea_gql__print_value(&b, val);
-    return ea_gql__sb_str(&b);
+    return ea_buf_str(&b);
 }
 
 static const ea_gql__tref *nullable(const ea_gql__tref *t)
@@ -155,10 +142,10 @@ static void check_leaf_literal(vctx *v, const ea_gql__value *val, const ea_gql__
     if (t == NULL)
         return;
     const ea_gql__type *nt = ea_gql__tref_named(t);
-    ea_gql__sb b = sb(v);
+    ea_buf b = sb(v);
     if (!ea_gql__type_is_leaf(nt)) {
-        ea_gql__sb_printf(&b, "Expected value of type \"%s\", found %s.", ea_gql__tref_str(v->a, t),
-                          print_value(v, val));
+        ea_buf_printf(&b, "Expected value of type \"%s\", found %s.", ea_gql__tref_str(v->a, t),
+                      print_value(v, val));
         report1(v, val->loc, &b);
         return;
     }
@@ -166,11 +153,11 @@ static void check_leaf_literal(vctx *v, const ea_gql__value *val, const ea_gql__
         CANDS(names, nt->nvalues, nt->values[i_].name);
         if (val->kind != EA_GQL__V_ENUM) {
             const char *ps = print_value(v, val);
-            ea_gql__sb_printf(
+            ea_buf_printf(
                 &b, "Enum \"%s\" cannot represent non-enum value: %s.%s", nt->name, ps,
                 names ? ea_gql__did_you_mean(v->a, ps, names, nt->nvalues, "the enum value") : "");
         } else if (ea_gql__enum_value(nt, val->str) == NULL) {
-            ea_gql__sb_printf(
+            ea_buf_printf(
                 &b, "Value \"%s\" does not exist in \"%s\" enum.%s", val->str, nt->name,
                 names ? ea_gql__did_you_mean(v->a, val->str, names, nt->nvalues, "the enum value")
                       : "");
@@ -183,39 +170,35 @@ static void check_leaf_literal(vctx *v, const ea_gql__value *val, const ea_gql__
     switch (nt->scalar) {
     case EA_GQL__S_INT:
         if (val->kind != EA_GQL__V_INT) {
-            ea_gql__sb_printf(&b, "Int cannot represent non-integer value: %s",
-                              print_value(v, val));
+            ea_buf_printf(&b, "Int cannot represent non-integer value: %s", print_value(v, val));
         } else {
             errno = 0;
             long long n = strtoll(val->str, NULL, 10);
             if (errno == 0 && n >= INT32_MIN && n <= INT32_MAX)
                 return;
-            ea_gql__sb_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
-                              val->str);
+            ea_buf_printf(&b, "Int cannot represent non 32-bit signed integer value: %s", val->str);
         }
         break;
     case EA_GQL__S_FLOAT:
         if (val->kind == EA_GQL__V_INT || val->kind == EA_GQL__V_FLOAT)
             return;
-        ea_gql__sb_printf(&b, "Float cannot represent non numeric value: %s", print_value(v, val));
+        ea_buf_printf(&b, "Float cannot represent non numeric value: %s", print_value(v, val));
         break;
     case EA_GQL__S_STRING:
         if (val->kind == EA_GQL__V_STRING)
             return;
-        ea_gql__sb_printf(&b, "String cannot represent a non string value: %s",
-                          print_value(v, val));
+        ea_buf_printf(&b, "String cannot represent a non string value: %s", print_value(v, val));
         break;
     case EA_GQL__S_BOOLEAN:
         if (val->kind == EA_GQL__V_BOOLEAN)
             return;
-        ea_gql__sb_printf(&b, "Boolean cannot represent a non boolean value: %s",
-                          print_value(v, val));
+        ea_buf_printf(&b, "Boolean cannot represent a non boolean value: %s", print_value(v, val));
         break;
     case EA_GQL__S_ID:
         if (val->kind == EA_GQL__V_STRING || val->kind == EA_GQL__V_INT)
             return;
-        ea_gql__sb_printf(&b, "ID cannot represent a non-string and non-integer value: %s",
-                          print_value(v, val));
+        ea_buf_printf(&b, "ID cannot represent a non-string and non-integer value: %s",
+                      print_value(v, val));
         break;
     case EA_GQL__S_CUSTOM:
         return; /* valueFromASTUntyped accepts every literal */
@@ -225,7 +208,7 @@ static void check_leaf_literal(vctx *v, const ea_gql__value *val, const ea_gql__
 
 static void add_usage(vctx *v, const ea_gql__value *var, const ea_gql__tref *t, bool loc_default)
 {
-    v->usages = grow(v->a, v->usages, sizeof(usage), v->nusages, &v->capusages);
+    v->usages = ea_arena_grow(v->a, v->usages, sizeof(usage), v->nusages, &v->capusages);
     if (v->usages == NULL)
         return;
     usage u = {var, t, loc_default};
@@ -243,9 +226,9 @@ static void walk_value(vctx *v, const ea_gql__value *val, const ea_gql__tref *t,
         return;
     case EA_GQL__V_NULL:
         if (check && t && t->kind == EA_GQL__TR_NON_NULL) {
-            ea_gql__sb b = sb(v);
-            ea_gql__sb_printf(&b, "Expected value of type \"%s\", found null.",
-                              ea_gql__tref_str(v->a, t));
+            ea_buf b = sb(v);
+            ea_buf_printf(&b, "Expected value of type \"%s\", found null.",
+                          ea_gql__tref_str(v->a, t));
             report1(v, val->loc, &b);
         }
         return;
@@ -276,11 +259,11 @@ static void walk_value(vctx *v, const ea_gql__value *val, const ea_gql__tref *t,
                     while (f && strcmp(f->name, fd->name) != 0)
                         f = f->next;
                     if (f == NULL) {
-                        ea_gql__sb b = sb(v);
-                        ea_gql__sb_printf(&b,
-                                          "Field \"%s.%s\" of required type \"%s\" was not "
-                                          "provided.",
-                                          nt->name, fd->name, ea_gql__tref_str(v->a, fd->type));
+                        ea_buf b = sb(v);
+                        ea_buf_printf(&b,
+                                      "Field \"%s.%s\" of required type \"%s\" was not "
+                                      "provided.",
+                                      nt->name, fd->name, ea_gql__tref_str(v->a, fd->type));
                         report1(v, val->loc, &b);
                     }
                 }
@@ -291,8 +274,8 @@ static void walk_value(vctx *v, const ea_gql__value *val, const ea_gql__tref *t,
                 is_input ? ea_gql__ival_find(nt->inputs, nt->ninputs, f->name) : NULL;
             if (check && fd == NULL && is_input) {
                 CANDS(names, nt->ninputs, nt->inputs[i_].name);
-                ea_gql__sb b = sb(v);
-                ea_gql__sb_printf(
+                ea_buf b = sb(v);
+                ea_buf_printf(
                     &b, "Field \"%s\" is not defined by type \"%s\".%s", f->name, nt->name,
                     names ? ea_gql__did_you_mean(v->a, f->name, names, nt->ninputs, NULL) : "");
                 report1(v, f->loc, &b);
@@ -300,9 +283,8 @@ static void walk_value(vctx *v, const ea_gql__value *val, const ea_gql__tref *t,
             /* UniqueInputFieldNames */
             for (const ea_gql__objfield *g = val->fields; g != f; g = g->next) {
                 if (strcmp(g->name, f->name) == 0) {
-                    ea_gql__sb b = sb(v);
-                    ea_gql__sb_printf(&b, "There can be only one input field named \"%s\".",
-                                      f->name);
+                    ea_buf b = sb(v);
+                    ea_buf_printf(&b, "There can be only one input field named \"%s\".", f->name);
                     report2(v, g->loc, f->loc, &b);
                     break;
                 }
@@ -342,9 +324,9 @@ static void unique_args(vctx *v, const ea_gql__arg *args)
             if (strcmp(a->name, b->name) == 0)
                 locs[n++] = b->loc;
         }
-        ea_gql__sb b = sb(v);
-        ea_gql__sb_printf(&b, "There can be only one argument named \"%s\".", a->name);
-        report(v, ea_gql__sb_str(&b), locs, n);
+        ea_buf b = sb(v);
+        ea_buf_printf(&b, "There can be only one argument named \"%s\".", a->name);
+        report(v, ea_buf_str(&b), locs, n);
     }
 }
 
@@ -357,13 +339,13 @@ static void walk_args(vctx *v, const ea_gql__arg *args, const ea_gql__ival *defs
         if (known_owner && ad == NULL) {
             CANDS(names, ndefs, defs[i_].name);
             const char *dym = names ? ea_gql__did_you_mean(v->a, a->name, names, ndefs, NULL) : "";
-            ea_gql__sb b = sb(v);
+            ea_buf b = sb(v);
             if (owner_type)
-                ea_gql__sb_printf(&b, "Unknown argument \"%s\" on field \"%s.%s\".%s", a->name,
-                                  owner_type, owner_name, dym);
+                ea_buf_printf(&b, "Unknown argument \"%s\" on field \"%s.%s\".%s", a->name,
+                              owner_type, owner_name, dym);
             else
-                ea_gql__sb_printf(&b, "Unknown argument \"%s\" on directive \"@%s\".%s", a->name,
-                                  owner_name, dym);
+                ea_buf_printf(&b, "Unknown argument \"%s\" on directive \"@%s\".%s", a->name,
+                              owner_name, dym);
             report1(v, a->loc, &b);
         }
         walk_value(v, a->value, ad ? ad->type : NULL, ad && ad->defval, true);
@@ -382,17 +364,17 @@ static void required_args(vctx *v, const ea_gql__arg *args, const ea_gql__ival *
             a = a->next;
         if (a)
             continue;
-        ea_gql__sb b = sb(v);
+        ea_buf b = sb(v);
         if (is_field)
-            ea_gql__sb_printf(&b,
-                              "Field \"%s\" argument \"%s\" of type \"%s\" is required, but it "
-                              "was not provided.",
-                              owner, ad->name, ea_gql__tref_str(v->a, ad->type));
+            ea_buf_printf(&b,
+                          "Field \"%s\" argument \"%s\" of type \"%s\" is required, but it "
+                          "was not provided.",
+                          owner, ad->name, ea_gql__tref_str(v->a, ad->type));
         else
-            ea_gql__sb_printf(&b,
-                              "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, but "
-                              "it was not provided.",
-                              owner, ad->name, ea_gql__tref_str(v->a, ad->type));
+            ea_buf_printf(&b,
+                          "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, but "
+                          "it was not provided.",
+                          owner, ad->name, ea_gql__tref_str(v->a, ad->type));
         report1(v, loc, &b);
     }
 }
@@ -406,9 +388,9 @@ static void unique_directives(vctx *v, const ea_gql__directive *dirs)
             continue;
         for (const ea_gql__directive *e = dirs; e != d; e = e->next) {
             if (strcmp(e->name, d->name) == 0) {
-                ea_gql__sb b = sb(v);
-                ea_gql__sb_printf(
-                    &b, "The directive \"@%s\" can only be used once at this location.", d->name);
+                ea_buf b = sb(v);
+                ea_buf_printf(&b, "The directive \"@%s\" can only be used once at this location.",
+                              d->name);
                 report2(v, e->loc, d->loc, &b);
                 break;
             }
@@ -420,13 +402,13 @@ static void walk_directives(vctx *v, const ea_gql__directive *dirs, int location
 {
     for (const ea_gql__directive *d = dirs; d; d = d->next) {
         const ea_gql__dirdef *dd = ea_gql__schema_directive(v->s, d->name);
-        ea_gql__sb b = sb(v);
+        ea_buf b = sb(v);
         if (dd == NULL) {
-            ea_gql__sb_printf(&b, "Unknown directive \"@%s\".", d->name);
+            ea_buf_printf(&b, "Unknown directive \"@%s\".", d->name);
             report1(v, d->loc, &b);
         } else if (!(dd->locations & (1u << location))) {
-            ea_gql__sb_printf(&b, "Directive \"@%s\" may not be used on %s.", d->name,
-                              ea_gql__dirloc_names[location]);
+            ea_buf_printf(&b, "Directive \"@%s\" may not be used on %s.", d->name,
+                          ea_gql__dirloc_names[location]);
             report1(v, d->loc, &b);
         }
         unique_args(v, d->args);
@@ -486,7 +468,7 @@ static void fields_and_frags(vctx *v, const ea_gql__type *parent, const ea_gql__
             const ea_gql__field *def = NULL;
             if (parent && (parent->kind == EA_GQL__K_OBJECT || parent->kind == EA_GQL__K_INTERFACE))
                 def = ea_gql__type_field(parent, s->name);
-            m->f = grow(v->a, m->f, sizeof(ofield), m->n, &m->cap);
+            m->f = ea_arena_grow(v->a, m->f, sizeof(ofield), m->n, &m->cap);
             if (m->f == NULL)
                 return;
             ofield of = {s->alias ? s->alias : s->name, parent, s, def};
@@ -497,7 +479,7 @@ static void fields_and_frags(vctx *v, const ea_gql__type *parent, const ea_gql__
                 seen |= strcmp(m->frags[i], s->name) == 0;
             if (seen)
                 continue;
-            m->frags = grow(v->a, m->frags, sizeof(char *), m->nfrags, &m->capfrags);
+            m->frags = ea_arena_grow(v->a, m->frags, sizeof(char *), m->nfrags, &m->capfrags);
             if (m->frags == NULL)
                 return;
             m->frags[m->nfrags++] = s->name;
@@ -599,7 +581,7 @@ static void pairs_add(vctx *v, const char *a, const char *b, bool excl)
 
 static void cl_push(vctx *v, clist *l, conflict c)
 {
-    l->c = grow(v->a, l->c, sizeof(conflict), l->n, &l->cap);
+    l->c = ea_arena_grow(v->a, l->c, sizeof(conflict), l->n, &l->cap);
     if (l->c)
         l->c[l->n++] = c;
 }
@@ -654,21 +636,21 @@ static bool find_conflict(vctx *v, bool parent_excl, const char *key, const ofie
                  f1->parent->kind == EA_GQL__K_OBJECT && f2->parent->kind == EA_GQL__K_OBJECT);
     memset(out, 0, sizeof(*out));
     out->key = key;
-    ea_gql__sb b = sb(v);
+    ea_buf b = sb(v);
     if (!excl) {
         if (strcmp(f1->node->name, f2->node->name) != 0) {
-            ea_gql__sb_printf(&b, "\"%s\" and \"%s\" are different fields", f1->node->name,
-                              f2->node->name);
-            out->reason = ea_gql__sb_str(&b);
+            ea_buf_printf(&b, "\"%s\" and \"%s\" are different fields", f1->node->name,
+                          f2->node->name);
+            out->reason = ea_buf_str(&b);
         } else if (!same_args(v, f1->node, f2->node)) {
             out->reason = "they have differing arguments";
         }
     }
     const ea_gql__tref *t1 = f1->def ? f1->def->type : NULL, *t2 = f2->def ? f2->def->type : NULL;
     if (out->reason == NULL && t1 && t2 && types_conflict(t1, t2)) {
-        ea_gql__sb_printf(&b, "they return conflicting types \"%s\" and \"%s\"",
-                          ea_gql__tref_str(v->a, t1), ea_gql__tref_str(v->a, t2));
-        out->reason = ea_gql__sb_str(&b);
+        ea_buf_printf(&b, "they return conflicting types \"%s\" and \"%s\"",
+                      ea_gql__tref_str(v->a, t1), ea_gql__tref_str(v->a, t2));
+        out->reason = ea_buf_str(&b);
     }
     if (out->reason) {
         out->f1 = ea_arena_alloc(v->a, sizeof(ea_gql__sel *));
@@ -798,16 +780,16 @@ static void between_sub(vctx *v, clist *out, bool excl, const ea_gql__type *p1,
     }
 }
 
-static void reason_message(ea_gql__sb *b, const conflict *c)
+static void reason_message(ea_buf *b, const conflict *c)
 {
     if (c->reason) {
-        ea_gql__sb_puts(b, c->reason);
+        ea_buf_puts(b, c->reason);
         return;
     }
     for (size_t i = 0; i < c->nsubs; i++) {
         if (i)
-            ea_gql__sb_puts(b, " and ");
-        ea_gql__sb_printf(b, "subfields \"%s\" conflict because ", c->subs[i].key);
+            ea_buf_puts(b, " and ");
+        ea_buf_printf(b, "subfields \"%s\" conflict because ", c->subs[i].key);
         reason_message(b, &c->subs[i]);
     }
 }
@@ -828,11 +810,11 @@ static void overlapping_fields(vctx *v, const ea_gql__type *parent, const ea_gql
     }
     for (size_t i = 0; i < out.n; i++) {
         const conflict *c = &out.c[i];
-        ea_gql__sb b = sb(v);
-        ea_gql__sb_printf(&b, "Fields \"%s\" conflict because ", c->key);
+        ea_buf b = sb(v);
+        ea_buf_printf(&b, "Fields \"%s\" conflict because ", c->key);
         reason_message(&b, c);
-        ea_gql__sb_puts(&b, ". Use different aliases on the fields to fetch both if this was "
-                            "intentional.");
+        ea_buf_puts(&b, ". Use different aliases on the fields to fetch both if this was "
+                        "intentional.");
         size_t n = c->n1 + c->n2;
         ea_gql__loc *locs = ea_arena_alloc(v->a, sizeof(ea_gql__loc) * n);
         if (locs == NULL)
@@ -841,7 +823,7 @@ static void overlapping_fields(vctx *v, const ea_gql__type *parent, const ea_gql
             locs[k] = c->f1[k]->loc;
         for (size_t k = 0; k < c->n2; k++)
             locs[c->n1 + k] = c->f2[k]->loc;
-        report(v, ea_gql__sb_str(&b), locs, n);
+        report(v, ea_buf_str(&b), locs, n);
     }
     if (v->merge_exhausted)
         report(v, "Document is too complex to validate: too many fields to compare for merging.",
@@ -871,7 +853,7 @@ static bool types_overlap(const ea_gql__type *a, const ea_gql__type *b)
 
 static void walk_selset(vctx *v, const ea_gql__type *parent, const ea_gql__selset *ss);
 
-static void field_suggestions(vctx *v, ea_gql__sb *b, const ea_gql__type *t, const char *name)
+static void field_suggestions(vctx *v, ea_buf *b, const ea_gql__type *t, const char *name)
 {
     if (ea_gql__type_is_abstract(t)) {
         /* getSuggestedTypeNames: possible types and their interfaces having the field */
@@ -927,7 +909,7 @@ static void field_suggestions(vctx *v, ea_gql__sb *b, const ea_gql__type *t, con
         if (n > 0) {
             CANDS(names, n, types[i_]->name);
             if (names)
-                ea_gql__sb_puts(
+                ea_buf_puts(
                     b, ea_gql__did_you_mean_list(v->a, names, n, "to use an inline fragment on"));
             return;
         }
@@ -935,7 +917,7 @@ static void field_suggestions(vctx *v, ea_gql__sb *b, const ea_gql__type *t, con
     if (t->kind == EA_GQL__K_OBJECT || t->kind == EA_GQL__K_INTERFACE) {
         CANDS(names, t->nfields, t->fields[i_].name);
         if (names)
-            ea_gql__sb_puts(b, ea_gql__did_you_mean(v->a, name, names, t->nfields, NULL));
+            ea_buf_puts(b, ea_gql__did_you_mean(v->a, name, names, t->nfields, NULL));
     }
 }
 
@@ -945,25 +927,25 @@ static void walk_field(vctx *v, const ea_gql__type *parent, const ea_gql__sel *s
     /* ScalarLeafs */
     if (def) {
         const ea_gql__type *nt = ea_gql__tref_named(def->type);
-        ea_gql__sb b = sb(v);
+        ea_buf b = sb(v);
         if (ea_gql__type_is_leaf(nt) && s->selset) {
-            ea_gql__sb_printf(&b,
-                              "Field \"%s\" must not have a selection since type \"%s\" has no "
-                              "subfields.",
-                              s->name, ea_gql__tref_str(v->a, def->type));
+            ea_buf_printf(&b,
+                          "Field \"%s\" must not have a selection since type \"%s\" has no "
+                          "subfields.",
+                          s->name, ea_gql__tref_str(v->a, def->type));
             report1(v, s->selset->loc, &b);
         } else if (!ea_gql__type_is_leaf(nt) && !s->selset) {
-            ea_gql__sb_printf(&b,
-                              "Field \"%s\" of type \"%s\" must have a selection of subfields. "
-                              "Did you mean \"%s { ... }\"?",
-                              s->name, ea_gql__tref_str(v->a, def->type), s->name);
+            ea_buf_printf(&b,
+                          "Field \"%s\" of type \"%s\" must have a selection of subfields. "
+                          "Did you mean \"%s { ... }\"?",
+                          s->name, ea_gql__tref_str(v->a, def->type), s->name);
             report1(v, s->loc, &b);
         }
     }
     /* FieldsOnCorrectType */
     if (parent && def == NULL) {
-        ea_gql__sb b = sb(v);
-        ea_gql__sb_printf(&b, "Cannot query field \"%s\" on type \"%s\".", s->name, parent->name);
+        ea_buf b = sb(v);
+        ea_buf_printf(&b, "Cannot query field \"%s\" on type \"%s\".", s->name, parent->name);
         field_suggestions(v, &b, parent, s->name);
         report1(v, s->loc, &b);
     }
@@ -992,19 +974,19 @@ static void walk_selset(vctx *v, const ea_gql__type *parent, const ea_gql__selse
             const ea_gql__type *t = parent;
             if (s->type_cond) {
                 t = ea_gql__schema_type(v->s, s->type_cond);
-                ea_gql__sb b = sb(v);
+                ea_buf b = sb(v);
                 if (t && !ea_gql__type_is_composite(t)) {
-                    ea_gql__sb_printf(&b, "Fragment cannot condition on non composite type \"%s\".",
-                                      s->type_cond);
+                    ea_buf_printf(&b, "Fragment cannot condition on non composite type \"%s\".",
+                                  s->type_cond);
                     report1(v, s->type_cond_loc, &b);
                 }
             }
             if (t && parent && ea_gql__type_is_composite(t) && !types_overlap(t, parent)) {
-                ea_gql__sb b = sb(v);
-                ea_gql__sb_printf(&b,
-                                  "Fragment cannot be spread here as objects of type \"%s\" can "
-                                  "never be of type \"%s\".",
-                                  parent->name, t->name);
+                ea_buf b = sb(v);
+                ea_buf_printf(&b,
+                              "Fragment cannot be spread here as objects of type \"%s\" can "
+                              "never be of type \"%s\".",
+                              parent->name, t->name);
                 report1(v, s->loc, &b);
             }
             unique_directives(v, s->directives);
@@ -1015,17 +997,17 @@ static void walk_selset(vctx *v, const ea_gql__type *parent, const ea_gql__selse
             continue;
         }
         const ea_gql__def *fr = ea_gql__doc_fragment(v->d, s->name);
-        ea_gql__sb b = sb(v);
+        ea_buf b = sb(v);
         if (fr == NULL) {
-            ea_gql__sb_printf(&b, "Unknown fragment \"%s\".", s->name);
+            ea_buf_printf(&b, "Unknown fragment \"%s\".", s->name);
             report1(v, s->name_loc, &b);
         } else {
             const ea_gql__type *ft = ea_gql__schema_type(v->s, fr->type_cond);
             if (ft && parent && ea_gql__type_is_composite(ft) && !types_overlap(ft, parent)) {
-                ea_gql__sb_printf(&b,
-                                  "Fragment \"%s\" cannot be spread here as objects of type "
-                                  "\"%s\" can never be of type \"%s\".",
-                                  s->name, parent->name, ft->name);
+                ea_buf_printf(&b,
+                              "Fragment \"%s\" cannot be spread here as objects of type "
+                              "\"%s\" can never be of type \"%s\".",
+                              s->name, parent->name, ft->name);
                 report1(v, s->loc, &b);
             }
         }
@@ -1042,7 +1024,7 @@ static size_t fragment_spreads(vctx *v, const ea_gql__selset *root, const ea_gql
     size_t n = 0, cap = 0, nstack = 0, capstack = 0;
     const ea_gql__sel **spreads = NULL;
     const ea_gql__selset **stack = NULL;
-    stack = grow(v->a, stack, sizeof(*stack), nstack, &capstack);
+    stack = ea_arena_grow(v->a, stack, sizeof(*stack), nstack, &capstack);
     if (stack == NULL)
         return 0;
     stack[nstack++] = root;
@@ -1050,12 +1032,12 @@ static size_t fragment_spreads(vctx *v, const ea_gql__selset *root, const ea_gql
         const ea_gql__selset *ss = stack[--nstack];
         for (const ea_gql__sel *s = ss->first; s; s = s->next) {
             if (s->kind == EA_GQL__SEL_SPREAD) {
-                spreads = grow(v->a, spreads, sizeof(*spreads), n, &cap);
+                spreads = ea_arena_grow(v->a, spreads, sizeof(*spreads), n, &cap);
                 if (spreads == NULL)
                     return 0;
                 spreads[n++] = s;
             } else if (s->selset) {
-                stack = grow(v->a, stack, sizeof(*stack), nstack, &capstack);
+                stack = ea_arena_grow(v->a, stack, sizeof(*stack), nstack, &capstack);
                 if (stack == NULL)
                     return 0;
                 stack[nstack++] = s->selset;
@@ -1071,7 +1053,7 @@ static size_t referenced_fragments(vctx *v, const ea_gql__selset *root, const ea
 {
     size_t n = 0, cap = 0, nstack = 0, capstack = 0;
     const ea_gql__def **frags = NULL;
-    const ea_gql__selset **stack = grow(v->a, NULL, sizeof(*stack), 0, &capstack);
+    const ea_gql__selset **stack = ea_arena_grow(v->a, NULL, sizeof(*stack), 0, &capstack);
     if (stack == NULL)
         return 0;
     stack[nstack++] = root;
@@ -1088,8 +1070,8 @@ static size_t referenced_fragments(vctx *v, const ea_gql__selset *root, const ea
             const ea_gql__def *fr = ea_gql__doc_fragment(v->d, spreads[i]->name);
             if (fr == NULL)
                 continue;
-            frags = grow(v->a, frags, sizeof(*frags), n, &cap);
-            stack = grow(v->a, stack, sizeof(*stack), nstack, &capstack);
+            frags = ea_arena_grow(v->a, frags, sizeof(*frags), n, &cap);
+            stack = ea_arena_grow(v->a, stack, sizeof(*stack), nstack, &capstack);
             if (frags == NULL || stack == NULL)
                 return 0;
             frags[n++] = fr;
@@ -1125,7 +1107,7 @@ static void detect_cycles(vctx *v, cycle_state *c, const ea_gql__def *fr)
         if (strcmp(c->visited[i], fr->name) == 0)
             return;
     }
-    c->visited = grow(v->a, c->visited, sizeof(char *), c->nvisited, &c->capvisited);
+    c->visited = ea_arena_grow(v->a, c->visited, sizeof(char *), c->nvisited, &c->capvisited);
     if (c->visited == NULL)
         return;
     c->visited[c->nvisited++] = fr->name;
@@ -1133,8 +1115,8 @@ static void detect_cycles(vctx *v, cycle_state *c, const ea_gql__def *fr)
     size_t ns = fragment_spreads(v, fr->selset, &spreads);
     if (ns == 0)
         return;
-    c->idx_names = grow(v->a, c->idx_names, sizeof(char *), c->nidx, &c->capidx);
-    c->idx = grow(v->a, c->idx, sizeof(size_t), c->nidx, &c->capidx2);
+    c->idx_names = ea_arena_grow(v->a, c->idx_names, sizeof(char *), c->nidx, &c->capidx);
+    c->idx = ea_arena_grow(v->a, c->idx, sizeof(size_t), c->nidx, &c->capidx2);
     if (c->idx_names == NULL || c->idx == NULL)
         return;
     c->idx_names[c->nidx] = fr->name;
@@ -1142,7 +1124,7 @@ static void detect_cycles(vctx *v, cycle_state *c, const ea_gql__def *fr)
     for (size_t i = 0; i < ns; i++) {
         const ea_gql__sel *sp = spreads[i];
         long ci = cycle_index(c, sp->name);
-        c->path = grow(v->a, c->path, sizeof(ea_gql__sel *), c->npath, &c->cappath);
+        c->path = ea_arena_grow(v->a, c->path, sizeof(ea_gql__sel *), c->npath, &c->cappath);
         if (c->path == NULL)
             return;
         c->path[c->npath++] = sp;
@@ -1153,16 +1135,16 @@ static void detect_cycles(vctx *v, cycle_state *c, const ea_gql__def *fr)
         } else {
             size_t len = c->npath - (size_t)ci;
             ea_gql__loc *locs = ea_arena_alloc(v->a, sizeof(ea_gql__loc) * len);
-            ea_gql__sb b = sb(v);
-            ea_gql__sb_printf(&b, "Cannot spread fragment \"%s\" within itself", sp->name);
+            ea_buf b = sb(v);
+            ea_buf_printf(&b, "Cannot spread fragment \"%s\" within itself", sp->name);
             for (size_t k = 0; k + 1 < len; k++)
-                ea_gql__sb_printf(&b, "%s\"%s\"", k == 0 ? " via " : ", ",
-                                  c->path[(size_t)ci + k]->name);
-            ea_gql__sb_puts(&b, ".");
+                ea_buf_printf(&b, "%s\"%s\"", k == 0 ? " via " : ", ",
+                              c->path[(size_t)ci + k]->name);
+            ea_buf_puts(&b, ".");
             if (locs) {
                 for (size_t k = 0; k < len; k++)
                     locs[k] = c->path[(size_t)ci + k]->loc;
-                report(v, ea_gql__sb_str(&b), locs, len);
+                report(v, ea_buf_str(&b), locs, len);
             }
         }
         c->npath--;
@@ -1196,7 +1178,7 @@ static void sub_collect(vctx *v, const ea_gql__type *root, const ea_gql__selset 
         if (skip)
             continue;
         if (s->kind == EA_GQL__SEL_FIELD) {
-            *f = grow(v->a, *f, sizeof(ea_gql__sel *), *n, cap);
+            *f = ea_arena_grow(v->a, *f, sizeof(ea_gql__sel *), *n, cap);
             if (*f == NULL)
                 return;
             (*f)[(*n)++] = s;
@@ -1210,7 +1192,7 @@ static void sub_collect(vctx *v, const ea_gql__type *root, const ea_gql__selset 
                 was |= strcmp((*seen)[i], s->name) == 0;
             if (was)
                 continue;
-            *seen = grow(v->a, *seen, sizeof(char *), *nseen, capseen);
+            *seen = ea_arena_grow(v->a, *seen, sizeof(char *), *nseen, capseen);
             if (*seen == NULL)
                 return;
             (*seen)[(*nseen)++] = s->name;
@@ -1264,13 +1246,13 @@ static void single_field_subscription(vctx *v, const ea_gql__def *op)
                     extra[nextra++] = f[k]->loc;
             }
         }
-        ea_gql__sb b = sb(v);
+        ea_buf b = sb(v);
         if (op->name)
-            ea_gql__sb_printf(&b, "Subscription \"%s\" must select only one top level field.",
-                              op->name);
+            ea_buf_printf(&b, "Subscription \"%s\" must select only one top level field.",
+                          op->name);
         else
-            ea_gql__sb_puts(&b, "Anonymous Subscription must select only one top level field.");
-        report(v, ea_gql__sb_str(&b), extra, nextra);
+            ea_buf_puts(&b, "Anonymous Subscription must select only one top level field.");
+        report(v, ea_buf_str(&b), extra, nextra);
     }
     for (size_t i = 0; i < n; i++) {
         const char *key = f[i]->alias ? f[i]->alias : f[i]->name;
@@ -1284,16 +1266,16 @@ static void single_field_subscription(vctx *v, const ea_gql__def *op)
             if (strcmp(key, f[k]->alias ? f[k]->alias : f[k]->name) == 0)
                 extra[nextra++] = f[k]->loc;
         }
-        ea_gql__sb b = sb(v);
+        ea_buf b = sb(v);
         if (op->name)
-            ea_gql__sb_printf(&b,
-                              "Subscription \"%s\" must not select an introspection top level "
-                              "field.",
-                              op->name);
+            ea_buf_printf(&b,
+                          "Subscription \"%s\" must not select an introspection top level "
+                          "field.",
+                          op->name);
         else
-            ea_gql__sb_puts(&b, "Anonymous Subscription must not select an introspection top level "
-                                "field.");
-        report(v, ea_gql__sb_str(&b), extra, nextra);
+            ea_buf_puts(&b, "Anonymous Subscription must not select an introspection top level "
+                            "field.");
+        report(v, ea_buf_str(&b), extra, nextra);
     }
 }
 
@@ -1325,12 +1307,12 @@ static void variable_rules(vctx *v, const ea_gql__def *op)
         while (vd && strcmp(vd->name, u->var->str) != 0)
             vd = vd->next;
         if (vd == NULL) {
-            ea_gql__sb b = sb(v);
+            ea_buf b = sb(v);
             if (op->name)
-                ea_gql__sb_printf(&b, "Variable \"$%s\" is not defined by operation \"%s\".",
-                                  u->var->str, op->name);
+                ea_buf_printf(&b, "Variable \"$%s\" is not defined by operation \"%s\".",
+                              u->var->str, op->name);
             else
-                ea_gql__sb_printf(&b, "Variable \"$%s\" is not defined.", u->var->str);
+                ea_buf_printf(&b, "Variable \"$%s\" is not defined.", u->var->str);
             report2(v, u->var->loc, op->loc, &b);
         }
     }
@@ -1339,12 +1321,12 @@ static void variable_rules(vctx *v, const ea_gql__def *op)
         for (size_t i = 0; i < v->nusages && !used; i++)
             used = strcmp(v->usages[i].var->str, vd->name) == 0;
         if (!used) {
-            ea_gql__sb b = sb(v);
+            ea_buf b = sb(v);
             if (op->name)
-                ea_gql__sb_printf(&b, "Variable \"$%s\" is never used in operation \"%s\".",
-                                  vd->name, op->name);
+                ea_buf_printf(&b, "Variable \"$%s\" is never used in operation \"%s\".", vd->name,
+                              op->name);
             else
-                ea_gql__sb_printf(&b, "Variable \"$%s\" is never used.", vd->name);
+                ea_buf_printf(&b, "Variable \"$%s\" is never used.", vd->name);
             report1(v, vd->loc, &b);
         }
     }
@@ -1358,11 +1340,11 @@ static void variable_rules(vctx *v, const ea_gql__def *op)
         const ea_gql__tref *vt = ea_gql__tref_from_ast(v->s, v->a, vd->type);
         if (vt == NULL || allowed_usage(vt, vd->defval, u->type, u->loc_default))
             continue;
-        ea_gql__sb b = sb(v);
-        ea_gql__sb_printf(&b,
-                          "Variable \"$%s\" of type \"%s\" used in position expecting type "
-                          "\"%s\".",
-                          u->var->str, ea_gql__tref_str(v->a, vt), ea_gql__tref_str(v->a, u->type));
+        ea_buf b = sb(v);
+        ea_buf_printf(&b,
+                      "Variable \"$%s\" of type \"%s\" used in position expecting type "
+                      "\"%s\".",
+                      u->var->str, ea_gql__tref_str(v->a, vt), ea_gql__tref_str(v->a, u->type));
         report2(v, vd->loc, u->var->loc, &b);
     }
 }
@@ -1370,14 +1352,14 @@ static void variable_rules(vctx *v, const ea_gql__def *op)
 static void walk_operation(vctx *v, const ea_gql__def *op, size_t nops,
                            const ea_gql__def *first_same)
 {
-    ea_gql__sb b = sb(v);
+    ea_buf b = sb(v);
     if (op->name && first_same) {
-        ea_gql__sb_printf(&b, "There can be only one operation named \"%s\".", op->name);
+        ea_buf_printf(&b, "There can be only one operation named \"%s\".", op->name);
         report2(v, first_same->name_loc, op->name_loc, &b);
     }
     if (op->name == NULL && nops > 1) {
-        ea_gql__sb b2 = sb(v);
-        ea_gql__sb_puts(&b2, "This anonymous operation must be the only defined operation.");
+        ea_buf b2 = sb(v);
+        ea_buf_puts(&b2, "This anonymous operation must be the only defined operation.");
         report1(v, op->loc, &b2);
     }
     if (op->op == EA_GQL_OP_SUBSCRIPTION)
@@ -1402,9 +1384,9 @@ static void walk_operation(vctx *v, const ea_gql__def *op, size_t nops,
             if (strcmp(w->name, vd->name) == 0)
                 locs[n++] = w->name_loc;
         }
-        ea_gql__sb b3 = sb(v);
-        ea_gql__sb_printf(&b3, "There can be only one variable named \"$%s\".", vd->name);
-        report(v, ea_gql__sb_str(&b3), locs, n);
+        ea_buf b3 = sb(v);
+        ea_buf_printf(&b3, "There can be only one variable named \"$%s\".", vd->name);
+        report(v, ea_buf_str(&b3), locs, n);
     }
     unique_directives(v, op->directives);
     v->nusages = 0;
@@ -1412,9 +1394,9 @@ static void walk_operation(vctx *v, const ea_gql__def *op, size_t nops,
         /* VariablesAreInputTypes, then KnownTypeNames inside the type */
         const ea_gql__tref *vt = ea_gql__tref_from_ast(v->s, v->a, vd->type);
         if (vt && !ea_gql__type_is_input(ea_gql__tref_named(vt))) {
-            ea_gql__sb b4 = sb(v);
-            ea_gql__sb_printf(&b4, "Variable \"$%s\" cannot be non-input type \"%s\".", vd->name,
-                              ea_gql__typeref_str(v->a, vd->type));
+            ea_buf b4 = sb(v);
+            ea_buf_printf(&b4, "Variable \"$%s\" cannot be non-input type \"%s\".", vd->name,
+                          ea_gql__typeref_str(v->a, vd->type));
             report1(v, vd->type->loc, &b4);
         }
         unique_directives(v, vd->directives);
@@ -1440,17 +1422,17 @@ static void walk_operation(vctx *v, const ea_gql__def *op, size_t nops,
 static void walk_fragment(vctx *v, const ea_gql__def *fr, const ea_gql__def *first_same,
                           cycle_state *cycles)
 {
-    ea_gql__sb b = sb(v);
+    ea_buf b = sb(v);
     if (first_same) {
-        ea_gql__sb_printf(&b, "There can be only one fragment named \"%s\".", fr->name);
+        ea_buf_printf(&b, "There can be only one fragment named \"%s\".", fr->name);
         report2(v, first_same->name_loc, fr->name_loc, &b);
     }
     detect_cycles(v, cycles, fr);
     const ea_gql__type *t = ea_gql__schema_type(v->s, fr->type_cond);
     if (t && !ea_gql__type_is_composite(t)) {
-        ea_gql__sb b2 = sb(v);
-        ea_gql__sb_printf(&b2, "Fragment \"%s\" cannot condition on non composite type \"%s\".",
-                          fr->name, fr->type_cond);
+        ea_buf b2 = sb(v);
+        ea_buf_printf(&b2, "Fragment \"%s\" cannot condition on non composite type \"%s\".",
+                      fr->name, fr->type_cond);
         report1(v, fr->type_cond_loc, &b2);
     }
     unique_directives(v, fr->directives);
@@ -1461,13 +1443,15 @@ static void walk_fragment(vctx *v, const ea_gql__def *fr, const ea_gql__def *fir
     v->nusages = 0;
 }
 
-void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *errors)
+void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *errors,
+                      size_t text_max)
 {
     vctx v;
     memset(&v, 0, sizeof(v));
     v.s = s;
     v.d = d;
     v.errors = errors;
+    v.text_max = text_max;
     v.report = true;
     v.a = ea_arena_new(32 * 1024);
     if (v.a == NULL) {
@@ -1479,11 +1463,11 @@ void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *
     for (const ea_gql__def *def = d->defs; def; def = def->next) {
         if (def->kind == EA_GQL__D_OPERATION || def->kind == EA_GQL__D_FRAGMENT)
             continue;
-        ea_gql__sb b = sb(&v);
+        ea_buf b = sb(&v);
         if (def->kind == EA_GQL__D_SCHEMA)
-            ea_gql__sb_puts(&b, "The schema definition is not executable.");
+            ea_buf_puts(&b, "The schema definition is not executable.");
         else
-            ea_gql__sb_printf(&b, "The \"%s\" definition is not executable.", def->name);
+            ea_buf_printf(&b, "The \"%s\" definition is not executable.", def->name);
         report1(&v, def->loc, &b);
     }
     v.merge_budget = EA_GQL__MERGE_BUDGET;
@@ -1516,7 +1500,7 @@ void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *
         const ea_gql__def **fr = NULL;
         size_t n = referenced_fragments(&v, d->ops[i]->selset, &fr);
         for (size_t k = 0; k < n; k++) {
-            used = grow(v.a, used, sizeof(*used), nused, &capused);
+            used = ea_arena_grow(v.a, used, sizeof(*used), nused, &capused);
             if (used == NULL)
                 break;
             used[nused++] = fr[k];
@@ -1527,8 +1511,8 @@ void ea_gql__validate(const ea_gql_schema *s, const ea_gql_document *d, json_t *
         for (size_t k = 0; k < nused && !u; k++)
             u = strcmp(used[k]->name, d->frags[i]->name) == 0;
         if (!u) {
-            ea_gql__sb b = sb(&v);
-            ea_gql__sb_printf(&b, "Fragment \"%s\" is never used.", d->frags[i]->name);
+            ea_buf b = sb(&v);
+            ea_buf_printf(&b, "Fragment \"%s\" is never used.", d->frags[i]->name);
             report1(&v, d->frags[i]->loc, &b);
         }
     }
