@@ -58,6 +58,7 @@ test('one sorted list of what can be charted, the same on every page, events wit
   const overview = await eventually(async () => { const v = await optionValues(page.getByTestId('overview-event')); return v.length === 5 ? v : null; }, 15000, 'overview list');
   assert.deepEqual(overview, want);
   await page.goto(`${APP}/charts`);
+  // the page shows the list whole (events and definitions) or not at all
   assert.deepEqual(await eventually(async () => { const v = await optionValues(page.getByTestId('metric-select')); return v.length ? v : null; }, 15000, 'charts list'), want);
   await page.goto(`${APP}/alerts`);
   assert.deepEqual(await eventually(async () => { const v = await optionValues(page.getByTestId('alert-metric')); return v.length ? v : null; }, 15000, 'alerts list'), want);

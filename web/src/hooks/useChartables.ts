@@ -16,15 +16,18 @@ export function useChartables(): {
   const eventsKnown = has(caps, 'Query', 'events');
   const defs = useQuery<{ metricDefinitions: MetricDefinition[] }>(METRIC_DEFINITIONS, { variables: { tenant } });
   const ev = useQuery<{ events: EventInfo[] }>(EVENTS, { variables: { tenant }, skip: !eventsKnown });
+  const loading = (defs.loading && !defs.data) || (eventsKnown && ev.loading && !ev.data);
+  // the list appears whole or not at all: a partial one (definitions before the events came)
+  // would offer a different list for a moment and pick a different default
   const list = useMemo(
-    () => buildChartables(ev.data?.events ?? [], defs.data?.metricDefinitions ?? []),
-    [ev.data, defs.data],
+    () => (loading ? [] : buildChartables(ev.data?.events ?? [], defs.data?.metricDefinitions ?? [])),
+    [loading, ev.data, defs.data],
   );
   return {
     list,
     events: ev.data?.events ?? [],
     defs: defs.data?.metricDefinitions ?? [],
-    loading: (defs.loading && !defs.data) || (eventsKnown && ev.loading && !ev.data),
+    loading,
     error: defs.error?.message ?? ev.error?.message ?? null,
     refetch: () => { defs.refetch(); if (eventsKnown) ev.refetch(); },
     eventsKnown,
