@@ -55,6 +55,8 @@ void ea_buf_advance(ea_buf *b, size_t n);
 /* Appends; false when the buffer failed (now or before), in which case nothing is written. */
 bool ea_buf_append(ea_buf *b, const void *s, size_t n);
 bool ea_buf_puts(ea_buf *b, const char *s);
+/* A string literal, its length known at compile time (hot paths). */
+#define ea_buf_lit(b, s) ea_buf_append((b), "" s, sizeof(s) - 1)
 bool ea_buf_putc(ea_buf *b, char c);
 bool ea_buf_printf(ea_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Decimal integer, without printf (hot paths format several per event). */

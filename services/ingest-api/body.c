@@ -7,7 +7,7 @@
  */
 #include "body.h"
 #include "ea_time.h"
-#include "jsonw.h"
+#include "ea_buf.h"
 
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -221,46 +221,52 @@ void ingest_event_build(json_t *ev, const json_t *batch_sent_at, const char *ten
      * second object tree and dumping it was a fifth of the request's CPU (perf, bench/README.md).
      * The reserved fields are removed from the parsed event (the tree is ours and discarded after
      * this) so what remains, in its original order, is exactly the properties. */
-    ingest_jw w;
-    ingest_jw_init(&w, NULL, 0);
-    ingest_jw_lit(&w, "{\"v\":1,\"tenant\":");
-    ingest_jw_str(&w, tenant, tl);
-    ingest_jw_lit(&w, ",\"event_id\":");
-    ingest_jw_str(&w, e->event_id, il);
-    ingest_jw_lit(&w, ",\"event\":");
-    ingest_jw_str(&w, json_string_value(name), json_string_length(name));
-    ingest_jw_lit(&w, ",\"ts\":");
-    ingest_jw_i64(&w, ts);
-    ingest_jw_lit(&w, ",\"received_at\":");
-    ingest_jw_i64(&w, received_ms);
-    ingest_jw_lit(&w, ",\"properties\":");
+    char first[1024]; /* most messages fit: one exactly sized allocation in ea_buf_take */
+    ea_buf w;
+    ea_buf_init_storage(&w, first, sizeof(first), lim->max_event);
+    ea_buf_lit(&w, "{\"v\":1,\"tenant\":");
+    ea_buf_json_string(&w, tenant, tl);
+    ea_buf_lit(&w, ",\"event_id\":");
+    ea_buf_json_string(&w, e->event_id, il);
+    ea_buf_lit(&w, ",\"event\":");
+    ea_buf_json_string(&w, json_string_value(name), json_string_length(name));
+    ea_buf_lit(&w, ",\"ts\":");
+    ea_buf_put_i64(&w, ts);
+    ea_buf_lit(&w, ",\"received_at\":");
+    ea_buf_put_i64(&w, received_ms);
+    ea_buf_lit(&w, ",\"properties\":");
     json_t *evm = (json_t *)ev;
     json_object_del(evm, "event"); /* `name` is dead from here on */
     json_object_del(evm, "timestamp");
     json_object_del(evm, "event_id");
     json_object_del(evm, "sent_at");
     json_object_del(evm, "api_key"); /* a key never becomes a stored property */
-    size_t room = w.cap - w.len;
-    size_t need =
-        w.ok ? json_dumpb(evm, w.buf + w.len, room, JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
-    if (w.ok && need > room && ingest_jw_reserve(&w, need))
-        need = json_dumpb(evm, w.buf + w.len, need, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!w.ok || need == 0) {
-        ingest_jw_free(&w);
-        reject(e, "internal", "%s", "could not encode event");
-        return;
+    /* dumped in place when it fits the room left (the NUL's byte kept), else once more after
+     * growing to the exact size; the cap (INGEST_MAX_EVENT) refuses a larger event here */
+    size_t room = 0, need = 0;
+    if (ea_buf_ok(&w)) {
+        room = w.cap - w.len - 1;
+        if (room > w.max - w.len)
+            room = w.max - w.len;
+        need = json_dumpb(evm, w.p + w.len, room, JSON_COMPACT | JSON_PRESERVE_ORDER);
     }
-    w.len += need;
-    ingest_jw_lit(&w, "}");
-    if (!w.ok) {
-        ingest_jw_free(&w);
-        reject(e, "internal", "%s", "could not encode event");
+    if (need > room && ea_buf_reserve(&w, need))
+        need = json_dumpb(evm, w.p + w.len, need, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (ea_buf_ok(&w) && need > 0) {
+        ea_buf_advance(&w, need);
+        ea_buf_putc(&w, '}');
+    } else if (ea_buf_ok(&w)) {
+        ea_buf_fail(&w, EA_BUF_NOMEM); /* jansson could not dump the properties */
+    }
+    if (w.err == EA_BUF_TOO_BIG) {
+        ea_buf_free(&w);
+        reject(e, "event_too_large", "%s", "event is larger than the limit");
         return;
     }
     e->payload_len = w.len;
-    e->payload = ingest_jw_take(&w); /* NUL-terminated */
-    if (e->payload_len > lim->max_event) {
-        reject(e, "event_too_large", "%s", "event is larger than the limit");
+    e->payload = ea_buf_take(&w); /* NUL-terminated; NULL when the buffer failed */
+    if (e->payload == NULL) {
+        reject(e, "internal", "%s", "could not encode event");
         return;
     }
     e->accepted = true;

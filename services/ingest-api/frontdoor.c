@@ -33,7 +33,7 @@
 #include "handler.h"
 #include "inflate.h"
 #include "ingest_auth.h"
-#include "jsonw.h"
+#include "ea_buf.h"
 #include "posthog.h"
 #include "segment.h"
 
@@ -126,50 +126,58 @@ void ingest_door_error(h2o_req_t *req, const ingest_door *door, int status, cons
     send_error(req, door, status, code, msg, -1);
 }
 
+/* The cap of the reply (ea_buf): per event its index, its event_id (at most 128 bytes) and our
+ * own code and message (ingest_event.error, under 160 bytes), each at most 6x when escaped, fit
+ * INGEST_RESULT_MAX; INGEST_MAX_BATCH bounds the events. */
+#define INGEST_RESULT_MAX 2048
+static size_t reply_max(const ingest_batch *b)
+{
+    return (b->n + 1) * INGEST_RESULT_MAX;
+}
+
 /* Writes the per-event results array; counts accepted and unavailable events. Hand-written
- * (jsonw.h) rather than a jansson tree: this runs once per request on the hot path. */
-static void results_write(ingest_jw *w, const ingest_batch *b, size_t *accepted,
-                          size_t *unavailable)
+ * (ea_buf) rather than a jansson tree: this runs once per request on the hot path. */
+static void results_write(ea_buf *w, const ingest_batch *b, size_t *accepted, size_t *unavailable)
 {
     *accepted = *unavailable = 0;
-    ingest_jw_lit(w, "[");
+    ea_buf_lit(w, "[");
     for (size_t i = 0; i < b->n; i++) {
         const ingest_event *e = &b->events[i];
         if (i > 0)
-            ingest_jw_lit(w, ",");
-        ingest_jw_lit(w, "{\"index\":");
-        ingest_jw_i64(w, (int64_t)i);
+            ea_buf_lit(w, ",");
+        ea_buf_lit(w, "{\"index\":");
+        ea_buf_put_i64(w, (int64_t)i);
         if (e->event_id != NULL) {
-            ingest_jw_lit(w, ",\"event_id\":");
-            ingest_jw_str(w, e->event_id, strlen(e->event_id));
+            ea_buf_lit(w, ",\"event_id\":");
+            ea_buf_json_string(w, e->event_id, strlen(e->event_id));
         }
         if (e->accepted) {
-            ingest_jw_lit(w, ",\"status\":\"accepted\"}");
+            ea_buf_lit(w, ",\"status\":\"accepted\"}");
             (*accepted)++;
             continue;
         }
-        ingest_jw_lit(w, ",\"status\":\"rejected\",\"code\":");
-        ingest_jw_str(w, e->error_code, strlen(e->error_code));
-        ingest_jw_lit(w, ",\"error\":");
-        ingest_jw_str(w, e->error, strlen(e->error));
-        ingest_jw_lit(w, "}");
+        ea_buf_lit(w, ",\"status\":\"rejected\",\"code\":");
+        ea_buf_json_string(w, e->error_code, strlen(e->error_code));
+        ea_buf_lit(w, ",\"error\":");
+        ea_buf_json_string(w, e->error, strlen(e->error));
+        ea_buf_lit(w, "}");
         if (strcmp(e->error_code, "unavailable") == 0)
             (*unavailable)++;
     }
-    ingest_jw_lit(w, "]");
+    ea_buf_lit(w, "]");
 }
 
 void ingest_door_answer(h2o_req_t *req, const ingest_door *door, const ingest_batch *b)
 {
     ingest_source src = door != NULL ? door->source : INGEST_SOURCE_INGEST;
     char stack[2048];
-    ingest_jw res;
-    ingest_jw_init(&res, stack, sizeof(stack));
+    ea_buf res;
+    ea_buf_init_storage(&res, stack, sizeof(stack), reply_max(b));
     size_t accepted, unavailable;
     results_write(&res, b, &accepted, &unavailable);
     size_t rejected = b->n - accepted;
-    if (!res.ok) {
-        ingest_jw_free(&res);
+    if (!ea_buf_ok(&res)) {
+        ea_buf_free(&res);
         send_error(req, door, 500, "internal", "out of memory", -1);
         return;
     }
@@ -192,49 +200,49 @@ void ingest_door_answer(h2o_req_t *req, const ingest_door *door, const ingest_ba
             status = 400, code = "no_valid_event", msg = "no valid event in the body";
     }
     char head_stack[512];
-    ingest_jw head;
-    ingest_jw_init(&head, head_stack, sizeof(head_stack));
-    ingest_jw_lit(&head, "{");
+    ea_buf head;
+    ea_buf_init_storage(&head, head_stack, sizeof(head_stack), reply_max(b) + sizeof(head_stack));
+    ea_buf_lit(&head, "{");
     if (code != NULL) {
         if (src == INGEST_SOURCE_SEGMENT) {
-            ingest_jw_lit(&head, "\"success\":false,\"message\":");
-            ingest_jw_str(&head, msg, strlen(msg));
-            ingest_jw_lit(&head, ",");
+            ea_buf_lit(&head, "\"success\":false,\"message\":");
+            ea_buf_json_string(&head, msg, strlen(msg));
+            ea_buf_lit(&head, ",");
         } else if (src == INGEST_SOURCE_POSTHOG) {
-            ingest_jw_lit(&head, "\"type\":");
-            ingest_jw_str(&head, posthog_type(status), strlen(posthog_type(status)));
-            ingest_jw_lit(&head, ",\"code\":");
-            ingest_jw_str(&head, code, strlen(code));
-            ingest_jw_lit(&head, ",\"detail\":");
-            ingest_jw_str(&head, msg, strlen(msg));
-            ingest_jw_lit(&head, ",\"attr\":null,");
+            ea_buf_lit(&head, "\"type\":");
+            ea_buf_json_string(&head, posthog_type(status), strlen(posthog_type(status)));
+            ea_buf_lit(&head, ",\"code\":");
+            ea_buf_json_string(&head, code, strlen(code));
+            ea_buf_lit(&head, ",\"detail\":");
+            ea_buf_json_string(&head, msg, strlen(msg));
+            ea_buf_lit(&head, ",\"attr\":null,");
         }
-        ingest_jw_lit(&head, "\"error\":{\"code\":");
-        ingest_jw_str(&head, code, strlen(code));
-        ingest_jw_lit(&head, ",\"message\":");
-        ingest_jw_str(&head, msg, strlen(msg));
-        ingest_jw_lit(&head, "},");
+        ea_buf_lit(&head, "\"error\":{\"code\":");
+        ea_buf_json_string(&head, code, strlen(code));
+        ea_buf_lit(&head, ",\"message\":");
+        ea_buf_json_string(&head, msg, strlen(msg));
+        ea_buf_lit(&head, "},");
     } else if (src == INGEST_SOURCE_SEGMENT) {
-        ingest_jw_lit(&head, "\"success\":true,");
+        ea_buf_lit(&head, "\"success\":true,");
     } else if (src == INGEST_SOURCE_POSTHOG) {
-        ingest_jw_lit(&head, "\"status\":1,");
+        ea_buf_lit(&head, "\"status\":1,");
     }
-    ingest_jw_lit(&head, "\"accepted\":");
-    ingest_jw_i64(&head, (int64_t)accepted);
-    ingest_jw_lit(&head, ",\"rejected\":");
-    ingest_jw_i64(&head, (int64_t)rejected);
-    ingest_jw_lit(&head, ",\"results\":");
-    ingest_jw_raw(&head, res.buf, res.len);
-    ingest_jw_lit(&head, "}");
-    ingest_jw_free(&res);
-    if (!head.ok) { /* a failed append leaves the text cut short */
-        ingest_jw_free(&head);
+    ea_buf_lit(&head, "\"accepted\":");
+    ea_buf_put_i64(&head, (int64_t)accepted);
+    ea_buf_lit(&head, ",\"rejected\":");
+    ea_buf_put_i64(&head, (int64_t)rejected);
+    ea_buf_lit(&head, ",\"results\":");
+    ea_buf_append(&head, res.p, res.len);
+    ea_buf_lit(&head, "}");
+    ea_buf_free(&res);
+    if (!ea_buf_ok(&head)) { /* a failed append leaves the text cut short */
+        ea_buf_free(&head);
         send_error(req, door, 500, "internal", "out of memory", -1);
         return;
     }
     ingest_metrics_status(src, status);
-    ea_http_send_bytes(req, status, "application/json", head.buf, head.len);
-    ingest_jw_free(&head);
+    ea_http_send_bytes(req, status, "application/json", head.p, head.len);
+    ea_buf_free(&head);
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */

@@ -9,7 +9,6 @@
 #include "handler.h"
 #include "body.h"
 #include "frontdoor.h"
-#include "jsonw.h"
 #include "ea_log.h"
 #include "ea_time.h"
 #include "metrics.h"

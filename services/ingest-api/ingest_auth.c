@@ -6,7 +6,7 @@
  */
 #include "ingest_auth.h"
 #include "frontdoor.h"
-#include "jsonw.h"
+#include "ea_buf.h"
 #include "metrics.h"
 
 #include <stdio.h>
@@ -96,14 +96,14 @@ static void authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who,
     ingest_ratelimit_take(app->ratelimit, who->key_id, who->rate_limit, &rl);
     /* three headers on every request: formatted without printf (it showed in perf) */
     char num[24];
-    ingest_fmt_i64(num, rl.limit);
+    ea_buf_fmt_i64(num, rl.limit);
     ea_http_add_header(req, "RateLimit-Limit", num);
-    ingest_fmt_i64(num, rl.remaining);
+    ea_buf_fmt_i64(num, rl.remaining);
     ea_http_add_header(req, "RateLimit-Remaining", num);
-    ingest_fmt_i64(num, rl.reset_s);
+    ea_buf_fmt_i64(num, rl.reset_s);
     ea_http_add_header(req, "RateLimit-Reset", num);
     if (!rl.allowed) {
-        ingest_fmt_i64(num, rl.retry_after_s > 0 ? rl.retry_after_s : 1);
+        ea_buf_fmt_i64(num, rl.retry_after_s > 0 ? rl.retry_after_s : 1);
         ea_http_add_header(req, "Retry-After", num);
         ingest_stats.rate_limited++;
         ingest_door_error(req, door, 429, "rate_limited",
