@@ -380,6 +380,7 @@ const char *ea_http_peer(h2o_req_t *req, char *buf, size_t len)
 }
 
 struct ea_http_delayer {
+    h2o_loop_t *loop;
     h2o_timeout_t timeout;
     size_t pending;
 };
@@ -394,10 +395,22 @@ struct delayed {
 
 ea_http_delayer *ea_http_delayer_new(h2o_loop_t *loop, uint64_t delay_ms)
 {
-    ea_http_delayer *d = calloc(1, sizeof(*d)); /* lives as long as the loop */
-    if (d != NULL)
+    ea_http_delayer *d = calloc(1, sizeof(*d)); /* freed by ea_http_delayer_free */
+    if (d != NULL) {
+        d->loop = loop;
         h2o_timeout_init(loop, &d->timeout, delay_ms);
+    }
     return d;
+}
+
+void ea_http_delayer_free(ea_http_delayer *d)
+{
+    /* with requests still waiting their entries are linked into the timeout: it stays with the
+     * loop, which a stopping process abandons anyway */
+    if (d == NULL || d->pending > 0)
+        return;
+    h2o_timeout_dispose(d->loop, &d->timeout);
+    free(d);
 }
 
 static void delayed_dispose(void *obj)

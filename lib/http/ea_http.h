@@ -119,6 +119,9 @@ void ea_http_delay(ea_http_delayer *d, h2o_req_t *req, void (*fn)(h2o_req_t *req
                    void *ud);
 /* Requests waiting now (a stopping server answers them before it exits). */
 size_t ea_http_delayer_pending(const ea_http_delayer *d);
+/* Frees the delayer when no request waits (ea_http_delayer_pending is 0; otherwise it is left to
+ * the loop). NULL is allowed. */
+void ea_http_delayer_free(ea_http_delayer *d);
 
 /* Calls cb(ud) on the loop thread whenever fd is readable, after discarding what it holds (for
  * wake-up pipes such as ea_workpool_fd()). The watcher uses its own duplicate of fd; the owner

@@ -128,6 +128,7 @@ int main(int argc, char **argv)
     if (app.db != NULL)
         PQfinish(app.db);
     ea_gql_schema_free(app.schema);
+    ea_http_delayer_free(app.tarpit);
     ea_http_server_free(srv);
     return 0;
 }

@@ -92,6 +92,7 @@ int main(int argc, char **argv)
     ea_keyauth_free(app.auth);
     ingest_cors_free(app.cors);
     ingest_ratelimit_free(app.ratelimit);
+    ea_http_delayer_free(app.tarpit);
     ea_http_server_free(srv);
     return 0;
 }

@@ -131,7 +131,17 @@ FAULTS_EXPECTED=9
 faults_ok=0
 fault_ok() { faults_ok=$((faults_ok + 1)); log_fault "fault $faults_ok/$FAULTS_EXPECTED ok: $*"; }
 fault_bad() { log_fault "FAULT NOT VERIFIED: $*"; fail "fault not verified: $*"; }
-rcli() { redis-cli -u "$REDIS_URL" --no-auth-warning "$@" 2>&1; }
+# redis-cli to the stack's Redis, with its requirepass when it has one (Debian's redis-cli 7.0
+# sends AUTH "" <password> for a redis://:password@ URL, which Redis refuses: REDISCLI_AUTH instead)
+rcli() {
+    local pw
+    pw="$(cat "$STACK_DIR/redis.password" 2>/dev/null)"
+    if [[ -n "$pw" ]]; then
+        REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning "$@" 2>&1
+    else
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@" 2>&1
+    fi
+}
 redis_up() { [[ "$(rcli ping)" == PONG ]]; }
 gone_within() { # pid seconds: true once the pid is gone (zombies count as gone)
     local i
