@@ -30,10 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* backfill: the latest recomputation of the metric (migration 0013, run by the worker), or null */
 #define DEF_JSON                                                                                   \
     "jsonb_build_object('name', name, 'eventName', event_name, 'aggregation', aggregation,"        \
     " 'property', property, 'dimensions', to_jsonb(dimensions), 'cardinalityCap',"                 \
-    " cardinality_cap)"
+    " cardinality_cap, 'backfill', (SELECT jsonb_build_object('state', b.state, 'progress',"       \
+    " b.progress, 'daysDone', b.days_done, 'daysTotal', b.days_total, 'events', b.events,"         \
+    " 'error', b.error, 'updatedAt', b.updated_at) FROM ea_metric_recompute_state(tenant_id,"      \
+    " name) b))"
 
 /* Tables holding rows keyed by (tenant_id, metric). */
 static const char *const row_tables[] = {"rollups_15m", "rollups_hourly", "rollups_daily",
@@ -253,7 +257,13 @@ static ea_rc change_done(ea_rc rc, json_t **out, json_t *moved, json_t **changed
 static ea_rc after_define(PGconn *c, const char *tenant, const char *name, bool created,
                           struct ea_err *err)
 {
-    (void)c, (void)tenant, (void)name, (void)created, (void)err;
+    (void)created;
+    const char *p[2] = {tenant, name};
+    PGresult *res = cat_query(c, "define metric", "SELECT ea_metric_recompute_enqueue($1, $2)", 2,
+                              p, PGRES_TUPLES_OK, err);
+    if (res == NULL)
+        return err->code;
+    PQclear(res);
     return EA_OK;
 }
 
@@ -331,6 +341,8 @@ ea_rc ea_catalog_metric_define(PGconn *c, const char *tenant, const ea_catalog_m
         rc = shift_shadows(c, what, tenant, m->name, new_takes, moved, err);
     if (rc == EA_OK)
         rc = after_define(c, tenant, m->name, *created, err);
+    if (rc == EA_OK && !*created) /* answers computed with the old definition are stale */
+        changed_add(moved, m->name);
 out:
     rc = cat_tx_end(&tx, rc, what, err);
 out_notx:
@@ -512,10 +524,20 @@ ea_rc ea_catalog_metric_rename(PGconn *c, const char *tenant, const char *name,
         goto out;
     }
     const char *params[3] = {tenant, name, new_name};
+    /* its recomputation follows it (an unfinished one continues under the new name) */
     PGresult *res = cat_query(c, what,
-                              "UPDATE metric_definitions SET name = $3 WHERE tenant_id = $1 AND "
-                              "name = $2 RETURNING " DEF_JSON "::text",
-                              3, params, PGRES_TUPLES_OK, err);
+                              "UPDATE metric_recompute_jobs SET metric = $3 WHERE tenant_id = $1 "
+                              "AND metric = $2",
+                              3, params, PGRES_COMMAND_OK, err);
+    if (res == NULL) {
+        rc = err->code;
+        goto out;
+    }
+    PQclear(res);
+    res = cat_query(c, what,
+                    "UPDATE metric_definitions SET name = $3 WHERE tenant_id = $1 AND "
+                    "name = $2 RETURNING " DEF_JSON "::text",
+                    3, params, PGRES_TUPLES_OK, err);
     if (res == NULL) {
         rc = err->code;
         goto out;

@@ -5,6 +5,9 @@
  */
 #include "ea_rollup.h"
 #include "ea_hll.h"
+#include "ea_rollup_dec.h"
+
+#include <math.h>
 
 #include <string.h>
 
@@ -42,19 +45,21 @@ bool ea_rollup_value(ea_catalog_agg a, const ea_rollup_sums *s, double *value)
         return false;
     switch (a) {
     case EA_CATALOG_AGG_SUM:
-        *value = s->sum;
-        return true;
+        *value = s->sum != NULL ? ea_dec_text_div(s->sum, 1, EA_ROLLUP_VALUE_DIGITS) : 0;
+        return !isnan(*value);
     case EA_CATALOG_AGG_MIN:
-        *value = s->min;
-        return s->has_min;
-    case EA_CATALOG_AGG_MAX:
-        *value = s->max;
-        return s->has_max;
+    case EA_CATALOG_AGG_MAX: {
+        const char *v = a == EA_CATALOG_AGG_MIN ? s->min : s->max;
+        if (v == NULL)
+            return false;
+        *value = ea_dec_text_div(v, 1, EA_ROLLUP_VALUE_DIGITS);
+        return !isnan(*value);
+    }
     case EA_CATALOG_AGG_AVG:
-        if (s->cnt == 0)
+        if (s->cnt <= 0)
             return false; /* no event carried the property: no value, not 0 */
-        *value = s->sum / (double)s->cnt;
-        return true;
+        *value = ea_dec_text_div(s->sum != NULL ? s->sum : "0", s->cnt, EA_ROLLUP_VALUE_DIGITS);
+        return !isnan(*value);
     case EA_CATALOG_AGG_UNIQUE: {
         if (s->hll_hex == NULL)
             return false;

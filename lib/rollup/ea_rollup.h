@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EA_ROLLUP_MAX_DIMS 8
@@ -39,23 +40,32 @@ typedef struct ea_rollup_event {
     const char *tenant, *name;
     int64_t ts_ms;
     const json_t *properties; /* an object */
+    /* the properties' JSON text as received (numbers keep their digits); NULL when unknown */
+    const char *props_text;
+    size_t props_len;
 } ea_rollup_event;
 
 /* The rollup rows of one bucket (and filter) summed: what every reader computes a value from.
- * Σcnt counts the events that carried the property (every event for count). */
+ * Σcnt counts the events that carried the property (every event for count). Σsum, min and max
+ * are PostgreSQL numeric text, exact. */
 typedef struct ea_rollup_sums {
-    long long rows;        /* rows summed; 0: the bucket has no value */
-    long long cnt;         /* Σcnt */
-    double sum;            /* Σsum */
-    bool has_min, has_max; /* min/max are NULL when no event carried the property */
-    double min, max;       /* min(min), max(max) */
-    const char *hll_hex;   /* unique: the sketches as comma-separated hex (NULL: none) */
+    long long rows;      /* rows summed; 0: the bucket has no value */
+    long long cnt;       /* Σcnt */
+    const char *sum;     /* Σsum (NULL: 0) */
+    const char *min;     /* min(min), NULL when no event carried the property */
+    const char *max;     /* max(max), likewise */
+    const char *hll_hex; /* unique: the sketches as comma-separated hex (NULL: none) */
 } ea_rollup_sums;
 
-/* THE value of a bucket for aggregation a: count Σcnt, sum Σsum, min/max, avg Σsum/Σcnt,
- * unique the estimate of the merged sketches. False when the bucket has no value: no row, avg
- * with Σcnt = 0, min/max without any value, unique without (or with an invalid) sketch. Used by
- * the worker's alerts and graphql-api's series, so a threshold compares what a chart shows. */
+/* Significant digits of a value handed out as a double (GraphQL Float, alert comparisons): a
+ * decimal of at most 15 digits reads back as the double it becomes, so 9.99 stays 9.99. */
+#define EA_ROLLUP_VALUE_DIGITS 15
+
+/* THE value of a bucket for aggregation a: count Σcnt, sum Σsum, min/max, avg Σsum/Σcnt (exact
+ * division, rounded once to EA_ROLLUP_VALUE_DIGITS), unique the estimate of the merged
+ * sketches. False when the bucket has no value: no row, avg with Σcnt = 0, min/max without any
+ * value, unique without (or with an invalid) sketch. Used by the worker's alerts and
+ * graphql-api's series, so a threshold compares what a chart shows. */
 bool ea_rollup_value(ea_catalog_agg a, const ea_rollup_sums *s, double *value);
 
 #endif

@@ -4,7 +4,8 @@
  * What each metric contributes to its row:
  *   automatic count (metric = event name, dims {})     cnt += 1
  *   count                                               cnt += 1
- *   sum | avg | min | max of a numeric property         cnt += 1, sum += v, min/max
+ *   sum | avg | min | max of a numeric property         cnt += 1, sum += v, min/max (exact
+ *                                                       decimals, ea_rollup_dec.h)
  *   unique of a property                                cnt += 1, hll ∪= hash(canonical value)
  * An event without the (numeric) property does not contribute to that metric: avg = sum/cnt
  * stays the mean of the values present. The automatic count's name follows lib/catalog's rule
@@ -17,7 +18,6 @@
 #include "ea_pg_buf.h"
 #include "ea_rollup_watermark.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,25 +55,25 @@ void ea_rollup_agg_free(ea_rollup_agg *g)
     free(g);
 }
 
-bool ea_rollup_property_number(const json_t *v, double *out)
+bool ea_rollup_property_number(const ea_rollup_event *ev, const char *prop, ea_dec *out)
 {
+    const json_t *v = json_object_get(ev->properties, prop);
     if (json_is_integer(v)) {
-        *out = (double)json_integer_value(v);
+        *out = ea_dec_from_i64(json_integer_value(v));
         return true;
     }
     if (json_is_real(v)) {
-        *out = json_real_value(v);
-        return isfinite(*out);
+        /* the digits as sent, not as the double jansson parsed them into */
+        const char *t;
+        size_t n;
+        if (ev->props_text != NULL &&
+            ea_dec_json_member(ev->props_text, ev->props_len, prop, &t, &n) &&
+            ea_dec_parse(t, n, out))
+            return true;
+        return ea_dec_from_double(json_real_value(v), out);
     }
-    if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 64) {
-        char *end;
-        const char *s = json_string_value(v);
-        double d = strtod(s, &end);
-        if (end == s || *end != '\0' || !isfinite(d))
-            return false;
-        *out = d;
-        return true;
-    }
+    if (json_is_string(v))
+        return ea_dec_parse(json_string_value(v), json_string_length(v), out);
     return false;
 }
 
@@ -133,7 +133,7 @@ ea_rollup_prep *ea_rollup_prepare(const ea_rollup_defs *defs, const ea_rollup_ev
             c->hash = ea_hll_hash(tmp.p, tmp.len);
             c->has_hash = true;
         } else if (d->agg != EA_CATALOG_AGG_COUNT) {
-            if (!ea_rollup_property_number(json_object_get(ev->properties, d->property), &c->value))
+            if (!ea_rollup_property_number(ev, d->property, &c->value))
                 continue;
             c->has_value = true;
         }
@@ -210,10 +210,17 @@ static ea_rc contribute(ea_rollup_agg *g, const char *tenant, const char *metric
         }
         r->cnt++;
         if (c->has_value) {
-            r->sum += c->value;
-            if (!r->has_value || c->value < r->min)
+            if (!ea_dec_sum_add(&r->sum, c->value)) {
+                /* beyond 128 bits at a common exponent: PostgreSQL's numeric adds it */
+                struct ea_rollup_spill *sp = ea_arena_alloc(a, sizeof(*sp));
+                if (sp == NULL)
+                    return EA_ERR_NOMEM;
+                *sp = (struct ea_rollup_spill){c->value, r->spill};
+                r->spill = sp;
+            }
+            if (!r->has_value || ea_dec_cmp(c->value, r->min) < 0)
                 r->min = c->value;
-            if (!r->has_value || c->value > r->max)
+            if (!r->has_value || ea_dec_cmp(c->value, r->max) > 0)
                 r->max = c->value;
             r->has_value = true;
         }

@@ -19,6 +19,7 @@
 #include "ea_err.h"
 #include "ea_hll.h"
 #include "ea_rollup.h"
+#include "ea_rollup_dec.h"
 #include "ea_rollup_defs.h"
 #include "ea_rollup_dims.h"
 
@@ -32,10 +33,17 @@ typedef struct ea_rollup_row {
     const char *dims; /* canonical JSON object text, arena */
     size_t dims_len;
     int64_t cnt;
-    double sum, min, max;
-    bool has_value; /* min/max are meaningful */
-    bool closed;    /* the bucket was behind the group watermark when aggregated */
-    ea_hll *hll;    /* unique metrics only; malloc'd, freed by ea_rollup_agg_reset */
+    ea_dec_sum sum;  /* exact (ea_rollup_dec.h) */
+    ea_dec min, max; /* meaningful when has_value */
+    bool has_value;
+    /* values the 128-bit sum could not take (a span of more than 38 digits): added to the
+     * stored numeric sum by PostgreSQL (ea_rollup_write.c), nothing is rounded. Arena list. */
+    struct ea_rollup_spill {
+        ea_dec v;
+        struct ea_rollup_spill *next;
+    } * spill;
+    bool closed; /* the bucket was behind the group watermark when aggregated */
+    ea_hll *hll; /* unique metrics only; malloc'd, freed by ea_rollup_agg_reset */
 } ea_rollup_row;
 
 /* What one event contributes to one metric, before caps (arena). */
@@ -44,8 +52,8 @@ typedef struct ea_rollup_contrib {
     const char *vals[EA_ROLLUP_MAX_DIMS]; /* canonical JSON of each dimension value; NULL:
                                              missing or null (never capped) */
     uint32_t lens[EA_ROLLUP_MAX_DIMS];
-    bool has_value; /* sum/min/max/avg: the numeric property */
-    double value;
+    bool has_value; /* sum/min/max/avg: the numeric property, exact */
+    ea_dec value;
     bool has_hash; /* unique: hash of the canonical value */
     uint64_t hash;
 } ea_rollup_contrib;
@@ -88,7 +96,9 @@ ea_rc ea_rollup_agg_add_event(ea_rollup_agg *g, const ea_rollup_defs *defs, ea_r
  * uses, so two workers upserting overlapping rows never deadlock. Valid until reset. */
 ea_rollup_row **ea_rollup_agg_rows(ea_rollup_agg *g, size_t *n);
 
-/* Extracts a numeric property: JSON numbers, and strings that are entirely a finite number. */
-bool ea_rollup_property_number(const json_t *v, double *out);
+/* The numeric value of property `prop` of ev, exactly as sent: JSON integers; JSON reals from
+ * their own text in ev->props_text (the parsed double only when that text cannot be located);
+ * strings that are entirely a decimal number (ea_dec_parse). False for anything else. */
+bool ea_rollup_property_number(const ea_rollup_event *ev, const char *prop, ea_dec *out);
 
 #endif

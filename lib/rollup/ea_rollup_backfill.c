@@ -146,7 +146,10 @@ static ea_rc aggregate_day(PGconn *c, ea_rollup_agg *agg, const ea_rollup_target
             ea_rollup_event ev = {.tenant = t->tenant,
                                   .name = t->event,
                                   .ts_ms = strtoll(PQgetvalue(res, i, 1), NULL, 10),
-                                  .properties = props};
+                                  .properties = props,
+                                  /* jsonb prints numbers with every digit it stored */
+                                  .props_text = PQgetvalue(res, i, 2),
+                                  .props_len = (size_t)PQgetlength(res, i, 2)};
             bool restated = false;
             ea_rc rc =
                 ea_rollup_agg_add_event(agg, t->defs, caps, &ev, closed_before, a, &restated);
@@ -211,6 +214,7 @@ static ea_rc attempt_day(PGconn *c, ea_pg_params *pp, const ea_rollup_target *t,
 {
     ea_rc rc;
     int64_t wm = INT64_MIN;
+    ea_rollup_target cur = {0}; /* the definition in force, read in the day's snapshot */
     ea_rollup_agg *agg = ea_rollup_agg_new();
     ea_rollup_caps *caps = ea_rollup_caps_new();
     ea_arena *a = ea_arena_new(1 << 20);
@@ -218,30 +222,39 @@ static ea_rc attempt_day(PGconn *c, ea_pg_params *pp, const ea_rollup_target *t,
         rc = ea_err_set(err, EA_ERR_NOMEM, "could not backfill: out of memory");
         goto out;
     }
-    /* the metric-names lock shared first, like every writer of rollup rows (lib/catalog): no
-     * definition is changed, renamed or deleted while the day is recomputed */
-    if ((rc = ea_pg_exec(c,
-                         "BEGIN ISOLATION LEVEL REPEATABLE READ; " EA_CATALOG_SQL_NAMES_LOCK_SHARED,
-                         err)) != EA_OK) {
+    /* the caller holds the metric-names lock (shared) and the metric's lock: no definition is
+     * changed, renamed or deleted while the day is recomputed, and this snapshot is taken after
+     * both were granted, so the definition read here is the one in force */
+    if ((rc = ea_pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", err)) != EA_OK) {
         rollback(c);
         goto out;
     }
+    if ((rc = ea_rollup_target_load(c, t->tenant, t->metric, &cur, err)) != EA_OK)
+        goto fail;
+    if (cur.event == NULL || cur.automatic != t->automatic || strcmp(cur.event, t->event) != 0) {
+        rc = ea_err_set(err, EA_ERR_CONFLICT,
+                        "could not backfill: the definition of %s changed (renamed, deleted or "
+                        "another event) since the backfill started",
+                        t->metric);
+        goto fail;
+    }
     if ((rc = ea_rollup_group_watermark(c, NULL, NULL, &wm, err)) != EA_OK ||
-        (rc = ea_rollup_caps_load_day(c, caps, t->tenant, t->metric, day, err)) != EA_OK ||
-        (rc = aggregate_day(c, agg, t, caps, day, wm, a, &st->events, err)) != EA_OK ||
-        (rc = check_raw_complete(c, t, day, st->events, err)) != EA_OK)
+        (rc = ea_rollup_caps_load_day(c, caps, cur.tenant, cur.metric, day, err)) != EA_OK ||
+        (rc = aggregate_day(c, agg, &cur, caps, day, wm, a, &st->events, err)) != EA_OK ||
+        (rc = check_raw_complete(c, &cur, day, st->events, err)) != EA_OK)
         goto fail;
     size_t nrows;
     ea_rollup_row **rows = ea_rollup_agg_rows(agg, &nrows);
-    if ((rc = ea_rollup_write_replace(c, pp, rows, nrows, t->tenant, t->metric, day,
+    if ((rc = ea_rollup_write_replace(c, pp, rows, nrows, cur.tenant, cur.metric, day,
                                       day + EA_MS_PER_DAY, out, &st->rows, err)) != EA_OK ||
-        (rc = ea_rollup_caps_store(c, pp, caps, t->metric, err)) != EA_OK)
+        (rc = ea_rollup_caps_store(c, pp, caps, cur.metric, err)) != EA_OK)
         goto fail;
     rc = ea_pg_exec(c, "COMMIT", err);
     goto out;
 fail:
     rollback(c);
 out:
+    ea_rollup_target_free(&cur);
     ea_rollup_agg_free(agg);
     ea_rollup_caps_free(caps);
     ea_arena_free(a);

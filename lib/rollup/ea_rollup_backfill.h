@@ -9,11 +9,15 @@
  *     are read from one snapshot, so a worker batch that commits meanwhile and touches the same
  *     rows makes our writes fail with a serialization error (40001) and the day is redone; one
  *     that commits after us adds its events on top of totals that did not include them.
- *  2. Same locks as the worker. The (tenant, metric) advisory lock (held by the worker while it
- *     merges HyperLogLog sketches or admits dimension values under a cap) is taken at session
- *     level BEFORE the day's snapshot, so the snapshot sees every sketch and registry row
- *     committed under it. The cap registry (rollup_dim_values) is seeded from what is admitted
- *     already and only grows, as the worker's cache assumes.
+ *  2. Same locks as the worker. lib/catalog's metric-names lock (shared) and the (tenant,
+ *     metric) advisory lock (exclusive; the worker's batches hold it shared for every row they
+ *     write, exclusive while they merge HyperLogLog sketches or admit capped dimension values)
+ *     are taken at session level BEFORE the day's snapshot, so the snapshot sees every batch,
+ *     sketch, registry row and definition change committed before, and none of the metric's
+ *     can commit until the day is written: batches that wait add on top of the recomputed
+ *     totals. The definition is read again in that snapshot (a rename or delete since the
+ *     caller loaded it is EA_ERR_CONFLICT). The cap registry (rollup_dim_values) is seeded from
+ *     what is admitted already and only grows, as the worker's cache assumes.
  *  3. Idempotent. Events are aggregated in a fixed order (event time, partition, offset), rows
  *     equal to the stored ones are left untouched, stored rows the recomputation does not
  *     produce are deleted. A second run writes nothing.

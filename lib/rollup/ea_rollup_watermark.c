@@ -1,16 +1,31 @@
 /*
  * ea_rollup_watermark.c — see ea_rollup_watermark.h. INT64_MIN means "nothing seen": nothing is
- * late or too late before a partition's first event, and no bucket is closed before every partition
- * has a watermark.
+ * late before a partition's first event, and no bucket is closed before every partition has a
+ * watermark.
  */
 #include "ea_rollup_watermark.h"
 #include "ea_pg.h"
+#include "ea_time.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
-bool ea_rollup_watermark_too_late(int64_t high, int64_t ts, int64_t max_lateness_ms)
+bool ea_rollup_too_old(int64_t ts_ms, int64_t received_ms, long retention_days)
 {
-    return high != INT64_MIN && ts < high - max_lateness_ms;
+    return ts_ms < received_ms - (int64_t)retention_days * EA_MS_PER_DAY;
+}
+
+void ea_rollup_too_old_message(char *buf, size_t cap, long retention_days)
+{
+    snprintf(buf, cap,
+             "timestamp is older than the raw-event retention of %ld days: it could not be "
+             "counted",
+             retention_days);
+}
+
+int64_t ea_rollup_dedup_window_ms(long retention_days)
+{
+    return ((int64_t)retention_days + 1) * EA_MS_PER_DAY;
 }
 
 bool ea_rollup_watermark_advance(int64_t *high, int64_t ts, int64_t allowed_lateness_ms)

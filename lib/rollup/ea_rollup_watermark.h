@@ -1,12 +1,15 @@
 /*
- * ea_rollup_watermark.h — lateness and closing rules (pure functions, unit-tested apart from
- * any database) and the one reader of the group watermark (SQL function ea_group_watermark,
- * migration 0009, which ea_metric_series calls too).
+ * ea_rollup_watermark.h — how old an event may be, lateness and closing rules (pure functions,
+ * unit-tested apart from any database) and the one reader of the group watermark (SQL function
+ * ea_group_watermark, migration 0009, which ea_metric_series calls too).
  *
+ *   too old    ts < received_at - raw retention (RAW_RETENTION_DAYS, default 30 days): refused
+ *              by ingest with the per-event error too_old; everything younger that ingest
+ *              acknowledges is counted, exactly once (dedup covers the same window)
  *   high       highest event time a partition has committed (INT64_MIN: none yet)
  *   watermark  high - allowed lateness (WORKER_ALLOWED_LATENESS_S, default 10 min)
- *   late       ts < watermark: counted, its bucket may already be closed (restatement)
- *   too late   ts < high - max lateness (WORKER_MAX_LATENESS_S, default 7 days): dead letter
+ *   late       ts < watermark: counted, its bucket may already be closed (restatement:
+ *              revision + 1, alerts evaluated again)
  *   closed     a bucket [start, start+len) with start+len <= group watermark (the minimum of
  *              every partition's watermark, so no partition can still be on time for it)
  */
@@ -17,10 +20,24 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-/* True when an event at ts is older than the partition's max lateness allows. */
-bool ea_rollup_watermark_too_late(int64_t high, int64_t ts, int64_t max_lateness_ms);
+/* The default raw-event retention in days (RAW_RETENTION_DAYS of ingest and worker). */
+#define EA_ROLLUP_RETENTION_DAYS_DEFAULT 30
+
+/* THE rule for how old an event may be: true when ts is older than received_ms minus the raw
+ * retention. Ingest applies it as it receives the event (received = now) and refuses such an
+ * event (too_old); the worker applies it to the message's received_at, so it decides exactly as
+ * ingest did, and as any replay of the message will. */
+bool ea_rollup_too_old(int64_t ts_ms, int64_t received_ms, long retention_days);
+
+/* The per-event error text of a too_old event, naming the limit. */
+void ea_rollup_too_old_message(char *buf, size_t cap, long retention_days);
+
+/* How long a dedup key is kept (from when its event was counted): the raw retention plus a day,
+ * so an event re-sent as long as ingest may accept it still counts once. */
+int64_t ea_rollup_dedup_window_ms(long retention_days);
 
 /* Records an accepted event: returns whether it was late, and raises *high to ts if newer. */
 bool ea_rollup_watermark_advance(int64_t *high, int64_t ts, int64_t allowed_lateness_ms);

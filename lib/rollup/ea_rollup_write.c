@@ -4,11 +4,13 @@
  * (row_arrays) for both the worker's ADD and backfill's REPLACE, so the two cannot drift.
  */
 #include "ea_rollup_write.h"
+#include "ea_catalog.h"
 #include "ea_log.h"
 #include "ea_map.h"
 #include "ea_pg.h"
 #include "ea_time.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +55,11 @@ void ea_rollup_changes_free(ea_rollup_changes *l)
 
 struct ea_rollup_locks {
     ea_arena *a;
-    ea_map seen; /* "L" tenant \0 metric, "D" tenant \0 metric \0 day */
+    ea_map seen; /* "L" tenant \0 metric -> lk, "D" tenant \0 metric \0 day -> lk */
     struct lk {
         const char *tenant, *metric;
-        int64_t day; /* INT64_MIN: a lock; else a registry day */
+        int64_t day;    /* INT64_MIN: a lock; else a registry day */
+        bool exclusive; /* a lock: HLL merge or cap admission (else shared) */
     } * v;
     size_t n, cap, nlock;
     ea_pg_buf key;
@@ -90,7 +93,10 @@ void ea_rollup_locks_reset(ea_rollup_locks *l)
     l->n = l->nlock = 0;
 }
 
-static ea_rc note(ea_rollup_locks *l, const char *tenant, const char *metric, int64_t day)
+/* Notes a lock of (tenant, metric) (day INT64_MIN; exclusive or shared, exclusive wins) or a
+ * registry day. The strings must live until ea_rollup_locks_take. */
+static ea_rc note(ea_rollup_locks *l, const char *tenant, const char *metric, int64_t day,
+                  bool exclusive)
 {
     ea_pg_buf *k = &l->key;
     ea_pg_buf_reset(k);
@@ -100,10 +106,13 @@ static ea_rc note(ea_rollup_locks *l, const char *tenant, const char *metric, in
     if (day != INT64_MIN)
         ea_pg_buf_append(k, &day, sizeof(day));
     bool ins;
-    if (k->oom || ea_map_upsert(&l->seen, k->p, k->len, l->a, &ins) == NULL)
+    void **slot = k->oom ? NULL : ea_map_upsert(&l->seen, k->p, k->len, l->a, &ins);
+    if (slot == NULL)
         return EA_ERR_NOMEM;
-    if (!ins)
+    if (!ins) {
+        l->v[(size_t)(uintptr_t)*slot].exclusive |= exclusive;
         return EA_OK;
+    }
     if (l->n == l->cap) {
         size_t ncap = l->cap == 0 ? 64 : l->cap * 2;
         struct lk *nv = realloc(l->v, ncap * sizeof(*nv));
@@ -112,8 +121,8 @@ static ea_rc note(ea_rollup_locks *l, const char *tenant, const char *metric, in
         l->v = nv;
         l->cap = ncap;
     }
-    /* the strings belong to the definitions snapshot, which outlives the attempt */
-    l->v[l->n++] = (struct lk){tenant, metric, day};
+    *slot = (void *)(uintptr_t)l->n;
+    l->v[l->n++] = (struct lk){tenant, metric, day, exclusive};
     l->nlock += day == INT64_MIN;
     return EA_OK;
 }
@@ -123,23 +132,39 @@ ea_rc ea_rollup_locks_note(ea_rollup_locks *l, ea_rollup_caps *caps, const ea_ro
     for (size_t i = 0; i < p->n; i++) {
         const ea_rollup_contrib *c = &p->c[i];
         const ea_rollup_def *d = c->def;
-        if (d == NULL)
-            continue; /* the automatic count: no caps, no sketch */
-        bool need_lock = d->agg == EA_CATALOG_AGG_UNIQUE, need_day = false;
+        ea_rc rc;
+        if (d == NULL) { /* the automatic count: no caps, no sketch — shared */
+            if ((rc = note(l, p->tenant, p->name, INT64_MIN, false)) != EA_OK)
+                return rc;
+            continue;
+        }
+        bool exclusive = d->agg == EA_CATALOG_AGG_UNIQUE, need_day = false;
         for (size_t j = 0; j < d->ndims && !need_day; j++)
             if (c->vals[j] != NULL &&
                 ea_rollup_caps_state(caps, d->tenant, d->name, p->day_ms, d->dims[j], c->vals[j],
                                      c->lens[j], d->cap) == EA_ROLLUP_CAP_UNKNOWN)
-                need_lock = need_day = true;
-        ea_rc rc = EA_OK;
-        if (need_lock)
-            rc = note(l, d->tenant, d->name, INT64_MIN);
+                exclusive = need_day = true;
+        rc = note(l, d->tenant, d->name, INT64_MIN, exclusive);
         if (rc == EA_OK && need_day)
-            rc = note(l, d->tenant, d->name, p->day_ms);
+            rc = note(l, d->tenant, d->name, p->day_ms, false);
         if (rc != EA_OK)
             return rc;
     }
     return EA_OK;
+}
+
+void ea_rollup_locks_counts(const ea_rollup_locks *l, size_t *shared, size_t *exclusive,
+                            size_t *days)
+{
+    *shared = *exclusive = *days = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i].day != INT64_MIN)
+            (*days)++;
+        else if (l->v[i].exclusive)
+            (*exclusive)++;
+        else
+            (*shared)++;
+    }
 }
 
 ea_rc ea_rollup_locks_take(ea_rollup_locks *l, PGconn *c, ea_pg_params *pp, ea_rollup_caps *caps,
@@ -148,17 +173,21 @@ ea_rc ea_rollup_locks_take(ea_rollup_locks *l, PGconn *c, ea_pg_params *pp, ea_r
     if (l->nlock == 0)
         return EA_OK;
     ea_pg_params_reset(pp);
-    int t = ea_pg_params_array(pp), m = ea_pg_params_array(pp);
+    int t = ea_pg_params_array(pp), m = ea_pg_params_array(pp), x = ea_pg_params_array(pp);
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i].day == INT64_MIN) {
             ea_pg_array_cstr(pp, t, l->v[i].tenant);
             ea_pg_array_cstr(pp, m, l->v[i].metric);
+            ea_pg_array_bool(pp, x, l->v[i].exclusive);
         }
+    /* one statement, in key order; a key two metrics share is exclusive when either needs it */
     PGresult *res =
         ea_pg_params_exec(c,
-                          "SELECT count(pg_advisory_xact_lock(k)) FROM "
-                          "(SELECT DISTINCT ea_rollup_lock_key(t, m) AS k "
-                          "FROM unnest($1::text[], $2::text[]) AS u(t, m) ORDER BY 1 OFFSET 0) s",
+                          "SELECT count(CASE WHEN x THEN pg_advisory_xact_lock(k) "
+                          "ELSE pg_advisory_xact_lock_shared(k) END) FROM "
+                          "(SELECT ea_rollup_lock_key(t, m) AS k, bool_or(x) AS x "
+                          "FROM unnest($1::text[], $2::text[], $3::bool[]) AS u(t, m, x) "
+                          "GROUP BY 1 ORDER BY 1 OFFSET 0) s",
                           pp, PGRES_TUPLES_OK, err);
     if (res == NULL)
         return err->code;
@@ -199,14 +228,26 @@ ea_rc ea_rollup_lock_session(PGconn *c, const char *tenant, const char *metric, 
                              struct ea_err *err)
 {
     const char *p[2] = {tenant, metric};
-    PGresult *res = ea_pg_query(c,
-                                lock ? "SELECT pg_advisory_lock(ea_rollup_lock_key($1, $2))"
-                                     : "SELECT pg_advisory_unlock(ea_rollup_lock_key($1, $2))",
-                                2, p, PGRES_TUPLES_OK, err);
-    if (res == NULL)
-        return err->code;
-    PQclear(res);
-    return EA_OK;
+    /* the names lock first, as every writer takes it (lib/catalog); released last */
+    static const char *const sql[2][2] = {
+        {"SELECT pg_advisory_lock_shared(" EA_CATALOG_NAMES_LOCK_KEY ")",
+         "SELECT pg_advisory_lock(ea_rollup_lock_key($1, $2))"},
+        {"SELECT pg_advisory_unlock(ea_rollup_lock_key($1, $2))",
+         "SELECT pg_advisory_unlock_shared(" EA_CATALOG_NAMES_LOCK_KEY ")"}};
+    ea_rc rc = EA_OK;
+    for (int i = 0; i < 2; i++) {
+        const char *q = sql[lock ? 0 : 1][i];
+        bool named = strstr(q, "$1") != NULL;
+        PGresult *res = ea_pg_query(c, q, named ? 2 : 0, named ? p : NULL, PGRES_TUPLES_OK, err);
+        if (res == NULL) {
+            rc = err->code;
+            if (lock)
+                break; /* a broken connection releases whatever it held */
+            continue;
+        }
+        PQclear(res);
+    }
+    return rc;
 }
 
 /* ---- HLL ---- */
@@ -275,10 +316,11 @@ ea_rc ea_rollup_hll_load(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size
 /* ---- rows ---- */
 
 /* Appends the arrays b, d, c, s, mn, mx, h, cl (8 parameters, in that order) of the rows of
- * granularity g (and of `metric` unless NULL); with tm, the arrays t and m first. Returns the
- * number of rows encoded; *oom on allocation failure. */
+ * granularity g (and of `metric` unless NULL); with tm, the arrays t and m first. Sums, minima
+ * and maxima travel as numeric text (exact). Returns the number of rows encoded; *oom on
+ * allocation failure. tmp: scratch. */
 static size_t row_arrays(ea_pg_params *pp, ea_rollup_row **rows, size_t n, ea_rollup_gran g,
-                         const char *metric, bool tm, bool *oom)
+                         const char *metric, bool tm, ea_pg_buf *tmp, bool *oom)
 {
     int t = 0, m = 0;
     if (tm) {
@@ -302,10 +344,16 @@ static size_t row_arrays(ea_pg_params *pp, ea_rollup_row **rows, size_t n, ea_ro
         ea_pg_array_ts(pp, b, r->bucket_ms);
         ea_pg_array_text(pp, d, r->dims, r->dims_len);
         ea_pg_array_i64(pp, c, r->cnt);
-        ea_pg_array_f64(pp, s, r->sum);
+        ea_pg_buf_reset(tmp);
+        ea_dec_sum_format(tmp, &r->sum);
+        ea_pg_array_text(pp, s, tmp->p, tmp->len);
         if (r->has_value) {
-            ea_pg_array_f64(pp, mn, r->min);
-            ea_pg_array_f64(pp, mx, r->max);
+            ea_pg_buf_reset(tmp);
+            ea_dec_format(tmp, r->min);
+            ea_pg_array_text(pp, mn, tmp->p, tmp->len);
+            ea_pg_buf_reset(tmp);
+            ea_dec_format(tmp, r->max);
+            ea_pg_array_text(pp, mx, tmp->p, tmp->len);
         } else {
             ea_pg_array_null(pp, mn);
             ea_pg_array_null(pp, mx);
@@ -323,7 +371,7 @@ static size_t row_arrays(ea_pg_params *pp, ea_rollup_row **rows, size_t n, ea_ro
         }
         ea_pg_array_bool(pp, cl, r->closed);
     }
-    *oom = *oom || ea_pg_params_failed(pp);
+    *oom = *oom || tmp->oom || ea_pg_params_failed(pp);
     return k;
 }
 
@@ -350,13 +398,64 @@ static ea_rc add_changes(ea_rollup_changes *out, PGresult *res, ea_rollup_gran g
     return EA_OK;
 }
 
+/* The values the in-memory 128-bit sums could not take (ea_rollup_row.spill): added to the
+ * numeric sums of the rows just written, by PostgreSQL, exactly. Rows of `metric` only unless
+ * NULL. The rows are already locked by this transaction's upsert. */
+static ea_rc write_spill(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size_t n,
+                         const char *metric, struct ea_err *err)
+{
+    ea_pg_buf tmp = {0};
+    ea_rc rc = EA_OK;
+    for (int g = 0; g < EA_ROLLUP_GRAN_N && rc == EA_OK; g++) {
+        ea_pg_params_reset(pp);
+        int t = ea_pg_params_array(pp), m = ea_pg_params_array(pp), b = ea_pg_params_array(pp);
+        int d = ea_pg_params_array(pp), v = ea_pg_params_array(pp);
+        for (size_t i = 0; i < n; i++) {
+            const ea_rollup_row *r = rows[i];
+            if (r->gran != (ea_rollup_gran)g || r->spill == NULL ||
+                (metric != NULL && strcmp(r->metric, metric) != 0))
+                continue;
+            for (const struct ea_rollup_spill *sp = r->spill; sp != NULL; sp = sp->next) {
+                ea_pg_array_cstr(pp, t, r->tenant);
+                ea_pg_array_cstr(pp, m, r->metric);
+                ea_pg_array_ts(pp, b, r->bucket_ms);
+                ea_pg_array_text(pp, d, r->dims, r->dims_len);
+                ea_pg_buf_reset(&tmp);
+                ea_dec_format(&tmp, sp->v);
+                ea_pg_array_text(pp, v, tmp.p, tmp.len);
+            }
+        }
+        if (ea_pg_array_len(pp, t) == 0)
+            continue;
+        if (tmp.oom) {
+            rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory encoding rollup values");
+            break;
+        }
+        char sql[768];
+        snprintf(sql, sizeof(sql),
+                 "UPDATE %s AS r SET sum = r.sum + u.s FROM (SELECT t, m, b, d, sum(v) AS s "
+                 "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], "
+                 "$5::numeric[]) AS x(t, m, b, d, v) GROUP BY 1, 2, 3, 4) u "
+                 "WHERE r.tenant_id = u.t AND r.metric = u.m AND r.bucket = u.b AND r.dims = u.d",
+                 ea_rollup_gran_table((ea_rollup_gran)g));
+        PGresult *res = ea_pg_params_exec(c, sql, pp, PGRES_COMMAND_OK, err);
+        if (res == NULL)
+            rc = err->code;
+        PQclear(res);
+    }
+    ea_pg_buf_free(&tmp);
+    return rc;
+}
+
 ea_rc ea_rollup_write_add(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size_t n,
                           ea_rollup_changes *out, struct ea_err *err)
 {
     for (int g = 0; g < EA_ROLLUP_GRAN_N; g++) {
         bool oom;
         ea_pg_params_reset(pp);
-        size_t k = row_arrays(pp, rows, n, (ea_rollup_gran)g, NULL, true, &oom);
+        ea_pg_buf tmp = {0};
+        size_t k = row_arrays(pp, rows, n, (ea_rollup_gran)g, NULL, true, &tmp, &oom);
+        ea_pg_buf_free(&tmp);
         if (oom)
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory encoding rollup rows");
         if (k == 0)
@@ -367,7 +466,7 @@ ea_rc ea_rollup_write_add(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, siz
                  "revision, closed) "
                  "SELECT t, m, b, d, c, s, mn, mx, h, CASE WHEN cl THEN 1 ELSE 0 END, cl "
                  "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], "
-                 "$5::int8[], $6::float8[], $7::float8[], $8::float8[], $9::bytea[], "
+                 "$5::int8[], $6::numeric[], $7::numeric[], $8::numeric[], $9::bytea[], "
                  "$10::bool[]) AS u(t, m, b, d, c, s, mn, mx, h, cl) "
                  "ON CONFLICT (tenant_id, metric, bucket, dims) DO UPDATE SET "
                  "cnt = r.cnt + EXCLUDED.cnt, sum = r.sum + EXCLUDED.sum, "
@@ -386,7 +485,7 @@ ea_rc ea_rollup_write_add(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, siz
         if (rc != EA_OK)
             return rc;
     }
-    return EA_OK;
+    return write_spill(c, pp, rows, n, NULL, err);
 }
 
 /* What each REPLACE statement returns for the change feed: bucket (ms), dims, revision. */
@@ -445,7 +544,9 @@ ea_rc ea_rollup_write_replace(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows,
             return rc;
         bool oom;
         scope_params(pp, tenant, metric, from_ms, to_ms);
-        st->rows += (long long)row_arrays(pp, rows, n, g, metric, false, &oom); /* $5..$12 */
+        ea_pg_buf tmp = {0};
+        st->rows += (long long)row_arrays(pp, rows, n, g, metric, false, &tmp, &oom); /* $5..$12 */
+        ea_pg_buf_free(&tmp);
         if (oom)
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory encoding rollup rows");
         /* unchanged rows are not written at all: no revision bump, no dead tuple. UPDATE then
@@ -455,8 +556,8 @@ ea_rc ea_rollup_write_replace(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows,
                  "UPDATE %s AS r SET cnt = u.c, sum = u.s, min = u.mn, max = u.mx, hll = u.h, "
                  "revision = r.revision + CASE WHEN r.closed THEN 1 ELSE 0 END, "
                  "closed = r.closed OR u.cl, updated_at = now() "
-                 "FROM unnest($5::timestamptz[], $6::jsonb[], $7::int8[], $8::float8[], "
-                 "$9::float8[], $10::float8[], $11::bytea[], $12::bool[]) "
+                 "FROM unnest($5::timestamptz[], $6::jsonb[], $7::int8[], $8::numeric[], "
+                 "$9::numeric[], $10::numeric[], $11::bytea[], $12::bool[]) "
                  "AS u(b, d, c, s, mn, mx, h, cl) "
                  "WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket = u.b AND r.dims = u.d "
                  "AND r.bucket >= $3::timestamptz AND r.bucket < $4::timestamptz "
@@ -469,8 +570,8 @@ ea_rc ea_rollup_write_replace(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows,
                  "INSERT INTO %s (tenant_id, metric, bucket, dims, cnt, sum, min, max, hll, "
                  "revision, closed) "
                  "SELECT $1, $2, b, d, c, s, mn, mx, h, CASE WHEN cl THEN 1 ELSE 0 END, cl "
-                 "FROM unnest($5::timestamptz[], $6::jsonb[], $7::int8[], $8::float8[], "
-                 "$9::float8[], $10::float8[], $11::bytea[], $12::bool[]) "
+                 "FROM unnest($5::timestamptz[], $6::jsonb[], $7::int8[], $8::numeric[], "
+                 "$9::numeric[], $10::numeric[], $11::bytea[], $12::bool[]) "
                  "AS u(b, d, c, s, mn, mx, h, cl) "
                  "WHERE b >= $3::timestamptz AND b < $4::timestamptz "
                  "ON CONFLICT (tenant_id, metric, bucket, dims) DO NOTHING " RETURNING_CHANGE,
@@ -478,7 +579,7 @@ ea_rc ea_rollup_write_replace(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows,
         if ((rc = replace_step(c, sql, pp, g, tenant, metric, out, &st->inserted, err)) != EA_OK)
             return rc;
     }
-    return EA_OK;
+    return write_spill(c, pp, rows, n, metric, err);
 }
 
 /* ---- cap registry ---- */

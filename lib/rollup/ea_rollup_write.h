@@ -1,9 +1,11 @@
 /*
  * ea_rollup_write.h — writing aggregated rows to the rollup tables, the one way both the worker
  * and backfill do it:
- *   - the advisory locks (ea_rollup_lock_key(tenant, metric), migration 0002) that guard HLL
- *     read-merge-write and the admission of new dimension values under a cardinality cap, taken
- *     in one statement in key order before any rollup row is locked (no deadlocks);
+ *   - the advisory locks (ea_rollup_lock_key(tenant, metric), migration 0002): every writer of
+ *     a metric's rows holds its lock — shared for adding, exclusive for HLL read-merge-write,
+ *     the admission of new dimension values under a cardinality cap, and recomputing the metric
+ *     (backfill: so live batches of the metric wait for a recomputed day and add on top of it)
+ *     — taken in one statement in key order before any rollup row is locked (no deadlocks);
  *   - merging the stored HLL sketches into the batch's (ea_rollup_hll_load);
  *   - the row writer: ADD (the worker: upsert, values added, revision + 1 on a closed row) or
  *     REPLACE (backfill: rows set to recomputed values, stale rows deleted, unchanged untouched);
@@ -60,22 +62,27 @@ void ea_rollup_locks_free(ea_rollup_locks *l);
 /* Forgets what was noted (call per attempt). */
 void ea_rollup_locks_reset(ea_rollup_locks *l);
 
-/* Notes what adding p needs: the (tenant, metric) lock of every unique metric it feeds and of
- * every capped metric for which it brings a dimension value caps does not know while the cap is
- * not reached (and then the registry of that UTC day). Values already admitted, or a cap
- * already full, need nothing (both only ever grow). */
+/* Notes what adding p needs: the (tenant, metric) lock of every metric it feeds, shared, and
+ * exclusive for a unique metric and for a capped metric for which it brings a dimension value
+ * caps does not know while the cap is not reached (then also the registry of that UTC day).
+ * Values already admitted, or a cap already full, need nothing more (both only ever grow). */
 ea_rc ea_rollup_locks_note(ea_rollup_locks *l, ea_rollup_caps *caps,
                            const ea_rollup_prep *p) EA_WUR;
 
-/* Takes the noted locks (pg_advisory_xact_lock, in key order, one statement) and re-reads the
- * cap registry of the noted days into caps (ea_rollup_caps_seed), so a cap is exact across
- * writers. Inside the caller's transaction. */
+/* What is noted: locks taken shared, locks taken exclusively, registry days to re-read. */
+void ea_rollup_locks_counts(const ea_rollup_locks *l, size_t *shared, size_t *exclusive,
+                            size_t *days);
+
+/* Takes the noted locks (pg_advisory_xact_lock[_shared], in key order, one statement) and
+ * re-reads the cap registry of the noted days into caps (ea_rollup_caps_seed), so a cap is exact
+ * across writers. Inside the caller's transaction. */
 ea_rc ea_rollup_locks_take(ea_rollup_locks *l, PGconn *c, ea_pg_params *pp, ea_rollup_caps *caps,
                            struct ea_err *err) EA_WUR;
 
-/* Takes (lock) or releases the session-level lock of (tenant, metric): backfill holds it
- * around a day's transaction so its snapshot sees every sketch and registry row committed
- * under it. */
+/* Takes (lock) or releases, at session level, lib/catalog's metric-names lock shared and the
+ * (tenant, metric) lock exclusively: backfill holds them around a day's transaction, so its
+ * snapshot (taken after both are granted) sees every definition change, sketch and registry row
+ * committed before, and none can commit until the day is written. */
 ea_rc ea_rollup_lock_session(PGconn *c, const char *tenant, const char *metric, bool lock,
                              struct ea_err *err) EA_WUR;
 

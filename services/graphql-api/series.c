@@ -124,11 +124,9 @@ static ea_rollup_sums row_sums(PGresult *r, int row, int col)
     return (ea_rollup_sums){
         .rows = 1,
         .cnt = strtoll(PQgetvalue(r, row, col), NULL, 10),
-        .sum = strtod(PQgetvalue(r, row, col + 1), NULL),
-        .has_min = !PQgetisnull(r, row, col + 2),
-        .min = strtod(PQgetvalue(r, row, col + 2), NULL),
-        .has_max = !PQgetisnull(r, row, col + 3),
-        .max = strtod(PQgetvalue(r, row, col + 3), NULL),
+        .sum = PQgetisnull(r, row, col + 1) ? NULL : PQgetvalue(r, row, col + 1),
+        .min = PQgetisnull(r, row, col + 2) ? NULL : PQgetvalue(r, row, col + 2),
+        .max = PQgetisnull(r, row, col + 3) ? NULL : PQgetvalue(r, row, col + 3),
         .hll_hex = PQgetisnull(r, row, col + 4) ? NULL : PQgetvalue(r, row, col + 4),
     };
 }

@@ -10,6 +10,7 @@
 #include "doccache.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "ea_rollup_dec.h"
 #include "headers.h"
 #include "ws.h"
 
@@ -95,10 +96,25 @@ static json_t *error_list(const char *message, const char *code)
                      code);
 }
 
+/* A result as JSON text whose Float values print as the shortest text that reads back as the
+ * same double (lib/rollup: 9.99, not 9.9900000000000002). malloc'd; NULL on out of memory. */
+static char *dump_result(const json_t *v)
+{
+    return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+                             JSON_REAL_PRECISION(ea_dec_real_precision(v)));
+}
+
 static void send_result(h2o_req_t *req, gql_media media, json_t *body, bool request_error)
 {
     int status = request_error && media == GQL_MEDIA_GRAPHQL_JSON ? 400 : 200;
-    ea_http_send_json(req, status, body, media_name(media));
+    char *text = dump_result(body);
+    json_decref(body);
+    if (text == NULL) {
+        ea_http_send_json(req, 500, error_list("out of memory", "INTERNAL_SERVER_ERROR"), NULL);
+        return;
+    }
+    ea_http_send_bytes(req, status, media_name(media), text, strlen(text));
+    free(text);
 }
 
 /* Decodes %XX and '+' of a query-string value into a malloc'd string. */
@@ -235,7 +251,7 @@ static void response_to_cache(gql_app *app, const gql_request_ctx *rc, const cha
     if (rc->ndeps < 1 || rc->other_fields > 0 || json_object_get(result, "errors") != NULL ||
         key[0] == '\0')
         return;
-    char *body = json_dumps(result, JSON_COMPACT);
+    char *body = dump_result(result);
     if (body == NULL)
         return;
     size_t bl = strlen(body), cap = bl + 16 + (size_t)rc->ndeps * 256, off = 0;

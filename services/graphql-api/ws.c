@@ -38,6 +38,7 @@
  * Pushes from the change feed and alerts: wsfeed.c.
  */
 #include "cache.h"
+#include "ea_rollup_dec.h"
 #include "ea_http.h"
 #include "ea_log.h"
 #include "ea_pg.h"
@@ -135,7 +136,8 @@ void gql_ws_send_json(ws_conn *c, json_t *msg)
         json_decref(msg);
         return;
     }
-    char *s = json_dumps(msg, JSON_COMPACT);
+    /* Float values print shortest (lib/rollup: 9.99 stays 9.99), as on HTTP */
+    char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(ea_dec_real_precision(msg)));
     json_decref(msg);
     if (s == NULL) {
         gql_ws_send_close(c, 4500, "Internal error");

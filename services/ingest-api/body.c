@@ -6,6 +6,8 @@
  * message naming the field.
  */
 #include "body.h"
+#include "ea_rollup_dec.h"
+#include "ea_rollup_watermark.h"
 #include "ea_time.h"
 #include "ea_buf.h"
 
@@ -208,8 +210,10 @@ void ingest_event_build(json_t *ev, const json_t *batch_sent_at, const char *ten
                "timestamp is too far in the future (after clock-skew correction)");
         return;
     }
-    if (ts < received_ms - lim->max_age_ms) {
-        reject(e, "timestamp_too_old", "%s", "timestamp is older than the raw-event retention");
+    if (ea_rollup_too_old(ts, received_ms, lim->retention_days)) { /* the worker's rule too */
+        char msg[160];
+        ea_rollup_too_old_message(msg, sizeof(msg), lim->retention_days);
+        reject(e, "too_old", "%s", msg);
         return;
     }
     if (json_depth(ev, lim->max_depth + 1) > lim->max_depth) {
@@ -242,16 +246,20 @@ void ingest_event_build(json_t *ev, const json_t *batch_sent_at, const char *ten
     json_object_del(evm, "sent_at");
     json_object_del(evm, "api_key"); /* a key never becomes a stored property */
     /* dumped in place when it fits the room left (the NUL's byte kept), else once more after
-     * growing to the exact size; the cap (INGEST_MAX_EVENT) refuses a larger event here */
+     * growing to the exact size; the cap (INGEST_MAX_EVENT) refuses a larger event here.
+     * Numbers keep the digits they were sent with: a real prints as the shortest text that reads
+     * back as the same double (9.99, not 9.9900000000000002; lib/rollup's rule) */
+    const size_t flags =
+        JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(ea_dec_real_precision(evm));
     size_t room = 0, need = 0;
     if (ea_buf_ok(&w)) {
         room = w.cap - w.len - 1;
         if (room > w.max - w.len)
             room = w.max - w.len;
-        need = json_dumpb(evm, w.p + w.len, room, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        need = json_dumpb(evm, w.p + w.len, room, flags);
     }
     if (need > room && ea_buf_reserve(&w, need))
-        need = json_dumpb(evm, w.p + w.len, need, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        need = json_dumpb(evm, w.p + w.len, need, flags);
     if (ea_buf_ok(&w) && need > 0) {
         ea_buf_advance(&w, need);
         ea_buf_putc(&w, '}');

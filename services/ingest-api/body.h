@@ -20,7 +20,7 @@ typedef struct ingest_limits {
     size_t max_batch; /* events per body */
     size_t max_depth; /* JSON nesting depth of one event (the event object is depth 1) */
     int64_t max_future_ms;
-    int64_t max_age_ms;
+    long retention_days; /* RAW_RETENTION_DAYS: older events are too_old (lib/rollup's rule) */
 } ingest_limits;
 
 typedef struct ingest_event {

@@ -455,7 +455,7 @@ static void authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who,
         .max_batch = (size_t)app->cfg->max_batch,
         .max_depth = (size_t)app->cfg->max_depth,
         .max_future_ms = app->cfg->max_future_s * 1000,
-        .max_age_ms = app->cfg->retention_days * EA_MS_PER_DAY,
+        .retention_days = app->cfg->retention_days,
     };
     ingest_batch batch;
     ingest_body_error berr;

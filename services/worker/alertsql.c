@@ -69,11 +69,9 @@ static ea_rc judge(PGconn *c, PGresult *res, int t, ea_rollup_gran g, wk_fired_l
     ea_rollup_sums sums = {
         .rows = strtoll(PQgetvalue(res, t, 9), NULL, 10),
         .cnt = strtoll(PQgetvalue(res, t, 10), NULL, 10),
-        .sum = strtod(PQgetvalue(res, t, 11), NULL),
-        .has_min = !PQgetisnull(res, t, 12),
-        .min = strtod(PQgetvalue(res, t, 12), NULL),
-        .has_max = !PQgetisnull(res, t, 13),
-        .max = strtod(PQgetvalue(res, t, 13), NULL),
+        .sum = PQgetvalue(res, t, 11),
+        .min = PQgetisnull(res, t, 12) ? NULL : PQgetvalue(res, t, 12),
+        .max = PQgetisnull(res, t, 13) ? NULL : PQgetvalue(res, t, 13),
         .hll_hex = PQgetisnull(res, t, 14) ? NULL : PQgetvalue(res, t, 14),
     };
     double value;

@@ -174,10 +174,18 @@ ea_rc wk_closer_maintain(wk_closer *cl, PGconn *c, wk_parts *parts, ea_rollup_ca
                          struct ea_err *err)
 {
     bool did;
-    int back_days = (int)((cl->cfg->max_lateness_s + 86399) / 86400) + 1;
-    ea_rc rc = wk_parts_maintain(parts, c, back_days, cl->cfg->dedup_window_s, &did, err);
+    /* every event younger than the raw retention may still arrive (lib/rollup's age rule) */
+    long keep = cl->cfg->retention_days;
+    int back_days = (int)keep + 1;
+    ea_rc rc = wk_parts_maintain(parts, c, back_days, ea_rollup_dedup_window_ms(keep), &did, err);
     if (rc == EA_OK && did) {
-        /* the cap registry is only consulted inside the lateness horizon */
+        if (wk_parts_retention_days(parts) != keep)
+            ea_log_warn("partitions",
+                        "raw_events keeps %ld days (partition_classes) but RAW_RETENTION_DAYS is "
+                        "%ld: ingest accepts events that old, and backfill can only recompute "
+                        "the days raw_events still holds",
+                        wk_parts_retention_days(parts), keep);
+        /* the cap registry is only consulted inside the retention */
         char days[16];
         snprintf(days, sizeof(days), "%d", back_days + 1);
         const char *params[1] = {days};
@@ -189,8 +197,8 @@ ea_rc wk_closer_maintain(wk_closer *cl, PGconn *c, wk_parts *parts, ea_rollup_ca
             rc = err->code;
         PQclear(res);
     }
-    /* cap state older than the lateness horizon can no longer be written to */
-    ea_rollup_caps_expire(
-        caps, ea_time_floor_day(ea_time_now_ms() - cl->cfg->max_lateness_s * 1000) - EA_MS_PER_DAY);
+    /* cap state older than the retention can no longer be written to */
+    ea_rollup_caps_expire(caps, ea_time_floor_day(ea_time_now_ms() - keep * EA_MS_PER_DAY) -
+                                    EA_MS_PER_DAY);
     return rc;
 }

@@ -5,6 +5,7 @@
  *   wk_config ─▶ wk_stats ─▶ wk_httpd (thread: /healthz /readyz /metrics)
  *             ─▶ wk_sink (PostgreSQL) ◀─ wk_consumer (Kafka, main loop) ─▶ wk_feed (Redis)
  *             ─▶ wk_hook_sender (thread: alert webhooks, PostgreSQL + libcurl)
+ *             ─▶ wk_recompute (thread: metric recomputations, PostgreSQL + its own feed)
  */
 #include "changefeed.h"
 #include "consumer.h"
@@ -13,6 +14,7 @@
 #include "hook_sender.h"
 #include "httpd.h"
 #include "jalloc.h"
+#include "recompute.h"
 #include "sink.h"
 #include "stats.h"
 #include "worker_config.h"
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
     wk_feed *feed = stats != NULL ? wk_feed_new(&cfg, stats) : NULL;
     wk_httpd *httpd = NULL;
     wk_hook_sender *hooks = NULL;
+    wk_recompute *recompute = NULL;
     wk_consumer *consumer = NULL;
     if (sink == NULL || feed == NULL) {
         ea_log_error("startup", "out of memory");
@@ -92,6 +95,10 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         goto out;
     }
+    if (cfg.recompute_poll_ms > 0 && (recompute = wk_recompute_start(&cfg, stats, &err)) == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        goto out;
+    }
     consumer = wk_consumer_new(&cfg, brokers, sink, feed, stats, &err);
     if (consumer == NULL) {
         ea_log_error("startup", "%s", err.message);
@@ -103,6 +110,7 @@ int main(int argc, char **argv)
     ea_log_info("shutdown", "worker stopped");
 out:
     wk_consumer_free(consumer);
+    wk_recompute_stop(recompute);
     wk_hook_sender_stop(hooks);
     wk_httpd_stop(httpd);
     wk_feed_free(feed);

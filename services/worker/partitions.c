@@ -31,7 +31,6 @@ static const bool cls_monthly[CLS_N] = {false, false, false, true};
 struct day_memo {
     int64_t day; /* INT64_MIN: empty */
     bool all_exist;
-    int64_t upper_ms[CLS_N];
 };
 
 struct wk_parts {
@@ -111,25 +110,21 @@ ea_rc wk_parts_refresh(wk_parts *p, PGconn *c, struct ea_err *err)
     return EA_OK;
 }
 
-/* Name of the partition of class k holding ts, and its upper bound in ms. */
-static void part_name(int k, int64_t ts, char *buf, size_t cap, int64_t *upper_ms)
+/* Name of the partition of class k holding ts. */
+static void part_name(int k, int64_t ts, char *buf, size_t cap)
 {
     char iso[48];
     ea_time_format_iso8601(ts, iso); /* YYYY-MM-DD... */
     int y = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 + (iso[2] - '0') * 10 + (iso[3] - '0');
     int m = (iso[5] - '0') * 10 + (iso[6] - '0');
     int d = (iso[8] - '0') * 10 + (iso[9] - '0');
-    if (cls_monthly[k]) {
+    if (cls_monthly[k])
         snprintf(buf, cap, "%s_p%04d%02d", cls_parent[k], y, m);
-        int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
-        *upper_ms = ea_time_days_from_civil(ny, (unsigned)nm, 1) * EA_MS_PER_DAY;
-    } else {
+    else
         snprintf(buf, cap, "%s_p%04d%02d%02d", cls_parent[k], y, m, d);
-        *upper_ms = ea_time_floor_day(ts) + EA_MS_PER_DAY;
-    }
 }
 
-wk_part_status wk_parts_check(wk_parts *p, int64_t ts_ms, int64_t now_ms)
+bool wk_parts_check(wk_parts *p, int64_t ts_ms)
 {
     int64_t day = ea_time_floor_day(ts_ms);
     struct day_memo *m = &p->memo[(uint64_t)(day / EA_MS_PER_DAY) % MEMO_N];
@@ -138,16 +133,17 @@ wk_part_status wk_parts_check(wk_parts *p, int64_t ts_ms, int64_t now_ms)
         m->all_exist = true;
         for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++) {
             char name[96];
-            part_name(k, ts_ms, name, sizeof(name), &m->upper_ms[k]);
+            part_name(k, ts_ms, name, sizeof(name));
             if (ea_map_get(&p->names, name, strlen(name)) == NULL)
                 m->all_exist = false;
         }
     }
-    /* retention depends on the clock: checked each time, from the memoized bounds */
-    for (int k = p->store_raw ? CLS_RAW : CLS_15M; k < CLS_N; k++)
-        if (m->upper_ms[k] <= now_ms - p->retention_days[k] * EA_MS_PER_DAY)
-            return WK_PART_PAST_RETENTION;
-    return m->all_exist ? WK_PART_OK : WK_PART_MISSING;
+    return m->all_exist;
+}
+
+long wk_parts_retention_days(const wk_parts *p)
+{
+    return p->retention_days[CLS_RAW];
 }
 
 ea_rc wk_parts_ensure(wk_parts *p, PGconn *c, int64_t ts_ms, struct ea_err *err)
@@ -173,7 +169,7 @@ static bool is_lock_timeout(const struct ea_err *err)
     return strcmp(err->sqlstate, "55P03") == 0;
 }
 
-ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, long dedup_window_s, bool *did,
+ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, int64_t dedup_window_ms, bool *did,
                         struct ea_err *err)
 {
     *did = false;
@@ -188,7 +184,7 @@ ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, long dedup_window
         *did = true;
         char days[16], window[32];
         snprintf(days, sizeof(days), "%d", back_days);
-        snprintf(window, sizeof(window), "%ld seconds", dedup_window_s);
+        snprintf(window, sizeof(window), "%lld milliseconds", (long long)dedup_window_ms);
         for (int attempt = 0; attempt < 5; attempt++) {
             const char *params[1] = {days};
             res = ea_pg_query(c, "SELECT ea_partitions_maintain($1::int)", 1, params,
@@ -235,7 +231,7 @@ ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, long dedup_window
 
 void wk_parts_ensure_batch(wk_parts *p, PGconn *c, wk_batch *b, size_t lo, size_t hi)
 {
-    int64_t now = ea_time_now_ms(), last_day = INT64_MIN;
+    int64_t last_day = INT64_MIN;
     for (size_t i = lo; i < hi; i++) {
         wk_event *ev = &b->ev[i];
         if (ev->root == NULL || ev->dropped)
@@ -244,7 +240,7 @@ void wk_parts_ensure_batch(wk_parts *p, PGconn *c, wk_batch *b, size_t lo, size_
         if (day == last_day)
             continue;
         last_day = day;
-        if (wk_parts_check(p, ev->ts_ms, now) != WK_PART_MISSING)
+        if (wk_parts_check(p, ev->ts_ms))
             continue;
         struct ea_err err = {0};
         if (wk_parts_ensure(p, c, ev->ts_ms, &err) != EA_OK)

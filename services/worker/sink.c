@@ -386,30 +386,24 @@ static ea_rc read_positions(wk_sink *s, wk_pstate *st, size_t nst, struct pscrat
 }
 
 /* (5) Decides how each deduplicated event of [lo, hi) counts, in poll order (per partition:
- * offset order): too late and past retention are dead letters, the rest are COUNTED, prepared
- * for aggregation (dimension values encoded once per attempt) and their locks noted (7). */
+ * offset order): too old (the rule ingest applies, on the message's received_at: only a message
+ * that did not come through ingest can be) is a dead letter, the rest are COUNTED, prepared for
+ * aggregation (dimension values encoded once per attempt) and their locks noted (7). */
 static ea_rc classify(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate *st, size_t nst,
-                      struct pscratch *ps, int64_t now, wk_batch_report *rep, struct ea_err *err)
+                      struct pscratch *ps, wk_batch_report *rep, struct ea_err *err)
 {
     const int64_t allowed = s->cfg->allowed_lateness_s * 1000;
-    const int64_t maxlate = s->cfg->max_lateness_s * 1000;
     for (size_t i = lo; i < hi; i++) {
         wk_event *ev = &b->ev[i];
         if (ev->dropped || ev->state != WK_EV_PARSED)
             continue;
         struct pscratch *sc = &ps[find_st(st, nst, ev->partition) - st];
-        if (ea_rollup_watermark_too_late(sc->high_ms, ev->ts_ms, maxlate)) {
+        if (ea_rollup_too_old(ev->ts_ms, ev->received_ms, s->cfg->retention_days)) {
             ev->state = WK_EV_DEAD;
-            ev->dead_reason = "too_late";
+            ev->dead_reason = "too_old";
             continue;
         }
-        wk_part_status pst = wk_parts_check(s->parts, ev->ts_ms, now);
-        if (pst == WK_PART_PAST_RETENTION) {
-            ev->state = WK_EV_DEAD;
-            ev->dead_reason = "past_retention";
-            continue;
-        }
-        if (pst == WK_PART_MISSING) /* creating it failed (lock timeout?): retry later */
+        if (!wk_parts_check(s->parts, ev->ts_ms)) /* creating it failed: retry later */
             return ea_err_set(err, EA_ERR_UNAVAILABLE,
                               "could not create the partitions for partition %d offset %lld",
                               ev->partition, (long long)ev->offset);
@@ -417,7 +411,8 @@ static ea_rc classify(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate *
         rep->late += ev->late;
         ev->state = WK_EV_COUNTED;
         rep->counted++;
-        ea_rollup_event re = {ev->tenant, ev->name, ev->ts_ms, ev->properties};
+        ea_rollup_event re = {ev->tenant,     ev->name,       ev->ts_ms,
+                              ev->properties, ev->props_text, ev->props_len};
         ev->prep = ea_rollup_prepare(s->defs, &re, s->attempt);
         if (ev->prep == NULL || ea_rollup_locks_note(s->locks, s->caps, ev->prep) != EA_OK)
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory preparing events");
@@ -642,7 +637,7 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
                                         &closed_before, err)) != EA_OK ||
         (rc = wk_dedup_run(s->dedup, s->conn, s->pp, b, lo, hi, s->attempt, &rep.duplicates,
                            err)) != EA_OK ||
-        (rc = classify(s, b, lo, hi, st, nst, ps, now, &rep, err)) != EA_OK ||
+        (rc = classify(s, b, lo, hi, st, nst, ps, &rep, err)) != EA_OK ||
         (rc = ea_rollup_locks_take(s->locks, s->conn, s->pp, s->caps, err)) != EA_OK ||
         (rc = aggregate(s, b, lo, hi, closed_before, &rep, err)) != EA_OK)
         goto fail;

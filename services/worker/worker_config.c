@@ -42,14 +42,16 @@ static const ea_config_entry wk_config_table[] = {
      "longest a batch collects before it is committed (freshness bound)"},
     {"WORKER_ALLOWED_LATENESS_S", EA_CFG_INT, "600", 0, 86400, S(allowed_lateness_s),
      "watermark = highest event time seen - this; buckets behind it are closed"},
-    {"WORKER_MAX_LATENESS_S", EA_CFG_INT, "604800", 60, 31536000, S(max_lateness_s),
-     "events older than the highest event time by more than this are dead-lettered (too_late)"},
-    {"WORKER_DEDUP_WINDOW_S", EA_CFG_INT, "604800", 60, 31536000, S(dedup_window_s),
-     "an event_id repeated within this window counts once"},
+    {"RAW_RETENTION_DAYS", EA_CFG_INT, "30", 1, 3650, S(retention_days),
+     "raw-event retention (ingest's too_old limit): events up to this old when received are "
+     "counted, event_ids repeated within it (+ 1 day) count once"},
     {"WORKER_STORE_RAW", EA_CFG_BOOL, "true", 0, 0, S(store_raw),
      "store every counted event in raw_events (needed for backfill)"},
     {"WORKER_MAINTENANCE_INTERVAL_S", EA_CFG_INT, "300", 5, 86400, S(maintenance_interval_s),
      "partition create/drop and dedup expiry interval (one worker at a time)"},
+    {"WORKER_RECOMPUTE_POLL_MS", EA_CFG_INT, "1000", 0, 600000, S(recompute_poll_ms),
+     "how often the runner of metric recomputations (defined or changed metrics) looks for "
+     "work; 0: this worker never runs them"},
     {"WORKER_CLOSE_INTERVAL_MS", EA_CFG_INT, "1000", 100, 600000, S(close_interval_ms),
      "how often buckets behind the group watermark are marked closed"},
     {"WORKER_CHANGES_MAX", EA_CFG_INT, "1000", 1, 100000, S(changes_max_per_message),
@@ -82,11 +84,11 @@ ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
     if ((rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err)) != EA_OK ||
         (rc = ea_kafka_security_check(&cfg->kafka_sec, err)) != EA_OK)
         return rc;
-    if (cfg->max_lateness_s < cfg->allowed_lateness_s)
+    if (cfg->retention_days * 86400 < cfg->allowed_lateness_s)
         return ea_err_set(err, EA_ERR_INVALID,
-                          "invalid value for WORKER_MAX_LATENESS_S: %ld is below "
-                          "WORKER_ALLOWED_LATENESS_S (%ld)",
-                          cfg->max_lateness_s, cfg->allowed_lateness_s);
+                          "invalid value for RAW_RETENTION_DAYS: %ld days is below "
+                          "WORKER_ALLOWED_LATENESS_S (%ld s)",
+                          cfg->retention_days, cfg->allowed_lateness_s);
     if (cfg->webhook_retry_max_ms < cfg->webhook_retry_base_ms)
         return ea_err_set(err, EA_ERR_INVALID,
                           "invalid value for WEBHOOK_RETRY_MAX_MS: %ld is below "

@@ -30,11 +30,11 @@ typedef struct wk_config {
     long batch_max_events;
     long batch_max_ms;
     long allowed_lateness_s;
-    long max_lateness_s;
-    long dedup_window_s;
+    long retention_days; /* RAW_RETENTION_DAYS: the age rule (lib/rollup) and the dedup window */
     bool store_raw;
     long maintenance_interval_s;
     long close_interval_ms;
+    long recompute_poll_ms; /* recompute.c */
     long changes_max_per_message;
     const char *changes_channel;
     const char *alerts_channel;

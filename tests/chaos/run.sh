@@ -13,8 +13,10 @@
 #   60 %  consumers scaled 1 -> 3 (two more worker processes, WORKER_PORT=0)
 #   75 %  3 -> 1: one extra worker gets SIGTERM, the other kill -9
 #   85 %  kill -9 the worker again, restart it
-# tests/chaos/sender.mjs sends (retrying unacknowledged events with the same event_id, and
-# re-sending every 20th batch once more to exercise dedup) and computes the truth.
+# tests/chaos/sender.mjs sends (retrying unacknowledged events with the same event_id, a tenth
+# of the events up to 25 days old, re-sending every 20th batch once more and, at the end, the
+# first twentieth of all events again, to exercise dedup over the raw retention) and computes
+# the truth.
 #
 # Env: CHAOS_EVENTS (1000000), CHAOS_RATE events/s (2000), CHAOS_BATCH events/request (100),
 #      CHAOS_OUTAGE_S (4), CHAOS_DRAIN_TIMEOUT_S (600), CHAOS_STACK_DIR (${TEST_STACK_DIR:-.data/test}-chaos),
@@ -344,7 +346,8 @@ raw_rows="${raw%|*}" raw_distinct="${raw#*|}"
 
 # ---- a sample of GraphQL answers ------------------------------------------------------------
 iso() { date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%SZ; }
-FROM="$(iso $((NOW_MS - 8 * 3600000)))" TO="$(iso $((NOW_MS + 3600000)))"
+# the whole range the events span (up to 25 days old)
+FROM="$(iso $((NOW_MS - 26 * 86400000)))" TO="$(iso $((NOW_MS + 3600000)))"
 gql_ok=0
 for q in "chaos_by_page|HOUR|[\"page\"]|H" "chaos_amount|DAY|[\"country\"]|D" "chaos_event|HOUR|[]|H" "chaos_users|HOUR|[]|H"; do
     IFS='|' read -r metric gran groupby g <<<"$q"
@@ -389,7 +392,7 @@ sed 's/^/  fault at /' "$WORK/faults.txt"
 node -e '
     const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(`  requests ${s.requests} (retried ${s.retried_requests}, connection errors ${s.net_errors}), statuses ${JSON.stringify(s.statuses)}`);
-    console.log(`  events acknowledged ${s.acked}/${s.n}, retried as unavailable ${s.unavailable_events}, re-sent duplicates ${s.resent_events}`);
+    console.log(`  events acknowledged ${s.acked}/${s.n}, retried as unavailable ${s.unavailable_events}, re-sent duplicates ${s.resent_events} (old events re-sent at the end ${s.resent_old_events || 0})`);
 ' "$WORK/sender.json"
 printf '  lost %s   duplicated %s   rollup rows %s (wrong %s, unique sketches equal to the truth %s)   graphql samples %s/4\n' "$lost" "$dup" "$rows" "$bad_rows" "$sketches" "$gql_ok"
 printf '  max lag %s messages   time to drain %s s   sending %s s   total %s s\n' "$max_lag" "$drain_s" "$send_s" "$(elapsed "$t_all")"

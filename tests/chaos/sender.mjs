@@ -9,9 +9,12 @@
 //
 // Events i = 0..N-1 (deterministic): event "chaos_event", event_id RUN-i, page /p(i%10),
 // country from (i/10)%5, amount i%100, user u(i%200), timestamp NOW - ((i*7919) % 21600) s (the last 6 h, shuffled,
-// so most events are late for their bucket and restate closed ones). Every RESEND_EVERY-th batch
-// is sent a second time once acknowledged (a client retrying after a lost reply): the pipeline
-// must count those events once. Metrics (defined by run.sh): chaos_event (automatic count),
+// so most events are late for their bucket and restate closed ones) — and every tenth event
+// up to 25 days old (NOW - ((i*104729) % 25 days), inside the raw retention: counted, restating
+// long-closed days). Every RESEND_EVERY-th batch is sent a second time once acknowledged (a
+// client retrying after a lost reply), and at the end the first twentieth of all batches is sent
+// once more (old events re-sent, as a client replaying its history): the pipeline must count
+// those events once. Metrics (defined by run.sh): chaos_event (automatic count),
 // chaos_by_page (count by page), chaos_amount (sum of amount by country), chaos_users (unique
 // users: each row's sketch must be exactly the sketch of its distinct users, ../integration/lib/hll.mjs).
 import fs from "node:fs";
@@ -24,7 +27,7 @@ function event(run, now, i) {
   return {
     event: "chaos_event",
     event_id: `${run}-${i}`,
-    timestamp: now - ((i * 7919) % 21600) * 1000,
+    timestamp: i % 10 === 3 ? now - ((i * 104729) % (25 * 86400)) * 1000 : now - ((i * 7919) % 21600) * 1000,
     page: `/p${i % 10}`,
     country: COUNTRIES[Math.floor(i / 10) % 5],
     amount: i % 100,
@@ -143,6 +146,15 @@ async function send(argv) {
     while (outstanding > CONC * 8) await sleep(5);
   }
   await Promise.all(jobs);
+  // old events re-sent (a client replaying its history, long after): counted once
+  for (let k = 0; k < Math.ceil(nb / 20); k++) {
+    const idx = [];
+    for (let i = k * B; i < Math.min(N, (k + 1) * B); i++) if (acked[i]) idx.push(i);
+    if (idx.length === 0) continue;
+    st.resent_events += idx.length;
+    st.resent_old_events = (st.resent_old_events || 0) + idx.length;
+    await deliver(idx, true);
+  }
   clearInterval(progress);
   st.unacked = unacked.length;
   st.send_seconds = (Date.now() - t0) / 1000;

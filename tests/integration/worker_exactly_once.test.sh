@@ -190,12 +190,15 @@ check "raw_events holds each counted event once ($COUNTED)" \
     test "$(sql 'SELECT count(*) FROM raw_events')" = "$COUNTED"
 check "raw_events has no (tenant, event_id) twice" \
     test "$(sql 'SELECT count(*) FROM (SELECT 1 FROM raw_events GROUP BY tenant_id, event_id HAVING count(*) > 1) d')" = 0
-check "event_dedup holds counted + too-late keys" \
+check "event_dedup holds counted + too-old keys" \
     test "$(sql 'SELECT count(*) FROM event_dedup')" = $((COUNTED + 20))
-check "dead_letters: 20 too_late" \
-    test "$(sql "SELECT count(*) FROM dead_letters WHERE reason = 'too_late'")" = 20
+check "dead_letters: 20 too_old (past the raw retention)" \
+    test "$(sql "SELECT count(*) FROM dead_letters WHERE reason = 'too_old'")" = 20
 check "dead_letters: 5 undecodable with reasons" \
-    test "$(sql "SELECT count(*) FROM dead_letters WHERE reason <> 'too_late'")" = 5
+    test "$(sql "SELECT count(*) FROM dead_letters WHERE reason <> 'too_old'")" = 5
+OLD=$(exp old)
+check "events 2 to 25 days old are counted, none dead-lettered ($OLD in raw_events)" \
+    test "$(sql "SELECT count(*) FROM raw_events WHERE event_time < now() - interval '1 day'")" = "$OLD"
 check "dead letters carry partition, offset and payload" \
     test "$(sql "SELECT count(*) FROM dead_letters WHERE kafka_offset >= 0 AND payload <> ''")" = 25
 say "dead-letter reasons: $(sql "SELECT string_agg(DISTINCT reason, ',') FROM dead_letters")"
@@ -233,8 +236,8 @@ check "/metrics exposes lag, late, restated, dead-lettered, batch latency, fresh
              worker_freshness_seconds_bucket worker_events_per_second; do
         grep -q "^$m" <<<"$1" || { echo "missing $m"; exit 1; }
     done' _ "$METRICS"
-check "/metrics counts the 20 too-late dead letters" \
-    grep -q 'worker_events_dead_lettered_total{reason="too_late"} 20' <<<"$METRICS"
+check "/metrics counts the 20 too-old dead letters" \
+    grep -q 'worker_events_dead_lettered_total{reason="too_old"} 20' <<<"$METRICS"
 
 # ---- a restart replays nothing; SIGTERM leaves cleanly ----
 before=$(sql 'SELECT sum(cnt) FROM rollups_hourly')

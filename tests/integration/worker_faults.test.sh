@@ -3,12 +3,13 @@
 # rollups equal the ground truth after a PostgreSQL restart mid-stream and after broker faults
 # injected through the dev broker's control socket (Fetch and OffsetCommit request errors, a
 # broker down and up); and partitions: no DEFAULT partition, the next days exist, a partition
-# past retention is dropped by the worker's maintenance, an event older than retention is
-# dead-lettered (reason past_retention), not lost.
+# past retention is dropped by the worker's maintenance, an event older than the raw retention
+# is dead-lettered (reason too_old: lib/rollup's age rule, the one ingest applies), not lost.
 #
-# Ground truth: worker_gen.mjs (duplicates, late events, shuffled, two tenants, dimensions, a
-# too-late and undecodable tail). Private stack from worker_stack.sh (its PostgreSQL is stopped
-# and started here). Raw retention is set to 3 days before the worker starts.
+# Ground truth: worker_gen.mjs (duplicates, late and old events, shuffled, two tenants,
+# dimensions, a too-old and undecodable tail). Private stack from worker_stack.sh (its
+# PostgreSQL is stopped and started here). Raw retention is 3 days (partition_classes and the
+# worker's RAW_RETENTION_DAYS) before the worker starts.
 #
 # Env: BIN_DIR (build/bin), FAULTS_TEST_EVENTS (12000), KEEP_TMP=1.
 set -uo pipefail
@@ -33,10 +34,10 @@ check "migrate created raw partitions back to the max lateness ($OLD_PART exists
 sql "UPDATE partition_classes SET retention_days = 3 WHERE parent = 'raw_events'" >/dev/null
 
 NOW=$(date +%s%3N)
-node "$ROOT/tests/integration/worker_gen.mjs" gen "$TMP/gen" "$N" 4242 "$NOW" >"$TMP/gen.json" ||
+node "$ROOT/tests/integration/worker_gen.mjs" gen "$TMP/gen" "$N" 4242 "$NOW" --max-old-days 3 >"$TMP/gen.json" ||
     { bad "generator runs"; exit 1; }
 say "generated: $(cat "$TMP/gen.json")"
-# 4 days old: inside the max lateness (7 days), past the raw retention (3 days)
+# 4 days old: past the raw retention (3 days here, RAW_RETENTION_DAYS of the worker too): too old
 printf 't1/ret1|{"v":1,"tenant":"t1","event_id":"ret1","event":"page_view","ts":%s,"received_at":%s,"properties":{"page":"/"}}\n' \
     $((NOW - 4 * 86400000)) "$NOW" >"$TMP/retention.txt"
 
@@ -50,7 +51,7 @@ printf 't3/probe|{"v":1,"tenant":"t3","event_id":"probe","event":"closing_probe"
     "$PROBE_MS" "$NOW" >"$TMP/probe.txt"
 ws_produce "$TMP/probe.txt"
 W_PORT=$(free_port)
-ws_worker w1 "$W_PORT" WORKER_MAINTENANCE_INTERVAL_S=5
+ws_worker w1 "$W_PORT" WORKER_MAINTENANCE_INTERVAL_S=5 RAW_RETENTION_DAYS=3
 check "worker answers /readyz 200" wait_until 30 ws_ready "$W_PORT"
 check "worker claims all 3 partitions" wait_sql 30 'SELECT count(*) FROM consumer_offsets' 3
 
@@ -103,7 +104,7 @@ kctl 'rtt -1 0'
 check "worker catches up after broker 2 went down and up (and 200 ms round trips)" wait_until 120 ws_caught_up
 ws_produce "$TMP/gen/chunk_tail.txt"
 ws_produce "$TMP/retention.txt"
-check "worker commits the too-late, undecodable and past-retention tail" wait_until 60 ws_caught_up
+check "worker commits the too-old and undecodable tail" wait_until 60 ws_caught_up
 
 # ---- ground truth ----
 sql "SELECT 'Q', tenant_id, metric, (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, sum FROM rollups_15m
@@ -122,13 +123,13 @@ fi
 COUNTED=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$TMP/gen/expected.json')).counted)")
 check "raw_events holds each counted event once ($COUNTED)" \
     test "$(sql "SELECT count(*) FROM raw_events WHERE tenant_id <> 't3'")" = "$COUNTED"
-check "the event older than raw retention is dead-lettered past_retention with its offset" test "$(sql "
-    SELECT count(*) FROM dead_letters WHERE reason = 'past_retention' AND event_id = 'ret1' AND kafka_offset >= 0")" = 1
+check "the event older than raw retention is dead-lettered too_old with its offset" test "$(sql "
+    SELECT count(*) FROM dead_letters WHERE reason = 'too_old' AND event_id = 'ret1' AND kafka_offset >= 0")" = 1
 check "... and counted nowhere" test "$(sql "SELECT count(*) FROM raw_events WHERE event_id = 'ret1'")" = 0
-check "dead_letters: 20 too_late, 5 undecodable, 1 past_retention" test "$(sql "
+check "dead_letters: 21 too_old, 5 undecodable" test "$(sql "
     SELECT string_agg(reason || '=' || n, ',' ORDER BY reason) FROM (
-      SELECT CASE WHEN reason IN ('too_late', 'past_retention') THEN reason ELSE 'undecodable' END AS reason, count(*) n
-      FROM dead_letters GROUP BY 1) d")" = "past_retention=1,too_late=20,undecodable=5"
+      SELECT CASE WHEN reason = 'too_old' THEN reason ELSE 'undecodable' END AS reason, count(*) n
+      FROM dead_letters GROUP BY 1) d")" = "too_old=21,undecodable=5"
 check "still no DEFAULT partition" test "$(sql 'SELECT count(*) FROM pg_partitioned_table WHERE partdefid <> 0')" = 0
 check "the worker counted database errors (the restart was seen, not skipped)" \
     bash -c "curl -s http://127.0.0.1:$W_PORT/metrics | grep -Eq '^worker_db_errors_total [1-9]'"

@@ -13,9 +13,10 @@
 //
 // The data: two tenants (t2 re-uses some of t1's event ids: ids are per tenant), three event
 // names, dimensions, a numeric property with quarter fractions (sums stay exact in doubles),
-// ~10 % duplicates re-sent in later chunks, ~10 % late events (2-3 h old: inside the max
-// lateness, behind the watermark), shuffled order, too-late events (8 days old) and undecodable
-// messages in a final chunk.
+// ~10 % duplicates re-sent in later chunks, ~10 % late events (2-3 h old, behind the watermark),
+// ~1 % old events (2 to --max-old-days, default 25, days old: inside the raw retention, so
+// counted, restating closed buckets), shuffled order, too-old events (31 days: older than the raw retention, which ingest
+// would have refused) and undecodable messages in a final chunk.
 import fs from 'node:fs';
 import path from 'node:path';
 import { M, estimate, mergeInto, registersOf, registersOfHex, sameRegisters, withinError } from './lib/hll.mjs';
@@ -50,7 +51,7 @@ function canonDims(obj) {
     return JSON.stringify(Object.fromEntries(keys.map((k) => [k, obj[k]])));
 }
 
-function gen(outdir, n, seed, now, unique) {
+function gen(outdir, n, seed, now, unique, maxOldDays) {
     const defs = unique ? DEFS.concat(UNIQUE_DEFS) : DEFS;
     const r = rng(seed);
     const pick = (a) => a[Math.floor(r() * a.length)];
@@ -60,8 +61,9 @@ function gen(outdir, n, seed, now, unique) {
         // t2 draws ids from the same space as t1 so some collide across tenants
         const id = tenant === 't1' ? `e${i}` : r() < 0.3 ? `e${Math.floor(r() * i)}x` : `f${i}`;
         const name = pick(['page_view', 'page_view', 'purchase', 'signup']);
-        const late = r() < 0.1;
-        const ts = late ? now - 7200000 - Math.floor(r() * 3600000) : now - Math.floor(r() * 3000000);
+        const late = r() < 0.1, old = r() < 0.01;
+        const ts = old ? now - (2 + Math.floor(r() * (maxOldDays - 2))) * 86400000 - Math.floor(r() * 86400000)
+            : late ? now - 7200000 - Math.floor(r() * 3600000) : now - Math.floor(r() * 3000000);
         const props = {};
         if (name === 'page_view') {
             props.page = pick(['/', '/pricing', '/docs', '/blog', '/a"quote', '/tab\there']);
@@ -95,10 +97,10 @@ function gen(outdir, n, seed, now, unique) {
     fs.mkdirSync(outdir, { recursive: true });
     for (let c = 0; c < chunks; c++)
         fs.writeFileSync(path.join(outdir, `chunk_${String(c).padStart(3, '0')}.txt`), all.slice(c * size, (c + 1) * size).join('\n') + '\n');
-    // final chunk: too late (8 days) and undecodable messages
+    // final chunk: too old (31 days, past the raw retention of 30) and undecodable messages
     const tail = [];
     for (let i = 0; i < 20; i++)
-        tail.push(`t1/old${i}|` + JSON.stringify({ v: 1, tenant: 't1', event_id: `old${i}`, event: 'page_view', ts: now - 8 * 86400000, received_at: now, properties: { page: '/' } }));
+        tail.push(`t1/old${i}|` + JSON.stringify({ v: 1, tenant: 't1', event_id: `old${i}`, event: 'page_view', ts: now - 31 * 86400000, received_at: now, properties: { page: '/' } }));
     tail.push('t1/bad0|this is not json');
     tail.push('t1/bad1|{"v":2,"tenant":"t1","event_id":"bad1","event":"x","ts":1}');
     tail.push('t1/bad2|{"v":1,"tenant":"t1","event":"no_id","ts":1}');
@@ -141,7 +143,8 @@ function gen(outdir, n, seed, now, unique) {
         counted: counted.length,
         duplicates: dups.length,
         dead: tail.length,
-        too_late: 20,
+        too_old: 20,
+        old: counted.filter((e) => e.ts < now - 86400000).length,
         late_min: counted.filter((e) => e.ts < now - 7200000 + 1).length,
         rows: Object.fromEntries(rows),
     };
@@ -198,9 +201,12 @@ function check(expFile, actFile) {
 }
 
 const [cmd, ...args] = process.argv.slice(2);
-if (cmd === 'gen') gen(args[0], Number(args[1]), Number(args[2]), Number(args[3]), args[4] === '--unique');
+if (cmd === 'gen') {
+    const opt = (name, dflt) => { const i = args.indexOf(name); return i < 0 ? dflt : Number(args[i + 1]); };
+    gen(args[0], Number(args[1]), Number(args[2]), Number(args[3]), args.includes('--unique'), opt('--max-old-days', 25));
+}
 else if (cmd === 'check') check(args[0], args[1]);
 else {
-    console.error('usage: worker_gen.mjs gen OUTDIR N SEED NOW_MS [--unique] | check EXPECTED ACTUAL');
+    console.error('usage: worker_gen.mjs gen OUTDIR N SEED NOW_MS [--unique] [--max-old-days D] | check EXPECTED ACTUAL');
     process.exit(2);
 }

@@ -34,11 +34,11 @@ TO=$(meta to)
 HFROM=$(meta hfrom)
 HTO=$(meta hto)
 
-# produced before the worker starts: an idle partition moves its watermark to now, after
-# which days-old events would be too late (max lateness 7 days) — correct, but not this test
+# events up to a year old: counted under a raw retention of 400 days (the same rule as ingest's
+# too_old, lib/rollup ea_rollup_too_old), matching the partition classes above
 ws_produce "$TMP/gen/events.txt"
 W_PORT=$(free_port)
-ws_worker w1 "$W_PORT"
+ws_worker w1 "$W_PORT" RAW_RETENTION_DAYS=400
 check "worker answers /readyz 200" wait_until 30 ws_ready "$W_PORT"
 check "worker commits all $produced messages" wait_until 120 ws_caught_up
 check "no event was dead-lettered" test "$(sql 'SELECT count(*) FROM dead_letters')" = 0

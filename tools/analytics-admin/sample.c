@@ -17,8 +17,8 @@
  *   5. it waits (up to SAMPLE_WAIT_S) until the worker has stored or dead-lettered every event
  *      of the sample, or (a second load, whose events the worker drops as duplicates) until the
  *      worker's committed Kafka offsets moved by as many messages as were sent, and says how many
- *      were dead-lettered and why (e.g. `too_late` while the worker's maximum lateness is
- *      shorter than the sample's age). With other traffic flowing at the same time the offsets
+ *      were dead-lettered and why (e.g. `too_old` when the sample is older than the worker's
+ *      RAW_RETENTION_DAYS). With other traffic flowing at the same time the offsets
  *      can move first: the wait is then shorter, never longer.
  * Idempotent: event_ids are "smp-<tenant>-<yyyymmdd>-<seq>", stable per day (sample_gen.h).
  */
@@ -312,8 +312,8 @@ static void print_dead_reasons(PGconn *c, const char *tenant, const char *prefix
         printf("  dead-lettered by the worker: %s events, reason %s (days %s to %s)%s\n",
                PQgetvalue(res, i, 1), PQgetvalue(res, i, 0), PQgetvalue(res, i, 2),
                PQgetvalue(res, i, 3),
-               strcmp(PQgetvalue(res, i, 0), "too_late") == 0
-                   ? ": older than the worker's maximum lateness (WORKER_MAX_LATENESS_S)"
+               strcmp(PQgetvalue(res, i, 0), "too_old") == 0
+                   ? ": older than the raw-event retention (RAW_RETENTION_DAYS)"
                    : "");
     PQclear(res);
 }

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          .max_batch = 50,
                          .max_depth = 8,
                          .max_future_ms = 3600 * 1000,
-                         .max_age_ms = INT64_C(30) * 86400 * 1000};
+                         .retention_days = 30};
     ingest_batch b;
     ingest_body_error e;
     ingest_body_status st =

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          .max_batch = 50,
                          .max_depth = 8,
                          .max_future_ms = 3600 * 1000,
-                         .max_age_ms = INT64_C(30) * 86400 * 1000};
+                         .retention_days = 30};
     json_t *root;
     ingest_body_error e;
     if (ingest_body_load((const char *)data + 1, size - 1, &root, &e) != INGEST_BODY_OK)

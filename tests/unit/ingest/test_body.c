@@ -17,7 +17,7 @@ static ingest_limits lim(void)
                            .max_batch = 1000,
                            .max_depth = 32,
                            .max_future_ms = 3600 * 1000,
-                           .max_age_ms = 30 * EA_MS_PER_DAY};
+                           .retention_days = 30};
 }
 
 static ingest_body_status parse(const char *body, ingest_batch *b)
@@ -147,7 +147,7 @@ static void test_fields(void)
                           "invalid_event",
                           "invalid_event_id",
                           "invalid_timestamp",
-                          "timestamp_too_old",
+                          "too_old",
                           "timestamp_in_future",
                           "timestamp_in_future",
                           NULL,

@@ -17,7 +17,7 @@ static const ingest_limits limits = {.max_event = 32768,
                                      .max_batch = 10,
                                      .max_depth = 32,
                                      .max_future_ms = 3600000,
-                                     .max_age_ms = INT64_C(86400000) * 30};
+                                     .retention_days = 30};
 
 static void test_message_shape(void)
 {

@@ -18,7 +18,7 @@ static ingest_body_status run(const char *body, ingest_batch *b)
                        .max_batch = 1000,
                        .max_depth = 32,
                        .max_future_ms = 3600 * 1000,
-                       .max_age_ms = 30 * EA_MS_PER_DAY};
+                       .retention_days = 30};
     ingest_body_error e;
     json_t *root;
     ingest_body_status st = ingest_body_load(body, strlen(body), &root, &e);

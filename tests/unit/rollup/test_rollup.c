@@ -30,6 +30,28 @@ static const char *buf_str(ea_pg_buf *b)
     return b->p != NULL ? b->p : "";
 }
 
+static bool dec_is(ea_dec d, const char *want)
+{
+    ea_pg_buf b = {0};
+    ea_dec_format(&b, d);
+    bool ok = b.p != NULL && strcmp(b.p, want) == 0;
+    if (!ok)
+        fprintf(stderr, "  %s != %s\n", b.p != NULL ? b.p : "(null)", want);
+    ea_pg_buf_free(&b);
+    return ok;
+}
+
+static bool sum_is(const ea_rollup_row *r, const char *want)
+{
+    ea_pg_buf b = {0};
+    ea_dec_sum_format(&b, &r->sum);
+    bool ok = b.p != NULL && strcmp(b.p, want) == 0;
+    if (!ok)
+        fprintf(stderr, "  sum %s != %s\n", b.p != NULL ? b.p : "(null)", want);
+    ea_pg_buf_free(&b);
+    return ok;
+}
+
 /* The dimension object of props for d, values encoded as the aggregation encodes them. */
 static bool build_dims(ea_pg_buf *b, const ea_rollup_def *d, const json_t *props,
                        ea_rollup_caps *caps)
@@ -323,17 +345,19 @@ static void test_aggregation(void)
              ea_hll_estimate(r->hll) < 2.1);
     /* sum: numbers and numeric strings; "n/a" does not contribute */
     r = find_row(g, EA_ROLLUP_HOUR, "revenue", hour, "{\"country\":\"de\"}");
-    EA_CHECK(r != NULL && r->cnt == 2 && r->sum == 12.5 && r->min == 2.5 && r->max == 10);
+    EA_CHECK(r != NULL && r->cnt == 2 && sum_is(r, "125E-1") && dec_is(r->min, "25E-1") &&
+             dec_is(r->max, "10E0"));
     r = find_row(g, EA_ROLLUP_HOUR, "avg_amount", hour, "{}");
-    EA_CHECK(r != NULL && r->cnt == 2 && r->sum == 12.5);
+    EA_CHECK(r != NULL && r->cnt == 2 && sum_is(r, "125E-1"));
     r = find_row(g, EA_ROLLUP_HOUR, "revenue", hour + H, "{\"country\":null}");
-    EA_CHECK(r != NULL && r->cnt == 1 && r->sum == -4 && r->min == -4);
+    EA_CHECK(r != NULL && r->cnt == 1 && sum_is(r, "-4E0") && dec_is(r->min, "-4E0"));
     r = find_row(g, EA_ROLLUP_HOUR, "purchase", hour, "{}");
     EA_CHECK(r != NULL && r->cnt == 3); /* the automatic count counts every event */
     /* the definition "signup" (max of age) holds its name: the automatic count of the events
      * named signup is "signup (event)", never merged into it */
     r = find_row(g, EA_ROLLUP_HOUR, "signup", hour, "{}");
-    EA_CHECK(r != NULL && r->cnt == 2 && r->has_value && r->max == 41 && r->min == 30);
+    EA_CHECK(r != NULL && r->cnt == 2 && r->has_value && dec_is(r->max, "41E0") &&
+             dec_is(r->min, "30E0"));
     r = find_row(g, EA_ROLLUP_HOUR, "signup (event)", hour, "{}");
     EA_CHECK(r != NULL && r->cnt == 2 && !r->has_value);
     /* "click" = count of click by button replaces the automatic count: no "{}" row */
@@ -403,24 +427,53 @@ static void test_gran_floor(void)
     EA_CHECK_STR(ea_rollup_gran_name(EA_ROLLUP_DAY), "DAY");
 }
 
+/* Numbers exactly as sent: integers, reals from their own text in the event, numeric strings;
+ * anything else is not a number (the event does not feed that metric). */
 static void test_property_number(void)
 {
-    double v;
-    json_t *j = json_loads("[1, 2.5, \"3e2\", \"x\", \"\", true, null, \"1 \"]", 0, NULL);
-    EA_CHECK(ea_rollup_property_number(json_array_get(j, 0), &v) && v == 1);
-    EA_CHECK(ea_rollup_property_number(json_array_get(j, 1), &v) && v == 2.5);
-    EA_CHECK(ea_rollup_property_number(json_array_get(j, 2), &v) && v == 300);
-    for (int i = 3; i < 8; i++)
-        EA_CHECK(!ea_rollup_property_number(json_array_get(j, (size_t)i), &v));
-    EA_CHECK(!ea_rollup_property_number(NULL, &v));
+    const char *text = "{\"i\":1,\"r\":9.99,\"e\":\"3e2\",\"x\":\"x\",\"z\":\"\",\"t\":true,"
+                       "\"n\":null,\"sp\":\"1 \",\"long\":123456789.123456789,"
+                       "\"hex\":\"0x10\",\"s\":\"0.1\"}";
+    json_t *j = json_loads(text, 0, NULL);
+    ea_rollup_event ev = {.properties = j, .props_text = text, .props_len = strlen(text)};
+    ea_dec v;
+    EA_CHECK(ea_rollup_property_number(&ev, "i", &v) && v.coef == 1 && v.exp == 0);
+    EA_CHECK(ea_rollup_property_number(&ev, "r", &v) && v.coef == 999 && v.exp == -2);
+    EA_CHECK(ea_rollup_property_number(&ev, "e", &v) && v.coef == 3 && v.exp == 2);
+    EA_CHECK(ea_rollup_property_number(&ev, "s", &v) && v.coef == 1 && v.exp == -1);
+    /* 18 digits: every one kept from the text (a double holds about 16) */
+    EA_CHECK(ea_rollup_property_number(&ev, "long", &v) && v.coef == INT64_C(123456789123456789) &&
+             v.exp == -9);
+    const char *no[] = {"x", "z", "t", "n", "sp", "hex", "missing"};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        EA_CHECK(!ea_rollup_property_number(&ev, no[i], &v));
+    /* without the text (it could not be located): the shortest decimal of the double */
+    ev.props_text = NULL;
+    EA_CHECK(ea_rollup_property_number(&ev, "r", &v) && v.coef == 999 && v.exp == -2);
     json_decref(j);
+}
+
+/* THE age rule: relative to when the event was received, the same for ingest and worker. */
+static void test_too_old(void)
+{
+    const int64_t d = EA_MS_PER_DAY;
+    EA_CHECK(!ea_rollup_too_old(T0 - 30 * d, T0, 30)); /* exactly at the limit: counted */
+    EA_CHECK(ea_rollup_too_old(T0 - 30 * d - 1, T0, 30));
+    EA_CHECK(!ea_rollup_too_old(T0 - 20 * d, T0, 30));
+    EA_CHECK(!ea_rollup_too_old(T0 + 3600000, T0, 30)); /* the future is ingest's other rule */
+    /* a replay decides alike whenever it runs: only received_at matters */
+    EA_CHECK(!ea_rollup_too_old(T0 - 29 * d, T0, 30) && ea_rollup_too_old(T0 - 29 * d, T0, 28));
+    char msg[128];
+    ea_rollup_too_old_message(msg, sizeof(msg), 30);
+    EA_CHECK(strstr(msg, "30 days") != NULL);
+    /* dedup keeps keys as long as ingest may accept a re-send, plus a day */
+    EA_CHECK(ea_rollup_dedup_window_ms(30) == 31 * d);
 }
 
 static void test_watermark(void)
 {
-    const int64_t allowed = 10 * 60000, maxl = 7 * EA_MS_PER_DAY;
+    const int64_t allowed = 10 * 60000;
     int64_t high = INT64_MIN;
-    EA_CHECK(!ea_rollup_watermark_too_late(high, 0, maxl)); /* nothing seen: nothing is too late */
     EA_CHECK(!ea_rollup_watermark_advance(&high, T0, allowed) && high == T0);
     EA_CHECK(
         !ea_rollup_watermark_advance(&high, T0 - allowed, allowed)); /* exactly on the watermark */
@@ -428,8 +481,6 @@ static void test_watermark(void)
     EA_CHECK(!ea_rollup_watermark_advance(&high, T0 + H, allowed) && high == T0 + H);
     EA_CHECK(ea_rollup_watermark_of(high, allowed) == T0 + H - allowed);
     EA_CHECK(ea_rollup_watermark_of(INT64_MIN, allowed) == INT64_MIN);
-    EA_CHECK(!ea_rollup_watermark_too_late(high, high - maxl, maxl));
-    EA_CHECK(ea_rollup_watermark_too_late(high, high - maxl - 1, maxl));
     EA_CHECK(ea_rollup_bucket_closed(0, H, H));
     EA_CHECK(!ea_rollup_bucket_closed(0, H, H - 1));
     EA_CHECK(!ea_rollup_bucket_closed(0, H, INT64_MIN));
@@ -514,7 +565,7 @@ static void test_prepare(void)
     release(&ev);
     ev = make_event(a, "acme", "signup", T0, "{\"age\":\"7\"}");
     p = ea_rollup_prepare(d, &ev, a);
-    EA_CHECK(p != NULL && p->n == 2 && p->c[1].has_value && p->c[1].value == 7);
+    EA_CHECK(p != NULL && p->n == 2 && p->c[1].has_value && p->c[1].value.coef == 7);
     release(&ev);
     /* the count of the event named like it replaces the automatic count */
     ev = make_event(a, "acme", "click", T0, "{\"button\":\"buy\"}");
@@ -525,8 +576,9 @@ static void test_prepare(void)
     ea_arena_free(a);
 }
 
-/* What a prepared event needs before it may be added: the (tenant, metric) lock for unique
- * metrics and for values a cap has not decided yet — not for known values or a full cap. */
+/* What a prepared event needs before it may be added: the (tenant, metric) lock of every metric
+ * it feeds, shared — exclusive for unique metrics and for values a cap has not decided yet (then
+ * the registry of the day too), not for known values or a full cap. */
 static void test_locks_note(void)
 {
     ea_arena *a = ea_arena_new(1 << 16);
@@ -534,29 +586,51 @@ static void test_locks_note(void)
     struct ea_err err = {0};
     ea_rollup_def m = {
         .tenant = "t", .name = "p", .event_name = "pv", .dims = {"page"}, .ndims = 1, .cap = 1};
+    ea_rollup_def u = {.tenant = "t",
+                       .name = "users",
+                       .event_name = "login",
+                       .agg = EA_CATALOG_AGG_UNIQUE,
+                       .property = "user"};
     EA_CHECK(ea_rollup_defs_add(d, &m, &err) == EA_OK);
+    EA_CHECK(ea_rollup_defs_add(d, &u, &err) == EA_OK);
     ea_rollup_caps *caps = ea_rollup_caps_new();
     ea_rollup_locks *l = ea_rollup_locks_new();
     ea_pg_params *pp = ea_pg_params_new();
+    size_t shared, excl, days;
     ea_rollup_event ev = make_event(a, "t", "pv", T0, "{\"page\":\"/a\"}");
     ea_rollup_prep *p = ea_rollup_prepare(d, &ev, a);
     EA_CHECK(p != NULL && ea_rollup_locks_note(l, caps, p) == EA_OK);
-    /* an unknown value under the cap: the statement would run (a NULL connection fails it) */
+    /* an unknown value under the cap: p exclusive + its registry day; pv (count) shared */
+    ea_rollup_locks_counts(l, &shared, &excl, &days);
+    EA_CHECK(shared == 1 && excl == 1 && days == 1);
+    /* the statement would run (a NULL connection fails it) */
     EA_CHECK(ea_rollup_locks_take(l, NULL, pp, caps, &err) != EA_OK);
     ea_rollup_locks_reset(l);
-    /* once admitted and committed, the value needs no lock: nothing to take */
+    /* once admitted and committed, the value needs a shared lock only */
     bool touched;
     ea_rollup_agg *g = ea_rollup_agg_new();
     EA_CHECK(ea_rollup_agg_add(g, caps, p, INT64_MIN, a, &touched) == EA_OK);
     ea_rollup_caps_commit(caps);
     EA_CHECK(ea_rollup_locks_note(l, caps, p) == EA_OK);
-    EA_CHECK(ea_rollup_locks_take(l, NULL, pp, caps, &err) == EA_OK);
-    /* the cap (1) is full: a new value folds without a lock */
+    ea_rollup_locks_counts(l, &shared, &excl, &days);
+    EA_CHECK(shared == 2 && excl == 0 && days == 0);
+    /* the cap (1) is full: a new value folds, shared */
     release(&ev);
+    ea_rollup_locks_reset(l);
     ev = make_event(a, "t", "pv", T0, "{\"page\":\"/b\"}");
     p = ea_rollup_prepare(d, &ev, a);
     EA_CHECK(p != NULL && ea_rollup_locks_note(l, caps, p) == EA_OK);
-    EA_CHECK(ea_rollup_locks_take(l, NULL, pp, caps, &err) == EA_OK);
+    ea_rollup_locks_counts(l, &shared, &excl, &days);
+    EA_CHECK(shared == 2 && excl == 0 && days == 0);
+    release(&ev);
+    /* a unique metric: exclusive (its sketch is read, merged, written); a second event of the
+     * same metrics adds no lock */
+    ev = make_event(a, "t", "login", T0, "{\"user\":\"u1\"}");
+    p = ea_rollup_prepare(d, &ev, a);
+    EA_CHECK(p != NULL && ea_rollup_locks_note(l, caps, p) == EA_OK);
+    EA_CHECK(ea_rollup_locks_note(l, caps, p) == EA_OK);
+    ea_rollup_locks_counts(l, &shared, &excl, &days);
+    EA_CHECK(shared == 3 && excl == 1 && days == 0); /* + login (shared), users (exclusive) */
     release(&ev);
     ea_rollup_agg_free(g);
     ea_pg_params_free(pp);
@@ -569,8 +643,7 @@ static void test_locks_note(void)
 /* THE value of a bucket (graphql-api's series and the worker's alerts both use it). */
 static void test_values(void)
 {
-    ea_rollup_sums s = {
-        .rows = 3, .cnt = 4, .sum = 10, .has_min = true, .min = -2, .has_max = true, .max = 7};
+    ea_rollup_sums s = {.rows = 3, .cnt = 4, .sum = "10", .min = "-2", .max = "7"};
     double v = -1;
     EA_CHECK(ea_rollup_value(EA_CATALOG_AGG_COUNT, &s, &v) && v == 4);
     EA_CHECK(ea_rollup_value(EA_CATALOG_AGG_SUM, &s, &v) && v == 10);
@@ -581,12 +654,19 @@ static void test_values(void)
     ea_rollup_sums none = {0};
     EA_CHECK(!ea_rollup_value(EA_CATALOG_AGG_COUNT, &none, &v));
     EA_CHECK(!ea_rollup_value(EA_CATALOG_AGG_SUM, &none, &v));
-    ea_rollup_sums noprop = {.rows = 1, .cnt = 0, .sum = 0};
+    ea_rollup_sums noprop = {.rows = 1, .cnt = 0};
     EA_CHECK(!ea_rollup_value(EA_CATALOG_AGG_AVG, &noprop, &v)); /* Σsum/nullif(Σcnt,0) */
     EA_CHECK(!ea_rollup_value(EA_CATALOG_AGG_MIN, &noprop, &v));
     EA_CHECK(!ea_rollup_value(EA_CATALOG_AGG_MAX, &noprop, &v));
     EA_CHECK(ea_rollup_value(EA_CATALOG_AGG_COUNT, &noprop, &v) && v == 0);
     EA_CHECK(!ea_rollup_value(EA_CATALOG_AGG_UNIQUE, &noprop, &v)); /* no sketch */
+    /* exact decimals: 9.99 is 9.99; an average is rounded once, to 15 significant digits */
+    ea_rollup_sums p = {.rows = 2, .cnt = 3, .sum = "29.97", .min = "9.99", .max = "9.990"};
+    EA_CHECK(ea_rollup_value(EA_CATALOG_AGG_SUM, &p, &v) && v == 29.97);
+    EA_CHECK(ea_rollup_value(EA_CATALOG_AGG_MIN, &p, &v) && v == 9.99);
+    EA_CHECK(ea_rollup_value(EA_CATALOG_AGG_AVG, &p, &v) && v == 9.99);
+    ea_rollup_sums third = {.rows = 1, .cnt = 3, .sum = "1"};
+    EA_CHECK(ea_rollup_value(EA_CATALOG_AGG_AVG, &third, &v) && v == 0.333333333333333);
 }
 
 static void hex_sketch(char *out, size_t cap, unsigned from, unsigned to)
@@ -669,5 +749,5 @@ EA_TEST_MAIN(EA_TEST(test_defs_index), EA_TEST(test_count_names), EA_TEST(test_d
              EA_TEST(test_prepare), EA_TEST(test_locks_note), EA_TEST(test_aggregation),
              EA_TEST(test_aggregation_closed_buckets), EA_TEST(test_gran_floor),
              EA_TEST(test_property_number), EA_TEST(test_values), EA_TEST(test_value_unique),
-             EA_TEST(test_watermark), EA_TEST(test_feed_format), EA_TEST(test_feed_format_closed),
-             EA_TEST(test_feed_each))
+             EA_TEST(test_too_old), EA_TEST(test_watermark), EA_TEST(test_feed_format),
+             EA_TEST(test_feed_format_closed), EA_TEST(test_feed_each))

@@ -86,8 +86,7 @@ static void test_empty_bucket_value(void)
     /* "= 0" and "below 1" fire on it; "above 0" does not */
     EA_CHECK(wk_alert_compare(WK_CMP_EQ, 0, 0) && wk_alert_compare(WK_CMP_LT, 0, 1) &&
              !wk_alert_compare(WK_CMP_GT, 0, 0));
-    ea_rollup_sums some = {
-        .rows = 2, .cnt = 5, .sum = 12.5, .has_min = true, .min = 1, .has_max = true, .max = 9};
+    ea_rollup_sums some = {.rows = 2, .cnt = 5, .sum = "12.50", .min = "1", .max = "9"};
     EA_CHECK(wk_alert_value(EA_CATALOG_AGG_COUNT, &some, &v) && v == 5);
     EA_CHECK(wk_alert_value(EA_CATALOG_AGG_SUM, &some, &v) && v == 12.5);
     EA_CHECK(wk_alert_value(EA_CATALOG_AGG_AVG, &some, &v) && v == 2.5);
