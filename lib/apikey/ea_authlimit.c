@@ -193,7 +193,7 @@ void ea_authlimit_local_release(ea_authlimit *l, const char *addr, const char *k
 
 static void drop_redis(ea_authlimit_conn *c, const char *why)
 {
-    ea_log_warn("auth", "redis unavailable for failed-attempt limits, counting locally: %s", why);
+    ea_log_warn("redis", "redis unavailable for failed-attempt limits, counting locally: %s", why);
     ea_authlimit_conn_close(c);
     c->retry_at_ms = ea_time_now_ms() + REDIS_RETRY_MS;
 }

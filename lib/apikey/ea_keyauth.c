@@ -163,7 +163,7 @@ static PGconn *thread_db(struct thread_ctx *t)
     struct ea_err err;
     t->db = ea_pg_connect(t->a->url, &err);
     if (t->db == NULL) {
-        ea_log_warn("auth", "%s", err.message);
+        ea_log_warn("postgresql", "%s", err.message);
         note_db(t->a, err.message);
     }
     return t->db;
@@ -199,7 +199,9 @@ static int lookup(struct thread_ctx *t, struct job *j, char hash[EA_APIKEY_HASH_
                               "FROM api_keys WHERE key_id = $1",
                               1, params, PGRES_TUPLES_OK, &err);
     if (r == NULL) {
-        ea_log_warn("auth", "%s", err.message);
+        char subj[EA_LOG_SUBJECT_MAX];
+        snprintf(subj, sizeof(subj), "key-%s", j->id);
+        ea_log_warn(subj, "%s", err.message);
         note_db(t->a, err.message);
         return -1;
     }
@@ -242,8 +244,11 @@ static void touch_last_used(struct thread_ctx *t, const struct job *j)
                     "UPDATE api_keys SET last_used_at = now() WHERE key_id = $1 AND "
                     "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
                     1, params, PGRES_COMMAND_OK, &err);
-    if (r == NULL)
-        ea_log_debug("auth", "could not record the key's last use: %s", err.message);
+    if (r == NULL) {
+        char subj[EA_LOG_SUBJECT_MAX];
+        snprintf(subj, sizeof(subj), "key-%s", j->id);
+        ea_log_debug(subj, "could not record the key's last use: %s", err.message);
+    }
     PQclear(r);
 }
 

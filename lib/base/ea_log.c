@@ -79,3 +79,12 @@ void ea_log_write(ea_log_level level, const char *subject, const char *fmt, ...)
     ssize_t w = write(STDERR_FILENO, line, pos);
     (void)w;
 }
+
+const char *ea_log_subject_part(char *buf, int partition, long long offset)
+{
+    if (offset < 0)
+        snprintf(buf, EA_LOG_SUBJECT_MAX, "p%d", partition);
+    else
+        snprintf(buf, EA_LOG_SUBJECT_MAX, "p%d@%lld", partition, offset);
+    return buf;
+}

@@ -11,6 +11,7 @@
  *   every path rewrites that answer into SPEC §4's JSON error.
  */
 #include "ea_http.h"
+#include "ea_hash.h"
 #include "ea_log.h"
 
 #include <arpa/inet.h>
@@ -26,6 +27,7 @@
 #include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ea_http_route_handler {
@@ -377,6 +379,31 @@ const char *ea_http_peer(h2o_req_t *req, char *buf, size_t len)
     if (a == NULL || inet_ntop(ss.ss_family, a, buf, (socklen_t)len) == NULL)
         snprintf(buf, len, "-");
     return buf;
+}
+
+const char *ea_http_request_id(h2o_req_t *req)
+{
+    /* Kept as the answer's x-request-id header: found there again, and sent to the client, who
+     * can quote it. Made only when first asked (a request that logs nothing pays nothing); never
+     * taken from the request, so a client cannot put its own text into our logs. */
+    static const char name[] = "x-request-id";
+    ssize_t i = h2o_find_header_by_str(&req->res.headers, name, sizeof(name) - 1, -1);
+    if (i >= 0)
+        return req->res.headers.entries[i].value.base;
+    static _Atomic uint64_t seq;
+    static _Thread_local uint64_t seed;
+    if (seed == 0) { /* per process: ids of two processes differ even for the same sequence */
+        uint64_t s = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&seq;
+        seed = ea_hash64(&s, sizeof(s)) | 1;
+    }
+    uint64_t in[2] = {seed, ++seq}, v = ea_hash64(in, sizeof(in));
+    char *id = h2o_mem_alloc_pool(&req->pool, 17);
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 0; k < 16; k++)
+        id[k] = hex[(v >> (60 - 4 * k)) & 15];
+    id[16] = '\0';
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, sizeof(name) - 1, 0, NULL, id, 16);
+    return id;
 }
 
 struct ea_http_delayer {

@@ -109,6 +109,10 @@ const char *ea_http_reason(int status);
  * enough); returns buf. The TCP peer: a proxy in front means the proxy's address. */
 const char *ea_http_peer(h2o_req_t *req, char *buf, size_t len);
 
+/* The request's id, the subject of every log line about it (ea_log.h): 16 hex characters, made
+ * on first use and sent back as the X-Request-Id header; the string lives in req's pool. */
+const char *ea_http_request_id(h2o_req_t *req);
+
 /* Deliberately late answers (a tarpit for clients that are refused anyway): ea_http_delay calls
  * fn(req, ud) on the loop after the delayer's fixed delay, unless the client went away first
  * (then never). ud must live in req's pool (or longer). Each waiting request holds its

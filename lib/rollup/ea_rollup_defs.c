@@ -10,6 +10,7 @@
 #include "ea_pg.h"
 #include "ea_pg_params.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,7 +190,9 @@ ea_rollup_defs *ea_rollup_defs_load(PGconn *c, const char *tenant, const char *n
             return NULL;
         }
         /* one broken definition must not stop counting for everyone: skip it loudly */
-        ea_log_error("defs", "metric %s of tenant %s skipped: %s", d.name, d.tenant, e.message);
+        char subj[EA_LOG_SUBJECT_MAX];
+        snprintf(subj, sizeof(subj), "%s/%s", d.tenant, d.name);
+        ea_log_error(subj, "metric %s of tenant %s skipped: %s", d.name, d.tenant, e.message);
     }
     PQclear(res);
     return s;

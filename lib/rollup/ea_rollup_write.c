@@ -303,9 +303,12 @@ ea_rc ea_rollup_hll_load(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size
                 continue;
             ea_rollup_row *r = rows[idx[ord]];
             if (ea_hll_merge_bytes(r->hll, (const uint8_t *)PQgetvalue(res, i, 1),
-                                   (size_t)PQgetlength(res, i, 1)) != EA_OK)
-                ea_log_warn("hll", "stored sketch of %s/%s is invalid; replaced", r->tenant,
+                                   (size_t)PQgetlength(res, i, 1)) != EA_OK) {
+                char subj[EA_LOG_SUBJECT_MAX];
+                snprintf(subj, sizeof(subj), "%s/%s", r->tenant, r->metric);
+                ea_log_warn(subj, "stored sketch of %s/%s is invalid; replaced", r->tenant,
                             r->metric);
+            }
         }
         PQclear(res);
     }

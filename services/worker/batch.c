@@ -10,6 +10,7 @@
 #include "ea_pg.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,7 +246,9 @@ ea_rc wk_batch_store_dead(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_pa
         ea_pg_buf_reset(&tmp);
         wk_batch_dead_payload(&tmp, ev);
         ea_pg_array_text(pp, pl, tmp.p != NULL ? tmp.p : "", tmp.len);
-        ea_log_info("dead-letter", "partition %d offset %lld: %s", ev->partition,
+        char subj[EA_LOG_SUBJECT_MAX];
+        ea_log_info(ea_log_subject_part(subj, ev->partition, ev->offset),
+                    "partition %d offset %lld dead-lettered: %s", ev->partition,
                     (long long)ev->offset, ev->dead_reason);
     }
     ea_pg_buf_free(&tmp);
@@ -295,4 +298,50 @@ ea_rc wk_batch_store_names(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_p
         return err->code;
     PQclear(res);
     return EA_OK;
+}
+
+const char *wk_batch_subject(const wk_batch *b, size_t lo, size_t hi, char *buf)
+{
+    struct {
+        int32_t partition;
+        int64_t first, last;
+    } r[16];
+    size_t nr = 0;
+    bool more = false;
+    for (size_t i = lo; i < hi && i < b->n; i++) {
+        const wk_event *ev = &b->ev[i];
+        size_t k = 0;
+        while (k < nr && r[k].partition != ev->partition)
+            k++;
+        if (k == nr) {
+            if (nr == sizeof(r) / sizeof(r[0])) {
+                more = true;
+                continue;
+            }
+            r[nr].partition = ev->partition;
+            r[nr++].first = ev->offset;
+        }
+        r[k].last = ev->offset;
+    }
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < nr; k++) {
+        char one[48];
+        int n = r[k].first == r[k].last
+                    ? snprintf(one, sizeof(one), "%sp%d@%lld", k ? "," : "", (int)r[k].partition,
+                               (long long)r[k].first)
+                    : snprintf(one, sizeof(one), "%sp%d@%lld-%lld", k ? "," : "",
+                               (int)r[k].partition, (long long)r[k].first, (long long)r[k].last);
+        if (n < 0 || pos + (size_t)n + 5 > EA_LOG_SUBJECT_MAX) {
+            more = true;
+            break;
+        }
+        memcpy(buf + pos, one, (size_t)n + 1);
+        pos += (size_t)n;
+    }
+    if (more)
+        snprintf(buf + pos, EA_LOG_SUBJECT_MAX - pos, ",...");
+    if (pos == 0 && !more)
+        snprintf(buf, EA_LOG_SUBJECT_MAX, "empty batch");
+    return buf;
 }

@@ -65,6 +65,11 @@ void wk_batch_seal(wk_batch *b);
 const char *wk_batch_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want, bool raw,
                           ea_pg_buf *out, size_t *len);
 
+/* The log subject (ea_log.h) of the events [lo, hi) of b: per partition its first and last
+ * offset in the order partitions first appear, "p0@100-199,p2@5-9", cut with ",..." to fit buf
+ * (EA_LOG_SUBJECT_MAX bytes). Returns buf. */
+const char *wk_batch_subject(const wk_batch *b, size_t lo, size_t hi, char *buf);
+
 /* Appends ev's event_dedup COPY line (tenant \t event_id \n). */
 void wk_batch_key_row(ea_pg_buf *o, const wk_event *ev);
 

@@ -11,6 +11,7 @@
 #include "ea_pg_buf.h"
 #include "ea_rollup_feed.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ static bool ensure_conn(wk_feed *f)
     struct ea_err err = {0};
     f->rc = ea_redis_connect(&f->cfg->redis, FEED_TIMEOUT_MS, &err);
     if (f->rc == NULL) {
-        ea_log_warn("changefeed", "%s", err.message);
+        ea_log_warn("redis", "%s", err.message);
         f->retry_at_ms = now + f->backoff_ms;
         f->backoff_ms = f->backoff_ms * 2 > 10000 ? 10000 : f->backoff_ms * 2;
         unready(f, err.message);
@@ -116,7 +117,7 @@ static bool publish_change(void *ctx, const char *tenant, const char *msg, size_
         return true;
     wk_stats_inc_publish_error(f->stats);
     unready(f, err.message);
-    ea_log_warn("changefeed", "tenant %s: %s", tenant, err.message);
+    ea_log_warn(tenant, "tenant %s: %s", tenant, err.message);
     return !conn_lost(f); /* connection lost: the rest would fail too */
 }
 
@@ -152,8 +153,10 @@ void wk_feed_publish_alerts(void *ctx, const wk_alert_fired *fired, size_t n)
         struct ea_err err = {0};
         if (!publish(f, f->cfg->alerts_channel, &err)) {
             /* alert_events keeps the record: a lost push is seen in the alert history */
-            ea_log_warn("changefeed", "tenant %s alert %lld: %s", fired[i].tenant,
-                        fired[i].alert_id, err.message);
+            char subj[EA_LOG_SUBJECT_MAX];
+            snprintf(subj, sizeof(subj), "alert-%lld", fired[i].alert_id);
+            ea_log_warn(subj, "tenant %s alert %lld: %s", fired[i].tenant, fired[i].alert_id,
+                        err.message);
             if (conn_lost(f))
                 break;
         }

@@ -51,7 +51,9 @@ ea_rc wk_closer_idle_watermarks(wk_closer *cl, PGconn *c, wk_pstate *st, size_t 
         } else {
             p->fenced = true;
             p->reclaim_at_ms = now_ms + 1000;
-            ea_log_warn("sink", "partition %d fenced while idle", p->partition);
+            char subj[EA_LOG_SUBJECT_MAX];
+            ea_log_warn(ea_log_subject_part(subj, p->partition, -1),
+                        "partition %d fenced while idle", p->partition);
         }
         PQclear(res);
     }
@@ -144,12 +146,14 @@ ea_rc wk_closer_close_buckets(wk_closer *cl, PGconn *c, ea_pg_params *pp, struct
     cl->closed_through_ms = wm;
     if (closed > 0) {
         wk_stats_inc_closed(cl->stats, closed);
-        ea_log_debug("closer", "closed %llu rollup rows", (unsigned long long)closed);
+        ea_log_debug("maintenance", "closed %llu rollup rows", (unsigned long long)closed);
     }
-    for (size_t i = 0; i < fired.n; i++)
-        ea_log_info("closer", "alert %lld of tenant %s fired: %s %s value %.17g",
-                    fired.v[i].alert_id, fired.v[i].tenant, fired.v[i].metric,
-                    fired.v[i].granularity, fired.v[i].value);
+    for (size_t i = 0; i < fired.n; i++) {
+        char subj[EA_LOG_SUBJECT_MAX];
+        snprintf(subj, sizeof(subj), "alert-%lld", fired.v[i].alert_id);
+        ea_log_info(subj, "alert %lld of tenant %s fired: %s %s value %.17g", fired.v[i].alert_id,
+                    fired.v[i].tenant, fired.v[i].metric, fired.v[i].granularity, fired.v[i].value);
+    }
     /* published after COMMIT, like batch changes (8) */
     if (cl->publish != NULL && notes.n > 0)
         cl->publish(cl->publish_ctx, notes.v, notes.n);

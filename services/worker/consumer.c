@@ -74,10 +74,13 @@ static void settle(wk_consumer *c)
     if (done == NULL)
         return;
     if (rc != EA_OK) {
-        ea_log_warn("consumer", "batch of %zu messages not committed (%s): it will be replayed",
-                    done->n, ea_rc_name(rc));
+        char subj[EA_LOG_SUBJECT_MAX];
+        ea_log_warn(wk_batch_subject(done, 0, done->n, subj),
+                    "batch of %zu messages not committed (%s): it will be replayed", done->n,
+                    ea_rc_name(rc));
         if (c->fill->n > 0)
-            ea_log_warn("consumer", "dropping the %zu messages polled after it", c->fill->n);
+            ea_log_warn(wk_batch_subject(c->fill, 0, c->fill->n, subj),
+                        "dropping the %zu messages polled after it", c->fill->n);
         wk_batch_reset(c->fill);
         int64_t now = ea_time_now_ms();
         for (size_t i = 0; i < c->nst; i++) {
@@ -119,8 +122,9 @@ static ea_rc claim_retrying(wk_consumer *c, int32_t partition, wk_pstate *st)
             rc = wk_sink_claim(c->sink, partition, st, &err);
         if (rc == EA_OK)
             return EA_OK;
-        ea_log_warn("consumer", "could not claim partition %d: %s; retrying", partition,
-                    err.message);
+        char subj[EA_LOG_SUBJECT_MAX];
+        ea_log_warn(ea_log_subject_part(subj, partition, -1),
+                    "could not claim partition %d: %s; retrying", partition, err.message);
         if (*c->stop)
             return rc;
         sleep_ms(backoff);
@@ -138,13 +142,15 @@ static void check_log_reset(wk_consumer *c, wk_pstate *st)
         rd_kafka_query_watermark_offsets(c->rk, c->cfg->kafka_topic, st->partition, &lo, &hi, 5000);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR || st->next_offset <= hi)
         return;
-    ea_log_error("consumer",
+    char subj[EA_LOG_SUBJECT_MAX];
+    ea_log_error(ea_log_subject_part(subj, st->partition, st->next_offset),
                  "partition %d: stored offset %lld is past the end of the log (%lld): the topic "
                  "was recreated or the broker lost its data; resuming from offset %lld",
                  st->partition, (long long)st->next_offset, (long long)hi, (long long)lo);
     struct ea_err err = {0};
     if (wk_sink_rewind(c->sink, st, lo, &err) != EA_OK)
-        ea_log_warn("consumer", "could not rewind partition %d: %s", st->partition, err.message);
+        ea_log_warn(ea_log_subject_part(subj, st->partition, -1),
+                    "could not rewind partition %d: %s", st->partition, err.message);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -169,32 +175,34 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                st.high_ms == INT64_MIN
                                    ? INT64_MIN
                                    : st.high_ms - c->cfg->allowed_lateness_s * 1000);
-            ea_log_info("consumer",
+            char subj[EA_LOG_SUBJECT_MAX];
+            ea_log_info(ea_log_subject_part(subj, st.partition, st.next_offset),
                         "partition %d assigned: generation %lld, resuming at offset "
                         "%lld",
                         st.partition, (long long)st.generation, (long long)st.next_offset);
         }
         rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            ea_log_error("consumer", "could not assign partitions: %s", rd_kafka_err2str(e));
+            ea_log_error("kafka", "could not assign partitions: %s", rd_kafka_err2str(e));
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         if (rd_kafka_assignment_lost(rk)) {
-            ea_log_warn("consumer", "assignment lost: dropping the batch in hand (%zu)",
-                        c->fill->n);
+            char subj[EA_LOG_SUBJECT_MAX];
+            ea_log_warn(wk_batch_subject(c->fill, 0, c->fill->n, subj),
+                        "assignment lost: dropping the batch in hand (%zu)", c->fill->n);
             wk_batch_reset(c->fill);
         } else {
             flush(c); /* still ours until we return: commit what we have */
         }
         for (size_t i = 0; i < c->nst; i++)
             wk_stats_partition(c->stats, c->st[i].partition, false, 0, -1, INT64_MIN);
-        ea_log_info("consumer", "%d partitions revoked", parts->cnt);
+        ea_log_info("kafka", "%d partitions revoked", parts->cnt);
         c->nst = 0;
         rd_kafka_assign(rk, NULL);
         return;
     }
-    ea_log_error("consumer", "rebalance error: %s", rd_kafka_err2str(err));
+    ea_log_error("kafka", "rebalance error: %s", rd_kafka_err2str(err));
     wk_batch_reset(c->fill);
     c->nst = 0;
     rd_kafka_assign(rk, NULL);
@@ -310,7 +318,8 @@ static void on_message(wk_consumer *c, rd_kafka_message_t *m)
     if (b->n == 0)
         b->started_ns = ea_time_mono_ns();
     if (!wk_batch_add(b, m->partition, m->offset, m->payload, m->len, c->cfg->store_raw)) {
-        ea_log_error("consumer",
+        char subj[EA_LOG_SUBJECT_MAX];
+        ea_log_error(ea_log_subject_part(subj, m->partition, m->offset),
                      "out of memory decoding partition %d offset %lld: committing "
                      "what came before, then re-reading from the stored offset",
                      m->partition, (long long)m->offset);
@@ -350,17 +359,17 @@ static void periodic(wk_consumer *c, int64_t now)
             p->high_ms == INT64_MIN ? INT64_MIN : p->high_ms - c->cfg->allowed_lateness_s * 1000);
     }
     if (wk_sink_connect(c->sink, &err) != EA_OK) {
-        ea_log_warn("consumer", "postgresql unavailable: %s", err.message);
+        ea_log_warn("postgresql", "postgresql unavailable: %s", err.message);
         return;
     }
     if (c->fill->n == 0 && wk_sink_idle_watermarks(c->sink, c->st, c->nst, now, &err) != EA_OK)
-        ea_log_warn("consumer", "could not advance idle watermarks: %s", err.message);
+        ea_log_warn("maintenance", "could not advance idle watermarks: %s", err.message);
     if (wk_sink_close_buckets(c->sink, &err) != EA_OK)
-        ea_log_warn("consumer", "could not close buckets: %s", err.message);
+        ea_log_warn("maintenance", "could not close buckets: %s", err.message);
     if (now >= c->next_maint_ms) {
         c->next_maint_ms = now + c->cfg->maintenance_interval_s * 1000;
         if (wk_sink_maintain(c->sink, &err) != EA_OK)
-            ea_log_warn("consumer", "partition maintenance failed: %s", err.message);
+            ea_log_warn("maintenance", "partition maintenance failed: %s", err.message);
     }
     /* a partition fenced although Kafka still gives it to us (e.g. we were briefly out of the
      * group): after a pause long enough for a rebalance to arrive, claim it again */
@@ -378,14 +387,17 @@ static void periodic(wk_consumer *c, int64_t now)
             p->next_offset;
         rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 5000);
         if (e != NULL) {
-            ea_log_warn("consumer", "could not seek partition %d: %s", p->partition,
-                        rd_kafka_error_string(e));
+            char subj[EA_LOG_SUBJECT_MAX];
+            ea_log_warn(ea_log_subject_part(subj, p->partition, p->next_offset),
+                        "could not seek partition %d: %s", p->partition, rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
         rd_kafka_resume_partitions(c->rk, l);
         rd_kafka_topic_partition_list_destroy(l);
-        ea_log_info("consumer", "partition %d re-claimed: generation %lld, offset %lld",
-                    p->partition, (long long)p->generation, (long long)p->next_offset);
+        char subj[EA_LOG_SUBJECT_MAX];
+        ea_log_info(ea_log_subject_part(subj, p->partition, p->next_offset),
+                    "partition %d re-claimed: generation %lld, offset %lld", p->partition,
+                    (long long)p->generation, (long long)p->next_offset);
     }
 }
 
@@ -394,7 +406,7 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
     c->stop = stop;
     struct ea_err err = {0};
     if (c->committer == NULL && (c->committer = wk_committer_new(c->sink, stop, &err)) == NULL) {
-        ea_log_error("consumer", "%s", err.message);
+        ea_log_error("startup", "%s", err.message);
         return err.code;
     }
     /* start-up: partitions first (a fresh database may not have today's yet), definitions */
@@ -404,7 +416,7 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
         if (wk_sink_connect(c->sink, &err) == EA_OK && wk_sink_maintain(c->sink, &err) == EA_OK &&
             wk_sink_refresh_defs(c->sink, true, &err) == EA_OK)
             break;
-        ea_log_warn("consumer", "waiting for postgresql: %s", err.message);
+        ea_log_warn("postgresql", "waiting for postgresql: %s", err.message);
         ea_err_clear(&err);
         sleep_ms(1000);
     }
@@ -414,11 +426,11 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
     rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ea_log_error("consumer", "could not subscribe to %s: %s", c->cfg->kafka_topic,
+        ea_log_error("kafka", "could not subscribe to %s: %s", c->cfg->kafka_topic,
                      rd_kafka_err2str(e));
         return EA_ERR_KAFKA;
     }
-    ea_log_info("consumer", "subscribed to %s as group %s", c->cfg->kafka_topic, c->cfg->group_id);
+    ea_log_info("kafka", "subscribed to %s as group %s", c->cfg->kafka_topic, c->cfg->group_id);
     char why[512];
     if (ea_kafka_error_last(why, sizeof(why))) /* an error met while connecting says more */
         wk_stats_set_unready(c->stats, WK_READY_KAFKA, why);
@@ -441,10 +453,10 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
             dispatch(c);
         periodic(c, ea_time_now_ms());
     }
-    ea_log_info("consumer", "stopping: committing the batch in hand (%zu messages)", c->fill->n);
+    ea_log_info("shutdown", "stopping: committing the batch in hand (%zu messages)", c->fill->n);
     flush(c);
     rd_kafka_resp_err_t ce = rd_kafka_consumer_close(c->rk); /* leaves the group (revoke) */
     if (ce != RD_KAFKA_RESP_ERR_NO_ERROR)
-        ea_log_warn("consumer", "consumer close: %s", rd_kafka_err2str(ce));
+        ea_log_warn("shutdown", "consumer close: %s", rd_kafka_err2str(ce));
     return EA_OK;
 }

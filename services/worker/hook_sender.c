@@ -223,8 +223,8 @@ static const char claim_sql[] =
     "e.value, coalesce(e.threshold, a.threshold), coalesce(e.comparator, a.comparator), "
     "e.dims::text, e.attempts, (extract(epoch from now()) * 1000)::bigint";
 
-static void record(wk_hook_sender *h, const char *id, attempt_rc rc, const struct attempt *a,
-                   int attempts, int64_t fired_ms, int64_t now_ms)
+static void record(wk_hook_sender *h, const char *subj, const char *id, attempt_rc rc,
+                   const struct attempt *a, int attempts, int64_t fired_ms, int64_t now_ms)
 {
     struct ea_err err;
     char status[24], wait_ms[32];
@@ -253,7 +253,7 @@ static void record(wk_hook_sender *h, const char *id, attempt_rc rc, const struc
         wk_stats_inc_webhook(h->stats, give_up ? WK_HOOK_FAILED : WK_HOOK_RETRIED);
     }
     if (r == NULL) /* the lease runs out and the attempt is made again: at least once */
-        ea_log_warn("webhook", "could not record delivery %s: %s", id, err.message);
+        ea_log_warn(subj, "could not record delivery %s: %s", id, err.message);
     PQclear(r);
 }
 
@@ -289,13 +289,15 @@ static void deliver(wk_hook_sender *h, PGresult *r, int i)
             free(body);
         }
     }
+    char subj[EA_LOG_SUBJECT_MAX];
+    snprintf(subj, sizeof(subj), "alert-%lld/%s", f.alert_id, id);
     if (rc == ATTEMPT_OK)
-        ea_log_info("webhook", "alert %lld firing %s delivered to %s (HTTP %ld, attempt %d)",
-                    f.alert_id, id, a.host, a.status, attempts);
+        ea_log_info(subj, "alert %lld firing %s delivered to %s (HTTP %ld, attempt %d)", f.alert_id,
+                    id, a.host, a.status, attempts);
     else
-        ea_log_warn("webhook", "alert %lld firing %s to %s, attempt %d: %s", f.alert_id, id,
+        ea_log_warn(subj, "alert %lld firing %s to %s, attempt %d: %s", f.alert_id, id,
                     a.host[0] ? a.host : "?", attempts, a.error);
-    record(h, id, rc, &a, attempts, f.fired_ms, now_ms);
+    record(h, subj, id, rc, &a, attempts, f.fired_ms, now_ms);
 }
 
 /* ---- the thread -------------------------------------------------------------------------------
@@ -337,7 +339,7 @@ static void *run(void *arg)
                 PQfinish(h->db);
             h->db = ea_pg_connect(h->cfg->database_url, &err);
             if (h->db == NULL) {
-                ea_log_warn("webhook", "%s", err.message);
+                ea_log_warn("postgresql", "%s", err.message);
                 nap(h, 2000);
                 continue;
             }
@@ -345,7 +347,7 @@ static void *run(void *arg)
         const char *p[] = {lease};
         PGresult *r = ea_pg_query(h->db, claim_sql, 1, p, PGRES_TUPLES_OK, &err);
         if (r == NULL) {
-            ea_log_warn("webhook", "could not claim deliveries: %s", err.message);
+            ea_log_warn("postgresql", "could not claim deliveries: %s", err.message);
             nap(h, 2000);
             continue;
         }

@@ -160,7 +160,7 @@ ea_rc wk_parts_ensure(wk_parts *p, PGconn *c, int64_t ts_ms, struct ea_err *err)
             return err != NULL ? err->code : EA_ERR_DB;
         PQclear(res);
     }
-    ea_log_info("partitions", "created partitions for %.10s", iso);
+    ea_log_info("maintenance", "created partitions for %.10s", iso);
     return wk_parts_refresh(p, c, err);
 }
 
@@ -190,7 +190,7 @@ ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, int64_t dedup_win
             res = ea_pg_query(c, "SELECT ea_partitions_maintain($1::int)", 1, params,
                               PGRES_TUPLES_OK, err);
             if (res != NULL) {
-                ea_log_info("partitions", "maintenance created %s partitions",
+                ea_log_info("maintenance", "maintenance created %s partitions",
                             PQgetvalue(res, 0, 0));
                 PQclear(res);
                 rc = EA_OK;
@@ -199,7 +199,7 @@ ea_rc wk_parts_maintain(wk_parts *p, PGconn *c, int back_days, int64_t dedup_win
             rc = err->code;
             if (!is_lock_timeout(err))
                 break;
-            ea_log_warn("partitions", "maintenance: %s; retrying", err->message);
+            ea_log_warn("maintenance", "maintenance: %s; retrying", err->message);
             struct timespec ts = {0, 200000000L * (attempt + 1)};
             nanosleep(&ts, NULL);
         }
@@ -243,8 +243,9 @@ void wk_parts_ensure_batch(wk_parts *p, PGconn *c, wk_batch *b, size_t lo, size_
         if (wk_parts_check(p, ev->ts_ms))
             continue;
         struct ea_err err = {0};
+        char subj[EA_LOG_SUBJECT_MAX];
         if (wk_parts_ensure(p, c, ev->ts_ms, &err) != EA_OK)
-            ea_log_warn("partitions",
+            ea_log_warn(ea_log_subject_part(subj, ev->partition, ev->offset),
                         "could not create partitions for an event of partition "
                         "%d offset %lld: %s",
                         ev->partition, (long long)ev->offset, err.message);

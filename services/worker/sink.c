@@ -257,8 +257,8 @@ ea_rc wk_sink_refresh_defs(wk_sink *s, bool force, struct ea_err *err)
     ea_rollup_defs *d = ea_rollup_defs_load(s->conn, NULL, NULL, err);
     if (d == NULL)
         return err != NULL ? err->code : EA_ERR_DB;
-    ea_log_info("defs", "loaded %zu metric definitions (version %lld)", ea_rollup_defs_count(d),
-                version);
+    ea_log_info("metric-definitions", "loaded %zu metric definitions (version %lld)",
+                ea_rollup_defs_count(d), version);
     ea_rollup_defs_free(s->defs);
     s->defs = d;
     s->defs_version = version;
@@ -328,7 +328,9 @@ static void mark_fenced(wk_pstate *p, int64_t now, const char *what)
 {
     p->fenced = true;
     p->reclaim_at_ms = now + 1000;
-    ea_log_warn("sink", "partition %d fenced (generation %lld is stale): batch %s", p->partition,
+    char subj[EA_LOG_SUBJECT_MAX];
+    ea_log_warn(ea_log_subject_part(subj, p->partition, -1),
+                "partition %d fenced (generation %lld is stale): batch %s", p->partition,
                 (long long)p->generation, what);
 }
 
@@ -367,8 +369,9 @@ static ea_rc read_positions(wk_sink *s, wk_pstate *st, size_t nst, struct pscrat
             continue;
         }
         int64_t stored = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+        char subj[EA_LOG_SUBJECT_MAX];
         if (stored != st[i].next_offset)
-            ea_log_warn("sink",
+            ea_log_warn(ea_log_subject_part(subj, st[i].partition, stored),
                         "partition %d: stored next offset %lld, expected %lld "
                         "(a commit whose reply was lost); resuming from the stored one",
                         st[i].partition, (long long)stored, (long long)st[i].next_offset);
@@ -542,15 +545,19 @@ static void apply_committed(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_ps
     rep->latency_s = (double)(ea_time_mono_ns() - b->started_ns) / 1e9;
     wk_stats_add_batch(s->stats, rep);
     set_healthy(s, true);
-    ea_log_debug("sink", "committed %zu messages: %zu counted, %zu duplicates, %zu dead, %zu rows",
+    char subj[EA_LOG_SUBJECT_MAX];
+    ea_log_debug(wk_batch_subject(b, 0, b->n, subj),
+                 "committed %zu messages: %zu counted, %zu duplicates, %zu dead, %zu rows",
                  rep->messages, rep->counted, rep->duplicates, rep->dead, rep->rows);
     wk_closer *cl = &s->closer;
     if (cl->publish != NULL && s->changes.n > 0)
         cl->publish(cl->publish_ctx, s->changes.v, s->changes.n);
-    for (size_t i = 0; i < s->fired.n; i++)
-        ea_log_info("sink", "alert %lld of tenant %s fired on a restated bucket: %s %s value %.17g",
+    for (size_t i = 0; i < s->fired.n; i++) {
+        snprintf(subj, sizeof(subj), "alert-%lld", s->fired.v[i].alert_id);
+        ea_log_info(subj, "alert %lld of tenant %s fired on a restated bucket: %s %s value %.17g",
                     s->fired.v[i].alert_id, s->fired.v[i].tenant, s->fired.v[i].metric,
                     s->fired.v[i].granularity, s->fired.v[i].value);
+    }
     if (cl->alert_publish != NULL && s->fired.n > 0)
         cl->alert_publish(cl->alert_ctx, s->fired.v, s->fired.n);
     wk_fired_free(&s->fired);
@@ -725,9 +732,11 @@ static ea_rc commit_range(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_psta
             continue;
         }
         wk_stats_inc_db_error(s->stats);
+        char subj[EA_LOG_SUBJECT_MAX];
         if (!is_transient(&err, s->conn)) {
-            ea_log_warn("sink", "batch of %zu rejected (%s %s): isolating the event at fault",
-                        hi - lo, err.sqlstate, err.message);
+            ea_log_warn(wk_batch_subject(b, lo, hi, subj),
+                        "batch of %zu rejected (%s %s): isolating the event at fault", hi - lo,
+                        err.sqlstate, err.message);
             if (strcmp(err.sqlstate, "23514") == 0 && !refreshed) {
                 struct ea_err e2 = {0};
                 refreshed = wk_parts_refresh(s->parts, s->conn, &e2) == EA_OK;
@@ -737,14 +746,16 @@ static ea_rc commit_range(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_psta
                 wk_event *ev = &b->ev[lo];
                 if (ev->forced_reason != NULL) {
                     /* even the dead letter was refused: nothing sane is left; keep retrying */
-                    ea_log_error("sink", "partition %d offset %lld: could not dead-letter: %s",
+                    ea_log_error(ea_log_subject_part(subj, ev->partition, ev->offset),
+                                 "partition %d offset %lld: could not dead-letter: %s",
                                  ev->partition, (long long)ev->offset, err.message);
                     sleep_ms(5000);
                     continue;
                 }
                 ev->forced_reason =
                     strcmp(err.sqlstate, "23514") == 0 ? "past_retention" : "rejected_by_database";
-                ea_log_error("sink", "partition %d offset %lld: rejected by postgresql (%s %s)",
+                ea_log_error(ea_log_subject_part(subj, ev->partition, ev->offset),
+                             "partition %d offset %lld: rejected by postgresql (%s %s)",
                              ev->partition, (long long)ev->offset, err.sqlstate, err.message);
                 continue;
             }
@@ -754,9 +765,10 @@ static ea_rc commit_range(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_psta
                 return rc;
             return commit_range(s, b, mid, hi, st, nst, stop, depth + 1);
         }
-        ea_log_warn("sink", "batch of %zu not committed (attempt %d): %s%s%s; retrying in %ld ms",
-                    hi - lo, attempt + 1, err.message, err.sqlstate[0] ? " sqlstate " : "",
-                    err.sqlstate, backoff);
+        ea_log_warn(wk_batch_subject(b, lo, hi, subj),
+                    "batch of %zu not committed (attempt %d): %s%s%s; retrying in %ld ms", hi - lo,
+                    attempt + 1, err.message, err.sqlstate[0] ? " sqlstate " : "", err.sqlstate,
+                    backoff);
         set_healthy(s, s->conn != NULL && !ea_pg_is_broken(s->conn));
         if (stop != NULL && *stop)
             return EA_ERR_UNAVAILABLE;

@@ -6,6 +6,7 @@
  */
 #include "../ea_test.h"
 #include "batch.h"
+#include "ea_log.h"
 #include "ea_pg_buf.h"
 #include "ea_time.h"
 #include "jalloc.h"
@@ -225,5 +226,36 @@ static void test_batch_prepare_seal(void)
     wk_batch_destroy(&b);
 }
 
+/* The log subject of a batch (ea_log.h): per partition its first and last offset, in the order
+ * partitions first appear; a range of one event; cut with ",..." when it does not fit. */
+static void test_batch_subject(void)
+{
+    wk_batch b;
+    EA_CHECK(wk_batch_init(&b) == EA_OK);
+    char subj[EA_LOG_SUBJECT_MAX];
+    EA_CHECK_STR(wk_batch_subject(&b, 0, 0, subj), "empty batch");
+    static const struct {
+        int32_t partition;
+        int64_t offset;
+    } m[] = {{2, 100}, {0, 7}, {2, 101}, {2, 102}, {0, 9}, {5, 40}};
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+        EA_CHECK(wk_batch_add(&b, m[i].partition, m[i].offset, "x", 1, false));
+    EA_CHECK_STR(wk_batch_subject(&b, 0, b.n, subj), "p2@100-102,p0@7-9,p5@40");
+    EA_CHECK_STR(wk_batch_subject(&b, 2, 4, subj), "p2@101-102"); /* a bisected range */
+    EA_CHECK_STR(wk_batch_subject(&b, 5, 6, subj), "p5@40");
+    wk_batch_reset(&b);
+    for (int p = 0; p < 40; p++) /* more partitions than the subject holds */
+        EA_CHECK(wk_batch_add(&b, p, INT64_C(1000000000000) + p, "x", 1, false));
+    wk_batch_subject(&b, 0, b.n, subj);
+    EA_CHECK(strlen(subj) < EA_LOG_SUBJECT_MAX);
+    EA_CHECK(strncmp(subj, "p0@1000000000000,p1@", 20) == 0);
+    EA_CHECK(strcmp(subj + strlen(subj) - 4, ",...") == 0);
+    wk_batch_reset(&b);
+    wk_batch_destroy(&b);
+    EA_CHECK_STR(ea_log_subject_part(subj, 3, 1200), "p3@1200");
+    EA_CHECK_STR(ea_log_subject_part(subj, 3, -1), "p3");
+}
+
 EA_TEST_MAIN(EA_TEST(test_message_decode), EA_TEST(test_message_properties_text),
-             EA_TEST(test_batch_prepare_seal), EA_TEST(test_jalloc_scope))
+             EA_TEST(test_batch_prepare_seal), EA_TEST(test_jalloc_scope),
+             EA_TEST(test_batch_subject))
