@@ -87,7 +87,8 @@ local_urls() {
     REDIS_PASSWORD="$(stack_secret redis.password)"
     LOCAL_DB_URL="postgresql://analytics:$PG_PASSWORD@127.0.0.1:$PG_PORT/analytics$q"
     LEGACY_DB_URL="postgresql://analytics@127.0.0.1:$PG_PORT/analytics$q"
-    LOCAL_REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
+    # the user named: redis-cli -u "$REDIS_URL" (7.0) does not authenticate with "redis://:pw@"
+    LOCAL_REDIS_URL="redis://default:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
     LEGACY_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 }
 KAFKA_BOOTSTRAP_FILE="$STACK_DIR/kafka.bootstrap"

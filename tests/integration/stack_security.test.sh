@@ -60,7 +60,9 @@ out=$(REDISCLI_AUTH="wrong-$RANDOM" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 check "redis with a wrong password is refused" grep -qE 'WRONGPASS|invalid' <<<"$out"
 check "redis with the stack's password answers" \
     test "$(REDISCLI_AUTH="$(secret redis.password)" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG
-check "REDIS_URL carries that password" test "${REDIS_URL#redis://:"$(secret redis.password)"@}" != "$REDIS_URL"
+check "REDIS_URL carries that password" test "${REDIS_URL#redis://default:"$(secret redis.password)"@}" != "$REDIS_URL"
+out=$(redis-cli -u "$REDIS_URL" --no-auth-warning ping 2>&1)
+check "redis-cli -u \$REDIS_URL authenticates ($out)" test "$out" = PONG
 
 # ---- files, logs, command lines ----------------------------------------------------------------
 for f in stack.env demo-key pg-admin.password pg.password redis.password redis/redis.conf \

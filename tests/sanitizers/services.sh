@@ -29,8 +29,10 @@ if ((missing)); then
         cmake --build "$BUILD" -j"${JOBS:-2}" --target "${need[@]}"; } >"$BUILD.services.log" 2>&1 ||
         { tail -n 30 "$BUILD.services.log"; echo "services-asan: 0 passed, 1 failed (build), 0 sanitizer report(s)"; exit 1; }
 fi
-# the binaries must really be instrumented (a plain build here would test nothing)
-if ! nm -D "$BUILD/bin/ingest-api" 2>/dev/null | grep -q __asan_init && ! nm "$BUILD/bin/ingest-api" 2>/dev/null | grep -q __asan_init; then
+# the binaries must really be instrumented (a plain build here would test nothing); grep reads
+# all of nm's output (grep -q stops early, nm dies of SIGPIPE and pipefail calls that a failure)
+if ! nm -D "$BUILD/bin/ingest-api" 2>/dev/null | grep __asan_init >/dev/null &&
+    ! nm "$BUILD/bin/ingest-api" 2>/dev/null | grep __asan_init >/dev/null; then
     msg "$BUILD/bin/ingest-api is not built with AddressSanitizer (configure with -DEA_SANITIZE=ON)"
     echo "services-asan: 0 passed, 1 failed (not instrumented), 0 sanitizer report(s)"
     exit 1
