@@ -49,13 +49,14 @@ static struct origin_set *load(PGconn *db)
                               "WHERE origins IS NOT NULL AND revoked_at IS NULL LIMIT 100001",
                               0, NULL, PGRES_TUPLES_OK, &err);
     if (r == NULL) {
-        ea_log_warn("cors", "could not load the browser keys' origins: %s", err.message);
+        ea_log_warn("browser-origins", "could not load the browser keys' origins: %s", err.message);
         return NULL;
     }
     size_t n = (size_t)PQntuples(r), bytes = 0;
     if (n > ORIGINS_MAX) {
-        ea_log_warn("cors", "more than %d listed origins: preflights see the first %d only",
-                    ORIGINS_MAX, ORIGINS_MAX);
+        ea_log_warn("browser-origins",
+                    "more than %d listed origins: preflights see the first %d only", ORIGINS_MAX,
+                    ORIGINS_MAX);
         n = ORIGINS_MAX;
     }
     for (size_t i = 0; i < n; i++)
@@ -94,7 +95,7 @@ static void *refresher(void *arg)
             struct ea_err err;
             db = ea_pg_connect(c->url, &err);
             if (db == NULL)
-                ea_log_warn("cors", "%s", err.message);
+                ea_log_warn("postgresql", "%s", err.message);
         }
         struct origin_set *s = db != NULL ? load(db) : NULL;
         pthread_mutex_lock(&c->mu);

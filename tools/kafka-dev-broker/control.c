@@ -445,7 +445,9 @@ out:
 static void client_drop(kdb_control_server *srv, int slot)
 {
     struct client *cl = srv->clients[slot];
-    ea_log_debug("control", "client %d disconnected", cl->fd);
+    char subj[EA_LOG_SUBJECT_MAX];
+    snprintf(subj, sizeof(subj), "control-client-%d", cl->fd);
+    ea_log_debug(subj, "client %d disconnected", cl->fd);
     close(cl->fd);
     free(cl->out);
     free(cl);
@@ -526,7 +528,7 @@ static void accept_clients(kdb_control_server *srv)
         int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                ea_log_warn("control", "could not accept: %s", strerror(errno));
+                ea_log_warn("control-socket", "could not accept: %s", strerror(errno));
             return;
         }
         int slot = -1;
@@ -539,13 +541,15 @@ static void accept_clients(kdb_control_server *srv)
             ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
             close(fd);
-            ea_log_warn("control", "refused a client: %d already connected",
+            ea_log_warn("control-socket", "refused a client: %d already connected",
                         KDB_CONTROL_MAX_CLIENTS);
             continue;
         }
         cl->fd = fd;
         srv->clients[slot] = cl;
-        ea_log_debug("control", "client %d connected", fd);
+        char subj[EA_LOG_SUBJECT_MAX];
+        snprintf(subj, sizeof(subj), "control-client-%d", fd);
+        ea_log_debug(subj, "client %d connected", fd);
     }
 }
 
@@ -579,7 +583,7 @@ ea_rc kdb_control_server_run(kdb_control_server *srv, int stop_fd)
         if (poll(pfds, n, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            ea_log_error("control", "could not poll: %s", strerror(errno));
+            ea_log_error("control-socket", "could not poll: %s", strerror(errno));
             return EA_ERR_IO;
         }
         if (pfds[0].revents != 0)
