@@ -44,8 +44,10 @@ void ea_http_harden_path(h2o_pathconf_t *pc);
 /* Creates the server and its event loop (not yet listening). NULL on allocation failure. */
 ea_http_server *ea_http_server_new(const ea_http_config *cfg);
 
-/* Registers handler for every path starting with `path` (longest prefix wins). Call before
- * ea_http_listen. */
+/* Registers handler for every path that is `path` or continues it after a '/' ("/ping" takes
+ * "/ping/x", not "/pingpong"). The first registered route that matches answers (h2o keeps
+ * registration order, not the longest prefix): register specific paths first, "/" last. Call
+ * before ea_http_listen. */
 void ea_http_route(ea_http_server *s, const char *path, ea_http_handler_fn fn, void *ud);
 
 /* Binds and listens; installs SIGTERM/SIGINT handling that closes the listener and calls
