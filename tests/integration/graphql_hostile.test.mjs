@@ -136,12 +136,14 @@ test('security headers on every answer; the dashboard runs under its CSP and can
   api(res, '/healthz');
   res = await fetch(`${GRAPHQL}/auth/login?return_to=%2F`, { redirect: 'manual' });
   api(res, '/auth/login');
+  // GET /graphql for a browser redirects to /graphiql, a page of the dashboard build: build it
+  // first (a fresh checkout has no web/dist yet; this file runs before tests/e2e)
+  const { ensureWebBuild, launch, APP } = await import('../e2e/browser.mjs');
+  ensureWebBuild();
   res = await fetch(`${GRAPHQL}/graphql`, { headers: { accept: 'text/html' } });
   assert.match(res.headers.get('content-type'), /text\/html/);
   common(res, 'GraphiQL');
   assert.equal(res.headers.get('content-security-policy').match(/default-src/g).length, 1, 'one policy, not two');
-  const { ensureWebBuild, launch, APP } = await import('../e2e/browser.mjs');
-  ensureWebBuild();
   res = await fetch(`${GRAPHQL}/`);
   assert.match(res.headers.get('content-type'), /text\/html/);
   common(res, 'dashboard');
