@@ -71,11 +71,17 @@ struct door_req {
     bool origin_listed;        /* CORS headers already on the response */
     bool text_plain;
     bool key_from_body;
+    ingest_rl_wait addr_wait; /* a browser key's address bucket, when it needed a refill */
+    ea_principal *who;        /* a copy of the caller meanwhile */
 };
 
 static void door_req_dispose(void *obj)
 {
     struct door_req *d = obj;
+    if (ingest_ratelimit_waiting(&d->addr_wait)) { /* the client left while it waited */
+        ingest_ratelimit_cancel(&d->addr_wait);
+        d->app->auth_waiting--;
+    }
     json_decref(d->root);
     free(d->plain);
 }
@@ -367,9 +373,35 @@ static int header_key(h2o_req_t *req, const char **key, size_t *klen)
     return 1;
 }
 
+static void events_stage(struct door_req *d, const ea_principal *who);
+
+/* The address bucket refused: 429 (with the CORS headers already set, the page can read it). */
+static void address_refused(struct door_req *d, const ingest_rl_result *rl)
+{
+    char num[24];
+    snprintf(num, sizeof(num), "%ld", rl->retry_after_s > 0 ? rl->retry_after_s : 1);
+    ea_http_add_header(d->req, "Retry-After", num);
+    ingest_stats.rate_limited++;
+    ingest_door_error(d->req, d->door, 429, "rate_limited",
+                      "rate limit of %ld requests per minute from one address exceeded for "
+                      "browser keys; retry in %s s",
+                      rl->limit, num);
+}
+
+static void on_address_token(ingest_rl_wait *w, const ingest_rl_result *rl)
+{
+    struct door_req *d = H2O_STRUCT_FROM_MEMBER(struct door_req, addr_wait, w);
+    d->app->auth_waiting--;
+    if (rl->allowed)
+        events_stage(d, d->who);
+    else
+        address_refused(d, rl);
+}
+
 /* A browser key's second bucket, per client address: a public key must not let one address
- * spend the whole key's budget. The address is hashed into a bucket id ("ip" + 12 hex). */
-static bool address_allowed(struct door_req *d)
+ * spend the whole key's budget. The address is hashed into a bucket id ("ip" + 12 hex).
+ * 1 allowed, 0 refused (answered), -1 waiting for a refill (on_address_token goes on). */
+static int address_allowed(struct door_req *d, const ea_principal *who)
 {
     char peer[64], id[16];
     ea_http_peer(d->req, peer, sizeof(peer));
@@ -383,22 +415,22 @@ static bool address_allowed(struct door_req *d)
     }
     id[14] = '\0';
     ingest_rl_result rl;
-    ingest_ratelimit_take(d->app->ratelimit, id, d->app->cfg->browser_rate_per_addr, &rl);
-    if (rl.allowed)
-        return true;
-    char num[24];
-    snprintf(num, sizeof(num), "%ld", rl.retry_after_s > 0 ? rl.retry_after_s : 1);
-    ea_http_add_header(d->req, "Retry-After", num);
-    ingest_stats.rate_limited++;
-    ingest_door_error(d->req, d->door, 429, "rate_limited",
-                      "rate limit of %ld requests per minute from one address exceeded for "
-                      "browser keys; retry in %s s",
-                      rl.limit, num);
-    return false;
+    d->addr_wait.cb = on_address_token;
+    int r = ingest_ratelimit_take(d->app->ratelimit, id, d->app->cfg->browser_rate_per_addr,
+                                  &d->addr_wait, &rl);
+    if (r < 0) {
+        d->who = h2o_mem_alloc_pool(&d->req->pool, sizeof(*d->who));
+        *d->who = *who; /* *who lives only during ingest_auth's callback */
+        d->app->auth_waiting++;
+        return -1;
+    }
+    if (r == 0)
+        address_refused(d, &rl);
+    return r;
 }
 
-/* Which key may be used from where (SPEC §4). false when it answered. */
-static bool browser_rules(struct door_req *d, const ea_principal *who)
+/* Which key may be used from where (SPEC §4). 1 go on, 0 answered, -1 waiting (address bucket). */
+static int browser_rules(struct door_req *d, const ea_principal *who)
 {
     h2o_req_t *req = d->req;
     if (who->origins[0] != '\0') {
@@ -406,25 +438,25 @@ static bool browser_rules(struct door_req *d, const ea_principal *who)
             ingest_door_error(req, d->door, 403, "origin_required",
                               "a browser key is accepted only from the origins it lists, and "
                               "this request has no Origin header");
-            return false;
+            return 0;
         }
         if (!ea_origin_listed(who->origins, d->origin->base, d->origin->len)) {
             ingest_door_error(req, d->door, 403, "origin_not_allowed",
                               "origin %.*s is not one of this browser key's origins",
                               (int)(d->origin->len > 200 ? 200 : d->origin->len), d->origin->base);
-            return false;
+            return 0;
         }
         if (!d->origin_listed)
             ingest_cors_allow(req, d->origin->base, d->origin->len);
         ingest_stats.browser_requests[d->door->source]++;
-        return address_allowed(d);
+        return address_allowed(d, who);
     }
     if (d->origin != NULL) {
         ingest_door_error(req, d->door, 403, "secret_key_from_browser",
                           "a secret API key must never be used in a browser (this request has an "
                           "Origin header): create a browser key with analytics-admin key create "
                           "--scopes ingest --origins <origin>");
-        return false;
+        return 0;
     }
     if (d->key_from_body && !(d->door->secret_key_in_body && who->scopes == EA_SCOPE_INGEST)) {
         ingest_door_error(req, d->door, 403, "secret_key_in_body",
@@ -432,22 +464,33 @@ static bool browser_rules(struct door_req *d, const ea_principal *who)
                               ? "a secret API key in the body must have the ingest scope only"
                               : "a secret API key is accepted in the Authorization header only; "
                                 "keys in the body are for browser keys");
-        return false;
+        return 0;
     }
     if (d->text_plain) {
         ingest_door_error(req, d->door, 415, "unsupported_media_type",
                           "Content-Type text/plain is for browser keys (sendBeacon); send "
                           "application/json");
-        return false;
+        return 0;
     }
-    return true;
+    return 1;
 }
 
 /* The caller may ingest (ingest_auth.c checked the key, its scope and its token bucket). */
 static void authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who, void *ctx)
 {
+    (void)app;
+    (void)req;
     struct door_req *d = ctx;
-    if (!browser_rules(d, who) || !parse_body(d))
+    if (browser_rules(d, who) == 1)
+        events_stage(d, who);
+}
+
+/* The door's adapter, validation, then the produce stage. */
+static void events_stage(struct door_req *d, const ea_principal *who)
+{
+    ingest_app *app = d->app;
+    h2o_req_t *req = d->req;
+    if (!parse_body(d))
         return;
     int64_t now = ea_time_now_ms();
     ingest_limits lim = {

@@ -1,8 +1,10 @@
 /*
  * ingest_auth.c — authentication, scope and rate limit for every front door (see ingest_auth.h).
- * The request may wait for a pool thread: a small record in the request's pool holds the waiter;
- * its dispose callback cancels the wait when the client goes away first, so a late result never
- * touches a freed request. app->auth_waiting counts the waits so SIGTERM answers them too.
+ * The request may wait twice — for a key-verifier thread, then for its bucket's token refill
+ * (ratelimit.c; only when no leased token is left): a small record in the request's pool holds
+ * both waiters and a copy of the principal; its dispose callback cancels a wait when the client
+ * goes away first, so a late result never touches a freed request. app->auth_waiting counts the
+ * waits so SIGTERM answers them too.
  */
 #include "ingest_auth.h"
 #include "frontdoor.h"
@@ -18,6 +20,8 @@ struct auth_wait {
     const ingest_door *door;
     ingest_auth_next_fn next;
     void *ctx;
+    ingest_rl_wait rl;
+    ea_principal *who; /* a copy of the caller while the request waits for its token */
 };
 
 void ingest_auth_refuse(h2o_req_t *req, const ea_keyauth_result *r, const ingest_door *door)
@@ -83,35 +87,55 @@ static void refuse(ingest_app *app, h2o_req_t *req, const ea_keyauth_result *r,
     ingest_auth_refuse(req, r, door);
 }
 
+/* The token bucket's decision: RateLimit-* headers, then 429 or the front door's own work. */
+static void admit(ingest_app *app, h2o_req_t *req, const ea_principal *who, const ingest_door *door,
+                  ingest_auth_next_fn next, void *ctx, const ingest_rl_result *rl)
+{
+    /* three headers on every request: formatted without printf (it showed in perf) */
+    char num[24];
+    ea_buf_fmt_i64(num, rl->limit);
+    ea_http_add_header(req, "RateLimit-Limit", num);
+    ea_buf_fmt_i64(num, rl->remaining);
+    ea_http_add_header(req, "RateLimit-Remaining", num);
+    ea_buf_fmt_i64(num, rl->reset_s);
+    ea_http_add_header(req, "RateLimit-Reset", num);
+    if (!rl->allowed) {
+        ea_buf_fmt_i64(num, rl->retry_after_s > 0 ? rl->retry_after_s : 1);
+        ea_http_add_header(req, "Retry-After", num);
+        ingest_stats.rate_limited++;
+        ingest_door_error(req, door, 429, "rate_limited",
+                          "rate limit of %ld requests per minute exceeded; retry in %s s",
+                          rl->limit, num);
+        return;
+    }
+    next(app, req, who, ctx);
+}
+
+static void on_token(ingest_rl_wait *w, const ingest_rl_result *r)
+{
+    struct auth_wait *aw = H2O_STRUCT_FROM_MEMBER(struct auth_wait, rl, w);
+    aw->app->auth_waiting--;
+    admit(aw->app, aw->req, aw->who, aw->door, aw->next, aw->ctx, r);
+}
+
 /* The caller is known: scope, token bucket, then the front door's own work. */
-static void authorized(ingest_app *app, h2o_req_t *req, const ea_principal *who,
-                       const ingest_door *door, ingest_auth_next_fn next, void *ctx)
+static void authorized(struct auth_wait *aw, const ea_principal *who)
 {
     if ((who->scopes & EA_SCOPE_INGEST) == 0) {
-        ingest_door_error(req, door, 403, "forbidden",
+        ingest_door_error(aw->req, aw->door, 403, "forbidden",
                           "this API key does not have the ingest scope");
         return;
     }
     ingest_rl_result rl;
-    ingest_ratelimit_take(app->ratelimit, who->key_id, who->rate_limit, &rl);
-    /* three headers on every request: formatted without printf (it showed in perf) */
-    char num[24];
-    ea_buf_fmt_i64(num, rl.limit);
-    ea_http_add_header(req, "RateLimit-Limit", num);
-    ea_buf_fmt_i64(num, rl.remaining);
-    ea_http_add_header(req, "RateLimit-Remaining", num);
-    ea_buf_fmt_i64(num, rl.reset_s);
-    ea_http_add_header(req, "RateLimit-Reset", num);
-    if (!rl.allowed) {
-        ea_buf_fmt_i64(num, rl.retry_after_s > 0 ? rl.retry_after_s : 1);
-        ea_http_add_header(req, "Retry-After", num);
-        ingest_stats.rate_limited++;
-        ingest_door_error(req, door, 429, "rate_limited",
-                          "rate limit of %ld requests per minute exceeded; retry in %s s", rl.limit,
-                          num);
+    aw->rl.cb = on_token;
+    if (ingest_ratelimit_take(aw->app->ratelimit, who->key_id, who->rate_limit, &aw->rl, &rl) < 0) {
+        /* *who may not outlive this call (a verifier's result) */
+        aw->who = h2o_mem_alloc_pool(&aw->req->pool, sizeof(*aw->who));
+        *aw->who = *who;
+        aw->app->auth_waiting++;
         return;
     }
-    next(app, req, who, ctx);
+    admit(aw->app, aw->req, who, aw->door, aw->next, aw->ctx, &rl);
 }
 
 static void wait_dispose(void *obj)
@@ -121,6 +145,10 @@ static void wait_dispose(void *obj)
         ea_keyauth_cancel(&aw->w);
         aw->app->auth_waiting--;
     }
+    if (ingest_ratelimit_waiting(&aw->rl)) { /* ... or before its token came */
+        ingest_ratelimit_cancel(&aw->rl);
+        aw->app->auth_waiting--;
+    }
 }
 
 static void on_verified(ea_keyauth_waiter *w, const ea_keyauth_result *r)
@@ -128,7 +156,7 @@ static void on_verified(ea_keyauth_waiter *w, const ea_keyauth_result *r)
     struct auth_wait *aw = (struct auth_wait *)w;
     aw->app->auth_waiting--;
     if (r->status == EA_KEYAUTH_OK)
-        authorized(aw->app, aw->req, &r->principal, aw->door, aw->next, aw->ctx);
+        authorized(aw, &r->principal);
     else
         refuse(aw->app, aw->req, r, aw->door);
 }
@@ -148,7 +176,7 @@ void ingest_auth_run(ingest_app *app, h2o_req_t *req, const char *key, size_t kl
         return;
     }
     if (st == EA_KEYAUTH_OK)
-        authorized(app, req, &r.principal, door, next, ctx);
+        authorized(aw, &r.principal);
     else
         refuse(app, req, &r, door);
 }

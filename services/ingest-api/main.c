@@ -1,6 +1,7 @@
 /*
  * main.c — ingest-api: wires config, logging, the API key verifier (its pool threads report
- * back through a pipe on the loop), the Kafka producer and the HTTP routes onto one event loop,
+ * back through a pipe on the loop), the rate limiter (its Redis thread reports back the same
+ * way), the Kafka producer and the HTTP routes onto one event loop,
  * then runs until SIGTERM: stop accepting, wait for in-flight requests' delivery reports, flush the
  * producer, exit 0.
  */
@@ -47,9 +48,12 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
-    app.ratelimit = ingest_ratelimit_new(&cfg.redis, cfg.rate_limit, cfg.rate_burst);
+    if (srv == NULL) {
+        ea_log_error("startup", "out of memory");
+        return 1;
+    }
     app.cors = ingest_cors_new(cfg.database_url, cfg.origins_refresh_s, &err);
-    if (srv == NULL || app.ratelimit == NULL || app.cors == NULL) {
+    if (app.cors == NULL) {
         ea_log_error("startup", "out of memory");
         return 1;
     }
@@ -59,11 +63,26 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
+    /* the loop exists once listening; requests are served only once it runs */
+    app.ratelimit =
+        ingest_ratelimit_new(ea_http_loop(srv), &cfg.redis, cfg.rate_limit, cfg.rate_burst, &err);
+    if (app.ratelimit == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
     /* finished key verifications come back to this loop (ingest_auth.c) */
     ea_http_watch *auth_watch =
         ea_http_watch_new(ea_http_loop(srv), ea_keyauth_fd(app.auth), ingest_auth_on_ready, &app);
     if (auth_watch == NULL) {
         ea_log_error("startup", "could not watch the key verifier");
+        return 1;
+    }
+    /* ... and Redis's replies to the rate limiter (ratelimit.c) */
+    ea_http_watch *rl_watch =
+        ea_http_watch_new(ea_http_loop(srv), ingest_ratelimit_fd(app.ratelimit),
+                          ingest_ratelimit_on_ready, app.ratelimit);
+    if (rl_watch == NULL) {
+        ea_log_error("startup", "could not watch the rate limiter's redis client");
         return 1;
     }
     if (cfg.auth.fail_delay_ms > 0 &&
@@ -89,6 +108,7 @@ int main(int argc, char **argv)
     ea_log_info("shutdown", "stopped; %d messages left undelivered", left);
     ingest_producer_free(app.producer);
     ea_http_watch_free(auth_watch);
+    ea_http_watch_free(rl_watch);
     ea_keyauth_free(app.auth);
     ingest_cors_free(app.cors);
     ingest_ratelimit_free(app.ratelimit);

@@ -45,7 +45,7 @@ static void counter2(FILE *f, const char *name, const char *help, const char *la
             (unsigned long long)n2);
 }
 
-char *ingest_metrics_render(const ea_keyauth_stats *auth, size_t *len)
+char *ingest_metrics_render(const ea_keyauth_stats *auth, const ingest_rl_stats *rl, size_t *len)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -103,6 +103,20 @@ char *ingest_metrics_render(const ea_keyauth_stats *auth, size_t *len)
         (unsigned long long)auth->cache_hits, (unsigned long long)auth->verified,
         (unsigned long long)auth->refused, (unsigned long long)auth->limited,
         (unsigned long long)auth->busy, (unsigned long long)auth->refreshes, auth->queued);
+    fprintf(f,
+            "# HELP ingest_ratelimit_refills_total Token refills asked of Redis (one Lua call "
+            "each, by the rate limiter's Redis thread).\n"
+            "# TYPE ingest_ratelimit_refills_total counter\ningest_ratelimit_refills_total %llu\n"
+            "# HELP ingest_ratelimit_waits_total Requests that waited for a refill (no leased "
+            "token left), and those whose wait ended at its deadline (then decided locally).\n"
+            "# TYPE ingest_ratelimit_waits_total counter\n"
+            "ingest_ratelimit_waits_total{outcome=\"refill\"} %llu\n"
+            "ingest_ratelimit_waits_total{outcome=\"deadline\"} %llu\n"
+            "# HELP ingest_ratelimit_local_total Decisions by the local fallback bucket (Redis "
+            "unreachable or too slow).\n"
+            "# TYPE ingest_ratelimit_local_total counter\ningest_ratelimit_local_total %llu\n",
+            (unsigned long long)rl->refills, (unsigned long long)(rl->waits - rl->wait_timeouts),
+            (unsigned long long)rl->wait_timeouts, (unsigned long long)rl->local);
     fprintf(f, "# HELP ingest_produce_seconds Time from request to the last Kafka ack.\n"
                "# TYPE ingest_produce_seconds histogram\n");
     uint64_t cum = 0;

@@ -44,9 +44,10 @@ export async function startService(name, extra = {}) {
   return { ...p, url, port };
 }
 
-// A private redis-server on a free port (no persistence), for tests that take Redis away.
-// Returns {url, port, stop(), start(), ping()}; ping() is true when it answers PONG.
-export async function privateRedis() {
+// A private redis-server on a free port (no persistence), for tests that take Redis away;
+// extraArgs are added to its command line (e.g. ['--enable-debug-command', 'local'] for DEBUG
+// SLEEP). Returns {url, port, stop(), start(), ping()}; ping() is true when it answers PONG.
+export async function privateRedis(extraArgs = []) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ea-redis-'));
   let p = null;
@@ -54,7 +55,7 @@ export async function privateRedis() {
     port, url: `redis://127.0.0.1:${port}/0`,
     async start() {
       p = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-        '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] }), `redis-server :${port}`);
+        '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] }), `redis-server :${port}`);
       const up = await waitFor(async () => r.ping(), 10000, 100);
       if (!up) throw new Error(`redis-server on ${port} did not start: ${p.log()}`);
     },
