@@ -7,6 +7,7 @@
  * counted in /metrics either way.
  */
 #include "handler.h"
+#include "readyz.h"
 #include "body.h"
 #include "frontdoor.h"
 #include "ea_log.h"
@@ -179,87 +180,9 @@ static int on_healthz(void *ud, h2o_req_t *req)
     return 0;
 }
 
-/* /readyz: PostgreSQL is asked by a key-verifier thread and Redis by the rate limiter's Redis
- * thread, at the same time (never on the loop); the answer goes out when both said. Kafka
- * metadata as before. */
-struct ready_wait {
-    ea_keyauth_waiter w; /* first */
-    ingest_app *app;
-    h2o_req_t *req;
-    ingest_rl_ping ping;
-    bool ping_pending;
-    int left; /* answers still awaited */
-    bool db, redis;
-    char db_why[512], redis_why[512];
-};
-
-static void ready_dispose(void *obj)
-{
-    struct ready_wait *rw = obj;
-    if (rw->w.job != NULL) {
-        ea_keyauth_cancel(&rw->w);
-        rw->app->auth_waiting--;
-    }
-    if (rw->ping_pending) {
-        ingest_ratelimit_ping_cancel(&rw->ping);
-        rw->app->auth_waiting--;
-    }
-}
-
-static void ready_part_done(struct ready_wait *rw)
-{
-    if (--rw->left > 0)
-        return;
-    char kafka_why[512];
-    bool kafka = ingest_producer_ready(rw->app->producer, 1000, kafka_why, sizeof(kafka_why));
-    ea_http_ready_part parts[] = {{"kafka", kafka, true, kafka_why},
-                                  {"postgres", rw->db, true, rw->db_why},
-                                  {"redis", rw->redis, true, rw->redis_why}};
-    ea_http_send_ready(rw->req, parts, sizeof(parts) / sizeof(parts[0]));
-}
-
-static void on_db_answer(ea_keyauth_waiter *w, const ea_keyauth_result *r)
-{
-    struct ready_wait *rw = (struct ready_wait *)w;
-    rw->db = r->status == EA_KEYAUTH_OK;
-    if (!rw->db && !ea_keyauth_db_error(rw->app->auth, rw->db_why, sizeof(rw->db_why)))
-        snprintf(rw->db_why, sizeof(rw->db_why), "%s",
-                 r->status == EA_KEYAUTH_BUSY ? "the key verifier's queue is full"
-                                              : "no answer from the key verifier");
-    ready_part_done(rw);
-}
-
-static void on_db_answer_later(ea_keyauth_waiter *w, const ea_keyauth_result *r)
-{
-    ((struct ready_wait *)w)->app->auth_waiting--;
-    on_db_answer(w, r);
-}
-
-static void on_redis_answer(ingest_rl_ping *p, bool ok, const char *why)
-{
-    struct ready_wait *rw = H2O_STRUCT_FROM_MEMBER(struct ready_wait, ping, p);
-    rw->ping_pending = false;
-    rw->app->auth_waiting--;
-    rw->redis = ok;
-    snprintf(rw->redis_why, sizeof(rw->redis_why), "%s", ok ? "" : why);
-    ready_part_done(rw);
-}
-
 static int on_readyz(void *ud, h2o_req_t *req)
 {
-    ingest_app *app = ud;
-    struct ready_wait *rw = h2o_mem_alloc_shared(&req->pool, sizeof(*rw), ready_dispose);
-    *rw = (struct ready_wait){.app = app, .req = req, .left = 2};
-    rw->ping.cb = on_redis_answer;
-    rw->ping_pending = true;
-    app->auth_waiting++; /* the ping answers later (at once only when it cannot be sent) */
-    ingest_ratelimit_ping(app->ratelimit, &rw->ping);
-    rw->w.cb = on_db_answer;
-    ea_keyauth_ping(app->auth, &rw->w); /* may answer at once (recent database contact) */
-    if (rw->w.job != NULL) {
-        rw->w.cb = on_db_answer_later;
-        app->auth_waiting++;
-    }
+    ingest_readyz_serve(((ingest_app *)ud)->readyz, req); /* readyz.c */
     return 0;
 }
 

@@ -21,10 +21,13 @@ typedef struct ingest_app {
     ea_keyauth *auth;
     ingest_producer *producer;
     ingest_ratelimit *ratelimit;
-    ingest_cors *cors;      /* listed origins for preflights (cors.c) */
-    h2o_timeout_t deadline; /* INGEST_PRODUCE_TIMEOUT_MS per request, set up on first use */
+    ingest_cors *cors;            /* listed origins for preflights (cors.c) */
+    struct ingest_readyz *readyz; /* GET /readyz's checks (readyz.c) */
+    h2o_timeout_t deadline;       /* INGEST_PRODUCE_TIMEOUT_MS per request, set up on first use */
     bool deadline_ready;
-    uint64_t auth_waiting;   /* requests waiting for a key-verifier thread or the tarpit */
+    /* waits in progress (a key-verifier thread, a token refill, the tarpit, /readyz's checks):
+     * a stopping process runs its loop until none is left */
+    uint64_t auth_waiting;
     ea_http_delayer *tarpit; /* late 429s for failed-attempt limits; NULL: at once */
 } ingest_app;
 

@@ -11,6 +11,7 @@
 #include "handler.h"
 #include "ingest_auth.h"
 #include "metrics.h"
+#include "readyz.h"
 #include "sdkjs.h"
 
 #include <stdio.h>
@@ -97,6 +98,10 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
+    if ((app.readyz = ingest_readyz_new(&app, ea_http_loop(srv), &err)) == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
     ea_log_info("startup", "listening on %s:%ld, kafka %s topic %s", cfg.listen_host, cfg.port,
                 brokers, cfg.kafka_topic);
 
@@ -106,6 +111,7 @@ int main(int argc, char **argv)
     }
     int left = ingest_producer_flush(app.producer, 10000);
     ea_log_info("shutdown", "stopped; %d messages left undelivered", left);
+    ingest_readyz_free(app.readyz); /* before the producer its Kafka check uses */
     ingest_producer_free(app.producer);
     ea_http_watch_free(auth_watch);
     ea_http_watch_free(rl_watch);

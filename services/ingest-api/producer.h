@@ -34,7 +34,8 @@ void ingest_producer_poll(ingest_producer *p);
 /* Waits up to timeout_ms for every message to be delivered; returns how many are left. */
 int ingest_producer_flush(ingest_producer *p, int timeout_ms);
 
-/* True when the topic's metadata can be fetched within timeout_ms (blocks; for /readyz). */
+/* True when the topic's metadata can be fetched within timeout_ms. Blocks up to timeout_ms:
+ * never call it on the loop (readyz.c calls it from a thread of its own). */
 bool ingest_producer_ready(ingest_producer *p, int timeout_ms, char *why, size_t cap);
 
 void ingest_producer_free(ingest_producer *p);

@@ -4,7 +4,8 @@
 //       brokers down): every event answered 202 is in the topic exactly once (consumed with
 //       kcat); every event answered `unavailable` is retry-safe — retrying it with the same
 //       event_id after recovery leaves exactly one counted event in the worker's rollup (rollups_hourly, psql);
-//       with Kafka down a request gets 503 within INGEST_PRODUCE_TIMEOUT_MS and /readyz is 503;
+//       with Kafka down a request gets 503 within INGEST_PRODUCE_TIMEOUT_MS and /readyz is 503
+//       (asked off the loop: /readyz requests never hold /healthz);
 //   (b) one key's rate limit shared by two ingest instances: admitted ≤ limit + refill;
 //   (c) SIGTERM with requests in flight: every one is answered, the process exits 0.
 // The broker is shared with the rest of the suite: every fault is undone in a finally block.
@@ -218,6 +219,24 @@ test('(a) Kafka down: 503 unavailable within INGEST_PRODUCE_TIMEOUT_MS, /readyz 
     assert.equal(ready.status, 503);
     const body = await ready.json();
     assert.equal(body.kafka, false);
+    // /readyz asks Kafka off the loop (readyz.c): eight at once while every broker is down do
+    // not hold /healthz (each metadata request may block up to 1 s); past the 1 s for which an
+    // answer is reused, so they share one new check
+    await sleep(1100);
+    const r0 = Date.now();
+    const readies = Array.from({ length: 8 }, () => fetch(`${ing.url}/readyz`).then(async (x) => ({ status: x.status, body: await x.json(), ms: Date.now() - r0 })));
+    await sleep(50);
+    const h0 = Date.now();
+    assert.equal((await fetch(`${ing.url}/healthz`)).status, 200);
+    const healthMs = Date.now() - h0;
+    const answers = await Promise.all(readies);
+    console.log(`# Kafka down: /healthz in ${healthMs} ms while 8 /readyz waited; /readyz answered in ${answers.map((x) => x.ms).join(', ')} ms`);
+    assert.ok(healthMs < 500, `/healthz took ${healthMs} ms behind /readyz`);
+    for (const x of answers) {
+      assert.equal(x.status, 503);
+      assert.equal(x.body.kafka, false);
+      assert.ok(x.ms < 3000, `/readyz took ${x.ms} ms`);
+    }
   } finally {
     ctl('all-up');
   }
