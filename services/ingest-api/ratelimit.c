@@ -373,7 +373,7 @@ static void redis_failed(ingest_ratelimit *rl, const ea_redis_cmd *c, int64_t no
     else if (!ea_redis_async_error(rl->redis, why, sizeof(why)))
         snprintf(why, sizeof(why), "could not take rate-limit tokens: redis unavailable");
     if (now >= rl->local_until) /* once per outage and per probe, as before: not per request */
-        ea_log_warn("ratelimit", "redis unavailable, using the local fallback bucket: %s", why);
+        ea_log_warn("redis", "redis unavailable, using the local fallback bucket: %s", why);
     rl->down_logged = true;
     rl->local_until = now + RETRY_MS;
 }
@@ -408,7 +408,7 @@ static void refill_done(ea_redis_cmd *c)
         return;
     }
     if (rl->down_logged && now >= rl->local_until) {
-        ea_log_info("ratelimit", "redis answers again: using the shared buckets");
+        ea_log_info("redis", "redis answers again: using the shared buckets");
         rl->down_logged = false;
     }
     rl->local_until = 0;
