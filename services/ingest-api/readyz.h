@@ -2,9 +2,10 @@
  * readyz.h — GET /readyz of ingest-api: Kafka (the topic's metadata), PostgreSQL (a key-verifier
  * thread's SELECT 1) and Redis (a PING by the rate limiter's Redis thread), asked at the same
  * time and never on the event loop; the answer (lib/http ea_http_send_ready) goes out once all
- * three said. Kafka's metadata is fetched by a thread of its own, one request at a time, and an
- * answer younger than a second is reused: concurrent or repeated /readyz (an unauthenticated
- * route) cost Kafka at most one metadata request per second and the loop nothing.
+ * three said. Kafka's metadata is fetched by a thread of its own. Kafka and Redis are asked one
+ * check at a time and an answer younger than a second is reused: concurrent or repeated /readyz
+ * (an unauthenticated route) cost Kafka one metadata request and Redis one PING per second, and
+ * the loop nothing. The price: a backend that just went down may be reported up for a second.
  */
 #ifndef INGEST_READYZ_H
 #define INGEST_READYZ_H
