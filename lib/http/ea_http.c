@@ -8,11 +8,17 @@
  *   the same flag) is off: every service speaks HTTP/1.1 only, so libh2o 2.2's HTTP/2 code is
  *   never reachable from a client;
  * - h2o answers an oversize body itself (413, before buffering it) in plain text; a filter on
- *   every path rewrites that answer into SPEC §4's JSON error.
+ *   every path rewrites that answer into SPEC §4's JSON error;
+ * - connections are capped in all and per client address (ea_http_conns.c): one over a cap is
+ *   answered 503/429 too_many_connections and closed at once, so a client holding thousands of
+ *   idle connections can neither take every file descriptor nor make the loop spin on accept
+ *   failing with EMFILE (which, should it happen anyway, pauses accepting for 100 ms).
  */
 #include "ea_http.h"
 #include "ea_hash.h"
+#include "ea_http_conns.h"
 #include "ea_log.h"
+#include "ea_time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +64,14 @@ struct ea_http_server {
     h2o_socket_t *sigsock;
     bool stopping;
     ea_http_stop_fn on_stop;
+    ea_http_conns *conns;
+    /* the answers to a connection over a cap (made once), and a log line at most every 10 s */
+    char refuse_full[384], refuse_addr[384];
+    size_t refuse_full_len, refuse_addr_len;
+    uint64_t refused_full, refused_addr;
+    int64_t refused_logged_ms, paused_logged_ms;
+    h2o_timeout_t accept_pause;
+    h2o_timeout_entry_t accept_resume;
     void *stop_ud;
 };
 
@@ -112,6 +126,20 @@ void ea_http_harden_path(h2o_pathconf_t *pc)
     f->body = h2o_strdup(NULL, body, (size_t)n); /* lives as long as the process */
 }
 
+/* A whole HTTP/1.1 answer for a connection refused before h2o saw it (no request parsed). */
+static size_t refusal(char *buf, size_t cap, int status, const char *message)
+{
+    char body[256];
+    int bl =
+        snprintf(body, sizeof(body),
+                 "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"%s\"}}", message);
+    int n = snprintf(buf, cap,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                     "Connection: close\r\nContent-Length: %d\r\n\r\n%s",
+                     status, status == 429 ? "Too Many Requests" : "Service Unavailable", bl, body);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 ea_http_server *ea_http_server_new(const ea_http_config *cfg)
 {
     ea_http_server *s = calloc(1, sizeof(*s));
@@ -120,6 +148,18 @@ ea_http_server *ea_http_server_new(const ea_http_config *cfg)
     s->cfg = *cfg;
     if (s->cfg.host == NULL)
         s->cfg.host = "127.0.0.1";
+    if (s->cfg.max_connections == 0)
+        s->cfg.max_connections = ea_http_conns_default_total();
+    s->conns = ea_http_conns_new(s->cfg.max_connections, s->cfg.max_connections_per_address);
+    if (s->conns == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->refuse_full_len = refusal(s->refuse_full, sizeof(s->refuse_full), 503,
+                                 "the server holds as many connections as it may; retry soon");
+    s->refuse_addr_len =
+        refusal(s->refuse_addr, sizeof(s->refuse_addr), 429,
+                "too many connections from your address; close idle ones or reuse them");
     h2o_config_init(&s->globalconf);
     ea_http_harden_config(&s->globalconf, cfg->max_body > 0 ? cfg->max_body : 1024 * 1024);
     s->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("event-analytics"));
@@ -146,6 +186,60 @@ void ea_http_route(ea_http_server *s, const char *path, ea_http_handler_fn fn, v
     ea_http_harden_path(pc);
 }
 
+static void on_conn_closed(void *slot)
+{
+    ea_http_conns_release(slot);
+}
+
+static void on_refusal_written(h2o_socket_t *sock, const char *err)
+{
+    (void)err;
+    h2o_socket_close(sock);
+}
+
+/* True at most once per 10 s per *last: a client cannot flood the log with refusals. */
+static bool log_due(int64_t *last_ms)
+{
+    int64_t now = ea_time_mono_ns() / 1000000;
+    if (*last_ms != 0 && now - *last_ms < 10000)
+        return false;
+    *last_ms = now;
+    return true;
+}
+
+/* A connection over a cap: the answer goes into the fresh socket's empty send buffer, then the
+ * socket is closed; h2o never sees it. One log line per 10 s says how many. */
+static void refuse_connection(ea_http_server *s, h2o_socket_t *sock, ea_http_conn_verdict v)
+{
+    bool full = v == EA_HTTP_CONN_FULL;
+    if (full)
+        s->refused_full++;
+    else
+        s->refused_addr++;
+    if (log_due(&s->refused_logged_ms))
+        ea_log_warn("connections",
+                    "refusing connections: %llu so far because the server held %zu (its cap), "
+                    "%llu because one address held %zu",
+                    (unsigned long long)s->refused_full, s->cfg.max_connections,
+                    (unsigned long long)s->refused_addr, s->cfg.max_connections_per_address);
+    h2o_iovec_t buf = full ? h2o_iovec_init(s->refuse_full, s->refuse_full_len)
+                           : h2o_iovec_init(s->refuse_addr, s->refuse_addr_len);
+    if (buf.len == 0) {
+        h2o_socket_close(sock);
+        return;
+    }
+    h2o_socket_write(sock, &buf, 1, on_refusal_written);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_accept_resume(h2o_timeout_entry_t *entry)
+{
+    ea_http_server *s = H2O_STRUCT_FROM_MEMBER(ea_http_server, accept_resume, entry);
+    if (s->listener != NULL)
+        h2o_socket_read_start(s->listener, on_accept);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err != NULL)
@@ -153,9 +247,34 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     ea_http_server *s = listener->data;
     /* accept a few per wakeup: keeps latency fair under connection storms */
     for (int i = 0; i < 16; i++) {
+        errno = 0;
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
+        if (sock == NULL) {
+            /* out of descriptors (the caps leave a reserve, but other code may use them up):
+             * the listener stays readable, so waiting for the next wakeup would spin */
+            if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) &&
+                !h2o_timeout_is_linked(&s->accept_resume)) {
+                if (log_due(&s->paused_logged_ms))
+                    ea_log_warn("connections",
+                                "cannot accept connections: %s; pausing 100 ms at a time "
+                                "(lower the connection cap or raise the open-file limit)",
+                                strerror(errno));
+                h2o_socket_read_stop(listener);
+                h2o_timeout_link(s->ctx.loop, &s->accept_pause, &s->accept_resume);
+            }
             break;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
+        ea_http_conn_slot *slot;
+        ea_http_conn_verdict v =
+            ea_http_conns_admit(s->conns, sl > 0 ? (struct sockaddr *)&ss : NULL, &slot);
+        if (v != EA_HTTP_CONN_ADMITTED) {
+            refuse_connection(s, sock, v);
+            continue;
+        }
+        sock->on_close.cb = on_conn_closed;
+        sock->on_close.data = slot;
         h2o_accept(&s->accept_ctx, sock);
     }
 }
@@ -206,6 +325,8 @@ ea_rc ea_http_listen(ea_http_server *s, ea_http_stop_fn on_stop, void *ud, struc
         return ea_err_set(err, EA_ERR_IO, "could not listen on %s:%d: %s", s->cfg.host, s->cfg.port,
                           strerror(e));
     }
+    h2o_timeout_init(s->ctx.loop, &s->accept_pause, 100);
+    s->accept_resume.cb = on_accept_resume;
     s->listener = h2o_evloop_socket_create(s->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     s->listener->data = s;
     h2o_socket_read_start(s->listener, on_accept);
@@ -251,7 +372,9 @@ void ea_http_server_free(ea_http_server *s)
 {
     if (s == NULL)
         return;
-    /* h2o 2.2 has no evloop destroy; the process is exiting, the OS reclaims the loop. */
+    /* h2o 2.2 has no evloop destroy; the process is exiting, the OS reclaims the loop. The
+     * loop no longer runs, so no socket's close can reach the counts after this. */
+    ea_http_conns_free(s->conns);
     free(s);
 }
 

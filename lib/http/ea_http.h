@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "ea_err.h"
+#include "ea_http_conns.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +32,11 @@ typedef struct ea_http_config {
     int port;
     size_t max_body; /* h2o refuses larger bodies before buffering them */
     bool reuseport;  /* SO_REUSEPORT so several processes can share the port */
+    /* TCP connections held at once (0: ea_http_conns_default_total(), the open-file limit
+     * minus a reserve) and per client address (0: no limit). A connection over either is
+     * answered 503/429 too_many_connections and closed at once (ea_http_conns.h). */
+    size_t max_connections;
+    size_t max_connections_per_address;
 } ea_http_config;
 
 /* The HTTP hardening every h2o server of the project gets, also one not built on ea_http_server

@@ -44,6 +44,7 @@ static const ea_config_entry table[] = {
      "Redis cache TTL of HOUR results"},
     {"CACHE_TTL_DAY_S", EA_CFG_INT, "3600", 0, 86400 * 7, OFF(cache_ttl_day_s),
      "Redis cache TTL of DAY results"},
+    EA_HTTP_CONN_CONFIG_ENTRIES("GRAPHQL", gql_config, conns),
     {"GRAPHQL_REUSEPORT", EA_CFG_BOOL, "true", 0, 0, OFF(reuseport),
      "SO_REUSEPORT so several processes share the port"},
     {"GRAPHQL_RATE_LIMIT_PER_MIN", EA_CFG_INT, "600", 0, 10000000, OFF(rate_limit_per_min),

@@ -6,6 +6,7 @@
 #define GQL_CONFIG_H
 
 #include "ea_err.h"
+#include "ea_http_conns.h"
 #include "ea_redis.h"
 #include "ea_keyauth.h"
 
@@ -34,6 +35,7 @@ typedef struct gql_config {
     long cache_ttl_hour_s;
     long cache_ttl_day_s;
     bool reuseport;
+    ea_http_conn_limits conns; /* GRAPHQL_MAX_CONNECTIONS[_PER_ADDRESS] */
     long rate_limit_per_min;
     long redis_timeout_ms;
     long doc_cache_size;

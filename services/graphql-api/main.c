@@ -68,7 +68,9 @@ int main(int argc, char **argv)
     ea_http_config hc = {.host = cfg.listen_host,
                          .port = (int)cfg.port,
                          .max_body = (size_t)cfg.max_body,
-                         .reuseport = cfg.reuseport};
+                         .reuseport = cfg.reuseport,
+                         .max_connections = (size_t)cfg.conns.total,
+                         .max_connections_per_address = (size_t)cfg.conns.per_address};
     ea_http_server *srv = ea_http_server_new(&hc);
     if (srv == NULL) {
         ea_log_error("startup", "out of memory");

@@ -26,6 +26,7 @@ static const ea_config_entry table[] = {
     EA_KAFKA_SECURITY_CONFIG_ENTRIES(ingest_config, kafka_sec),
     {"INGEST_MAX_BODY", EA_CFG_INT, "1048576", 1024, 64 * 1024 * 1024, OFF(max_body),
      "max request body bytes"},
+    EA_HTTP_CONN_CONFIG_ENTRIES("INGEST", ingest_config, conns),
     {"INGEST_MAX_EVENT", EA_CFG_INT, "32768", 256, 1024 * 1024, OFF(max_event),
      "max bytes of one event"},
     {"INGEST_MAX_BATCH", EA_CFG_INT, "1000", 1, 100000, OFF(max_batch), "max events per request"},

@@ -6,6 +6,7 @@
 #define INGEST_CONFIG_H
 
 #include "ea_err.h"
+#include "ea_http_conns.h"
 #include "ea_kafka.h"
 #include "ea_redis.h"
 #include "ea_keyauth.h"
@@ -39,6 +40,7 @@ typedef struct ingest_config {
     long browser_rate_per_addr; /* requests/minute per client address with browser keys */
     long origins_refresh_s;     /* CORS: listed origins reloaded this often */
     bool reuseport;
+    ea_http_conn_limits conns; /* INGEST_MAX_CONNECTIONS[_PER_ADDRESS] */
     const char *log_level;
 } ingest_config;
 
