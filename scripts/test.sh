@@ -129,7 +129,7 @@ phase integration '/^integration: [0-9]+ passed/ { sub(/^integration: /, ""); pr
     bash tests/run-integration.sh
 phase services-asan '/^services-asan: [0-9]+ passed/ { sub(/^services-asan: /, ""); print }' \
     bash tests/sanitizers/services.sh "$ASAN_BUILD_DIR"
-phase load '/^(ingest|cached query|db query|dashboard) .* p95 </ { for (i = 1; $i != "p95"; i++); n = n $1 " p95 " $(i-3) " ms; " } /^cache: / { c = "cache " $2 "/" $5 " hits; " } /^load: (PASS|FAIL)/ { print n c $2 }' \
+phase load '/^(ingest|cached query|db query|dashboard) .* p95 </ { for (i = 1; $i != "p95"; i++); n = n $1 " p95 " $(i-3) " ms; " } /^cache: / { c = "cache " $2 "/" $4 " hits; " } /^load: (PASS|FAIL)/ { print n c $2 }' \
     env LOAD_DURATION="${LOAD_DURATION:-30}" bash tests/load/run.sh
 phase chaos '/^  lost/ { l = $2 " lost, " $4 " duplicated" } /max lag/ { m = ", max lag " $3 ", drain " $8 " s" } /^  faults:/ { f = ", faults " $2 "/" $4 " verified" } /^chaos: (PASS|FAIL)/ { print l m f " " $2 }' \
     env CHAOS_EVENTS="${CHAOS_EVENTS:-20000}" CHAOS_RATE="${CHAOS_RATE:-500}" CHAOS_OUTAGE_S="${CHAOS_OUTAGE_S:-2}" \
