@@ -40,6 +40,12 @@ typedef struct ea_buf {
 
 /* A heap buffer that may hold up to max bytes. Nothing is allocated until the first append. */
 void ea_buf_init(ea_buf *b, size_t max);
+/* The same as a static initializer: ea_buf b = EA_BUF_INIT(max); */
+#define EA_BUF_INIT(maxv)                                                                          \
+    {                                                                                              \
+        .p = NULL, .len = 0, .cap = 0, .max = (maxv), .arena = NULL, .heap = false,                \
+        .err = EA_BUF_OK                                                                           \
+    }
 /* Starts in storage[0..size) (the caller's, never freed here) and moves to the heap when that is
  * too small. storage may be NULL with size 0. */
 void ea_buf_init_storage(ea_buf *b, char *storage, size_t size, size_t max);

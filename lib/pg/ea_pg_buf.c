@@ -1,7 +1,7 @@
 /*
- * ea_pg_buf.c — text encodings for PostgreSQL and JSON. The buffer records allocation failure in
- * a flag instead of returning a code from every append, so encoders stay readable; callers
- * check b->oom once before using the content.
+ * ea_pg_buf.c — text and binary encodings for PostgreSQL, appended to an ea_buf. The buffer
+ * records a failure (memory, its cap) instead of returning a code from every append, so encoders
+ * stay readable; callers check ea_buf_ok once before using the content.
  */
 #include "ea_pg_buf.h"
 #include "ea_time.h"
@@ -12,75 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool grow(ea_pg_buf *b, size_t extra)
-{
-    if (b->oom)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t ncap = b->cap == 0 ? 256 : b->cap;
-    while (ncap < b->len + extra + 1)
-        ncap *= 2;
-    char *np = realloc(b->p, ncap);
-    if (np == NULL) {
-        b->oom = true;
-        return false;
-    }
-    b->p = np;
-    b->cap = ncap;
-    return true;
-}
-
-void ea_pg_buf_reset(ea_pg_buf *b)
-{
-    b->len = 0;
-    b->oom = false;
-    if (b->cap > 0)
-        b->p[0] = '\0';
-}
-
-void ea_pg_buf_free(ea_pg_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-    b->oom = false;
-}
-
-void ea_pg_buf_append(ea_pg_buf *b, const void *s, size_t n)
-{
-    if (!grow(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void ea_pg_buf_puts(ea_pg_buf *b, const char *s)
-{
-    ea_pg_buf_append(b, s, strlen(s));
-}
-
-void ea_pg_buf_putc(ea_pg_buf *b, char c)
-{
-    ea_pg_buf_append(b, &c, 1);
-}
-
-void ea_pg_buf_put_i64(ea_pg_buf *b, int64_t v)
-{
-    char tmp[24];
-    size_t i = sizeof(tmp);
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        tmp[--i] = '-';
-    ea_pg_buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
-void ea_pg_buf_put_ts(ea_pg_buf *b, int64_t ms)
+void ea_pg_buf_put_ts(ea_buf *b, int64_t ms)
 {
     /* one cached day per thread: a batch's events are mostly within a day or two */
     static _Thread_local int64_t cached_day = INT64_MIN;
@@ -92,7 +24,7 @@ void ea_pg_buf_put_ts(ea_pg_buf *b, int64_t ms)
         char *t = strchr(prefix, 'T');
         if (t == NULL) { /* cannot happen with ea_time's format; stay correct anyway */
             char full[48];
-            ea_pg_buf_puts(b, ea_time_format_iso8601(ms, full));
+            ea_buf_puts(b, ea_time_format_iso8601(ms, full));
             return;
         }
         prefix_len = (size_t)(t - prefix) + 1;
@@ -114,88 +46,24 @@ void ea_pg_buf_put_ts(ea_pg_buf *b, int64_t ms)
                   (char)('0' + milli / 10 % 10),
                   (char)('0' + milli % 10),
                   'Z'};
-    ea_pg_buf_append(b, prefix, prefix_len);
-    ea_pg_buf_append(b, t, sizeof(t));
+    ea_buf_append(b, prefix, prefix_len);
+    ea_buf_append(b, t, sizeof(t));
 }
 
-void ea_pg_buf_printf(ea_pg_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[256];
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(tmp)) {
-        ea_pg_buf_append(b, tmp, (size_t)n);
-        return;
-    }
-    if (!grow(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void ea_pg_buf_json_string(ea_pg_buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    ea_pg_buf_putc(b, '"');
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        ea_pg_buf_append(b, s + start, i - start);
-        start = i + 1;
-        switch (c) {
-        case '"':
-            ea_pg_buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            ea_pg_buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            ea_pg_buf_puts(b, "\\n");
-            break;
-        case '\t':
-            ea_pg_buf_puts(b, "\\t");
-            break;
-        case '\r':
-            ea_pg_buf_puts(b, "\\r");
-            break;
-        case '\b':
-            ea_pg_buf_puts(b, "\\b");
-            break;
-        case '\f':
-            ea_pg_buf_puts(b, "\\f");
-            break;
-        default: {
-            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            ea_pg_buf_append(b, u, 6);
-        }
-        }
-    }
-    ea_pg_buf_append(b, s + start, n - start);
-    ea_pg_buf_putc(b, '"');
-}
-
-void ea_pg_buf_json_number(ea_pg_buf *b, double v)
+void ea_pg_buf_json_number(ea_buf *b, double v)
 {
     if (!isfinite(v)) {
-        ea_pg_buf_puts(b, "null");
+        ea_buf_puts(b, "null");
         return;
     }
     if (v == floor(v) && fabs(v) <= 9007199254740992.0) {
-        ea_pg_buf_printf(b, "%lld", (long long)v);
+        ea_buf_printf(b, "%lld", (long long)v);
         return;
     }
-    ea_pg_buf_printf(b, "%.17g", v);
+    ea_buf_printf(b, "%.17g", v);
 }
 
-void ea_pg_buf_copy_field(ea_pg_buf *b, const char *s, size_t n)
+void ea_pg_buf_copy_field(ea_buf *b, const char *s, size_t n)
 {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
@@ -216,12 +84,12 @@ void ea_pg_buf_copy_field(ea_pg_buf *b, const char *s, size_t n)
         default:
             continue;
         }
-        ea_pg_buf_append(b, s + start, i - start);
+        ea_buf_append(b, s + start, i - start);
         char esc[2] = {'\\', e};
-        ea_pg_buf_append(b, esc, 2);
+        ea_buf_append(b, esc, 2);
         start = i + 1;
     }
-    ea_pg_buf_append(b, s + start, n - start);
+    ea_buf_append(b, s + start, n - start);
 }
 
 /* ---- COPY binary format ---- */
@@ -231,79 +99,79 @@ const char ea_pg_copybin_header[19] = {'P',  'G',  'C',  'O', 'P', 'Y', '\n', '\
                                        0,    0,    0,    0}; /* header extension length */
 const char ea_pg_copybin_trailer[2] = {'\377', '\377'};      /* field count -1 */
 
-static void put_be(ea_pg_buf *b, uint64_t v, int bytes)
+static void put_be(ea_buf *b, uint64_t v, int bytes)
 {
     char t[8];
     for (int i = bytes - 1; i >= 0; i--) {
         t[i] = (char)(v & 0xff);
         v >>= 8;
     }
-    ea_pg_buf_append(b, t, (size_t)bytes);
+    ea_buf_append(b, t, (size_t)bytes);
 }
 
-void ea_pg_copybin_tuple(ea_pg_buf *b, int16_t nfields)
+void ea_pg_copybin_tuple(ea_buf *b, int16_t nfields)
 {
     put_be(b, (uint16_t)nfields, 2);
 }
 
-void ea_pg_copybin_text(ea_pg_buf *b, const char *s, size_t n)
+void ea_pg_copybin_text(ea_buf *b, const char *s, size_t n)
 {
     if (n > INT32_MAX) {
-        b->oom = true;
+        ea_buf_fail(b, EA_BUF_TOO_BIG);
         return;
     }
     put_be(b, (uint32_t)n, 4);
-    ea_pg_buf_append(b, s, n);
+    ea_buf_append(b, s, n);
 }
 
-void ea_pg_copybin_i32(ea_pg_buf *b, int32_t v)
+void ea_pg_copybin_i32(ea_buf *b, int32_t v)
 {
     put_be(b, 4, 4);
     put_be(b, (uint32_t)v, 4);
 }
 
-void ea_pg_copybin_i64(ea_pg_buf *b, int64_t v)
+void ea_pg_copybin_i64(ea_buf *b, int64_t v)
 {
     put_be(b, 8, 4);
     put_be(b, (uint64_t)v, 8);
 }
 
-void ea_pg_copybin_timestamptz(ea_pg_buf *b, int64_t unix_ms)
+void ea_pg_copybin_timestamptz(ea_buf *b, int64_t unix_ms)
 {
     /* microseconds since 2000-01-01T00:00:00Z, PostgreSQL's epoch */
     ea_pg_copybin_i64(b, (unix_ms - INT64_C(946684800000)) * 1000);
 }
 
-void ea_pg_copybin_jsonb(ea_pg_buf *b, const char *json, size_t n)
+void ea_pg_copybin_jsonb(ea_buf *b, const char *json, size_t n)
 {
     if (n >= INT32_MAX) {
-        b->oom = true;
+        ea_buf_fail(b, EA_BUF_TOO_BIG);
         return;
     }
     put_be(b, (uint32_t)n + 1, 4);
-    ea_pg_buf_putc(b, 1); /* jsonb binary format version */
-    ea_pg_buf_append(b, json, n);
+    ea_buf_putc(b, 1); /* jsonb binary format version */
+    ea_buf_append(b, json, n);
 }
 
-void ea_pg_buf_array_elem(ea_pg_buf *b, const char *s, size_t n)
+void ea_pg_buf_array_elem(ea_buf *b, const char *s, size_t n)
 {
-    ea_pg_buf_putc(b, '"');
+    ea_buf_putc(b, '"');
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] != '"' && s[i] != '\\')
             continue;
-        ea_pg_buf_append(b, s + start, i - start);
-        ea_pg_buf_putc(b, '\\');
+        ea_buf_append(b, s + start, i - start);
+        ea_buf_putc(b, '\\');
         start = i; /* the character itself follows its backslash */
     }
-    ea_pg_buf_append(b, s + start, n - start);
-    ea_pg_buf_putc(b, '"');
+    ea_buf_append(b, s + start, n - start);
+    ea_buf_putc(b, '"');
 }
 
-void ea_pg_buf_bytea_hex(ea_pg_buf *b, const uint8_t *s, size_t n)
+void ea_pg_buf_bytea_hex(ea_buf *b, const uint8_t *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    if (!grow(b, 2 + n * 2))
+    if (n > (SIZE_MAX - 2) / 2 || !ea_buf_reserve(b, 2 + n * 2))
         return;
     char *o = b->p + b->len;
     *o++ = '\\';
@@ -312,8 +180,7 @@ void ea_pg_buf_bytea_hex(ea_pg_buf *b, const uint8_t *s, size_t n)
         *o++ = hex[s[i] >> 4];
         *o++ = hex[s[i] & 15];
     }
-    b->len += 2 + n * 2;
-    b->p[b->len] = '\0';
+    ea_buf_advance(b, 2 + n * 2);
 }
 
 /* Length of the valid UTF-8 sequence starting at s[0] (1..4), or 0 when invalid. */
@@ -349,17 +216,17 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void ea_pg_buf_utf8_sanitize(ea_pg_buf *b, const char *s, size_t n)
+void ea_pg_buf_utf8_sanitize(ea_buf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
         size_t l = utf8_len(u + i, n - i);
         if (l == 0) {
-            ea_pg_buf_printf(b, "\\x%02x", u[i]);
+            ea_buf_printf(b, "\\x%02x", u[i]);
             i++;
         } else {
-            ea_pg_buf_append(b, s + i, l);
+            ea_buf_append(b, s + i, l);
             i += l;
         }
     }

@@ -12,7 +12,7 @@
 #include <strings.h>
 
 struct ea_pg_params {
-    ea_pg_buf v[EA_PG_PARAMS_MAX];
+    ea_buf v[EA_PG_PARAMS_MAX];
     size_t elems[EA_PG_PARAMS_MAX]; /* array parameters: elements so far */
     bool null[EA_PG_PARAMS_MAX];
     bool array[EA_PG_PARAMS_MAX];
@@ -23,7 +23,10 @@ struct ea_pg_params {
 
 ea_pg_params *ea_pg_params_new(void)
 {
-    return calloc(1, sizeof(ea_pg_params));
+    ea_pg_params *p = calloc(1, sizeof(ea_pg_params));
+    for (int i = 0; p != NULL && i < EA_PG_PARAMS_MAX; i++)
+        ea_buf_init(&p->v[i], EA_PG_VALUE_MAX);
+    return p;
 }
 
 void ea_pg_params_free(ea_pg_params *p)
@@ -31,14 +34,14 @@ void ea_pg_params_free(ea_pg_params *p)
     if (p == NULL)
         return;
     for (int i = 0; i < EA_PG_PARAMS_MAX; i++)
-        ea_pg_buf_free(&p->v[i]);
+        ea_buf_free(&p->v[i]);
     free(p);
 }
 
 void ea_pg_params_reset(ea_pg_params *p)
 {
     for (int i = 0; i < p->n; i++) {
-        ea_pg_buf_reset(&p->v[i]);
+        ea_buf_reset(&p->v[i]);
         p->null[i] = p->array[i] = false;
         p->elems[i] = 0;
     }
@@ -52,7 +55,7 @@ int ea_pg_params_count(const ea_pg_params *p)
 }
 
 /* The next parameter's buffer (emptied), or NULL past the maximum. */
-static ea_pg_buf *next(ea_pg_params *p, int *n)
+static ea_buf *next(ea_pg_params *p, int *n)
 {
     if (p->n >= EA_PG_PARAMS_MAX) {
         p->overflow = true;
@@ -60,7 +63,7 @@ static ea_pg_buf *next(ea_pg_params *p, int *n)
         return NULL;
     }
     int i = p->n++;
-    ea_pg_buf_reset(&p->v[i]);
+    ea_buf_reset(&p->v[i]);
     p->null[i] = p->array[i] = false;
     p->elems[i] = 0;
     *n = i + 1;
@@ -70,16 +73,16 @@ static ea_pg_buf *next(ea_pg_params *p, int *n)
 int ea_pg_params_textn(ea_pg_params *p, const char *s, size_t len)
 {
     int n;
-    ea_pg_buf *b = next(p, &n);
+    ea_buf *b = next(p, &n);
     if (b == NULL)
         return n;
     if (s == NULL)
         p->null[n - 1] = true;
     else
-        ea_pg_buf_append(b, s, len);
+        ea_buf_append(b, s, len);
     /* an empty text must still be a string, not a NULL pointer */
     if (!p->null[n - 1] && b->cap == 0)
-        ea_pg_buf_append(b, "", 0);
+        ea_buf_append(b, "", 0);
     return n;
 }
 
@@ -91,16 +94,16 @@ int ea_pg_params_text(ea_pg_params *p, const char *s)
 int ea_pg_params_i64(ea_pg_params *p, int64_t v)
 {
     int n;
-    ea_pg_buf *b = next(p, &n);
+    ea_buf *b = next(p, &n);
     if (b != NULL)
-        ea_pg_buf_put_i64(b, v);
+        ea_buf_put_i64(b, v);
     return n;
 }
 
 int ea_pg_params_ts(ea_pg_params *p, int64_t unix_ms)
 {
     int n;
-    ea_pg_buf *b = next(p, &n);
+    ea_buf *b = next(p, &n);
     if (b != NULL)
         ea_pg_buf_put_ts(b, unix_ms);
     return n;
@@ -109,38 +112,38 @@ int ea_pg_params_ts(ea_pg_params *p, int64_t unix_ms)
 int ea_pg_params_array(ea_pg_params *p)
 {
     int n;
-    ea_pg_buf *b = next(p, &n);
+    ea_buf *b = next(p, &n);
     if (b != NULL) {
         p->array[n - 1] = true;
-        ea_pg_buf_puts(b, "{}");
+        ea_buf_puts(b, "{}");
     }
     return n;
 }
 
 /* The array buffer of parameter n opened for one more element (its closing brace removed and
  * a separator added), or NULL when n is not an array. ea_pg_array_end puts the brace back. */
-static ea_pg_buf *elem_begin(ea_pg_params *p, int n)
+static ea_buf *elem_begin(ea_pg_params *p, int n)
 {
     if (n < 1 || n > p->n || !p->array[n - 1]) {
         p->overflow = true;
         return NULL;
     }
-    ea_pg_buf *b = &p->v[n - 1];
+    ea_buf *b = &p->v[n - 1];
     if (b->len > 0)
         b->len--; /* the '}' */
     if (p->elems[n - 1]++ > 0)
-        ea_pg_buf_putc(b, ',');
+        ea_buf_putc(b, ',');
     return b;
 }
 
-static void elem_end(ea_pg_buf *b)
+static void elem_end(ea_buf *b)
 {
-    ea_pg_buf_putc(b, '}');
+    ea_buf_putc(b, '}');
 }
 
 void ea_pg_array_text(ea_pg_params *p, int n, const char *s, size_t len)
 {
-    ea_pg_buf *b = elem_begin(p, n);
+    ea_buf *b = elem_begin(p, n);
     if (b == NULL)
         return;
     ea_pg_buf_array_elem(b, s, len);
@@ -157,34 +160,34 @@ void ea_pg_array_cstr(ea_pg_params *p, int n, const char *s)
 
 void ea_pg_array_null(ea_pg_params *p, int n)
 {
-    ea_pg_buf *b = elem_begin(p, n);
+    ea_buf *b = elem_begin(p, n);
     if (b == NULL)
         return;
-    ea_pg_buf_puts(b, "NULL");
+    ea_buf_puts(b, "NULL");
     elem_end(b);
 }
 
 void ea_pg_array_i64(ea_pg_params *p, int n, int64_t v)
 {
-    ea_pg_buf *b = elem_begin(p, n);
+    ea_buf *b = elem_begin(p, n);
     if (b == NULL)
         return;
-    ea_pg_buf_put_i64(b, v);
+    ea_buf_put_i64(b, v);
     elem_end(b);
 }
 
 void ea_pg_array_f64(ea_pg_params *p, int n, double v)
 {
-    ea_pg_buf *b = elem_begin(p, n);
+    ea_buf *b = elem_begin(p, n);
     if (b == NULL)
         return;
-    ea_pg_buf_printf(b, "%.17g", v);
+    ea_buf_printf(b, "%.17g", v);
     elem_end(b);
 }
 
 void ea_pg_array_ts(ea_pg_params *p, int n, int64_t unix_ms)
 {
-    ea_pg_buf *b = elem_begin(p, n);
+    ea_buf *b = elem_begin(p, n);
     if (b == NULL)
         return;
     ea_pg_buf_put_ts(b, unix_ms);
@@ -193,10 +196,10 @@ void ea_pg_array_ts(ea_pg_params *p, int n, int64_t unix_ms)
 
 void ea_pg_array_bool(ea_pg_params *p, int n, bool v)
 {
-    ea_pg_buf *b = elem_begin(p, n);
+    ea_buf *b = elem_begin(p, n);
     if (b == NULL)
         return;
-    ea_pg_buf_putc(b, v ? 't' : 'f');
+    ea_buf_putc(b, v ? 't' : 'f');
     elem_end(b);
 }
 
@@ -206,13 +209,13 @@ void ea_pg_array_bytea(ea_pg_params *p, int n, const uint8_t *bytes, size_t len)
         ea_pg_array_null(p, n);
         return;
     }
-    ea_pg_buf *b = elem_begin(p, n);
+    ea_buf *b = elem_begin(p, n);
     if (b == NULL)
         return;
     /* "\\x..": the element is quoted, so its backslash is escaped */
-    ea_pg_buf_puts(b, "\"\\");
+    ea_buf_puts(b, "\"\\");
     ea_pg_buf_bytea_hex(b, bytes, len);
-    ea_pg_buf_putc(b, '"');
+    ea_buf_putc(b, '"');
     elem_end(b);
 }
 
@@ -226,7 +229,7 @@ bool ea_pg_params_failed(const ea_pg_params *p)
     if (p->overflow)
         return true;
     for (int i = 0; i < p->n; i++)
-        if (p->v[i].oom)
+        if (!ea_buf_ok(&p->v[i]))
             return true;
     return false;
 }
@@ -268,18 +271,18 @@ PGresult *ea_pg_params_exec_binary(PGconn *c, const char *sql, ea_pg_params *p,
     return exec_fmt(c, sql, p, expect, 1, err);
 }
 
-void ea_pg_buf_array(ea_pg_buf *b, const char *const *items, size_t n)
+void ea_pg_buf_array(ea_buf *b, const char *const *items, size_t n)
 {
-    ea_pg_buf_putc(b, '{');
+    ea_buf_putc(b, '{');
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            ea_pg_buf_putc(b, ',');
+            ea_buf_putc(b, ',');
         if (items[i] == NULL)
-            ea_pg_buf_puts(b, "NULL");
+            ea_buf_puts(b, "NULL");
         else
             ea_pg_buf_array_elem(b, items[i], strlen(items[i]));
     }
-    ea_pg_buf_putc(b, '}');
+    ea_buf_putc(b, '}');
 }
 
 /* ---- decoding ---- */

@@ -78,7 +78,7 @@ PGresult *ea_pg_params_exec_binary(PGconn *c, const char *sql, ea_pg_params *p,
 
 /* Appends the whole array literal of items[0..n) ({"a","b"}; NULL items are NULL elements) to
  * b, for callers that hold a list and need one text[] value. */
-void ea_pg_buf_array(ea_pg_buf *b, const char *const *items, size_t n);
+void ea_pg_buf_array(ea_buf *b, const char *const *items, size_t n);
 
 /* Decodes the text form of a one-dimensional array as PostgreSQL prints it ({a,"b c",NULL},
  * {} for empty; quoted elements with \-escapes; unquoted NULL is SQL NULL). Returns one malloc'd

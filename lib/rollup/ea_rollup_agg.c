@@ -26,12 +26,17 @@ struct ea_rollup_agg {
     ea_rollup_row **rows;
     size_t n, cap;
     bool sorted;
-    ea_pg_buf key, dims;
+    ea_buf key, dims;
 };
 
 ea_rollup_agg *ea_rollup_agg_new(void)
 {
-    return calloc(1, sizeof(ea_rollup_agg));
+    ea_rollup_agg *g = calloc(1, sizeof(ea_rollup_agg));
+    if (g != NULL) {
+        ea_buf_init(&g->key, EA_PG_VALUE_MAX);
+        ea_buf_init(&g->dims, EA_PG_VALUE_MAX);
+    }
+    return g;
 }
 
 void ea_rollup_agg_reset(ea_rollup_agg *g)
@@ -50,8 +55,8 @@ void ea_rollup_agg_free(ea_rollup_agg *g)
     ea_rollup_agg_reset(g);
     ea_map_free(&g->map);
     free(g->rows);
-    ea_pg_buf_free(&g->key);
-    ea_pg_buf_free(&g->dims);
+    ea_buf_free(&g->key);
+    ea_buf_free(&g->dims);
     free(g);
 }
 
@@ -78,12 +83,11 @@ bool ea_rollup_property_number(const ea_rollup_event *ev, const char *prop, ea_d
 }
 
 /* The canonical JSON of v into the arena (*len set); NULL with *oom on allocation failure. */
-static const char *encode_value(const json_t *v, ea_pg_buf *tmp, ea_arena *a, uint32_t *len,
-                                bool *oom)
+static const char *encode_value(const json_t *v, ea_buf *tmp, ea_arena *a, uint32_t *len, bool *oom)
 {
-    ea_pg_buf_reset(tmp);
+    ea_buf_reset(tmp);
     ea_rollup_dims_value_json(tmp, v);
-    if (tmp->oom || tmp->len > UINT32_MAX) {
+    if (!ea_buf_ok(tmp) || tmp->len > UINT32_MAX) {
         *oom = true;
         return NULL;
     }
@@ -113,7 +117,7 @@ ea_rollup_prep *ea_rollup_prepare(const ea_rollup_defs *defs, const ea_rollup_ev
         return NULL;
     if (count_name != NULL)
         p->n++; /* def NULL: the automatic count (named count_name), dims {} */
-    ea_pg_buf tmp = {0};
+    ea_buf tmp = EA_BUF_INIT(EA_PG_VALUE_MAX);
     bool oom = false;
     for (size_t i = 0; i < nd && !oom; i++) {
         const ea_rollup_def *d = ds[i];
@@ -124,9 +128,9 @@ ea_rollup_prep *ea_rollup_prepare(const ea_rollup_defs *defs, const ea_rollup_ev
             const json_t *v = json_object_get(ev->properties, d->property);
             if (v == NULL || json_is_null(v))
                 continue;
-            ea_pg_buf_reset(&tmp);
+            ea_buf_reset(&tmp);
             ea_rollup_dims_value_json(&tmp, v);
-            if (tmp.oom) {
+            if (!ea_buf_ok(&tmp)) {
                 oom = true;
                 break;
             }
@@ -144,7 +148,7 @@ ea_rollup_prep *ea_rollup_prepare(const ea_rollup_defs *defs, const ea_rollup_ev
         }
         p->n++;
     }
-    ea_pg_buf_free(&tmp);
+    ea_buf_free(&tmp);
     return oom ? NULL : p;
 }
 
@@ -152,15 +156,15 @@ static ea_rollup_row *row_get(ea_rollup_agg *g, ea_rollup_gran gran, const char 
                               const char *metric, int64_t bucket, const char *dims, size_t dims_len,
                               ea_arena *a)
 {
-    ea_pg_buf *k = &g->key;
-    ea_pg_buf_reset(k);
+    ea_buf *k = &g->key;
+    ea_buf_reset(k);
     char gb = (char)gran;
-    ea_pg_buf_append(k, &gb, 1);
-    ea_pg_buf_append(k, tenant, strlen(tenant) + 1);
-    ea_pg_buf_append(k, metric, strlen(metric) + 1);
-    ea_pg_buf_append(k, &bucket, sizeof(bucket));
-    ea_pg_buf_append(k, dims, dims_len);
-    if (k->oom)
+    ea_buf_append(k, &gb, 1);
+    ea_buf_append(k, tenant, strlen(tenant) + 1);
+    ea_buf_append(k, metric, strlen(metric) + 1);
+    ea_buf_append(k, &bucket, sizeof(bucket));
+    ea_buf_append(k, dims, dims_len);
+    if (!ea_buf_ok(k))
         return NULL;
     bool ins;
     void **slot = ea_map_upsert(&g->map, k->p, k->len, a, &ins);
@@ -248,7 +252,7 @@ ea_rc ea_rollup_agg_add(ea_rollup_agg *g, ea_rollup_caps *caps, const ea_rollup_
                 return rc;
             continue;
         }
-        ea_pg_buf_reset(&g->dims);
+        ea_buf_reset(&g->dims);
         if (!ea_rollup_dims_build(&g->dims, c->def, c->vals, c->lens, caps, p->day_ms))
             return EA_ERR_NOMEM;
         rc = contribute(g, p->tenant, c->def->name, g->dims.p, g->dims.len, p->ts_ms, c,

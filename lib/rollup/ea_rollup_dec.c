@@ -186,7 +186,7 @@ bool ea_dec_sum_add(ea_dec_sum *s, ea_dec v)
     return false;
 }
 
-static void put_u128(ea_pg_buf *b, u128 u)
+static void put_u128(ea_buf *b, u128 u)
 {
     char tmp[48];
     size_t i = sizeof(tmp);
@@ -194,23 +194,23 @@ static void put_u128(ea_pg_buf *b, u128 u)
         tmp[--i] = (char)('0' + (int)(u % 10));
         u /= 10;
     } while (u != 0);
-    ea_pg_buf_append(b, tmp + i, sizeof(tmp) - i);
+    ea_buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
-static void format(ea_pg_buf *b, __int128 coef, int32_t exp)
+static void format(ea_buf *b, __int128 coef, int32_t exp)
 {
     if (coef < 0)
-        ea_pg_buf_putc(b, '-');
+        ea_buf_putc(b, '-');
     put_u128(b, coef < 0 ? (u128)0 - (u128)coef : (u128)coef);
-    ea_pg_buf_printf(b, "E%d", (int)exp);
+    ea_buf_printf(b, "E%d", (int)exp);
 }
 
-void ea_dec_format(ea_pg_buf *b, ea_dec d)
+void ea_dec_format(ea_buf *b, ea_dec d)
 {
     format(b, d.coef, d.exp);
 }
 
-void ea_dec_sum_format(ea_pg_buf *b, const ea_dec_sum *s)
+void ea_dec_sum_format(ea_buf *b, const ea_dec_sum *s)
 {
     format(b, s->coef, s->exp);
 }

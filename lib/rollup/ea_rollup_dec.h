@@ -55,8 +55,8 @@ int ea_dec_cmp(ea_dec a, ea_dec b);
 bool ea_dec_sum_add(ea_dec_sum *s, ea_dec v);
 
 /* Appends the value as PostgreSQL numeric input text ("12345E-2", "0E0"). */
-void ea_dec_format(ea_pg_buf *b, ea_dec d);
-void ea_dec_sum_format(ea_pg_buf *b, const ea_dec_sum *s);
+void ea_dec_format(ea_buf *b, ea_dec d);
+void ea_dec_sum_format(ea_buf *b, const ea_dec_sum *s);
 
 /* num (a decimal text such as PostgreSQL prints numeric) divided by den, rounded half-even to
  * sig significant digits (1..40), as the nearest double. The rounding happens once, at the end

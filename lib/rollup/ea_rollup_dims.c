@@ -15,59 +15,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ea_rollup_dims_value_json(ea_pg_buf *b, const json_t *v)
+void ea_rollup_dims_value_json(ea_buf *b, const json_t *v)
 {
     switch (v == NULL ? JSON_NULL : json_typeof(v)) {
     case JSON_STRING:
-        ea_pg_buf_json_string(b, json_string_value(v), json_string_length(v));
+        ea_buf_json_string(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        ea_pg_buf_printf(b, "%lld", (long long)json_integer_value(v));
+        ea_buf_printf(b, "%lld", (long long)json_integer_value(v));
         break;
     case JSON_REAL:
         ea_pg_buf_json_number(b, json_real_value(v));
         break;
     case JSON_TRUE:
-        ea_pg_buf_puts(b, "true");
+        ea_buf_puts(b, "true");
         break;
     case JSON_FALSE:
-        ea_pg_buf_puts(b, "false");
+        ea_buf_puts(b, "false");
         break;
     case JSON_OBJECT:
     case JSON_ARRAY: {
         char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
         if (s == NULL) {
-            b->oom = true;
+            ea_buf_fail(b, EA_BUF_NOMEM);
             return;
         }
-        ea_pg_buf_json_string(b, s, strlen(s));
+        ea_buf_json_string(b, s, strlen(s));
         free(s);
         break;
     }
     default:
-        ea_pg_buf_puts(b, "null");
+        ea_buf_puts(b, "null");
     }
 }
 
-bool ea_rollup_dims_build(ea_pg_buf *b, const ea_rollup_def *d, const char *const *vals,
+bool ea_rollup_dims_build(ea_buf *b, const ea_rollup_def *d, const char *const *vals,
                           const uint32_t *lens, ea_rollup_caps *caps, int64_t day_ms)
 {
-    ea_pg_buf_putc(b, '{');
+    ea_buf_putc(b, '{');
     for (size_t i = 0; i < d->ndims; i++) {
         if (i > 0)
-            ea_pg_buf_putc(b, ',');
-        ea_pg_buf_json_string(b, d->dims[i], strlen(d->dims[i]));
-        ea_pg_buf_putc(b, ':');
+            ea_buf_putc(b, ',');
+        ea_buf_json_string(b, d->dims[i], strlen(d->dims[i]));
+        ea_buf_putc(b, ':');
         if (vals[i] == NULL)
-            ea_pg_buf_puts(b, "null"); /* missing or null: never capped */
+            ea_buf_puts(b, "null"); /* missing or null: never capped */
         else if (caps == NULL || ea_rollup_caps_admit(caps, d->tenant, d->name, day_ms, d->dims[i],
                                                       vals[i], lens[i], d->cap))
-            ea_pg_buf_append(b, vals[i], lens[i]);
+            ea_buf_append(b, vals[i], lens[i]);
         else
-            ea_pg_buf_json_string(b, EA_ROLLUP_DIMS_OTHER, strlen(EA_ROLLUP_DIMS_OTHER));
+            ea_buf_json_string(b, EA_ROLLUP_DIMS_OTHER, strlen(EA_ROLLUP_DIMS_OTHER));
     }
-    ea_pg_buf_putc(b, '}');
-    return !b->oom;
+    ea_buf_putc(b, '}');
+    return ea_buf_ok(b);
 }
 
 /* ---- cardinality cap ---- */

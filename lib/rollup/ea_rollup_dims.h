@@ -21,7 +21,7 @@
  * missing/null -> null, strings -> JSON string, numbers -> canonical number (1.0 == 1),
  * booleans -> true/false, objects and arrays -> a JSON *string* holding their compact
  * key-sorted text (one value, groupable). */
-void ea_rollup_dims_value_json(ea_pg_buf *b, const json_t *v);
+void ea_rollup_dims_value_json(ea_buf *b, const json_t *v);
 
 /* Optional cardinality cap state; see ea_rollup_caps_* below. NULL means "no cap". */
 typedef struct ea_rollup_caps ea_rollup_caps;
@@ -30,7 +30,7 @@ typedef struct ea_rollup_caps ea_rollup_caps;
  * each dimension's value (ea_rollup_dims_value_json; NULL for missing or null). With caps, a
  * value that is not already admitted for (tenant, metric, UTC day of day_ms, dim) once the cap
  * is reached is replaced by "__other__". false only on out-of-memory. */
-bool ea_rollup_dims_build(ea_pg_buf *b, const ea_rollup_def *d, const char *const *vals,
+bool ea_rollup_dims_build(ea_buf *b, const ea_rollup_def *d, const char *const *vals,
                           const uint32_t *lens, ea_rollup_caps *caps, int64_t day_ms);
 
 /* Cap state: a cache of the admitted values per (tenant, metric, UTC day, dimension) — the

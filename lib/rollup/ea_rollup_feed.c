@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void format_list(ea_pg_buf *out, const ea_rollup_change *changes, size_t n, bool closed)
+static void format_list(ea_buf *out, const ea_rollup_change *changes, size_t n, bool closed)
 {
     bool first = true;
     for (size_t i = 0; i < n; i++) {
@@ -17,40 +17,40 @@ static void format_list(ea_pg_buf *out, const ea_rollup_change *changes, size_t 
         char t[48];
         ea_time_format_iso8601(c->bucket_ms, t);
         if (!first)
-            ea_pg_buf_putc(out, ',');
+            ea_buf_putc(out, ',');
         first = false;
-        ea_pg_buf_puts(out, "{\"metric\":");
-        ea_pg_buf_json_string(out, c->metric, strlen(c->metric));
-        ea_pg_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"",
-                         ea_rollup_gran_name(c->gran), t);
+        ea_buf_puts(out, "{\"metric\":");
+        ea_buf_json_string(out, c->metric, strlen(c->metric));
+        ea_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"",
+                      ea_rollup_gran_name(c->gran), t);
         if (closed) {
-            ea_pg_buf_putc(out, '}');
+            ea_buf_putc(out, '}');
             continue;
         }
-        ea_pg_buf_puts(out, ",\"dims\":");
-        ea_pg_buf_puts(out, c->dims_json); /* jsonb text from PostgreSQL: valid JSON */
-        ea_pg_buf_printf(out, ",\"revision\":%d}", c->revision);
+        ea_buf_puts(out, ",\"dims\":");
+        ea_buf_puts(out, c->dims_json); /* jsonb text from PostgreSQL: valid JSON */
+        ea_buf_printf(out, ",\"revision\":%d}", c->revision);
     }
 }
 
-void ea_rollup_feed_format(ea_pg_buf *out, const char *tenant, const ea_rollup_change *changes,
+void ea_rollup_feed_format(ea_buf *out, const char *tenant, const ea_rollup_change *changes,
                            size_t n)
 {
     bool any_closed = false;
     for (size_t i = 0; i < n && !any_closed; i++)
         any_closed = changes[i].closed;
-    ea_pg_buf_puts(out, "{\"tenant\":");
-    ea_pg_buf_json_string(out, tenant, strlen(tenant));
+    ea_buf_puts(out, "{\"tenant\":");
+    ea_buf_json_string(out, tenant, strlen(tenant));
     /* "changes" is always present (readers written before "closed" require it) */
-    ea_pg_buf_puts(out, ",\"changes\":[");
+    ea_buf_puts(out, ",\"changes\":[");
     format_list(out, changes, n, false);
-    ea_pg_buf_putc(out, ']');
+    ea_buf_putc(out, ']');
     if (any_closed) {
-        ea_pg_buf_puts(out, ",\"closed\":[");
+        ea_buf_puts(out, ",\"closed\":[");
         format_list(out, changes, n, true);
-        ea_pg_buf_putc(out, ']');
+        ea_buf_putc(out, ']');
     }
-    ea_pg_buf_putc(out, '}');
+    ea_buf_putc(out, '}');
 }
 
 static int by_tenant(const void *x, const void *y)
@@ -82,23 +82,23 @@ size_t ea_rollup_feed_each(const ea_rollup_change *changes, size_t n, size_t max
     for (size_t i = 0; i < n; i++)
         order[i] = &changes[i];
     qsort(order, n, sizeof(*order), by_tenant); // NOLINT(bugprone-sizeof-expression)
-    ea_pg_buf msg = {0};
+    ea_buf msg = EA_BUF_INIT(EA_PG_VALUE_MAX);
     size_t failed = 0, i = 0;
     while (i < n) {
         size_t k = 0;
         const char *tenant = order[i]->tenant;
         while (i < n && k < max && strcmp(order[i]->tenant, tenant) == 0)
             run[k++] = *order[i++];
-        ea_pg_buf_reset(&msg);
+        ea_buf_reset(&msg);
         ea_rollup_feed_format(&msg, tenant, run, k);
-        if (msg.oom) {
+        if (!ea_buf_ok(&msg)) {
             failed++;
             continue;
         }
         if (!fn(ctx, tenant, msg.p, msg.len))
             break;
     }
-    ea_pg_buf_free(&msg);
+    ea_buf_free(&msg);
     free(order);
     free(run);
     return failed;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 /* Appends the message for changes[0..n) (all of one tenant) to out. */
-void ea_rollup_feed_format(ea_pg_buf *out, const char *tenant, const ea_rollup_change *changes,
+void ea_rollup_feed_format(ea_buf *out, const char *tenant, const ea_rollup_change *changes,
                            size_t n);
 
 /* Receives one message (valid during the call); false stops the sequence (connection lost). */

@@ -62,7 +62,7 @@ struct ea_rollup_locks {
         bool exclusive; /* a lock: HLL merge or cap admission (else shared) */
     } * v;
     size_t n, cap, nlock;
-    ea_pg_buf key;
+    ea_buf key;
 };
 
 ea_rollup_locks *ea_rollup_locks_new(void)
@@ -72,6 +72,8 @@ ea_rollup_locks *ea_rollup_locks_new(void)
         free(l);
         return NULL;
     }
+    if (l != NULL)
+        ea_buf_init(&l->key, EA_PG_VALUE_MAX);
     return l;
 }
 
@@ -81,7 +83,7 @@ void ea_rollup_locks_free(ea_rollup_locks *l)
         return;
     ea_map_free(&l->seen);
     ea_arena_free(l->a);
-    ea_pg_buf_free(&l->key);
+    ea_buf_free(&l->key);
     free(l->v);
     free(l);
 }
@@ -98,15 +100,15 @@ void ea_rollup_locks_reset(ea_rollup_locks *l)
 static ea_rc note(ea_rollup_locks *l, const char *tenant, const char *metric, int64_t day,
                   bool exclusive)
 {
-    ea_pg_buf *k = &l->key;
-    ea_pg_buf_reset(k);
-    ea_pg_buf_putc(k, day == INT64_MIN ? 'L' : 'D');
-    ea_pg_buf_append(k, tenant, strlen(tenant) + 1);
-    ea_pg_buf_append(k, metric, strlen(metric) + 1);
+    ea_buf *k = &l->key;
+    ea_buf_reset(k);
+    ea_buf_putc(k, day == INT64_MIN ? 'L' : 'D');
+    ea_buf_append(k, tenant, strlen(tenant) + 1);
+    ea_buf_append(k, metric, strlen(metric) + 1);
     if (day != INT64_MIN)
-        ea_pg_buf_append(k, &day, sizeof(day));
+        ea_buf_append(k, &day, sizeof(day));
     bool ins;
-    void **slot = k->oom ? NULL : ea_map_upsert(&l->seen, k->p, k->len, l->a, &ins);
+    void **slot = !ea_buf_ok(k) ? NULL : ea_map_upsert(&l->seen, k->p, k->len, l->a, &ins);
     if (slot == NULL)
         return EA_ERR_NOMEM;
     if (!ins) {
@@ -323,7 +325,7 @@ ea_rc ea_rollup_hll_load(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size
  * and maxima travel as numeric text (exact). Returns the number of rows encoded; *oom on
  * allocation failure. tmp: scratch. */
 static size_t row_arrays(ea_pg_params *pp, ea_rollup_row **rows, size_t n, ea_rollup_gran g,
-                         const char *metric, bool tm, ea_pg_buf *tmp, bool *oom)
+                         const char *metric, bool tm, ea_buf *tmp, bool *oom)
 {
     int t = 0, m = 0;
     if (tm) {
@@ -347,14 +349,14 @@ static size_t row_arrays(ea_pg_params *pp, ea_rollup_row **rows, size_t n, ea_ro
         ea_pg_array_ts(pp, b, r->bucket_ms);
         ea_pg_array_text(pp, d, r->dims, r->dims_len);
         ea_pg_array_i64(pp, c, r->cnt);
-        ea_pg_buf_reset(tmp);
+        ea_buf_reset(tmp);
         ea_dec_sum_format(tmp, &r->sum);
         ea_pg_array_text(pp, s, tmp->p, tmp->len);
         if (r->has_value) {
-            ea_pg_buf_reset(tmp);
+            ea_buf_reset(tmp);
             ea_dec_format(tmp, r->min);
             ea_pg_array_text(pp, mn, tmp->p, tmp->len);
-            ea_pg_buf_reset(tmp);
+            ea_buf_reset(tmp);
             ea_dec_format(tmp, r->max);
             ea_pg_array_text(pp, mx, tmp->p, tmp->len);
         } else {
@@ -374,7 +376,7 @@ static size_t row_arrays(ea_pg_params *pp, ea_rollup_row **rows, size_t n, ea_ro
         }
         ea_pg_array_bool(pp, cl, r->closed);
     }
-    *oom = *oom || tmp->oom || ea_pg_params_failed(pp);
+    *oom = *oom || !ea_buf_ok(tmp) || ea_pg_params_failed(pp);
     return k;
 }
 
@@ -407,7 +409,7 @@ static ea_rc add_changes(ea_rollup_changes *out, PGresult *res, ea_rollup_gran g
 static ea_rc write_spill(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size_t n,
                          const char *metric, struct ea_err *err)
 {
-    ea_pg_buf tmp = {0};
+    ea_buf tmp = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_rc rc = EA_OK;
     for (int g = 0; g < EA_ROLLUP_GRAN_N && rc == EA_OK; g++) {
         ea_pg_params_reset(pp);
@@ -423,14 +425,14 @@ static ea_rc write_spill(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size
                 ea_pg_array_cstr(pp, m, r->metric);
                 ea_pg_array_ts(pp, b, r->bucket_ms);
                 ea_pg_array_text(pp, d, r->dims, r->dims_len);
-                ea_pg_buf_reset(&tmp);
+                ea_buf_reset(&tmp);
                 ea_dec_format(&tmp, sp->v);
                 ea_pg_array_text(pp, v, tmp.p, tmp.len);
             }
         }
         if (ea_pg_array_len(pp, t) == 0)
             continue;
-        if (tmp.oom) {
+        if (!ea_buf_ok(&tmp)) {
             rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory encoding rollup values");
             break;
         }
@@ -446,7 +448,7 @@ static ea_rc write_spill(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size
             rc = err->code;
         PQclear(res);
     }
-    ea_pg_buf_free(&tmp);
+    ea_buf_free(&tmp);
     return rc;
 }
 
@@ -456,9 +458,9 @@ ea_rc ea_rollup_write_add(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, siz
     for (int g = 0; g < EA_ROLLUP_GRAN_N; g++) {
         bool oom;
         ea_pg_params_reset(pp);
-        ea_pg_buf tmp = {0};
+        ea_buf tmp = EA_BUF_INIT(EA_PG_VALUE_MAX);
         size_t k = row_arrays(pp, rows, n, (ea_rollup_gran)g, NULL, true, &tmp, &oom);
-        ea_pg_buf_free(&tmp);
+        ea_buf_free(&tmp);
         if (oom)
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory encoding rollup rows");
         if (k == 0)
@@ -547,9 +549,9 @@ ea_rc ea_rollup_write_replace(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows,
             return rc;
         bool oom;
         scope_params(pp, tenant, metric, from_ms, to_ms);
-        ea_pg_buf tmp = {0};
+        ea_buf tmp = EA_BUF_INIT(EA_PG_VALUE_MAX);
         st->rows += (long long)row_arrays(pp, rows, n, g, metric, false, &tmp, &oom); /* $5..$12 */
-        ea_pg_buf_free(&tmp);
+        ea_buf_free(&tmp);
         if (oom)
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory encoding rollup rows");
         /* unchanged rows are not written at all: no revision bump, no dead tuple. UPDATE then

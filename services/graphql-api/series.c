@@ -88,11 +88,11 @@ char *gql_text_array(const json_t *list)
         return NULL;
     for (size_t i = 0; i < n; i++)
         items[i] = json_string_value(json_array_get(list, i));
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_pg_buf_array(&b, items, n);
     free(items);
-    if (b.oom) {
-        ea_pg_buf_free(&b);
+    if (!ea_buf_ok(&b)) {
+        ea_buf_free(&b);
         return NULL;
     }
     return b.p; /* owned by the caller */

@@ -51,19 +51,19 @@ bool wk_alert_value(ea_catalog_agg a, const ea_rollup_sums *s, double *value)
     return ea_rollup_value(a, s, value);
 }
 
-void wk_alert_format(ea_pg_buf *out, const wk_alert_fired *f)
+void wk_alert_format(ea_buf *out, const wk_alert_fired *f)
 {
     char t[48];
     ea_time_format_iso8601(f->bucket_ms, t);
-    ea_pg_buf_puts(out, "{\"tenant\":");
-    ea_pg_buf_json_string(out, f->tenant, strlen(f->tenant));
-    ea_pg_buf_printf(out, ",\"alert\":{\"id\":%lld,\"name\":", f->alert_id);
-    ea_pg_buf_json_string(out, f->name, strlen(f->name));
-    ea_pg_buf_puts(out, ",\"metric\":");
-    ea_pg_buf_json_string(out, f->metric, strlen(f->metric));
-    ea_pg_buf_puts(out, "},\"value\":");
+    ea_buf_puts(out, "{\"tenant\":");
+    ea_buf_json_string(out, f->tenant, strlen(f->tenant));
+    ea_buf_printf(out, ",\"alert\":{\"id\":%lld,\"name\":", f->alert_id);
+    ea_buf_json_string(out, f->name, strlen(f->name));
+    ea_buf_puts(out, ",\"metric\":");
+    ea_buf_json_string(out, f->metric, strlen(f->metric));
+    ea_buf_puts(out, "},\"value\":");
     ea_pg_buf_json_number(out, f->value);
-    ea_pg_buf_puts(out, ",\"dims\":");
-    ea_pg_buf_puts(out, f->dims_json); /* jsonb text from PostgreSQL: valid JSON */
-    ea_pg_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"}", f->granularity, t);
+    ea_buf_puts(out, ",\"dims\":");
+    ea_buf_puts(out, f->dims_json); /* jsonb text from PostgreSQL: valid JSON */
+    ea_buf_printf(out, ",\"granularity\":\"%s\",\"bucket\":\"%s\"}", f->granularity, t);
 }

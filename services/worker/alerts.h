@@ -40,6 +40,6 @@ typedef struct wk_alert_fired {
 } wk_alert_fired;
 
 /* Appends the ea:alerts message for f to out (the shape graphql-api's ws.c reads). */
-void wk_alert_format(ea_pg_buf *out, const wk_alert_fired *f);
+void wk_alert_format(ea_buf *out, const wk_alert_fired *f);
 
 #endif

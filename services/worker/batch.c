@@ -17,14 +17,16 @@
 ea_rc wk_batch_init(wk_batch *b)
 {
     memset(b, 0, sizeof(*b));
+    ea_buf_init(&b->raw_rows, EA_PG_VALUE_MAX); /* each is one COPY (ea_pg_copy) */
+    ea_buf_init(&b->key_rows, EA_PG_VALUE_MAX);
     b->arena = ea_arena_new(1 << 20);
     return b->arena != NULL ? EA_OK : EA_ERR_NOMEM;
 }
 
 static void reset_rows(wk_batch *b)
 {
-    ea_pg_buf_reset(&b->raw_rows);
-    ea_pg_buf_reset(&b->key_rows);
+    ea_buf_reset(&b->raw_rows);
+    ea_buf_reset(&b->key_rows);
     b->key_order = NULL; /* was in the arena */
     b->nkey_order = 0;
 }
@@ -43,8 +45,8 @@ void wk_batch_destroy(wk_batch *b)
 {
     wk_batch_reset(b);
     free(b->ev);
-    ea_pg_buf_free(&b->raw_rows);
-    ea_pg_buf_free(&b->key_rows);
+    ea_buf_free(&b->raw_rows);
+    ea_buf_free(&b->key_rows);
     ea_arena_free(b->arena);
     memset(b, 0, sizeof(*b));
 }
@@ -73,17 +75,17 @@ bool wk_batch_add(wk_batch *b, int32_t partition, int64_t offset, const void *pa
     return true;
 }
 
-void wk_batch_key_row(ea_pg_buf *o, const wk_event *ev)
+void wk_batch_key_row(ea_buf *o, const wk_event *ev)
 {
     ea_pg_buf_copy_field(o, ev->tenant, strlen(ev->tenant));
-    ea_pg_buf_putc(o, '\t');
+    ea_buf_putc(o, '\t');
     ea_pg_buf_copy_field(o, ev->event_id, strlen(ev->event_id));
-    ea_pg_buf_putc(o, '\n');
+    ea_buf_putc(o, '\n');
 }
 
 /* One raw_events row in COPY binary format (the stream's header and trailer are added by the
  * sender). */
-static void raw_row(ea_pg_buf *o, const wk_event *ev)
+static void raw_row(ea_buf *o, const wk_event *ev)
 {
     ea_pg_copybin_tuple(o, 8);
     ea_pg_copybin_text(o, ev->tenant, strlen(ev->tenant));
@@ -97,7 +99,7 @@ static void raw_row(ea_pg_buf *o, const wk_event *ev)
     } else {
         char *props = json_dumps(ev->properties, JSON_COMPACT);
         if (props == NULL) {
-            o->oom = true;
+            ea_buf_fail(o, EA_BUF_NOMEM);
             return;
         }
         ea_pg_copybin_jsonb(o, props, strlen(props));
@@ -114,12 +116,12 @@ void wk_batch_prepare(wk_batch *b, wk_event *ev, bool store_raw)
         return;
     ev->key_off = b->key_rows.len;
     wk_batch_key_row(&b->key_rows, ev);
-    if (!b->key_rows.oom)
+    if (ea_buf_ok(&b->key_rows))
         ev->key_len = b->key_rows.len - ev->key_off;
     if (store_raw) {
         ev->raw_off = b->raw_rows.len;
         raw_row(&b->raw_rows, ev);
-        if (!b->raw_rows.oom)
+        if (ea_buf_ok(&b->raw_rows))
             ev->raw_len = b->raw_rows.len - ev->raw_off;
     }
 }
@@ -174,12 +176,12 @@ void wk_batch_seal(wk_batch *b)
 }
 
 const char *wk_batch_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want, bool raw,
-                          ea_pg_buf *out, size_t *len)
+                          ea_buf *out, size_t *len)
 {
-    const ea_pg_buf *src = raw ? &b->raw_rows : &b->key_rows;
+    const ea_buf *src = raw ? &b->raw_rows : &b->key_rows;
     size_t run_off = 0, run_len = 0;
     bool copied = false;
-    ea_pg_buf_reset(out);
+    ea_buf_reset(out);
     for (size_t i = lo; i < hi; i++) {
         const wk_event *ev = &b->ev[i];
         if (ev->state != want)
@@ -190,7 +192,7 @@ const char *wk_batch_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want
             continue;
         }
         if (run_len > 0) {
-            ea_pg_buf_append(out, src->p + run_off, run_len);
+            ea_buf_append(out, src->p + run_off, run_len);
             copied = true;
         }
         run_off = off;
@@ -208,12 +210,12 @@ const char *wk_batch_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want
         return run_len > 0 ? src->p + run_off : "";
     }
     if (run_len > 0)
-        ea_pg_buf_append(out, src->p + run_off, run_len);
+        ea_buf_append(out, src->p + run_off, run_len);
     *len = out->len;
-    return out->oom ? NULL : out->p;
+    return !ea_buf_ok(out) ? NULL : out->p;
 }
 
-void wk_batch_dead_payload(ea_pg_buf *b, const wk_event *ev)
+void wk_batch_dead_payload(ea_buf *b, const wk_event *ev)
 {
     if (ev->payload != NULL) {
         ea_pg_buf_utf8_sanitize(b, ev->payload, ev->payload_len);
@@ -232,7 +234,7 @@ ea_rc wk_batch_store_dead(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_pa
     ea_pg_params_reset(pp);
     int pt = ea_pg_params_array(pp), pe = ea_pg_params_array(pp), pr = ea_pg_params_array(pp);
     int pp_ = ea_pg_params_array(pp), po = ea_pg_params_array(pp), pl = ea_pg_params_array(pp);
-    ea_pg_buf tmp = {0};
+    ea_buf tmp = EA_BUF_INIT(EA_PG_VALUE_MAX);
     for (size_t i = lo; i < hi; i++) {
         wk_event *ev = &b->ev[i];
         if (ev->state != WK_EV_DEAD || ev->dropped)
@@ -243,7 +245,7 @@ ea_rc wk_batch_store_dead(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_pa
         ea_pg_array_cstr(pp, pr, ev->dead_reason);
         ea_pg_array_i64(pp, pp_, ev->partition);
         ea_pg_array_i64(pp, po, ev->offset);
-        ea_pg_buf_reset(&tmp);
+        ea_buf_reset(&tmp);
         wk_batch_dead_payload(&tmp, ev);
         ea_pg_array_text(pp, pl, tmp.p != NULL ? tmp.p : "", tmp.len);
         char subj[EA_LOG_SUBJECT_MAX];
@@ -251,7 +253,7 @@ ea_rc wk_batch_store_dead(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_pa
                     "partition %d offset %lld dead-lettered: %s", ev->partition,
                     (long long)ev->offset, ev->dead_reason);
     }
-    ea_pg_buf_free(&tmp);
+    ea_buf_free(&tmp);
     if (ea_pg_array_len(pp, pt) == 0)
         return EA_OK;
     PGresult *res =
@@ -270,7 +272,7 @@ ea_rc wk_batch_store_names(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_p
                            ea_arena *a, struct ea_err *err)
 {
     ea_map seen = {0};
-    ea_pg_buf k = {0};
+    ea_buf k = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_rc rc = EA_OK;
     ea_pg_params_reset(pp);
     int pt = ea_pg_params_array(pp), pn = ea_pg_params_array(pp);
@@ -278,11 +280,11 @@ ea_rc wk_batch_store_names(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_p
         const wk_event *ev = &b->ev[i];
         if (ev->dropped || ev->state != WK_EV_COUNTED)
             continue;
-        ea_pg_buf_reset(&k);
-        ea_pg_buf_append(&k, ev->tenant, strlen(ev->tenant) + 1);
-        ea_pg_buf_puts(&k, ev->name);
+        ea_buf_reset(&k);
+        ea_buf_append(&k, ev->tenant, strlen(ev->tenant) + 1);
+        ea_buf_puts(&k, ev->name);
         bool ins;
-        if (k.oom || ea_map_upsert(&seen, k.p, k.len, a, &ins) == NULL)
+        if (!ea_buf_ok(&k) || ea_map_upsert(&seen, k.p, k.len, a, &ins) == NULL)
             rc = ea_err_set(err, EA_ERR_NOMEM, "out of memory recording event names");
         else if (ins) {
             ea_pg_array_cstr(pp, pt, ev->tenant);
@@ -290,7 +292,7 @@ ea_rc wk_batch_store_names(wk_batch *b, size_t lo, size_t hi, PGconn *c, ea_pg_p
         }
     }
     ea_map_free(&seen);
-    ea_pg_buf_free(&k);
+    ea_buf_free(&k);
     if (rc != EA_OK || ea_pg_array_len(pp, pt) == 0)
         return rc;
     PGresult *res = ea_pg_params_exec(c, EA_CATALOG_SQL_EVENTS_SEEN, pp, PGRES_COMMAND_OK, err);

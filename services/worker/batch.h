@@ -30,7 +30,7 @@ typedef struct wk_batch {
     size_t n, cap;
     int64_t started_ns; /* monotonic time the first message was polled */
     /* COPY rows of the events' raw_events (binary) and event_dedup (text) rows */
-    ea_pg_buf raw_rows, key_rows;
+    ea_buf raw_rows, key_rows;
     uint32_t *key_order; /* event indices by dedup key (wk_batch_seal; arena), NULL: not sealed */
     size_t nkey_order;
 } wk_batch;
@@ -63,7 +63,7 @@ void wk_batch_seal(wk_batch *b);
  * one run of the buffer (the usual case: every event counts), else gathered into out. *len 0:
  * no rows; NULL: out of memory. */
 const char *wk_batch_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want, bool raw,
-                          ea_pg_buf *out, size_t *len);
+                          ea_buf *out, size_t *len);
 
 /* The log subject (ea_log.h) of the events [lo, hi) of b: per partition its first and last
  * offset in the order partitions first appear, "p0@100-199,p2@5-9", cut with ",..." to fit buf
@@ -71,11 +71,11 @@ const char *wk_batch_rows(wk_batch *b, size_t lo, size_t hi, wk_event_state want
 const char *wk_batch_subject(const wk_batch *b, size_t lo, size_t hi, char *buf);
 
 /* Appends ev's event_dedup COPY line (tenant \t event_id \n). */
-void wk_batch_key_row(ea_pg_buf *o, const wk_event *ev);
+void wk_batch_key_row(ea_buf *o, const wk_event *ev);
 
 /* Appends the payload text of a dead event: the raw message, or the decoded one re-serialized,
  * as valid UTF-8 without NUL (dead_letters.payload is text). */
-void wk_batch_dead_payload(ea_pg_buf *b, const wk_event *ev);
+void wk_batch_dead_payload(ea_buf *b, const wk_event *ev);
 
 /* Sink invariant 9: writes the DEAD events of [lo, hi) (not dropped) to dead_letters with their
  * reason, partition, offset and payload — inside the batch transaction — and counts them in

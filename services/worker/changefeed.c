@@ -13,6 +13,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+
+/* The cap of one alert message: Redis refuses a bulk string over proto-max-bulk-len (512 MB by
+ * default); an alert's message is a few hundred bytes. */
+#define WK_FEED_MESSAGE_MAX ((size_t)512 << 20)
 #include <string.h>
 
 #define FEED_TIMEOUT_MS 500
@@ -23,7 +27,7 @@ struct wk_feed {
     ea_redis *rc;
     int64_t retry_at_ms;
     long backoff_ms;
-    ea_pg_buf msg;
+    ea_buf msg;
 };
 
 wk_feed *wk_feed_new(const wk_config *cfg, wk_stats *stats)
@@ -34,6 +38,7 @@ wk_feed *wk_feed_new(const wk_config *cfg, wk_stats *stats)
     f->cfg = cfg;
     f->stats = stats;
     f->backoff_ms = 500;
+    ea_buf_init(&f->msg, WK_FEED_MESSAGE_MAX);
     return f;
 }
 
@@ -42,7 +47,7 @@ void wk_feed_free(wk_feed *f)
     if (f == NULL)
         return;
     ea_redis_free(f->rc);
-    ea_pg_buf_free(&f->msg);
+    ea_buf_free(&f->msg);
     free(f);
 }
 
@@ -144,9 +149,9 @@ void wk_feed_publish_alerts(void *ctx, const wk_alert_fired *fired, size_t n)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        ea_pg_buf_reset(&f->msg);
+        ea_buf_reset(&f->msg);
         wk_alert_format(&f->msg, &fired[i]);
-        if (f->msg.oom) {
+        if (!ea_buf_ok(&f->msg)) {
             wk_stats_inc_publish_error(f->stats);
             continue;
         }

@@ -25,17 +25,20 @@
 
 struct wk_dedup {
     wk_stats *stats;
-    ea_map keys;   /* tenant\0event_id -> wk_event* (per attempt) */
-    ea_pg_buf key; /* scratch */
-    ea_pg_buf rows;
+    ea_map keys; /* tenant\0event_id -> wk_event* (per attempt) */
+    ea_buf key;  /* scratch */
+    ea_buf rows;
     int lookups; /* batches left that look their keys up first */
 };
 
 wk_dedup *wk_dedup_new(wk_stats *stats)
 {
     wk_dedup *d = calloc(1, sizeof(*d));
-    if (d != NULL)
+    if (d != NULL) {
         d->stats = stats;
+        ea_buf_init(&d->key, EA_PG_VALUE_MAX);
+        ea_buf_init(&d->rows, EA_PG_VALUE_MAX);
+    }
     return d;
 }
 
@@ -44,19 +47,19 @@ void wk_dedup_free(wk_dedup *d)
     if (d == NULL)
         return;
     ea_map_free(&d->keys);
-    ea_pg_buf_free(&d->key);
-    ea_pg_buf_free(&d->rows);
+    ea_buf_free(&d->key);
+    ea_buf_free(&d->rows);
     free(d);
 }
 
-static const ea_pg_buf *event_key(wk_dedup *d, const char *tenant, size_t tl, const char *id,
-                                  size_t il)
+static const ea_buf *event_key(wk_dedup *d, const char *tenant, size_t tl, const char *id,
+                               size_t il)
 {
-    ea_pg_buf_reset(&d->key);
-    ea_pg_buf_append(&d->key, tenant, tl);
-    ea_pg_buf_putc(&d->key, '\0');
-    ea_pg_buf_append(&d->key, id, il);
-    return d->key.oom ? NULL : &d->key;
+    ea_buf_reset(&d->key);
+    ea_buf_append(&d->key, tenant, tl);
+    ea_buf_putc(&d->key, '\0');
+    ea_buf_append(&d->key, id, il);
+    return !ea_buf_ok(&d->key) ? NULL : &d->key;
 }
 
 /* Indexes the PARSED events of [lo, hi) by dedup key; an event whose key an earlier one has is
@@ -75,7 +78,7 @@ static ea_rc index_keys(wk_dedup *d, wk_batch *b, size_t lo, size_t hi, ea_pg_pa
         wk_event *ev = &b->ev[i];
         if (ev->state != WK_EV_PARSED)
             continue;
-        const ea_pg_buf *k =
+        const ea_buf *k =
             event_key(d, ev->tenant, strlen(ev->tenant), ev->event_id, strlen(ev->event_id));
         bool ins;
         void **slot = k == NULL ? NULL : ea_map_upsert(&d->keys, k->p, k->len, attempt, &ins);
@@ -110,8 +113,8 @@ static ea_rc lookup(wk_dedup *d, PGconn *c, ea_pg_params *pp, wk_batch *b, size_
     if (res == NULL)
         return err->code;
     for (int r = 0; r < PQntuples(res); r++) {
-        const ea_pg_buf *k = event_key(d, PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0),
-                                       PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1));
+        const ea_buf *k = event_key(d, PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0),
+                                    PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1));
         if (k == NULL) {
             PQclear(res);
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory in dedup");
@@ -132,17 +135,17 @@ static ea_rc copy_keys(wk_dedup *d, PGconn *c, wk_batch *b, size_t lo, size_t hi
     size_t len;
     const char *rows;
     if (b->key_order != NULL) {
-        ea_pg_buf *o = &d->rows;
-        ea_pg_buf_reset(o);
+        ea_buf *o = &d->rows;
+        ea_buf_reset(o);
         for (size_t k = 0; k < b->nkey_order; k++) {
             const wk_event *ev = &b->ev[b->key_order[k]];
             if (b->key_order[k] >= lo && b->key_order[k] < hi && ev->state == WK_EV_PARSED)
-                ea_pg_buf_append(o, b->key_rows.p + ev->key_off, ev->key_len);
+                ea_buf_append(o, b->key_rows.p + ev->key_off, ev->key_len);
         }
         for (size_t i = lo; i < hi; i++) /* keys that were not prepared (out of memory then) */
             if (b->ev[i].state == WK_EV_PARSED && b->ev[i].key_len == 0)
                 wk_batch_key_row(o, &b->ev[i]);
-        rows = o->oom ? NULL : o->p;
+        rows = !ea_buf_ok(o) ? NULL : o->p;
         len = o->len;
     } else {
         rows = wk_batch_rows(b, lo, hi, WK_EV_PARSED, false, &d->rows, &len);

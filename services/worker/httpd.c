@@ -19,6 +19,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The cap of an answer's text: /metrics for WK_MAX_PARTITIONS partitions is ~100 KB; the
+ * readiness reasons are a few lines. */
+#define WK_HTTP_TEXT_MAX ((size_t)16 << 20)
+
 struct wk_httpd {
     h2o_globalconf_t config;
     h2o_context_t ctx;
@@ -56,28 +60,28 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         reply(req, 405, "Method Not Allowed", "application/json", m, sizeof(m) - 1);
         return 0;
     }
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(WK_HTTP_TEXT_MAX);
     switch (h->kind) {
     case 0:
         reply(req, 200, "OK", "application/json", "{\"status\":\"ok\"}", 15);
         break;
     case 1: {
-        ea_pg_buf why = {0}, errors = {0};
+        ea_buf why = EA_BUF_INIT(WK_HTTP_TEXT_MAX), errors = EA_BUF_INIT(WK_HTTP_TEXT_MAX);
         bool ok = wk_stats_ready(h->httpd->stats, &why, &errors);
         if (ok) {
-            ea_pg_buf_puts(&b, "{\"status\":\"ready\"}");
+            ea_buf_puts(&b, "{\"status\":\"ready\"}");
         } else {
-            ea_pg_buf_puts(&b, "{\"status\":\"not_ready\",\"failing\":\"");
-            ea_pg_buf_puts(&b, why.p != NULL ? why.p : "");
-            ea_pg_buf_putc(&b, '"');
+            ea_buf_puts(&b, "{\"status\":\"not_ready\",\"failing\":\"");
+            ea_buf_puts(&b, why.p != NULL ? why.p : "");
+            ea_buf_putc(&b, '"');
             if (errors.len > 0) {
-                ea_pg_buf_puts(&b, ",\"errors\":");
-                ea_pg_buf_puts(&b, errors.p);
+                ea_buf_puts(&b, ",\"errors\":");
+                ea_buf_puts(&b, errors.p);
             }
-            ea_pg_buf_putc(&b, '}');
+            ea_buf_putc(&b, '}');
         }
-        ea_pg_buf_free(&why);
-        ea_pg_buf_free(&errors);
+        ea_buf_free(&why);
+        ea_buf_free(&errors);
         reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "application/json",
               b.p != NULL ? b.p : "", b.len);
         break;
@@ -87,7 +91,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b.p != NULL ? b.p : "",
               b.len);
     }
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
     return 0;
 }
 

@@ -115,7 +115,7 @@ struct wk_sink {
     wk_closer closer;          /* idle watermarks, closing, maintenance; holds the publishers */
     ea_arena *attempt;         /* per attempt: map keys, prepared events, rows, change list */
     ea_pg_params *pp;          /* the parameters of the statement being built */
-    ea_pg_buf rows;            /* COPY data gathered for the raw events */
+    ea_buf rows;               /* COPY data gathered for the raw events */
     ea_rollup_changes changes; /* hour/day rows the attempt wrote (strings in attempt) */
     wk_fired_list fired;       /* alert_events rows the current batch attempt inserted (10) */
     bool copy_inflight;        /* a raw-events COPY was started and not finished */
@@ -157,6 +157,7 @@ wk_sink *wk_sink_new(const wk_config *cfg, wk_stats *stats)
         return NULL;
     s->cfg = cfg;
     s->stats = stats;
+    ea_buf_init(&s->rows, EA_PG_VALUE_MAX);
     s->parts = wk_parts_new(cfg->store_raw);
     s->caps = ea_rollup_caps_new();
     s->agg = ea_rollup_agg_new();
@@ -190,7 +191,7 @@ void wk_sink_free(wk_sink *s)
     ea_arena_free(s->attempt);
     ea_pg_params_free(s->pp);
     ea_rollup_defs_free(s->defs);
-    ea_pg_buf_free(&s->rows);
+    ea_buf_free(&s->rows);
     ea_rollup_changes_free(&s->changes);
     wk_fired_free(&s->fired);
     free(s);

@@ -232,7 +232,7 @@ void wk_stats_set_unready(wk_stats *s, wk_ready_part part, const char *why)
     pthread_mutex_unlock(&s->mu);
 }
 
-bool wk_stats_ready(wk_stats *s, ea_pg_buf *why, ea_pg_buf *errors)
+bool wk_stats_ready(wk_stats *s, ea_buf *why, ea_buf *errors)
 {
     static const char *const names[WK_READY_N] = {"postgresql", "kafka", "redis"};
     bool all = true, any_reason = false;
@@ -242,46 +242,44 @@ bool wk_stats_ready(wk_stats *s, ea_pg_buf *why, ea_pg_buf *errors)
             continue;
         if (why != NULL) {
             if (!all)
-                ea_pg_buf_puts(why, ",");
-            ea_pg_buf_puts(why, names[i]);
+                ea_buf_puts(why, ",");
+            ea_buf_puts(why, names[i]);
         }
         all = false;
         if (errors != NULL && s->unready_why[i][0] != '\0') {
-            ea_pg_buf_puts(errors, any_reason ? "," : "{");
-            ea_pg_buf_json_string(errors, names[i], strlen(names[i]));
-            ea_pg_buf_putc(errors, ':');
-            ea_pg_buf_json_string(errors, s->unready_why[i], strlen(s->unready_why[i]));
+            ea_buf_puts(errors, any_reason ? "," : "{");
+            ea_buf_json_string(errors, names[i], strlen(names[i]));
+            ea_buf_putc(errors, ':');
+            ea_buf_json_string(errors, s->unready_why[i], strlen(s->unready_why[i]));
             any_reason = true;
         }
     }
     if (any_reason)
-        ea_pg_buf_putc(errors, '}');
+        ea_buf_putc(errors, '}');
     pthread_mutex_unlock(&s->mu);
     return all;
 }
 
-static void render_hist(ea_pg_buf *o, const char *name, const char *help, const struct hist *h,
+static void render_hist(ea_buf *o, const char *name, const char *help, const struct hist *h,
                         const double *bounds, size_t nb)
 {
-    ea_pg_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    ea_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t cum = 0;
     for (size_t i = 0; i < nb; i++) {
         cum += h->b[i];
-        ea_pg_buf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
-                         (unsigned long long)cum);
+        ea_buf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i], (unsigned long long)cum);
     }
-    ea_pg_buf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
-                     (unsigned long long)h->count, name, h->sum, name,
-                     (unsigned long long)h->count);
+    ea_buf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+                  (unsigned long long)h->count, name, h->sum, name, (unsigned long long)h->count);
 }
 
-static void counter(ea_pg_buf *o, const char *name, const char *help, uint64_t v)
+static void counter(ea_buf *o, const char *name, const char *help, uint64_t v)
 {
-    ea_pg_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-                     (unsigned long long)v);
+    ea_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                  (unsigned long long)v);
 }
 
-void wk_stats_render(wk_stats *s, ea_pg_buf *o)
+void wk_stats_render(wk_stats *s, ea_buf *o)
 {
     int64_t now = ea_time_now_ms();
     pthread_mutex_lock(&s->mu);
@@ -292,13 +290,13 @@ void wk_stats_render(wk_stats *s, ea_pg_buf *o)
     counter(o, "worker_events_late_total", "events behind their partition watermark (counted)",
             s->late);
     counter(o, "worker_events_restated_total", "events that restated a closed bucket", s->restated);
-    ea_pg_buf_puts(o, "# HELP worker_events_dead_lettered_total events written to dead_letters\n"
-                      "# TYPE worker_events_dead_lettered_total counter\n");
+    ea_buf_puts(o, "# HELP worker_events_dead_lettered_total events written to dead_letters\n"
+                   "# TYPE worker_events_dead_lettered_total counter\n");
     if (s->nreasons == 0)
-        ea_pg_buf_puts(o, "worker_events_dead_lettered_total{reason=\"none\"} 0\n");
+        ea_buf_puts(o, "worker_events_dead_lettered_total{reason=\"none\"} 0\n");
     for (size_t i = 0; i < s->nreasons; i++)
-        ea_pg_buf_printf(o, "worker_events_dead_lettered_total{reason=\"%s\"} %llu\n",
-                         s->reasons[i], (unsigned long long)s->reason_counts[i]);
+        ea_buf_printf(o, "worker_events_dead_lettered_total{reason=\"%s\"} %llu\n", s->reasons[i],
+                      (unsigned long long)s->reason_counts[i]);
     counter(o, "worker_rollup_rows_upserted_total", "rollup rows written", s->rows);
     counter(o, "worker_batches_total", "committed batches", s->batches);
     counter(o, "worker_fenced_total",
@@ -314,12 +312,11 @@ void wk_stats_render(wk_stats *s, ea_pg_buf *o)
     counter(o, "worker_buckets_closed_total", "rollup rows marked closed by the watermark",
             s->closed_rows);
     static const char *const hook_names[WK_HOOK_OUTCOMES] = {"delivered", "retried", "failed"};
-    ea_pg_buf_printf(o,
-                     "# HELP worker_webhook_attempts_total alert webhook delivery attempts by "
+    ea_buf_printf(o, "# HELP worker_webhook_attempts_total alert webhook delivery attempts by "
                      "outcome (failed: given up)\n# TYPE worker_webhook_attempts_total counter\n");
     for (int i = 0; i < WK_HOOK_OUTCOMES; i++)
-        ea_pg_buf_printf(o, "worker_webhook_attempts_total{outcome=\"%s\"} %llu\n", hook_names[i],
-                         (unsigned long long)s->hooks[i]);
+        ea_buf_printf(o, "worker_webhook_attempts_total{outcome=\"%s\"} %llu\n", hook_names[i],
+                      (unsigned long long)s->hooks[i]);
     render_hist(o, "worker_batch_latency_seconds", "first message polled to commit", &s->lat,
                 lat_bounds, LAT_NB);
     render_hist(o, "worker_batch_size", "messages per batch", &s->size, size_bounds, SIZE_NB);
@@ -329,34 +326,34 @@ void wk_stats_render(wk_stats *s, ea_pg_buf *o)
     for (int i = 0; i < RATE_SLOTS; i++)
         if (s->rate_sec[i] > now / 1000 - RATE_SLOTS && s->rate_sec[i] < now / 1000)
             n += s->rate_n[i];
-    ea_pg_buf_printf(o,
-                     "# HELP worker_events_per_second events counted per second (last %d s)\n"
-                     "# TYPE worker_events_per_second gauge\nworker_events_per_second %.1f\n",
-                     RATE_SLOTS - 1, (double)n / (RATE_SLOTS - 1));
-    ea_pg_buf_printf(o,
-                     "# HELP worker_seconds_since_last_commit time since the last batch commit\n"
-                     "# TYPE worker_seconds_since_last_commit gauge\n"
-                     "worker_seconds_since_last_commit %.3f\n",
-                     s->last_commit_ms == 0 ? -1.0 : (double)(now - s->last_commit_ms) / 1000.0);
-    ea_pg_buf_puts(o, "# HELP worker_partition_lag messages behind the broker high watermark\n"
-                      "# TYPE worker_partition_lag gauge\n");
+    ea_buf_printf(o,
+                  "# HELP worker_events_per_second events counted per second (last %d s)\n"
+                  "# TYPE worker_events_per_second gauge\nworker_events_per_second %.1f\n",
+                  RATE_SLOTS - 1, (double)n / (RATE_SLOTS - 1));
+    ea_buf_printf(o,
+                  "# HELP worker_seconds_since_last_commit time since the last batch commit\n"
+                  "# TYPE worker_seconds_since_last_commit gauge\n"
+                  "worker_seconds_since_last_commit %.3f\n",
+                  s->last_commit_ms == 0 ? -1.0 : (double)(now - s->last_commit_ms) / 1000.0);
+    ea_buf_puts(o, "# HELP worker_partition_lag messages behind the broker high watermark\n"
+                   "# TYPE worker_partition_lag gauge\n");
     for (size_t i = 0; i < MAX_PARTS; i++) {
         struct part *p = &s->parts[i];
         if (p->used)
-            ea_pg_buf_printf(o, "worker_partition_lag{partition=\"%d\"} %lld\n", p->id,
-                             (long long)(p->high > p->next_offset ? p->high - p->next_offset : 0));
+            ea_buf_printf(o, "worker_partition_lag{partition=\"%d\"} %lld\n", p->id,
+                          (long long)(p->high > p->next_offset ? p->high - p->next_offset : 0));
     }
-    ea_pg_buf_puts(o, "# HELP worker_partition_next_offset committed next offset per partition\n"
-                      "# TYPE worker_partition_next_offset gauge\n");
+    ea_buf_puts(o, "# HELP worker_partition_next_offset committed next offset per partition\n"
+                   "# TYPE worker_partition_next_offset gauge\n");
     for (size_t i = 0; i < MAX_PARTS; i++)
         if (s->parts[i].used)
-            ea_pg_buf_printf(o, "worker_partition_next_offset{partition=\"%d\"} %lld\n",
-                             s->parts[i].id, (long long)s->parts[i].next_offset);
-    ea_pg_buf_puts(o, "# HELP worker_partition_watermark_seconds partition watermark (unix time)\n"
-                      "# TYPE worker_partition_watermark_seconds gauge\n");
+            ea_buf_printf(o, "worker_partition_next_offset{partition=\"%d\"} %lld\n",
+                          s->parts[i].id, (long long)s->parts[i].next_offset);
+    ea_buf_puts(o, "# HELP worker_partition_watermark_seconds partition watermark (unix time)\n"
+                   "# TYPE worker_partition_watermark_seconds gauge\n");
     for (size_t i = 0; i < MAX_PARTS; i++)
         if (s->parts[i].used && s->parts[i].watermark_ms != INT64_MIN)
-            ea_pg_buf_printf(o, "worker_partition_watermark_seconds{partition=\"%d\"} %.3f\n",
-                             s->parts[i].id, (double)s->parts[i].watermark_ms / 1000.0);
+            ea_buf_printf(o, "worker_partition_watermark_seconds{partition=\"%d\"} %.3f\n",
+                          s->parts[i].id, (double)s->parts[i].watermark_ms / 1000.0);
     pthread_mutex_unlock(&s->mu);
 }

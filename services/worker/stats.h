@@ -75,9 +75,9 @@ void wk_stats_set_unready(wk_stats *s, wk_ready_part part, const char *why);
 /* True when every part is ok; names of failing parts are appended to why (may be NULL), and a
  * JSON object {"part": "reason", ...} of the failing parts with a known reason to errors (may
  * be NULL). */
-bool wk_stats_ready(wk_stats *s, ea_pg_buf *why, ea_pg_buf *errors);
+bool wk_stats_ready(wk_stats *s, ea_buf *why, ea_buf *errors);
 
 /* Appends the Prometheus text exposition of everything. */
-void wk_stats_render(wk_stats *s, ea_pg_buf *out);
+void wk_stats_render(wk_stats *s, ea_buf *out);
 
 #endif

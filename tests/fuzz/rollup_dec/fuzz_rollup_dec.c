@@ -18,20 +18,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = (const char *)data;
     ea_dec d;
     if (ea_dec_parse(s, size, &d)) {
-        ea_pg_buf b = {0};
+        ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
         ea_dec_format(&b, d);
         ea_dec back;
-        if (b.oom || !ea_dec_parse(b.p, b.len, &back) || ea_dec_cmp(d, back) != 0)
+        if (!ea_buf_ok(&b) || !ea_dec_parse(b.p, b.len, &back) || ea_dec_cmp(d, back) != 0)
             abort();
         /* a sum of the value alone formats to the same value */
         ea_dec_sum sum = {0};
         if (ea_dec_sum_add(&sum, d)) {
-            ea_pg_buf_reset(&b);
+            ea_buf_reset(&b);
             ea_dec_sum_format(&b, &sum);
-            if (b.oom || !ea_dec_parse(b.p, b.len, &back) || ea_dec_cmp(d, back) != 0)
+            if (!ea_buf_ok(&b) || !ea_dec_parse(b.p, b.len, &back) || ea_dec_cmp(d, back) != 0)
                 abort();
         }
-        ea_pg_buf_free(&b);
+        ea_buf_free(&b);
     }
     /* the input as an event's properties: a member located is a span of it */
     const char *keys[] = {"amount", "a", ""};

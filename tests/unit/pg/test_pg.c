@@ -14,57 +14,57 @@
 
 static const int64_t T0 = INT64_C(1705945000000); /* 2024-01-22T17:36:40Z */
 
-static const char *buf_str(ea_pg_buf *b)
+static const char *buf_str(ea_buf *b)
 {
     return b->p != NULL ? b->p : "";
 }
 
 static void test_json_string_escapes(void)
 {
-    ea_pg_buf b = {0};
-    ea_pg_buf_json_string(&b, "a\"b\\c\nd\te\x01\b\f", 12);
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
+    ea_buf_json_string(&b, "a\"b\\c\nd\te\x01\b\f", 12);
     EA_CHECK_STR(buf_str(&b), "\"a\\\"b\\\\c\\nd\\te\\u0001\\b\\f\"");
-    ea_pg_buf_reset(&b);
-    ea_pg_buf_json_string(&b, "h\xc3\xa9", 3); /* UTF-8 stays raw, as jsonb prints it */
+    ea_buf_reset(&b);
+    ea_buf_json_string(&b, "h\xc3\xa9", 3); /* UTF-8 stays raw, as jsonb prints it */
     EA_CHECK_STR(buf_str(&b), "\"h\xc3\xa9\"");
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 static void test_json_number_canonical(void)
 {
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_pg_buf_json_number(&b, 1.0);
-    ea_pg_buf_putc(&b, ' ');
+    ea_buf_putc(&b, ' ');
     ea_pg_buf_json_number(&b, -0.5);
-    ea_pg_buf_putc(&b, ' ');
+    ea_buf_putc(&b, ' ');
     ea_pg_buf_json_number(&b, 1e300);
-    ea_pg_buf_putc(&b, ' ');
+    ea_buf_putc(&b, ' ');
     ea_pg_buf_json_number(&b, 9007199254740992.0);
     EA_CHECK_STR(buf_str(&b), "1 -0.5 1.0000000000000001e+300 9007199254740992");
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 static void test_copy_and_array_escapes(void)
 {
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_pg_buf_copy_field(&b, "a\tb\nc\\d\re", 9);
     EA_CHECK_STR(buf_str(&b), "a\\tb\\nc\\\\d\\re");
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     ea_pg_buf_array_elem(&b, "x\"y\\z", 5);
     EA_CHECK_STR(buf_str(&b), "\"x\\\"y\\\\z\"");
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     static const uint8_t bytes[] = {0x01, 0xab, 0xff};
     ea_pg_buf_bytea_hex(&b, bytes, 3);
     EA_CHECK_STR(buf_str(&b), "\\x01abff");
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 static void test_utf8_sanitize(void)
 {
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_pg_buf_utf8_sanitize(&b, "ok\xc3\xa9\xff\x00z\xed\xa0\x80", 10);
     EA_CHECK_STR(buf_str(&b), "ok\xc3\xa9\\xff\\x00z\\xed\\xa0\\x80");
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 /* The fast formatters write exactly what printf / ea_time_format_iso8601 write. */
@@ -72,11 +72,11 @@ static void test_fast_formatters(void)
 {
     const int64_t ms[] = {
         0, 1, 999, T0, T0 + 86399999, -1, -86400001, 253402300799999, 1700000000123, T0 + 3600000};
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
         char want[48];
         ea_time_format_iso8601(ms[i], want);
-        ea_pg_buf_reset(&b);
+        ea_buf_reset(&b);
         ea_pg_buf_put_ts(&b, ms[i]);
         ea_pg_buf_put_ts(&b, ms[i]); /* second call uses the cached day */
         char want2[100];
@@ -87,11 +87,11 @@ static void test_fast_formatters(void)
     for (size_t i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
         char want[32];
         snprintf(want, sizeof(want), "%lld", (long long)iv[i]);
-        ea_pg_buf_reset(&b);
-        ea_pg_buf_put_i64(&b, iv[i]);
+        ea_buf_reset(&b);
+        ea_buf_put_i64(&b, iv[i]);
         EA_CHECK_STR(buf_str(&b), want);
     }
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 /* Parameters are numbered in the order they are added; arrays stay valid literals throughout. */
@@ -209,9 +209,9 @@ static void test_array_roundtrip(void)
     const char *const items[] = {"plain",  "with space", "q\"uote", "back\\slash", "{brace}",
                                  "comma,", "NULL",       "",        NULL,          " lead"};
     size_t ni = sizeof(items) / sizeof(items[0]);
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_pg_buf_array(&b, items, ni);
-    EA_CHECK(!b.oom);
+    EA_CHECK(ea_buf_ok(&b));
     size_t n;
     struct ea_err err = {0};
     char **v = ea_pg_array_decode(buf_str(&b), &n, &err);
@@ -223,10 +223,36 @@ static void test_array_roundtrip(void)
             EA_CHECK_STR(v[i], items[i]);
     }
     free(v);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
+}
+
+/* The encoders honour the buffer's cap: a COPY field or an array that would pass it is refused
+ * whole (no half-escaped value), and the failure stays until the buffer is reset. */
+static void test_encoders_respect_the_cap(void)
+{
+    ea_buf b = EA_BUF_INIT(16);
+    ea_pg_copybin_text(&b, "0123456789", 10); /* 4-byte length + 10 bytes = 14: fits */
+    EA_CHECK(ea_buf_ok(&b) && b.len == 14);
+    ea_pg_copybin_text(&b, "abc", 3); /* the length fits, the bytes would not */
+    EA_CHECK(!ea_buf_ok(&b) && b.err == EA_BUF_TOO_BIG);
+    EA_CHECK(b.len <= 16);
+    ea_buf_reset(&b);
+    ea_pg_buf_bytea_hex(&b, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07", 7); /* 16 bytes */
+    EA_CHECK(ea_buf_ok(&b) && b.len == 16);
+    EA_CHECK_STR(b.p, "\\x01020304050607");
+    ea_buf_reset(&b);
+    ea_pg_buf_bytea_hex(&b, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    EA_CHECK(!ea_buf_ok(&b) && b.len == 0); /* 18 bytes: nothing written */
+    ea_buf_free(&b);
+    const char *const items[] = {"a", "b", "c"};
+    ea_buf small = EA_BUF_INIT(6);
+    ea_pg_buf_array(&small, items, 2); /* {"a","b"} is 9 bytes */
+    EA_CHECK(!ea_buf_ok(&small) && small.len <= 6);
+    ea_buf_free(&small);
 }
 
 EA_TEST_MAIN(EA_TEST(test_json_string_escapes), EA_TEST(test_json_number_canonical),
              EA_TEST(test_copy_and_array_escapes), EA_TEST(test_utf8_sanitize),
              EA_TEST(test_fast_formatters), EA_TEST(test_params_builder),
-             EA_TEST(test_array_decode), EA_TEST(test_array_roundtrip))
+             EA_TEST(test_array_decode), EA_TEST(test_array_roundtrip),
+             EA_TEST(test_encoders_respect_the_cap))

@@ -18,9 +18,9 @@ static bool parse(const char *s, ea_dec *d)
     return ea_dec_parse(s, strlen(s), d);
 }
 
-static const char *fmt(ea_dec d, ea_pg_buf *b)
+static const char *fmt(ea_dec d, ea_buf *b)
 {
-    ea_pg_buf_reset(b);
+    ea_buf_reset(b);
     ea_dec_format(b, d);
     return b->p;
 }
@@ -28,7 +28,7 @@ static const char *fmt(ea_dec d, ea_pg_buf *b)
 static void test_parse(void)
 {
     ea_dec d;
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     EA_CHECK(parse("9.99", &d) && d.coef == 999 && d.exp == -2);
     EA_CHECK(parse("-0.05", &d) && d.coef == -5 && d.exp == -2);
     EA_CHECK(parse("1e2", &d) && d.coef == 1 && d.exp == 2);
@@ -70,7 +70,7 @@ static void test_parse(void)
     EA_CHECK(ea_dec_from_double(0.1 + 0.2, &d) && d.coef == INT64_C(30000000000000004) &&
              d.exp == -17);
     EA_CHECK(!ea_dec_from_double(NAN, &d) && !ea_dec_from_double(INFINITY, &d));
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 static void test_cmp(void)
@@ -91,7 +91,7 @@ static void test_sum(void)
 {
     ea_dec_sum s = {0};
     ea_dec v;
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     /* 10,000 prices with two decimals: exact, as in the integration test */
     srand(7);
     long long cents = 0;
@@ -111,21 +111,21 @@ static void test_sum(void)
     EA_CHECK(parse("1e3", &v) && ea_dec_sum_add(&t, v));
     EA_CHECK(parse("0.001", &v) && ea_dec_sum_add(&t, v));
     EA_CHECK(parse("-2", &v) && ea_dec_sum_add(&t, v));
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     ea_dec_sum_format(&b, &t);
     EA_CHECK_STR(b.p, "998001E-3");
     /* a span of more than 38 digits does not fit: left to PostgreSQL, the sum unchanged */
     EA_CHECK(parse("1e40", &v) && ea_dec_sum_add(&t, v) == false);
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     ea_dec_sum_format(&b, &t);
     EA_CHECK_STR(b.p, "998001E-3");
     /* an empty sum takes any value as it is */
     ea_dec_sum z = {0};
     EA_CHECK(parse("1e300", &v) && ea_dec_sum_add(&z, v));
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     ea_dec_sum_format(&b, &z);
     EA_CHECK_STR(b.p, "1E300");
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 /* avg = Σsum / Σcnt, rounded once (half-even) to the digits asked. */

@@ -25,38 +25,39 @@
 #define H EA_MS_PER_HOUR
 static const int64_t T0 = INT64_C(1705945000000); /* 2024-01-22T17:36:40Z */
 
-static const char *buf_str(ea_pg_buf *b)
+static const char *buf_str(ea_buf *b)
 {
     return b->p != NULL ? b->p : "";
 }
 
 static bool dec_is(ea_dec d, const char *want)
 {
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_dec_format(&b, d);
     bool ok = b.p != NULL && strcmp(b.p, want) == 0;
     if (!ok)
         fprintf(stderr, "  %s != %s\n", b.p != NULL ? b.p : "(null)", want);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
     return ok;
 }
 
 static bool sum_is(const ea_rollup_row *r, const char *want)
 {
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_dec_sum_format(&b, &r->sum);
     bool ok = b.p != NULL && strcmp(b.p, want) == 0;
     if (!ok)
         fprintf(stderr, "  sum %s != %s\n", b.p != NULL ? b.p : "(null)", want);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
     return ok;
 }
 
 /* The dimension object of props for d, values encoded as the aggregation encodes them. */
-static bool build_dims(ea_pg_buf *b, const ea_rollup_def *d, const json_t *props,
-                       ea_rollup_caps *caps)
+static bool build_dims(ea_buf *b, const ea_rollup_def *d, const json_t *props, ea_rollup_caps *caps)
 {
-    ea_pg_buf vb[EA_ROLLUP_MAX_DIMS] = {{0}};
+    ea_buf vb[EA_ROLLUP_MAX_DIMS];
+    for (size_t i = 0; i < EA_ROLLUP_MAX_DIMS; i++)
+        ea_buf_init(&vb[i], EA_PG_VALUE_MAX);
     const char *vals[EA_ROLLUP_MAX_DIMS] = {0};
     uint32_t lens[EA_ROLLUP_MAX_DIMS] = {0};
     for (size_t i = 0; i < d->ndims; i++) {
@@ -69,7 +70,7 @@ static bool build_dims(ea_pg_buf *b, const ea_rollup_def *d, const json_t *props
     }
     bool ok = ea_rollup_dims_build(b, d, vals, lens, caps, 0);
     for (size_t i = 0; i < d->ndims; i++)
-        ea_pg_buf_free(&vb[i]);
+        ea_buf_free(&vb[i]);
     return ok;
 }
 
@@ -175,7 +176,7 @@ static void test_dims_canonical(void)
     ea_rollup_defs *d = test_defs();
     size_t n;
     const ea_rollup_def *views = ea_rollup_defs_for_event(d, "acme", "page_view", &n)[0];
-    ea_pg_buf a = {0}, b = {0};
+    ea_buf a = EA_BUF_INIT(EA_PG_VALUE_MAX), b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     json_t *p1 = json_loads("{\"page\":\"/a\",\"country\":1.0,\"x\":2}", 0, NULL);
     json_t *p2 = json_loads("{\"country\":1,\"page\":\"/a\"}", 0, NULL);
     EA_CHECK(build_dims(&a, views, p1, NULL));
@@ -183,15 +184,15 @@ static void test_dims_canonical(void)
     EA_CHECK_STR(buf_str(&a), "{\"country\":1,\"page\":\"/a\"}");
     EA_CHECK_STR(buf_str(&a), buf_str(&b)); /* equal jsonb, equal key */
     json_t *p3 = json_loads("{\"page\":{\"b\":1,\"a\":[true,null]}}", 0, NULL);
-    ea_pg_buf_reset(&a);
+    ea_buf_reset(&a);
     EA_CHECK(build_dims(&a, views, p3, NULL));
     EA_CHECK_STR(buf_str(&a),
                  "{\"country\":null,\"page\":\"{\\\"a\\\":[true,null],\\\"b\\\":1}\"}");
     json_decref(p1);
     json_decref(p2);
     json_decref(p3);
-    ea_pg_buf_free(&a);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&a);
+    ea_buf_free(&b);
     ea_rollup_defs_free(d);
 }
 
@@ -256,22 +257,22 @@ static void test_dims_cap_folds_to_other(void)
     size_t n;
     const ea_rollup_def *def = ea_rollup_defs_for_event(d, "t", "pv", &n)[0];
     ea_rollup_caps *c = ea_rollup_caps_new();
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     json_t *a = json_loads("{\"page\":\"/a\"}", 0, NULL),
            *x = json_loads("{\"page\":\"/x\"}", 0, NULL);
     json_t *none = json_object();
     EA_CHECK(build_dims(&b, def, a, c));
     EA_CHECK_STR(buf_str(&b), "{\"page\":\"/a\"}");
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     EA_CHECK(build_dims(&b, def, x, c));
     EA_CHECK_STR(buf_str(&b), "{\"page\":\"__other__\"}");
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     EA_CHECK(build_dims(&b, def, none, c)); /* null is never capped */
     EA_CHECK_STR(buf_str(&b), "{\"page\":null}");
     json_decref(a);
     json_decref(x);
     json_decref(none);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
     ea_rollup_caps_free(c);
     ea_rollup_defs_free(d);
 }
@@ -493,7 +494,7 @@ static void test_feed_format(void)
          false, false},
         {"acme", "page_views", EA_ROLLUP_DAY, ea_time_floor_day(T0), "{}", 2, false, false},
     };
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_rollup_feed_format(&b, "acme", ch, 2);
     json_error_t e;
     json_t *j = json_loads(buf_str(&b), 0, &e);
@@ -504,7 +505,7 @@ static void test_feed_format(void)
                  "\"revision\":0},{\"metric\":\"page_views\",\"granularity\":\"DAY\",\"bucket\":"
                  "\"2024-01-22T00:00:00.000Z\",\"dims\":{},\"revision\":2}]}");
     json_decref(j);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 /* Close notices (alerts): "changes" stays present for older readers, "closed" lists buckets. */
@@ -515,13 +516,13 @@ static void test_feed_format_closed(void)
         {"acme", "signups", EA_ROLLUP_DAY, ea_time_floor_day(T0), NULL, 0, true, false},
         {"acme", "page_views", EA_ROLLUP_HOUR, ea_time_floor_hour(T0), "{}", 1, false, false},
     };
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     ea_rollup_feed_format(&b, "acme", ch, 2);
     EA_CHECK_STR(buf_str(&b),
                  "{\"tenant\":\"acme\",\"changes\":[],\"closed\":[{\"metric\":\"page_views\","
                  "\"granularity\":\"HOUR\",\"bucket\":\"2024-01-22T17:00:00.000Z\"},{\"metric\":"
                  "\"signups\",\"granularity\":\"DAY\",\"bucket\":\"2024-01-22T00:00:00.000Z\"}]}");
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     ea_rollup_feed_format(&b, "acme", ch + 1, 2); /* both kinds in one message */
     json_error_t e;
     json_t *j = json_loads(buf_str(&b), 0, &e);
@@ -532,7 +533,7 @@ static void test_feed_format_closed(void)
                      json_object_get(json_array_get(json_object_get(j, "closed"), 0), "metric")),
                  "signups");
     json_decref(j);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 /* An event is prepared once: its dimension values encoded, the metrics it feeds listed (the

@@ -211,7 +211,7 @@ static void test_batch_prepare_seal(void)
     }
     EA_CHECK(!evs[0].repeat && !evs[1].repeat && evs[2].repeat && !evs[3].repeat && !evs[4].repeat);
     /* every parsed event: one run of the key buffer, no copy */
-    ea_pg_buf out = {0};
+    ea_buf out = EA_BUF_INIT(EA_PG_VALUE_MAX);
     size_t len;
     const char *rows = wk_batch_rows(&b, 0, b.n, WK_EV_PARSED, false, &out, &len);
     EA_CHECK(rows == b.key_rows.p && len == b.key_rows.len && out.len == 0);
@@ -220,7 +220,7 @@ static void test_batch_prepare_seal(void)
     rows = wk_batch_rows(&b, 0, b.n, WK_EV_PARSED, false, &out, &len);
     EA_CHECK(rows == out.p && len == b.key_rows.len - evs[2].key_len);
     EA_CHECK(rows != NULL && strncmp(rows, "acme\te2\nacme\te1\nbeta\te1\nacme\te3\n", len) == 0);
-    ea_pg_buf_free(&out);
+    ea_buf_free(&out);
     wk_batch_reset(&b);
     EA_CHECK(b.n == 0 && b.key_rows.len == 0 && b.raw_rows.len == 0 && b.key_order == NULL);
     wk_batch_destroy(&b);

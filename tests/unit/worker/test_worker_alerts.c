@@ -53,7 +53,7 @@ static void test_format(void)
     wk_alert_fired f = {"acme", "too \"many\"",        "page_views",
                         42,     "{\"page\": \"/a\"}",  "HOUR",
                         3,      INT64_C(1705942800000)};
-    ea_pg_buf b = {0};
+    ea_buf b = EA_BUF_INIT(EA_PG_VALUE_MAX);
     wk_alert_format(&b, &f);
     EA_CHECK_STR(b.p, "{\"tenant\":\"acme\",\"alert\":{\"id\":42,\"name\":\"too \\\"many\\\"\","
                       "\"metric\":\"page_views\"},\"value\":3,\"dims\":{\"page\": \"/a\"},"
@@ -63,11 +63,11 @@ static void test_format(void)
     EA_CHECK(j != NULL);
     EA_CHECK(json_integer_value(json_object_get(json_object_get(j, "alert"), "id")) == 42);
     json_decref(j);
-    ea_pg_buf_reset(&b);
+    ea_buf_reset(&b);
     f.value = 2.5;
     wk_alert_format(&b, &f);
     EA_CHECK(strstr(b.p, "\"value\":2.5,") != NULL);
-    ea_pg_buf_free(&b);
+    ea_buf_free(&b);
 }
 
 /* An empty bucket (no matching row) is 0 for count and sum, and has no value for the others;
