@@ -117,24 +117,41 @@ char *ea_arena_strndup(ea_arena *a, const char *s, size_t len)
     return p;
 }
 
+/* The slots an array with cap slots needs for element n: cap when n < cap, else cap doubled (first
+ * when empty) until n fits; 0 when the byte size would overflow. */
+static size_t grown_cap(size_t cap, size_t n, size_t elem, size_t first)
+{
+    size_t nc = cap ? cap : (first ? first : 1);
+    while (nc <= n) {
+        if (nc > SIZE_MAX / 2)
+            return 0;
+        nc *= 2;
+    }
+    return elem != 0 && nc > SIZE_MAX / elem ? 0 : nc;
+}
+
 void *ea_arena_grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap)
 {
     if (n < *cap)
         return old;
-    size_t nc = *cap ? *cap : 8;
-    while (nc <= n) {
-        if (nc > SIZE_MAX / 2)
-            return NULL;
-        nc *= 2;
-    }
-    if (elem != 0 && nc > SIZE_MAX / elem)
-        return NULL;
-    void *p = ea_arena_alloc(a, elem * nc);
+    size_t nc = grown_cap(*cap, n, elem, 8);
+    void *p = nc != 0 ? ea_arena_alloc(a, elem * nc) : NULL;
     if (p == NULL)
         return NULL;
     if (*cap > 0)
-        memcpy(p, old, elem * *cap); /* the n elements in use (n >= *cap here) */
+        memcpy(p, old, elem * *cap); /* old holds *cap elements (n >= *cap here) */
     *cap = nc;
+    return p;
+}
+
+void *ea_array_grow(void *old, size_t elem, size_t n, size_t *cap, size_t first)
+{
+    if (n < *cap)
+        return old;
+    size_t nc = grown_cap(*cap, n, elem, first);
+    void *p = nc != 0 ? realloc(old, elem * nc) : NULL;
+    if (p != NULL)
+        *cap = nc;
     return p;
 }
 

@@ -34,6 +34,13 @@ char *ea_arena_strndup(ea_arena *a, const char *s, size_t len);
  * size overflows, with *cap unchanged (old is still valid). */
 void *ea_arena_grow(ea_arena *a, void *old, size_t elem, size_t n, size_t *cap);
 
+/* The heap counterpart, for arrays that outlive an arena: room for element n of a malloc'd array
+ * of elem-byte elements with *cap slots (NULL and 0 to start). Returns old when n < *cap, else
+ * old realloc'd to twice the slots (`first` at first) with *cap updated; NULL when memory is
+ * short or the size overflows, with old and *cap unchanged (the caller still owns and frees
+ * old). */
+void *ea_array_grow(void *old, size_t elem, size_t n, size_t *cap, size_t first);
+
 /* Bytes handed out since creation or the last reset (for limits and metrics). */
 size_t ea_arena_used(const ea_arena *a);
 

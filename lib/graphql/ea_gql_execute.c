@@ -427,12 +427,39 @@ static bool json_integral(const json_t *v, double *out)
     return isfinite(d) && floor(d) == d;
 }
 
+/* A number as an Int (both directions): the integer, or NULL with graphql-js's message about
+ * `shown` (the value as it was given) in b. */
+static json_t *int32_of(exec_ctx *x, ea_buf *b, const json_t *n, const json_t *shown)
+{
+    double d;
+    if (!json_integral(n, &d))
+        ea_buf_printf(b, "Int cannot represent non-integer value: %s", inspect_str(x, shown));
+    else if (d < INT32_MIN || d > INT32_MAX)
+        ea_buf_printf(b, "Int cannot represent non 32-bit signed integer value: %s",
+                      inspect_str(x, shown));
+    else
+        return json_integer((json_int_t)d);
+    return NULL;
+}
+
+/* An ID's value (both directions; a String's too when serialized): a string as it is, an
+ * integer as its decimal text; NULL for anything else. */
+static json_t *id_of(const json_t *v)
+{
+    if (json_is_string(v))
+        return json_incref((json_t *)v);
+    if (!json_is_integer(v))
+        return NULL;
+    char text[32];
+    snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return json_string(text);
+}
+
 static json_t *coerce_leaf(coerce_ctx *c, const ea_gql__type *t, const json_t *v, const ipath *p)
 {
     ea_arena *a = c->x->a;
     ea_buf b;
     ea_buf_init_arena(&b, a, c->x->text_max);
-    double d;
     if (t->kind == EA_GQL__K_ENUM) {
         if (!json_is_string(v)) {
             ea_buf_printf(&b, "Enum \"%s\" cannot represent non-string value: %s.", t->name,
@@ -453,16 +480,12 @@ static json_t *coerce_leaf(coerce_ctx *c, const ea_gql__type *t, const json_t *v
         return NULL;
     }
     switch (t->scalar) {
-    case EA_GQL__S_INT:
-        if (!json_integral(v, &d)) {
-            ea_buf_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(c->x, v));
-        } else if (d < INT32_MIN || d > INT32_MAX) {
-            ea_buf_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
-                          inspect_str(c->x, v));
-        } else {
-            return json_integer((json_int_t)d);
-        }
+    case EA_GQL__S_INT: {
+        json_t *r = int32_of(c->x, &b, v, v);
+        if (r != NULL)
+            return r;
         break;
+    }
     case EA_GQL__S_FLOAT:
         if (json_is_number(v))
             return json_real(json_number_value(v));
@@ -478,15 +501,13 @@ static json_t *coerce_leaf(coerce_ctx *c, const ea_gql__type *t, const json_t *v
             return json_incref((json_t *)v);
         ea_buf_printf(&b, "Boolean cannot represent a non boolean value: %s", inspect_str(c->x, v));
         break;
-    case EA_GQL__S_ID:
-        if (json_is_string(v))
-            return json_incref((json_t *)v);
-        if (json_is_integer(v)) {
-            ea_buf_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            return json_string(ea_buf_str(&b));
-        }
+    case EA_GQL__S_ID: {
+        json_t *r = id_of(v);
+        if (r != NULL)
+            return r;
         ea_buf_printf(&b, "ID cannot represent value: %s", inspect_str(c->x, v));
         break;
+    }
     case EA_GQL__S_CUSTOM:
         return json_incref((json_t *)v);
     }
@@ -815,17 +836,10 @@ static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *
             if (*end == '\0')
                 num = json_real(d);
         }
-        const json_t *n = num ? num : v;
-        if (!json_integral(n, &d)) {
-            ea_buf_printf(&b, "Int cannot represent non-integer value: %s", inspect_str(x, v));
-        } else if (d < INT32_MIN || d > INT32_MAX) {
-            ea_buf_printf(&b, "Int cannot represent non 32-bit signed integer value: %s",
-                          inspect_str(x, v));
-        } else {
-            json_decref(num);
-            return json_integer((json_int_t)d);
-        }
+        json_t *r = int32_of(x, &b, num ? num : v, v);
         json_decref(num);
+        if (r != NULL)
+            return r;
         break;
     }
     case EA_GQL__S_FLOAT:
@@ -844,13 +858,10 @@ static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *
         ea_buf_printf(&b, "Float cannot represent non numeric value: %s", inspect_str(x, v));
         break;
     case EA_GQL__S_STRING:
-    case EA_GQL__S_ID:
-        if (json_is_string(v))
-            return json_incref((json_t *)v);
-        if (json_is_integer(v)) {
-            ea_buf_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            return json_string(ea_buf_str(&b));
-        }
+    case EA_GQL__S_ID: {
+        json_t *r = id_of(v);
+        if (r != NULL)
+            return r;
         if (t->scalar == EA_GQL__S_STRING) {
             if (json_is_boolean(v))
                 return json_string(json_is_true(v) ? "true" : "false");
@@ -863,6 +874,7 @@ static json_t *serialize_leaf(exec_ctx *x, const ea_gql__type *t, const json_t *
             ea_buf_printf(&b, "ID cannot represent value: %s", inspect_str(x, v));
         }
         break;
+    }
     case EA_GQL__S_BOOLEAN:
         if (json_is_boolean(v))
             return json_incref((json_t *)v);

@@ -9,6 +9,7 @@
  */
 #include "ea_gql_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define PTR_KEY "\x01gql"
@@ -70,14 +71,31 @@ static json_t *resolve_schema(const ea_gql_schema *s, const char *f)
     return json_null();
 }
 
-static json_t *ivals_list(const ea_gql__ival *v, size_t n, bool incl_dep)
+/* The n structs of `stride` bytes at items (fields, input values, enum values), wrapped; those
+ * whose bool member at dep_off is set (deprecated) only when incl_dep. */
+static json_t *wrapped_list(const void *items, size_t n, size_t stride, size_t dep_off,
+                            bool incl_dep)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (v[i].deprecated && !incl_dep)
+        const char *item = (const char *)items + i * stride;
+        if (*(const bool *)(item + dep_off) && !incl_dep)
             continue;
-        json_array_append_new(arr, wrap(&v[i]));
+        json_array_append_new(arr, wrap(item));
     }
+    return arr;
+}
+
+static json_t *ivals_list(const ea_gql__ival *v, size_t n, bool incl_dep)
+{
+    return wrapped_list(v, n, sizeof(*v), offsetof(ea_gql__ival, deprecated), incl_dep);
+}
+
+static json_t *types_list(ea_gql__type *const *types, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, list_type(types[i]));
     return arr;
 }
 
@@ -105,42 +123,24 @@ static json_t *resolve_type(const ea_gql_schema *s, const ea_gql__tref *r, const
     if (strcmp(f, "fields") == 0) {
         if (t->kind != EA_GQL__K_OBJECT && t->kind != EA_GQL__K_INTERFACE)
             return json_null();
-        json_t *arr = json_array();
-        bool dep = include_deprecated(args);
-        for (size_t i = 0; i < t->nfields; i++) {
-            if (t->fields[i].deprecated && !dep)
-                continue;
-            json_array_append_new(arr, wrap(&t->fields[i]));
-        }
-        return arr;
+        return wrapped_list(t->fields, t->nfields, sizeof(*t->fields),
+                            offsetof(ea_gql__field, deprecated), include_deprecated(args));
     }
     if (strcmp(f, "interfaces") == 0) {
         if (t->kind != EA_GQL__K_OBJECT && t->kind != EA_GQL__K_INTERFACE)
             return json_null();
-        json_t *arr = json_array();
-        for (size_t i = 0; i < t->ninterfaces; i++)
-            json_array_append_new(arr, list_type(t->interfaces[i]));
-        return arr;
+        return types_list(t->interfaces, t->ninterfaces);
     }
     if (strcmp(f, "possibleTypes") == 0) {
         if (!ea_gql__type_is_abstract(t))
             return json_null();
-        json_t *arr = json_array();
-        for (size_t i = 0; i < t->npossible; i++)
-            json_array_append_new(arr, list_type(t->possible[i]));
-        return arr;
+        return types_list(t->possible, t->npossible);
     }
     if (strcmp(f, "enumValues") == 0) {
         if (t->kind != EA_GQL__K_ENUM)
             return json_null();
-        json_t *arr = json_array();
-        bool dep = include_deprecated(args);
-        for (size_t i = 0; i < t->nvalues; i++) {
-            if (t->values[i].deprecated && !dep)
-                continue;
-            json_array_append_new(arr, wrap(&t->values[i]));
-        }
-        return arr;
+        return wrapped_list(t->values, t->nvalues, sizeof(*t->values),
+                            offsetof(ea_gql__enumval, deprecated), include_deprecated(args));
     }
     if (strcmp(f, "inputFields") == 0) {
         if (t->kind != EA_GQL__K_INPUT)
@@ -151,14 +151,19 @@ static json_t *resolve_type(const ea_gql_schema *s, const ea_gql__tref *r, const
     return json_null();
 }
 
-static json_t *dep_field(const char *f, bool dep, const char *reason, bool *handled)
+/* name, description, isDeprecated and deprecationReason, which __Field, __InputValue and
+ * __EnumValue share; NULL when f is none of them. */
+static json_t *named_field(const char *f, const char *name, const char *desc, bool dep,
+                           const char *reason)
 {
-    *handled = true;
+    if (strcmp(f, "name") == 0)
+        return json_string(name);
+    if (strcmp(f, "description") == 0)
+        return str_or_null(desc);
     if (strcmp(f, "isDeprecated") == 0)
         return json_boolean(dep);
     if (strcmp(f, "deprecationReason") == 0)
         return str_or_null(dep ? reason : NULL);
-    *handled = false;
     return NULL;
 }
 
@@ -178,20 +183,15 @@ json_t *ea_gql__introspect_resolve(const ea_gql_schema *s, const ea_gql__type *p
     if (p == NULL)
         return json_null();
     const char *pn = parent->name;
-    bool handled;
     if (strcmp(pn, "__Schema") == 0)
         return resolve_schema(p, f);
     if (strcmp(pn, "__Type") == 0)
         return resolve_type(s, p, f, args);
     if (strcmp(pn, "__Field") == 0) {
         const ea_gql__field *x = p;
-        json_t *d = dep_field(f, x->deprecated, x->dep_reason, &handled);
-        if (handled)
+        json_t *d = named_field(f, x->name, x->desc, x->deprecated, x->dep_reason);
+        if (d != NULL)
             return d;
-        if (strcmp(f, "name") == 0)
-            return json_string(x->name);
-        if (strcmp(f, "description") == 0)
-            return str_or_null(x->desc);
         if (strcmp(f, "args") == 0)
             return ivals_list(x->args, x->nargs, include_deprecated(args));
         if (strcmp(f, "type") == 0)
@@ -200,13 +200,9 @@ json_t *ea_gql__introspect_resolve(const ea_gql_schema *s, const ea_gql__type *p
     }
     if (strcmp(pn, "__InputValue") == 0) {
         const ea_gql__ival *x = p;
-        json_t *d = dep_field(f, x->deprecated, x->dep_reason, &handled);
-        if (handled)
+        json_t *d = named_field(f, x->name, x->desc, x->deprecated, x->dep_reason);
+        if (d != NULL)
             return d;
-        if (strcmp(f, "name") == 0)
-            return json_string(x->name);
-        if (strcmp(f, "description") == 0)
-            return str_or_null(x->desc);
         if (strcmp(f, "type") == 0)
             return wrap(x->type);
         if (strcmp(f, "defaultValue") == 0) {
@@ -224,21 +220,13 @@ json_t *ea_gql__introspect_resolve(const ea_gql_schema *s, const ea_gql__type *p
     }
     if (strcmp(pn, "__EnumValue") == 0) {
         const ea_gql__enumval *x = p;
-        json_t *d = dep_field(f, x->deprecated, x->dep_reason, &handled);
-        if (handled)
-            return d;
-        if (strcmp(f, "name") == 0)
-            return json_string(x->name);
-        if (strcmp(f, "description") == 0)
-            return str_or_null(x->desc);
-        return json_null();
+        json_t *d = named_field(f, x->name, x->desc, x->deprecated, x->dep_reason);
+        return d != NULL ? d : json_null();
     }
     if (strcmp(pn, "__Directive") == 0) {
         const ea_gql__dirdef *x = p;
-        if (strcmp(f, "name") == 0)
-            return json_string(x->name);
-        if (strcmp(f, "description") == 0)
-            return str_or_null(x->desc);
+        if (strcmp(f, "name") == 0 || strcmp(f, "description") == 0)
+            return named_field(f, x->name, x->desc, false, NULL);
         if (strcmp(f, "isRepeatable") == 0)
             return json_boolean(x->repeatable);
         if (strcmp(f, "locations") == 0) {

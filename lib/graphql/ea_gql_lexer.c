@@ -162,33 +162,14 @@ static int peekc(const ea_gql__lexer *lx, size_t p)
 }
 
 /* Growable byte buffer for decoded string values. */
-typedef struct sbuf {
-    ea_arena *a;
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static int sbuf_add(sbuf *b, const char *s, size_t n)
+/* Decoded string values are built in an ea_buf in the lexer's arena, capped at the source's
+ * length: a decoded string is never longer than its text (escapes only shrink). */
+static int sbuf_add(ea_buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = ea_arena_alloc(b->a, cap);
-        if (np == NULL)
-            return -1;
-        if (b->len)
-            memcpy(np, b->p, b->len);
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
+    return ea_buf_append(b, s, n) ? 0 : -1;
 }
 
-static int sbuf_add_cp(sbuf *b, uint32_t cp)
+static int sbuf_add_cp(ea_buf *b, uint32_t cp)
 {
     char u[4];
     size_t n;
@@ -248,7 +229,7 @@ static int fail_escape(ea_gql__lexer *lx, size_t p, size_t n, bool unicode)
 }
 
 /* Decodes an escape starting at the backslash at p; appends it and advances *pp. */
-static int read_escape(ea_gql__lexer *lx, size_t *pp, sbuf *b)
+static int read_escape(ea_gql__lexer *lx, size_t *pp, ea_buf *b)
 {
     size_t p = *pp;
     int c = peekc(lx, p + 1);
@@ -325,12 +306,22 @@ static int read_escape(ea_gql__lexer *lx, size_t *pp, sbuf *b)
     return sbuf_add_cp(b, cp);
 }
 
+/* Steps over one UTF-8 character of a string's source; fails on an invalid sequence. */
+static int skip_utf8(ea_gql__lexer *lx, size_t *pp)
+{
+    uint32_t cp;
+    size_t n = utf8_decode(lx, *pp, &cp);
+    if (n == 0)
+        return fail(lx, *pp, "%s", "Invalid UTF-8 byte sequence.");
+    *pp += n;
+    return 0;
+}
+
 static int read_string(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
 {
-    sbuf b = {lx->arena, NULL, 0, 0};
+    ea_buf b;
+    ea_buf_init_arena(&b, lx->arena, lx->len);
     size_t p = start + 1, chunk = p;
-    if (sbuf_add(&b, "", 0) < 0)
-        return fail(lx, start, "%s", "out of memory");
     while (p < lx->len) {
         int c = (unsigned char)lx->src[p];
         if (c == '"') {
@@ -338,7 +329,7 @@ static int read_string(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
                 return fail(lx, start, "%s", "out of memory");
             t->kind = EA_GQL__T_STRING;
             t->end = p + 1;
-            t->value = b.p;
+            t->value = ea_buf_str(&b);
             t->value_len = b.len;
             return 0;
         }
@@ -352,11 +343,8 @@ static int read_string(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
         }
         if (c == '\n' || c == '\r')
             break;
-        uint32_t cp;
-        size_t n = utf8_decode(lx, p, &cp);
-        if (n == 0)
-            return fail(lx, p, "%s", "Invalid UTF-8 byte sequence.");
-        p += n;
+        if (skip_utf8(lx, &p) < 0)
+            return -1;
     }
     return fail(lx, p, "%s", "Unterminated string.");
 }
@@ -403,9 +391,8 @@ static int block_dedent(ea_gql__lexer *lx, const char *raw, size_t n, ea_gql__to
         if (i != 0 && ind < common)
             common = ind;
     }
-    sbuf b = {lx->arena, NULL, 0, 0};
-    if (sbuf_add(&b, "", 0) < 0)
-        return -1;
+    ea_buf b;
+    ea_buf_init_arena(&b, lx->arena, lx->len);
     if (first >= 0) {
         for (long i = first; i <= last; i++) {
             const char *l = raw + ls[2 * i];
@@ -420,22 +407,21 @@ static int block_dedent(ea_gql__lexer *lx, const char *raw, size_t n, ea_gql__to
                 return -1;
         }
     }
-    t->value = b.p;
+    t->value = ea_buf_str(&b);
     t->value_len = b.len;
     return 0;
 }
 
 static int read_block_string(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
 {
-    sbuf raw = {lx->arena, NULL, 0, 0};
+    ea_buf raw;
+    ea_buf_init_arena(&raw, lx->arena, lx->len);
     size_t p = start + 3, chunk = p;
-    if (sbuf_add(&raw, "", 0) < 0)
-        return fail(lx, start, "%s", "out of memory");
     while (p < lx->len) {
         int c = (unsigned char)lx->src[p];
         if (c == '"' && peekc(lx, p + 1) == '"' && peekc(lx, p + 2) == '"') {
             if (sbuf_add(&raw, lx->src + chunk, p - chunk) < 0 ||
-                block_dedent(lx, raw.p, raw.len, t) < 0)
+                block_dedent(lx, ea_buf_str(&raw), raw.len, t) < 0)
                 return fail(lx, start, "%s", "out of memory");
             t->kind = EA_GQL__T_BLOCK_STRING;
             t->end = p + 3;
@@ -455,11 +441,8 @@ static int read_block_string(ea_gql__lexer *lx, size_t start, ea_gql__token *t)
             new_line(lx, p);
             continue;
         }
-        uint32_t cp;
-        size_t n = utf8_decode(lx, p, &cp);
-        if (n == 0)
-            return fail(lx, p, "%s", "Invalid UTF-8 byte sequence.");
-        p += n;
+        if (skip_utf8(lx, &p) < 0)
+            return -1;
     }
     return fail(lx, p, "%s", "Unterminated string.");
 }

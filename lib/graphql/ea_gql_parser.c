@@ -508,6 +508,21 @@ static ea_gql__selset *parse_selset(parser *p)
     return ss;
 }
 
+/* ": Type [= DefaultValue] Directives[Const]" after the name of a variable definition or of an
+ * argument / input field definition (one grammar for both). */
+static int parse_typed(parser *p, ea_gql__typeref **type, ea_gql__value **defval,
+                       ea_gql__directive **dirs)
+{
+    TRY(expect(p, EA_GQL__T_COLON));
+    if ((*type = parse_type(p)) == NULL)
+        return -1;
+    int eq = optional(p, EA_GQL__T_EQUALS);
+    TRY(eq);
+    if (eq && (*defval = parse_value(p, true)) == NULL)
+        return -1;
+    return parse_directives(p, true, dirs);
+}
+
 static int parse_operation(parser *p, ea_gql__def *d)
 {
     d->kind = EA_GQL__D_OPERATION;
@@ -539,14 +554,7 @@ static int parse_operation(parser *p, ea_gql__def *d)
             TRY(expect(p, EA_GQL__T_DOLLAR));
             if ((v->name = parse_name(p, &v->name_loc)) == NULL)
                 return -1;
-            TRY(expect(p, EA_GQL__T_COLON));
-            if ((v->type = parse_type(p)) == NULL)
-                return -1;
-            int eq = optional(p, EA_GQL__T_EQUALS);
-            TRY(eq);
-            if (eq && (v->defval = parse_value(p, true)) == NULL)
-                return -1;
-            TRY(parse_directives(p, true, &v->directives));
+            TRY(parse_typed(p, &v->type, &v->defval, &v->directives));
             *tail = v;
             tail = &v->next;
         } while (!peek(p, EA_GQL__T_PAREN_R));
@@ -600,14 +608,7 @@ static int parse_ivaldefs(parser *p, ea_gql__tok_kind open, ea_gql__tok_kind clo
         TRY(parse_description(p, &v->desc));
         if ((v->name = parse_name(p, NULL)) == NULL)
             return -1;
-        TRY(expect(p, EA_GQL__T_COLON));
-        if ((v->type = parse_type(p)) == NULL)
-            return -1;
-        int eq = optional(p, EA_GQL__T_EQUALS);
-        TRY(eq);
-        if (eq && (v->defval = parse_value(p, true)) == NULL)
-            return -1;
-        TRY(parse_directives(p, true, &v->directives));
+        TRY(parse_typed(p, &v->type, &v->defval, &v->directives));
         *tail = v;
         tail = &v->next;
     } while (!peek(p, close));

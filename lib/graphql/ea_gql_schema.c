@@ -143,48 +143,47 @@ ea_gql__tref *ea_gql__tref_from_ast(const ea_gql_schema *s, ea_arena *a, const e
     return r;
 }
 
-static void tref_print(ea_buf *b, const ea_gql__tref *r)
+/* Prints a type reference from its wrappers (outermost first) and the named type's name:
+ * LIST → "[...]", NON_NULL → "...!". One printer for the schema's refs and the AST's. */
+static void ref_print(ea_buf *b, const ea_gql__tr_kind *k, size_t n, const char *name)
 {
-    if (r->kind == EA_GQL__TR_NAMED) {
-        ea_buf_puts(b, r->named->name);
-    } else if (r->kind == EA_GQL__TR_LIST) {
-        ea_buf_puts(b, "[");
-        tref_print(b, r->of);
-        ea_buf_puts(b, "]");
+    if (n == 0) {
+        ea_buf_puts(b, name);
+    } else if (k[0] == EA_GQL__TR_LIST) {
+        ea_buf_putc(b, '[');
+        ref_print(b, k + 1, n - 1, name);
+        ea_buf_putc(b, ']');
     } else {
-        tref_print(b, r->of);
-        ea_buf_puts(b, "!");
+        ref_print(b, k + 1, n - 1, name);
+        ea_buf_putc(b, '!');
     }
 }
 
-const char *ea_gql__tref_str(ea_arena *a, const ea_gql__tref *r)
+static const char *ref_str(ea_arena *a, const ea_gql__tr_kind *k, size_t n, const char *name)
 {
     ea_buf b;
     ea_buf_init_arena(&b, a, EA_GQL__TEXT_MAX);
-    tref_print(&b, r);
+    ref_print(&b, k, n, name);
     return ea_buf_str(&b);
 }
 
-static void typeref_print(ea_buf *b, const ea_gql__typeref *r)
+/* Wrappers nest at most EA_GQL__MAX_NESTING deep (the parser's cap), so they fit an array. */
+const char *ea_gql__tref_str(ea_arena *a, const ea_gql__tref *r)
 {
-    if (r->kind == EA_GQL__TR_NAMED) {
-        ea_buf_puts(b, r->name);
-    } else if (r->kind == EA_GQL__TR_LIST) {
-        ea_buf_puts(b, "[");
-        typeref_print(b, r->of);
-        ea_buf_puts(b, "]");
-    } else {
-        typeref_print(b, r->of);
-        ea_buf_puts(b, "!");
-    }
+    ea_gql__tr_kind k[EA_GQL__MAX_NESTING + 1];
+    size_t n = 0;
+    for (; r->kind != EA_GQL__TR_NAMED && n <= EA_GQL__MAX_NESTING; r = r->of)
+        k[n++] = r->kind;
+    return ref_str(a, k, n, r->kind == EA_GQL__TR_NAMED ? r->named->name : "?");
 }
 
 const char *ea_gql__typeref_str(ea_arena *a, const ea_gql__typeref *r)
 {
-    ea_buf b;
-    ea_buf_init_arena(&b, a, EA_GQL__TEXT_MAX);
-    typeref_print(&b, r);
-    return ea_buf_str(&b);
+    ea_gql__tr_kind k[EA_GQL__MAX_NESTING + 1];
+    size_t n = 0;
+    for (; r->kind != EA_GQL__TR_NAMED && n <= EA_GQL__MAX_NESTING; r = r->of)
+        k[n++] = r->kind;
+    return ref_str(a, k, n, r->kind == EA_GQL__TR_NAMED ? r->name : "?");
 }
 
 bool ea_gql__tref_equal(const ea_gql__tref *a, const ea_gql__tref *b)

@@ -15,6 +15,7 @@
  * which is unbiased over the whole range without HLL++'s empirical tables.
  */
 #include "ea_hll.h"
+#include "ea_arena.h"
 #include "ea_hash.h"
 
 #include <math.h>
@@ -92,14 +93,10 @@ static ea_rc set_register(ea_hll *h, uint32_t idx, uint8_t rho)
         h->dense[idx] = rho;
         return EA_OK;
     }
-    if (h->n == h->cap) {
-        size_t ncap = h->cap == 0 ? 16 : h->cap * 2;
-        uint32_t *ns = realloc(h->sparse, ncap * sizeof(*ns));
-        if (ns == NULL)
-            return EA_ERR_NOMEM;
-        h->sparse = ns;
-        h->cap = ncap;
-    }
+    uint32_t *ns = ea_array_grow(h->sparse, sizeof(*ns), h->n, &h->cap, 16);
+    if (ns == NULL)
+        return EA_ERR_NOMEM;
+    h->sparse = ns;
     memmove(h->sparse + lo + 1, h->sparse + lo, (h->n - lo) * sizeof(*h->sparse));
     h->sparse[lo] = idx << 8 | rho;
     h->n++;

@@ -45,6 +45,22 @@ typedef struct ea_kafka_security {
 /* clang-format on */
 /* NOLINTEND(bugprone-macro-parentheses) */
 
+/* KAFKA_BROKERS, KAFKA_BOOTSTRAP_FILE, KAFKA_TOPIC and the security entries above, for a config
+ * struct `type` with const char * members `brokers`, `file`, `topic` and an ea_kafka_security
+ * `sec` (resolve the brokers with ea_kafka_resolve_brokers, check `sec` with
+ * ea_kafka_security_check). */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+/* clang-format off */
+#define EA_KAFKA_CONFIG_ENTRIES(type, brokers, file, topic, sec)                                   \
+    {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, offsetof(type, brokers),                              \
+     "Kafka bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},                                 \
+    {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, offsetof(type, file),     \
+     "file whose first line is the bootstrap list (written by kafka-dev-broker)"},                 \
+    {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, offsetof(type, topic), "the topic of events"},    \
+    EA_KAFKA_SECURITY_CONFIG_ENTRIES(type, sec)
+/* clang-format on */
+/* NOLINTEND(bugprone-macro-parentheses) */
+
 /* Checks the security settings at start-up: known protocol and mechanism, the combinations
  * (SASL needs a mechanism, user and password; SASL or CA settings without a protocol that uses
  * them are refused), a readable CA file, and every KAFKA_PROPERTIES pair against librdkafka

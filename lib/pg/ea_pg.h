@@ -50,4 +50,13 @@ ea_rc ea_pg_copy_start(PGconn *c, const char *sql, const char *const *chunks, co
 void ea_pg_copy_pump(PGconn *c);
 ea_rc ea_pg_copy_finish(PGconn *c, const char *what, struct ea_err *err) EA_WUR;
 
+/* The DATABASE_URL entry of a config table (lib/config) for a struct `type` whose member `field`
+ * is a const char *: one home for its name, default (the local stack) and help; `use` says what
+ * the program needs PostgreSQL for. */
+/* clang-format off */
+#define EA_PG_CONFIG_ENTRY(type, field, use)                                                       \
+    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,         \
+     offsetof(type, field), "PostgreSQL connection URI (" use ")"}
+/* clang-format on */
+
 #endif

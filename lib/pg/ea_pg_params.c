@@ -93,20 +93,17 @@ int ea_pg_params_text(ea_pg_params *p, const char *s)
 
 int ea_pg_params_i64(ea_pg_params *p, int64_t v)
 {
-    int n;
-    ea_buf *b = next(p, &n);
-    if (b != NULL)
-        ea_buf_put_i64(b, v);
-    return n;
+    char t[EA_BUF_I64_LEN];
+    return ea_pg_params_textn(p, t, ea_buf_fmt_i64(t, v));
 }
 
 int ea_pg_params_ts(ea_pg_params *p, int64_t unix_ms)
 {
-    int n;
-    ea_buf *b = next(p, &n);
-    if (b != NULL)
-        ea_pg_buf_put_ts(b, unix_ms);
-    return n;
+    char t[48];
+    ea_buf b;
+    ea_buf_init_storage(&b, t, sizeof(t), sizeof(t) - 1);
+    ea_pg_buf_put_ts(&b, unix_ms);
+    return ea_pg_params_textn(p, ea_buf_str(&b), b.len);
 }
 
 int ea_pg_params_array(ea_pg_params *p)
@@ -141,6 +138,16 @@ static void elem_end(ea_buf *b)
     ea_buf_putc(b, '}');
 }
 
+/* One element written as it is (a number, NULL, t/f: nothing to quote). */
+static void elem_raw(ea_pg_params *p, int n, const char *text, size_t len)
+{
+    ea_buf *b = elem_begin(p, n);
+    if (b == NULL)
+        return;
+    ea_buf_append(b, text, len);
+    elem_end(b);
+}
+
 void ea_pg_array_text(ea_pg_params *p, int n, const char *s, size_t len)
 {
     ea_buf *b = elem_begin(p, n);
@@ -160,47 +167,34 @@ void ea_pg_array_cstr(ea_pg_params *p, int n, const char *s)
 
 void ea_pg_array_null(ea_pg_params *p, int n)
 {
-    ea_buf *b = elem_begin(p, n);
-    if (b == NULL)
-        return;
-    ea_buf_puts(b, "NULL");
-    elem_end(b);
+    elem_raw(p, n, "NULL", 4);
 }
 
 void ea_pg_array_i64(ea_pg_params *p, int n, int64_t v)
 {
-    ea_buf *b = elem_begin(p, n);
-    if (b == NULL)
-        return;
-    ea_buf_put_i64(b, v);
-    elem_end(b);
+    char t[EA_BUF_I64_LEN];
+    elem_raw(p, n, t, ea_buf_fmt_i64(t, v));
 }
 
 void ea_pg_array_f64(ea_pg_params *p, int n, double v)
 {
-    ea_buf *b = elem_begin(p, n);
-    if (b == NULL)
-        return;
-    ea_buf_printf(b, "%.17g", v);
-    elem_end(b);
+    char t[32];
+    int k = snprintf(t, sizeof(t), "%.17g", v);
+    elem_raw(p, n, t, k > 0 ? (size_t)k : 0);
 }
 
 void ea_pg_array_ts(ea_pg_params *p, int n, int64_t unix_ms)
 {
-    ea_buf *b = elem_begin(p, n);
-    if (b == NULL)
-        return;
-    ea_pg_buf_put_ts(b, unix_ms);
-    elem_end(b);
+    char t[48];
+    ea_buf b;
+    ea_buf_init_storage(&b, t, sizeof(t), sizeof(t) - 1);
+    ea_pg_buf_put_ts(&b, unix_ms);
+    elem_raw(p, n, ea_buf_str(&b), b.len);
 }
 
 void ea_pg_array_bool(ea_pg_params *p, int n, bool v)
 {
-    ea_buf *b = elem_begin(p, n);
-    if (b == NULL)
-        return;
-    ea_buf_putc(b, v ? 't' : 'f');
-    elem_end(b);
+    elem_raw(p, n, v ? "t" : "f", 1);
 }
 
 void ea_pg_array_bytea(ea_pg_params *p, int n, const uint8_t *bytes, size_t len)

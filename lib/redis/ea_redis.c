@@ -100,15 +100,15 @@ static bool sigpipe_ignored(void)
 /* Sends queued bytes until done or the socket would block. */
 static ea_rc flush_some(ea_redis *c, struct ea_err *err)
 {
-    while (c->opos < c->olen) {
-        size_t n = c->olen - c->opos;
+    while (c->opos < c->out.len) {
+        size_t n = c->out.len - c->opos;
         if (n > 1 << 20)
             n = 1 << 20;
         if (c->ssl != NULL) {
             ERR_clear_error();
             ea_redis__sigpipe sp;
             ea_redis__sigpipe_hold(c, &sp);
-            int w = SSL_write(c->ssl, c->obuf + c->opos, (int)n);
+            int w = SSL_write(c->ssl, c->out.p + c->opos, (int)n);
             ea_redis__sigpipe_release(&sp);
             if (w <= 0) {
                 int e = SSL_get_error(c->ssl, w);
@@ -119,7 +119,7 @@ static ea_rc flush_some(ea_redis *c, struct ea_err *err)
             }
             c->opos += (size_t)w;
         } else {
-            ssize_t w = send(c->fd, c->obuf + c->opos, n, MSG_NOSIGNAL);
+            ssize_t w = send(c->fd, c->out.p + c->opos, n, MSG_NOSIGNAL);
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -133,7 +133,8 @@ static ea_rc flush_some(ea_redis *c, struct ea_err *err)
             c->opos += (size_t)w;
         }
     }
-    c->opos = c->olen = 0;
+    c->opos = 0;
+    ea_buf_reset(&c->out);
     return EA_OK;
 }
 
@@ -206,7 +207,7 @@ int ea_redis_fd(const ea_redis *c)
 
 short ea_redis_poll_events(const ea_redis *c)
 {
-    return (short)(POLLIN | (c->opos < c->olen || c->tls_want_write ? POLLOUT : 0));
+    return (short)(POLLIN | (c->opos < c->out.len || c->tls_want_write ? POLLOUT : 0));
 }
 
 bool ea_redis_broken(const ea_redis *c)
@@ -266,22 +267,17 @@ static ea_rc queue(ea_redis *c, char *cmd, int len, struct ea_err *err)
                           "could not format a redis command%s",
                           len == -2 ? ": invalid format" : ": out of memory");
     }
-    if (c->olen + (size_t)len > c->ocap) {
-        size_t cap = c->ocap ? c->ocap : 256;
-        while (cap < c->olen + (size_t)len)
-            cap *= 2;
-        char *nb = realloc(c->obuf, cap);
-        if (nb == NULL) {
-            redisFreeCommand(cmd);
-            return ea_err_set(err, EA_ERR_NOMEM, "could not queue a redis command: out of memory");
-        }
-        c->obuf = nb;
-        c->ocap = cap;
-    }
-    memcpy(c->obuf + c->olen, cmd, (size_t)len);
-    c->olen += (size_t)len;
+    bool queued = ea_buf_append(&c->out, cmd, (size_t)len);
     redisFreeCommand(cmd);
-    return EA_OK;
+    if (queued)
+        return EA_OK;
+    bool too_big = c->out.err == EA_BUF_TOO_BIG;
+    c->out.err = EA_BUF_OK; /* this command was not queued; the ones before it still are */
+    return too_big
+               ? ea_err_set(err, EA_ERR_LIMIT,
+                            "could not queue a redis command: more than %zu bytes waiting",
+                            (size_t)EA_REDIS_VALUE_MAX)
+               : ea_err_set(err, EA_ERR_NOMEM, "could not queue a redis command: out of memory");
 }
 
 static ea_rc vappend(ea_redis *c, struct ea_err *err, const char *fmt, va_list ap)
@@ -441,6 +437,8 @@ static ea_rc tcp_connect(ea_redis *c, const ea_redis_url *u, int timeout_ms, str
 ea_redis *ea_redis_connect(const ea_redis_url *u, int timeout_ms, struct ea_err *err)
 {
     ea_redis *c = calloc(1, sizeof(*c));
+    if (c != NULL)
+        ea_buf_init(&c->out, EA_REDIS_VALUE_MAX);
     if (c == NULL || (c->reader = redisReaderCreate()) == NULL) {
         free(c);
         ea_err_set(err, EA_ERR_NOMEM, "could not connect to redis: out of memory");
@@ -504,7 +502,7 @@ void ea_redis_free(ea_redis *c)
         close(c->fd);
     if (c->reader != NULL)
         redisReaderFree(c->reader);
-    free(c->obuf);
+    ea_buf_free(&c->out);
     free(c);
 }
 

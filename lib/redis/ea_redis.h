@@ -55,6 +55,10 @@ const char *ea_redis_url_describe(const ea_redis_url *u, char *buf, size_t cap);
 
 typedef struct ea_redis ea_redis;
 
+/* The most bytes of commands queued on one connection: Redis refuses a bulk string over
+ * proto-max-bulk-len (512 MB by default), so a longer command could never run. */
+#define EA_REDIS_VALUE_MAX ((size_t)512 << 20)
+
 /* Connects to u: TCP (each address of the host in turn), then for rediss:// the TLS handshake
  * (peer and host name verified unless the URL says otherwise), then AUTH and SELECT. Each step
  * is bounded by timeout_ms, which also becomes the command timeout. NULL with err filled on
@@ -115,5 +119,17 @@ int ea_redis_reply_take(ea_redis *c, redisReply **out, struct ea_err *err);
 ea_rc ea_redis_publish(ea_redis **c, const ea_redis_url *u, int timeout_ms, const char *channel,
                        const void *msg, size_t len, long long *receivers,
                        struct ea_err *err) EA_WUR;
+
+/* The REDIS_URL and REDIS_CA_FILE entries of a config table (lib/config) for a struct `type`
+ * whose members `url` and `ca` are const char *: one home for their names, defaults and help
+ * (parse them with ea_redis_url_parse after the load); `use` says what the program needs Redis
+ * for. */
+/* clang-format off */
+#define EA_REDIS_CONFIG_ENTRIES(type, url, ca, use)                                                \
+    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, offsetof(type, url),             \
+     "Redis (" use "): redis[s]://[[user:]password@]host[:port][/db][?options]"},                  \
+    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, offsetof(type, ca),                                 \
+     "CA certificates (PEM) that sign a rediss:// server's certificate; unset: the system's"}
+/* clang-format on */
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "ea_redis.h"
 
+#include "ea_buf.h"
+
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,8 +17,8 @@ struct ea_redis {
     int fd;
     SSL *ssl;            /* NULL on redis:// */
     redisReader *reader; /* hiredis: parses replies from the bytes read */
-    char *obuf;          /* queued request bytes; [opos, olen) not yet sent */
-    size_t olen, opos, ocap;
+    ea_buf out;          /* queued request bytes; [opos, out.len) not yet sent */
+    size_t opos;
     int timeout_ms;
     bool broken, peer_closed;
     bool guard_sigpipe;  /* the process did not ignore SIGPIPE at connect (see below) */

@@ -14,6 +14,7 @@
  * replaces it.
  */
 #include "ea_rollup_agg.h"
+#include "ea_arena.h"
 #include "ea_map.h"
 #include "ea_pg_buf.h"
 #include "ea_rollup_watermark.h"
@@ -183,14 +184,10 @@ static ea_rollup_row *row_get(ea_rollup_agg *g, ea_rollup_gran gran, const char 
     r->dims_len = dims_len;
     if (r->metric == NULL || r->dims == NULL)
         return NULL;
-    if (g->n == g->cap) {
-        size_t ncap = g->cap == 0 ? 256 : g->cap * 2;
-        ea_rollup_row **nr = realloc(g->rows, ncap * sizeof(*nr));
-        if (nr == NULL)
-            return NULL;
-        g->rows = nr;
-        g->cap = ncap;
-    }
+    ea_rollup_row **nr = ea_array_grow(g->rows, sizeof(*nr), g->n, &g->cap, 256);
+    if (nr == NULL)
+        return NULL;
+    g->rows = nr;
     g->rows[g->n++] = r;
     g->sorted = false;
     *slot = r;

@@ -120,14 +120,10 @@ ea_rc ea_rollup_defs_add(ea_rollup_defs *s, const ea_rollup_def *d, struct ea_er
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
     }
     struct def_list *l = *slot;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap == 0 ? 4 : l->cap * 2;
-        const ea_rollup_def **ni = realloc(l->items, ncap * sizeof(*ni));
-        if (ni == NULL)
-            return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
-        l->items = ni;
-        l->cap = ncap;
-    }
+    const ea_rollup_def **ni = ea_array_grow(l->items, sizeof(*ni), l->n, &l->cap, 4);
+    if (ni == NULL)
+        return ea_err_set(err, EA_ERR_NOMEM, "out of memory");
+    l->items = ni;
     l->items[l->n++] = c;
     s->count++;
     return EA_OK;

@@ -4,6 +4,7 @@
  * (row_arrays) for both the worker's ADD and backfill's REPLACE, so the two cannot drift.
  */
 #include "ea_rollup_write.h"
+#include "ea_arena.h"
 #include "ea_catalog.h"
 #include "ea_log.h"
 #include "ea_map.h"
@@ -19,14 +20,10 @@
 
 ea_rc ea_rollup_changes_add(ea_rollup_changes *l, const ea_rollup_change *c)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap == 0 ? 256 : l->cap * 2;
-        ea_rollup_change *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return EA_ERR_NOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    ea_rollup_change *nv = ea_array_grow(l->v, sizeof(*nv), l->n, &l->cap, 256);
+    if (nv == NULL)
+        return EA_ERR_NOMEM;
+    l->v = nv;
     ea_rollup_change *d = &l->v[l->n];
     *d = *c;
     d->tenant = ea_arena_strndup(l->a, c->tenant, strlen(c->tenant));
@@ -115,14 +112,10 @@ static ea_rc note(ea_rollup_locks *l, const char *tenant, const char *metric, in
         l->v[(size_t)(uintptr_t)*slot].exclusive |= exclusive;
         return EA_OK;
     }
-    if (l->n == l->cap) {
-        size_t ncap = l->cap == 0 ? 64 : l->cap * 2;
-        struct lk *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return EA_ERR_NOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    struct lk *nv = ea_array_grow(l->v, sizeof(*nv), l->n, &l->cap, 64);
+    if (nv == NULL)
+        return EA_ERR_NOMEM;
+    l->v = nv;
     *slot = (void *)(uintptr_t)l->n;
     l->v[l->n++] = (struct lk){tenant, metric, day, exclusive};
     l->nlock += day == INT64_MIN;

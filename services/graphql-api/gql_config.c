@@ -3,6 +3,8 @@
  */
 #include "gql_config.h"
 #include "ea_config.h"
+#include "ea_pg.h"
+#include "ea_redis.h"
 
 #include <stddef.h>
 
@@ -11,12 +13,9 @@
 static const ea_config_entry table[] = {
     {"GRAPHQL_PORT", EA_CFG_INT, "3002", 1, 65535, OFF(port), "HTTP port"},
     {"GRAPHQL_HOST", EA_CFG_STR, "127.0.0.1", 0, 0, OFF(listen_host), "listen address"},
-    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
-     OFF(database_url), "PostgreSQL"},
-    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, OFF(redis_url),
-     "Redis (query cache, rate limit, change feed): redis[s]://[[user:]password@]host[:port][/db]"},
-    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, OFF(redis_ca_file),
-     "CA certificates (PEM) that sign a rediss:// server's certificate; unset: the system's"},
+    EA_PG_CONFIG_ENTRY(gql_config, database_url, "every query, keys, sessions"),
+    EA_REDIS_CONFIG_ENTRIES(gql_config, redis_url, redis_ca_file,
+                            "query cache, rate limit, change feed"),
     {"GRAPHQL_MAX_BODY", EA_CFG_INT, "262144", 1024, 16 * 1024 * 1024, OFF(max_body),
      "max request body bytes"},
     {"GRAPHQL_MAX_DEPTH", EA_CFG_INT, "8", 1, 100, OFF(max_depth), "max selection depth"},
@@ -72,7 +71,7 @@ static const ea_config_entry table[] = {
      "WebSocket: open sockets per client address (past it: 429 before the upgrade)"},
     {"GRAPHQL_WS_MAX_PER_PRINCIPAL", EA_CFG_INT, "32", 1, 1000000, OFF(ws_max_per_principal),
      "WebSocket: open sockets per API key or user (past it: close 1008 after connection_init)"},
-    {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, OFF(log_level), "debug, info, warn or error"},
+    EA_CONFIG_LOG_LEVEL_ENTRY(gql_config, log_level),
     {"WEB_DIST_DIR", EA_CFG_STR, "web/dist", 0, 0, OFF(web_dist_dir),
      "the dashboard's production build served at / (empty: not served)"},
     /* login (OIDC, login.c) and sessions (session.c); no client id = login disabled */

@@ -14,6 +14,7 @@
  *   5. only then trust the claims: iss, aud (+ azp), exp and iat with leeway, nonce, sub.
  */
 #include "oidc.h"
+#include "ea_buf.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -511,35 +512,18 @@ bool gql_oidc_url_allowed(const char *url)
     return false;
 }
 
-struct body {
-    char *data;
-    size_t len;
-    bool too_big;
-};
-
+/* The issuer's answer, capped at HTTP_BODY_MAX: past it the transfer is aborted. */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-    struct body *b = ud;
     size_t n = size * nmemb;
-    if (b->len + n > HTTP_BODY_MAX) {
-        b->too_big = true;
-        return 0; /* aborts the transfer */
-    }
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (grown == NULL)
-        return 0;
-    b->data = grown;
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    return ea_buf_append(ud, ptr, n) ? n : 0; /* 0 aborts the transfer */
 }
 
 /* Performs a GET (form == NULL) or a form POST; *status = HTTP status. Body owned by caller. */
 static ea_rc http_call(const char *url, const char *form, const char *user, const char *password,
-                       long timeout_ms, long *status, struct body *b, struct ea_err *err)
+                       long timeout_ms, long *status, ea_buf *b, struct ea_err *err)
 {
-    memset(b, 0, sizeof(*b));
+    ea_buf_init(b, HTTP_BODY_MAX);
     if (!gql_oidc_url_allowed(url))
         return ea_err_set(err, EA_ERR_INVALID,
                           "could not call %s: the issuer must be https (http only on loopback)",
@@ -569,10 +553,10 @@ static ea_rc http_call(const char *url, const char *form, const char *user, cons
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
-        free(b->data);
-        b->data = NULL;
+        bool too_big = b->err == EA_BUF_TOO_BIG;
+        ea_buf_free(b);
         return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not call %s: %s", url,
-                          b->too_big ? "response too large" : curl_easy_strerror(rc));
+                          too_big ? "response too large" : curl_easy_strerror(rc));
     }
     return EA_OK;
 }
@@ -599,13 +583,13 @@ ea_rc gql_oidc_discover(const char *issuer, long timeout_ms, gql_oidc_provider *
     snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration",
              (int)(issuer[il - 1] == '/' ? il - 1 : il), issuer);
     long status = 0;
-    struct body b;
+    ea_buf b;
     ea_rc rc = http_call(url, NULL, NULL, NULL, timeout_ms, &status, &b, err);
     if (rc != EA_OK)
         return rc;
     json_error_t je;
-    json_t *doc = status == 200 ? json_loadb(b.data ? b.data : "", b.len, 0, &je) : NULL;
-    free(b.data);
+    json_t *doc = status == 200 ? json_loadb(ea_buf_str(&b), b.len, 0, &je) : NULL;
+    ea_buf_free(&b);
     memset(out, 0, sizeof(*out));
     const char *iss = json_string_value(json_object_get(doc, "issuer"));
     if (doc == NULL || iss == NULL) {
@@ -636,18 +620,18 @@ ea_rc gql_oidc_discover(const char *issuer, long timeout_ms, gql_oidc_provider *
 ea_rc gql_oidc_fetch_jwks(const char *uri, long timeout_ms, gql_jwks **out, struct ea_err *err)
 {
     long status = 0;
-    struct body b;
+    ea_buf b;
     *out = NULL;
     ea_rc rc = http_call(uri, NULL, NULL, NULL, timeout_ms, &status, &b, err);
     if (rc != EA_OK)
         return rc;
     if (status != 200) {
-        free(b.data);
+        ea_buf_free(&b);
         return ea_err_set(err, EA_ERR_UNAVAILABLE, "could not fetch jwks: %s answered %ld", uri,
                           status);
     }
-    *out = gql_jwks_parse(b.data ? b.data : "", b.len, err);
-    free(b.data);
+    *out = gql_jwks_parse(ea_buf_str(&b), b.len, err);
+    ea_buf_free(&b);
     return *out != NULL ? EA_OK : err->code;
 }
 
@@ -714,7 +698,7 @@ ea_rc gql_oidc_redeem_code(const gql_oidc_provider *p, const char *client_id,
         return ea_err_set(err, EA_ERR_INVALID, "could not build the token request");
     }
     long status = 0;
-    struct body b;
+    ea_buf b;
     ea_rc rc = http_call(p->token_endpoint, form, public_client ? NULL : uid, upw, timeout_ms,
                          &status, &b, err);
     curl_free(uid);
@@ -726,8 +710,8 @@ ea_rc gql_oidc_redeem_code(const gql_oidc_provider *p, const char *client_id,
     if (rc != EA_OK)
         return rc;
     json_error_t je;
-    json_t *doc = json_loadb(b.data ? b.data : "", b.len, 0, &je);
-    free(b.data);
+    json_t *doc = json_loadb(ea_buf_str(&b), b.len, 0, &je);
+    ea_buf_free(&b);
     const char *tok = json_string_value(json_object_get(doc, "id_token"));
     if (status != 200 || tok == NULL) {
         const char *e = json_string_value(json_object_get(doc, "error"));

@@ -1,11 +1,12 @@
 /*
- * inflate.c — bounded gunzip on zlib (Debian's zlib1g). The output buffer starts at four times
- * the input (typical JSON ratios), grows by doubling and never beyond max_out + 1 bytes: one byte
- * past the cap is how "too large" is detected without inflating further. Exactly one gzip member
- * is accepted; bytes after it are refused rather than silently ignored, so what is parsed is
- * exactly what was sent.
+ * inflate.c — bounded gunzip on zlib (Debian's zlib1g). The output is an ea_buf capped at
+ * max_out + 1 bytes: it starts at four times the input (typical JSON ratios), grows by doubling,
+ * and one byte past max_out is how "too large" is detected without inflating further. Exactly one
+ * gzip member is accepted; bytes after it are refused rather than silently ignored, so what is
+ * parsed is exactly what was sent.
  */
 #include "inflate.h"
+#include "ea_buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,31 +18,32 @@ ingest_inflate_status ingest_gunzip(const void *in, size_t len, size_t max_out, 
 {
     *out = NULL;
     *out_len = 0;
-    if (len == 0 || len > UINT32_MAX)
+    if (len == 0 || len > UINT32_MAX || max_out >= SIZE_MAX - 1)
         return INGEST_INFLATE_INVALID;
     z_stream z;
     memset(&z, 0, sizeof(z));
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) /* 16: gzip wrapper only */
         return INGEST_INFLATE_NOMEM;
-    size_t cap = len < max_out / 4 ? len * 4 : max_out;
-    if (cap < 256)
-        cap = 256 < max_out ? 256 : max_out;
-    char *buf = malloc(cap + 2); /* +1: the probe byte past max_out; +1: NUL */
+    /* the cap is one byte past max_out: inflating that probe byte is how "too large" is seen */
+    ea_buf b;
+    ea_buf_init(&b, max_out + 1);
+    size_t first = len < max_out / 4 ? len * 4 : max_out;
     ingest_inflate_status st = INGEST_INFLATE_NOMEM;
-    if (buf == NULL)
+    if (!ea_buf_reserve(&b, first < 256 ? (256 < max_out ? 256 : max_out) : first))
         goto out;
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)len;
-    size_t used = 0;
     for (;;) {
-        /* room for this round: up to cap, plus the probe byte when cap is max_out */
-        size_t room = cap + (cap == max_out ? 1 : 0) - used;
-        z.next_out = (Bytef *)buf + used;
+        /* room for this round: what the buffer holds beyond the text and its NUL, within the cap */
+        size_t room = b.cap - 1 - b.len;
+        if (room > b.max - b.len)
+            room = b.max - b.len;
+        z.next_out = (Bytef *)b.p + b.len;
         z.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
         size_t before = z.avail_out;
         int rc = inflate(&z, Z_NO_FLUSH);
-        used += before - z.avail_out;
-        if (used > max_out) {
+        ea_buf_advance(&b, before - z.avail_out);
+        if (b.len > max_out) {
             st = INGEST_INFLATE_TOO_LARGE;
             goto out;
         }
@@ -62,28 +64,21 @@ ingest_inflate_status ingest_gunzip(const void *in, size_t len, size_t max_out, 
             st = INGEST_INFLATE_INVALID;
             goto out;
         }
-        if (cap == max_out) {
-            /* unreachable: with the probe byte, a full buffer means used > max_out above */
-            st = INGEST_INFLATE_TOO_LARGE;
+        /* full: twice the room, up to the probe byte (a full buffer at the cap has len > max_out,
+         * refused above) */
+        size_t more = b.len < b.max - b.len ? b.len : b.max - b.len;
+        if (!ea_buf_reserve(&b, more > 0 ? more : 1)) {
+            st = b.err == EA_BUF_TOO_BIG ? INGEST_INFLATE_TOO_LARGE : INGEST_INFLATE_NOMEM;
             goto out;
         }
-        size_t ncap = cap * 2 < max_out ? cap * 2 : max_out;
-        char *nb = realloc(buf, ncap + 2);
-        if (nb == NULL) {
-            st = INGEST_INFLATE_NOMEM;
-            goto out;
-        }
-        buf = nb;
-        cap = ncap;
     }
 out:
     inflateEnd(&z);
     if (st != INGEST_INFLATE_OK) {
-        free(buf);
+        ea_buf_free(&b);
         return st;
     }
-    buf[used] = '\0';
-    *out = buf;
-    *out_len = used;
-    return INGEST_INFLATE_OK;
+    *out_len = b.len;
+    *out = ea_buf_take(&b); /* the heap buffer itself: no copy */
+    return *out != NULL ? INGEST_INFLATE_OK : INGEST_INFLATE_NOMEM;
 }

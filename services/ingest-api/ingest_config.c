@@ -4,6 +4,7 @@
  */
 #include "ingest_config.h"
 #include "ea_config.h"
+#include "ea_pg.h"
 
 #include <stddef.h>
 
@@ -12,18 +13,10 @@
 static const ea_config_entry table[] = {
     {"INGEST_PORT", EA_CFG_INT, "3001", 1, 65535, OFF(port), "HTTP port"},
     {"INGEST_HOST", EA_CFG_STR, "127.0.0.1", 0, 0, OFF(listen_host), "listen address"},
-    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
-     OFF(database_url), "PostgreSQL (API key lookups)"},
-    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, OFF(redis_url),
-     "Redis (rate limits): redis[s]://[[user:]password@]host[:port][/db][?options]"},
-    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, OFF(redis_ca_file),
-     "CA certificates (PEM) that sign a rediss:// server's certificate; unset: the system's"},
-    {"KAFKA_BROKERS", EA_CFG_STR, NULL, 0, 0, OFF(kafka_brokers),
-     "bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},
-    {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, OFF(kafka_bootstrap_file),
-     "file the dev broker writes its bootstrap list to"},
-    {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, OFF(kafka_topic), "topic events go to"},
-    EA_KAFKA_SECURITY_CONFIG_ENTRIES(ingest_config, kafka_sec),
+    EA_PG_CONFIG_ENTRY(ingest_config, database_url, "API key lookups, browser keys' origins"),
+    EA_REDIS_CONFIG_ENTRIES(ingest_config, redis_url, redis_ca_file, "rate limits"),
+    EA_KAFKA_CONFIG_ENTRIES(ingest_config, kafka_brokers, kafka_bootstrap_file, kafka_topic,
+                            kafka_sec),
     {"INGEST_MAX_BODY", EA_CFG_INT, "1048576", 1024, 64 * 1024 * 1024, OFF(max_body),
      "max request body bytes"},
     EA_HTTP_CONN_CONFIG_ENTRIES("INGEST", ingest_config, conns),
@@ -52,7 +45,7 @@ static const ea_config_entry table[] = {
      "how often the browser keys' origins are reloaded for CORS preflights"},
     {"INGEST_REUSEPORT", EA_CFG_BOOL, "true", 0, 0, OFF(reuseport),
      "SO_REUSEPORT so several ingest processes share the port"},
-    {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, OFF(log_level), "debug, info, warn or error"},
+    EA_CONFIG_LOG_LEVEL_ENTRY(ingest_config, log_level),
 };
 
 ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err)

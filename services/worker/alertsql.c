@@ -11,6 +11,7 @@
  * Both insert with ON CONFLICT DO NOTHING on (tenant, alert, bucket, dims): a bucket fires once.
  */
 #include "alertsql.h"
+#include "ea_arena.h"
 #include "ea_pg.h"
 #include "ea_time.h"
 
@@ -32,14 +33,10 @@ void wk_fired_free(wk_fired_list *f)
 
 static bool fired_add(wk_fired_list *f, PGresult *res, int t, ea_rollup_gran g, double value)
 {
-    if (f->n == f->cap) {
-        size_t ncap = f->cap ? f->cap * 2 : 8;
-        wk_alert_fired *nv = realloc(f->v, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return false;
-        f->v = nv;
-        f->cap = ncap;
-    }
+    wk_alert_fired *nv = ea_array_grow(f->v, sizeof(*nv), f->n, &f->cap, 8);
+    if (nv == NULL)
+        return false;
+    f->v = nv;
     wk_alert_fired *a = &f->v[f->n];
     a->tenant = strdup(PQgetvalue(res, t, 0));
     a->alert_id = strtoll(PQgetvalue(res, t, 1), NULL, 10);

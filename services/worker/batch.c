@@ -4,6 +4,7 @@
  * threads never hold the same batch at once (committer.c hands it over under a mutex).
  */
 #include "batch.h"
+#include "ea_arena.h"
 #include "ea_catalog.h"
 #include "ea_map.h"
 #include "ea_log.h"
@@ -54,14 +55,10 @@ void wk_batch_destroy(wk_batch *b)
 bool wk_batch_add(wk_batch *b, int32_t partition, int64_t offset, const void *payload, size_t len,
                   bool store_raw)
 {
-    if (b->n == b->cap) {
-        size_t ncap = b->cap == 0 ? 1024 : b->cap * 2;
-        wk_event *ne = realloc(b->ev, ncap * sizeof(*ne));
-        if (ne == NULL)
-            return false;
-        b->ev = ne;
-        b->cap = ncap;
-    }
+    wk_event *ne = ea_array_grow(b->ev, sizeof(*ne), b->n, &b->cap, 1024);
+    if (ne == NULL)
+        return false;
+    b->ev = ne;
     wk_event *ev = &b->ev[b->n];
     memset(ev, 0, sizeof(*ev));
     ev->partition = partition;

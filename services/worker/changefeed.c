@@ -14,9 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The cap of one alert message: Redis refuses a bulk string over proto-max-bulk-len (512 MB by
- * default); an alert's message is a few hundred bytes. */
-#define WK_FEED_MESSAGE_MAX ((size_t)512 << 20)
 #include <string.h>
 
 #define FEED_TIMEOUT_MS 500
@@ -38,7 +35,7 @@ wk_feed *wk_feed_new(const wk_config *cfg, wk_stats *stats)
     f->cfg = cfg;
     f->stats = stats;
     f->backoff_ms = 500;
-    ea_buf_init(&f->msg, WK_FEED_MESSAGE_MAX);
+    ea_buf_init(&f->msg, EA_REDIS_VALUE_MAX); /* an alert: a few hundred bytes */
     return f;
 }
 

@@ -4,24 +4,16 @@
  */
 #include "worker_config.h"
 #include "ea_config.h"
+#include "ea_pg.h"
 
 #include <stddef.h>
 
 #define S(f) offsetof(wk_config, f)
 
 static const ea_config_entry wk_config_table[] = {
-    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
-     S(database_url), "PostgreSQL connection URI"},
-    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0, S(redis_url),
-     "Redis (change feed, alerts): redis[s]://[[user:]password@]host[:port][/db][?options]"},
-    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, S(redis_ca_file),
-     "CA certificates (PEM) that sign a rediss:// server's certificate; unset: the system's"},
-    {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, S(kafka_brokers),
-     "Kafka bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},
-    {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, S(kafka_bootstrap_file),
-     "file whose first line is the bootstrap list (written by kafka-dev-broker)"},
-    {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, S(kafka_topic), "topic to consume"},
-    EA_KAFKA_SECURITY_CONFIG_ENTRIES(wk_config, kafka_sec),
+    EA_PG_CONFIG_ENTRY(wk_config, database_url, "rollups, offsets, dedup, raw events"),
+    EA_REDIS_CONFIG_ENTRIES(wk_config, redis_url, redis_ca_file, "change feed, alerts"),
+    EA_KAFKA_CONFIG_ENTRIES(wk_config, kafka_brokers, kafka_bootstrap_file, kafka_topic, kafka_sec),
     {"WORKER_GROUP_ID", EA_CFG_STR, "analytics-worker", 0, 0, S(group_id),
      "Kafka consumer group and consumer_offsets.group_id"},
     /* Shorter than Kafka's defaults (45 s / 300 s): a killed worker's partitions move within
@@ -31,7 +23,7 @@ static const ea_config_entry wk_config_table[] = {
      "Kafka session.timeout.ms: how soon the group notices a dead worker"},
     {"WORKER_MAX_POLL_INTERVAL_MS", EA_CFG_INT, "60000", 1000, 86400000, S(max_poll_interval_ms),
      "Kafka max.poll.interval.ms: also the longest a rebalance waits for a member"},
-    {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, S(log_level), "debug|info|warn|error"},
+    EA_CONFIG_LOG_LEVEL_ENTRY(wk_config, log_level),
     {"WORKER_HOST", EA_CFG_STR, "0.0.0.0", 0, 0, S(http_host),
      "address of the /healthz /readyz /metrics port"},
     {"WORKER_PORT", EA_CFG_INT, "3003", 0, 65535, S(http_port),

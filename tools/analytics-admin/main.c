@@ -7,13 +7,14 @@
 #include "admin.h"
 
 #include "ea_config.h"
+#include "ea_pg.h"
+#include "ea_redis.h"
 
 #include <stddef.h>
 #include <string.h>
 
 static const ea_config_entry config_table[] = {
-    {"DATABASE_URL", EA_CFG_STR, "postgresql://analytics@127.0.0.1:55432/analytics", 0, 0,
-     offsetof(struct adm_cfg, database_url), "PostgreSQL connection URI"},
+    EA_PG_CONFIG_ENTRY(struct adm_cfg, database_url, "the catalog, migrations, backfill"),
     {"MIGRATIONS_DIR", EA_CFG_STR, NULL, 0, 0, offsetof(struct adm_cfg, migrations_dir),
      "migrations (default ./db/migrations, else <binary dir>/../../db/migrations)"},
     {"API_KEY_BCRYPT_COST", EA_CFG_INT, "10", 4, 31, offsetof(struct adm_cfg, bcrypt_cost),
@@ -22,11 +23,8 @@ static const ea_config_entry config_table[] = {
      "issuer URL of the local OIDC provider; seed makes its user demo admin of acme-corp"},
     {"INGEST_URL", EA_CFG_STR, "http://127.0.0.1:3001", 0, 0, offsetof(struct adm_cfg, ingest_url),
      "the ingest API that seed --sample-days posts sample events to"},
-    {"REDIS_URL", EA_CFG_STR, "redis://127.0.0.1:56379/0", 0, 0,
-     offsetof(struct adm_cfg, redis_url),
-     "Redis: metric changes (delete, rename) are announced on the change feed"},
-    {"REDIS_CA_FILE", EA_CFG_STR, NULL, 0, 0, offsetof(struct adm_cfg, redis_ca_file),
-     "CA certificates for rediss:// (default: the system's)"},
+    EA_REDIS_CONFIG_ENTRIES(struct adm_cfg, redis_url, redis_ca_file,
+                            "metric changes, backfills announced on the change feed"),
     {"WORKER_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0,
      offsetof(struct adm_cfg, changes_channel), "Redis channel of the change feed"},
     {"WORKER_CHANGES_MAX", EA_CFG_INT, "1000", 1, 100000, offsetof(struct adm_cfg, changes_max),

@@ -10,6 +10,8 @@
  * The version is the NNNN prefix; two files with one prefix are refused.
  */
 #include "admin.h"
+#include "ea_arena.h"
+#include "ea_buf.h"
 
 #include "ea_time.h"
 
@@ -121,15 +123,12 @@ static ea_rc list_migrations(const char *dir, char ***out, size_t *nout, struct 
                             MIGRATIONS_MAX);
             goto out;
         }
-        if (n == cap) {
-            cap = cap != 0 ? cap * 2 : 16;
-            char **nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL) {
-                rc = ea_err_set(err, EA_ERR_NOMEM, "could not list migrations: out of memory");
-                goto out;
-            }
-            v = nv;
+        char **nv = ea_array_grow(v, sizeof(*v), n, &cap, 16);
+        if (nv == NULL) {
+            rc = ea_err_set(err, EA_ERR_NOMEM, "could not list migrations: out of memory");
+            goto out;
         }
+        v = nv;
         if ((v[n] = strdup(e->d_name)) == NULL) {
             rc = ea_err_set(err, EA_ERR_NOMEM, "could not list migrations: out of memory");
             goto out;
@@ -164,42 +163,37 @@ static ea_rc read_file(const char *path, char **out, struct ea_err *err)
     if (f == NULL)
         return ea_err_set(err, EA_ERR_IO, "could not open %s: %s", path, strerror(errno));
     ea_rc rc = EA_OK;
-    size_t cap = 64 * 1024, n = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n - 1, f);
+    ea_buf b;
+    ea_buf_init(&b, MIGRATION_MAX_BYTES);
+    while (ea_buf_reserve(&b, 64 * 1024 < b.max - b.len ? 64 * 1024 : b.max - b.len)) {
+        size_t got = fread(b.p + b.len, 1, b.cap - 1 - b.len, f);
+        ea_buf_advance(&b, got);
         if (ferror(f)) {
             rc = ea_err_set(err, EA_ERR_IO, "could not read %s: %s", path, strerror(errno));
             break;
         }
         if (feof(f))
             break;
-        if (cap >= MIGRATION_MAX_BYTES) {
-            rc = ea_err_set(err, EA_ERR_LIMIT, "could not read %s: larger than %d bytes", path,
-                            MIGRATION_MAX_BYTES);
+        if (b.len == b.max) { /* full at the cap and not at its end */
+            ea_buf_fail(&b, EA_BUF_TOO_BIG);
             break;
         }
-        cap *= 2;
-        char *nb = realloc(buf, cap);
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
     }
     fclose(f);
-    if (buf == NULL && rc == EA_OK)
+    if (rc == EA_OK && b.err == EA_BUF_TOO_BIG)
+        rc = ea_err_set(err, EA_ERR_LIMIT, "could not read %s: larger than %d bytes", path,
+                        MIGRATION_MAX_BYTES);
+    else if (rc == EA_OK && !ea_buf_ok(&b))
         rc = ea_err_set(err, EA_ERR_NOMEM, "could not read %s: out of memory", path);
-    if (rc == EA_OK && memchr(buf, '\0', n) != NULL)
+    if (rc == EA_OK && memchr(b.p, '\0', b.len) != NULL)
         rc = ea_err_set(err, EA_ERR_INVALID, "could not read %s: contains a NUL byte", path);
     if (rc != EA_OK) {
-        free(buf);
+        ea_buf_free(&b);
         return rc;
     }
-    buf[n] = '\0';
-    *out = buf;
-    return EA_OK;
+    *out = ea_buf_take(&b);
+    return *out != NULL ? EA_OK
+                        : ea_err_set(err, EA_ERR_NOMEM, "could not read %s: out of memory", path);
 }
 
 /* Applies one file and records it, in one transaction. */

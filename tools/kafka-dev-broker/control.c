@@ -30,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ea_buf.h"
 #include "ea_log.h"
 
 #define MAX_ARGS 8
@@ -631,8 +632,7 @@ void kdb_control_server_close(kdb_control_server *srv)
 /* ---- client (--ctl) ----------------------------------------------------------------------- */
 
 struct line_reader {
-    char *buf;
-    size_t len, cap;
+    ea_buf b; /* capped at CLIENT_REPLY_MAX */
 };
 
 /* Reads one '\n'-terminated line from fd into r (the newline replaced by NUL). Bytes after it stay
@@ -640,28 +640,26 @@ struct line_reader {
 static ssize_t read_line(int fd, struct line_reader *r, size_t *consumed)
 {
     for (;;) {
-        char *nl = r->buf != NULL ? memchr(r->buf, '\n', r->len) : NULL;
+        ea_buf *b = &r->b;
+        char *nl = b->len > 0 ? memchr(b->p, '\n', b->len) : NULL;
         if (nl != NULL) {
             *nl = '\0';
-            *consumed = (size_t)(nl - r->buf) + 1;
-            return nl - r->buf;
+            *consumed = (size_t)(nl - b->p) + 1;
+            return nl - b->p;
         }
-        if (r->len == r->cap) {
-            if (r->cap >= CLIENT_REPLY_MAX)
-                return -1;
-            size_t cap = r->cap == 0 ? 4096 : r->cap * 2;
-            char *nb = realloc(r->buf, cap);
-            if (nb == NULL)
-                return -1;
-            r->buf = nb;
-            r->cap = cap;
+        if (b->cap <= b->len + 1) { /* full: twice the room, 4 KiB at first, within the cap */
+            size_t want = b->len < 4096 ? 4096 : b->len;
+            if (want > b->max - b->len)
+                want = b->max - b->len;
+            if (want == 0 || !ea_buf_reserve(b, want))
+                return -1; /* an overlong line, or out of memory */
         }
-        ssize_t n = read(fd, r->buf + r->len, r->cap - r->len);
+        ssize_t n = read(fd, b->p + b->len, b->cap - b->len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
-        r->len += (size_t)n;
+        ea_buf_advance(b, (size_t)n);
     }
 }
 
@@ -698,11 +696,12 @@ static int client_command(int fd, const char *path, const char *cmd, struct line
                 errno ? strerror(errno) : "");
         return 2;
     }
-    int ok = strncmp(r->buf, "ok", 2) == 0 && (r->buf[2] == '\0' || r->buf[2] == ' ');
-    printf("%s\n", r->buf);
+    const char *line = r->b.p;
+    int ok = strncmp(line, "ok", 2) == 0 && (line[2] == '\0' || line[2] == ' ');
+    printf("%s\n", line);
     fflush(stdout);
-    memmove(r->buf, r->buf + consumed, r->len - consumed);
-    r->len -= consumed;
+    memmove(r->b.p, r->b.p + consumed, r->b.len - consumed);
+    r->b.len -= consumed;
     return ok ? 0 : 1;
 }
 
@@ -718,7 +717,7 @@ int kdb_control_client_main(const char *path, int ncmds, char *const *cmds)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
-    struct line_reader r = {0};
+    struct line_reader r = {EA_BUF_INIT(CLIENT_REPLY_MAX)};
     int worst = 0;
     if (ncmds > 0) {
         for (int i = 0; i < ncmds && worst < 2; i++) {
@@ -741,7 +740,7 @@ int kdb_control_client_main(const char *path, int ncmds, char *const *cmds)
         }
         free(line);
     }
-    free(r.buf);
+    ea_buf_free(&r.b);
     close(fd);
     return worst;
 }

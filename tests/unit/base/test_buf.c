@@ -3,7 +3,7 @@
  * more fails and changes nothing, later appends are ignored until a reset), growth out of caller
  * storage and inside an arena keeps the text, take hands over a string the caller frees, JSON
  * strings read back (jansson) as the bytes written whichever path wrote them, integers at the
- * int64 limits, and arena arrays keep their elements as they double.
+ * int64 limits, and arrays (arena or heap) keep their elements as they double.
  */
 #include "../ea_test.h"
 #include "ea_arena.h"
@@ -186,7 +186,32 @@ static void test_arena_grow(void)
     ea_arena_free(a);
 }
 
-EA_TEST_MAIN({"heap growth", test_heap_growth}, {"the cap is exact", test_cap_is_exact},
-             {"printf", test_printf}, {"storage then heap", test_storage_then_heap},
-             {"arena buffer", test_arena}, {"JSON strings", test_json_strings},
-             {"integers", test_integers}, {"ea_arena_grow", test_arena_grow})
+static void test_array_grow(void)
+{
+    long *v = NULL;
+    size_t n = 0, cap = 0;
+    for (long i = 0; i < 5000; i++) {
+        long *nv = ea_array_grow(v, sizeof(*v), n, &cap, 16);
+        EA_CHECK(nv != NULL);
+        if (nv == NULL)
+            break;
+        v = nv;
+        v[n++] = i * 7;
+    }
+    EA_CHECK(n == 5000 && cap == 8192); /* 16, 32, ... doubling */
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok &= v[i] == (long)i * 7;
+    EA_CHECK(ok);
+    EA_CHECK(ea_array_grow(v, sizeof(*v), 10, &cap, 16) == v); /* room: the same array */
+    size_t big = SIZE_MAX / 4;
+    EA_CHECK(ea_array_grow(v, 8, big, &big, 16) == NULL); /* overflow: refused, v still ours */
+    EA_CHECK(big == SIZE_MAX / 4 && v[4999] == 4999 * 7);
+    free(v);
+}
+
+EA_TEST_MAIN({"heap growth", test_heap_growth}, {"ea_array_grow", test_array_grow},
+             {"the cap is exact", test_cap_is_exact}, {"printf", test_printf},
+             {"storage then heap", test_storage_then_heap}, {"arena buffer", test_arena},
+             {"JSON strings", test_json_strings}, {"integers", test_integers},
+             {"ea_arena_grow", test_arena_grow})
