@@ -777,6 +777,9 @@ cmd_up() {
     fi
     [[ -n "${SESSION_SECRET:-}" ]] || SESSION_SECRET="$(stack_secret session.secret)"
     export SESSION_SECRET
+    # the worker's operations port defaults to all interfaces (images, systemd: docs/DEPLOY.md);
+    # a local stack keeps every port on loopback, like the other services and servers
+    export WORKER_HOST="${WORKER_HOST:-127.0.0.1}"
     # alert webhooks may reach a receiver on this machine (a local stack; the default is refusal)
     export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE:-true}"
 

@@ -7,6 +7,8 @@
 #     stored as a SCRAM verifier; DATABASE_URL from stack.env works.
 #   Redis: a client without the password, or with a wrong one, is refused; with REDIS_URL's
 #     password it works; the password is on no process's command line.
+#   Sockets: every process of the stack (servers and services) listens on loopback only (the
+#     worker's operations port listened on 0.0.0.0: found by the red-team pass).
 #   .data: the files that hold secrets are mode 0600; no log under log/ (redis and postgresql
 #     included) holds the demo key, a password or another stack secret; no process's command line
 #     holds one either.
@@ -63,6 +65,24 @@ check "redis with the stack's password answers" \
 check "REDIS_URL carries that password" test "${REDIS_URL#redis://default:"$(secret redis.password)"@}" != "$REDIS_URL"
 out=$(redis-cli -u "$REDIS_URL" --no-auth-warning ping 2>&1)
 check "redis-cli -u \$REDIS_URL authenticates ($out)" test "$out" = PONG
+
+# ---- listening sockets ---------------------------------------------------------------------------
+# every process the stack started (run/*.pid): PostgreSQL, Redis, the dev broker, the OIDC
+# provider, ingest-api, worker, graphql-api
+exposed="" nsock=0
+for pf in "$S"/run/*.pid; do
+    pid=$(cat "$pf" 2>/dev/null)
+    [[ -n $pid ]] || continue
+    while read -r addr; do
+        nsock=$((nsock + 1))
+        case $addr in
+        127.*:* | '[::1]':*) ;;
+        *) exposed+=" $(basename "$pf" .pid)=$addr" ;;
+        esac
+    done < <(ss -Hltnp 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { print $4 }')
+done
+check "the stack's processes have listening sockets ($nsock found)" test "$nsock" -ge 7
+check "every listening socket of the stack is on loopback${exposed:+ (not:$exposed)}" test -z "$exposed"
 
 # ---- files, logs, command lines ----------------------------------------------------------------
 for f in stack.env demo-key pg-admin.password pg.password redis.password redis/redis.conf \
