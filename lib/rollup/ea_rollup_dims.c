@@ -179,6 +179,22 @@ static struct capdim *get_dim(ea_rollup_caps *c, const char *tenant, const char 
     return *slot;
 }
 
+/* The staged-set key of value in dimension d (the capdim's address, then the value): in buf
+ * when it fits, else in *heap (malloc'd, the caller frees it). NULL when out of memory. A long
+ * value must be staged like any other: admitting it without counting it let every value over
+ * ~1 KB past the cap (one rollup row per distinct value, per table). */
+static const char *staged_key(const struct capdim *d, const char *value, size_t len, char *buf,
+                              size_t cap, char **heap)
+{
+    *heap = NULL;
+    char *k = buf;
+    if (len + sizeof(d) > cap && (k = *heap = malloc(len + sizeof(d))) == NULL)
+        return NULL;
+    memcpy(k, &d, sizeof(d));
+    memcpy(k + sizeof(d), value, len);
+    return k;
+}
+
 bool ea_rollup_caps_admit(ea_rollup_caps *c, const char *tenant, const char *metric, int64_t day_ms,
                           const char *dim, const char *value, size_t len, long cap)
 {
@@ -187,17 +203,18 @@ bool ea_rollup_caps_admit(ea_rollup_caps *c, const char *tenant, const char *met
         return true; /* out of memory: counting beats capping */
     if (ea_map_get(&d->values, value, len) != NULL)
         return true;
-    char key[1024];
-    if (len + sizeof(d) > sizeof(key))
-        return d->values.n + d->staged < (size_t)cap; /* absurdly long value: no staging */
-    memcpy(key, &d, sizeof(d));
-    memcpy(key + sizeof(d), value, len);
-    if (ea_map_get(&c->staged_set, key, sizeof(d) + len) != NULL)
+    char buf[1024], *heap;
+    const char *key = staged_key(d, value, len, buf, sizeof(buf), &heap);
+    if (key == NULL)
         return true;
-    if (d->values.n + d->staged >= (size_t)cap)
-        return false;
+    bool staged = ea_map_get(&c->staged_set, key, sizeof(d) + len) != NULL;
+    if (staged || d->values.n + d->staged >= (size_t)cap) {
+        free(heap);
+        return staged;
+    }
     bool ins;
     void **slot = ea_map_upsert(&c->staged_set, key, sizeof(d) + len, c->batch, &ins);
+    free(heap); /* the map keeps its own copy of the key (in c->batch) */
     if (slot == NULL)
         return true;
     *slot = (void *)1;
@@ -238,13 +255,12 @@ ea_rollup_cap_state ea_rollup_caps_state(ea_rollup_caps *c, const char *tenant, 
         return EA_ROLLUP_CAP_KNOWN; /* out of memory: admit_ would admit too */
     if (ea_map_get(&d->values, value, len) != NULL)
         return EA_ROLLUP_CAP_KNOWN;
-    char key[1024];
-    if (len + sizeof(d) <= sizeof(key)) {
-        memcpy(key, &d, sizeof(d));
-        memcpy(key + sizeof(d), value, len);
-        if (ea_map_get(&c->staged_set, key, sizeof(d) + len) != NULL)
-            return EA_ROLLUP_CAP_KNOWN;
-    }
+    char buf[1024], *heap;
+    const char *key = staged_key(d, value, len, buf, sizeof(buf), &heap);
+    bool staged = key != NULL && ea_map_get(&c->staged_set, key, sizeof(d) + len) != NULL;
+    free(heap);
+    if (staged)
+        return EA_ROLLUP_CAP_KNOWN;
     return d->values.n + d->staged >= (size_t)cap ? EA_ROLLUP_CAP_FULL : EA_ROLLUP_CAP_UNKNOWN;
 }
 

@@ -242,6 +242,32 @@ static void test_cardinality_cap(void)
     ea_rollup_caps_free(c);
 }
 
+/* Values longer than the staging buffer (over ~1 KB) count towards the cap like any other: they
+ * were admitted without being counted, so every long distinct value got rows of its own. */
+static void test_cardinality_cap_long_values(void)
+{
+    ea_rollup_caps *c = ea_rollup_caps_new();
+    const int64_t day = 19744 * EA_MS_PER_DAY;
+    char v[3][2000];
+    for (int i = 0; i < 3; i++) {
+        memset(v[i], 'a' + i, sizeof(v[i]));
+        v[i][0] = v[i][sizeof(v[i]) - 1] = '"';
+    }
+    EA_CHECK(ea_rollup_caps_admit(c, "t", "m", day, "page", v[0], sizeof(v[0]), 2));
+    EA_CHECK(ea_rollup_caps_admit(c, "t", "m", day, "page", v[1], sizeof(v[1]), 2));
+    EA_CHECK(!ea_rollup_caps_admit(c, "t", "m", day, "page", v[2], sizeof(v[2]), 2)); /* full */
+    EA_CHECK(ea_rollup_caps_admit(c, "t", "m", day, "page", v[0], sizeof(v[0]), 2));  /* staged */
+    EA_CHECK(ea_rollup_caps_state(c, "t", "m", day, "page", v[1], sizeof(v[1]), 2) ==
+             EA_ROLLUP_CAP_KNOWN);
+    EA_CHECK(ea_rollup_caps_state(c, "t", "m", day, "page", v[2], sizeof(v[2]), 2) ==
+             EA_ROLLUP_CAP_FULL);
+    EA_CHECK(ea_rollup_caps_staged_count(c) == 2);
+    ea_rollup_caps_commit(c);
+    EA_CHECK(!ea_rollup_caps_admit(c, "t", "m", day, "page", v[2], sizeof(v[2]), 2));
+    EA_CHECK(ea_rollup_caps_admit(c, "t", "m", day, "page", v[1], sizeof(v[1]), 2));
+    ea_rollup_caps_free(c);
+}
+
 static void test_dims_cap_folds_to_other(void)
 {
     ea_rollup_defs *d = ea_rollup_defs_new();
@@ -746,9 +772,9 @@ static void test_feed_each(void)
 }
 
 EA_TEST_MAIN(EA_TEST(test_defs_index), EA_TEST(test_count_names), EA_TEST(test_dims_canonical),
-             EA_TEST(test_cardinality_cap), EA_TEST(test_dims_cap_folds_to_other),
-             EA_TEST(test_prepare), EA_TEST(test_locks_note), EA_TEST(test_aggregation),
-             EA_TEST(test_aggregation_closed_buckets), EA_TEST(test_gran_floor),
-             EA_TEST(test_property_number), EA_TEST(test_values), EA_TEST(test_value_unique),
-             EA_TEST(test_too_old), EA_TEST(test_watermark), EA_TEST(test_feed_format),
-             EA_TEST(test_feed_format_closed), EA_TEST(test_feed_each))
+             EA_TEST(test_cardinality_cap), EA_TEST(test_cardinality_cap_long_values),
+             EA_TEST(test_dims_cap_folds_to_other), EA_TEST(test_prepare), EA_TEST(test_locks_note),
+             EA_TEST(test_aggregation), EA_TEST(test_aggregation_closed_buckets),
+             EA_TEST(test_gran_floor), EA_TEST(test_property_number), EA_TEST(test_values),
+             EA_TEST(test_value_unique), EA_TEST(test_too_old), EA_TEST(test_watermark),
+             EA_TEST(test_feed_format), EA_TEST(test_feed_format_closed), EA_TEST(test_feed_each))
