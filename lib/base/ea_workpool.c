@@ -11,6 +11,7 @@
  * 2. Every submitted item comes back through done() exactly once, also at shutdown.
  */
 #include "ea_workpool.h"
+#include "ea_thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,15 +110,11 @@ ea_workpool *ea_workpool_new(const ea_workpool_config *cfg, struct ea_err *err)
         ea_workpool_free(p);
         return NULL;
     }
-    /* the threads start with every signal blocked: SIGTERM and friends belong to the loop thread
-     * (ea_http reads them from a signalfd), whatever order the process set things up in */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    /* the threads start with every signal blocked (ea_thread_start): SIGTERM and friends belong
+     * to the loop thread */
     for (int i = 0; i < cfg->threads; i++) {
-        int rc = pthread_create(&p->threads[i], NULL, thread_main, p);
+        int rc = ea_thread_start(&p->threads[i], thread_main, p);
         if (rc != 0) {
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
             ea_err_set(err, EA_ERR_IO, "could not start work pool thread: %s", strerror(rc));
             ea_workpool_free(p);
             return NULL;
@@ -127,7 +124,6 @@ ea_workpool *ea_workpool_new(const ea_workpool_config *cfg, struct ea_err *err)
         snprintf(name, sizeof(name), "%.10s-%d", cfg->name != NULL ? cfg->name : "pool", i & 63);
         pthread_setname_np(p->threads[i], name);
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return p;
 }
 

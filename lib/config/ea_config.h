@@ -29,10 +29,10 @@ typedef struct ea_config_entry {
 
 /* The LOG_LEVEL entry (lib/base's ea_log_level_parse reads the value) for a struct `type` whose
  * member `field` is a const char *. */
+/* clang-format off */
 #define EA_CONFIG_LOG_LEVEL_ENTRY(type, field)                                                     \
-    {                                                                                              \
-        "LOG_LEVEL", EA_CFG_STR, "info", 0, 0, offsetof(type, field), "debug, info, warn or error" \
-    }
+    {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, offsetof(type, field), "debug, info, warn or error"}
+/* clang-format on */
 
 /* Fills cfg from defaults then the environment. On a bad value returns EA_ERR_INVALID with a
  * message naming the variable, the value and the accepted range. */

@@ -22,6 +22,7 @@
  * 4. The thread is the only one that blocks: connects and SCRIPT LOADs are bounded by the
  *    timeout, poll() by the oldest command's deadline.
  */
+#include "ea_thread.h"
 #include "ea_redis_async.h"
 #include "ea_time.h"
 
@@ -378,12 +379,7 @@ ea_redis_async *ea_redis_async_new(const ea_redis_async_config *cfg, struct ea_e
         ea_err_set(err, EA_ERR_IO, "could not start the redis client: pipe: %s", strerror(errno));
         goto fail;
     }
-    /* like ea_workpool: signals belong to the loop thread */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&a->thread, NULL, thread_main, a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = ea_thread_start(&a->thread, thread_main, a); /* signals belong to the loop thread */
     if (rc != 0) {
         ea_err_set(err, EA_ERR_IO, "could not start the redis client thread: %s", strerror(rc));
         goto fail;

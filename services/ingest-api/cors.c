@@ -6,6 +6,7 @@
  * truncated and a warning logged, which can only make preflights stricter.
  */
 #include "cors.h"
+#include "ea_thread.h"
 #include "ea_log.h"
 #include "ea_origin.h"
 #include "ea_pg.h"
@@ -29,9 +30,8 @@ struct ingest_cors {
     const char *url;
     long refresh_s;
     pthread_t thread;
+    ea_stop stop;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
     struct origin_set *set; /* under mu */
 };
 
@@ -84,9 +84,7 @@ static void *refresher(void *arg)
 {
     ingest_cors *c = arg;
     PGconn *db = NULL;
-    pthread_mutex_lock(&c->mu);
-    while (!c->stop) {
-        pthread_mutex_unlock(&c->mu);
+    do {
         if (db != NULL && ea_pg_is_broken(db)) {
             PQfinish(db);
             db = NULL;
@@ -98,18 +96,13 @@ static void *refresher(void *arg)
                 ea_log_warn("postgresql", "%s", err.message);
         }
         struct origin_set *s = db != NULL ? load(db) : NULL;
-        pthread_mutex_lock(&c->mu);
         if (s != NULL) {
+            pthread_mutex_lock(&c->mu);
             free(c->set);
             c->set = s;
+            pthread_mutex_unlock(&c->mu);
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += c->refresh_s;
-        while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT) {
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
+    } while (!ea_stop_nap(&c->stop, c->refresh_s * 1000));
     if (db != NULL)
         PQfinish(db);
     return NULL;
@@ -125,14 +118,8 @@ ingest_cors *ingest_cors_new(const char *database_url, long refresh_s, struct ea
     c->url = database_url;
     c->refresh_s = refresh_s;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-    /* the thread must never take SIGTERM/SIGINT: they belong to the loop's signalfd (ea_http),
-     * and a thread created before the loop blocks them would get them delivered and die */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&c->thread, NULL, refresher, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    ea_stop_init(&c->stop);
+    int rc = ea_thread_start(&c->thread, refresher, c); /* SIGTERM stays the loop's */
     if (rc != 0) {
         ea_err_set(err, EA_ERR_IO, "could not start the CORS origin refresher: %s", strerror(rc));
         free(c);
@@ -145,11 +132,10 @@ void ingest_cors_free(ingest_cors *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->mu);
-    c->stop = true;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    ea_stop_request(&c->stop);
     pthread_join(c->thread, NULL);
+    ea_stop_destroy(&c->stop);
+    pthread_mutex_destroy(&c->mu);
     free(c->set);
     free(c);
 }

@@ -184,7 +184,7 @@ ea_rc wk_closer_maintain(wk_closer *cl, PGconn *c, wk_parts *parts, ea_rollup_ca
     ea_rc rc = wk_parts_maintain(parts, c, back_days, ea_rollup_dedup_window_ms(keep), &did, err);
     if (rc == EA_OK && did) {
         if (wk_parts_retention_days(parts) != keep)
-            ea_log_warn("partitions",
+            ea_log_warn("maintenance",
                         "raw_events keeps %ld days (partition_classes) but RAW_RETENTION_DAYS is "
                         "%ld: ingest accepts events that old, and backfill can only recompute "
                         "the days raw_events still holds",

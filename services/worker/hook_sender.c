@@ -24,6 +24,7 @@
  *   (delivered | next attempt | failed) → nothing due: sleep WEBHOOK_POLL_MS (stop wakes it)
  */
 #include "hook_sender.h"
+#include "ea_thread.h"
 #include "ea_log.h"
 #include "ea_pg.h"
 #include "hook_policy.h"
@@ -46,9 +47,7 @@ struct wk_hook_sender {
     wk_stats *stats;
     PGconn *db;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
+    ea_stop stop;
 };
 
 /* ---- one attempt ---------------------------------------------------------------------------- */
@@ -303,36 +302,12 @@ static void deliver(wk_hook_sender *h, PGresult *r, int i)
 /* ---- the thread -------------------------------------------------------------------------------
  */
 
-static bool stopping(wk_hook_sender *h)
-{
-    pthread_mutex_lock(&h->mu);
-    bool s = h->stop;
-    pthread_mutex_unlock(&h->mu);
-    return s;
-}
-
-static void nap(wk_hook_sender *h, long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&h->mu);
-    while (!h->stop && pthread_cond_timedwait(&h->cv, &h->mu, &until) != ETIMEDOUT) {
-    }
-    pthread_mutex_unlock(&h->mu);
-}
-
 static void *run(void *arg)
 {
     wk_hook_sender *h = arg;
     char lease[32];
     snprintf(lease, sizeof(lease), "%ld", h->cfg->webhook_timeout_ms + HOOK_LEASE_EXTRA_MS);
-    while (!stopping(h)) {
+    while (!ea_stop_requested(&h->stop)) {
         struct ea_err err;
         if (h->db == NULL || ea_pg_is_broken(h->db)) {
             if (h->db != NULL)
@@ -340,7 +315,7 @@ static void *run(void *arg)
             h->db = ea_pg_connect(h->cfg->database_url, &err);
             if (h->db == NULL) {
                 ea_log_warn("postgresql", "%s", err.message);
-                nap(h, 2000);
+                ea_stop_nap(&h->stop, 2000);
                 continue;
             }
         }
@@ -348,15 +323,15 @@ static void *run(void *arg)
         PGresult *r = ea_pg_query(h->db, claim_sql, 1, p, PGRES_TUPLES_OK, &err);
         if (r == NULL) {
             ea_log_warn("postgresql", "could not claim deliveries: %s", err.message);
-            nap(h, 2000);
+            ea_stop_nap(&h->stop, 2000);
             continue;
         }
         int n = PQntuples(r);
-        for (int i = 0; i < n && !stopping(h); i++)
+        for (int i = 0; i < n && !ea_stop_requested(&h->stop); i++)
             deliver(h, r, i);
         PQclear(r);
         if (n < HOOK_CLAIM)
-            nap(h, h->cfg->webhook_poll_ms);
+            ea_stop_nap(&h->stop, h->cfg->webhook_poll_ms);
     }
     return NULL;
 }
@@ -370,11 +345,9 @@ wk_hook_sender *wk_hook_sender_start(const wk_config *cfg, wk_stats *stats, stru
     }
     h->cfg = cfg;
     h->stats = stats;
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
-    if (pthread_create(&h->thread, NULL, run, h) != 0) {
-        pthread_cond_destroy(&h->cv);
-        pthread_mutex_destroy(&h->mu);
+    ea_stop_init(&h->stop);
+    if (ea_thread_start(&h->thread, run, h) != 0) {
+        ea_stop_destroy(&h->stop);
         free(h);
         ea_err_set(err, EA_ERR_IO, "could not start the webhook thread");
         return NULL;
@@ -386,14 +359,10 @@ void wk_hook_sender_stop(wk_hook_sender *h)
 {
     if (h == NULL)
         return;
-    pthread_mutex_lock(&h->mu);
-    h->stop = true;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    ea_stop_request(&h->stop);
     pthread_join(h->thread, NULL);
     if (h->db != NULL)
         PQfinish(h->db);
-    pthread_cond_destroy(&h->cv);
-    pthread_mutex_destroy(&h->mu);
+    ea_stop_destroy(&h->stop);
     free(h);
 }

@@ -17,6 +17,7 @@
  */
 #include "recompute.h"
 #include "changefeed.h"
+#include "ea_thread.h"
 #include "ea_log.h"
 #include "ea_pg.h"
 #include "ea_rollup_backfill.h"
@@ -39,9 +40,7 @@ struct wk_recompute {
     PGconn *conn;
     bool runner; /* this connection holds RECOMPUTE_LOCK_KEY */
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
+    ea_stop stop;
 };
 
 typedef struct job {
@@ -50,29 +49,13 @@ typedef struct job {
     int64_t next_day, to_day;
 } job;
 
-static bool stopping(wk_recompute *r)
+/* The log subject of a job's lines: its metric, "<tenant>/<metric>" (ea_log.h); valid until the
+ * next call on this thread (the runner's). */
+static const char *job_subject(const job *j)
 {
-    pthread_mutex_lock(&r->mu);
-    bool s = r->stop;
-    pthread_mutex_unlock(&r->mu);
-    return s;
-}
-
-/* Sleeps ms, or less when stopped. */
-static void nap(wk_recompute *r, long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&r->mu);
-    while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT) {
-    }
-    pthread_mutex_unlock(&r->mu);
+    static _Thread_local char buf[EA_LOG_SUBJECT_MAX];
+    snprintf(buf, sizeof(buf), "%.40s/%.50s", j->tenant, j->metric);
+    return buf;
 }
 
 static void disconnect(wk_recompute *r)
@@ -120,7 +103,7 @@ static bool next_job(wk_recompute *r, job *j)
         "RETURNING id, tenant_id, metric, next_day::text, to_day::text",
         0, NULL, PGRES_TUPLES_OK, &err);
     if (res == NULL) {
-        ea_log_warn("recompute", "could not read the job queue: %s", err.message);
+        ea_log_warn("postgresql", "could not read the job queue: %s", err.message);
         return false;
     }
     bool found = PQntuples(res) == 1;
@@ -145,7 +128,7 @@ static bool job_update(wk_recompute *r, const job *j, const char *sql, const cha
     struct ea_err err = {0};
     PGresult *res = ea_pg_query(r->conn, sql, 3, p, PGRES_COMMAND_OK, &err);
     if (res == NULL) {
-        ea_log_warn("recompute", "job %lld: %s", j->id, err.message);
+        ea_log_warn(job_subject(j), "job %lld: %s", j->id, err.message);
         return false;
     }
     bool ok = strcmp(PQcmdTuples(res), "1") == 0;
@@ -159,7 +142,7 @@ static void job_end(wk_recompute *r, const job *j, const char *state, const char
                "UPDATE metric_recompute_jobs SET state = $2, error = $3, finished_at = now(), "
                "updated_at = now() WHERE id = $1::int8 AND state = 'running'",
                state, error);
-    ea_log_info("recompute", "job %lld (%s/%s): %s%s%s", j->id, j->tenant, j->metric, state,
+    ea_log_info(job_subject(j), "job %lld (%s/%s): %s%s%s", j->id, j->tenant, j->metric, state,
                 error != NULL ? ": " : "", error != NULL ? error : "");
 }
 
@@ -183,7 +166,7 @@ static void run_job(wk_recompute *r, job *j)
     ea_rollup_changes ch = {.a = a};
     bool finished = a != NULL;
     for (int64_t day = j->next_day; finished && day < j->to_day; day += EA_MS_PER_DAY) {
-        if (stopping(r)) {
+        if (ea_stop_requested(&r->stop)) {
             finished = false;
             break;
         }
@@ -205,11 +188,11 @@ static void run_job(wk_recompute *r, job *j)
             if (err.code == EA_ERR_INVALID) /* raw events incomplete: a smaller number never */
                 job_end(r, j, "failed", err.message);
             else if (err.code == EA_ERR_CONFLICT) /* renamed (the job moved with it: picked up */
-                ea_log_info("recompute", /* again) or deleted (superseded when picked up) */
+                ea_log_info(job_subject(j), /* again) or deleted (superseded when picked up) */
                             "job %lld (%s/%s): the definition changed; reading the job again",
                             j->id, j->tenant, j->metric);
             else
-                ea_log_warn("recompute", "job %lld (%s/%s) day %.10s: %s; retrying later", j->id,
+                ea_log_warn(job_subject(j), "job %lld (%s/%s) day %.10s: %s; retrying later", j->id,
                             j->tenant, j->metric, d, err.message);
             break;
         }
@@ -227,7 +210,7 @@ static void run_job(wk_recompute *r, job *j)
             break;
         }
         j->next_day = day + EA_MS_PER_DAY;
-        ea_log_debug("recompute", "job %lld (%s/%s) day %.10s: %lld events, %lld rows", j->id,
+        ea_log_debug(job_subject(j), "job %lld (%s/%s) day %.10s: %lld events, %lld rows", j->id,
                      j->tenant, j->metric, d, st.events, st.rows.rows);
     }
     if (finished)
@@ -240,15 +223,15 @@ static void run_job(wk_recompute *r, job *j)
 static void *run(void *arg)
 {
     wk_recompute *r = arg;
-    while (!stopping(r)) {
+    while (!ea_stop_requested(&r->stop)) {
         job j;
         if (!become_runner(r) || !next_job(r, &j)) {
-            nap(r, r->cfg->recompute_poll_ms);
+            ea_stop_nap(&r->stop, r->cfg->recompute_poll_ms);
             continue;
         }
         run_job(r, &j);
         if (r->conn != NULL && ea_pg_is_broken(r->conn))
-            nap(r, r->cfg->recompute_poll_ms);
+            ea_stop_nap(&r->stop, r->cfg->recompute_poll_ms);
     }
     disconnect(r);
     return NULL;
@@ -264,11 +247,9 @@ wk_recompute *wk_recompute_start(const wk_config *cfg, wk_stats *stats, struct e
     }
     r->cfg = cfg;
     r->stats = stats;
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    if (pthread_create(&r->thread, NULL, run, r) != 0) {
-        pthread_cond_destroy(&r->cv);
-        pthread_mutex_destroy(&r->mu);
+    ea_stop_init(&r->stop);
+    if (ea_thread_start(&r->thread, run, r) != 0) {
+        ea_stop_destroy(&r->stop);
         wk_feed_free(r->feed);
         free(r);
         ea_err_set(err, EA_ERR_IO, "could not start the recompute thread");
@@ -281,13 +262,9 @@ void wk_recompute_stop(wk_recompute *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    ea_stop_request(&r->stop);
     pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    ea_stop_destroy(&r->stop);
     wk_feed_free(r->feed);
     free(r);
 }
