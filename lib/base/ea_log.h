@@ -6,7 +6,7 @@
  *   an HTTP request      its id (ea_http_request_id, sent back as X-Request-Id)
  *   Kafka                "p3@1200" partition 3 offset 1200, "p3" a partition (ea_log_subject_part),
  *                        a batch "p0@100-199,p2@5-9" (the worker's wk_batch_subject)
- *   WebSocket            "ws-<peer>" a connection, "ws-<peer>/<subscription id>" a subscription
+ *   WebSocket            "ws-<peer>" a connection; a change-feed re-read: its metric
  *   an alert             "alert-42"; a webhook delivery "alert-42/<firing id>"
  *   a metric, a tenant   "<tenant>/<metric>", "<tenant>"; an API key "key-<key id>" (ids are
  * public) process-wide state   the resource ("postgresql", "redis", "kafka", "oidc") or the phase

@@ -18,14 +18,14 @@ PGconn *gql_app_db(gql_app *app)
         return app->db;
     struct ea_err err;
     if (ea_pg_reuse(&app->db, app->database_url, &err) == NULL) {
-        ea_log_warn("db", "%s", err.message);
+        ea_log_warn("postgresql", "%s", err.message);
         snprintf(app->db_error, sizeof(app->db_error), "%s", err.message);
         return NULL;
     }
     app->db_error[0] = '\0';
     /* bucket times are computed and printed in UTC whatever the server's default */
     if (ea_pg_exec(app->db, "SET TIME ZONE 'UTC'", &err) != EA_OK)
-        ea_log_warn("db", "%s", err.message);
+        ea_log_warn("postgresql", "%s", err.message);
     return app->db;
 }
 
@@ -61,7 +61,7 @@ bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant,
                                   " AND tenant_id = $3",
                                   3, params, PGRES_TUPLES_OK, &err);
         if (r == NULL) {
-            ea_log_warn("auth", "%s", err.message);
+            ea_log_warn("postgresql", "%s", err.message);
             return false;
         }
         unsigned have = 0;
@@ -102,7 +102,7 @@ int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out)
                               " WHERE m.issuer = $1 AND m.subject = $2 ORDER BY t.id",
                               2, params, PGRES_TUPLES_OK, &err);
     if (r == NULL) {
-        ea_log_warn("auth", "%s", err.message);
+        ea_log_warn("postgresql", "%s", err.message);
         return -1;
     }
     json_t *tenants = json_array();

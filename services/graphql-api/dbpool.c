@@ -49,13 +49,13 @@ static PGconn *thread_db(thread_ctx *t)
     struct ea_err err;
     if (ea_pg_reuse(&t->db, t->url, &err) == NULL) {
         if (!t->down_logged)
-            ea_log_warn("db", "%s", err.message);
+            ea_log_warn("postgresql", "%s", err.message);
         t->down_logged = true;
         return NULL;
     }
     t->down_logged = false;
     if (ea_pg_exec(t->db, "SET TIME ZONE 'UTC'", &err) != EA_OK)
-        ea_log_warn("db", "%s", err.message);
+        ea_log_warn("postgresql", "%s", err.message);
     return t->db;
 }
 

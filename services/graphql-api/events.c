@@ -86,15 +86,15 @@ int gql_resolve_events(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *
         ea_pg_exec(c, "SET LOCAL statement_timeout = " EVENTS_TIMEOUT, &e) != EA_OK ||
         (names = ea_pg_query(c, names_sql, 1, params, PGRES_TUPLES_OK, &e)) == NULL ||
         (props = ea_pg_query(c, props_sql, 1, params, PGRES_TUPLES_OK, &e)) == NULL) {
-        ea_log_error("graphql", "events of %s: %s", tenant, e.message);
+        ea_log_error(tenant, "events of %s: %s", tenant, e.message);
         PQclear(names);
         struct ea_err e2;
         if (ea_pg_exec(c, "ROLLBACK", &e2) != EA_OK)
-            ea_log_warn("graphql", "%s", e2.message); /* a broken connection is reopened */
+            ea_log_warn("postgresql", "%s", e2.message); /* a broken connection is reopened */
         return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read the events");
     }
     if (ea_pg_exec(c, "COMMIT", &e) != EA_OK)
-        ea_log_warn("graphql", "%s", e.message); /* read only: nothing is lost */
+        ea_log_warn("postgresql", "%s", e.message); /* read only: nothing is lost */
 
     /* one object per name, properties attached in the sample's order (most seen first) */
     json_t *list = json_array(), *by_name = json_object();

@@ -248,7 +248,7 @@ static bool worker_ensure(struct gql_login *lg)
         h2o_multithread_register_receiver(lg->queue, &lg->receiver, on_results);
     }
     if (pthread_create(&lg->thread, NULL, worker_main, lg) != 0) {
-        ea_log_error("login", "could not start the login worker thread");
+        ea_log_error("startup", "could not start the login worker thread");
         return false;
     }
     lg->thread_started = true;
@@ -412,7 +412,7 @@ static int on_login(void *ud, h2o_req_t *req)
                                           5, params, PGRES_COMMAND_OK, &err);
     if (r == NULL) {
         if (c != NULL)
-            ea_log_error("login", "%s", err.message);
+            ea_log_error(ea_http_request_id(req), "%s", err.message);
         job_free(j);
         refuse(lg, req, 503, "unavailable", "could not start the login: database unavailable");
         return 0;
@@ -433,7 +433,7 @@ static void finish_login(struct gql_login *lg, struct job *j)
 {
     h2o_req_t *req = j->req;
     if (j->rc != EA_OK) {
-        ea_log_warn("login", "%s", j->err.message);
+        ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
         refuse(lg, req, 502, "issuer_unavailable",
                "could not reach the identity provider; try again later");
         return;
@@ -473,7 +473,7 @@ static int on_callback(void *ud, h2o_req_t *req)
     char *state = query_param(req, "state"), *code = query_param(req, "code");
     struct job *j = NULL;
     if (error != NULL) {
-        ea_log_info("login", "the issuer refused the login: %.100s", error);
+        ea_log_info(ea_http_request_id(req), "the issuer refused the login: %.100s", error);
         refuse(lg, req, 401, "login_refused", "the identity provider did not sign you in");
         goto out;
     }
@@ -482,7 +482,8 @@ static int on_callback(void *ud, h2o_req_t *req)
         goto out;
     }
     if (!state_matches_cookie(req, state)) {
-        ea_log_warn("login", "callback refused: state does not match this browser's login");
+        ea_log_warn(ea_http_request_id(req),
+                    "callback refused: state does not match this browser's login");
         refuse(lg, req, 400, "bad_state", "this login was not started by this browser");
         goto out;
     }
@@ -501,13 +502,13 @@ static int on_callback(void *ud, h2o_req_t *req)
                               " RETURNING nonce, code_verifier, return_to, expires_at > now()",
                               1, params, PGRES_TUPLES_OK, &err);
     if (r == NULL) {
-        ea_log_error("login", "%s", err.message);
+        ea_log_error(ea_http_request_id(req), "%s", err.message);
         refuse(lg, req, 503, "unavailable", "database unavailable");
         goto out;
     }
     if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 3), "t") != 0) {
         PQclear(r);
-        ea_log_warn("login", "callback refused: unknown, used or expired state");
+        ea_log_warn(ea_http_request_id(req), "callback refused: unknown, used or expired state");
         refuse(lg, req, 400, "bad_state", "unknown, expired or already used login");
         goto out;
     }
@@ -539,19 +540,19 @@ static void finish_callback(struct gql_login *lg, struct job *j)
     h2o_req_t *req = j->req;
     gql_app *app = lg->app;
     if (j->rc == EA_ERR_AUTH) {
-        ea_log_warn("login", "%s", j->err.message);
+        ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
         refuse(lg, req, 401, "login_failed", "the identity provider refused the code");
         return;
     }
     if (j->rc != EA_OK) {
-        ea_log_warn("login", "%s", j->err.message);
+        ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
         refuse(lg, req, 502, "issuer_unavailable",
                "could not reach the identity provider; try again later");
         return;
     }
     if (j->verdict != GQL_IDTOKEN_OK) {
         const char *why = gql_idtoken_verdict_name(j->verdict);
-        ea_log_warn("login", "id token refused: %s", why);
+        ea_log_warn(ea_http_request_id(req), "id token refused: %s", why);
         char msg[128];
         snprintf(msg, sizeof(msg), "the ID token was refused (%s)", why);
         refuse(lg, req, 401, "bad_id_token", msg);
@@ -567,11 +568,11 @@ static void finish_callback(struct gql_login *lg, struct job *j)
         gql_session_create(c, app->cfg->session_secret, uid, app->cfg->session_ttl_s, cookie,
                            &err) != EA_OK) {
         if (c != NULL)
-            ea_log_error("login", "%s", err.message);
+            ea_log_error(ea_http_request_id(req), "%s", err.message);
         refuse(lg, req, 503, "unavailable", "could not create the session: database unavailable");
         return;
     }
-    ea_log_info("login", "user %lld signed in", uid);
+    ea_log_info(ea_http_request_id(req), "user %lld signed in", uid);
     clear_login_cookie(lg, req);
     add_cookie(req, GQL_SESSION_COOKIE, cookie, "/", app->cfg->session_ttl_s, lg->secure);
     OPENSSL_cleanse(cookie, sizeof(cookie));

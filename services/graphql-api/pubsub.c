@@ -87,7 +87,7 @@ static void bump_generations(ea_redis *cmd, const char *msg, size_t len)
         freeReplyObject(r);
     }
     if (tenant == NULL)
-        ea_log_warn("pubsub", "change message without a tenant ignored");
+        ea_log_warn("redis", "change message without a tenant ignored");
     json_decref(seen);
     json_decref(m);
 }
@@ -141,7 +141,7 @@ static int session(gql_pubsub *p)
     if (e == NULL)
         goto out;
     freeReplyObject(e);
-    ea_log_info("pubsub", "subscribed to %s and %s", p->changes, p->alerts);
+    ea_log_info("redis", "subscribed to %s and %s", p->changes, p->alerts);
     p->down_logged = false;
     for (;;) {
         redisReply *r;
@@ -158,7 +158,7 @@ static int session(gql_pubsub *p)
             const char *msg = r->element[2]->str;
             uint32_t len = (uint32_t)r->element[2]->len;
             if (len > MAX_MSG) {
-                ea_log_warn("pubsub", "message of %u bytes dropped", len);
+                ea_log_warn("redis", "message of %u bytes dropped", len);
             } else {
                 if (!alert)
                     bump_generations(cmd, msg, len);
@@ -182,7 +182,7 @@ static int session(gql_pubsub *p)
     }
 out:
     if (rc < 0 && !p->down_logged) {
-        ea_log_warn("pubsub", "%s; retrying every second", err.message);
+        ea_log_warn("redis", "%s; retrying every second", err.message);
         p->down_logged = true;
     }
     ea_redis_free(sub);

@@ -81,7 +81,7 @@ static PGconn *db_or_fail(const ea_gql_field_ctx *ctx, ea_gql_error *err)
 
 static int db_fail(ea_gql_error *err, const struct ea_err *e)
 {
-    ea_log_error("graphql", "%s", e->message);
+    ea_log_error("postgresql", "%s", e->message);
     return fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
 }
 
@@ -104,7 +104,7 @@ static int catalog_fail(ea_gql_error *err, const struct ea_err *e)
         code = "SERVICE_UNAVAILABLE";
         break;
     default:
-        ea_log_error("graphql", "%s (%s)", e->message, e->detail);
+        ea_log_error("postgresql", "%s (%s)", e->message, e->detail);
         break;
     }
     return fail(err, code, "%s", e->message);

@@ -22,6 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The log subject of a series' lines: its metric, "<tenant>/<metric>" (ea_log.h); valid until the
+ * next call on this thread. */
+static const char *series_subject(const gql_series_req *q)
+{
+    static _Thread_local char buf[EA_LOG_SUBJECT_MAX];
+    snprintf(buf, sizeof(buf), "%.40s/%.50s", q->tenant, q->name);
+    return buf;
+}
+
 int gql_fail(ea_gql_error *err, const char *code, const char *fmt, const char *arg)
 {
     snprintf(err->code, sizeof(err->code), "%s", code);
@@ -180,7 +189,7 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
     if (def == NULL) {
         if (strcmp(e.sqlstate, "22023") == 0)
             return gql_fail(err, "BAD_USER_INPUT", "unknown time zone \"%s\"", q->tz);
-        ea_log_error("graphql", "%s", e.message);
+        ea_log_error(series_subject(q), "%s", e.message);
         return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
     }
     char aggregation[16] = "count";
@@ -269,7 +278,7 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
     free(groups);
     free(filter_text);
     if (r == NULL) {
-        ea_log_error("graphql", "%s", e.message);
+        ea_log_error(series_subject(q), "%s", e.message);
         return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
     }
     ea_catalog_agg agg = aggregation_of(aggregation);
@@ -282,7 +291,8 @@ static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql
         if (!append_point(list, r, row, bms, agg)) {
             json_decref(list);
             PQclear(r);
-            ea_log_error("graphql", "invalid hll sketch in %s for metric %s", table, q->name);
+            ea_log_error(series_subject(q), "invalid hll sketch in %s for metric %s", table,
+                         q->name);
             return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
         }
     }
@@ -353,7 +363,7 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
             snprintf(msg, sizeof(msg), "%s%s%s", m, e.hint[0] ? "; " : "", e.hint);
             return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
         }
-        ea_log_error("graphql", "%s", e.message);
+        ea_log_error(series_subject(q), "%s", e.message);
         return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
     }
     json_t *list = json_array();
@@ -362,7 +372,7 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
         if (!append_point(list, r, row, strtoll(PQgetvalue(r, row, 0), NULL, 10), agg)) {
             json_decref(list);
             PQclear(r);
-            ea_log_error("graphql", "invalid hll sketch for metric %s", q->name);
+            ea_log_error(series_subject(q), "invalid hll sketch for metric %s", q->name);
             return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
         }
     }

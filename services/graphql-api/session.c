@@ -196,7 +196,7 @@ int gql_session_principal(gql_app *app, const char *cookie, size_t clen, gql_pri
                                   " WHERE s.id_hash = decode($1, 'hex') AND s.expires_at > now()",
                                   1, params, PGRES_TUPLES_OK, &err);
         if (r == NULL) {
-            ea_log_warn("auth", "%s", err.message);
+            ea_log_warn("postgresql", "%s", err.message);
             return 3;
         }
         if (PQntuples(r) == 1) {
@@ -237,7 +237,7 @@ void gql_session_destroy(gql_app *app, const char *cookie, size_t clen)
         PGresult *r = ea_pg_query(c, "DELETE FROM sessions WHERE id_hash = decode($1, 'hex')", 1,
                                   params, PGRES_COMMAND_OK, &err);
         if (r == NULL)
-            ea_log_warn("auth", "%s", err.message);
+            ea_log_warn("postgresql", "%s", err.message);
         PQclear(r);
     }
 }

@@ -94,7 +94,7 @@ static int on_static(void *ud, h2o_req_t *req)
                        asset ? "public, max-age=31536000, immutable" : "no-cache");
     gql_headers_set(req, asset ? GQL_HEADERS_ASSET : GQL_HEADERS_DASHBOARD); /* nosniff, CSP */
     if (h2o_file_send(req, 200, "OK", file, mime_of(st, file), 0) != 0) {
-        ea_log_warn("static", "could not open %s", file);
+        ea_log_warn(file, "could not open %s", file);
         ea_http_send_error(req, 404, "not_found", "no such file");
     }
     return 0;

@@ -120,7 +120,7 @@ void gql_ws_send_close(ws_conn *c, int code, const char *reason)
 static void on_close_deadline(h2o_timeout_entry_t *entry)
 {
     ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, close_timer, entry);
-    ea_log_debug("ws", "client %s did not answer the close frame: dropping it", c->peer);
+    ea_log_debug(c->log_subject, "client %s did not answer the close frame: dropping it", c->peer);
     c->srv->stats.dropped_unanswered_close++;
     conn_drop(c);
 }
@@ -153,7 +153,7 @@ void gql_ws_send_text(ws_conn *c, const char *s, size_t len)
         return;
     if (wslay_event_get_queued_msg_length(c->wc->ws_ctx) + len >
         (size_t)c->srv->app->cfg->ws_max_queued) {
-        ea_log_warn("ws", "client does not read: dropping it with %zu bytes queued",
+        ea_log_warn(c->log_subject, "client does not read: dropping it with %zu bytes queued",
                     wslay_event_get_queued_msg_length(c->wc->ws_ctx));
         gql_ws_send_close(c, 1013, "Client too slow");
         c->abort = true;
@@ -523,6 +523,7 @@ int gql_ws_upgrade(gql_ws_server *s, h2o_req_t *req, const char *client_key)
         return 0;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    snprintf(c->log_subject, sizeof(c->log_subject), "ws-%s", c->peer);
     const h2o_iovec_t *proto = ea_http_header(req, "sec-websocket-protocol", NULL);
     bool ok = offers_protocol(proto);
     const h2o_iovec_t *cookie = ea_http_header(req, "cookie", NULL);
@@ -638,7 +639,7 @@ static void session_done(gql_dbjob *j, bool stopping)
     if (!stopping)
         s->session_check_running = false;
     if (!stopping && sj->alive == NULL)
-        ea_log_warn("ws", "could not re-check signed-in sockets: %s", sj->error);
+        ea_log_warn("postgresql", "could not re-check signed-in sockets: %s", sj->error);
     for (ws_conn *c = stopping || sj->alive == NULL ? NULL : s->conns, *next; c != NULL; c = next) {
         next = c->next;
         const char *h = c->who.session;
@@ -729,7 +730,7 @@ gql_ws_server *gql_ws_new(gql_app *app, h2o_loop_t *loop)
     s->db = gql_dbpool_new(loop, app->database_url, 65536, &err);
     s->feed = s->db != NULL ? gql_wsfeed_new(s) : NULL;
     if (s->feed == NULL) {
-        ea_log_error("ws", "%s", s->db == NULL ? err.message : "out of memory");
+        ea_log_error("startup", "%s", s->db == NULL ? err.message : "out of memory");
         gql_dbpool_free(s->db);
         free(s);
         return NULL;

@@ -51,6 +51,7 @@ typedef struct ws_conn {
     gql_principal recheck_who; /* what a key re-check found (the socket keeps `who`) */
     char subject[160];         /* who, for the rate limit and the per-principal cap (once acked) */
     char peer[64];             /* the client's address, for the per-address cap */
+    char log_subject[80];      /* "ws-<peer>": what this connection's log lines are about */
     h2o_timeout_entry_t init_timer;
     h2o_timeout_entry_t close_timer; /* invariant 5 */
     ws_sub *subs;

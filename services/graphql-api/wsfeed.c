@@ -316,7 +316,8 @@ static void reread_done(gql_dbjob *j, bool stopping)
             deliver(f, fk, r->changes, r->points);
         } else {
             f->srv->stats.change_queries_failed++;
-            ea_log_warn("ws", "could not re-read %s for its subscriptions: %s", fk->name, r->error);
+            ea_log_warn(fk->name, "could not re-read %s for its subscriptions: %s", fk->name,
+                        r->error);
         }
         fk->in_flight = false;
     }
@@ -365,7 +366,8 @@ static void submit(ws_feed *f, feed_key *fk)
     r->j.done = reread_done;
     if (gql_dbpool_submit(f->srv->db, &r->j) != EA_OK) {
         if (!f->full_logged)
-            ea_log_warn("ws", "change re-reads queue full: %s waits for the next change", fk->name);
+            ea_log_warn(fk->name, "change re-reads queue full: %s waits for the next change",
+                        fk->name);
         f->full_logged = true;
         json_decref(r->args);
         free(r);
@@ -383,7 +385,7 @@ void gql_ws_on_change(gql_ws_server *s, const char *msg, size_t len)
     const char *tenant = json_string_value(json_object_get(m, "tenant"));
     const json_t *changes = json_object_get(m, "changes");
     if (tenant == NULL || !json_is_array(changes)) {
-        ea_log_warn("ws", "change message without tenant or changes ignored");
+        ea_log_warn("redis", "change message without tenant or changes ignored");
         json_decref(m);
         return;
     }
@@ -428,7 +430,7 @@ void gql_ws_on_alert(gql_ws_server *s, const char *msg, size_t len)
     json_t *m = json_loadb(msg, len, 0, &je);
     const char *tenant = json_string_value(json_object_get(m, "tenant"));
     if (tenant == NULL) {
-        ea_log_warn("ws", "alert message without tenant ignored");
+        ea_log_warn("redis", "alert message without tenant ignored");
         json_decref(m);
         return;
     }
