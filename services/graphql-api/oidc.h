@@ -3,8 +3,8 @@
  * from HTTP routing and sessions (login.c, session.c): base64url, PKCE (RFC 7636, S256), the
  * issuer's JWKS, ID-token verification (OIDC Core 3.1.3.7) and the three calls to the issuer
  * (discovery, token endpoint, JWKS) over libcurl. The verification functions are pure and
- * unit-tested (tests/unit/oidc/); the fetch functions block and run only on login.c's worker
- * thread, never on the event loop. Not for: sessions, cookies or users.
+ * unit-tested (tests/unit/gqlapi/test_oidc.c); the fetch functions block and run only on login.c's
+ * worker thread, never on the event loop. Not for: sessions, cookies or users.
  */
 #ifndef GQL_OIDC_H
 #define GQL_OIDC_H

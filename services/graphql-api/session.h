@@ -2,8 +2,9 @@
  * session.h — signed-in users' sessions for graphql-api: the session cookie (a random id and an
  * expiry, HMAC-SHA256-signed with SESSION_SECRET), its attributes, and the rows behind it
  * (users keyed by issuer + subject, sessions stored as SHA-256 of the id). The cookie codec is
- * pure and unit-tested (tests/unit/oidc/); the database functions run on the event loop thread
- * with the process's connection. Not for: the OIDC protocol (oidc.c) or routing (login.c).
+ * pure and unit-tested (tests/unit/gqlapi/test_oidc.c); the database functions run on the event
+ * loop thread with the process's connection. Not for: the OIDC protocol (oidc.c) or routing
+ * (login.c).
  */
 #ifndef GQL_SESSION_H
 #define GQL_SESSION_H
