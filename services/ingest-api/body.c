@@ -346,15 +346,6 @@ ingest_body_status ingest_body_events(json_t *root, int call, const char *tenant
     return INGEST_BODY_OK;
 }
 
-const char *ingest_body_key(const json_t *root, size_t *len)
-{
-    const json_t *k = json_is_object(root) ? json_object_get(root, "api_key") : NULL;
-    if (k == NULL)
-        return NULL;
-    *len = json_is_string(k) ? json_string_length(k) : 0;
-    return json_is_string(k) ? json_string_value(k) : "";
-}
-
 ingest_body_status ingest_body_parse(const char *body, size_t len, const char *tenant,
                                      int64_t received_ms, const ingest_limits *limits,
                                      ingest_batch *out, ingest_body_error *err)

@@ -60,11 +60,6 @@ typedef ingest_body_status (*ingest_adapt_fn)(json_t *root, int call, const char
                                               int64_t received_ms, const ingest_limits *limits,
                                               ingest_batch *out, ingest_body_error *err);
 
-/* A front door's "where is the key in the body" step: the key string borrowed from root, or NULL
- * when the body carries none (a present but non-string key is returned as "", which no key
- * matches). */
-typedef const char *(*ingest_body_key_fn)(const json_t *root, size_t *len);
-
 /* Parses body as JSON (duplicate keys refused). On INGEST_BODY_OK *root is a new reference; else
  * INGEST_BODY_INVALID_JSON or INGEST_BODY_TOO_DEEP with err->offset and err->message. */
 ingest_body_status ingest_body_load(const char *body, size_t len, json_t **root,
@@ -98,10 +93,6 @@ bool ingest_event_put_props(json_t *ev, const json_t *props);
 ingest_body_status ingest_body_events(json_t *root, int call, const char *tenant,
                                       int64_t received_ms, const ingest_limits *limits,
                                       ingest_batch *out, ingest_body_error *err);
-
-/* The key an /ingest body carries: "api_key" at the top level of an object body (the batch
- * envelope or a single event). An ingest_body_key_fn. */
-const char *ingest_body_key(const json_t *root, size_t *len);
 
 /* ingest_body_load + ingest_body_events, for tests and the fuzzer. */
 ingest_body_status ingest_body_parse(const char *body, size_t len, const char *tenant,

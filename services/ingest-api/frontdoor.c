@@ -8,9 +8,10 @@
  *   Content-Encoding     identity, or gzip inflated under INGEST_MAX_BODY (inflate.c: 413/400)
  *   key                  Authorization: Bearer <key> or Basic <key>: (Segment's write key as the
  *                        user name) — verified BEFORE the body is parsed, as /ingest always did;
- *                        without a header the body is parsed once and the door's body key taken
- *                        (api_key, writeKey), so that parse is the only work an unauthenticated
- *                        body can cause
+ *                        without a header the door's body key (api_key, writeKey, PostHog's
+ *                        token) is found by scanning the body's text (bodykey.c), never by
+ *                        parsing it: an unauthenticated body costs a scan, and the parse waits
+ *                        until the key is verified
  *   verification         ingest_auth.c: cache or worker pool, failed-attempt limit, scope,
  *                        the key's token bucket (401/403/429/503)
  *   browser rules        a browser key (ea_principal.origins) needs an Origin it lists (403) and
@@ -27,6 +28,7 @@
  * h2o frees the request, whether the client waited or not.
  */
 #include "frontdoor.h"
+#include "bodykey.h"
 #include "cors.h"
 #include "ea_log.h"
 #include "ea_time.h"
@@ -48,14 +50,14 @@ static const ingest_door doors[INGEST_SOURCE_N] = {
     [INGEST_SOURCE_INGEST] = {INGEST_SOURCE_INGEST,
                               "missing API key: send Authorization: Bearer <key> (or a browser "
                               "key as \"api_key\" in the body)",
-                              ingest_body_events, ingest_body_key, false, false},
+                              ingest_body_events, INGEST_BODYKEY_INGEST, false, false},
     [INGEST_SOURCE_SEGMENT] = {INGEST_SOURCE_SEGMENT,
                                "missing write key: send it as the HTTP Basic user name (or a "
                                "browser key as \"writeKey\" in the body)",
-                               ingest_segment_events, ingest_segment_key, false, true},
+                               ingest_segment_events, INGEST_BODYKEY_SEGMENT, false, true},
     [INGEST_SOURCE_POSTHOG] = {INGEST_SOURCE_POSTHOG,
                                "missing API key: send it as \"api_key\" in the body",
-                               ingest_posthog_events, ingest_posthog_key, true, true},
+                               ingest_posthog_events, INGEST_BODYKEY_POSTHOG, true, true},
 };
 
 struct door_req {
@@ -340,6 +342,32 @@ static bool parse_body(struct door_req *d)
     return false;
 }
 
+/* The key in a body sent without an Authorization header, found without parsing the body
+ * (bodykey.c). false when it answered: 400 for a body whose structure is broken (invalid_json
+ * with the byte offset, or too_deep) — the same codes the parse gives. */
+static bool body_key(struct door_req *d, const char **key, size_t *klen)
+{
+    size_t at;
+    switch (ingest_bodykey_scan(d->body, d->body_len, d->door->key_form, key, klen, &at)) {
+    case INGEST_BODYKEY_FOUND:
+        d->key_from_body = true;
+        return true;
+    case INGEST_BODYKEY_NONE:
+        *key = NULL; /* 401: missing key */
+        return true;
+    case INGEST_BODYKEY_TOO_DEEP:
+        ingest_door_error(d->req, d->door, 400, "too_deep",
+                          "maximum parsing depth reached near byte %zu", at);
+        return false;
+    default:
+        send_error(d->req, d->door, 400, "invalid_json",
+                   "invalid JSON: the body is not a well-formed JSON value (no API key could be "
+                   "read from it)",
+                   (long)at);
+        return false;
+    }
+}
+
 /* The key from Authorization: "Bearer <key>" or "Basic base64(<key>:<anything>)". Returns 1
  * with key and klen set (in req's pool), 0 when there is no Authorization header, -1 when it is
  * there but unusable (two headers, another scheme, bad base64). */
@@ -580,12 +608,8 @@ static int on_door(ingest_app *app, h2o_req_t *req, const ingest_door *door, int
                           "<base64 of key:>");
         return 0;
     }
-    if (hk == 0) {
-        if (!parse_body(d))
-            return 0;
-        key = door->body_key(d->root, &klen);
-        d->key_from_body = key != NULL;
-    }
+    if (hk == 0 && !body_key(d, &key, &klen))
+        return 0;
     ingest_auth_run(app, req, key, klen, door, authorized, d);
     return 0;
 }

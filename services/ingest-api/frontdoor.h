@@ -11,16 +11,17 @@
 #define INGEST_FRONTDOOR_H
 
 #include "body.h"
+#include "bodykey.h"
 #include "ea_http.h"
 #include "metrics.h"
 
 typedef struct ingest_app ingest_app;
 
 typedef struct ingest_door {
-    ingest_source source;        /* metrics label */
-    const char *missing_msg;     /* the 401 message when no key was sent */
-    ingest_adapt_fn adapt;       /* body → events */
-    ingest_body_key_fn body_key; /* where a browser (or PostHog) client puts the key */
+    ingest_source source;         /* metrics label */
+    const char *missing_msg;      /* the 401 message when no key was sent */
+    ingest_adapt_fn adapt;        /* body → events */
+    ingest_bodykey_form key_form; /* where a browser (or PostHog) client puts the key */
     /* PostHog's wire protocol has no other place for the key than the body: there, an
      * ingest-only secret key may travel in the body too (posthog-node). Elsewhere only a
      * browser key may. */

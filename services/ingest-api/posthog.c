@@ -15,23 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *ingest_posthog_key(const json_t *root, size_t *len)
-{
-    if (!json_is_object(root))
-        return NULL;
-    const json_t *k = json_object_get(root, "api_key");
-    if (k == NULL)
-        k = json_object_get(root, "token");
-    if (k == NULL && json_object_get(root, "batch") == NULL) {
-        const json_t *props = json_object_get(root, "properties");
-        k = json_is_object(props) ? json_object_get(props, "token") : NULL;
-    }
-    if (k == NULL)
-        return NULL;
-    *len = json_is_string(k) ? json_string_length(k) : 0;
-    return json_is_string(k) ? json_string_value(k) : "";
-}
-
 static bool event_build(const json_t *msg, const json_t *sent_at, const char *tenant,
                         int64_t received_ms, const ingest_limits *lim, ingest_event *e)
 {

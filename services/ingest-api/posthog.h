@@ -15,8 +15,4 @@ ingest_body_status ingest_posthog_events(json_t *root, int call, const char *ten
                                          int64_t received_ms, const ingest_limits *limits,
                                          ingest_batch *out, ingest_body_error *err);
 
-/* The project key of a PostHog body: "api_key" at the top level, else "token", else (a single
- * event) "properties"."token". An ingest_body_key_fn. */
-const char *ingest_posthog_key(const json_t *root, size_t *len);
-
 #endif

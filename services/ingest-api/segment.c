@@ -76,15 +76,6 @@ int ingest_segment_call_from_path(const char *rest, size_t len)
     return -1;
 }
 
-const char *ingest_segment_key(const json_t *root, size_t *len)
-{
-    const json_t *k = json_is_object(root) ? json_object_get(root, "writeKey") : NULL;
-    if (k == NULL)
-        return NULL;
-    *len = json_is_string(k) ? json_string_length(k) : 0;
-    return json_is_string(k) ? json_string_value(k) : "";
-}
-
 static bool scalar(const json_t *v)
 {
     return json_is_string(v) || json_is_number(v) || json_is_boolean(v);

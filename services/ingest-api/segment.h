@@ -28,7 +28,4 @@ ingest_body_status ingest_segment_events(json_t *root, int call, const char *ten
                                          int64_t received_ms, const ingest_limits *limits,
                                          ingest_batch *out, ingest_body_error *err);
 
-/* "writeKey" at the top level of the body (an ingest_body_key_fn). */
-const char *ingest_segment_key(const json_t *root, size_t *len);
-
 #endif

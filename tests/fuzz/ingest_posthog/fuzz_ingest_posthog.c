@@ -5,6 +5,7 @@
  * UB or more than the cap inflated); every accepted event must carry a key and a payload that is
  * valid JSON within the size limit, without the project key in its properties.
  */
+#include "bodykey.h"
 #include "inflate.h"
 #include "posthog.h"
 
@@ -34,6 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          .max_depth = 8,
                          .max_future_ms = 3600 * 1000,
                          .retention_days = 30};
+    const char *key;
+    size_t klen = 0, at;
+    ingest_bodykey_status ks =
+        ingest_bodykey_scan(body, blen, INGEST_BODYKEY_POSTHOG, &key, &klen, &at);
+    if ((ks == INGEST_BODYKEY_FOUND) != (key != NULL) || at > blen ||
+        (key != NULL && klen > 0 && (key < body || key + klen > body + blen)))
+        abort(); /* the key, when found, lies inside the body */
     json_t *root;
     ingest_body_error e;
     if (ingest_body_load(body, blen, &root, &e) != INGEST_BODY_OK) {
@@ -41,8 +49,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     free(plain);
-    size_t klen = 0;
-    (void)ingest_posthog_key(root, &klen);
     ingest_batch b;
     ingest_body_status st =
         ingest_posthog_events(root, 0, "fuzz", INT64_C(1764151200000), &lim, &b, &e);

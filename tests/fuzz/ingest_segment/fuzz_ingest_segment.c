@@ -6,6 +6,7 @@
  * into properties (a property named "writeKey" appears only when the client's own properties
  * or traits had one: that is its data).
  */
+#include "bodykey.h"
 #include "segment.h"
 
 #include <jansson.h>
@@ -31,14 +32,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          .max_depth = 8,
                          .max_future_ms = 3600 * 1000,
                          .retention_days = 30};
+    const char *key;
+    size_t klen = 0, at;
+    ingest_bodykey_status ks = ingest_bodykey_scan((const char *)data + 1, size - 1,
+                                                   INGEST_BODYKEY_SEGMENT, &key, &klen, &at);
+    if ((ks == INGEST_BODYKEY_FOUND) != (key != NULL) || at > size - 1 ||
+        (key != NULL && klen > 0 &&
+         (key < (const char *)data + 1 || key + klen > (const char *)data + size)))
+        abort(); /* the key, when found, lies inside the body */
     json_t *root;
     ingest_body_error e;
     if (ingest_body_load((const char *)data + 1, size - 1, &root, &e) != INGEST_BODY_OK)
         return 0;
-    size_t klen = 0;
-    const char *key = ingest_segment_key(root, &klen);
-    if (key != NULL && strlen(key) != klen && memchr(key, 0, klen) == NULL)
-        abort();
     bool user_wk = user_write_key(root);
     const json_t *list = json_object_get(root, "batch");
     for (size_t i = 0; json_is_array(list) && i < json_array_size(list); i++)

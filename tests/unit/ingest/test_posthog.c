@@ -102,27 +102,4 @@ static void test_refused(void)
     EA_CHECK(run("{\"batch\":[", &b) == INGEST_BODY_INVALID_JSON);
 }
 
-static void test_key(void)
-{
-    const char *cases[][2] = {
-        {"{\"api_key\":\"a\",\"token\":\"b\"}", "a"},
-        {"{\"token\":\"b\",\"batch\":[]}", "b"},
-        {"{\"event\":\"e\",\"properties\":{\"token\":\"c\"}}", "c"},
-        {"{\"api_key\":[1]}", ""},
-    };
-    for (size_t i = 0; i < 4; i++) {
-        json_error_t je;
-        json_t *r = json_loads(cases[i][0], 0, &je);
-        size_t len = 99;
-        EA_CHECK_STR(ingest_posthog_key(r, &len), cases[i][1]);
-        EA_CHECK(len == strlen(cases[i][1]));
-        json_decref(r);
-    }
-    json_error_t je;
-    json_t *r = json_loads("{\"batch\":[{\"properties\":{\"token\":\"c\"}}]}", 0, &je);
-    size_t len;
-    EA_CHECK(ingest_posthog_key(r, &len) == NULL);
-    json_decref(r);
-}
-
-EA_TEST_MAIN(EA_TEST(test_batch), EA_TEST(test_single), EA_TEST(test_refused), EA_TEST(test_key))
+EA_TEST_MAIN(EA_TEST(test_batch), EA_TEST(test_single), EA_TEST(test_refused))

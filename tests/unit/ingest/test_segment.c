@@ -172,22 +172,5 @@ static void test_refused(void)
     ingest_batch_free(&b);
 }
 
-static void test_key(void)
-{
-    json_error_t je;
-    json_t *r = json_loads("{\"writeKey\":\"ak_1\",\"batch\":[]}", 0, &je);
-    size_t len = 0;
-    EA_CHECK_STR(ingest_segment_key(r, &len), "ak_1");
-    EA_CHECK(len == 4);
-    json_decref(r);
-    r = json_loads("{\"writeKey\":5}", 0, &je);
-    EA_CHECK_STR(ingest_segment_key(r, &len), "");
-    EA_CHECK(len == 0);
-    json_decref(r);
-    r = json_loads("{\"event\":\"x\"}", 0, &je);
-    EA_CHECK(ingest_segment_key(r, &len) == NULL);
-    json_decref(r);
-}
-
 EA_TEST_MAIN(EA_TEST(test_paths), EA_TEST(test_track), EA_TEST(test_calls), EA_TEST(test_batch),
-             EA_TEST(test_refused), EA_TEST(test_key))
+             EA_TEST(test_refused))
