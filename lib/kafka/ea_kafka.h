@@ -24,6 +24,15 @@ typedef struct ea_kafka_security {
     const char *properties;     /* KAFKA_PROPERTIES: "name=value;name=value" for librdkafka */
 } ea_kafka_security;
 
+/* Where a program's Kafka is (KAFKA_BROKERS, else the first line of KAFKA_BOOTSTRAP_FILE), its
+ * events topic and the security settings: what ingest-api and the worker both read. */
+typedef struct ea_kafka_settings {
+    const char *brokers;        /* KAFKA_BROKERS; empty: read bootstrap_file */
+    const char *bootstrap_file; /* KAFKA_BOOTSTRAP_FILE (written by kafka-dev-broker) */
+    const char *topic;          /* KAFKA_TOPIC */
+    ea_kafka_security security; /* checked by ea_kafka_security_check after the load */
+} ea_kafka_settings;
+
 /* Config-table entries (lib/config) for the six variables, for a config struct `type` whose
  * member `field` is an ea_kafka_security: one home for their names, defaults and help. */
 /* `member.field` is an offsetof member designator, which cannot be parenthesized */
@@ -45,19 +54,20 @@ typedef struct ea_kafka_security {
 /* clang-format on */
 /* NOLINTEND(bugprone-macro-parentheses) */
 
-/* KAFKA_BROKERS, KAFKA_BOOTSTRAP_FILE, KAFKA_TOPIC and the security entries above, for a config
- * struct `type` with const char * members `brokers`, `file`, `topic` and an ea_kafka_security
- * `sec` (resolve the brokers with ea_kafka_resolve_brokers, check `sec` with
- * ea_kafka_security_check). */
+/* Every entry of an ea_kafka_settings (KAFKA_BROKERS, KAFKA_BOOTSTRAP_FILE, KAFKA_TOPIC and the
+ * security ones above), for a config struct `type` whose member `field` is one (resolve the
+ * brokers with ea_kafka_resolve_brokers, check the security with ea_kafka_security_check). */
 /* NOLINTBEGIN(bugprone-macro-parentheses) */
 /* clang-format off */
-#define EA_KAFKA_CONFIG_ENTRIES(type, brokers, file, topic, sec)                                   \
-    {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, offsetof(type, brokers),                              \
+#define EA_KAFKA_CONFIG_ENTRIES(type, field)                                                       \
+    {"KAFKA_BROKERS", EA_CFG_STR, "", 0, 0, offsetof(type, field.brokers),                        \
      "Kafka bootstrap servers; empty: read KAFKA_BOOTSTRAP_FILE"},                                 \
-    {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0, offsetof(type, file),     \
+    {"KAFKA_BOOTSTRAP_FILE", EA_CFG_STR, ".data/kafka.bootstrap", 0, 0,                           \
+     offsetof(type, field.bootstrap_file),                                                         \
      "file whose first line is the bootstrap list (written by kafka-dev-broker)"},                 \
-    {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, offsetof(type, topic), "the topic of events"},    \
-    EA_KAFKA_SECURITY_CONFIG_ENTRIES(type, sec)
+    {"KAFKA_TOPIC", EA_CFG_STR, "events", 0, 0, offsetof(type, field.topic),                      \
+     "the topic of events"},                                                                       \
+    EA_KAFKA_SECURITY_CONFIG_ENTRIES(type, field.security)
 /* clang-format on */
 /* NOLINTEND(bugprone-macro-parentheses) */
 

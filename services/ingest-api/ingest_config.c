@@ -15,8 +15,7 @@ static const ea_config_entry table[] = {
     {"INGEST_HOST", EA_CFG_STR, "127.0.0.1", 0, 0, OFF(listen_host), "listen address"},
     EA_PG_CONFIG_ENTRY(ingest_config, database_url, "API key lookups, browser keys' origins"),
     EA_REDIS_CONFIG_ENTRIES(ingest_config, redis_url, redis_ca_file, "rate limits"),
-    EA_KAFKA_CONFIG_ENTRIES(ingest_config, kafka_brokers, kafka_bootstrap_file, kafka_topic,
-                            kafka_sec),
+    EA_KAFKA_CONFIG_ENTRIES(ingest_config, kafka),
     {"INGEST_MAX_BODY", EA_CFG_INT, "1048576", 1024, 64 * 1024 * 1024, OFF(max_body),
      "max request body bytes"},
     EA_HTTP_CONN_CONFIG_ENTRIES("INGEST", ingest_config, conns),
@@ -54,7 +53,7 @@ ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err)
     if (rc == EA_OK)
         rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err);
     if (rc == EA_OK)
-        rc = ea_kafka_security_check(&cfg->kafka_sec, err);
+        rc = ea_kafka_security_check(&cfg->kafka.security, err);
     return rc;
 }
 

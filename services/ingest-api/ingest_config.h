@@ -20,18 +20,15 @@ typedef struct ingest_config {
     const char *database_url;
     const char *redis_url;
     const char *redis_ca_file;
-    ea_redis_url redis; /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
-    const char *kafka_brokers;
-    const char *kafka_bootstrap_file;
-    const char *kafka_topic;
-    ea_kafka_security kafka_sec; /* KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, ... (checked by load) */
-    long max_body;               /* bytes per request body */
-    long max_event;              /* bytes per serialized event */
-    long max_batch;              /* events per request */
-    long max_depth;              /* JSON nesting depth of one event */
-    long max_future_s;           /* timestamps at most this far ahead of now */
-    long retention_days;         /* timestamps at most this old (raw-event retention) */
-    long produce_timeout_ms;     /* librdkafka message.timeout.ms: bound on waiting for acks */
+    ea_redis_url redis;      /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
+    ea_kafka_settings kafka; /* KAFKA_*: brokers, topic, security (checked by load) */
+    long max_body;           /* bytes per request body */
+    long max_event;          /* bytes per serialized event */
+    long max_batch;          /* events per request */
+    long max_depth;          /* JSON nesting depth of one event */
+    long max_future_s;       /* timestamps at most this far ahead of now */
+    long retention_days;     /* timestamps at most this old (raw-event retention) */
+    long produce_timeout_ms; /* librdkafka message.timeout.ms: bound on waiting for acks */
     long linger_ms;
     long key_cache_ttl_s;       /* verified keys are trusted this long; revocation delay bound */
     ea_keyauth_settings auth;   /* AUTH_*: verifier threads, queue, failed-attempt limits */

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     ea_log_init("ingest-api", ea_log_level_parse(cfg.log_level));
 
     char brokers[1024];
-    if (ea_kafka_resolve_brokers(cfg.kafka_brokers, cfg.kafka_bootstrap_file, brokers,
+    if (ea_kafka_resolve_brokers(cfg.kafka.brokers, cfg.kafka.bootstrap_file, brokers,
                                  sizeof(brokers), &err) != EA_OK) {
         ea_log_error("startup", "%s", err.message);
         return 1;
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ea_log_info("startup", "listening on %s:%ld, kafka %s topic %s", cfg.listen_host, cfg.port,
-                brokers, cfg.kafka_topic);
+                brokers, cfg.kafka.topic);
 
     while (!ea_http_stopping(srv) || ingest_stats.inflight > 0 || app.auth_waiting > 0) {
         ea_http_run_once(srv, 100);

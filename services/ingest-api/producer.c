@@ -53,7 +53,7 @@ ingest_producer *ingest_producer_new(const ingest_config *cfg, const char *broke
     char linger[32], timeout[32], errstr[256];
     snprintf(linger, sizeof(linger), "%ld", cfg->linger_ms);
     snprintf(timeout, sizeof(timeout), "%ld", cfg->produce_timeout_ms);
-    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ingest-api", &cfg->kafka_sec, err);
+    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ingest-api", &cfg->kafka.security, err);
     if (conf == NULL)
         goto fail;
     if (ea_kafka_conf_set(conf, "enable.idempotence", "true", err) != EA_OK ||
@@ -73,7 +73,7 @@ ingest_producer *ingest_producer_new(const ingest_config *cfg, const char *broke
         ea_err_set(err, EA_ERR_KAFKA, "could not create kafka producer: %s", errstr);
         goto fail;
     }
-    p->topic = rd_kafka_topic_new(p->rk, cfg->kafka_topic, NULL);
+    p->topic = rd_kafka_topic_new(p->rk, cfg->kafka.topic, NULL);
     if (pipe2(p->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
         ea_err_set(err, EA_ERR_IO, "could not create pipe");
         goto fail;

@@ -34,7 +34,7 @@ ea_rc wk_closer_idle_watermarks(wk_closer *cl, PGconn *c, wk_pstate *st, size_t 
         snprintf(part, sizeof(part), "%d", p->partition);
         snprintf(gen, sizeof(gen), "%lld", (long long)p->generation);
         ea_time_format_iso8601(now_ms - allowed, wm);
-        const char *params[5] = {cl->cfg->group_id, cl->cfg->kafka_topic, part, wm, gen};
+        const char *params[5] = {cl->cfg->group_id, cl->cfg->kafka.topic, part, wm, gen};
         PGresult *res = ea_pg_query(
             c,
             "UPDATE consumer_offsets SET watermark = GREATEST(watermark, $4::timestamptz), "
@@ -117,7 +117,7 @@ ea_rc wk_closer_close_buckets(wk_closer *cl, PGconn *c, ea_pg_params *pp, struct
     uint64_t closed = 0;
     ea_rc rc = a == NULL ? ea_err_set(err, EA_ERR_NOMEM, "out of memory") : EA_OK;
     if (rc == EA_OK)
-        rc = ea_rollup_group_watermark(c, cl->cfg->group_id, cl->cfg->kafka_topic, &wm, err);
+        rc = ea_rollup_group_watermark(c, cl->cfg->group_id, cl->cfg->kafka.topic, &wm, err);
     if (rc != EA_OK || wm == INT64_MIN || wm <= cl->closed_through_ms)
         goto out;
     /* closing and the alerts it fires commit together (10): an alert is recorded exactly when

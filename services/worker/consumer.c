@@ -56,7 +56,7 @@ static wk_pstate *find_st(wk_consumer *c, int32_t partition)
 static void pause_partition(wk_consumer *c, int32_t partition)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, c->cfg->kafka_topic, partition);
+    rd_kafka_topic_partition_list_add(l, c->cfg->kafka.topic, partition);
     rd_kafka_pause_partitions(c->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -139,7 +139,7 @@ static void check_log_reset(wk_consumer *c, wk_pstate *st)
 {
     int64_t lo = 0, hi = 0;
     rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(c->rk, c->cfg->kafka_topic, st->partition, &lo, &hi, 5000);
+        rd_kafka_query_watermark_offsets(c->rk, c->cfg->kafka.topic, st->partition, &lo, &hi, 5000);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR || st->next_offset <= hi)
         return;
     char subj[EA_LOG_SUBJECT_MAX];
@@ -242,7 +242,7 @@ wk_consumer *wk_consumer_new(const wk_config *cfg, const char *brokers, wk_sink 
             goto fail;
         }
     }
-    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ea-worker", &cfg->kafka_sec, err);
+    rd_kafka_conf_t *conf = ea_kafka_conf_new(brokers, "ea-worker", &cfg->kafka.security, err);
     if (conf == NULL)
         goto fail;
     char session[24], poll[24];
@@ -349,7 +349,7 @@ static void periodic(wk_consumer *c, int64_t now)
     settle(c); /* the sink is the committer's while a batch is in flight */
     for (size_t i = 0; i < c->nst; i++) {
         int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(c->rk, c->cfg->kafka_topic, c->st[i].partition, &lo,
+        if (rd_kafka_get_watermark_offsets(c->rk, c->cfg->kafka.topic, c->st[i].partition, &lo,
                                            &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             hi >= 0)
             c->st[i].broker_high = hi;
@@ -383,7 +383,7 @@ static void periodic(wk_consumer *c, int64_t now)
         check_log_reset(c, &fresh);
         *p = fresh;
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, c->cfg->kafka_topic, p->partition)->offset =
+        rd_kafka_topic_partition_list_add(l, c->cfg->kafka.topic, p->partition)->offset =
             p->next_offset;
         rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 5000);
         if (e != NULL) {
@@ -422,15 +422,15 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
     }
     c->next_maint_ms = ea_time_now_ms() + c->cfg->maintenance_interval_s * 1000;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, c->cfg->kafka_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, c->cfg->kafka.topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ea_log_error("kafka", "could not subscribe to %s: %s", c->cfg->kafka_topic,
+        ea_log_error("kafka", "could not subscribe to %s: %s", c->cfg->kafka.topic,
                      rd_kafka_err2str(e));
         return EA_ERR_KAFKA;
     }
-    ea_log_info("kafka", "subscribed to %s as group %s", c->cfg->kafka_topic, c->cfg->group_id);
+    ea_log_info("kafka", "subscribed to %s as group %s", c->cfg->kafka.topic, c->cfg->group_id);
     char why[512];
     if (ea_kafka_error_last(why, sizeof(why))) /* an error met while connecting says more */
         wk_stats_set_unready(c->stats, WK_READY_KAFKA, why);

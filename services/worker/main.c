@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     ea_log_init("worker", ea_log_level_parse(cfg.log_level));
 
     char brokers[4096];
-    if (ea_kafka_resolve_brokers(cfg.kafka_brokers, cfg.kafka_bootstrap_file, brokers,
+    if (ea_kafka_resolve_brokers(cfg.kafka.brokers, cfg.kafka.bootstrap_file, brokers,
                                  sizeof(brokers), &err) != EA_OK) {
         ea_log_error("startup", "%s", err.message);
         return 2;
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         goto out;
     }
     ea_log_info("startup", "worker starting: brokers %s, topic %s, port %ld, raw events %s",
-                brokers, cfg.kafka_topic, cfg.http_port, cfg.store_raw ? "on" : "off");
+                brokers, cfg.kafka.topic, cfg.http_port, cfg.store_raw ? "on" : "off");
     rc = wk_consumer_run(consumer, &stop_flag) == EA_OK ? 0 : 1;
     ea_log_info("shutdown", "worker stopped");
 out:

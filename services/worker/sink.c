@@ -272,7 +272,7 @@ ea_rc wk_sink_claim(wk_sink *s, int32_t partition, wk_pstate *st, struct ea_err 
 {
     ea_pg_params_reset(s->pp);
     ea_pg_params_text(s->pp, s->cfg->group_id);
-    ea_pg_params_text(s->pp, s->cfg->kafka_topic);
+    ea_pg_params_text(s->pp, s->cfg->kafka.topic);
     ea_pg_params_i64(s->pp, partition);
     PGresult *res = ea_pg_params_exec(
         s->conn,
@@ -303,7 +303,7 @@ ea_rc wk_sink_rewind(wk_sink *s, wk_pstate *st, int64_t offset, struct ea_err *e
 {
     ea_pg_params_reset(s->pp);
     ea_pg_params_text(s->pp, s->cfg->group_id);
-    ea_pg_params_text(s->pp, s->cfg->kafka_topic);
+    ea_pg_params_text(s->pp, s->cfg->kafka.topic);
     ea_pg_params_i64(s->pp, st->partition);
     ea_pg_params_i64(s->pp, offset);
     ea_pg_params_i64(s->pp, st->generation);
@@ -344,7 +344,7 @@ static ea_rc read_positions(wk_sink *s, wk_pstate *st, size_t nst, struct pscrat
     const int64_t allowed = s->cfg->allowed_lateness_s * 1000;
     ea_pg_params_reset(s->pp);
     ea_pg_params_text(s->pp, s->cfg->group_id);
-    ea_pg_params_text(s->pp, s->cfg->kafka_topic);
+    ea_pg_params_text(s->pp, s->cfg->kafka.topic);
     int parts = ea_pg_params_array(s->pp);
     for (size_t i = 0; i < nst; i++)
         if (ps[i].present)
@@ -479,7 +479,7 @@ static ea_rc write_offsets(wk_sink *s, wk_pstate *st, size_t nst, struct pscratc
     ea_pg_params *pp = s->pp;
     ea_pg_params_reset(pp);
     ea_pg_params_text(pp, s->cfg->group_id);
-    ea_pg_params_text(pp, s->cfg->kafka_topic);
+    ea_pg_params_text(pp, s->cfg->kafka.topic);
     int pp_ = ea_pg_params_array(pp), pn = ea_pg_params_array(pp), pw = ea_pg_params_array(pp);
     int pg = ea_pg_params_array(pp);
     for (size_t i = 0; i < nst; i++) {
@@ -641,7 +641,7 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
     }
     /* buckets ending before the group watermark are closed */
     int64_t closed_before;
-    if ((rc = ea_rollup_group_watermark(s->conn, s->cfg->group_id, s->cfg->kafka_topic,
+    if ((rc = ea_rollup_group_watermark(s->conn, s->cfg->group_id, s->cfg->kafka.topic,
                                         &closed_before, err)) != EA_OK ||
         (rc = wk_dedup_run(s->dedup, s->conn, s->pp, b, lo, hi, s->attempt, &rep.duplicates,
                            err)) != EA_OK ||

@@ -13,7 +13,7 @@
 static const ea_config_entry wk_config_table[] = {
     EA_PG_CONFIG_ENTRY(wk_config, database_url, "rollups, offsets, dedup, raw events"),
     EA_REDIS_CONFIG_ENTRIES(wk_config, redis_url, redis_ca_file, "change feed, alerts"),
-    EA_KAFKA_CONFIG_ENTRIES(wk_config, kafka_brokers, kafka_bootstrap_file, kafka_topic, kafka_sec),
+    EA_KAFKA_CONFIG_ENTRIES(wk_config, kafka),
     {"WORKER_GROUP_ID", EA_CFG_STR, "analytics-worker", 0, 0, S(group_id),
      "Kafka consumer group and consumer_offsets.group_id"},
     /* Shorter than Kafka's defaults (45 s / 300 s): a killed worker's partitions move within
@@ -74,7 +74,7 @@ ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
     if (rc != EA_OK)
         return rc;
     if ((rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err)) != EA_OK ||
-        (rc = ea_kafka_security_check(&cfg->kafka_sec, err)) != EA_OK)
+        (rc = ea_kafka_security_check(&cfg->kafka.security, err)) != EA_OK)
         return rc;
     if (cfg->retention_days * 86400 < cfg->allowed_lateness_s)
         return ea_err_set(err, EA_ERR_INVALID,

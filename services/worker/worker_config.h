@@ -16,11 +16,8 @@ typedef struct wk_config {
     const char *database_url;
     const char *redis_url;
     const char *redis_ca_file;
-    ea_redis_url redis; /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
-    const char *kafka_brokers;
-    const char *kafka_bootstrap_file;
-    const char *kafka_topic;
-    ea_kafka_security kafka_sec; /* KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, ... (checked by load) */
+    ea_redis_url redis;      /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
+    ea_kafka_settings kafka; /* KAFKA_*: brokers, topic, security (checked by load) */
     const char *group_id;
     long session_timeout_ms;
     long max_poll_interval_ms;

@@ -28,13 +28,15 @@ static int check_who(const char *tenant, const char *issuer, const char *subject
     return ADM_EXIT_OK;
 }
 
-static int member_add(const struct adm_cfg *cfg, int argc, char **argv)
+/* member add (role given) and member remove (role NULL): the options, the one catalog call, the
+ * line printed. */
+static int member_change(const struct adm_cfg *cfg, int argc, char **argv, bool add)
 {
-    const char *tenant, *issuer, *subject, *role;
+    const char *tenant, *issuer, *subject, *role = NULL;
     size_t npos;
     struct adm_opt opts[] = {
         {"tenant", &tenant}, {"issuer", &issuer}, {"subject", &subject}, {"role", &role}};
-    int prc = adm_opts_parse(argc, argv, opts, 4, NULL, 0, &npos, usage);
+    int prc = adm_opts_parse(argc, argv, opts, add ? 4 : 3, NULL, 0, &npos, usage);
     if (prc != ADM_EXIT_OK)
         return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
     if ((prc = check_who(tenant, issuer, subject)) != ADM_EXIT_OK)
@@ -44,31 +46,12 @@ static int member_add(const struct adm_cfg *cfg, int argc, char **argv)
         return ADM_EXIT_FAIL;
     struct ea_err err = {0};
     int rc = ADM_EXIT_OK;
-    if (ea_catalog_member_grant(c, tenant, issuer, subject, role, &err) != EA_OK)
+    ea_rc crc = add ? ea_catalog_member_grant(c, tenant, issuer, subject, role, &err)
+                    : ea_catalog_member_remove(c, tenant, issuer, subject, &err);
+    if (crc != EA_OK)
         rc = adm_catalog_fail(&err, usage);
-    else
+    else if (add)
         printf("member %s @ %s is %s of tenant %s\n", subject, issuer, role, tenant);
-    PQfinish(c);
-    return rc;
-}
-
-static int member_remove(const struct adm_cfg *cfg, int argc, char **argv)
-{
-    const char *tenant, *issuer, *subject;
-    size_t npos;
-    struct adm_opt opts[] = {{"tenant", &tenant}, {"issuer", &issuer}, {"subject", &subject}};
-    int prc = adm_opts_parse(argc, argv, opts, 3, NULL, 0, &npos, usage);
-    if (prc != ADM_EXIT_OK)
-        return prc == ADM_HELP_SHOWN ? ADM_EXIT_OK : prc;
-    if ((prc = check_who(tenant, issuer, subject)) != ADM_EXIT_OK)
-        return prc;
-    PGconn *c = adm_connect(cfg);
-    if (c == NULL)
-        return ADM_EXIT_FAIL;
-    struct ea_err err = {0};
-    int rc = ADM_EXIT_OK;
-    if (ea_catalog_member_remove(c, tenant, issuer, subject, &err) != EA_OK)
-        rc = adm_catalog_fail(&err, usage);
     else
         printf("removed %s @ %s from tenant %s\n", subject, issuer, tenant);
     PQfinish(c);
@@ -96,9 +79,9 @@ int adm_cmd_member(const struct adm_cfg *cfg, int argc, char **argv)
         return ADM_EXIT_OK;
     }
     if (strcmp(argv[1], "add") == 0)
-        return member_add(cfg, argc - 1, argv + 1);
+        return member_change(cfg, argc - 1, argv + 1, true);
     if (strcmp(argv[1], "remove") == 0)
-        return member_remove(cfg, argc - 1, argv + 1);
+        return member_change(cfg, argc - 1, argv + 1, false);
     if (strcmp(argv[1], "list") == 0)
         return member_list(cfg, argc - 1, argv + 1);
     return adm_usage_error(usage, "unknown member subcommand \"%s\"", argv[1]);
