@@ -7,6 +7,7 @@
  * requests; SIGTERM closes the listener and calls on_stop once.
  */
 #include "../ea_test.h"
+#include "../ea_test_net.h"
 #include "ea_http.h"
 
 #include <arpa/inet.h>
@@ -135,15 +136,9 @@ static void *client(void *arg)
 
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    socklen_t l = sizeof(a);
-    int p = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-        p = ntohs(a.sin_port);
-    close(fd);
+    int p = -1, fd = ea_test_loopback(&p, 0);
+    if (fd >= 0)
+        close(fd);
     return p;
 }
 

@@ -9,6 +9,7 @@
  * redis-server.)
  */
 #include "../ea_test.h"
+#include "../ea_test_net.h"
 #include "ea_redis.h"
 #include "ea_time.h"
 
@@ -68,15 +69,8 @@ static void *peer_run(void *arg)
 
 static pthread_t peer_start(void)
 {
-    peer.fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    socklen_t l = sizeof(a);
-    int one = 1;
-    setsockopt(peer.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    EA_CHECK(bind(peer.fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(peer.fd, 8) == 0);
-    getsockname(peer.fd, (struct sockaddr *)&a, &l);
-    peer.port = ntohs(a.sin_port);
+    peer.fd = ea_test_loopback(&peer.port, 1);
+    EA_CHECK(peer.fd >= 0);
     atomic_store(&peer.accepted, 0);
     atomic_store(&peer.commands, 0);
     atomic_store(&peer.stop, 0);
