@@ -257,6 +257,24 @@ ea_rc ea_catalog_metric_rename(PGconn *c, const char *tenant, const char *name,
 ea_rc ea_catalog_metric_resolve(PGconn *c, const char *tenant, const char *name, json_t **dims,
                                 struct ea_err *err) EA_WUR;
 
+/* What a metric counts, for readers that compute it from raw events (graphql-api's breakdowns by
+ * any property): the event name its events carry, the aggregation and its property, its declared
+ * dimensions and cap. An automatic count counts the event it is named after (minus one
+ * EA_CATALOG_EVENT_SUFFIX when the name is shadowed). */
+typedef struct ea_catalog_metric_src {
+    bool defined;
+    char event[EA_CATALOG_EVENT_MAX + 1];
+    ea_catalog_agg agg;
+    char property[EA_CATALOG_PROPERTY_MAX + 1]; /* "" for count */
+    json_t *dims;                               /* the declared dimensions (owned; [] for counts) */
+    long cap;                                   /* cardinality cap per dimension */
+} ea_catalog_metric_src;
+
+/* As ea_catalog_metric_resolve (EA_ERR_NOTFOUND with suggestions for a name that is no metric),
+ * filling *out; the caller frees out->dims. */
+ea_rc ea_catalog_metric_source(PGconn *c, const char *tenant, const char *name,
+                               ea_catalog_metric_src *out, struct ea_err *err) EA_WUR;
+
 /* The change-feed message announcing that every bucket of these metrics changed:
  * {"tenant": T, "changes": [{"metric": M}, ...]} (docs/event-format.md). NULL when changed is
  * empty. The caller frees it. */

@@ -609,13 +609,12 @@ static json_t *known_names(PGconn *c, const char *tenant, struct ea_err *err)
     return names;
 }
 
-ea_rc ea_catalog_metric_resolve(PGconn *c, const char *tenant, const char *name, json_t **dims,
-                                struct ea_err *err)
+ea_rc ea_catalog_metric_source(PGconn *c, const char *tenant, const char *name,
+                               ea_catalog_metric_src *out, struct ea_err *err)
 {
     const char *what = "resolve metric";
     char q[CAT_QBUF];
-    if (dims != NULL)
-        *dims = NULL;
+    memset(out, 0, sizeof(*out));
     if (name == NULL)
         name = "";
     size_t len = strlen(name), bl = ea_catalog_event_base_len(name, len);
@@ -639,22 +638,41 @@ ea_rc ea_catalog_metric_resolve(PGconn *c, const char *tenant, const char *name,
         "   OR EXISTS (SELECT 1 FROM metric_definitions WHERE tenant_id = $1 AND event_name = $2),"
         " $4::text IS NOT NULL AND (EXISTS (SELECT 1 FROM event_names WHERE tenant_id = $1"
         "   AND name = $4) OR EXISTS (SELECT 1 FROM metric_definitions WHERE tenant_id = $1"
-        "   AND event_name = $4))",
+        "   AND event_name = $4)),"
+        " (SELECT json_build_array(event_name, aggregation, coalesce(property, ''),"
+        "   cardinality_cap)::text FROM metric_definitions WHERE tenant_id = $1 AND name = $2)",
         4, params, PGRES_TUPLES_OK, err);
-    free(base);
-    free(less);
-    if (res == NULL)
+    if (res == NULL) {
+        free(base);
+        free(less);
         return err->code;
+    }
     bool def = !PQgetisnull(res, 0, 0);
     bool takes = !PQgetisnull(res, 0, 1) && strcmp(PQgetvalue(res, 0, 1), "f") == 0;
     bool own = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
     bool shadowed = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     ea_rc rc = EA_OK;
+    out->agg = EA_CATALOG_AGG_COUNT;
+    out->cap = EA_CATALOG_CAP_DEFAULT;
     if (def) {
-        if (dims != NULL)
-            rc = cat_json_parse(PQgetvalue(res, 0, 0), what, dims, err);
+        json_t *d = NULL;
+        out->defined = true;
+        rc = cat_json_parse(PQgetvalue(res, 0, 0), what, &out->dims, err);
+        if (rc == EA_OK)
+            rc = cat_json_parse(PQgetvalue(res, 0, 4), what, &d, err);
+        if (rc == EA_OK) {
+            int a = ea_catalog_agg_parse(json_string_value(json_array_get(d, 1)));
+            snprintf(out->event, sizeof(out->event), "%s", json_string_value(json_array_get(d, 0)));
+            snprintf(out->property, sizeof(out->property), "%s",
+                     json_string_value(json_array_get(d, 2)));
+            out->agg = a < 0 ? EA_CATALOG_AGG_COUNT : (ea_catalog_agg)a;
+            out->cap = (long)json_integer_value(json_array_get(d, 3));
+        }
+        json_decref(d);
     } else if ((!takes && own) || (takes && shadowed)) {
-        if (dims != NULL && (*dims = json_array()) == NULL)
+        /* the automatic count of the event named name, or of name minus one suffix */
+        snprintf(out->event, sizeof(out->event), "%s", takes ? less : name);
+        if ((out->dims = json_array()) == NULL)
             rc = ea_err_set(err, EA_ERR_NOMEM, "could not %s: out of memory", what);
     } else {
         rc = ea_err_set(err, EA_ERR_NOTFOUND,
@@ -672,6 +690,24 @@ ea_rc ea_catalog_metric_resolve(PGconn *c, const char *tenant, const char *name,
         free(cands);
         json_decref(names);
     }
+    free(base);
+    free(less);
     PQclear(res);
+    if (rc != EA_OK) {
+        json_decref(out->dims);
+        out->dims = NULL;
+    }
+    return rc;
+}
+
+ea_rc ea_catalog_metric_resolve(PGconn *c, const char *tenant, const char *name, json_t **dims,
+                                struct ea_err *err)
+{
+    ea_catalog_metric_src src;
+    ea_rc rc = ea_catalog_metric_source(c, tenant, name, &src, err);
+    if (dims != NULL)
+        *dims = rc == EA_OK ? src.dims : NULL;
+    else
+        json_decref(src.dims);
     return rc;
 }

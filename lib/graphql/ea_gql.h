@@ -23,10 +23,12 @@ typedef enum ea_gql_op_type {
 } ea_gql_op_type;
 
 /* Error filled by a resolver. code goes to extensions.code (e.g. "FORBIDDEN", "BAD_USER_INPUT",
- * "INTERNAL_SERVER_ERROR"). */
+ * "INTERNAL_SERVER_ERROR"); extensions (NULL, or an object the engine takes over) adds more keys
+ * there — what the caller could change, say. */
 typedef struct ea_gql_error {
     char message[256];
     char code[48];
+    json_t *extensions;
 } ea_gql_error;
 
 typedef struct ea_gql_field_ctx {

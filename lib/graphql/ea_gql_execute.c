@@ -114,13 +114,26 @@ static json_t *path_json(const ea_gql__path *p)
 
 static void charge_bytes(exec_ctx *x, size_t n);
 
-static void add_error(exec_ctx *x, const char *msg, const ea_gql__loc *loc, const ea_gql__path *p,
-                      const char *code)
+/* An error with extensions.code = code plus the keys of ext (taken over; NULL: none). */
+static void add_error_ext(exec_ctx *x, const char *msg, const ea_gql__loc *loc,
+                          const ea_gql__path *p, const char *code, json_t *ext)
 {
     json_t *e = ea_gql__error_new(msg, loc, loc ? 1 : 0, p ? path_json(p) : NULL, code);
+    json_t *have = json_object_get(e, "extensions");
+    if (json_is_object(ext) && json_is_object(have)) {
+        json_object_del(ext, "code"); /* the code is the engine's to set */
+        json_object_update(have, ext);
+    }
+    json_decref(ext);
     if (x->l != NULL && e != NULL)
         charge_bytes(x, json_dumpb(e, NULL, 0, JSON_COMPACT) + 1);
     json_array_append_new(x->errors, e);
+}
+
+static void add_error(exec_ctx *x, const char *msg, const ea_gql__loc *loc, const ea_gql__path *p,
+                      const char *code)
+{
+    add_error_ext(x, msg, loc, p, code, NULL);
 }
 
 /* ---------------------------------------------------------------- budget and cap (invariant 6) */
@@ -1077,10 +1090,11 @@ static json_t *exec_field(exec_ctx *x, const ea_gql__type *obj, const json_t *va
             json_decref(resolved);
             err.message[sizeof(err.message) - 1] = '\0';
             err.code[sizeof(err.code) - 1] = '\0';
-            add_error(x, err.message[0] ? err.message : "internal error", &node->loc, p,
-                      err.code[0] ? err.code : "INTERNAL_SERVER_ERROR");
+            add_error_ext(x, err.message[0] ? err.message : "internal error", &node->loc, p,
+                          err.code[0] ? err.code : "INTERNAL_SERVER_ERROR", err.extensions);
             goto failed;
         }
+        json_decref(err.extensions); /* set on success: not used */
     } else {
         json_t *pv = json_is_object(value) ? json_object_get(value, def->name) : NULL;
         resolved = pv ? json_incref(pv) : NULL;
@@ -1363,7 +1377,9 @@ json_t *ea_gql_execute_counted(const ea_gql_schema *s, const ea_gql_document *d,
             char msg[160];
             snprintf(msg, sizeof(msg), "Query cost %ld exceeds the maximum cost of %ld.", cost,
                      limits->max_cost);
-            add_error(&x, msg, &x.op->loc, NULL, "COST_LIMIT");
+            add_error_ext(&x, msg, &x.op->loc, NULL, "COST_LIMIT",
+                          json_pack("{s:I,s:I}", "cost", (json_int_t)cost, "maxCost",
+                                    (json_int_t)limits->max_cost));
             goto out;
         }
     }

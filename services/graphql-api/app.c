@@ -1,7 +1,8 @@
 /*
- * app.c — process-wide state helpers of graphql-api: the (re)connecting database handle and
- * the one tenant-access check every resolver calls (keys: tenant + scopes; users: memberships,
- * keyed by issuer + subject, role viewer = read, admin = read + admin).
+ * app.c — process-wide helpers of graphql-api: the one tenant-access check every resolver calls
+ * (keys: tenant + scopes; users: memberships, keyed by issuer + subject, role viewer = read,
+ * admin = read + admin — read with the caller thread's connection, never the loop's: the loop
+ * has none).
  */
 #include "app.h"
 #include "ea_log.h"
@@ -11,23 +12,6 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
-
-PGconn *gql_app_db(gql_app *app)
-{
-    if (app->db != NULL && !ea_pg_is_broken(app->db))
-        return app->db;
-    struct ea_err err;
-    if (ea_pg_reuse(&app->db, app->database_url, &err) == NULL) {
-        ea_log_warn("postgresql", "%s", err.message);
-        snprintf(app->db_error, sizeof(app->db_error), "%s", err.message);
-        return NULL;
-    }
-    app->db_error[0] = '\0';
-    /* bucket times are computed and printed in UTC whatever the server's default */
-    if (ea_pg_exec(app->db, "SET TIME ZONE 'UTC'", &err) != EA_OK)
-        ea_log_warn("postgresql", "%s", err.message);
-    return app->db;
-}
 
 void gql_app_memory_release(const ea_gql_exec_stats *st)
 {
@@ -39,30 +23,29 @@ void gql_app_memory_release(const ea_gql_exec_stats *st)
                  (long long)(ea_time_now_ms() - t0));
 }
 
-bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant, unsigned scope)
+int gql_principal_may(PGconn *db, const gql_principal *p, const char *tenant, unsigned scope)
 {
     if (tenant == NULL)
-        return false;
+        return 0;
     switch (p->kind) {
     case GQL_PRINCIPAL_KEY:
         return strcmp(p->key.tenant, tenant) == 0 && (p->key.scopes & scope) == scope;
     case GQL_PRINCIPAL_USER: {
         /* Asked on every resolver entry rather than cached in the session, so a membership
          * removed by an operator takes effect on the next request. Users never ingest. */
-        if ((scope & ~(EA_SCOPE_READ | EA_SCOPE_ADMIN)) != 0)
-            return false;
-        PGconn *c = gql_app_db(app);
-        if (c == NULL)
-            return false;
+        if ((scope & ~(EA_SCOPE_READ | EA_SCOPE_ADMIN)) != 0 || scope == 0)
+            return 0;
+        if (db == NULL)
+            return -1;
         struct ea_err err;
         const char *params[3] = {p->issuer, p->subject, tenant};
-        PGresult *r = ea_pg_query(c,
+        PGresult *r = ea_pg_query(db,
                                   "SELECT role FROM memberships WHERE issuer = $1 AND subject = $2"
                                   " AND tenant_id = $3",
                                   3, params, PGRES_TUPLES_OK, &err);
         if (r == NULL) {
             ea_log_warn("postgresql", "%s", err.message);
-            return false;
+            return 0;
         }
         unsigned have = 0;
         if (PQntuples(r) == 1) {
@@ -73,10 +56,10 @@ bool gql_principal_can(gql_app *app, const gql_principal *p, const char *tenant,
                 have = EA_SCOPE_READ;
         }
         PQclear(r);
-        return scope != 0 && (have & scope) == scope;
+        return (have & scope) == scope;
     }
     }
-    return false;
+    return 0;
 }
 
 long gql_principal_rate(const gql_app *app, const gql_principal *p, char *subject, size_t len)
@@ -89,9 +72,8 @@ long gql_principal_rate(const gql_app *app, const gql_principal *p, char *subjec
                                                                  : app->cfg->rate_limit_per_min;
 }
 
-int gql_principal_user_me(gql_app *app, const gql_principal *p, json_t **out)
+int gql_principal_user_me(PGconn *c, const gql_principal *p, json_t **out)
 {
-    PGconn *c = gql_app_db(app);
     if (c == NULL)
         return -1;
     struct ea_err err;

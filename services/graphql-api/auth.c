@@ -2,15 +2,64 @@
  * auth.c — credential checks for graphql-api. API keys go through the shared non-blocking
  * verifier (lib/apikey/ea_keyauth: cache, failed-attempt limits, pool threads); a key needs no
  * particular scope to authenticate — each resolver asks for the scope it needs through
- * gql_principal_can(). Without an Authorization header, the session cookie of an OIDC login
+ * gql_principal_may(). Without an Authorization header, the session cookie of an OIDC login
  * (session.c) identifies a user. An Authorization header wins over a cookie: a script holding a
  * key means the key, whatever cookies its client keeps.
  */
 #include "auth.h"
 #include "ea_http.h"
+#include "exec.h"
 #include "session.h"
 
+#include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* A session cookie whose signature is good, looked up on a pool thread. */
+typedef struct auth_session_job {
+    gql_job j;        /* first */
+    gql_auth_wait *w; /* NULL once the request or socket is gone */
+    const char *secret;
+    char *cookie;
+    gql_principal who;
+    int status; /* gql_session_principal's */
+} auth_session_job;
+
+static void session_run(gql_job *j, gql_thread *t)
+{
+    auth_session_job *sj = (auth_session_job *)j;
+    sj->status = gql_session_principal(gql_thread_db(t), sj->secret, sj->cookie, strlen(sj->cookie),
+                                       &sj->who);
+}
+
+static gql_auth_status from_session(int st)
+{
+    switch (st) {
+    case 0:
+        return GQL_AUTH_OK;
+    case 2:
+        return GQL_AUTH_INVALID;
+    case 3:
+        return GQL_AUTH_UNAVAILABLE;
+    default:
+        return GQL_AUTH_MISSING;
+    }
+}
+
+static void session_done(gql_job *j, bool ran)
+{
+    auth_session_job *sj = (auth_session_job *)j;
+    gql_auth_wait *w = sj->w;
+    if (w != NULL) {
+        w->sjob = NULL;
+        if (ran && sj->status == 0)
+            *w->out = sj->who;
+        w->cb(w, ran ? from_session(sj->status) : GQL_AUTH_UNAVAILABLE);
+    }
+    OPENSSL_cleanse(sj->cookie, strlen(sj->cookie));
+    free(sj->cookie);
+    free(sj);
+}
 
 static gql_auth_status from_key(gql_auth_wait *w, const ea_keyauth_result *r)
 {
@@ -54,17 +103,31 @@ gql_auth_status gql_auth_begin(gql_app *app, gql_auth_wait *w, const char *autho
     w->out = out;
     w->retry_after_s = 0;
     w->kw.job = NULL;
+    w->sjob = NULL;
     if (authorization == NULL) {
-        switch (gql_session_principal(app, cookie, clen, out)) {
-        case 0:
-            return GQL_AUTH_OK;
-        case 2:
-            return GQL_AUTH_INVALID;
-        case 3:
+        /* the signature is checked here; the session row on a pool thread */
+        const char *secret = app->cfg->session_secret;
+        int st = gql_session_cookie_state(secret, cookie, clen);
+        if (st != 1)
+            return st == 2 ? GQL_AUTH_INVALID : GQL_AUTH_MISSING;
+        auth_session_job *sj = calloc(1, sizeof(*sj));
+        if (sj == NULL || (sj->cookie = strndup(cookie, clen)) == NULL) {
+            free(sj);
             return GQL_AUTH_UNAVAILABLE;
-        default:
-            return GQL_AUTH_MISSING;
         }
+        sj->w = w;
+        sj->secret = secret;
+        sj->j.run = session_run;
+        sj->j.done = session_done;
+        if (gql_exec_submit(app->fast, &sj->j, false) != EA_OK) {
+            OPENSSL_cleanse(sj->cookie, clen);
+            free(sj->cookie);
+            free(sj);
+            w->retry_after_s = 1;
+            return GQL_AUTH_BUSY;
+        }
+        w->sjob = sj;
+        return GQL_AUTH_PENDING;
     }
     out->kind = GQL_PRINCIPAL_KEY;
     const char *key;
@@ -85,6 +148,7 @@ gql_auth_status gql_auth_request(gql_app *app, gql_auth_wait *w, h2o_req_t *req,
     if (na > 1) {
         memset(out, 0, sizeof(*out));
         w->kw.job = NULL;
+        w->sjob = NULL;
         return GQL_AUTH_INVALID; /* two Authorization headers: ambiguous, refuse */
     }
     char peer[64];
@@ -95,11 +159,15 @@ gql_auth_status gql_auth_request(gql_app *app, gql_auth_wait *w, h2o_req_t *req,
 void gql_auth_cancel(gql_auth_wait *w)
 {
     ea_keyauth_cancel(&w->kw);
+    if (w->sjob != NULL) {
+        w->sjob->w = NULL; /* it comes back and frees itself */
+        w->sjob = NULL;
+    }
 }
 
 bool gql_auth_pending(const gql_auth_wait *w)
 {
-    return w->kw.job != NULL;
+    return w->kw.job != NULL || w->sjob != NULL;
 }
 
 void gql_auth_on_ready(void *app)

@@ -3,7 +3,9 @@
  * session cookie of an OIDC login (session.c). HTTP requests and WebSocket connection_init
  * payloads both end here, so every entry point authenticates the same way. An API key that is
  * not in the verified-key cache is checked by a key-verifier thread (bcrypt never runs on the
- * loop): the caller then gets GQL_AUTH_PENDING and its callback later, on the loop.
+ * loop): the caller then gets GQL_AUTH_PENDING and its callback later, on the loop. A session
+ * cookie whose signature is good is looked up the same way, on a pool thread (exec.h): the loop
+ * never waits on the database.
  */
 #ifndef GQL_AUTH_H
 #define GQL_AUTH_H
@@ -20,8 +22,8 @@ typedef enum gql_auth_status {
     GQL_AUTH_FORBIDDEN,   /* a valid API key without the read scope (SPEC §6): nothing here */
     GQL_AUTH_UNAVAILABLE, /* the database could not be asked */
     GQL_AUTH_LIMITED,     /* too many failed key attempts (address or key id): retry_after_s */
-    GQL_AUTH_BUSY,        /* the key-verification queue is full: retry_after_s */
-    GQL_AUTH_PENDING,     /* a key-verifier thread decides: the callback will say */
+    GQL_AUTH_BUSY,        /* the key-verification queue (or the pool) is full: retry_after_s */
+    GQL_AUTH_PENDING,     /* a thread decides: the callback will say */
 } gql_auth_status;
 
 /* One authentication in progress, embedded by the caller in memory that outlives it (or until
@@ -29,9 +31,10 @@ typedef enum gql_auth_status {
 typedef struct gql_auth_wait gql_auth_wait;
 typedef void (*gql_auth_cb)(gql_auth_wait *w, gql_auth_status st);
 struct gql_auth_wait {
-    ea_keyauth_waiter kw; /* private */
-    gql_app *app;         /* private */
-    gql_principal *out;   /* private */
+    ea_keyauth_waiter kw;          /* private */
+    gql_app *app;                  /* private */
+    gql_principal *out;            /* private */
+    struct auth_session_job *sjob; /* private: a session being looked up on a pool thread */
     gql_auth_cb cb;
     long retry_after_s; /* GQL_AUTH_LIMITED / GQL_AUTH_BUSY */
 };

@@ -1,17 +1,17 @@
 /*
- * dbpool.h — PostgreSQL work off graphql-api's event loop: one thread (lib/base ea_workpool) with
- * its own connection runs jobs one at a time in the order they were submitted, and each job's
- * done() runs back on the loop. Used by the WebSocket side (ws.c, wsfeed.c): the change feed's
- * re-reads and the periodic re-check of signed-in sockets' sessions, which used to run on the
- * loop and stall every client of the process (issue 12). One thread keeps pushes in feed order;
- * the callers coalesce work so the queue stays short. Not for: HTTP resolvers (they still use
- * the loop's connection, gql_app_db) or key verification (lib/apikey has its own pool).
+ * dbpool.h — the WebSocket side's PostgreSQL work off the event loop, in feed order: a gql_exec
+ * (exec.h) of ONE thread, so the change feed's re-reads and the periodic re-check of signed-in
+ * sockets' sessions run one at a time in the order they were submitted, and each job's done()
+ * runs back on the loop (wsfeed.c, ws.c). One thread keeps pushes in feed order; the callers
+ * coalesce work so the queue stays short. Not for: operations of requests (the shared pool,
+ * exec.h) or key verification (lib/apikey has its own pool).
  */
 #ifndef GQL_DBPOOL_H
 #define GQL_DBPOOL_H
 
 #include "ea_err.h"
-#include "ea_workpool.h"
+#include "exec.h"
+#include "gql_config.h"
 
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -21,20 +21,19 @@
 
 typedef struct gql_dbjob gql_dbjob;
 struct gql_dbjob {
-    ea_work w; /* private; first */
+    gql_job w; /* private; first */
     /* On the pool thread. db is NULL when PostgreSQL cannot be reached. Touches only the job. */
     void (*run)(gql_dbjob *j, PGconn *db);
     /* On the loop thread; frees the job. stopping: the server is shutting down (or the job
      * never ran): free, deliver nothing. */
     void (*done)(gql_dbjob *j, bool stopping);
-    struct gql_dbpool *pool; /* private */
 };
 
 typedef struct gql_dbpool gql_dbpool;
 
-/* Starts the thread (it connects to database_url lazily, and again after a failure). NULL with
- * err filled when the thread or its wake-up watch cannot be made. */
-gql_dbpool *gql_dbpool_new(h2o_loop_t *loop, const char *database_url, size_t queue_max,
+/* Starts the thread (it connects lazily, and again after a failure). NULL with err filled when
+ * the thread or its wake-up watch cannot be made. */
+gql_dbpool *gql_dbpool_new(h2o_loop_t *loop, const gql_config *cfg, size_t queue_max,
                            struct ea_err *err);
 
 /* Queues j. EA_ERR_LIMIT when queue_max jobs already wait (j untouched: the caller keeps it). */

@@ -16,11 +16,13 @@
  *     (cut to EVENTS_VALUE_MAX bytes). A property only on events older than the window, or on
  *     events the sample missed, is not listed: the answer says "seen in the sample", not "never".
  * The three statements run in one read-only transaction under a statement timeout, so a slow
- * sample cannot hold graphql-api's connection for long.
+ * sample cannot hold a pool thread's connection for long (the whole field runs on a pool thread:
+ * exec.h).
  */
 #include "events.h"
 #include "app.h"
 #include "ea_log.h"
+#include "exec.h"
 #include "ea_pg.h"
 #include "series.h"
 
@@ -73,12 +75,16 @@ int gql_resolve_events(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *
     gql_request_ctx *rc = ctx->request_ctx;
     rc->other_fields++; /* not a metrics field: the whole response is not cached */
     const char *tenant = json_string_value(json_object_get(ctx->args, "tenant"));
-    if (!gql_principal_can(rc->app, &rc->who, tenant, EA_SCOPE_READ))
-        return gql_fail(err, "FORBIDDEN", "not allowed to access tenant \"%s\" with this scope",
-                        tenant != NULL ? tenant : "");
-    PGconn *c = gql_app_db(rc->app);
+    if (rc->thread == NULL) { /* needs the database: the operation runs on a pool thread */
+        rc->deferred = true;
+        return gql_fail(err, "DEFERRED", "%s", "needs the database: runs on a worker thread");
+    }
+    PGconn *c = gql_thread_db(rc->thread);
     if (c == NULL)
         return gql_fail(err, "SERVICE_UNAVAILABLE", "%s", "database unavailable");
+    if (gql_principal_may(c, &rc->who, tenant, EA_SCOPE_READ) != 1)
+        return gql_fail(err, "FORBIDDEN", "not allowed to access tenant \"%s\" with this scope",
+                        tenant != NULL ? tenant : "");
     struct ea_err e;
     const char *params[1] = {tenant};
     PGresult *names = NULL, *props = NULL;

@@ -34,6 +34,15 @@ typedef struct gql_config {
     ea_keyauth_settings auth; /* AUTH_*: key-verifier threads, queue, failed-attempt limits */
     long cache_ttl_hour_s;
     long cache_ttl_day_s;
+    long cache_closed_ttl_s;
+    long cache_max_mb;
+    long response_cache_max_mb;
+    long workers;
+    long queue_max;
+    long statement_timeout_ms;
+    long raw_group_cap;
+    long max_rows;
+    long max_raw_rows;
     bool reuseport;
     ea_http_conn_limits conns; /* GRAPHQL_MAX_CONNECTIONS[_PER_ADDRESS] */
     long rate_limit_per_min;

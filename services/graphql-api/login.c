@@ -7,26 +7,30 @@
  * every GraphQL request and subscription of the process. They run instead on one worker thread
  * owned by this module, fed through a mutex/condition queue (at most QUEUE_MAX jobs) and handing
  * each finished job back through an h2o multithread queue, whose callback runs on the loop.
- * Only the worker touches the discovery and JWKS caches; only the loop touches requests and the
- * database. One thread is enough: logins are rare and each holds a browser redirect, not a CPU.
+ * Only the worker touches the discovery and JWKS caches and its own database connection (the
+ * login's rows: oidc_logins, users, sessions); only the loop touches requests. One thread is
+ * enough: logins are rare and each holds a browser redirect, not a CPU. Logout deletes its
+ * session row on a graphql-api pool thread (exec.h).
  *
  * A request may go away (client closed) while its job runs: the job keeps a pointer in the
  * request's pool whose dispose callback clears job->req, and the finished job is then dropped.
  *
  * Flow and invariants:
  *   login:    return_to checked (same-origin path) → state, nonce, verifier from RAND_bytes →
- *             row in oidc_logins (state stored hashed) → worker builds the authorize URL →
+ *             worker: row in oidc_logins (state stored hashed), the authorize URL →
  *             302 with cookie ea_login=<state> (Path=/auth/callback) binding the login to
  *             this browser.
- *   callback: cookie state == query state (else refused: login CSRF) → DELETE ... RETURNING of
- *             the row (single use across processes: a replay finds nothing) → worker redeems
- *             the code with the verifier and verifies the ID token (oidc.c) → user upserted by
- *             (issuer, subject) → session row + signed cookie → 302 to return_to.
+ *   callback: cookie state == query state (else refused: login CSRF) → worker: DELETE ...
+ *             RETURNING of the row (single use across processes: a replay finds nothing),
+ *             redeems the code with the verifier and verifies the ID token (oidc.c), upserts the
+ *             user by (issuer, subject), creates the session row + signed cookie → loop: 302 to
+ *             return_to.
  *   Every refusal answers 4xx/5xx JSON, clears ea_login and sets no session cookie.
  */
 #include "login.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "exec.h"
 #include "headers.h"
 #include "oidc.h"
 #include "session.h"
@@ -59,15 +63,20 @@ struct job {
     h2o_req_t *req;       /* NULL once the client went away */
     struct job **req_ref; /* in req's pool; cleared by its dispose callback */
     job_type type;
+    char rid[EA_LOG_SUBJECT_MAX]; /* the request's id: the worker's log lines are about it */
     char state[TOKEN_CHARS], nonce[TOKEN_CHARS], verifier[TOKEN_CHARS];
     char return_to[RETURN_TO_MAX];
     char *code;
     /* results, written by the worker */
     ea_rc rc;
     struct ea_err err;
+    bool db_down;   /* the database could not store or read the login */
+    bool bad_state; /* callback: unknown, used or expired state */
     gql_idtoken_verdict verdict;
     char auth_url[4096];
     gql_identity who;
+    long long uid;
+    char cookie[GQL_SESSION_COOKIE_MAX]; /* the new session's cookie */
 };
 
 struct gql_login {
@@ -88,6 +97,7 @@ struct gql_login {
     bool stopping;
     size_t in_flight; /* loop only: jobs submitted and not yet finished */
     /* worker thread only */
+    PGconn *db;
     gql_oidc_provider provider;
     int64_t provider_at;
     gql_jwks *jwks;
@@ -161,9 +171,117 @@ out:
     }
 }
 
+static void state_hash_hex(const char *state, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)state, strlen(state), md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The worker's connection (made on first use, again after a break). */
+static PGconn *worker_db(struct gql_login *lg)
+{
+    struct ea_err err;
+    if (lg->db != NULL && !ea_pg_is_broken(lg->db))
+        return lg->db;
+    if (lg->db != NULL)
+        PQfinish(lg->db);
+    lg->db = ea_pg_connect(lg->app->database_url, &err);
+    if (lg->db == NULL)
+        ea_log_error("postgresql", "%s", err.message);
+    return lg->db;
+}
+
+/* login: the row that the callback will consume (state hashed), and a sweep of abandoned ones */
+static bool store_login(struct gql_login *lg, struct job *j)
+{
+    PGconn *c = worker_db(lg);
+    if (c == NULL)
+        return false;
+    struct ea_err err;
+    char hash[65], ttl[24];
+    state_hash_hex(j->state, hash);
+    snprintf(ttl, sizeof(ttl), "%ld", lg->app->cfg->oidc_login_ttl_s);
+    const char *params[5] = {hash, j->nonce, j->verifier, j->return_to, ttl};
+    PGresult *r = ea_pg_query(c,
+                              "INSERT INTO oidc_logins (state_hash, nonce,"
+                              " code_verifier, return_to, expires_at) VALUES"
+                              " (decode($1, 'hex'), $2, $3, $4,"
+                              " now() + make_interval(secs => $5::int))",
+                              5, params, PGRES_COMMAND_OK, &err);
+    if (r == NULL) {
+        ea_log_error("postgresql", "%s", err.message);
+        return false;
+    }
+    PQclear(r);
+    /* logins abandoned at the issuer leave rows behind: sweep them (indexed, usually none) */
+    r = ea_pg_query(c, "DELETE FROM oidc_logins WHERE expires_at < now()", 0, NULL,
+                    PGRES_COMMAND_OK, &err);
+    PQclear(r);
+    return true;
+}
+
+/* callback: single use — whoever deletes the row owns the login; a replay finds nothing */
+static bool take_login(struct gql_login *lg, struct job *j)
+{
+    PGconn *c = worker_db(lg);
+    if (c == NULL) {
+        j->db_down = true;
+        return false;
+    }
+    char hash[65];
+    state_hash_hex(j->state, hash);
+    const char *params[1] = {hash};
+    struct ea_err err;
+    PGresult *r = ea_pg_query(c,
+                              "DELETE FROM oidc_logins WHERE state_hash = decode($1, 'hex')"
+                              " RETURNING nonce, code_verifier, return_to, expires_at > now()",
+                              1, params, PGRES_TUPLES_OK, &err);
+    if (r == NULL) {
+        ea_log_error("postgresql", "%s", err.message);
+        j->db_down = true;
+        return false;
+    }
+    if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 3), "t") != 0) {
+        PQclear(r);
+        ea_log_warn(j->rid, "callback refused: unknown, used or expired state");
+        j->bad_state = true;
+        return false;
+    }
+    snprintf(j->nonce, sizeof(j->nonce), "%s", PQgetvalue(r, 0, 0));
+    snprintf(j->verifier, sizeof(j->verifier), "%s", PQgetvalue(r, 0, 1));
+    snprintf(j->return_to, sizeof(j->return_to), "%s", PQgetvalue(r, 0, 2));
+    PQclear(r);
+    return true;
+}
+
+/* callback, once the ID token is good: the user and a new session */
+static void open_session(struct gql_login *lg, struct job *j)
+{
+    const gql_config *cfg = lg->app->cfg;
+    PGconn *c = worker_db(lg);
+    struct ea_err err;
+    if (c == NULL ||
+        gql_user_upsert(c, cfg->oidc_issuer, j->who.subject, j->who.name, j->who.email, &j->uid,
+                        &err) != EA_OK ||
+        gql_session_create(c, cfg->session_secret, j->uid, cfg->session_ttl_s, j->cookie, &err) !=
+            EA_OK) {
+        if (c != NULL)
+            ea_log_error("postgresql", "%s", err.message);
+        j->db_down = true;
+    }
+}
+
 static void run_job(struct gql_login *lg, struct job *j)
 {
     ea_err_clear(&j->err);
+    if (j->type == JOB_LOGIN && !store_login(lg, j)) {
+        j->db_down = true;
+        return;
+    }
+    if (j->type == JOB_CALLBACK && !take_login(lg, j))
+        return;
     j->rc = ensure_provider(lg, &j->err);
     if (j->rc != EA_OK)
         return;
@@ -177,6 +295,8 @@ static void run_job(struct gql_login *lg, struct job *j)
         return;
     }
     run_callback(lg, j);
+    if (j->rc == EA_OK && j->verdict == GQL_IDTOKEN_OK)
+        open_session(lg, j);
 }
 
 static void *worker_main(void *ud)
@@ -232,6 +352,7 @@ static struct job *job_new(struct gql_login *lg, h2o_req_t *req, job_type type)
     j->lg = lg;
     j->req = req;
     j->type = type;
+    snprintf(j->rid, sizeof(j->rid), "%s", ea_http_request_id(req));
     j->req_ref = h2o_mem_alloc_shared(&req->pool, sizeof(*j->req_ref), on_req_dispose);
     *j->req_ref = j;
     return j;
@@ -346,14 +467,6 @@ static void redirect(h2o_req_t *req, const char *url)
     ea_http_send_bytes(req, 302, "text/plain; charset=utf-8", body, sizeof(body) - 1);
 }
 
-static void state_hash_hex(const char *state, char out[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)state, strlen(state), md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 static bool login_enabled(struct gql_login *lg, h2o_req_t *req)
 {
     if (lg->enabled)
@@ -397,31 +510,6 @@ static int on_login(void *ud, h2o_req_t *req)
         refuse(lg, req, 503, "unavailable", "could not draw random bytes");
         return 0;
     }
-    PGconn *c = gql_app_db(lg->app);
-    struct ea_err err;
-    char hash[65], ttl[24];
-    state_hash_hex(j->state, hash);
-    snprintf(ttl, sizeof(ttl), "%ld", lg->app->cfg->oidc_login_ttl_s);
-    const char *params[5] = {hash, j->nonce, j->verifier, j->return_to, ttl};
-    PGresult *r = c == NULL ? NULL
-                            : ea_pg_query(c,
-                                          "INSERT INTO oidc_logins (state_hash, nonce,"
-                                          " code_verifier, return_to, expires_at) VALUES"
-                                          " (decode($1, 'hex'), $2, $3, $4,"
-                                          " now() + make_interval(secs => $5::int))",
-                                          5, params, PGRES_COMMAND_OK, &err);
-    if (r == NULL) {
-        if (c != NULL)
-            ea_log_error(ea_http_request_id(req), "%s", err.message);
-        job_free(j);
-        refuse(lg, req, 503, "unavailable", "could not start the login: database unavailable");
-        return 0;
-    }
-    PQclear(r);
-    /* logins abandoned at the issuer leave rows behind: sweep them (indexed, usually none) */
-    r = ea_pg_query(c, "DELETE FROM oidc_logins WHERE expires_at < now()", 0, NULL,
-                    PGRES_COMMAND_OK, &err);
-    PQclear(r);
     if (!job_submit(lg, j)) {
         job_free(j);
         refuse(lg, req, 503, "busy", "too many logins in progress, try again");
@@ -432,6 +520,10 @@ static int on_login(void *ud, h2o_req_t *req)
 static void finish_login(struct gql_login *lg, struct job *j)
 {
     h2o_req_t *req = j->req;
+    if (j->db_down) {
+        refuse(lg, req, 503, "unavailable", "could not start the login: database unavailable");
+        return;
+    }
     if (j->rc != EA_OK) {
         ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
         refuse(lg, req, 502, "issuer_unavailable",
@@ -487,41 +579,12 @@ static int on_callback(void *ud, h2o_req_t *req)
         refuse(lg, req, 400, "bad_state", "this login was not started by this browser");
         goto out;
     }
-    PGconn *c = gql_app_db(lg->app);
-    if (c == NULL) {
-        refuse(lg, req, 503, "unavailable", "database unavailable");
-        goto out;
-    }
-    char hash[65];
-    state_hash_hex(state, hash);
-    const char *params[1] = {hash};
-    struct ea_err err;
-    /* single use: whoever deletes the row owns the login; a replay finds nothing */
-    PGresult *r = ea_pg_query(c,
-                              "DELETE FROM oidc_logins WHERE state_hash = decode($1, 'hex')"
-                              " RETURNING nonce, code_verifier, return_to, expires_at > now()",
-                              1, params, PGRES_TUPLES_OK, &err);
-    if (r == NULL) {
-        ea_log_error(ea_http_request_id(req), "%s", err.message);
-        refuse(lg, req, 503, "unavailable", "database unavailable");
-        goto out;
-    }
-    if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 3), "t") != 0) {
-        PQclear(r);
-        ea_log_warn(ea_http_request_id(req), "callback refused: unknown, used or expired state");
-        refuse(lg, req, 400, "bad_state", "unknown, expired or already used login");
-        goto out;
-    }
     j = job_new(lg, req, JOB_CALLBACK);
     if (j == NULL) {
-        PQclear(r);
         refuse(lg, req, 503, "unavailable", "out of memory");
         goto out;
     }
-    snprintf(j->nonce, sizeof(j->nonce), "%s", PQgetvalue(r, 0, 0));
-    snprintf(j->verifier, sizeof(j->verifier), "%s", PQgetvalue(r, 0, 1));
-    snprintf(j->return_to, sizeof(j->return_to), "%s", PQgetvalue(r, 0, 2));
-    PQclear(r);
+    snprintf(j->state, sizeof(j->state), "%s", state);
     j->code = code;
     code = NULL;
     if (!job_submit(lg, j)) {
@@ -539,6 +602,14 @@ static void finish_callback(struct gql_login *lg, struct job *j)
 {
     h2o_req_t *req = j->req;
     gql_app *app = lg->app;
+    if (j->bad_state) {
+        refuse(lg, req, 400, "bad_state", "unknown, expired or already used login");
+        return;
+    }
+    if (j->db_down && j->verdict != GQL_IDTOKEN_OK) {
+        refuse(lg, req, 503, "unavailable", "database unavailable");
+        return;
+    }
     if (j->rc == EA_ERR_AUTH) {
         ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
         refuse(lg, req, 401, "login_failed", "the identity provider refused the code");
@@ -558,28 +629,63 @@ static void finish_callback(struct gql_login *lg, struct job *j)
         refuse(lg, req, 401, "bad_id_token", msg);
         return;
     }
-    PGconn *c = gql_app_db(app);
-    struct ea_err err;
-    long long uid = 0;
-    char cookie[GQL_SESSION_COOKIE_MAX];
-    if (c == NULL ||
-        gql_user_upsert(c, app->cfg->oidc_issuer, j->who.subject, j->who.name, j->who.email, &uid,
-                        &err) != EA_OK ||
-        gql_session_create(c, app->cfg->session_secret, uid, app->cfg->session_ttl_s, cookie,
-                           &err) != EA_OK) {
-        if (c != NULL)
-            ea_log_error(ea_http_request_id(req), "%s", err.message);
+    if (j->db_down) {
         refuse(lg, req, 503, "unavailable", "could not create the session: database unavailable");
         return;
     }
-    ea_log_info(ea_http_request_id(req), "user %lld signed in", uid);
+    ea_log_info(ea_http_request_id(req), "user %lld signed in", j->uid);
     clear_login_cookie(lg, req);
-    add_cookie(req, GQL_SESSION_COOKIE, cookie, "/", app->cfg->session_ttl_s, lg->secure);
-    OPENSSL_cleanse(cookie, sizeof(cookie));
+    add_cookie(req, GQL_SESSION_COOKIE, j->cookie, "/", app->cfg->session_ttl_s, lg->secure);
     redirect(req, j->return_to);
 }
 
 /* ---- /auth/logout --------------------------------------------------------------------------- */
+
+/* The session row goes on a pool thread; the answer (cookie cleared, 200 or a redirect) waits for
+ * it, so a copy of the cookie stops working before the browser hears it is signed out. */
+typedef struct logout_job {
+    gql_req_job rj; /* first */
+    struct gql_login *lg;
+    char *cookie;
+    char *return_to; /* GET: where to go after (checked), else NULL */
+    bool get;
+} logout_job;
+
+static void logout_run(gql_job *j, gql_thread *t)
+{
+    logout_job *lj = (logout_job *)j;
+    gql_session_destroy(gql_thread_db(t), lj->lg->app->cfg->session_secret, lj->cookie,
+                        strlen(lj->cookie));
+}
+
+static void logout_answer(struct gql_login *lg, h2o_req_t *req, bool get, const char *return_to)
+{
+    add_cookie(req, GQL_SESSION_COOKIE, "", "/", 0, lg->secure);
+    if (!get) {
+        ea_http_send_json(req, 200, json_pack("{s:s}", "status", "signed out"), NULL);
+        return;
+    }
+    redirect(req, return_to != NULL && return_to_ok(return_to) ? return_to : "/");
+}
+
+static void logout_free(logout_job *lj)
+{
+    OPENSSL_cleanse(lj->cookie, strlen(lj->cookie));
+    free(lj->cookie);
+    free(lj->return_to);
+    free(lj);
+}
+
+static void logout_done(gql_job *j, bool ran)
+{
+    logout_job *lj = (logout_job *)j;
+    h2o_req_t *req = lj->rj.req;
+    gql_req_job_finish(&lj->rj);
+    (void)ran; /* the cookie is cleared either way */
+    if (req != NULL)
+        logout_answer(lj->lg, req, lj->get, lj->return_to);
+    logout_free(lj);
+}
 
 static int on_logout(void *ud, h2o_req_t *req)
 {
@@ -590,18 +696,32 @@ static int on_logout(void *ud, h2o_req_t *req)
         ea_http_send_error(req, 405, "method_not_allowed", "use GET or POST /auth/logout");
         return 0;
     }
+    char *rt = get ? query_param(req, "return_to") : NULL;
     int n;
     const h2o_iovec_t *ck = ea_http_header(req, "cookie", &n);
-    if (ck != NULL)
-        gql_session_destroy(lg->app, ck->base, ck->len);
-    add_cookie(req, GQL_SESSION_COOKIE, "", "/", 0, lg->secure);
-    if (!get) {
-        ea_http_send_json(req, 200, json_pack("{s:s}", "status", "signed out"), NULL);
+    if (ck == NULL || gql_session_cookie_state(lg->app->cfg->session_secret, ck->base, ck->len) ==
+                          0) { /* no session cookie: nothing to delete */
+        logout_answer(lg, req, get, rt);
+        free(rt);
         return 0;
     }
-    char *rt = query_param(req, "return_to");
-    redirect(req, rt != NULL && return_to_ok(rt) ? rt : "/");
-    free(rt);
+    logout_job *lj = calloc(1, sizeof(*lj));
+    if (lj == NULL || (lj->cookie = strndup(ck->base, ck->len)) == NULL) {
+        free(lj);
+        free(rt);
+        refuse(lg, req, 503, "unavailable", "out of memory");
+        return 0;
+    }
+    lj->lg = lg;
+    lj->get = get;
+    lj->return_to = rt;
+    lj->rj.j.run = logout_run;
+    lj->rj.j.done = logout_done;
+    if (gql_exec_submit_req(lg->app->fast, &lj->rj, req, false) != EA_OK) {
+        logout_free(lj);
+        ea_http_add_header(req, "Retry-After", "1");
+        refuse(lg, req, 503, "busy", "too busy to sign out right now; try again");
+    }
     return 0;
 }
 
@@ -707,6 +827,8 @@ void gql_login_stop(ea_http_server *s, gql_app *app)
         gql_oidc_global_cleanup();
     }
     gql_jwks_free(lg->jwks);
+    if (lg->db != NULL)
+        PQfinish(lg->db);
     free(lg);
     app->login = NULL;
 }

@@ -1,16 +1,20 @@
 /*
- * main.c — graphql-api: wires config, logging, the schema, the key verifier and the HTTP
- * transport onto one event loop; runs until SIGTERM, then exits 0 once the loop is idle.
+ * main.c — graphql-api: wires config, logging, the schema, the key verifier, the caches, the
+ * worker pool and the HTTP transport onto one event loop; runs until SIGTERM, then exits 0 once
+ * the loop is idle.
  */
 #include "app.h"
 #include "auth.h"
-#include "cache.h"
+#include "bcache.h"
 #include "doccache.h"
 #include "ea_http.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "exec.h"
+#include "ea_ratelimit.h"
 #include "login.h"
 #include "pubsub.h"
+#include "respcache.h"
 #include "schema.h"
 #include "static.h"
 #include "transport.h"
@@ -76,9 +80,15 @@ int main(int argc, char **argv)
         ea_log_error("startup", "out of memory");
         return 1;
     }
-    app.cache = gql_cache_new(&cfg.redis, (int)cfg.redis_timeout_ms);
+    gql_bcache_config bc = {.max_bytes = (size_t)cfg.cache_max_mb << 20,
+                            .closed_ttl_s = cfg.cache_closed_ttl_s};
+    app.bcache = gql_bcache_new(&bc);
+    app.resp = cfg.response_cache_max_mb > 0
+                   ? gql_respcache_new((size_t)cfg.response_cache_max_mb << 20)
+                   : NULL;
     app.docs = gql_doccache_new(app.schema, &app.limits, (size_t)cfg.doc_cache_size);
-    if (app.cache == NULL || app.docs == NULL) {
+    if (app.bcache == NULL || app.docs == NULL ||
+        (cfg.response_cache_max_mb > 0 && app.resp == NULL)) {
         ea_log_error("startup", "out of memory");
         return 1;
     }
@@ -93,8 +103,40 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
-    /* the loop exists once listening: finished key verifications (auth.c), subscriptions and
-     * the change feed live on it */
+    /* the loop exists once listening: the worker pool, finished key verifications (auth.c),
+     * subscriptions and the change feed live on it */
+    gql_exec_config ec = {.threads = (int)cfg.workers,
+                          .queue_max = (size_t)cfg.queue_max,
+                          .database_url = cfg.database_url,
+                          .redis = &cfg.redis,
+                          .redis_timeout_ms = (int)cfg.redis_timeout_ms,
+                          .statement_timeout_ms = cfg.statement_timeout_ms};
+    app.exec = gql_exec_new(ea_http_loop(srv), &ec, &err);
+    /* short work on a thread of its own: a pool full of slow reads must not hold up a signed-in
+     * user's session lookup (every request of theirs needs one) or /readyz */
+    gql_exec_config fc = ec;
+    fc.threads = 1;
+    fc.queue_max = 4096;
+    fc.name = "gql-fast";
+    app.fast = app.exec != NULL ? gql_exec_new(ea_http_loop(srv), &fc, &err) : NULL;
+    if (app.exec == NULL || app.fast == NULL) {
+        ea_log_error("startup", "%s", err.message);
+        return 1;
+    }
+    /* the query rate limit: lib/ratelimit's leases on the loop, refills on its Redis thread */
+    ea_ratelimit_config rlc = {.redis = &cfg.redis,
+                               .per_min = cfg.rate_limit_per_min,
+                               .key_prefix = "ea:gqlrl:",
+                               .thread_name = "gql-redis"};
+    app.limiter = ea_ratelimit_new(ea_http_loop(srv), &rlc, &err);
+    ea_http_watch *rl_watch =
+        app.limiter != NULL ? ea_http_watch_new(ea_http_loop(srv), ea_ratelimit_fd(app.limiter),
+                                                ea_ratelimit_on_ready, app.limiter)
+                            : NULL;
+    if (app.limiter == NULL || rl_watch == NULL) {
+        ea_log_error("startup", "%s", app.limiter == NULL ? err.message : "out of resources");
+        return 1;
+    }
     ea_http_watch *auth_watch =
         ea_http_watch_new(ea_http_loop(srv), ea_keyauth_fd(app.auth), gql_auth_on_ready, &app);
     if (auth_watch == NULL) {
@@ -111,7 +153,7 @@ int main(int argc, char **argv)
     gql_pubsub *feed = app.ws == NULL
                            ? NULL
                            : gql_pubsub_start(ea_http_loop(srv), &cfg.redis, cfg.changes_channel,
-                                              cfg.alerts_channel, on_pubsub, app.ws);
+                                              cfg.alerts_channel, app.bcache, on_pubsub, app.ws);
     if (feed == NULL) {
         ea_log_error("startup", "could not start the change feed: out of resources");
         return 1;
@@ -122,13 +164,16 @@ int main(int argc, char **argv)
     gql_login_stop(srv, &app);
     gql_pubsub_stop(feed);
     gql_ws_free(app.ws);
+    gql_exec_free(app.exec); /* jobs still queued are dropped (their clients get 503) */
+    gql_exec_free(app.fast);
+    ea_http_watch_free(rl_watch);
+    ea_ratelimit_free(app.limiter);
+    gql_respcache_free(app.resp);
+    gql_bcache_free(app.bcache);
     gql_doccache_free(app.docs);
-    gql_cache_free(app.cache);
     ea_log_info("shutdown", "stopped");
     ea_http_watch_free(auth_watch);
     ea_keyauth_free(app.auth);
-    if (app.db != NULL)
-        PQfinish(app.db);
     ea_gql_schema_free(app.schema);
     ea_http_delayer_free(app.tarpit);
     ea_http_server_free(srv);

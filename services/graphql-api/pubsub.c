@@ -1,19 +1,20 @@
 /*
  * pubsub.c — Redis pub/sub reader thread → pipe → event loop (see pubsub.h).
  *
- * Thread cycle: connect both connections → SUBSCRIBE changes alerts → wait for both
- * confirmations → INCR ea:gen:epoch → loop { read a message; for the changes channel INCR
- * ea:gen:<tenant>:<metric> per distinct metric; write [u8 kind][u32 len][bytes] to the pipe }.
- * Any error: drop both connections, wait 1 s, start over. The thread waits in poll() on the
- * Redis socket and a stop pipe, so gql_pubsub_stop() ends it at once.
+ * Thread cycle: connect → SUBSCRIBE changes alerts → wait for both confirmations → mark the
+ * cache live → loop { read a message; for the changes channel drop the buckets it names from
+ * the cache; write [u8 kind][u32 len][bytes] to the pipe }. Any error: mark the cache down, drop
+ * the connection, wait 1 s, start over. The thread waits in poll() on the Redis socket and a
+ * stop pipe, so gql_pubsub_stop() ends it at once.
  *
- * Why the epoch is bumped only after the subscription is confirmed: a change published before
- * then was committed before the bump, so every answer stored under the new epoch was read after
- * that commit; a change published after then is received and bumps its generation.
+ * Why the cache goes live only once the subscription is confirmed: a change published before
+ * then was committed before, so every bucket read after going live includes it; a change
+ * published after then is received here. While down, the cache serves and stores nothing.
  */
 #include "pubsub.h"
 #include "ea_log.h"
 #include "ea_redis.h"
+#include "ea_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@ struct gql_pubsub {
     h2o_socket_t *sock;
     gql_pubsub_fn fn;
     void *ud;
+    gql_bcache *cache;
     bool down_logged; /* one warning per outage, not one per retry */
 };
 
@@ -56,38 +58,47 @@ static bool write_all(int fd, const void *p, size_t n)
     return true;
 }
 
-/* INCR the generation of every metric a change message names (deduplicated per message). A
- * failure breaks cmd, which ends the session (and so bumps the epoch on reconnect). */
-static void bump_generations(ea_redis *cmd, const char *msg, size_t len)
+void gql_pubsub_apply(gql_bcache *cache, const char *msg, size_t len)
 {
-    struct ea_err err = {0};
     json_error_t je;
     json_t *m = json_loadb(msg, len, 0, &je);
     const char *tenant = json_string_value(json_object_get(m, "tenant"));
-    json_t *seen = json_object();
-    size_t i, queued = 0;
-    json_t *ch;
-    json_array_foreach(json_object_get(m, "changes"), i, ch)
-    {
-        const char *metric = json_string_value(json_object_get(ch, "metric"));
-        if (tenant == NULL || metric == NULL || json_object_get(seen, metric) != NULL)
-            continue;
-        json_object_set_new(seen, metric, json_true());
-        if (ea_redis_append(cmd, &err, "INCR ea:gen:%s:%s", tenant, metric) != EA_OK)
-            break;
-        queued++;
-    }
-    for (size_t k = 0; k < queued; k++) {
-        redisReply *r = ea_redis_reply(cmd, "bump a cache generation", &err);
-        if (r == NULL) {
-            if (ea_redis_broken(cmd))
-                break;
-            continue;
-        }
-        freeReplyObject(r);
-    }
-    if (tenant == NULL)
+    if (tenant == NULL) {
         ea_log_warn("redis", "change message without a tenant ignored");
+        json_decref(m);
+        return;
+    }
+    /* a batch names every changed row (one per dims): drop each (metric, granularity, bucket)
+     * once */
+    json_t *seen = json_object();
+    static const char *const lists[] = {"changes", "closed"};
+    for (int li = 0; li < 2; li++) {
+        size_t i;
+        json_t *ch;
+        json_array_foreach(json_object_get(m, lists[li]), i, ch)
+        {
+            const char *metric = json_string_value(json_object_get(ch, "metric"));
+            const char *g = json_string_value(json_object_get(ch, "granularity"));
+            const char *b = json_string_value(json_object_get(ch, "bucket"));
+            if (metric == NULL)
+                continue;
+            char key[600];
+            snprintf(key, sizeof(key), "%s\t%s\t%s", metric, g ? g : "", b ? b : "");
+            if (json_object_get(seen, key) != NULL)
+                continue;
+            json_object_set_new(seen, key, json_true());
+            int64_t start;
+            bool day = g != NULL && strcmp(g, "DAY") == 0;
+            bool hour = g != NULL && strcmp(g, "HOUR") == 0;
+            if (b == NULL || (!day && !hour) || !ea_time_parse_iso8601(b, strlen(b), &start)) {
+                /* no bucket (a definition changed), or one this reader does not know: all of it */
+                gql_bcache_invalidate(cache, tenant, metric, true, false, 0, 0);
+                continue;
+            }
+            gql_bcache_invalidate(cache, tenant, metric, false, day, start,
+                                  start + (day ? EA_MS_PER_DAY : EA_MS_PER_HOUR));
+        }
+    }
     json_decref(seen);
     json_decref(m);
 }
@@ -122,11 +133,8 @@ static int session(gql_pubsub *p)
     struct ea_err err = {0};
     snprintf(err.message, sizeof(err.message), "could not subscribe to Redis pub/sub");
     int rc = -1;
-    ea_redis *sub = ea_redis_connect(p->url, 1000, &err), *cmd = NULL;
+    ea_redis *sub = ea_redis_connect(p->url, 1000, &err);
     if (sub == NULL)
-        goto out;
-    cmd = ea_redis_connect(p->url, 1000, &err);
-    if (cmd == NULL)
         goto out;
     /* the confirmations are ordinary replies: take them with the connect timeout */
     if (ea_redis_append(sub, &err, "SUBSCRIBE %s %s", p->changes, p->alerts) != EA_OK)
@@ -137,10 +145,7 @@ static int session(gql_pubsub *p)
             goto out;
         freeReplyObject(r);
     }
-    redisReply *e = ea_redis_command(cmd, "bump the epoch", &err, "INCR ea:gen:epoch");
-    if (e == NULL)
-        goto out;
-    freeReplyObject(e);
+    gql_bcache_set_live(p->cache, true);
     ea_log_info("redis", "subscribed to %s and %s", p->changes, p->alerts);
     p->down_logged = false;
     for (;;) {
@@ -158,17 +163,13 @@ static int session(gql_pubsub *p)
             const char *msg = r->element[2]->str;
             uint32_t len = (uint32_t)r->element[2]->len;
             if (len > MAX_MSG) {
-                ea_log_warn("redis", "message of %u bytes dropped", len);
+                /* its changes are unknown: nothing cached may be trusted */
+                ea_log_warn("redis", "message of %u bytes dropped; cache flushed", len);
+                if (!alert)
+                    gql_bcache_set_live(p->cache, true);
             } else {
                 if (!alert)
-                    bump_generations(cmd, msg, len);
-                if (ea_redis_broken(cmd)) {
-                    /* a generation may not have been bumped: start over (new epoch) */
-                    freeReplyObject(r);
-                    snprintf(err.message, sizeof(err.message),
-                             "could not bump cache generations: the command connection broke");
-                    goto out;
-                }
+                    gql_pubsub_apply(p->cache, msg, len);
                 if (!write_all(p->msg_pipe[1], &alert, 1) ||
                     !write_all(p->msg_pipe[1], &len, sizeof(len)) ||
                     !write_all(p->msg_pipe[1], msg, len)) {
@@ -181,12 +182,15 @@ static int session(gql_pubsub *p)
         freeReplyObject(r);
     }
 out:
+    gql_bcache_set_live(p->cache, false);
     if (rc < 0 && !p->down_logged) {
-        ea_log_warn("redis", "%s; retrying every second", err.message);
+        ea_log_warn("redis",
+                    "%s; retrying every second (answers come from the database "
+                    "meanwhile)",
+                    err.message);
         p->down_logged = true;
     }
     ea_redis_free(sub);
-    ea_redis_free(cmd);
     return rc;
 }
 
@@ -223,7 +227,7 @@ static void on_pipe_read(h2o_socket_t *sock, const char *err)
 
 gql_pubsub *gql_pubsub_start(h2o_loop_t *loop, const ea_redis_url *redis_url,
                              const char *changes_channel, const char *alerts_channel,
-                             gql_pubsub_fn fn, void *ud)
+                             gql_bcache *cache, gql_pubsub_fn fn, void *ud)
 {
     gql_pubsub *p = calloc(1, sizeof(*p));
     if (p == NULL)
@@ -234,6 +238,7 @@ gql_pubsub *gql_pubsub_start(h2o_loop_t *loop, const ea_redis_url *redis_url,
     p->alerts = strdup(alerts_channel);
     p->fn = fn;
     p->ud = ud;
+    p->cache = cache;
     if (p->changes == NULL || p->alerts == NULL || pipe2(p->msg_pipe, O_CLOEXEC) != 0 ||
         pipe2(p->stop_pipe, O_CLOEXEC) != 0)
         goto fail;

@@ -1,11 +1,11 @@
 /*
  * pubsub.h — the change feed and fired alerts from Redis pub/sub, delivered on the event loop.
- * A small reader thread owns two lib/redis connections (one SUBSCRIBEd, one for INCR),
- * bumps the cache generation of every (tenant, metric) a change message names — before the
- * message reaches anyone, so invalidation never waits for the loop — and hands each message to
- * the loop through a pipe. After every (re)subscribe it bumps the cache epoch, because messages
- * may have been missed while disconnected (cache.h). Not for: interpreting messages beyond the
- * generation bump (ws.c pushes subscriptions).
+ * A small reader thread owns one SUBSCRIBEd lib/redis connection, drops from the in-process
+ * series cache (bcache.h) the buckets every change message names — before the message reaches
+ * anyone, so invalidation never waits for the loop — and hands each message to the loop through
+ * a pipe. The cache is used only while the subscription is live: the thread marks it down when
+ * the connection breaks and live again once SUBSCRIBE is confirmed (each flushes it, because
+ * messages may have been missed meanwhile). Not for: pushing subscriptions (ws.c).
  */
 #ifndef GQL_PUBSUB_H
 #define GQL_PUBSUB_H
@@ -13,6 +13,7 @@
 #define H2O_USE_LIBUV 0
 #include <h2o.h>
 
+#include "bcache.h"
 #include "ea_redis.h"
 
 typedef struct gql_pubsub gql_pubsub;
@@ -26,7 +27,12 @@ typedef void (*gql_pubsub_fn)(void *ud, int is_alert, const char *msg, size_t le
  * second. */
 gql_pubsub *gql_pubsub_start(h2o_loop_t *loop, const ea_redis_url *redis_url,
                              const char *changes_channel, const char *alerts_channel,
-                             gql_pubsub_fn fn, void *ud);
+                             gql_bcache *cache, gql_pubsub_fn fn, void *ud);
+
+/* Applies one change message to the cache (what the thread does for each): every entry of
+ * "changes" and "closed" drops what it names (a bucket of a granularity, or without a bucket
+ * the whole metric). Exposed for unit tests. */
+void gql_pubsub_apply(gql_bcache *cache, const char *msg, size_t len);
 
 /* Stops and joins the thread, closes the pipe. NULL allowed. */
 void gql_pubsub_stop(gql_pubsub *p);

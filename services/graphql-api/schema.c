@@ -1,12 +1,13 @@
 /*
  * schema.c — the table binding Type.field of the public API (SDL in schema.graphql) to the
- * resolvers in resolvers.c, and the cost function.
+ * resolvers in resolvers.c, and the cost function (the buckets a metrics field can touch).
  */
 #include "schema.h"
 #include "gql_schema_sdl.h"
 #include "ea_time.h"
 #include "events.h"
 #include "resolvers.h"
+#include "series.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,8 +60,12 @@ long gql_schema_cost(const char *parent_type, const char *field, const json_t *a
 {
     if (strcmp(field, "metrics") != 0 || strcmp(parent_type, "Query") != 0)
         return 1;
-    /* buckets x groups: the number of points the answer can hold at most, estimated from the
-     * time range and granularity; each groupBy dimension multiplies by an assumed 5 values. */
+    /* the buckets the field can touch: its range clipped to what a rollup table can hold — no
+     * bucket starts later than now + GQL_SERIES_FUTURE_MS holds events, none older than the
+     * table's default retention holds rows (hourly 90 days, daily 730) — so a chart "to 2030"
+     * costs what its past costs. What the field really reads (rows) is measured by PostgreSQL's
+     * planner before the read (resolvers.c, GRAPHQL_MAX_ROWS); this bound only stops operations
+     * of very many fields. */
     int64_t from, to;
     const json_t *s = json_object_get(args, "startTime"), *e = json_object_get(args, "endTime");
     if (!json_is_string(s) || !json_is_string(e) ||
@@ -68,11 +73,12 @@ long gql_schema_cost(const char *parent_type, const char *field, const json_t *a
         !ea_time_parse_iso8601(json_string_value(e), json_string_length(e), &to) || to < from)
         return 1; /* the resolver reports the bad argument */
     const char *g = json_string_value(json_object_get(args, "granularity"));
-    int64_t step = g != NULL && strcmp(g, "DAY") == 0 ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
-    long buckets = (long)((to - from) / step) + 1;
-    long groups = 1;
-    size_t n = json_array_size(json_object_get(args, "groupBy"));
-    for (size_t i = 0; i < n && groups < 1000000; i++)
-        groups *= 5;
-    return buckets * groups;
+    bool day = g != NULL && strcmp(g, "DAY") == 0;
+    int64_t step = day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
+    int64_t now = ea_time_now_ms(), keep = (day ? 731 : 91) * EA_MS_PER_DAY;
+    if (to > now + GQL_SERIES_FUTURE_MS)
+        to = now + GQL_SERIES_FUTURE_MS;
+    if (from < now - keep)
+        from = now - keep;
+    return to < from ? 1 : (long)((to - from) / step) + 1;
 }

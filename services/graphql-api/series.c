@@ -1,18 +1,24 @@
 /*
- * series.c — Query.metrics over the rollup tables (see series.h). A point's value is
- * lib/rollup's ea_rollup_value of the sums of its rows (Σcnt, Σsum, min, max, the sketches) —
- * the one definition per aggregation, which the worker's alerts use too. A point's revision is
- * the highest revision of the rows it sums and it is final when all of them are closed.
+ * series.c — Query.metrics over rollups or raw events, bucket range by bucket range (series.h).
  *
- * Time zones: UTC series are a GROUP BY over rollups_hourly or rollups_daily (fetch_legacy:
- * exact, and fast). Every other zone goes through the worker's ea_metric_series() (migration
- * 0006), which returns exact local buckets in any IANA zone (DST and :30/:45 offsets included)
- * from the 15-minute, hourly or daily rollups and checks groupBy/filter/zone. A database without
- * that function gets fetch_legacy for every zone (exact only for whole-hour zones).
+ * Three readers, one row shape. Each returns, per (bucket, group): bucket start and end (ms),
+ * the group's dims as jsonb text, Σcnt, Σsum, min, max, the unique sketches (hex, comma-separated)
+ * or — raw path — the distinct canonical values as a JSON array, the highest revision and whether
+ * the bucket is closed. One function turns such a row into a MetricPoint whose value is
+ * lib/rollup's ea_rollup_value (so a chart, an alert and a breakdown agree).
+ *   rollup, UTC:     GROUP BY over rollups_hourly / rollups_daily (exact, and ~30x faster than
+ *                    ea_metric_series, which converts every row's time to the zone);
+ *   rollup, a zone:  ea_metric_series() (migration 0006/0009): exact local buckets in any IANA
+ *                    zone from the 15-minute, hourly or daily rollups;
+ *   raw events:      one statement over raw_events of the range (partition-pruned), every value
+ *                    by the SQL form of lib/rollup's rules (migration 0015), the groups of each
+ *                    bucket past GRAPHQL_RAW_GROUP_CAP (by event count) folded into "__other__".
  */
 #include "series.h"
+#include "ea_hll.h"
 #include "ea_log.h"
 #include "ea_pg.h"
+#include "ea_pg_buf.h"
 #include "ea_pg_params.h"
 #include "ea_rollup.h"
 #include "ea_time.h"
@@ -89,6 +95,11 @@ int gql_series_req_from_args(const json_t *args, gql_series_req *q, ea_gql_error
     return 0;
 }
 
+bool gql_series_is_utc(const char *tz)
+{
+    return strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0;
+}
+
 char *gql_text_array(const json_t *list)
 {
     size_t n = json_array_size(list);
@@ -127,189 +138,6 @@ static bool in_list(const json_t *list, const char *s)
     return false;
 }
 
-/* The sums of result row `row` from column `col` on: Σcnt, Σsum, min, max, hex sketches. */
-static ea_rollup_sums row_sums(PGresult *r, int row, int col)
-{
-    return (ea_rollup_sums){
-        .rows = 1,
-        .cnt = strtoll(PQgetvalue(r, row, col), NULL, 10),
-        .sum = PQgetisnull(r, row, col + 1) ? NULL : PQgetvalue(r, row, col + 1),
-        .min = PQgetisnull(r, row, col + 2) ? NULL : PQgetvalue(r, row, col + 2),
-        .max = PQgetisnull(r, row, col + 3) ? NULL : PQgetvalue(r, row, col + 3),
-        .hll_hex = PQgetisnull(r, row, col + 4) ? NULL : PQgetvalue(r, row, col + 4),
-    };
-}
-
-/* Appends the point of result row `row` (columns: 1 dims, 2..6 the sums, 7 revision, 8 final)
- * at bucket_ms to list, its value lib/rollup's for aggregation agg (a bucket without a value
- * shows 0, as before). False when the row holds an invalid sketch: the caller fails the query
- * (never a wrong number). */
-static bool append_point(json_t *list, PGresult *r, int row, int64_t bucket_ms, ea_catalog_agg agg)
-{
-    ea_rollup_sums sums = row_sums(r, row, 2);
-    double value = 0;
-    if (!ea_rollup_value(agg, &sums, &value)) {
-        if (agg == EA_CATALOG_AGG_UNIQUE && sums.hll_hex != NULL)
-            return false;
-        value = 0;
-    }
-    char iso[48];
-    ea_time_format_iso8601(bucket_ms, iso);
-    json_error_t je;
-    json_t *g = json_loads(PQgetvalue(r, row, 1), 0, &je);
-    json_array_append_new(list, json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value,
-                                          "dimensions", g != NULL ? g : json_object(), "revision",
-                                          (int)strtol(PQgetvalue(r, row, 7), NULL, 10), "final",
-                                          strcmp(PQgetvalue(r, row, 8), "t") == 0));
-    return true;
-}
-
-/* The aggregation of a definition's text; count for an automatic metric (NULL) or an unknown
- * name (the CHECK constraint makes that unreachable). */
-static ea_catalog_agg aggregation_of(const char *name)
-{
-    int a = ea_catalog_agg_parse(name);
-    return a < 0 ? EA_CATALOG_AGG_COUNT : (ea_catalog_agg)a;
-}
-
-/* Without ea_metric_series(): a GROUP BY over rollups_daily (UTC days) or rollups_hourly (UTC
- * hours; other zones' days re-bucketed at local midnight, exact for whole-hour zones only). Used
- * for UTC (fast path) and on databases that predate migration 0006. */
-static int fetch_legacy(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_error *err)
-{
-    struct ea_err e;
-    /* one round trip: the definition (if any) and a check that the zone exists (22023) */
-    const char *p1[3] = {q->tenant, q->name, q->tz};
-    PGresult *def = ea_pg_query(c,
-                                "SELECT d.aggregation, d.dimensions::text, "
-                                "(now() AT TIME ZONE $3::text) IS NOT NULL "
-                                "FROM (SELECT 1) one LEFT JOIN metric_definitions d "
-                                "ON d.tenant_id = $1 AND d.name = $2",
-                                3, p1, PGRES_TUPLES_OK, &e);
-    if (def == NULL) {
-        if (strcmp(e.sqlstate, "22023") == 0)
-            return gql_fail(err, "BAD_USER_INPUT", "unknown time zone \"%s\"", q->tz);
-        ea_log_error(series_subject(q), "%s", e.message);
-        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
-    }
-    char aggregation[16] = "count";
-    json_t *dims = NULL;
-    if (!PQgetisnull(def, 0, 0)) {
-        snprintf(aggregation, sizeof(aggregation), "%s", PQgetvalue(def, 0, 0));
-        dims = gql_text_array_json(PQgetvalue(def, 0, 1));
-    } else {
-        dims = json_array(); /* the automatic count metric of an event has no dimensions */
-    }
-    PQclear(def);
-
-    size_t i;
-    const json_t *v;
-    json_array_foreach(q->group_by, i, v)
-    {
-        if (!in_list(dims, json_string_value(v))) {
-            char *have = json_dumps(dims, JSON_COMPACT);
-            char msg[512];
-            snprintf(msg, sizeof(msg),
-                     "groupBy \"%s\" is not a dimension of metric \"%s\" "
-                     "(its dimensions: %s)",
-                     json_string_value(v), q->name, have ? have : "[]");
-            free(have);
-            json_decref(dims);
-            return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
-        }
-    }
-    const char *k;
-    json_object_foreach((json_t *)q->filter, k, v)
-    {
-        if (!in_list(dims, k)) {
-            json_decref(dims);
-            return gql_fail(err, "BAD_USER_INPUT",
-                            "filter key \"%s\" is not a dimension of the metric", k);
-        }
-    }
-    json_decref(dims);
-
-    bool utc = strcmp(q->tz, "UTC") == 0 || strcmp(q->tz, "Etc/UTC") == 0;
-    const char *table = q->day && utc ? "rollups_daily" : "rollups_hourly";
-    const char *bucket_expr =
-        q->day && !utc ? "(date_trunc('day', r.bucket AT TIME ZONE $7::text) AT TIME ZONE $7::text)"
-                       : "r.bucket";
-    /* the group: jsonb_build_object(k1, dims->k1, ...) with the keys as elements of $5, so no
-     * per-row subquery (that cost ~40 % of a 6,000-row scan here) and no SQL built from values */
-    char group_expr[1200] = "'{}'::jsonb";
-    size_t ng = json_array_size(q->group_by);
-    if (ng > 0) {
-        size_t off = (size_t)snprintf(group_expr, sizeof(group_expr), "jsonb_build_object(");
-        for (size_t i = 0; i < ng && i < 16 && off < sizeof(group_expr); i++)
-            off += (size_t)snprintf(group_expr + off, sizeof(group_expr) - off,
-                                    "%s($5::text[])[%zu], coalesce(r.dims -> ($5::text[])[%zu], "
-                                    "'null')",
-                                    i > 0 ? ", " : "", i + 1, i + 1);
-        if (off < sizeof(group_expr))
-            snprintf(group_expr + off, sizeof(group_expr) - off, ")");
-    }
-    char sql[3072];
-    snprintf(sql, sizeof(sql),
-             "SELECT (extract(epoch FROM %s) * 1000)::bigint AS b, %s AS g, sum(r.cnt), "
-             "sum(r.sum), min(r.min), max(r.max), string_agg(encode(r.hll, 'hex'), ','), "
-             "max(r.revision), bool_and(r.closed) "
-             "FROM %s r WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket >= $3 AND "
-             "r.bucket <= $4 AND r.dims @> $6::jsonb AND $7::text IS NOT NULL AND $5::text[] IS "
-             "NOT NULL "
-             "GROUP BY 1, 2 ORDER BY 1, 2::text",
-             bucket_expr, group_expr, table);
-    /* the range is widened to whole buckets: a query from 10:30 includes the 10:00 bucket; a
-     * local day may start up to 14 h before the UTC day of startTime */
-    int64_t lo = q->day ? ea_time_floor_day(q->from) - (utc ? 0 : EA_MS_PER_DAY)
-                        : ea_time_floor_hour(q->from);
-    int64_t hi = q->day && !utc ? q->to + EA_MS_PER_DAY : q->to;
-    char from_s[48], to_s[48];
-    ea_time_format_iso8601(lo, from_s);
-    ea_time_format_iso8601(hi, to_s);
-    char *groups = gql_text_array(q->group_by);
-    char *filter_text = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : strdup("{}");
-    if (groups == NULL || filter_text == NULL) {
-        free(groups);
-        free(filter_text);
-        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
-    }
-    const char *params[7] = {q->tenant, q->name, from_s, to_s, groups, filter_text, q->tz};
-    PGresult *r = ea_pg_query(c, sql, 7, params, PGRES_TUPLES_OK, &e);
-    free(groups);
-    free(filter_text);
-    if (r == NULL) {
-        ea_log_error(series_subject(q), "%s", e.message);
-        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
-    }
-    ea_catalog_agg agg = aggregation_of(aggregation);
-    json_t *list = json_array();
-    for (int row = 0; row < PQntuples(r); row++) {
-        int64_t bms = strtoll(PQgetvalue(r, row, 0), NULL, 10);
-        /* local days: keep those that overlap [from, to] */
-        if (q->day && !utc && (bms + EA_MS_PER_DAY <= q->from || bms > q->to))
-            continue;
-        if (!append_point(list, r, row, bms, agg)) {
-            json_decref(list);
-            PQclear(r);
-            ea_log_error(series_subject(q), "invalid hll sketch in %s for metric %s", table,
-                         q->name);
-            return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
-        }
-    }
-    PQclear(r);
-    *out = list;
-    return 0;
-}
-
-/* ea_metric_series() (migration 0006): exact local buckets in any IANA zone from the 15m,
- * hourly or daily rollups, validation of groupBy/filter/zone included (SQLSTATE 22023/22004 →
- * BAD_USER_INPUT with PostgreSQL's message and hint). Unique sketches come back hex-encoded and
- * are merged here. */
-static bool is_utc(const char *tz)
-{
-    return strcmp(tz, "UTC") == 0 || strcmp(tz, "Etc/UTC") == 0;
-}
-
 static bool filter_has_lists(const json_t *filter)
 {
     const char *k;
@@ -318,65 +146,564 @@ static bool filter_has_lists(const json_t *filter)
     return false;
 }
 
-int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_error *err)
+/* ---- the metric and the pipeline state ---- */
+
+/* A database error as a GraphQL error: a series PostgreSQL refuses (22023/22004: zone, groupBy,
+ * range) is BAD_USER_INPUT with its message and hint; anything else is logged and hidden. */
+static int db_error(const gql_series_req *q, const struct ea_err *e, ea_gql_error *err)
 {
-    /* UTC buckets are whole rows of rollups_hourly/rollups_daily: a plain GROUP BY is exact and
-     * ~30x faster than ea_metric_series(), which converts every row's time to the zone (3.3 s
-     * vs 0.11 s for 144k hourly rows measured here). Lists in the filter ("any of") need the
-     * function's matcher. */
-    if (is_utc(q->tz) && !filter_has_lists(q->filter))
-        return fetch_legacy(c, q, out, err);
-    char from_s[48], to_s[48];
-    ea_time_format_iso8601(q->from, from_s);
-    ea_time_format_iso8601(q->to, to_s);
-    char *groups = gql_text_array(q->group_by);
-    char *filter_text = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : NULL;
-    if (groups == NULL || (q->filter != NULL && filter_text == NULL)) {
-        free(groups);
-        free(filter_text);
-        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    if (strcmp(e->sqlstate, "22023") == 0 || strcmp(e->sqlstate, "22004") == 0) {
+        /* PostgreSQL's message is already "could not compute metric series: ..." */
+        const char *m =
+            strncmp(e->message, "could not run query: ", 21) == 0 ? e->message + 21 : e->message;
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s%s%s", m, e->hint[0] ? "; " : "", e->hint);
+        return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
     }
-    const char *params[8] = {q->tenant, q->name, from_s,     to_s, q->day ? "DAY" : "HOUR",
-                             q->tz,     groups,  filter_text};
-    struct ea_err e;
-    PGresult *r = ea_pg_query(
-        c,
-        "SELECT (extract(epoch FROM s.bucket) * 1000)::bigint, s.dims::text, s.cnt, s.sum, "
-        "s.min, s.max, (SELECT string_agg(encode(h, 'hex'), ',') FROM unnest(s.hlls) h), "
-        "s.revision, s.final, d.aggregation "
-        "FROM ea_metric_series($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, $7::text[], "
-        "$8::jsonb) s LEFT JOIN metric_definitions d ON d.tenant_id = $1 AND d.name = $2",
-        8, params, PGRES_TUPLES_OK, &e);
-    free(groups);
-    free(filter_text);
-    if (r == NULL) {
-        if (strcmp(e.sqlstate, "42883") == 0) /* the database predates migration 0006 */
-            return filter_has_lists(q->filter)
-                       ? gql_fail(err, "BAD_USER_INPUT", "%s",
-                                  "lists in filter need migration 0006 (ea_metric_series)")
-                       : fetch_legacy(c, q, out, err);
-        if (strcmp(e.sqlstate, "22023") == 0 || strcmp(e.sqlstate, "22004") == 0) {
-            /* PostgreSQL's message is already "could not compute metric series: ..." */
-            const char *m =
-                strncmp(e.message, "could not run query: ", 21) == 0 ? e.message + 21 : e.message;
-            char msg[1024];
-            snprintf(msg, sizeof(msg), "%s%s%s", m, e.hint[0] ? "; " : "", e.hint);
-            return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
-        }
+    if (strcmp(e->sqlstate, "57014") == 0) /* statement_timeout */
+        return gql_fail(err, "SERVICE_UNAVAILABLE", "%s",
+                        "the database took too long for this series; narrow the range");
+    ea_log_error(series_subject(q), "%s", e->message);
+    return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
+}
+
+int gql_series_def_load(PGconn *c, const gql_series_req *q, long raw_group_cap, gql_series_def *d,
+                        ea_gql_error *err)
+{
+    memset(d, 0, sizeof(*d));
+    d->raw_group_cap = raw_group_cap;
+    struct ea_err e = {0};
+    /* the zone (IANA names only), the group watermark, the raw retention: one round trip */
+    const char *p[1] = {q->tz};
+    PGresult *r = ea_pg_query(c,
+                              "SELECT ea_tz_check($1), (extract(epoch FROM ea_group_watermark()) * "
+                              "1000)::int8, (SELECT retention_days FROM partition_classes WHERE "
+                              "parent = 'raw_events')",
+                              1, p, PGRES_TUPLES_OK, &e);
+    if (r == NULL)
+        return db_error(q, &e, err);
+    d->watermark = PQgetisnull(r, 0, 1) ? INT64_MIN : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    d->raw_retention_days = PQgetisnull(r, 0, 2) ? 30 : strtol(PQgetvalue(r, 0, 2), NULL, 10);
+    PQclear(r);
+    if (ea_catalog_metric_source(c, q->tenant, q->name, &d->src, &e) != EA_OK) {
+        if (e.code == EA_ERR_NOTFOUND)
+            return gql_fail(err, "NOT_FOUND", "%s", e.message);
+        if (e.code == EA_ERR_UNAVAILABLE)
+            return gql_fail(err, "SERVICE_UNAVAILABLE", "%s", "database unavailable");
         ea_log_error(series_subject(q), "%s", e.message);
         return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read from the database");
     }
-    json_t *list = json_array();
-    for (int row = 0; row < PQntuples(r); row++) {
-        ea_catalog_agg agg = aggregation_of(PQgetisnull(r, row, 9) ? NULL : PQgetvalue(r, row, 9));
-        if (!append_point(list, r, row, strtoll(PQgetvalue(r, row, 0), NULL, 10), agg)) {
-            json_decref(list);
-            PQclear(r);
-            ea_log_error(series_subject(q), "invalid hll sketch for metric %s", q->name);
-            return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
+    /* a key that is not a declared dimension sends the series to raw events */
+    size_t i;
+    const json_t *v;
+    json_array_foreach(q->group_by, i, v)
+    {
+        if (!d->raw && !in_list(d->src.dims, json_string_value(v))) {
+            d->raw = true;
+            snprintf(d->raw_key, sizeof(d->raw_key), "%s", json_string_value(v));
         }
     }
+    const char *k;
+    json_object_foreach((json_t *)q->filter, k, v)
+    {
+        if (!d->raw && !in_list(d->src.dims, k)) {
+            d->raw = true;
+            snprintf(d->raw_key, sizeof(d->raw_key), "%s", k);
+        }
+    }
+    return 0;
+}
+
+void gql_series_def_free(gql_series_def *d)
+{
+    json_decref(d->src.dims);
+    d->src.dims = NULL;
+}
+
+void gql_bc_fill_free(gql_bc_fill *f)
+{
+    for (size_t i = 0; i < f->nparts; i++)
+        json_decref(f->parts[i].points);
+    free(f->parts);
+    f->parts = NULL;
+    f->nparts = 0;
+}
+
+/* ---- rows → points ---- */
+
+/* Row columns: 0 bucket ms, 1 bucket end ms, 2 dims text, 3 Σcnt, 4 Σsum, 5 min, 6 max,
+ * 7 sketches (hex list) or distinct values (JSON array, values_json), 8 revision, 9 closed. */
+enum { C_B, C_END, C_DIMS, C_CNT, C_SUM, C_MIN, C_MAX, C_HLL, C_REV, C_FINAL, C_N };
+
+/* Unique from raw events: the distinct canonical values hashed into a sketch exactly as the
+ * worker hashes them (ea_hll_hash of the canonical JSON text), as hex for ea_rollup_value. */
+static char *values_sketch(const char *values_json)
+{
+    json_error_t je;
+    json_t *vals = json_loads(values_json, 0, &je);
+    ea_hll *h = ea_hll_new();
+    char *hex = NULL;
+    size_t i;
+    json_t *v;
+    bool ok = h != NULL && json_is_array(vals);
+    json_array_foreach(vals, i, v)
+    {
+        if (ok && json_is_string(v) &&
+            ea_hll_add(h, json_string_value(v), json_string_length(v)) != EA_OK)
+            ok = false;
+    }
+    size_t n = ok ? ea_hll_serialized_size(h) : 0;
+    uint8_t *bytes = n > 0 ? malloc(n) : NULL;
+    if (bytes != NULL && ea_hll_serialize(h, bytes, n) == n && (hex = malloc(2 * n + 1)) != NULL) {
+        for (size_t k = 0; k < n; k++)
+            snprintf(hex + 2 * k, 3, "%02x", bytes[k]);
+    }
+    free(bytes);
+    ea_hll_free(h);
+    json_decref(vals);
+    return hex;
+}
+
+/* The point of row `row`, its value lib/rollup's for agg (a bucket without a value shows 0, as
+ * before). NULL when the row holds an invalid sketch: the caller fails the query (never a wrong
+ * number). */
+static json_t *row_point(PGresult *r, int row, ea_catalog_agg agg, bool values_json)
+{
+    char *sketch = NULL;
+    const char *hll = PQgetisnull(r, row, C_HLL) ? NULL : PQgetvalue(r, row, C_HLL);
+    if (hll != NULL && values_json)
+        hll = sketch = values_sketch(hll);
+    ea_rollup_sums sums = {
+        .rows = 1,
+        .cnt = strtoll(PQgetvalue(r, row, C_CNT), NULL, 10),
+        .sum = PQgetisnull(r, row, C_SUM) ? NULL : PQgetvalue(r, row, C_SUM),
+        .min = PQgetisnull(r, row, C_MIN) ? NULL : PQgetvalue(r, row, C_MIN),
+        .max = PQgetisnull(r, row, C_MAX) ? NULL : PQgetvalue(r, row, C_MAX),
+        .hll_hex = hll,
+    };
+    double value = 0;
+    bool ok = ea_rollup_value(agg, &sums, &value);
+    free(sketch);
+    if (!ok) {
+        if (agg == EA_CATALOG_AGG_UNIQUE && hll != NULL)
+            return NULL;
+        value = 0;
+    }
+    char iso[48];
+    ea_time_format_iso8601(strtoll(PQgetvalue(r, row, C_B), NULL, 10), iso);
+    json_error_t je;
+    json_t *g = json_loads(PQgetvalue(r, row, C_DIMS), 0, &je);
+    return json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp", iso, "value", value, "dimensions",
+                     g != NULL ? g : json_object(), "revision",
+                     (int)strtol(PQgetvalue(r, row, C_REV), NULL, 10), "final",
+                     strcmp(PQgetvalue(r, row, C_FINAL), "t") == 0);
+}
+
+/* Groups the rows (ordered by bucket) into out->parts; closed_until is lowered to the first
+ * bucket that is not closed. -1 on an invalid sketch or out of memory. */
+static int rows_to_fill(PGresult *r, ea_catalog_agg agg, bool values_json, gql_bc_fill *out)
+{
+    int n = PQntuples(r);
+    size_t nb = 0;
+    for (int i = 0; i < n; i++)
+        nb += i == 0 || strcmp(PQgetvalue(r, i, C_B), PQgetvalue(r, i - 1, C_B)) != 0;
+    out->parts = nb > 0 ? calloc(nb, sizeof(*out->parts)) : NULL;
+    if (nb > 0 && out->parts == NULL)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int64_t b = strtoll(PQgetvalue(r, i, C_B), NULL, 10);
+        gql_bc_part *p = out->nparts > 0 ? &out->parts[out->nparts - 1] : NULL;
+        if (p == NULL || p->start != b) {
+            p = &out->parts[out->nparts++];
+            p->start = b;
+            p->end = strtoll(PQgetvalue(r, i, C_END), NULL, 10);
+            p->points = json_array();
+            p->closed = true;
+            if (p->points == NULL)
+                return -1;
+        }
+        json_t *pt = row_point(r, i, agg, values_json);
+        if (pt == NULL)
+            return -1;
+        p->closed &= strcmp(PQgetvalue(r, i, C_FINAL), "t") == 0;
+        json_array_append_new(p->points, pt);
+    }
+    for (size_t i = 0; i < out->nparts; i++) {
+        if (!out->parts[i].closed && out->parts[i].start < out->closed_until)
+            out->closed_until = out->parts[i].start;
+    }
+    return 0;
+}
+
+/* ---- bounds ---- */
+
+static int64_t floor_to(int64_t ms, int64_t step)
+{
+    int64_t q = ms / step;
+    if (ms % step < 0)
+        q--;
+    return q * step;
+}
+
+/* The range a read of [from, to] covers and the closed horizon. UTC in C; a zone by
+ * ea_series_bounds (migration 0015). */
+static int bounds(PGconn *c, const gql_series_req *q, int64_t wm, int64_t from, int64_t to,
+                  gql_bc_fill *out, ea_gql_error *err)
+{
+    if (gql_series_is_utc(q->tz)) {
+        int64_t step = q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
+        out->lo = floor_to(from, step);
+        out->hi = floor_to(to, step) + step;
+        out->closed_until = wm == INT64_MIN ? out->lo : floor_to(wm, step);
+        return 0;
+    }
+    char f[48], t[48], w[48];
+    ea_time_format_iso8601(from, f);
+    ea_time_format_iso8601(to, t);
+    if (wm != INT64_MIN)
+        ea_time_format_iso8601(wm, w);
+    const char *p[5] = {f, t, q->day ? "DAY" : "HOUR", q->tz, wm == INT64_MIN ? NULL : w};
+    struct ea_err e = {0};
+    PGresult *r = ea_pg_query(c,
+                              "SELECT (extract(epoch FROM lo) * 1000)::int8, (extract(epoch FROM "
+                              "hi) * 1000)::int8, (extract(epoch FROM closed_until) * 1000)::int8 "
+                              "FROM ea_series_bounds($1::timestamptz, $2::timestamptz, $3, $4, "
+                              "$5::timestamptz)",
+                              5, p, PGRES_TUPLES_OK, &e);
+    if (r == NULL)
+        return db_error(q, &e, err);
+    out->lo = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    out->hi = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    out->closed_until = PQgetisnull(r, 0, 2) ? out->lo : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
     PQclear(r);
+    return 0;
+}
+
+/* ---- the three readers ---- */
+
+/* jsonb_build_object(k1, <value of k1>, ...) with the keys as elements of text[] parameter
+ * $param, so no SQL is built from names or values. value_fmt has one %s for the key. */
+static void group_expr(char *out, size_t cap, size_t nkeys, int param, const char *value_fmt)
+{
+    if (nkeys == 0) {
+        snprintf(out, cap, "'{}'::jsonb");
+        return;
+    }
+    size_t off = (size_t)snprintf(out, cap, "jsonb_build_object(");
+    for (size_t i = 0; i < nkeys && i < 16 && off < cap; i++) {
+        char key[32], val[160];
+        snprintf(key, sizeof(key), "($%d::text[])[%zu]", param, i + 1);
+        snprintf(val, sizeof(val), value_fmt, key);
+        off += (size_t)snprintf(out + off, cap - off, "%s%s, %s", i > 0 ? ", " : "", key, val);
+    }
+    if (off < cap)
+        snprintf(out + off, cap - off, ")");
+}
+
+static int run_rows(PGconn *c, const gql_series_req *q, const char *sql, int n,
+                    const char *const *params, ea_catalog_agg agg, bool values_json,
+                    gql_bc_fill *out, ea_gql_error *err)
+{
+    struct ea_err e = {0};
+    PGresult *r = ea_pg_query(c, sql, n, params, PGRES_TUPLES_OK, &e);
+    if (r == NULL)
+        return db_error(q, &e, err);
+    int rc = rows_to_fill(r, agg, values_json, out);
+    PQclear(r);
+    if (rc != 0) {
+        gql_bc_fill_free(out);
+        ea_log_error(series_subject(q), "invalid hll sketch or out of memory reading a series");
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not merge stored sketches");
+    }
+    return 0;
+}
+
+/* The aggregates of the row shape (columns 3..7) an aggregation needs; the others are NULL.
+ * Measured on 144,000 hourly rows (30 days x 200 dimension rows): computing all five for a
+ * count metric took 215 ms, the one it needs 75 ms. */
+static const char *needed_sums(ea_catalog_agg agg)
+{
+    switch (agg) {
+    case EA_CATALOG_AGG_SUM:
+    case EA_CATALOG_AGG_AVG:
+        return "sum(r.cnt), sum(r.sum), NULL::numeric, NULL::numeric, NULL::text";
+    case EA_CATALOG_AGG_MIN:
+        return "sum(r.cnt), NULL::numeric, min(r.min), NULL::numeric, NULL::text";
+    case EA_CATALOG_AGG_MAX:
+        return "sum(r.cnt), NULL::numeric, NULL::numeric, max(r.max), NULL::text";
+    case EA_CATALOG_AGG_UNIQUE:
+        return "sum(r.cnt), NULL::numeric, NULL::numeric, NULL::numeric, "
+               "string_agg(encode(r.hll, 'hex'), ',')";
+    default:
+        return "sum(r.cnt), NULL::numeric, NULL::numeric, NULL::numeric, NULL::text";
+    }
+}
+
+/* Rollups in UTC: whole rows of rollups_hourly / rollups_daily; without groupBy one group per
+ * bucket, and no dims test without a filter (PostgreSQL then plans a parallel aggregate). */
+static int fetch_rollup_utc(PGconn *c, const gql_series_req *q, const gql_series_def *d,
+                            gql_bc_fill *out, ea_gql_error *err)
+{
+    int64_t step = q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
+    size_t ng = json_array_size(q->group_by);
+    char group[1400];
+    group_expr(group, sizeof(group), ng, 5, "coalesce(r.dims -> %s, 'null')");
+    const char *match = q->filter == NULL             ? "$6::jsonb IS NOT NULL"
+                        : filter_has_lists(q->filter) ? "ea_dims_match(r.dims, $6::jsonb)"
+                                                      : "r.dims @> $6::jsonb";
+    char sql[3072];
+    if (ng == 0)
+        snprintf(sql, sizeof(sql),
+                 "SELECT (extract(epoch FROM r.bucket) * 1000)::int8, (extract(epoch FROM "
+                 "r.bucket) * 1000)::int8 + %lld, '{}', %s, max(r.revision), bool_and(r.closed) "
+                 "FROM %s r WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket >= $3 AND "
+                 "r.bucket < $4 AND %s AND $5::text[] IS NOT NULL "
+                 "GROUP BY r.bucket ORDER BY r.bucket",
+                 (long long)step, needed_sums(d->src.agg),
+                 q->day ? "rollups_daily" : "rollups_hourly", match);
+    else
+        snprintf(sql, sizeof(sql),
+                 "SELECT (extract(epoch FROM r.bucket) * 1000)::int8 AS b, (extract(epoch FROM "
+                 "r.bucket) * 1000)::int8 + %lld, (%s)::text AS g, %s, max(r.revision), "
+                 "bool_and(r.closed) "
+                 "FROM %s r WHERE r.tenant_id = $1 AND r.metric = $2 AND r.bucket >= $3 AND "
+                 "r.bucket < $4 AND %s AND $5::text[] IS NOT NULL "
+                 "GROUP BY r.bucket, 3 ORDER BY r.bucket, 3",
+                 (long long)step, group, needed_sums(d->src.agg),
+                 q->day ? "rollups_daily" : "rollups_hourly", match);
+    char lo[48], hi[48];
+    ea_time_format_iso8601(out->lo, lo);
+    ea_time_format_iso8601(out->hi, hi);
+    char *groups = gql_text_array(q->group_by);
+    char *filter = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : strdup("{}");
+    int rc = groups == NULL || filter == NULL
+                 ? gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory")
+                 : run_rows(c, q, sql, 6,
+                            (const char *const[]){q->tenant, q->name, lo, hi, groups, filter},
+                            d->src.agg, false, out, err);
+    free(groups);
+    free(filter);
+    return rc;
+}
+
+/* Rollups in a zone: ea_metric_series over [from, to]; each bucket's end from
+ * ea_series_bucket_end. */
+static int fetch_rollup_zone(PGconn *c, const gql_series_req *q, const gql_series_def *d,
+                             int64_t from, int64_t to, gql_bc_fill *out, ea_gql_error *err)
+{
+    char f[48], t[48];
+    ea_time_format_iso8601(from, f);
+    ea_time_format_iso8601(to, t);
+    char *groups = gql_text_array(q->group_by);
+    char *filter = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : NULL;
+    if (groups == NULL || (q->filter != NULL && filter == NULL)) {
+        free(groups);
+        free(filter);
+        return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    }
+    const char *p[8] = {q->tenant, q->name, f, t, q->day ? "DAY" : "HOUR", q->tz, groups, filter};
+    int rc = run_rows(
+        c, q,
+        "SELECT (extract(epoch FROM s.bucket) * 1000)::int8, (extract(epoch FROM "
+        "ea_series_bucket_end(s.bucket, $5, $6)) * 1000)::int8, s.dims::text, s.cnt, s.sum, "
+        "s.min, s.max, (SELECT string_agg(encode(h, 'hex'), ',') FROM unnest(s.hlls) h), "
+        "s.revision, s.final "
+        "FROM ea_metric_series($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, $7::text[], "
+        "$8::jsonb) s ORDER BY s.bucket, s.dims::text",
+        8, p, d->src.agg, false, out, err);
+    free(groups);
+    free(filter);
+    return rc;
+}
+
+/* Raw events of the metric's event in [out->lo, out->hi): every groupBy and filter key read from
+ * the properties (ea_dim_value), the aggregation's value from ea_property_number or, for unique,
+ * the distinct canonical values; the groups of a bucket past the cap fold into "__other__". */
+static int fetch_raw(PGconn *c, const gql_series_req *q, const gql_series_def *d, gql_bc_fill *out,
+                     ea_gql_error *err)
+{
+    bool utc = gql_series_is_utc(q->tz);
+    ea_catalog_agg agg = d->src.agg;
+    const char *bucket =
+        utc ? (q->day ? "date_trunc('day', r.event_time)" : "date_trunc('hour', r.event_time)")
+            : "ea_series_bucket(r.event_time, $10, $11)";
+    const char *bucket_end = utc ? (q->day ? "b + interval '1 day'" : "b + interval '1 hour'")
+                                 : "ea_series_bucket_end(b, $10, $11)";
+    const char *x = agg == EA_CATALOG_AGG_COUNT ? "NULL::numeric"
+                    : agg == EA_CATALOG_AGG_UNIQUE
+                        ? "nullif(ea_dim_value(r.properties -> $9), 'null'::jsonb)::text"
+                        : "ea_property_number(r.properties -> $9)";
+    char group[1600], fobj[1600];
+    size_t nf = json_object_size(q->filter);
+    group_expr(group, sizeof(group), json_array_size(q->group_by), 5,
+               "ea_dim_value(r.properties -> %s)");
+    group_expr(fobj, sizeof(fobj), nf, 6, "ea_dim_value(r.properties -> %s)");
+    /* the folded group: every groupBy key "__other__" */
+    json_t *other = json_object();
+    size_t i;
+    json_t *k;
+    json_array_foreach(q->group_by, i, k)
+        json_object_set_new(other, json_string_value(k), json_string("__other__"));
+    char *other_s = json_dumps(other, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(other);
+    const bool uniq = agg == EA_CATALOG_AGG_UNIQUE;
+    /* a raw bucket is closed once its end is behind the watermark (raw rows carry no flag) */
+    char closed[200] = "false";
+    if (d->watermark != INT64_MIN)
+        snprintf(closed, sizeof(closed), "%s <= $13::timestamptz", bucket_end);
+    char sql[6144];
+    snprintf(sql, sizeof(sql),
+             "WITH e AS MATERIALIZED (SELECT %s AS b, %s AS g, %s AS x FROM raw_events r "
+             "WHERE r.tenant_id = $1 AND r.event_name = $2 AND r.event_time >= $3 AND "
+             "r.event_time < $4 AND ($7::jsonb IS NULL OR ea_dims_match(%s, $7::jsonb)) "
+             /* every parameter typed even where this statement does not need it */
+             "AND num_nulls($5::text[], $6::text[], $9::text, $10::text, $11::text, "
+             "$13::timestamptz) >= 0), "
+             "a AS (SELECT b, g, count(*) AS n, count(x) AS c, %s FROM e %s GROUP BY b, g), "
+             "k AS (SELECT a.*, CASE WHEN row_number() OVER (PARTITION BY b ORDER BY n DESC, "
+             "g::text) <= $8::int THEN g ELSE $12::jsonb END AS g2 FROM a) "
+             "SELECT (extract(epoch FROM b) * 1000)::int8, (extract(epoch FROM %s) * 1000)::int8, "
+             "g2::text, %s, 0, %s FROM k%s GROUP BY b, g2 ORDER BY b, g2::text",
+             bucket, group, x, fobj,
+             uniq ? "array_agg(DISTINCT x) AS vals" : "sum(x) AS s, min(x) AS mn, max(x) AS mx",
+             agg == EA_CATALOG_AGG_COUNT ? "" : "WHERE x IS NOT NULL", bucket_end,
+             uniq ? "count(*), NULL, NULL, NULL, json_agg(DISTINCT u)::text"
+             : agg == EA_CATALOG_AGG_COUNT ? "sum(n), NULL, NULL, NULL, NULL"
+                                           : "sum(c), sum(s), min(mn), max(mx), NULL",
+             closed, uniq ? ", unnest(k.vals) u" : "");
+    char wm[48] = "";
+    if (d->watermark != INT64_MIN)
+        ea_time_format_iso8601(d->watermark, wm);
+    char lo[48], hi[48], cap[24];
+    ea_time_format_iso8601(out->lo, lo);
+    ea_time_format_iso8601(out->hi, hi);
+    snprintf(cap, sizeof(cap), "%ld", d->raw_group_cap);
+    char *groups = gql_text_array(q->group_by);
+    json_t *fkeys = json_array();
+    const char *fk;
+    json_t *fv;
+    json_object_foreach((json_t *)q->filter, fk, fv) json_array_append_new(fkeys, json_string(fk));
+    char *fkeys_s = gql_text_array(fkeys);
+    json_decref(fkeys);
+    char *filter = q->filter != NULL ? json_dumps(q->filter, JSON_COMPACT) : NULL;
+    int rc;
+    if (groups == NULL || fkeys_s == NULL || other_s == NULL ||
+        (q->filter != NULL && filter == NULL)) {
+        rc = gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
+    } else {
+        const char *p[13] = {q->tenant,
+                             d->src.event,
+                             lo,
+                             hi,
+                             groups,
+                             fkeys_s,
+                             filter,
+                             cap,
+                             d->src.property,
+                             q->day ? "DAY" : "HOUR",
+                             q->tz,
+                             other_s,
+                             wm[0] ? wm : NULL};
+        rc = run_rows(c, q, sql, 13, p, agg, uniq, out, err);
+    }
+    free(groups);
+    free(fkeys_s);
+    free(filter);
+    free(other_s);
+    return rc;
+}
+
+int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_def *d,
+                           int64_t from, int64_t to, gql_bc_fill *out, ea_gql_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (bounds(c, q, d->watermark, from, to, out, err) != 0)
+        return -1;
+    if (out->closed_until > out->hi)
+        out->closed_until = out->hi;
+    if (out->closed_until < out->lo)
+        out->closed_until = out->lo;
+    out->raw = d->raw;
+    if (d->raw) {
+        int64_t oldest = ea_time_now_ms() - d->raw_retention_days * EA_MS_PER_DAY;
+        if (out->lo < oldest) {
+            char msg[512];
+            snprintf(msg, sizeof(msg),
+                     "\"%s\" is not a dimension of metric \"%s\": it is answered from raw "
+                     "events, which are kept %ld days; narrow the range to the last %ld days, "
+                     "or group by a declared dimension",
+                     d->raw_key, q->name, d->raw_retention_days, d->raw_retention_days);
+            /* what to send instead (the dashboard offers it): the oldest start it can answer */
+            int64_t step = q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
+            char iso[48];
+            ea_time_format_iso8601(floor_to(oldest, step) + step, iso);
+            json_decref(err->extensions);
+            err->extensions = json_pack("{s:s,s:{s:s}}", "suggestion",
+                                        "narrow the range to the raw-event retention", "retryWith",
+                                        "startTime", iso);
+            return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
+        }
+        return fetch_raw(c, q, d, out, err);
+    }
+    if (gql_series_is_utc(q->tz))
+        return fetch_rollup_utc(c, q, d, out, err);
+    return fetch_rollup_zone(c, q, d, from, to, out, err);
+}
+
+double gql_series_estimate(PGconn *c, const gql_series_req *q, const gql_series_def *d,
+                           int64_t from, int64_t to)
+{
+    char f[48], t[48];
+    ea_time_format_iso8601(from, f);
+    ea_time_format_iso8601(to, t);
+    const char *sql =
+        d->raw
+            ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM raw_events WHERE tenant_id = $1 AND "
+              "event_name = $2 AND event_time >= $3::timestamptz AND event_time <= $4::timestamptz"
+        : q->day && gql_series_is_utc(q->tz)
+            ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM rollups_daily WHERE tenant_id = $1 AND "
+              "metric = $2 AND bucket >= $3::timestamptz AND bucket <= $4::timestamptz"
+            : "EXPLAIN (FORMAT JSON) SELECT 1 FROM rollups_hourly WHERE tenant_id = $1 AND "
+              "metric = $2 AND bucket >= $3::timestamptz AND bucket <= $4::timestamptz";
+    const char *p[4] = {q->tenant, d->raw ? d->src.event : q->name, f, t};
+    struct ea_err e = {0};
+    PGresult *r = ea_pg_query(c, sql, 4, p, PGRES_TUPLES_OK, &e);
+    if (r == NULL) {
+        ea_log_warn(series_subject(q), "%s", e.message);
+        return -1;
+    }
+    json_error_t je;
+    json_t *plan = json_loads(PQgetvalue(r, 0, 0), 0, &je);
+    PQclear(r);
+    json_t *rows = json_object_get(json_object_get(json_array_get(plan, 0), "Plan"), "Plan Rows");
+    double n = json_is_number(rows) ? json_number_value(rows) : -1;
+    json_decref(plan);
+    return n;
+}
+
+int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_error *err)
+{
+    gql_series_def d;
+    if (gql_series_def_load(c, q, 100, &d, err) != 0) {
+        if (strcmp(err->code, "NOT_FOUND") != 0)
+            return -1;
+        /* a subscription may wait for a metric's first event: an empty series, as before */
+        *out = json_array();
+        return 0;
+    }
+    int64_t to = q->to;
+    int64_t horizon = ea_time_now_ms() + GQL_SERIES_FUTURE_MS;
+    if (to > horizon)
+        to = horizon > q->from ? horizon : q->from;
+    gql_bc_fill f;
+    int rc = gql_series_fetch_range(c, q, &d, q->from, to, &f, err);
+    gql_series_def_free(&d);
+    if (rc != 0)
+        return -1;
+    json_t *list = json_array();
+    for (size_t i = 0; i < f.nparts; i++)
+        json_array_extend(list, f.parts[i].points);
+    gql_bc_fill_free(&f);
     *out = list;
     return 0;
 }

@@ -2,9 +2,10 @@
  * session.c — session cookies and the rows behind them. A cookie is
  *     <id>.<expires>.<mac>     id = base64url(32 random bytes), expires = epoch seconds,
  *                              mac = base64url(HMAC-SHA256(SESSION_SECRET, "v1." id "." expires))
- * The MAC lets a forged or edited cookie be refused without touching the database; the row in
- * `sessions` (stored as SHA-256 of the id) is what logout deletes, so a copied cookie stops
- * working at logout rather than at its expiry. Not for: OIDC (oidc.c) or routes (login.c).
+ * The MAC lets a forged or edited cookie be refused without touching the database (on the loop);
+ * the row in `sessions` (stored as SHA-256 of the id) is what logout deletes, so a copied cookie
+ * stops working at logout rather than at its expiry — it is read on a worker thread (auth.c).
+ * Not for: OIDC (oidc.c) or routes (login.c).
  */
 #include "session.h"
 #include "ea_log.h"
@@ -167,22 +168,45 @@ ea_rc gql_session_create(PGconn *c, const char *secret, long long user_id, long 
     return EA_OK;
 }
 
-int gql_session_principal(gql_app *app, const char *cookie, size_t clen, gql_principal *out)
+/* The next session cookie of the header from *pos whose MAC and expiry are good (its id into
+ * id), or NULL; *seen becomes true once any session cookie was found. */
+static const char *next_session_cookie(const char *secret, const char *cookie, size_t clen,
+                                       size_t *pos, int64_t now, bool *seen,
+                                       char id[GQL_SESSION_ID_LEN + 1])
 {
-    const char *secret = app->cfg->session_secret;
+    size_t vlen;
+    const char *v;
+    /* a browser may send several cookies of one name (other paths): any valid one counts */
+    while ((v = gql_cookie_find(cookie, clen, GQL_SESSION_COOKIE, pos, &vlen)) != NULL) {
+        *seen = true;
+        if (gql_session_cookie_verify(secret, v, vlen, now, id))
+            return v;
+    }
+    return NULL;
+}
+
+int gql_session_cookie_state(const char *secret, const char *cookie, size_t clen)
+{
+    if (cookie == NULL || secret == NULL || secret[0] == '\0')
+        return 0;
+    size_t pos = 0;
+    bool seen = false;
+    char id[GQL_SESSION_ID_LEN + 1];
+    bool good = next_session_cookie(secret, cookie, clen, &pos, (int64_t)time(NULL), &seen, id);
+    OPENSSL_cleanse(id, sizeof(id));
+    return good ? 1 : seen ? 2 : 0;
+}
+
+int gql_session_principal(PGconn *c, const char *secret, const char *cookie, size_t clen,
+                          gql_principal *out)
+{
     if (cookie == NULL || secret == NULL || secret[0] == '\0')
         return 1;
-    size_t pos = 0, vlen;
-    const char *v;
+    size_t pos = 0;
     bool seen = false;
     char id[GQL_SESSION_ID_LEN + 1];
     int64_t now = (int64_t)time(NULL);
-    /* a browser may send several cookies of one name (other paths): any valid one counts */
-    while ((v = gql_cookie_find(cookie, clen, GQL_SESSION_COOKIE, &pos, &vlen)) != NULL) {
-        seen = true;
-        if (!gql_session_cookie_verify(secret, v, vlen, now, id))
-            continue;
-        PGconn *c = gql_app_db(app);
+    while (next_session_cookie(secret, cookie, clen, &pos, now, &seen, id) != NULL) {
         if (c == NULL)
             return 3;
         char hash[65];
@@ -215,10 +239,9 @@ int gql_session_principal(gql_app *app, const char *cookie, size_t clen, gql_pri
     return seen ? 2 : 1;
 }
 
-void gql_session_destroy(gql_app *app, const char *cookie, size_t clen)
+void gql_session_destroy(PGconn *c, const char *secret, const char *cookie, size_t clen)
 {
-    const char *secret = app->cfg->session_secret;
-    if (cookie == NULL || secret == NULL || secret[0] == '\0')
+    if (c == NULL || cookie == NULL || secret == NULL || secret[0] == '\0')
         return;
     size_t pos = 0, vlen;
     const char *v;
@@ -227,9 +250,6 @@ void gql_session_destroy(gql_app *app, const char *cookie, size_t clen)
     while ((v = gql_cookie_find(cookie, clen, GQL_SESSION_COOKIE, &pos, &vlen)) != NULL) {
         if (!gql_session_cookie_verify(secret, v, vlen, 0, id))
             continue;
-        PGconn *c = gql_app_db(app);
-        if (c == NULL)
-            return;
         char hash[65];
         id_hash_hex(id, hash);
         const char *params[1] = {hash};

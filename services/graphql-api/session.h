@@ -2,9 +2,9 @@
  * session.h — signed-in users' sessions for graphql-api: the session cookie (a random id and an
  * expiry, HMAC-SHA256-signed with SESSION_SECRET), its attributes, and the rows behind it
  * (users keyed by issuer + subject, sessions stored as SHA-256 of the id). The cookie codec is
- * pure and unit-tested (tests/unit/gqlapi/test_oidc.c); the database functions run on the event
- * loop thread with the process's connection. Not for: the OIDC protocol (oidc.c) or routing
- * (login.c).
+ * pure and unit-tested (tests/unit/gqlapi/test_oidc.c); the database functions block and take
+ * the connection of the thread that calls them — never the event loop's (auth.c and login.c call
+ * them from worker threads). Not for: the OIDC protocol (oidc.c) or routing (login.c).
  */
 #ifndef GQL_SESSION_H
 #define GQL_SESSION_H
@@ -49,11 +49,18 @@ ea_rc gql_user_upsert(PGconn *c, const char *issuer, const char *subject, const 
 ea_rc gql_session_create(PGconn *c, const char *secret, long long user_id, long ttl_s,
                          char cookie_out[GQL_SESSION_COOKIE_MAX], struct ea_err *err) EA_WUR;
 
-/* Resolves a Cookie header to a USER principal. GQL_AUTH-like result: 0 ok, 1 no session cookie,
- * 2 invalid (bad MAC, expired, logged out), 3 database unavailable. */
-int gql_session_principal(gql_app *app, const char *cookie, size_t clen, gql_principal *out);
+/* What a Cookie header holds, without the database (the loop may ask): 0 no session cookie, 1 one
+ * whose MAC and expiry are good (its row decides), 2 session cookies but none good. */
+int gql_session_cookie_state(const char *secret, const char *cookie, size_t clen);
 
-/* Deletes the session named by a Cookie header (logout); a missing or invalid cookie is fine. */
-void gql_session_destroy(gql_app *app, const char *cookie, size_t clen);
+/* Resolves a Cookie header to a USER principal through its session row (blocking: a worker
+ * thread's connection; c NULL counts as unavailable). GQL_AUTH-like result: 0 ok, 1 no session
+ * cookie, 2 invalid (bad MAC, expired, logged out), 3 database unavailable. */
+int gql_session_principal(PGconn *c, const char *secret, const char *cookie, size_t clen,
+                          gql_principal *out);
+
+/* Deletes the session named by a Cookie header (logout; blocking, a worker thread's connection);
+ * a missing or invalid cookie is fine. */
+void gql_session_destroy(PGconn *c, const char *secret, const char *cookie, size_t clen);
 
 #endif

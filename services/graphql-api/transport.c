@@ -6,16 +6,18 @@
  */
 #include "transport.h"
 #include "auth.h"
-#include "cache.h"
+#include "bcache.h"
 #include "doccache.h"
 #include "ea_log.h"
 #include "ea_pg.h"
 #include "ea_rollup_dec.h"
+#include "exec.h"
 #include "headers.h"
+#include "ea_ratelimit.h"
+#include "respcache.h"
 #include "ws.h"
 
 #include <h2o/websocket.h>
-#include <openssl/sha.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,121 +166,209 @@ static bool wants_html(const h2o_req_t *req)
     return a != NULL && a->len >= 9 && memmem(a->base, a->len, "text/html", 9) != NULL;
 }
 
-/* ---- whole-response cache ----
- * A query whose root fields are all `metrics` is stored whole (the bytes sent) next to the
- * (tenant, metric, generation) of each field, so a repeat costs two Redis round trips and no
- * JSON work. It is served only when every generation is still current and the caller may read
- * every tenant in it (checked again on each hit). Entry: "<n>\n" + n × "<tenant>\t<metric>\t
- * <gen>\n" + body. */
-static void response_key(const char *query, const char *op_name, const json_t *variables,
-                         gql_media media, char key[96])
+/* ---- answers ----
+ * An answer is built where the operation ran (the loop, or a pool thread: serializing a large
+ * result is work the loop should not do) and sent by the loop. The X-Cache header and
+ * `extensions` say, per `metrics` field, whether its buckets came from the cache (bcache.h:
+ * HIT no closed bucket read from PostgreSQL, PARTIAL some, MISS none from the cache) and which
+ * source served it (rollups or raw_events); the answer's X-Cache is HIT when every field's is,
+ * MISS when every field's is, else PARTIAL. */
+typedef struct answer {
+    char *body; /* malloc'd */
+    size_t len;
+    int status;
+    const char *xcache; /* NULL: no metrics field */
+    /* for the response cache: the answer without its closing brace and the extensions a hit
+     * carries (every field HIT); NULL when it may not be reused */
+    char *reuse_ext;
+    size_t core_len;
+} answer;
+
+static const char *overall_cache(const gql_request_ctx *rc)
 {
-    char *vars = variables != NULL ? json_dumps(variables, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    size_t ql = strlen(query), ol = op_name ? strlen(op_name) : 0, vl = vars ? strlen(vars) : 0;
-    unsigned char *in = malloc(ql + ol + vl + 4), md[SHA256_DIGEST_LENGTH];
-    key[0] = '\0';
-    if (in != NULL) {
-        size_t n = 0;
-        memcpy(in + n, query, ql), n += ql, in[n++] = 0;
-        if (ol)
-            memcpy(in + n, op_name, ol), n += ol;
-        in[n++] = 0;
-        if (vl)
-            memcpy(in + n, vars, vl), n += vl;
-        in[n++] = (unsigned char)media;
-        SHA256(in, n, md);
-        int off = snprintf(key, 96, "ea:rc:");
-        for (int i = 0; i < 20; i++)
-            off += snprintf(key + off, 96 - (size_t)off, "%02x", md[i]);
+    int hit = 0, miss = 0;
+    for (int i = 0; i < rc->nfields; i++) {
+        hit += strcmp(rc->fields[i].cache, "HIT") == 0;
+        miss += strcmp(rc->fields[i].cache, "MISS") == 0 || strcmp(rc->fields[i].cache, "OFF") == 0;
     }
-    free(in);
-    free(vars);
+    return hit == rc->nfields ? "HIT" : miss == rc->nfields ? "MISS" : "PARTIAL";
 }
 
-/* Serves the cached response for key if still valid; true when it answered. *bytes: the size
- * of the entry read (its buffer is freed before returning). */
-static bool response_from_cache(gql_app *app, gql_request_ctx *rc, h2o_req_t *req, gql_media media,
-                                const char *key, size_t *bytes)
+static json_t *cache_ext(const gql_request_ctx *rc, bool as_hit)
 {
-    size_t len = 0;
-    char *v = gql_cache_raw_get(app->cache, key, &len);
-    if (v == NULL)
+    const char *all = as_hit ? "HIT" : overall_cache(rc);
+    json_t *fields = json_array();
+    for (int i = 0; i < rc->nfields; i++) {
+        const gql_field_stat *f = &rc->fields[i];
+        json_array_append_new(fields, json_pack("{s:s,s:s,s:s,s:i,s:i}", "path", f->path, "cache",
+                                                as_hit ? "HIT" : f->cache, "source", f->source,
+                                                "buckets", f->buckets, "bucketsFromCache",
+                                                as_hit ? f->buckets : f->cached));
+    }
+    return json_pack("{s:s,s:b,s:o}", "cache", all, "cacheHit", strcmp(all, "HIT") == 0, "metrics",
+                     fields);
+}
+
+/* Serializes result (reference stolen) with the cache extensions into a. */
+static void answer_build(const gql_request_ctx *rc, json_t *result, bool request_error,
+                         gql_media media, answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->status = request_error && media == GQL_MEDIA_GRAPHQL_JSON ? 400 : 200;
+    bool errors = json_object_get(result, "errors") != NULL;
+    json_t *ext = rc->nfields > 0 ? cache_ext(rc, false) : NULL;
+    if (ext != NULL)
+        a->xcache = overall_cache(rc);
+    char *core = dump_result(result);
+    json_decref(result);
+    char *ext_s = ext != NULL ? json_dumps(ext, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(ext);
+    size_t cl = core != NULL ? strlen(core) : 0, el = ext_s != NULL ? strlen(ext_s) : 0;
+    if (core == NULL || cl < 2 || core[cl - 1] != '}' || (ext != NULL && ext_s == NULL)) {
+        static const char oom[] = "{\"errors\":[{\"message\":\"out of memory\",\"extensions\":"
+                                  "{\"code\":\"INTERNAL_SERVER_ERROR\"}}]}";
+        a->body = strdup(oom);
+        a->len = a->body != NULL ? strlen(a->body) : 0;
+        a->status = 500;
+        a->xcache = NULL;
+        free(core);
+        free(ext_s);
+        return;
+    }
+    if (ext_s == NULL) {
+        a->body = core;
+        a->len = cl;
+        return;
+    }
+    /* {"data":...} + ,"extensions":{...}} */
+    a->body = malloc(cl + el + 16);
+    if (a->body == NULL) {
+        a->body = core;
+        a->len = cl;
+        free(ext_s);
+        return;
+    }
+    memcpy(a->body, core, cl - 1);
+    size_t off = cl - 1;
+    static const char ext_key[] = ",\"extensions\":";
+    memcpy(a->body + off, ext_key, sizeof(ext_key) - 1);
+    off += sizeof(ext_key) - 1;
+    memcpy(a->body + off, ext_s, el);
+    off += el;
+    a->body[off++] = '}';
+    a->body[off] = '\0';
+    a->len = off;
+    a->core_len = cl - 1;
+    free(core);
+    free(ext_s);
+    /* reusable: every root field a metrics field with its dependency recorded, no error */
+    if (!errors && !request_error && rc->other_fields == 0 && rc->ndeps == rc->nfields &&
+        rc->ndeps > 0) {
+        json_t *hit = cache_ext(rc, true);
+        a->reuse_ext = json_dumps(hit, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(hit);
+    }
+}
+
+static void answer_send(h2o_req_t *req, gql_media media, answer *a)
+{
+    if (a->xcache != NULL)
+        ea_http_add_header(req, "X-Cache", a->xcache);
+    if (a->body == NULL) {
+        ea_http_send_json(req, 500, error_list("out of memory", "INTERNAL_SERVER_ERROR"),
+                          media_name(media));
+        return;
+    }
+    ea_http_send_bytes(req, a->status, media_name(media), a->body, a->len);
+}
+
+static void answer_free(answer *a)
+{
+    free(a->body);
+    free(a->reuse_ext);
+    memset(a, 0, sizeof(*a));
+}
+
+/* Keeps a reusable answer (loop thread). */
+static void answer_keep(gql_app *app, const gql_request_ctx *rc, const unsigned char *rkey,
+                        const answer *a)
+{
+    if (a->reuse_ext == NULL || app->resp == NULL || rkey == NULL)
+        return;
+    gql_resp_dep deps[16];
+    for (int i = 0; i < rc->ndeps; i++) {
+        snprintf(deps[i].tenant, sizeof(deps[i].tenant), "%s", rc->deps[i].tenant);
+        snprintf(deps[i].metric, sizeof(deps[i].metric), "%s", rc->deps[i].metric);
+    }
+    gql_respcache_put(app->resp, rkey, a->body, a->core_len, a->reuse_ext, deps, rc->ndeps,
+                      rc->gen);
+}
+
+/* Answers from the response cache when the entry for rkey is still good: the caller's key may
+ * read every tenant in it and no metric in it changed since it was read (bcache). Keys only: a
+ * signed-in user's membership would need the database. */
+static bool answer_from_cache(gql_app *app, const gql_request_ctx *rc, h2o_req_t *req,
+                              gql_media media, const unsigned char *rkey)
+{
+    if (app->resp == NULL || rc->who.kind != GQL_PRINCIPAL_KEY)
         return false;
-    *bytes = len;
-    bool ok = false;
-    char *p = v, *end = v + len;
-    long n = strtol(p, &p, 10);
-    const char *tenants[16], *metrics[16], *gens[16];
-    if (n < 1 || n > 16 || *p != '\n')
-        goto out;
-    p++;
-    for (long i = 0; i < n; i++) {
-        char *t = p, *m = memchr(t, '\t', (size_t)(end - t));
-        char *g = m ? memchr(m + 1, '\t', (size_t)(end - m - 1)) : NULL;
-        char *nl = g ? memchr(g + 1, '\n', (size_t)(end - g - 1)) : NULL;
-        if (nl == NULL)
-            goto out;
-        *m = *g = *nl = '\0';
-        tenants[i] = t, metrics[i] = m + 1, gens[i] = g + 1;
-        p = nl + 1;
-        if (!gql_principal_can(app, &rc->who, tenants[i], EA_SCOPE_READ))
-            goto out; /* let execution produce the FORBIDDEN error */
+    const gql_resp_entry *e = gql_respcache_get(app->resp, rkey);
+    if (e == NULL)
+        return false;
+    for (int i = 0; i < e->ndeps; i++) {
+        if (gql_principal_may(NULL, &rc->who, e->deps[i].tenant, EA_SCOPE_READ) != 1)
+            return false; /* let execution produce the FORBIDDEN error */
+        if (!gql_bcache_unchanged(app->bcache, e->deps[i].tenant, e->deps[i].metric, e->gen)) {
+            gql_respcache_drop(app->resp, rkey);
+            return false;
+        }
     }
-    char now[16][48];
-    if (p >= end || end[-1] != '}' ||
-        !gql_cache_generations(app->cache, (int)n, tenants, metrics, now))
-        goto out;
-    for (long i = 0; i < n; i++)
-        if (strcmp(now[i], gens[i]) != 0)
-            goto out;
-    static const char ext[] = ",\"extensions\":{\"cacheHit\":true}}";
-    size_t blen = (size_t)(end - p) - 1;
-    char *body = h2o_mem_alloc_pool(&req->pool, blen + sizeof(ext));
-    memcpy(body, p, blen);
-    memcpy(body + blen, ext, sizeof(ext));
+    static const char ext_key[] = ",\"extensions\":";
+    size_t n = e->len + sizeof(ext_key) - 1 + e->ext_len + 1;
+    char *body = h2o_mem_alloc_pool(&req->pool, n);
+    memcpy(body, e->body, e->len);
+    memcpy(body + e->len, ext_key, sizeof(ext_key) - 1);
+    memcpy(body + e->len + sizeof(ext_key) - 1, e->ext, e->ext_len);
+    body[n - 1] = '}';
     ea_http_add_header(req, "X-Cache", "HIT");
-    ea_http_send_bytes(req, 200, media_name(media), body, blen + sizeof(ext) - 1);
-    ok = true;
-out:
-    free(v);
-    return ok;
+    ea_http_send_bytes(req, 200, media_name(media), body, n);
+    return true;
 }
 
-/* Stores a just-computed response (before its extensions are added) when it may be reused. */
-static void response_to_cache(gql_app *app, const gql_request_ctx *rc, const char *key,
-                              const json_t *result)
-{
-    if (rc->ndeps < 1 || rc->other_fields > 0 || json_object_get(result, "errors") != NULL ||
-        key[0] == '\0')
-        return;
-    char *body = dump_result(result);
-    if (body == NULL)
-        return;
-    size_t bl = strlen(body), cap = bl + 16 + (size_t)rc->ndeps * 256, off = 0;
-    char *e = malloc(cap);
-    if (e != NULL) {
-        off += (size_t)snprintf(e, cap, "%d\n", rc->ndeps);
-        for (int i = 0; i < rc->ndeps; i++)
-            off += (size_t)snprintf(e + off, cap - off, "%s\t%s\t%s\n", rc->deps[i].tenant,
-                                    rc->deps[i].metric, rc->deps[i].gen);
-        memcpy(e + off, body, bl);
-        gql_cache_raw_put(app->cache, key, e, off + bl, rc->ttl_s);
-    }
-    free(e);
-    free(body);
-}
+/* ---- one GraphQL request ----
+ *   headers ─▶ auth (maybe a key-verifier thread) ─▶ query rate limit (maybe a lease refill)
+ *     ─▶ parse + prepared document ─▶ response cache ─▶ run on the loop
+ *     └─ a resolver needed PostgreSQL (deferred), or a mutation ─▶ run on a pool thread (op_job)
+ * http_op lives in the request's pool; if the client goes away, its dispose callback cancels
+ * what waits and detaches a running job (which then frees itself when it comes back). */
+typedef struct op_job op_job;
 
-/* A request waiting for its caller's key to be verified: lives in the request's pool; if the
- * client goes away first, the dispose callback forgets the wait. */
-struct http_wait {
-    gql_auth_wait w; /* first: the callback gets &w */
+typedef struct http_op {
+    gql_auth_wait w; /* first: the auth callback gets &w */
+    ea_rl_wait lw;
     gql_request_ctx rc;
     h2o_req_t *req;
     gql_media media;
+    bool get;
     char *gq; /* GET's query parameter (malloc'd) */
+} http_op;
+
+struct op_job {
+    gql_req_job rj; /* first: req NULL once the client is gone */
+    gql_app *app;
+    gql_doc *doc;
+    char *op_name;
+    json_t *variables;
+    gql_request_ctx rc;
+    gql_media media;
+    unsigned char rkey[GQL_RESP_KEY_LEN];
+    bool has_rkey;
+    answer a; /* the thread's result */
 };
 
-static void graphql_authed(struct http_wait *hw, gql_auth_status as);
+static void op_authed(http_op *op, gql_auth_status as);
+static void op_limited(http_op *op, const ea_rl_result *r);
+static void op_run(http_op *op);
 
 /* 429 for a client over a failed-attempt limit (ud: the media type's name). */
 static void send_limited(h2o_req_t *req, void *ud)
@@ -290,16 +380,22 @@ static void send_limited(h2o_req_t *req, void *ud)
                       ud);
 }
 
-static void http_wait_dispose(void *obj)
+static void http_op_dispose(void *obj)
 {
-    struct http_wait *hw = obj;
-    gql_auth_cancel(&hw->w);
-    free(hw->gq);
+    http_op *op = obj;
+    gql_auth_cancel(&op->w);
+    ea_ratelimit_cancel(&op->lw);
+    free(op->gq);
 }
 
 static void on_authenticated(gql_auth_wait *w, gql_auth_status st)
 {
-    graphql_authed((struct http_wait *)w, st);
+    op_authed((http_op *)w, st);
+}
+
+static void on_limit(ea_rl_wait *w, const ea_rl_result *r)
+{
+    op_limited(H2O_STRUCT_FROM_MEMBER(http_op, lw, w), r);
 }
 
 static int on_graphql(void *ud, h2o_req_t *req)
@@ -336,34 +432,31 @@ static int on_graphql(void *ud, h2o_req_t *req)
     }
 
     /* authentication (auth.c): API key or session; scopes are checked by each resolver. A key
-     * not in the cache waits for a key-verifier thread: the rest runs in graphql_authed. */
-    struct http_wait *hw = h2o_mem_alloc_shared(&req->pool, sizeof(*hw), http_wait_dispose);
-    memset(hw, 0, sizeof(*hw));
-    hw->req = req;
-    hw->media = media;
-    hw->gq = gq;
-    hw->rc.app = app;
-    hw->w.cb = on_authenticated;
-    gql_auth_status as = gql_auth_request(app, &hw->w, req, &hw->rc.who);
+     * not in the cache waits for a key-verifier thread: the rest runs in op_authed. */
+    http_op *op = h2o_mem_alloc_shared(&req->pool, sizeof(*op), http_op_dispose);
+    memset(op, 0, sizeof(*op));
+    op->req = req;
+    op->media = media;
+    op->get = get;
+    op->gq = gq;
+    op->rc.app = app;
+    op->w.cb = on_authenticated;
+    op->lw.cb = on_limit;
+    gql_auth_status as = gql_auth_request(app, &op->w, req, &op->rc.who);
     if (as != GQL_AUTH_PENDING)
-        graphql_authed(hw, as);
+        op_authed(op, as);
     return 0;
 }
 
 /* The rest of a GraphQL request once its caller is known (or refused). */
-static void graphql_authed(struct http_wait *hw, gql_auth_status as)
+static void op_authed(http_op *op, gql_auth_status as)
 {
-    h2o_req_t *req = hw->req;
-    gql_request_ctx *rc = &hw->rc;
-    gql_app *app = rc->app;
-    gql_media media = hw->media;
-    bool get = ea_http_method_is(req, "GET"), post = !get;
-    char *gq = hw->gq;
-    hw->gq = NULL; /* freed below, not by the pool's dispose */
+    h2o_req_t *req = op->req;
+    gql_app *app = op->rc.app;
+    gql_media media = op->media;
     if (as != GQL_AUTH_OK) {
-        free(gq);
         char ra[32];
-        snprintf(ra, sizeof(ra), "%ld", hw->w.retry_after_s);
+        snprintf(ra, sizeof(ra), "%ld", op->w.retry_after_s);
         if (as == GQL_AUTH_UNAVAILABLE || as == GQL_AUTH_BUSY) {
             if (as == GQL_AUTH_BUSY)
                 ea_http_add_header(req, "Retry-After", ra);
@@ -402,26 +495,123 @@ static void graphql_authed(struct http_wait *hw, gql_auth_status as)
                           media_name(media));
         return;
     }
-
-    /* per key (or user) query rate limit in Redis; open when Redis is down */
-    long retry_s = 0;
+    /* per key (or user) query rate limit (lib/ratelimit): from a lease, or after one refill;
+     * GRAPHQL_RATE_LIMIT_PER_MIN 0 (and no key limit) turns it off */
     char subject[160];
-    long per_min = gql_principal_rate(app, &rc->who, subject, sizeof(subject));
-    if (app->cache != NULL && !gql_cache_rate_allow(app->cache, subject, per_min, &retry_s)) {
-        free(gq);
-        char ra[32];
-        snprintf(ra, sizeof(ra), "%ld", retry_s);
-        ea_http_add_header(req, "Retry-After", ra);
-        ea_http_send_json(req, 429,
-                          error_list("query rate limit exceeded; retry later", "RATE_LIMITED"),
-                          media_name(media));
+    long per_min = gql_principal_rate(app, &op->rc.who, subject, sizeof(subject));
+    ea_rl_result r;
+    if (per_min <= 0) {
+        op_run(op);
         return;
     }
+    if (ea_ratelimit_take(app->limiter, subject, per_min, &op->lw, &r) >= 0)
+        op_limited(op, &r);
+}
 
+static void op_limited(http_op *op, const ea_rl_result *r)
+{
+    if (!r->allowed) {
+        char ra[32];
+        snprintf(ra, sizeof(ra), "%ld", r->retry_after_s > 0 ? r->retry_after_s : 1);
+        ea_http_add_header(op->req, "Retry-After", ra);
+        ea_http_send_json(op->req, 429,
+                          error_list("query rate limit exceeded; retry later", "RATE_LIMITED"),
+                          media_name(op->media));
+        return;
+    }
+    op_run(op);
+}
+
+static void job_run(gql_job *j, gql_thread *t)
+{
+    op_job *job = (op_job *)j;
+    job->rc.thread = t;
+    bool request_error = false;
+    ea_gql_exec_stats stats = {0, 0, false};
+    json_t *result =
+        ea_gql_execute_counted(job->app->schema, job->doc->doc, job->op_name, job->variables, NULL,
+                               &job->rc, &job->app->limits, &request_error, &stats);
+    answer_build(&job->rc, result, request_error, job->media, &job->a);
+    gql_app_memory_release(&stats); /* the answer's tree is freed by now */
+}
+
+static void job_free(op_job *job)
+{
+    gql_doc_release(job->doc);
+    json_decref(job->variables);
+    free(job->op_name);
+    answer_free(&job->a);
+    free(job);
+}
+
+static void job_done(gql_job *j, bool ran)
+{
+    op_job *job = (op_job *)j;
+    h2o_req_t *req = job->rj.req;
+    gql_req_job_finish(&job->rj);
+    if (req != NULL && !ran) {
+        ea_http_send_json(req, 503, error_list("shutting down", "SERVICE_UNAVAILABLE"),
+                          media_name(job->media));
+    } else if (req != NULL) {
+        answer_keep(job->app, &job->rc, job->has_rkey ? job->rkey : NULL, &job->a);
+        answer_send(req, job->media, &job->a);
+    }
+    job_free(job);
+}
+
+/* Hands the operation to a pool thread; a full queue is answered 503 with Retry-After at once. */
+static void op_submit(http_op *op, gql_doc *doc, const char *op_name, const json_t *variables,
+                      const unsigned char *rkey)
+{
+    gql_app *app = op->rc.app;
+    op_job *job = calloc(1, sizeof(*job));
+    if (job != NULL && op_name != NULL && (job->op_name = strdup(op_name)) == NULL) {
+        free(job);
+        job = NULL;
+    }
+    if (job == NULL) {
+        ea_http_send_json(op->req, 503, error_list("out of memory", "SERVICE_UNAVAILABLE"),
+                          media_name(op->media));
+        return;
+    }
+    job->app = app;
+    job->doc = doc;
+    doc->refs++;
+    job->variables = variables != NULL ? json_incref((json_t *)variables) : NULL;
+    job->rc.app = app;
+    job->rc.who = op->rc.who;
+    job->media = op->media;
+    if (rkey != NULL) {
+        memcpy(job->rkey, rkey, GQL_RESP_KEY_LEN);
+        job->has_rkey = true;
+    }
+    job->rj.j.run = job_run;
+    job->rj.j.done = job_done;
+    if (gql_exec_submit_req(app->exec, &job->rj, op->req, false) != EA_OK) {
+        job_free(job);
+        ea_http_add_header(op->req, "Retry-After", "1");
+        ea_http_send_json(op->req, 503,
+                          error_list("too many operations waiting for the database; retry "
+                                     "shortly",
+                                     "SERVICE_UNAVAILABLE"),
+                          media_name(op->media));
+    }
+}
+
+static void op_run(http_op *op)
+{
+    h2o_req_t *req = op->req;
+    gql_request_ctx *rc = &op->rc;
+    gql_app *app = rc->app;
+    gql_media media = op->media;
+    bool get = op->get;
+    char *gq = op->gq;
+    op->gq = NULL; /* freed below, not by the pool's dispose */
     json_t *params = NULL, *variables = NULL;
     const char *query = NULL, *op_name = NULL;
     char *gvars = NULL, *gop = NULL;
-    if (post) {
+    gql_doc *doc = NULL;
+    if (!get) {
         const h2o_iovec_t *ct = ea_http_header(req, "content-type", NULL);
         if (ct == NULL || ct->len < 16 || strncasecmp(ct->base, "application/json", 16) != 0) {
             ea_http_send_json(
@@ -481,17 +671,14 @@ static void graphql_authed(struct http_wait *hw, gql_auth_status as)
         }
     }
 
-    json_t *errors = NULL, *result = NULL;
-    ea_gql_exec_stats stats = {0, 0, false};
-    /* borrowed from the document cache: valid until the next lookup, which is after this
-     * request is answered (one loop thread) */
-    const ea_gql_document *doc = gql_doccache_get(app->docs, query, strlen(query), &errors);
+    json_t *errors = NULL;
+    doc = gql_doccache_get(app->docs, query, strlen(query), &errors);
     if (doc == NULL) {
         send_result(req, media, json_pack("{s:o}", "errors", errors), true);
         goto out;
     }
     ea_gql_op_type type;
-    if (ea_gql_operation_type(doc, op_name, &type, &errors) != 0) {
+    if (ea_gql_operation_type(doc->doc, op_name, &type, &errors) != 0) {
         send_result(req, media, json_pack("{s:o}", "errors", errors), true);
         goto out;
     }
@@ -511,37 +698,38 @@ static void graphql_authed(struct http_wait *hw, gql_auth_status as)
                     true);
         goto out;
     }
-    char rkey[96] = "";
-    if (type == EA_GQL_OP_QUERY && app->cache != NULL &&
-        (app->cfg->cache_ttl_hour_s > 0 || app->cfg->cache_ttl_day_s > 0)) {
-        response_key(query, op_name, variables, media, rkey);
-        if (rkey[0] != '\0' && response_from_cache(app, rc, req, media, rkey, &stats.bytes))
-            goto out;
+    if (type != EA_GQL_OP_QUERY) { /* mutations always need the database */
+        op_submit(op, doc, op_name, variables, NULL);
+        goto out;
     }
+    unsigned char rkey[GQL_RESP_KEY_LEN];
+    gql_respcache_key(query, op_name, variables, (int)media, rkey);
+    if (answer_from_cache(app, rc, req, media, rkey))
+        goto out;
+    /* on the loop first: what memory can answer is answered here */
     bool request_error = false;
-    result = ea_gql_execute_counted(app->schema, doc, op_name, variables, NULL, rc, &app->limits,
-                                    &request_error, &stats);
-    if (rkey[0] != '\0' && !request_error)
-        response_to_cache(app, rc, rkey, result);
-    /* a hit only when every metrics field came from the cache */
-    if (rc->cache_hits + rc->cache_misses > 0) {
-        bool hit = rc->cache_misses == 0;
-        json_t *ext = json_object_get(result, "extensions");
-        if (!json_is_object(ext)) {
-            ext = json_object();
-            json_object_set_new(result, "extensions", ext);
-        }
-        json_object_set_new(ext, "cacheHit", json_boolean(hit));
-        ea_http_add_header(req, "X-Cache", hit ? "HIT" : "MISS");
+    ea_gql_exec_stats stats = {0, 0, false};
+    rc->thread = NULL;
+    json_t *result = ea_gql_execute_counted(app->schema, doc->doc, op_name, variables, NULL, rc,
+                                            &app->limits, &request_error, &stats);
+    if (rc->deferred) {
+        json_decref(result);
+        op_submit(op, doc, op_name, variables, rkey);
+        goto out;
     }
-    send_result(req, media, result, request_error);
+    answer a;
+    answer_build(rc, result, request_error, media, &a);
+    answer_keep(app, rc, rkey, &a);
+    answer_send(req, media, &a);
+    answer_free(&a);
+    gql_app_memory_release(&stats);
 out:
+    gql_doc_release(doc);
     json_decref(params);
     json_decref(variables);
     free(gq);
     free(gvars);
     free(gop);
-    gql_app_memory_release(&stats); /* the answer's tree is freed by now */
 }
 
 static int on_healthz(void *ud, h2o_req_t *req)
@@ -550,23 +738,74 @@ static int on_healthz(void *ud, h2o_req_t *req)
     return 0;
 }
 
+/* /readyz asks PostgreSQL and Redis from a pool thread (never from the loop). */
+typedef struct ready_job {
+    gql_req_job rj; /* first */
+    bool db, redis;
+    char db_why[512], redis_why[512];
+} ready_job;
+
+static void ready_run(gql_job *j, gql_thread *t)
+{
+    ready_job *r = (ready_job *)j;
+    PGconn *c = gql_thread_db(t);
+    if (c == NULL) {
+        snprintf(r->db_why, sizeof(r->db_why), "%s", gql_thread_db_error(t));
+    } else {
+        PGresult *res = PQexec(c, "SELECT 1");
+        struct ea_err err = {0};
+        r->db = ea_pg_result_check(res, PGRES_TUPLES_OK, "ping postgresql", &err) == EA_OK;
+        snprintf(r->db_why, sizeof(r->db_why), "%s", r->db ? "" : err.message);
+        PQclear(res);
+    }
+    const char *why;
+    ea_redis *rc = gql_thread_redis(t, &why);
+    if (rc == NULL) {
+        snprintf(r->redis_why, sizeof(r->redis_why), "%s", why);
+        return;
+    }
+    struct ea_err err = {0};
+    redisReply *p = ea_redis_command(rc, "ping", &err, "PING");
+    if (p == NULL) {
+        gql_thread_redis_failed(t, &err);
+        snprintf(r->redis_why, sizeof(r->redis_why), "%s", err.message);
+        return;
+    }
+    freeReplyObject(p);
+    r->redis = true;
+}
+
+static void ready_done(gql_job *j, bool ran)
+{
+    ready_job *r = (ready_job *)j;
+    h2o_req_t *req = r->rj.req;
+    gql_req_job_finish(&r->rj);
+    if (req != NULL && !ran) {
+        ea_http_send_error(req, 503, "unavailable", "shutting down");
+    } else if (req != NULL) {
+        /* Redis is reported but not required: without it answers come from the database */
+        ea_http_ready_part parts[] = {{"postgres", r->db, true, r->db_why},
+                                      {"redis", r->redis, false, r->redis_why}};
+        ea_http_send_ready(req, parts, sizeof(parts) / sizeof(parts[0]));
+    }
+    free(r);
+}
+
 static int on_readyz(void *ud, h2o_req_t *req)
 {
     gql_app *app = ud;
-    PGconn *c = gql_app_db(app);
-    const char *redis_why = NULL;
-    bool db = false, redis = app->cache != NULL && gql_cache_ping(app->cache, &redis_why);
-    if (c != NULL) {
-        PGresult *r = PQexec(c, "SELECT 1");
-        struct ea_err err = {0};
-        db = ea_pg_result_check(r, PGRES_TUPLES_OK, "ping postgresql", &err) == EA_OK;
-        snprintf(app->db_error, sizeof(app->db_error), "%s", db ? "" : err.message);
-        PQclear(r);
+    ready_job *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        ea_http_send_error(req, 503, "unavailable", "out of memory");
+        return 0;
     }
-    /* Redis is reported but not required: without it answers come from the database */
-    ea_http_ready_part parts[] = {{"postgres", db, true, app->db_error},
-                                  {"redis", redis, false, redis_why}};
-    ea_http_send_ready(req, parts, sizeof(parts) / sizeof(parts[0]));
+    r->rj.j.run = ready_run;
+    r->rj.j.done = ready_done;
+    if (gql_exec_submit_req(app->fast, &r->rj, req, false) != EA_OK) {
+        free(r);
+        ea_http_add_header(req, "Retry-After", "1");
+        ea_http_send_error(req, 503, "busy", "every worker thread is busy");
+    }
     return 0;
 }
 

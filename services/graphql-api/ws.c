@@ -20,7 +20,7 @@
  *    never touches the connection afterwards, because proceed may close and free it.
  * 2. A subscription owns its prepared document, variables and arguments; the document cache
  *    is not used because entries there may be replaced while a subscription lives.
- * 3. Tenant access is checked when subscribing (gql_principal_can, read scope); pushes go only
+ * 3. Tenant access is checked when subscribing (gql_principal_may, read scope); pushes go only
  *    to subscriptions of the tenant named in the message.
  * 4. The session cookie authenticates a socket only when the upgrade's Origin is absent (not a
  *    browser: no ambient cookie to steal), the server's own origin (Origin's host = Host) or
@@ -35,11 +35,17 @@
  *    4403 — within KEY_CACHE_TTL_S of the revocation, the bound HTTP requests have — and a
  *    subscription to a tenant the user is no longer a member of ends with FORBIDDEN. A database
  *    that cannot answer closes nothing (it is not a revocation).
+ * 7. Nothing that waits runs on the loop: a subscribe that needs a rate-limit lease refill, a
+ *    query the caches cannot answer and a subscription's checks that need the database run on a
+ *    pool thread (exec.h); meanwhile the socket is busy and its later frames wait in order (at
+ *    most WS_BACKLOG_MAX, else 1008), so a client sees its operations answered in the order sent
+ *    (a subscription is registered before a query sent after it is answered).
  * Pushes from the change feed and alerts: wsfeed.c.
  */
-#include "cache.h"
 #include "ea_rollup_dec.h"
 #include "ea_http.h"
+#include "exec.h"
+#include "ea_ratelimit.h"
 #include "ea_log.h"
 #include "ea_pg.h"
 #include "ea_time.h"
@@ -65,8 +71,46 @@ static void sub_free(ws_sub *s)
     free(s);
 }
 
+/* An operation of a socket that needs a pool thread (exec.h): a query the loop could not answer
+ * from memory, or a subscription's checks (a user's membership; a metricUpdated's arguments
+ * against the metric). The socket is busy until it comes back (invariant 7); its answer is
+ * dropped if the socket went away meanwhile. */
+typedef struct ws_qjob {
+    gql_job j;  /* first */
+    ws_conn *c; /* NULL once the socket is gone */
+    struct ws_qjob *next;
+    gql_app *app;
+    ea_gql_document *doc;
+    char *id, *op_name, *query;
+    json_t *vars;
+    gql_request_ctx rc;
+    /* a subscription (args set) or a query */
+    json_t *args;
+    int kind;
+    ea_gql_error err;
+    int rcode;
+    json_t *res;
+    bool request_error;
+} ws_qjob;
+
+/* A frame that arrived while its socket was busy (invariant 7), kept in order. */
+typedef struct ws_frame {
+    struct ws_frame *next;
+    bool text;
+    size_t len;
+    char data[];
+} ws_frame;
+
 static void conn_free(ws_conn *c)
 {
+    for (struct ws_qjob *j = c->jobs; j != NULL; j = j->next)
+        j->c = NULL;
+    ea_ratelimit_cancel(&c->lw);
+    gql_wsmsg_free(&c->held);
+    for (ws_frame *f = c->backlog, *n; f != NULL; f = n) {
+        n = f->next;
+        free(f);
+    }
     gql_auth_cancel(&c->auth);
     if (h2o_timeout_is_linked(&c->init_timer))
         h2o_timeout_unlink(&c->init_timer);
@@ -254,9 +298,9 @@ static void on_init(ws_conn *c, const gql_wsmsg *m)
         init_answer(c, st);
 }
 
-/* Checks a metricUpdated subscription's arguments against the metric (groupBy and filter keys
- * must be dimensions, the zone must exist) by asking for the current bucket. */
-static int check_metric_args(ws_conn *c, const json_t *args, ea_gql_error *err)
+/* Checks a metricUpdated subscription's arguments against the metric (the zone must exist, the
+ * metric must be readable) by asking for the current bucket — on a pool thread. */
+static int check_metric_args(PGconn *db, const json_t *args, ea_gql_error *err)
 {
     json_t *a = json_deep_copy(args);
     char now[48];
@@ -266,7 +310,6 @@ static int check_metric_args(ws_conn *c, const json_t *args, ea_gql_error *err)
     gql_series_req q;
     int rc = gql_series_req_from_args(a, &q, err);
     if (rc == 0) {
-        PGconn *db = gql_app_db(c->srv->app);
         json_t *list = NULL;
         if (db == NULL)
             rc = gql_fail(err, "SERVICE_UNAVAILABLE", "%s", "database unavailable");
@@ -278,80 +321,143 @@ static int check_metric_args(ws_conn *c, const json_t *args, ea_gql_error *err)
     return rc;
 }
 
-static void on_subscribe(ws_conn *c, const gql_wsmsg *m)
+/* Queues the answer of a query sent over the socket (res stolen). */
+static void ws_query_answer(ws_conn *c, const char *id, json_t *res, bool request_error)
 {
-    const char *id = m->id;
-    gql_app *app = c->srv->app;
-    if (c->nsubs >= (size_t)app->cfg->ws_max_subscriptions) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "too many subscriptions on this connection (at most %ld)",
-                 app->cfg->ws_max_subscriptions);
-        send_error(c, id, one_error(msg, "TOO_MANY_SUBSCRIPTIONS"));
+    if (request_error) {
+        send_error(c, id, json_incref(json_object_get(res, "errors")));
+        json_decref(res);
+    } else {
+        gql_ws_send_json(c, json_pack("{s:s,s:s,s:o}", "type", "next", "id", id, "payload", res));
+        gql_ws_send_json(c, json_pack("{s:s,s:s}", "type", "complete", "id", id));
+    }
+}
+
+static void ws_qjob_free(ws_qjob *j)
+{
+    ea_gql_document_free(j->doc);
+    json_decref(j->vars);
+    json_decref(j->res);
+    json_decref(j->args);
+    json_decref(j->err.extensions);
+    free(j->id);
+    free(j->op_name);
+    free(j->query);
+    free(j);
+}
+
+static void ws_qjob_run(gql_job *gj, gql_thread *t)
+{
+    ws_qjob *j = (ws_qjob *)gj;
+    j->rc.thread = t;
+    if (j->args != NULL) { /* a subscription's checks */
+        PGconn *db = gql_thread_db(t);
+        const char *tenant = json_string_value(json_object_get(j->args, "tenant"));
+        int may = gql_principal_may(db, &j->rc.who, tenant, EA_SCOPE_READ);
+        if (may != 1)
+            j->rcode = gql_fail(&j->err, db == NULL ? "SERVICE_UNAVAILABLE" : "FORBIDDEN",
+                                db == NULL ? "%s"
+                                           : "not allowed to access tenant \"%s\" with this "
+                                             "scope",
+                                db == NULL ? "database unavailable"
+                                : tenant   ? tenant
+                                           : "");
+        else if (j->kind == SUB_METRIC)
+            j->rcode = check_metric_args(db, j->args, &j->err);
         return;
     }
-    /* every operation on a socket counts against its principal's query rate limit, as over
-     * HTTP (one budget per key or user, whatever the transport) */
-    long retry_s = 0, per_min = gql_principal_rate(app, &c->who, c->subject, sizeof(c->subject));
-    if (app->cache != NULL && !gql_cache_rate_allow(app->cache, c->subject, per_min, &retry_s)) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "query rate limit exceeded; retry in %ld s", retry_s);
-        send_error(c, id, one_error(msg, "RATE_LIMITED"));
-        return;
-    }
-    json_t *errors = NULL;
-    ea_gql_op_type type;
-    ea_gql_document *doc = gql_wsproto_prepare(app->schema, &app->limits, m, &type, &errors);
-    if (doc == NULL) {
-        send_error(c, id, errors);
-        return;
-    }
-    const char *op_name = m->operation_name;
-    const json_t *vars = m->variables;
-    gql_request_ctx rc = {.app = app, .who = c->who};
-    if (type != EA_GQL_OP_SUBSCRIPTION) {
-        /* queries over the socket: one next, then complete (graphql-ws) */
-        bool request_error = false;
-        ea_gql_exec_stats stats = {0, 0, false};
-        json_t *res = ea_gql_execute_counted(app->schema, doc, op_name, vars, NULL, &rc,
-                                             &app->limits, &request_error, &stats);
-        ea_gql_document_free(doc);
-        if (request_error) {
-            send_error(c, id, json_incref(json_object_get(res, "errors")));
-            json_decref(res);
-        } else {
-            gql_ws_send_json(c,
-                             json_pack("{s:s,s:s,s:o}", "type", "next", "id", id, "payload", res));
-            gql_ws_send_json(c, json_pack("{s:s,s:s}", "type", "complete", "id", id));
+    ea_gql_exec_stats stats = {0, 0, false};
+    j->res = ea_gql_execute_counted(j->app->schema, j->doc, j->op_name, j->vars, NULL, &j->rc,
+                                    &j->app->limits, &j->request_error, &stats);
+    gql_app_memory_release(&stats);
+}
+
+static void become_idle(ws_conn *c);
+static void sub_register(ws_conn *c, const char *id, int kind, ea_gql_document *doc,
+                         const char *op_name, const char *query, const json_t *vars, json_t *args);
+
+static void ws_qjob_done(gql_job *gj, bool ran)
+{
+    ws_qjob *j = (ws_qjob *)gj;
+    ws_conn *c = j->c;
+    if (c != NULL) {
+        for (ws_qjob **l = &c->jobs; *l != NULL; l = &(*l)->next) {
+            if (*l == j) {
+                *l = j->next;
+                break;
+            }
         }
-        gql_app_memory_release(&stats);
+        c->busy = false;
+        if (!ran) {
+            send_error(c, j->id, one_error("shutting down", "SERVICE_UNAVAILABLE"));
+        } else if (j->args != NULL) {
+            if (j->rcode != 0) {
+                send_error(c, j->id, one_error(j->err.message, j->err.code));
+            } else {
+                sub_register(c, j->id, j->kind, j->doc, j->op_name, j->query, j->vars, j->args);
+                j->doc = NULL;
+                j->args = NULL;
+            }
+        } else if (j->res != NULL) {
+            ws_query_answer(c, j->id, j->res, j->request_error);
+            j->res = NULL;
+        }
+        ws_qjob_free(j);
+        become_idle(c); /* outside wslay's callbacks: ends with the last touch (invariant 1) */
         return;
     }
-    const char *field = NULL;
-    json_t *args = NULL;
-    if (ea_gql_subscription_field(app->schema, doc, op_name, vars, &field, &args, &errors) != 0) {
+    ws_qjob_free(j);
+}
+
+/* Runs j on a pool thread and marks the socket busy; a full pool answers an error at once (and
+ * frees j). */
+static void ws_job_submit(ws_conn *c, ws_qjob *j)
+{
+    gql_app *app = c->srv->app;
+    j->c = c;
+    j->app = app;
+    j->rc.app = app;
+    j->rc.who = c->who;
+    j->j.run = ws_qjob_run;
+    j->j.done = ws_qjob_done;
+    if (gql_exec_submit(app->exec, &j->j, false) != EA_OK) {
+        send_error(c, j->id,
+                   one_error("too many operations waiting for the database; retry shortly",
+                             "SERVICE_UNAVAILABLE"));
+        ws_qjob_free(j);
+        return;
+    }
+    j->next = c->jobs;
+    c->jobs = j;
+    c->busy = true;
+}
+
+/* A job for operation id (doc stolen); NULL when out of memory (doc freed, error sent). */
+static ws_qjob *ws_job_new(ws_conn *c, const char *id, ea_gql_document *doc, const char *op_name,
+                           const char *query, const json_t *vars)
+{
+    ws_qjob *j = calloc(1, sizeof(*j));
+    if (j == NULL || (j->id = strdup(id)) == NULL ||
+        (op_name != NULL && (j->op_name = strdup(op_name)) == NULL) ||
+        (query != NULL && (j->query = strdup(query)) == NULL)) {
+        if (j != NULL) {
+            free(j->id);
+            free(j->op_name);
+        }
+        free(j);
         ea_gql_document_free(doc);
-        send_error(c, id, errors);
-        return;
+        send_error(c, id, one_error("out of memory", "INTERNAL_SERVER_ERROR"));
+        return NULL;
     }
-    const char *tenant = json_string_value(json_object_get(args, "tenant"));
-    ea_gql_error err = {{0}, {0}};
-    int kind = strcmp(field, "metricUpdated") == 0 ? SUB_METRIC
-               : strcmp(field, "alertFired") == 0  ? SUB_ALERT
-                                                   : SUB_OTHER;
-    int rcode = 0;
-    if (kind == SUB_OTHER)
-        rcode = gql_fail(&err, "BAD_REQUEST", "subscription field %s has no source", field);
-    else if (!gql_principal_can(app, &c->who, tenant, EA_SCOPE_READ))
-        rcode = gql_fail(&err, "FORBIDDEN", "not allowed to access tenant \"%s\" with this scope",
-                         tenant != NULL ? tenant : "");
-    else if (kind == SUB_METRIC)
-        rcode = check_metric_args(c, args, &err);
-    if (rcode != 0) {
-        ea_gql_document_free(doc);
-        json_decref(args);
-        send_error(c, id, one_error(err.message, err.code));
-        return;
-    }
+    j->doc = doc;
+    j->vars = vars != NULL ? json_deep_copy(vars) : NULL;
+    return j;
+}
+
+/* Registers a subscription whose checks passed (doc and args stolen). */
+static void sub_register(ws_conn *c, const char *id, int kind, ea_gql_document *doc,
+                         const char *op_name, const char *query, const json_t *vars, json_t *args)
+{
     ws_sub *s = calloc(1, sizeof(*s));
     if (s == NULL || (s->id = strdup(id)) == NULL) {
         free(s);
@@ -368,7 +474,7 @@ static void on_subscribe(ws_conn *c, const gql_wsmsg *m)
     s->field = kind == SUB_METRIC ? "metricUpdated" : "alertFired";
     s->feed_key = kind == SUB_METRIC ? gql_wsfeed_key(args) : NULL;
     if (kind == SUB_METRIC) { /* what pushes of one re-read share (wsfeed.c) */
-        json_t *dk = json_pack("[s,s?,O?]", m->query, op_name, vars);
+        json_t *dk = json_pack("[s,s?,O?]", query, op_name, vars);
         s->doc_key = dk != NULL ? json_dumps(dk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(dk);
         json_t *idj = json_string(id);
@@ -378,6 +484,131 @@ static void on_subscribe(ws_conn *c, const gql_wsmsg *m)
     s->next = c->subs;
     c->subs = s;
     c->nsubs++;
+}
+
+/* A subscribe message once its rate-limit token is spent. */
+static void subscribe_run(ws_conn *c, const gql_wsmsg *m)
+{
+    const char *id = m->id;
+    gql_app *app = c->srv->app;
+    json_t *errors = NULL;
+    ea_gql_op_type type;
+    ea_gql_document *doc = gql_wsproto_prepare(app->schema, &app->limits, m, &type, &errors);
+    if (doc == NULL) {
+        send_error(c, id, errors);
+        return;
+    }
+    const char *op_name = m->operation_name;
+    const json_t *vars = m->variables;
+    gql_request_ctx rc = {.app = app, .who = c->who};
+    if (type != EA_GQL_OP_SUBSCRIPTION) {
+        /* queries over the socket: one next, then complete (graphql-ws); on the loop when memory
+         * can answer, else on a pool thread */
+        bool request_error = false;
+        ea_gql_exec_stats stats = {0, 0, false};
+        json_t *res = ea_gql_execute_counted(app->schema, doc, op_name, vars, NULL, &rc,
+                                             &app->limits, &request_error, &stats);
+        if (rc.deferred) {
+            json_decref(res);
+            ws_qjob *j = ws_job_new(c, id, doc, op_name, NULL, vars);
+            if (j != NULL)
+                ws_job_submit(c, j);
+            return;
+        }
+        ea_gql_document_free(doc);
+        ws_query_answer(c, id, res, request_error);
+        gql_app_memory_release(&stats);
+        return;
+    }
+    const char *field = NULL;
+    json_t *args = NULL;
+    if (ea_gql_subscription_field(app->schema, doc, op_name, vars, &field, &args, &errors) != 0) {
+        ea_gql_document_free(doc);
+        send_error(c, id, errors);
+        return;
+    }
+    const char *tenant = json_string_value(json_object_get(args, "tenant"));
+    int kind = strcmp(field, "metricUpdated") == 0 ? SUB_METRIC
+               : strcmp(field, "alertFired") == 0  ? SUB_ALERT
+                                                   : SUB_OTHER;
+    ea_gql_error err = {{0}, {0}, NULL};
+    int may = gql_principal_may(NULL, &c->who, tenant, EA_SCOPE_READ);
+    int rcode = 0;
+    if (kind == SUB_OTHER)
+        rcode = gql_fail(&err, "BAD_REQUEST", "subscription field %s has no source", field);
+    else if (may == 0)
+        rcode = gql_fail(&err, "FORBIDDEN", "not allowed to access tenant \"%s\" with this scope",
+                         tenant != NULL ? tenant : "");
+    if (rcode != 0) {
+        ea_gql_document_free(doc);
+        json_decref(args);
+        send_error(c, id, one_error(err.message, err.code));
+        return;
+    }
+    if (kind == SUB_ALERT && may == 1) { /* nothing else to check */
+        sub_register(c, id, kind, doc, op_name, m->query, vars, args);
+        return;
+    }
+    /* a user's membership, a metric's arguments: on a pool thread */
+    ws_qjob *j = ws_job_new(c, id, doc, op_name, m->query, vars);
+    if (j == NULL) {
+        json_decref(args);
+        return;
+    }
+    j->args = args;
+    j->kind = kind;
+    ws_job_submit(c, j);
+}
+
+static void on_limited(ea_rl_wait *w, const ea_rl_result *r);
+
+static void on_subscribe(ws_conn *c, gql_wsmsg *m)
+{
+    const char *id = m->id;
+    gql_app *app = c->srv->app;
+    if (c->nsubs >= (size_t)app->cfg->ws_max_subscriptions) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "too many subscriptions on this connection (at most %ld)",
+                 app->cfg->ws_max_subscriptions);
+        send_error(c, id, one_error(msg, "TOO_MANY_SUBSCRIPTIONS"));
+        return;
+    }
+    /* every operation on a socket counts against its principal's query rate limit, as over
+     * HTTP (one budget per key or user, whatever the transport) */
+    long per_min = gql_principal_rate(app, &c->who, c->subject, sizeof(c->subject));
+    ea_rl_result rl;
+    c->lw.cb = on_limited;
+    int d = per_min <= 0 ? 1 : ea_ratelimit_take(app->limiter, c->subject, per_min, &c->lw, &rl);
+    if (d < 0) { /* a lease refill decides: keep the message, the socket waits (invariant 7) */
+        c->held = *m;
+        m->root = NULL;
+        c->busy = true;
+        return;
+    }
+    if (d == 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "query rate limit exceeded; retry in %ld s", rl.retry_after_s);
+        send_error(c, id, one_error(msg, "RATE_LIMITED"));
+        return;
+    }
+    subscribe_run(c, m);
+}
+
+static void on_limited(ea_rl_wait *w, const ea_rl_result *r)
+{
+    ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, lw, w);
+    gql_wsmsg m = c->held;
+    memset(&c->held, 0, sizeof(c->held));
+    c->busy = false;
+    if (!r->allowed) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "query rate limit exceeded; retry in %ld s", r->retry_after_s);
+        send_error(c, m.id, one_error(msg, "RATE_LIMITED"));
+    } else {
+        subscribe_run(c, &m);
+    }
+    gql_wsmsg_free(&m);
+    become_idle(c);
 }
 
 static void on_complete_msg(ws_conn *c, const gql_wsmsg *m)
@@ -391,14 +622,11 @@ static void on_complete_msg(ws_conn *c, const gql_wsmsg *m)
     }
 }
 
-static void on_message(ws_conn *c, const struct wslay_event_on_msg_recv_arg *arg)
+static void process_frame(ws_conn *c, const char *data, size_t len, bool text)
 {
-    if (arg->opcode >= 0x8 || c->closing) /* control frames are wslay's business */
-        return;
     gql_wsmsg m;
     gql_wsact act;
-    gql_wsproto_step(&c->proto, (const char *)arg->msg, arg->msg_length,
-                     arg->opcode == WSLAY_TEXT_FRAME, has_sub, c, &m, &act);
+    gql_wsproto_step(&c->proto, data, len, text, has_sub, c, &m, &act);
     switch (act.kind) {
     case GQL_WSACT_CLOSE:
         gql_ws_send_close(c, act.code, act.reason);
@@ -423,6 +651,51 @@ static void on_message(ws_conn *c, const struct wslay_event_on_msg_recv_arg *arg
         break;
     }
     gql_wsmsg_free(&m);
+}
+
+/* Invariant 7: a busy socket's frames wait, in order, at most WS_BACKLOG_MAX of them. */
+#define WS_BACKLOG_MAX 64
+
+static void on_message(ws_conn *c, const struct wslay_event_on_msg_recv_arg *arg)
+{
+    if (arg->opcode >= 0x8 || c->closing) /* control frames are wslay's business */
+        return;
+    bool text = arg->opcode == WSLAY_TEXT_FRAME;
+    if (!c->busy) {
+        process_frame(c, (const char *)arg->msg, arg->msg_length, text);
+        return;
+    }
+    if (c->nbacklog >= WS_BACKLOG_MAX) {
+        gql_ws_send_close(c, 1008, "Too many messages waiting for an answer");
+        return;
+    }
+    ws_frame *f = malloc(sizeof(*f) + arg->msg_length);
+    if (f == NULL) {
+        gql_ws_send_close(c, 4500, "Internal error");
+        return;
+    }
+    f->next = NULL;
+    f->text = text;
+    f->len = arg->msg_length;
+    memcpy(f->data, arg->msg, arg->msg_length);
+    *(c->backlog != NULL ? &c->backlog_tail->next : &c->backlog) = f;
+    c->backlog_tail = f;
+    c->nbacklog++;
+}
+
+/* After an async step's completion ran (outside wslay's callbacks; it cleared busy before): the
+ * frames that waited run in order until one makes the socket busy again; then the last touch of
+ * c (invariant 1). */
+static void become_idle(ws_conn *c)
+{
+    while (!c->busy && c->backlog != NULL && !c->closing) {
+        ws_frame *f = c->backlog;
+        c->backlog = f->next;
+        c->nbacklog--;
+        process_frame(c, f->data, f->len, f->text);
+        free(f);
+    }
+    gql_ws_finish(c);
 }
 
 static void on_ws(h2o_websocket_conn_t *wc, const struct wslay_event_on_msg_recv_arg *arg)
@@ -727,7 +1000,7 @@ gql_ws_server *gql_ws_new(gql_app *app, h2o_loop_t *loop)
     s->app = app;
     s->loop = loop;
     struct ea_err err;
-    s->db = gql_dbpool_new(loop, app->database_url, 65536, &err);
+    s->db = gql_dbpool_new(loop, app->cfg, 65536, &err);
     s->feed = s->db != NULL ? gql_wsfeed_new(s) : NULL;
     if (s->feed == NULL) {
         ea_log_error("startup", "%s", s->db == NULL ? err.message : "out of memory");

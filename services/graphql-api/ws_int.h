@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "dbpool.h"
+#include "ea_ratelimit.h"
 #include "ws.h"
 #include "wsproto.h"
 
@@ -56,6 +57,14 @@ typedef struct ws_conn {
     h2o_timeout_entry_t close_timer; /* invariant 5 */
     ws_sub *subs;
     size_t nsubs;
+    struct ws_qjob *jobs; /* operations running on pool threads (ws.c) */
+    /* invariant 7 (ws.c): an async step in flight, the frames that arrived meanwhile, and the
+     * subscribe message waiting for a rate-limit lease */
+    bool busy;
+    struct ws_frame *backlog, *backlog_tail;
+    size_t nbacklog;
+    ea_rl_wait lw;
+    gql_wsmsg held;
 } ws_conn;
 
 typedef struct ws_feed ws_feed; /* wsfeed.c */

@@ -159,6 +159,7 @@ static void reread_run(gql_dbjob *j, PGconn *db)
     else if (gql_series_req_from_args(r->args, &q, &err) != 0 ||
              gql_series_fetch(db, &q, &r->points, &err) != 0)
         snprintf(r->error, sizeof(r->error), "%s", err.message);
+    json_decref(err.extensions);
 }
 
 static int64_t bucket_ms(const json_t *change)

@@ -73,15 +73,15 @@ struct door_req {
     bool origin_listed;        /* CORS headers already on the response */
     bool text_plain;
     bool key_from_body;
-    ingest_rl_wait addr_wait; /* a browser key's address bucket, when it needed a refill */
-    ea_principal *who;        /* a copy of the caller meanwhile */
+    ea_rl_wait addr_wait; /* a browser key's address bucket, when it needed a refill */
+    ea_principal *who;    /* a copy of the caller meanwhile */
 };
 
 static void door_req_dispose(void *obj)
 {
     struct door_req *d = obj;
-    if (ingest_ratelimit_waiting(&d->addr_wait)) { /* the client left while it waited */
-        ingest_ratelimit_cancel(&d->addr_wait);
+    if (ea_ratelimit_waiting(&d->addr_wait)) { /* the client left while it waited */
+        ea_ratelimit_cancel(&d->addr_wait);
         d->app->auth_waiting--;
     }
     json_decref(d->root);
@@ -404,7 +404,7 @@ static int header_key(h2o_req_t *req, const char **key, size_t *klen)
 static void events_stage(struct door_req *d, const ea_principal *who);
 
 /* The address bucket refused: 429 (with the CORS headers already set, the page can read it). */
-static void address_refused(struct door_req *d, const ingest_rl_result *rl)
+static void address_refused(struct door_req *d, const ea_rl_result *rl)
 {
     char num[24];
     snprintf(num, sizeof(num), "%ld", rl->retry_after_s > 0 ? rl->retry_after_s : 1);
@@ -416,7 +416,7 @@ static void address_refused(struct door_req *d, const ingest_rl_result *rl)
                       rl->limit, num);
 }
 
-static void on_address_token(ingest_rl_wait *w, const ingest_rl_result *rl)
+static void on_address_token(ea_rl_wait *w, const ea_rl_result *rl)
 {
     struct door_req *d = H2O_STRUCT_FROM_MEMBER(struct door_req, addr_wait, w);
     d->app->auth_waiting--;
@@ -442,10 +442,10 @@ static int address_allowed(struct door_req *d, const ea_principal *who)
         id[3 + 2 * i] = hex[md[i] & 15];
     }
     id[14] = '\0';
-    ingest_rl_result rl;
+    ea_rl_result rl;
     d->addr_wait.cb = on_address_token;
-    int r = ingest_ratelimit_take(d->app->ratelimit, id, d->app->cfg->browser_rate_per_addr,
-                                  &d->addr_wait, &rl);
+    int r = ea_ratelimit_take(d->app->ratelimit, id, d->app->cfg->browser_rate_per_addr,
+                              &d->addr_wait, &rl);
     if (r < 0) {
         d->who = h2o_mem_alloc_pool(&d->req->pool, sizeof(*d->who));
         *d->who = *who; /* *who lives only during ingest_auth's callback */

@@ -191,8 +191,8 @@ static int on_metrics(void *ud, h2o_req_t *req)
     size_t len;
     ea_keyauth_stats ks;
     ea_keyauth_stats_get(((ingest_app *)ud)->auth, &ks);
-    ingest_rl_stats rs;
-    ingest_ratelimit_stats(((ingest_app *)ud)->ratelimit, &rs);
+    ea_rl_stats rs;
+    ea_ratelimit_stats(((ingest_app *)ud)->ratelimit, &rs);
     char *text = ingest_metrics_render(&ks, &rs, &len);
     if (text == NULL) {
         ea_http_send_error(req, 500, "internal", "out of memory");

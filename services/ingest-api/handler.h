@@ -14,13 +14,13 @@
 #include "ea_http.h"
 #include "ingest_config.h"
 #include "producer.h"
-#include "ratelimit.h"
+#include "ea_ratelimit.h"
 
 typedef struct ingest_app {
     const ingest_config *cfg;
     ea_keyauth *auth;
     ingest_producer *producer;
-    ingest_ratelimit *ratelimit;
+    ea_ratelimit *ratelimit;
     ingest_cors *cors;            /* listed origins for preflights (cors.c) */
     struct ingest_readyz *readyz; /* GET /readyz's checks (readyz.c) */
     h2o_timeout_t deadline;       /* INGEST_PRODUCE_TIMEOUT_MS per request, set up on first use */

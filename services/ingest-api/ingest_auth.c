@@ -20,7 +20,7 @@ struct auth_wait {
     const ingest_door *door;
     ingest_auth_next_fn next;
     void *ctx;
-    ingest_rl_wait rl;
+    ea_rl_wait rl;
     ea_principal *who; /* a copy of the caller while the request waits for its token */
 };
 
@@ -89,7 +89,7 @@ static void refuse(ingest_app *app, h2o_req_t *req, const ea_keyauth_result *r,
 
 /* The token bucket's decision: RateLimit-* headers, then 429 or the front door's own work. */
 static void admit(ingest_app *app, h2o_req_t *req, const ea_principal *who, const ingest_door *door,
-                  ingest_auth_next_fn next, void *ctx, const ingest_rl_result *rl)
+                  ingest_auth_next_fn next, void *ctx, const ea_rl_result *rl)
 {
     /* three headers on every request: formatted without printf (it showed in perf) */
     char num[24];
@@ -111,7 +111,7 @@ static void admit(ingest_app *app, h2o_req_t *req, const ea_principal *who, cons
     next(app, req, who, ctx);
 }
 
-static void on_token(ingest_rl_wait *w, const ingest_rl_result *r)
+static void on_token(ea_rl_wait *w, const ea_rl_result *r)
 {
     struct auth_wait *aw = H2O_STRUCT_FROM_MEMBER(struct auth_wait, rl, w);
     aw->app->auth_waiting--;
@@ -126,9 +126,9 @@ static void authorized(struct auth_wait *aw, const ea_principal *who)
                           "this API key does not have the ingest scope");
         return;
     }
-    ingest_rl_result rl;
+    ea_rl_result rl;
     aw->rl.cb = on_token;
-    if (ingest_ratelimit_take(aw->app->ratelimit, who->key_id, who->rate_limit, &aw->rl, &rl) < 0) {
+    if (ea_ratelimit_take(aw->app->ratelimit, who->key_id, who->rate_limit, &aw->rl, &rl) < 0) {
         /* *who may not outlive this call (a verifier's result) */
         aw->who = h2o_mem_alloc_pool(&aw->req->pool, sizeof(*aw->who));
         *aw->who = *who;
@@ -145,8 +145,8 @@ static void wait_dispose(void *obj)
         ea_keyauth_cancel(&aw->w);
         aw->app->auth_waiting--;
     }
-    if (ingest_ratelimit_waiting(&aw->rl)) { /* ... or before its token came */
-        ingest_ratelimit_cancel(&aw->rl);
+    if (ea_ratelimit_waiting(&aw->rl)) { /* ... or before its token came */
+        ea_ratelimit_cancel(&aw->rl);
         aw->app->auth_waiting--;
     }
 }

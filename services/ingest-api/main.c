@@ -67,8 +67,12 @@ int main(int argc, char **argv)
         return 1;
     }
     /* the loop exists once listening; requests are served only once it runs */
-    app.ratelimit =
-        ingest_ratelimit_new(ea_http_loop(srv), &cfg.redis, cfg.rate_limit, cfg.rate_burst, &err);
+    ea_ratelimit_config rlc = {.redis = &cfg.redis,
+                               .per_min = cfg.rate_limit,
+                               .burst = cfg.rate_burst,
+                               .key_prefix = "ea:rl:",
+                               .thread_name = "ingest-redis"};
+    app.ratelimit = ea_ratelimit_new(ea_http_loop(srv), &rlc, &err);
     if (app.ratelimit == NULL) {
         ea_log_error("startup", "%s", err.message);
         return 1;
@@ -81,9 +85,8 @@ int main(int argc, char **argv)
         return 1;
     }
     /* ... and Redis's replies to the rate limiter (ratelimit.c) */
-    ea_http_watch *rl_watch =
-        ea_http_watch_new(ea_http_loop(srv), ingest_ratelimit_fd(app.ratelimit),
-                          ingest_ratelimit_on_ready, app.ratelimit);
+    ea_http_watch *rl_watch = ea_http_watch_new(ea_http_loop(srv), ea_ratelimit_fd(app.ratelimit),
+                                                ea_ratelimit_on_ready, app.ratelimit);
     if (rl_watch == NULL) {
         ea_log_error("startup", "could not watch the rate limiter's redis client");
         return 1;
@@ -119,7 +122,7 @@ int main(int argc, char **argv)
     ea_http_watch_free(rl_watch);
     ea_keyauth_free(app.auth);
     ingest_cors_free(app.cors);
-    ingest_ratelimit_free(app.ratelimit);
+    ea_ratelimit_free(app.ratelimit);
     ea_http_delayer_free(app.tarpit);
     ea_http_server_free(srv);
     return 0;

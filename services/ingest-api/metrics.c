@@ -45,7 +45,7 @@ static void counter2(FILE *f, const char *name, const char *help, const char *la
             (unsigned long long)n2);
 }
 
-char *ingest_metrics_render(const ea_keyauth_stats *auth, const ingest_rl_stats *rl, size_t *len)
+char *ingest_metrics_render(const ea_keyauth_stats *auth, const ea_rl_stats *rl, size_t *len)
 {
     char *buf = NULL;
     size_t size = 0;

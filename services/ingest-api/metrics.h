@@ -6,7 +6,7 @@
 #define INGEST_METRICS_H
 
 #include "ea_keyauth.h"
-#include "ratelimit.h"
+#include "ea_ratelimit.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +50,6 @@ void ingest_metrics_latency(double seconds);
 
 /* Renders the Prometheus text exposition, the key verifier's and the rate limiter's counters
  * included, into a malloc'd string (caller frees). */
-char *ingest_metrics_render(const ea_keyauth_stats *auth, const ingest_rl_stats *rl, size_t *len);
+char *ingest_metrics_render(const ea_keyauth_stats *auth, const ea_rl_stats *rl, size_t *len);
 
 #endif

@@ -62,7 +62,7 @@ struct ingest_readyz {
     bool closing;
     struct shared check[C_SHARED];
     int64_t asked[C_SHARED]; /* when the check in flight was started */
-    ingest_rl_ping ping;
+    ea_rl_ping ping;
 };
 
 static void answer_if_done(struct ready_req *r)
@@ -133,7 +133,7 @@ static void on_kafka_ready(void *ud)
     ea_workpool_complete(((ingest_readyz *)ud)->pool);
 }
 
-static void on_ping(ingest_rl_ping *p, bool ok, const char *why)
+static void on_ping(ea_rl_ping *p, bool ok, const char *why)
 {
     ingest_readyz *rz = H2O_STRUCT_FROM_MEMBER(ingest_readyz, ping, p);
     if (!rz->closing)
@@ -147,7 +147,7 @@ static bool shared_start(ingest_readyz *rz, int c, char *why, size_t cap)
     rz->check[c].inflight = true;
     if (c == C_REDIS) {
         rz->ping.cb = on_ping;
-        ingest_ratelimit_ping(rz->app->ratelimit, &rz->ping); /* may answer at once */
+        ea_ratelimit_ping(rz->app->ratelimit, &rz->ping); /* may answer at once */
         return true;
     }
     struct kafka_job *j = calloc(1, sizeof(*j));
@@ -260,7 +260,7 @@ void ingest_readyz_free(ingest_readyz *rz)
     if (rz == NULL)
         return;
     rz->closing = true;
-    ingest_ratelimit_ping_cancel(&rz->ping);
+    ea_ratelimit_ping_cancel(&rz->ping);
     ea_workpool_free(rz->pool); /* a check in flight ends (≤ KAFKA_TIMEOUT_MS) and frees itself */
     ea_http_watch_free(rz->watch);
     free(rz);

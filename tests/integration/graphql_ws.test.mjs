@@ -107,9 +107,13 @@ test('ping/pong echoes the payload; a query over the socket gets next + complete
   s.send({ id: 'bad', type: 'subscribe', payload: { query: 'subscription { nope }' } });
   const err = await s.next((m) => m.type === 'error' && m.id === 'bad');
   assert.equal(err.payload[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
-  s.send({ id: 'gb', type: 'subscribe', payload: { query: SUB, variables: { t: t.id, n: 'auto_evt', g: ['nope'] } } });
+  // a property that is not a dimension is a breakdown from raw events (issue 14): no error; an
+  // unknown time zone is BAD_USER_INPUT
+  s.send({ id: 'raw', type: 'subscribe', payload: { query: SUB, variables: { t: t.id, n: 'auto_evt', g: ['nope'] } } });
+  s.send({ id: 'gb', type: 'subscribe', payload: { query: `subscription($t: String!) { metricUpdated(tenant: $t, name: "auto_evt", timezone: "Mars/Olympus_Mons") { value } }`, variables: { t: t.id } } });
   const gb = await s.next((m) => m.type === 'error' && m.id === 'gb');
   assert.equal(gb.payload[0].extensions.code, 'BAD_USER_INPUT');
+  assert.equal(s.messages.filter((m) => m.type === 'error' && m.id === 'raw').length, 0);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(s.messages.filter((m) => m.type === 'complete' && (m.id === 'bad' || m.id === 'gb')).length, 0);
   // another tenant: FORBIDDEN, nothing delivered

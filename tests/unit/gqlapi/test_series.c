@@ -94,21 +94,33 @@ static void test_doccache(void)
     ea_gql_limits_default(&l);
     gql_doccache *c = gql_doccache_new(s, &l, 1); /* one slot: every new query replaces */
     json_t *errors = NULL;
-    const ea_gql_document *d1 = gql_doccache_get(c, "{ a }", 5, &errors);
+    gql_doc *d1 = gql_doccache_get(c, "{ a }", 5, &errors);
     EA_CHECK(d1 != NULL);
-    EA_CHECK(gql_doccache_get(c, "{ a }", 5, &errors) == d1); /* cached: same document */
-    const ea_gql_document *bad = gql_doccache_get(c, "{ nope }", 8, &errors);
+    gql_doc *again = gql_doccache_get(c, "{ a }", 5, &errors);
+    EA_CHECK(again == d1);   /* cached: same document */
+    EA_CHECK(d1->refs == 3); /* the slot's and two requests' */
+    gql_doc_release(again);
+    gql_doc *bad = gql_doccache_get(c, "{ nope }", 8, &errors);
     EA_CHECK(bad == NULL);
     EA_CHECK(json_array_size(errors) == 1);
     json_decref(errors);
     errors = NULL;
-    EA_CHECK(gql_doccache_get(c, "{ a }", 5, &errors) == d1); /* failures are not cached */
-    const ea_gql_document *d2 = gql_doccache_get(c, "{ b }", 5, &errors);
-    EA_CHECK(d2 != NULL);
+    gql_doc *d1b = gql_doccache_get(c, "{ a }", 5, &errors);
+    EA_CHECK(d1b == d1); /* failures are not cached */
+    gql_doc_release(d1b);
+    /* a new query takes the only slot: d1 lives on while a request still holds it */
+    gql_doc *d2 = gql_doccache_get(c, "{ b }", 5, &errors);
+    EA_CHECK(d2 != NULL && d2 != d1);
+    EA_CHECK(d1->refs == 1);
     bool executed = false;
-    json_t *r = ea_gql_execute(s, d2, NULL, NULL, NULL, NULL, NULL, &executed);
+    json_t *r = ea_gql_execute(s, d1->doc, NULL, NULL, NULL, NULL, NULL, &executed);
     EA_CHECK(json_is_object(json_object_get(r, "data")));
     json_decref(r);
+    gql_doc_release(d1); /* the last reference: freed (ASan checks) */
+    r = ea_gql_execute(s, d2->doc, NULL, NULL, NULL, NULL, NULL, &executed);
+    EA_CHECK(json_is_object(json_object_get(r, "data")));
+    json_decref(r);
+    gql_doc_release(d2);
     gql_doccache_free(c);
     ea_gql_schema_free(s);
 }

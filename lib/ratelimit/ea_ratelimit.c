@@ -1,9 +1,9 @@
 /*
- * ratelimit.c — the token bucket (see ratelimit.h). Redis state per bucket: hash {t: tokens
+ * ea_ratelimit.c — the token bucket (see ea_ratelimit.h). Redis state per bucket: hash {t: tokens
  * (float), ts: last refill ms}, expiring once it would be full again. The script uses Redis TIME
  * so instances with skewed clocks still share one bucket correctly.
  *
- * Leases: a Redis round trip per request would cap ingest at Redis's Lua throughput (~18k
+ * Leases: a Redis round trip per request would cap a service at Redis's Lua throughput (~18k
  * scripts/s here). So an instance takes up to `want` tokens at once (about 50 ms worth of the
  * bucket's rate, at most 1000 and 5 % of the bucket) and spends them locally for LEASE_MS.
  * Tokens are taken from the shared bucket before they are spent, so the sum admitted over all
@@ -13,6 +13,8 @@
  * so a refused client costs no Redis call until a token can be there again.
  *
  * Off the loop (issue 12/14's rule): every Redis call goes through an ea_redis_async thread.
+ * Written for ingest-api (issue 12) and shared with graphql-api's query limit (issue 14): one
+ * rule, one home.
  *
  *   take ──lease token / remembered refusal──────────────────────────────▶ answer now
  *     ├──a refill of this bucket in flight ──▶ wait on it
@@ -32,7 +34,7 @@
  *    one at a time, so a callback may cancel or start other waits safely.
  * 4. An outage costs each bucket at most one wait (≤ WAIT_MS) per RETRY_MS, never one per request.
  */
-#include "ratelimit.h"
+#include "ea_ratelimit.h"
 #include "ea_log.h"
 #include "ea_redis_async.h"
 #include "ea_time.h"
@@ -98,23 +100,24 @@ static const char script[] =
 /* One bucket's trip to Redis and the requests waiting for it. */
 struct rl_refill {
     ea_redis_cmd cmd; /* first */
-    ingest_ratelimit *rl;
+    ea_ratelimit *rl;
     struct rl_refill *next; /* in its inflight slot */
     char name[NAME_MAX_];
     struct shape s;
     bool probe; /* sent after an outage: its outcome says whether Redis is back */
-    ingest_rl_wait *head, *tail;
+    ea_rl_wait *head, *tail;
     size_t nwait;
-    char key[NAME_MAX_ + 8], cap_s[32], rate_s[48], want_s[24];
+    char key[NAME_MAX_ + 16], cap_s[32], rate_s[48], want_s[24];
 };
 
 struct rl_ping_cmd {
     ea_redis_cmd cmd; /* first */
-    ingest_ratelimit *rl;
-    ingest_rl_ping *p; /* NULL once cancelled */
+    ea_ratelimit *rl;
+    ea_rl_ping *p; /* NULL once cancelled */
 };
 
-struct ingest_ratelimit {
+struct ea_ratelimit {
+    char prefix[16]; /* the buckets' Redis keys: prefix + name */
     long per_min, burst;
     h2o_loop_t *loop;
     ea_redis_async *redis;
@@ -123,8 +126,8 @@ struct ingest_ratelimit {
     bool probing;        /* a refill after an outage is in flight: others decide locally */
     bool down_logged;
     bool closing;
-    ingest_rl_wait *ready_head, *ready_tail; /* decided, callbacks not run yet (invariant 3) */
-    ingest_rl_stats stats;
+    ea_rl_wait *ready_head, *ready_tail; /* decided, callbacks not run yet (invariant 3) */
+    ea_rl_stats stats;
     struct rl_refill *inflight[INFLIGHT_SLOTS];
     struct local_bucket local[LOCAL_SLOTS];
     struct lease leases[LEASE_SLOTS];
@@ -138,7 +141,7 @@ static unsigned name_hash(const char *name)
     return h;
 }
 
-static struct shape shape_of(const ingest_ratelimit *rl, long per_min)
+static struct shape shape_of(const ea_ratelimit *rl, long per_min)
 {
     long limit = per_min > 0 ? per_min : rl->per_min;
     return (struct shape){.cap = (double)(rl->burst > 0 ? rl->burst : limit),
@@ -161,8 +164,8 @@ static long lease_want(const struct shape *s)
 /* ---- decisions from memory --------------------------------------------------------------- */
 
 /* 1 a leased token was spent, 0 refused (a remembered refusal is current), -1 Redis is needed. */
-static int lease_spend(ingest_ratelimit *rl, const char *name, const struct shape *s, int64_t now,
-                       ingest_rl_result *out)
+static int lease_spend(ea_ratelimit *rl, const char *name, const struct shape *s, int64_t now,
+                       ea_rl_result *out)
 {
     struct lease *l = &rl->leases[name_hash(name) % LEASE_SLOTS];
     memset(out, 0, sizeof(*out));
@@ -184,7 +187,7 @@ static int lease_spend(ingest_ratelimit *rl, const char *name, const struct shap
     return -1;
 }
 
-static void lease_put(ingest_ratelimit *rl, const char *name, const redisReply *r, int64_t now)
+static void lease_put(ea_ratelimit *rl, const char *name, const redisReply *r, int64_t now)
 {
     struct lease *l = &rl->leases[name_hash(name) % LEASE_SLOTS];
     snprintf(l->name, sizeof(l->name), "%s", name);
@@ -197,8 +200,7 @@ static void lease_put(ingest_ratelimit *rl, const char *name, const redisReply *
     l->refused_until = granted > 0 ? 0 : now + (retry > 0 ? retry : 1);
 }
 
-static void take_local(ingest_ratelimit *rl, const char *name, const struct shape *s,
-                       ingest_rl_result *out)
+static void take_local(ea_ratelimit *rl, const char *name, const struct shape *s, ea_rl_result *out)
 {
     struct local_bucket *b = &rl->local[name_hash(name) % LOCAL_SLOTS];
     int64_t now = ea_time_now_ms();
@@ -223,7 +225,7 @@ static void take_local(ingest_ratelimit *rl, const char *name, const struct shap
 
 /* ---- waiters ----------------------------------------------------------------------------- */
 
-static void waiter_unlink(ingest_rl_wait *w)
+static void waiter_unlink(ea_rl_wait *w)
 {
     if (w->state == W_REFILL) {
         struct rl_refill *rf = w->rf;
@@ -237,7 +239,7 @@ static void waiter_unlink(ingest_rl_wait *w)
             rf->tail = w->prev;
         rf->nwait--;
     } else if (w->state == W_READY) {
-        ingest_ratelimit *rl = w->rl;
+        ea_ratelimit *rl = w->rl;
         if (w->prev != NULL)
             w->prev->next = w->next;
         else
@@ -252,7 +254,7 @@ static void waiter_unlink(ingest_rl_wait *w)
     w->state = W_IDLE;
 }
 
-static void waiter_join(struct rl_refill *rf, ingest_rl_wait *w)
+static void waiter_join(struct rl_refill *rf, ea_rl_wait *w)
 {
     w->state = W_REFILL;
     w->rf = rf;
@@ -267,7 +269,7 @@ static void waiter_join(struct rl_refill *rf, ingest_rl_wait *w)
 }
 
 /* Moves w, decided (w->res), to the ready list. */
-static void waiter_ready(ingest_ratelimit *rl, ingest_rl_wait *w)
+static void waiter_ready(ea_ratelimit *rl, ea_rl_wait *w)
 {
     waiter_unlink(w);
     if (h2o_timeout_is_linked(&w->timer))
@@ -283,9 +285,9 @@ static void waiter_ready(ingest_ratelimit *rl, ingest_rl_wait *w)
 }
 
 /* Runs the ready callbacks one at a time (invariant 3). */
-static void deliver(ingest_ratelimit *rl)
+static void deliver(ea_ratelimit *rl)
 {
-    ingest_rl_wait *w;
+    ea_rl_wait *w;
     while ((w = rl->ready_head) != NULL) {
         waiter_unlink(w);
         w->cb(w, &w->res);
@@ -294,8 +296,8 @@ static void deliver(ingest_ratelimit *rl)
 
 static void on_wait_deadline(h2o_timeout_entry_t *entry)
 {
-    ingest_rl_wait *w = H2O_STRUCT_FROM_MEMBER(ingest_rl_wait, timer, entry);
-    ingest_ratelimit *rl = w->rl;
+    ea_rl_wait *w = H2O_STRUCT_FROM_MEMBER(ea_rl_wait, timer, entry);
+    ea_ratelimit *rl = w->rl;
     struct rl_refill *rf = w->rf;
     rl->stats.wait_timeouts++;
     take_local(rl, rf->name, &rf->s, &w->res);
@@ -305,12 +307,12 @@ static void on_wait_deadline(h2o_timeout_entry_t *entry)
 
 /* ---- refills ----------------------------------------------------------------------------- */
 
-static struct rl_refill **inflight_slot(ingest_ratelimit *rl, const char *name)
+static struct rl_refill **inflight_slot(ea_ratelimit *rl, const char *name)
 {
     return &rl->inflight[name_hash(name) % INFLIGHT_SLOTS];
 }
 
-static struct rl_refill *inflight_find(ingest_ratelimit *rl, const char *name)
+static struct rl_refill *inflight_find(ea_ratelimit *rl, const char *name)
 {
     for (struct rl_refill *rf = *inflight_slot(rl, name); rf != NULL; rf = rf->next)
         if (strcmp(rf->name, name) == 0)
@@ -318,7 +320,7 @@ static struct rl_refill *inflight_find(ingest_ratelimit *rl, const char *name)
     return NULL;
 }
 
-static void inflight_remove(ingest_ratelimit *rl, struct rl_refill *rf)
+static void inflight_remove(ea_ratelimit *rl, struct rl_refill *rf)
 {
     for (struct rl_refill **p = inflight_slot(rl, rf->name); *p != NULL; p = &(*p)->next) {
         if (*p == rf) {
@@ -332,7 +334,7 @@ static void inflight_remove(ingest_ratelimit *rl, struct rl_refill *rf)
 static void refill_done(ea_redis_cmd *c);
 
 /* Sends rf (want tokens) and records it in flight. false: the client's queue is full. */
-static bool refill_submit(ingest_ratelimit *rl, struct rl_refill *rf, long want)
+static bool refill_submit(ea_ratelimit *rl, struct rl_refill *rf, long want)
 {
     snprintf(rf->want_s, sizeof(rf->want_s), "%ld", want);
     rf->cmd.script = 0;
@@ -363,7 +365,7 @@ static bool grant_ok(const ea_redis_cmd *c)
     return true;
 }
 
-static void redis_failed(ingest_ratelimit *rl, const ea_redis_cmd *c, int64_t now)
+static void redis_failed(ea_ratelimit *rl, const ea_redis_cmd *c, int64_t now)
 {
     char why[512];
     if (c->reply != NULL && c->reply->type == REDIS_REPLY_ERROR)
@@ -381,11 +383,11 @@ static void redis_failed(ingest_ratelimit *rl, const ea_redis_cmd *c, int64_t no
 static void refill_done(ea_redis_cmd *c)
 {
     struct rl_refill *rf = (struct rl_refill *)c;
-    ingest_ratelimit *rl = rf->rl;
+    ea_ratelimit *rl = rf->rl;
     inflight_remove(rl, rf);
     if (rl->closing) {
         while (rf->head != NULL) {
-            ingest_rl_wait *w = rf->head;
+            ea_rl_wait *w = rf->head;
             if (h2o_timeout_is_linked(&w->timer))
                 h2o_timeout_unlink(&w->timer);
             waiter_unlink(w);
@@ -399,7 +401,7 @@ static void refill_done(ea_redis_cmd *c)
     if (!grant_ok(c)) {
         redis_failed(rl, c, now);
         while (rf->head != NULL) {
-            ingest_rl_wait *w = rf->head;
+            ea_rl_wait *w = rf->head;
             take_local(rl, rf->name, &rf->s, &w->res);
             waiter_ready(rl, w);
         }
@@ -414,7 +416,7 @@ static void refill_done(ea_redis_cmd *c)
     rl->local_until = 0;
     lease_put(rl, rf->name, c->reply, now);
     /* the waiters in arrival order; those the grant did not cover stay for another round */
-    for (ingest_rl_wait *w = rf->head, *next; w != NULL; w = next) {
+    for (ea_rl_wait *w = rf->head, *next; w != NULL; w = next) {
         next = w->next;
         if (lease_spend(rl, rf->name, &rf->s, now, &w->res) >= 0)
             waiter_ready(rl, w);
@@ -426,7 +428,7 @@ static void refill_done(ea_redis_cmd *c)
         rf->probe = false;
         if (!refill_submit(rl, rf, want)) {
             while (rf->head != NULL) {
-                ingest_rl_wait *w = rf->head;
+                ea_rl_wait *w = rf->head;
                 take_local(rl, rf->name, &rf->s, &w->res);
                 waiter_ready(rl, w);
             }
@@ -440,8 +442,8 @@ static void refill_done(ea_redis_cmd *c)
 
 /* ---- the API ----------------------------------------------------------------------------- */
 
-int ingest_ratelimit_take(ingest_ratelimit *rl, const char *name, long per_min, ingest_rl_wait *w,
-                          ingest_rl_result *out)
+int ea_ratelimit_take(ea_ratelimit *rl, const char *name, long per_min, ea_rl_wait *w,
+                      ea_rl_result *out)
 {
     struct shape s = shape_of(rl, per_min);
     int64_t now = ea_time_now_ms();
@@ -462,7 +464,7 @@ int ingest_ratelimit_take(ingest_ratelimit *rl, const char *name, long per_min, 
         rf->rl = rl;
         rf->s = s;
         snprintf(rf->name, sizeof(rf->name), "%s", name);
-        snprintf(rf->key, sizeof(rf->key), "ea:rl:%s", name);
+        snprintf(rf->key, sizeof(rf->key), "%s%s", rl->prefix, name);
         snprintf(rf->cap_s, sizeof(rf->cap_s), "%.0f", s.cap);
         snprintf(rf->rate_s, sizeof(rf->rate_s), "%.17g", s.rate);
         rf->probe = rl->local_until != 0;
@@ -483,7 +485,7 @@ int ingest_ratelimit_take(ingest_ratelimit *rl, const char *name, long per_min, 
     return -1;
 }
 
-void ingest_ratelimit_cancel(ingest_rl_wait *w)
+void ea_ratelimit_cancel(ea_rl_wait *w)
 {
     if (w->state == W_IDLE)
         return;
@@ -492,7 +494,7 @@ void ingest_ratelimit_cancel(ingest_rl_wait *w)
     waiter_unlink(w);
 }
 
-bool ingest_ratelimit_waiting(const ingest_rl_wait *w)
+bool ea_ratelimit_waiting(const ea_rl_wait *w)
 {
     return w->state != W_IDLE;
 }
@@ -500,7 +502,7 @@ bool ingest_ratelimit_waiting(const ingest_rl_wait *w)
 static void ping_done(ea_redis_cmd *c)
 {
     struct rl_ping_cmd *pc = (struct rl_ping_cmd *)c;
-    ingest_rl_ping *p = pc->p;
+    ea_rl_ping *p = pc->p;
     if (p != NULL && !pc->rl->closing) {
         p->cmd = NULL;
         char why[512] = "";
@@ -514,7 +516,7 @@ static void ping_done(ea_redis_cmd *c)
     free(pc);
 }
 
-void ingest_ratelimit_ping(ingest_ratelimit *rl, ingest_rl_ping *p)
+void ea_ratelimit_ping(ea_ratelimit *rl, ea_rl_ping *p)
 {
     struct rl_ping_cmd *pc = calloc(1, sizeof(*pc));
     if (pc == NULL) {
@@ -537,7 +539,7 @@ void ingest_ratelimit_ping(ingest_ratelimit *rl, ingest_rl_ping *p)
     }
 }
 
-void ingest_ratelimit_ping_cancel(ingest_rl_ping *p)
+void ea_ratelimit_ping_cancel(ea_rl_ping *p)
 {
     if (p->cmd != NULL) {
         p->cmd->p = NULL; /* it comes back and frees itself */
@@ -545,25 +547,25 @@ void ingest_ratelimit_ping_cancel(ingest_rl_ping *p)
     }
 }
 
-ingest_ratelimit *ingest_ratelimit_new(h2o_loop_t *loop, const ea_redis_url *redis_url,
-                                       long default_per_min, long burst, struct ea_err *err)
+ea_ratelimit *ea_ratelimit_new(h2o_loop_t *loop, const ea_ratelimit_config *cfg, struct ea_err *err)
 {
-    ingest_ratelimit *rl = calloc(1, sizeof(*rl));
+    ea_ratelimit *rl = calloc(1, sizeof(*rl));
     if (rl == NULL) {
         ea_err_set(err, EA_ERR_NOMEM, "could not create the rate limiter: out of memory");
         return NULL;
     }
     rl->loop = loop;
-    rl->per_min = default_per_min;
-    rl->burst = burst;
+    rl->per_min = cfg->per_min;
+    rl->burst = cfg->burst;
+    snprintf(rl->prefix, sizeof(rl->prefix), "%s", cfg->key_prefix);
     const char *scripts[1] = {script};
-    ea_redis_async_config rc = {.url = redis_url,
+    ea_redis_async_config rc = {.url = cfg->redis,
                                 .timeout_ms = REDIS_TIMEOUT_MS,
                                 .retry_ms = REDIS_RECONNECT_MS,
                                 .queue_max = QUEUE_MAX,
                                 .scripts = scripts,
                                 .nscripts = 1,
-                                .name = "ingest-redis"};
+                                .name = cfg->thread_name};
     rl->redis = ea_redis_async_new(&rc, err);
     if (rl->redis == NULL) {
         free(rl);
@@ -573,7 +575,7 @@ ingest_ratelimit *ingest_ratelimit_new(h2o_loop_t *loop, const ea_redis_url *red
     return rl;
 }
 
-void ingest_ratelimit_free(ingest_ratelimit *rl)
+void ea_ratelimit_free(ea_ratelimit *rl)
 {
     if (rl == NULL)
         return;
@@ -585,17 +587,17 @@ void ingest_ratelimit_free(ingest_ratelimit *rl)
     free(rl);
 }
 
-int ingest_ratelimit_fd(const ingest_ratelimit *rl)
+int ea_ratelimit_fd(const ea_ratelimit *rl)
 {
     return ea_redis_async_fd(rl->redis);
 }
 
-void ingest_ratelimit_on_ready(void *rl)
+void ea_ratelimit_on_ready(void *rl)
 {
-    ea_redis_async_complete(((ingest_ratelimit *)rl)->redis);
+    ea_redis_async_complete(((ea_ratelimit *)rl)->redis);
 }
 
-void ingest_ratelimit_stats(const ingest_ratelimit *rl, ingest_rl_stats *out)
+void ea_ratelimit_stats(const ea_ratelimit *rl, ea_rl_stats *out)
 {
     *out = rl->stats;
 }
