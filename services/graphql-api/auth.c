@@ -105,6 +105,8 @@ gql_auth_status gql_auth_begin(gql_app *app, gql_auth_wait *w, const char *autho
     w->kw.job = NULL;
     w->sjob = NULL;
     if (authorization == NULL) {
+        if (cookie == NULL)
+            return GQL_AUTH_MISSING;
         /* the signature is checked here; the session row on a pool thread */
         const char *secret = app->cfg->session_secret;
         int st = gql_session_cookie_state(secret, cookie, clen);

@@ -403,8 +403,11 @@ static bc_entry *entry_create(gql_bcache *c, const gql_bc_key *k, uint64_t h)
 
 static void drop_all(gql_bcache *c)
 {
-    while (c->lru.lru_next != &c->lru)
-        entry_free(c, c->lru.lru_next);
+    /* the next entry is read before this one is freed (entry_free relinks the list) */
+    for (bc_entry *e = c->lru.lru_next, *next; e != &c->lru; e = next) {
+        next = e->lru_next;
+        entry_free(c, e);
+    }
 }
 
 /* ---- API ---- */

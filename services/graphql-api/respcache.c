@@ -61,8 +61,10 @@ void gql_respcache_free(gql_respcache *c)
 {
     if (c == NULL)
         return;
-    while (c->lru.next != &c->lru)
-        unlink_entry(c, c->lru.next);
+    for (rc_entry *e = c->lru.next, *next; e != &c->lru; e = next) {
+        next = e->next;
+        unlink_entry(c, e);
+    }
     free(c->ht);
     free(c);
 }
@@ -163,6 +165,9 @@ void gql_respcache_put(gql_respcache *c, const unsigned char key[GQL_RESP_KEY_LE
     c->lru.next = e;
     c->bytes += bytes;
     c->n++;
-    while (c->bytes > c->max_bytes && c->lru.prev != &c->lru)
-        unlink_entry(c, c->lru.prev);
+    /* evict from the old end; the next victim is read before this one is freed */
+    for (rc_entry *v = c->lru.prev, *older; c->bytes > c->max_bytes && v != &c->lru; v = older) {
+        older = v->prev;
+        unlink_entry(c, v);
+    }
 }
