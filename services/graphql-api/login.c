@@ -344,11 +344,17 @@ static void job_free(struct job *j)
     free(j);
 }
 
+static void refuse(struct gql_login *lg, h2o_req_t *req, int status, const char *code,
+                   const char *message);
+
+/* A job for req; NULL when out of memory, req answered 503. */
 static struct job *job_new(struct gql_login *lg, h2o_req_t *req, job_type type)
 {
     struct job *j = calloc(1, sizeof(*j));
-    if (j == NULL)
+    if (j == NULL) {
+        refuse(lg, req, 503, "unavailable", "out of memory");
         return NULL;
+    }
     j->lg = lg;
     j->req = req;
     j->type = type;
@@ -376,12 +382,13 @@ static bool worker_ensure(struct gql_login *lg)
     return true;
 }
 
-static bool job_submit(struct gql_login *lg, struct job *j)
+/* Queues j for the login thread; when too many logins are in progress (or the thread cannot
+ * start), frees j and answers req 503. */
+static void job_submit(struct gql_login *lg, h2o_req_t *req, struct job *j)
 {
-    if (!worker_ensure(lg))
-        return false;
+    bool ok = worker_ensure(lg);
     pthread_mutex_lock(&lg->mu);
-    bool ok = lg->queued < QUEUE_MAX && !lg->stopping;
+    ok = ok && lg->queued < QUEUE_MAX && !lg->stopping;
     if (ok) {
         if (lg->tail != NULL)
             lg->tail->next = j;
@@ -392,9 +399,12 @@ static bool job_submit(struct gql_login *lg, struct job *j)
         pthread_cond_signal(&lg->cv);
     }
     pthread_mutex_unlock(&lg->mu);
-    if (ok)
+    if (ok) {
         lg->in_flight++;
-    return ok;
+        return;
+    }
+    job_free(j);
+    refuse(lg, req, 503, "busy", "too many logins in progress, try again");
 }
 
 /* ---- HTTP helpers --------------------------------------------------------------------------- */
@@ -467,8 +477,15 @@ static void redirect(h2o_req_t *req, const char *url)
     ea_http_send_bytes(req, 302, "text/plain; charset=utf-8", body, sizeof(body) - 1);
 }
 
-static bool login_enabled(struct gql_login *lg, h2o_req_t *req)
+/* The start of GET /auth/login and GET /auth/callback: a GET, with sign-in configured; false when
+ * the request has been answered (405 naming `path`, or 503). */
+static bool login_get(struct gql_login *lg, h2o_req_t *req, const char *path)
 {
+    if (!ea_http_method_is(req, "GET")) {
+        ea_http_add_header(req, "Allow", "GET");
+        ea_http_send_error(req, 405, "method_not_allowed", "use GET %s", path);
+        return false;
+    }
     if (lg->enabled)
         return true;
     refuse(lg, req, 503, "login_not_configured",
@@ -481,12 +498,7 @@ static bool login_enabled(struct gql_login *lg, h2o_req_t *req)
 static int on_login(void *ud, h2o_req_t *req)
 {
     struct gql_login *lg = ud;
-    if (!ea_http_method_is(req, "GET")) {
-        ea_http_add_header(req, "Allow", "GET");
-        ea_http_send_error(req, 405, "method_not_allowed", "use GET /auth/login");
-        return 0;
-    }
-    if (!login_enabled(lg, req))
+    if (!login_get(lg, req, "/auth/login"))
         return 0;
     char *rt = query_param(req, "return_to");
     const char *return_to = rt != NULL ? rt : "/";
@@ -499,7 +511,6 @@ static int on_login(void *ud, h2o_req_t *req)
     struct job *j = job_new(lg, req, JOB_LOGIN);
     if (j == NULL) {
         free(rt);
-        refuse(lg, req, 503, "unavailable", "out of memory");
         return 0;
     }
     snprintf(j->return_to, sizeof(j->return_to), "%s", return_to);
@@ -510,11 +521,19 @@ static int on_login(void *ud, h2o_req_t *req)
         refuse(lg, req, 503, "unavailable", "could not draw random bytes");
         return 0;
     }
-    if (!job_submit(lg, j)) {
-        job_free(j);
-        refuse(lg, req, 503, "busy", "too many logins in progress, try again");
-    }
+    job_submit(lg, req, j);
     return 0;
+}
+
+/* The thread could not talk to the identity provider (j->rc): logged, answered 502. */
+static bool issuer_failed(struct gql_login *lg, h2o_req_t *req, const struct job *j)
+{
+    if (j->rc == EA_OK)
+        return false;
+    ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
+    refuse(lg, req, 502, "issuer_unavailable",
+           "could not reach the identity provider; try again later");
+    return true;
 }
 
 static void finish_login(struct gql_login *lg, struct job *j)
@@ -524,12 +543,8 @@ static void finish_login(struct gql_login *lg, struct job *j)
         refuse(lg, req, 503, "unavailable", "could not start the login: database unavailable");
         return;
     }
-    if (j->rc != EA_OK) {
-        ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
-        refuse(lg, req, 502, "issuer_unavailable",
-               "could not reach the identity provider; try again later");
+    if (issuer_failed(lg, req, j))
         return;
-    }
     add_cookie(req, LOGIN_COOKIE, j->state, "/auth/callback", lg->app->cfg->oidc_login_ttl_s,
                lg->secure);
     redirect(req, j->auth_url);
@@ -554,12 +569,7 @@ static bool state_matches_cookie(h2o_req_t *req, const char *state)
 static int on_callback(void *ud, h2o_req_t *req)
 {
     struct gql_login *lg = ud;
-    if (!ea_http_method_is(req, "GET")) {
-        ea_http_add_header(req, "Allow", "GET");
-        ea_http_send_error(req, 405, "method_not_allowed", "use GET /auth/callback");
-        return 0;
-    }
-    if (!login_enabled(lg, req))
+    if (!login_get(lg, req, "/auth/callback"))
         return 0;
     char *error = query_param(req, "error");
     char *state = query_param(req, "state"), *code = query_param(req, "code");
@@ -580,17 +590,12 @@ static int on_callback(void *ud, h2o_req_t *req)
         goto out;
     }
     j = job_new(lg, req, JOB_CALLBACK);
-    if (j == NULL) {
-        refuse(lg, req, 503, "unavailable", "out of memory");
+    if (j == NULL)
         goto out;
-    }
     snprintf(j->state, sizeof(j->state), "%s", state);
     j->code = code;
     code = NULL;
-    if (!job_submit(lg, j)) {
-        job_free(j);
-        refuse(lg, req, 503, "busy", "too many logins in progress, try again");
-    }
+    job_submit(lg, req, j);
 out:
     free(error);
     free(state);
@@ -615,12 +620,8 @@ static void finish_callback(struct gql_login *lg, struct job *j)
         refuse(lg, req, 401, "login_failed", "the identity provider refused the code");
         return;
     }
-    if (j->rc != EA_OK) {
-        ea_log_warn(ea_http_request_id(req), "%s", j->err.message);
-        refuse(lg, req, 502, "issuer_unavailable",
-               "could not reach the identity provider; try again later");
+    if (issuer_failed(lg, req, j))
         return;
-    }
     if (j->verdict != GQL_IDTOKEN_OK) {
         const char *why = gql_idtoken_verdict_name(j->verdict);
         ea_log_warn(ea_http_request_id(req), "id token refused: %s", why);

@@ -24,12 +24,12 @@
 #include <string.h>
 
 /* change feed and alerts (pubsub.c, on the loop thread) → subscriptions (ws.c) */
-static void on_pubsub(void *ud, int is_alert, const char *msg, size_t len)
+static void on_pubsub(void *ud, int is_alert, const json_t *m, const char *tenant)
 {
     if (is_alert)
-        gql_ws_on_alert(ud, msg, len);
+        gql_ws_on_alert(ud, m, tenant);
     else
-        gql_ws_on_change(ud, msg, len);
+        gql_ws_on_change(ud, m, tenant);
 }
 
 int main(int argc, char **argv)

@@ -58,16 +58,27 @@ static bool write_all(int fd, const void *p, size_t n)
     return true;
 }
 
-void gql_pubsub_apply(gql_bcache *cache, const char *msg, size_t len)
+/* One message of either channel as JSON with its tenant (*tenant points into it); NULL, logged,
+ * when it is not a JSON object naming a tenant. The caller decrefs. */
+static json_t *parse(const char *msg, size_t len, const char *what, const char **tenant)
 {
     json_error_t je;
     json_t *m = json_loadb(msg, len, 0, &je);
-    const char *tenant = json_string_value(json_object_get(m, "tenant"));
-    if (tenant == NULL) {
-        ea_log_warn("redis", "change message without a tenant ignored");
+    *tenant = json_string_value(json_object_get(m, "tenant"));
+    if (*tenant == NULL) {
+        ea_log_warn("redis", "%s message without a tenant ignored", what);
         json_decref(m);
-        return;
+        return NULL;
     }
+    return m;
+}
+
+void gql_pubsub_apply(gql_bcache *cache, const char *msg, size_t len)
+{
+    const char *tenant;
+    json_t *m = parse(msg, len, "change", &tenant);
+    if (m == NULL)
+        return;
     /* a batch names every changed row (one per dims): drop each (metric, granularity, bucket)
      * once */
     json_t *seen = json_object();
@@ -219,7 +230,12 @@ static void on_pipe_read(h2o_socket_t *sock, const char *err)
         memcpy(&len, in->bytes + 1, sizeof(len));
         if (in->size < 5 + (size_t)len)
             break;
-        p->fn(p->ud, in->bytes[0] != 0, in->bytes + 5, len);
+        int is_alert = in->bytes[0] != 0;
+        const char *tenant;
+        json_t *m = parse(in->bytes + 5, len, is_alert ? "alert" : "change", &tenant);
+        if (m != NULL)
+            p->fn(p->ud, is_alert, m, tenant);
+        json_decref(m);
         h2o_buffer_consume(&sock->input, 5 + (size_t)len);
         in = sock->input;
     }

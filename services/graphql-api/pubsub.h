@@ -16,11 +16,14 @@
 #include "bcache.h"
 #include "ea_redis.h"
 
+#include <jansson.h>
+
 typedef struct gql_pubsub gql_pubsub;
 
-/* Called on the loop thread: is_alert false for the changes channel, true for alerts. msg is
- * valid during the call only. */
-typedef void (*gql_pubsub_fn)(void *ud, int is_alert, const char *msg, size_t len);
+/* Called on the loop thread: is_alert false for the changes channel, true for alerts; m is the
+ * message (a JSON object) and tenant the one it names, valid during the call only. A message that
+ * is not JSON or names no tenant is logged and dropped before. */
+typedef void (*gql_pubsub_fn)(void *ud, int is_alert, const json_t *m, const char *tenant);
 
 /* Starts the reader thread for redis_url (must outlive it) and the two channels. NULL when the
  * thread or pipe cannot be created. Redis being down is not an error: the thread retries every

@@ -429,42 +429,55 @@ int gql_resolve_api_keys(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error
     return list_of(ctx, EA_SCOPE_ADMIN, ea_catalog_key_list, out, err);
 }
 
-/* A mutation's start: not cacheable, admin on the tenant, a database. */
-static PGconn *mutation_start(const ea_gql_field_ctx *ctx, const char **tenant, ea_gql_error *err)
+/* A mutation: the tenant it changes, the database, and the error of its lib/catalog call. */
+typedef struct mutation {
+    const char *tenant;
+    PGconn *c;
+    struct ea_err e;
+} mutation;
+
+/* A mutation's start: not cacheable, admin on the tenant, a database. false: err is set. */
+static bool mutation_start(const ea_gql_field_ctx *ctx, mutation *m, ea_gql_error *err)
 {
     not_cacheable(ctx);
-    *tenant = arg_str(ctx, "tenant");
-    if (check_tenant(ctx, *tenant, EA_SCOPE_ADMIN, err) != 0)
-        return NULL;
-    return db_or_fail(ctx, err);
+    m->tenant = arg_str(ctx, "tenant");
+    m->c = NULL;
+    m->e = (struct ea_err){0};
+    if (check_tenant(ctx, m->tenant, EA_SCOPE_ADMIN, err) != 0)
+        return false;
+    m->c = db_or_fail(ctx, err);
+    return m->c != NULL;
+}
+
+/* A mutation's end: its lib/catalog call's result as the resolver's (0, or the catalog's error
+ * for the client). */
+static int mutation_end(mutation *m, ea_rc rc, ea_gql_error *err)
+{
+    return rc == EA_OK ? 0 : catalog_fail(err, &m->e);
 }
 
 int gql_resolve_save_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
-    struct ea_err e = {0};
-    if (ea_catalog_dashboard_save(c, tenant, arg_str(ctx, "id"), arg_str(ctx, "name"),
-                                  json_object_get(ctx->args, "layout"),
-                                  json_is_true(json_object_get(ctx->args, "overwrite")), out,
-                                  &e) != EA_OK)
-        return catalog_fail(err, &e);
-    return 0;
+    return mutation_end(&mu,
+                        ea_catalog_dashboard_save(
+                            mu.c, mu.tenant, arg_str(ctx, "id"), arg_str(ctx, "name"),
+                            json_object_get(ctx->args, "layout"),
+                            json_is_true(json_object_get(ctx->args, "overwrite")), out, &mu.e),
+                        err);
 }
 
 int gql_resolve_rename_dashboard(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
-    struct ea_err e = {0};
-    if (ea_catalog_dashboard_rename(c, tenant, arg_str(ctx, "id"), arg_str(ctx, "name"), out, &e) !=
-        EA_OK)
-        return catalog_fail(err, &e);
-    return 0;
+    return mutation_end(&mu,
+                        ea_catalog_dashboard_rename(mu.c, mu.tenant, arg_str(ctx, "id"),
+                                                    arg_str(ctx, "name"), out, &mu.e),
+                        err);
 }
 
 /* A mutation that deletes the tenant's object named by the argument id: true, or the catalog's
@@ -474,13 +487,12 @@ typedef ea_rc (*catalog_delete_fn)(PGconn *, const char *, const char *, struct 
 static int delete_by_id(const ea_gql_field_ctx *ctx, catalog_delete_fn fn, json_t **out,
                         ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
-    struct ea_err e = {0};
-    if (fn(c, tenant, arg_str(ctx, "id"), &e) != EA_OK)
-        return catalog_fail(err, &e);
+    ea_rc rc = fn(mu.c, mu.tenant, arg_str(ctx, "id"), &mu.e);
+    if (rc != EA_OK)
+        return mutation_end(&mu, rc, err);
     *out = json_true();
     return 0;
 }
@@ -509,42 +521,33 @@ static ea_catalog_alert alert_input(const ea_gql_field_ctx *ctx)
 
 int gql_resolve_create_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
     ea_catalog_alert a = alert_input(ctx);
-    struct ea_err e = {0};
-    if (ea_catalog_alert_create(c, tenant, &a, out, &e) != EA_OK)
-        return catalog_fail(err, &e);
-    return 0;
+    return mutation_end(&mu, ea_catalog_alert_create(mu.c, mu.tenant, &a, out, &mu.e), err);
 }
 
 int gql_resolve_update_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
     ea_catalog_alert a = alert_input(ctx);
-    struct ea_err e = {0};
-    if (ea_catalog_alert_update(c, tenant, arg_str(ctx, "id"), &a, out, &e) != EA_OK)
-        return catalog_fail(err, &e);
-    return 0;
+    return mutation_end(
+        &mu, ea_catalog_alert_update(mu.c, mu.tenant, arg_str(ctx, "id"), &a, out, &mu.e), err);
 }
 
 int gql_resolve_set_alert_enabled(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
-    struct ea_err e = {0};
-    if (ea_catalog_alert_set_enabled(c, tenant, arg_str(ctx, "id"),
-                                     json_is_true(json_object_get(ctx->args, "enabled")), out,
-                                     &e) != EA_OK)
-        return catalog_fail(err, &e);
-    return 0;
+    return mutation_end(&mu,
+                        ea_catalog_alert_set_enabled(
+                            mu.c, mu.tenant, arg_str(ctx, "id"),
+                            json_is_true(json_object_get(ctx->args, "enabled")), out, &mu.e),
+                        err);
 }
 
 int gql_resolve_delete_alert(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
@@ -578,12 +581,11 @@ int gql_resolve_members(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error 
 
 int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
     const json_t *rl = json_object_get(ctx->args, "rateLimit");
-    ea_catalog_key_spec k = {.tenant = tenant,
+    ea_catalog_key_spec k = {.tenant = mu.tenant,
                              .has_rate_limit = json_is_integer(rl),
                              .rate_limit = json_integer_value(rl),
                              .name = arg_str(ctx, "name")};
@@ -600,13 +602,12 @@ int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql
     k.origins = origins; /* present, even empty: a browser key is asked for */
     char key[EA_APIKEY_MAX_LEN + 1];
     json_t *apikey = NULL;
-    struct ea_err e = {0};
     /* bcrypt (~70 ms): on a pool thread, like every mutation (exec.h) */
-    ea_rc rc = ea_catalog_key_create(c, &k, EA_APIKEY_DEFAULT_COST, key, &apikey, &e);
+    ea_rc rc = ea_catalog_key_create(mu.c, &k, EA_APIKEY_DEFAULT_COST, key, &apikey, &mu.e);
     free(scopes);
     free(origins);
     if (rc != EA_OK)
-        return catalog_fail(err, &e);
+        return mutation_end(&mu, rc, err);
     *out = json_pack("{s:s,s:o}", "key", key, "apiKey", apikey);
     memset(key, 0, sizeof(key)); /* shown once: no copy outlives the response */
     return 0;
@@ -614,15 +615,13 @@ int gql_resolve_create_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql
 
 int gql_resolve_revoke_api_key(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
-    struct ea_err e = {0};
     bool already;
-    if (ea_catalog_key_revoke(c, tenant, arg_str(ctx, "keyId"), out, &already, &e) != EA_OK)
-        return catalog_fail(err, &e);
-    return 0;
+    return mutation_end(
+        &mu, ea_catalog_key_revoke(mu.c, mu.tenant, arg_str(ctx, "keyId"), out, &already, &mu.e),
+        err);
 }
 
 /* ---- me ---- */
@@ -674,9 +673,8 @@ int gql_resolve_me(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 
 int gql_resolve_define_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
     const json_t *in = json_object_get(ctx->args, "input");
     const json_t *cap = json_object_get(in, "cardinalityCap");
@@ -690,33 +688,30 @@ int gql_resolve_define_metric(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_
     if (dims == NULL)
         return fail(err, "INTERNAL_SERVER_ERROR", "%s", "out of memory");
     m.dims = dims;
-    struct ea_err e = {0};
     json_t *changed = NULL;
     bool created;
-    ea_rc rc = ea_catalog_metric_define(c, tenant, &m, out, &created, &changed, &e);
+    ea_rc rc = ea_catalog_metric_define(mu.c, mu.tenant, &m, out, &created, &changed, &mu.e);
     free(dims);
     if (rc != EA_OK)
-        return catalog_fail(err, &e);
-    forget(ctx, tenant, changed);
+        return mutation_end(&mu, rc, err);
+    forget(ctx, mu.tenant, changed);
     return 0;
 }
 
 /* deleteMetric and renameMetric: lib/catalog moves or removes the rows, the caches forget them. */
 static int metric_change(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *err, bool rename)
 {
-    const char *tenant;
-    PGconn *c = mutation_start(ctx, &tenant, err);
-    if (c == NULL)
+    mutation mu;
+    if (!mutation_start(ctx, &mu, err))
         return -1;
-    struct ea_err e = {0};
     json_t *changed = NULL;
     const char *name = arg_str(ctx, "name");
-    ea_rc rc = rename ? ea_catalog_metric_rename(c, tenant, name, arg_str(ctx, "newName"), out,
-                                                 &changed, &e)
-                      : ea_catalog_metric_delete(c, tenant, name, out, &changed, &e);
+    ea_rc rc = rename ? ea_catalog_metric_rename(mu.c, mu.tenant, name, arg_str(ctx, "newName"),
+                                                 out, &changed, &mu.e)
+                      : ea_catalog_metric_delete(mu.c, mu.tenant, name, out, &changed, &mu.e);
     if (rc != EA_OK)
-        return catalog_fail(err, &e);
-    forget(ctx, tenant, changed);
+        return mutation_end(&mu, rc, err);
+    forget(ctx, mu.tenant, changed);
     return 0;
 }
 

@@ -28,11 +28,11 @@ int gql_ws_upgrade(gql_ws_server *s, h2o_req_t *req, const char *client_key);
 
 /* A message from the change feed (docs/event-format.md): pushes metricUpdated to matching
  * subscriptions. */
-void gql_ws_on_change(gql_ws_server *s, const char *msg, size_t len);
+void gql_ws_on_change(gql_ws_server *s, const json_t *m, const char *tenant);
 
 /* A message from ea:alerts ({"tenant", "alert", ...}): pushes alertFired to the tenant's
  * subscriptions. */
-void gql_ws_on_alert(gql_ws_server *s, const char *msg, size_t len);
+void gql_ws_on_alert(gql_ws_server *s, const json_t *m, const char *tenant);
 
 /* Open connections and active subscriptions (for /metrics and tests). */
 void gql_ws_counts(const gql_ws_server *s, size_t *connections, size_t *subscriptions);

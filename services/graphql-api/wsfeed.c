@@ -379,15 +379,11 @@ static void submit(ws_feed *f, feed_key *fk)
     fk->in_flight = true;
 }
 
-void gql_ws_on_change(gql_ws_server *s, const char *msg, size_t len)
+void gql_ws_on_change(gql_ws_server *s, const json_t *m, const char *tenant)
 {
-    json_error_t je;
-    json_t *m = json_loadb(msg, len, 0, &je);
-    const char *tenant = json_string_value(json_object_get(m, "tenant"));
     const json_t *changes = json_object_get(m, "changes");
-    if (tenant == NULL || !json_is_array(changes)) {
-        ea_log_warn("redis", "change message without tenant or changes ignored");
-        json_decref(m);
+    if (!json_is_array(changes)) {
+        ea_log_warn("redis", "change message without changes ignored");
         return;
     }
     s->stats.change_messages++;
@@ -422,19 +418,10 @@ void gql_ws_on_change(gql_ws_server *s, const char *msg, size_t len)
         }
     }
     json_decref(seen);
-    json_decref(m);
 }
 
-void gql_ws_on_alert(gql_ws_server *s, const char *msg, size_t len)
+void gql_ws_on_alert(gql_ws_server *s, const json_t *m, const char *tenant)
 {
-    json_error_t je;
-    json_t *m = json_loadb(msg, len, 0, &je);
-    const char *tenant = json_string_value(json_object_get(m, "tenant"));
-    if (tenant == NULL) {
-        ea_log_warn("redis", "alert message without tenant ignored");
-        json_decref(m);
-        return;
-    }
     /* the worker's message shape is open: take the alert as an object or an id */
     const json_t *alert = json_object_get(m, "alert");
     const json_t *aid = json_is_object(alert) ? json_object_get(alert, "id") : alert;
@@ -472,7 +459,6 @@ void gql_ws_on_alert(gql_ws_server *s, const char *msg, size_t len)
         if (any || c->abort)
             gql_ws_finish(c);
     }
-    json_decref(m);
 }
 
 ws_feed *gql_wsfeed_new(gql_ws_server *s)
