@@ -76,9 +76,11 @@ PGconn *gql_thread_db(gql_thread *t)
     t->db_down_logged = false;
     t->db_error[0] = '\0';
     /* bucket times are computed and printed in UTC whatever the server's default; a statement
-     * that runs away (a huge raw-event scan) gives its thread back after the timeout */
-    char sql[96];
-    snprintf(sql, sizeof(sql), "SET TIME ZONE 'UTC'; SET statement_timeout = %ld",
+     * that runs away (a huge raw-event scan) gives its thread back after the timeout; no JIT:
+     * compiling a raw-event breakdown's expressions took 240 ms of a 1 s query and never paid
+     * back (docs/ARCHITECTURE.md, "Query cache") */
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SET TIME ZONE 'UTC'; SET statement_timeout = %ld; SET jit = off",
              t->cfg->statement_timeout_ms);
     if (ea_pg_exec(t->db, sql, &err) != EA_OK)
         ea_log_warn("postgresql", "%s", err.message);

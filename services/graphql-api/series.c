@@ -516,28 +516,59 @@ static int fetch_rollup_zone(PGconn *c, const gql_series_req *q, const gql_serie
     return rc;
 }
 
+/* The raw value columns of keys $param[1..nkeys]: ", r.properties -> ($5::text[])[1] AS g1, ..."
+ * into cols and ", g1, ..." into names (prefix "g" or "f"). */
+static void raw_cols(char *cols, char *names, size_t cap, size_t nkeys, int param, char prefix)
+{
+    size_t oc = 0, on = 0;
+    cols[0] = names[0] = '\0';
+    for (size_t i = 0; i < nkeys && i < 16 && oc < cap && on < cap; i++) {
+        oc += (size_t)snprintf(cols + oc, cap - oc, ", r.properties -> ($%d::text[])[%zu] AS %c%zu",
+                               param, i + 1, prefix, i + 1);
+        on += (size_t)snprintf(names + on, cap - on, ", %c%zu", prefix, i + 1);
+    }
+}
+
+/* jsonb_build_object(($5::text[])[1], ea_dim_value(g1), ...): the canonical group of raw columns
+ * g1.. (or "'{}'::jsonb" without keys). */
+static void canon_obj(char *out, size_t cap, size_t nkeys, int param, char prefix)
+{
+    if (nkeys == 0) {
+        snprintf(out, cap, "'{}'::jsonb");
+        return;
+    }
+    size_t off = (size_t)snprintf(out, cap, "jsonb_build_object(");
+    for (size_t i = 0; i < nkeys && i < 16 && off < cap; i++)
+        off += (size_t)snprintf(out + off, cap - off, "%s($%d::text[])[%zu], ea_dim_value(%c%zu)",
+                                i > 0 ? ", " : "", param, i + 1, prefix, i + 1);
+    if (off < cap)
+        snprintf(out + off, cap - off, ")");
+}
+
 /* Raw events of the metric's event in [out->lo, out->hi): every groupBy and filter key read from
- * the properties (ea_dim_value), the aggregation's value from ea_property_number or, for unique,
- * the distinct canonical values; the groups of a bucket past the cap fold into "__other__". */
+ * the properties, the aggregation's value from ea_property_number or, for unique, the distinct
+ * canonical values; the groups of a bucket past the cap fold into "__other__".
+ * Two steps, so no function runs per event on the keys: events are first counted by bucket and
+ * the raw JSON values of the keys (a hash aggregate over jsonb, cheap), then those few rows are
+ * made canonical (ea_dim_value: 1 and 1.0 are one group), filtered (ea_dims_match) and merged.
+ * The result is the one a per-event canonical group would give: every aggregate merges. */
 static int fetch_raw(PGconn *c, const gql_series_req *q, const gql_series_def *d, gql_bc_fill *out,
                      ea_gql_error *err)
 {
     bool utc = gql_series_is_utc(q->tz);
     ea_catalog_agg agg = d->src.agg;
+    const bool uniq = agg == EA_CATALOG_AGG_UNIQUE, count = agg == EA_CATALOG_AGG_COUNT;
     const char *bucket =
         utc ? (q->day ? "date_trunc('day', r.event_time)" : "date_trunc('hour', r.event_time)")
             : "ea_series_bucket(r.event_time, $10, $11)";
     const char *bucket_end = utc ? (q->day ? "b + interval '1 day'" : "b + interval '1 hour'")
                                  : "ea_series_bucket_end(b, $10, $11)";
-    const char *x = agg == EA_CATALOG_AGG_COUNT ? "NULL::numeric"
-                    : agg == EA_CATALOG_AGG_UNIQUE
-                        ? "nullif(ea_dim_value(r.properties -> $9), 'null'::jsonb)::text"
-                        : "ea_property_number(r.properties -> $9)";
-    char group[1600], fobj[1600];
-    size_t nf = json_object_size(q->filter);
-    group_expr(group, sizeof(group), json_array_size(q->group_by), 5,
-               "ea_dim_value(r.properties -> %s)");
-    group_expr(fobj, sizeof(fobj), nf, 6, "ea_dim_value(r.properties -> %s)");
+    size_t ng = json_array_size(q->group_by), nf = json_object_size(q->filter);
+    char gcols[1200], gnames[200], fcols[1200], fnames[200], group[1600], fobj[1600];
+    raw_cols(gcols, gnames, sizeof(gcols), ng, 5, 'g');
+    raw_cols(fcols, fnames, sizeof(fcols), nf, 6, 'f');
+    canon_obj(group, sizeof(group), ng, 5, 'g');
+    canon_obj(fobj, sizeof(fobj), nf, 6, 'f');
     /* the folded group: every groupBy key "__other__" */
     json_t *other = json_object();
     size_t i;
@@ -546,30 +577,46 @@ static int fetch_raw(PGconn *c, const gql_series_req *q, const gql_series_def *d
         json_object_set_new(other, json_string_value(k), json_string("__other__"));
     char *other_s = json_dumps(other, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(other);
-    const bool uniq = agg == EA_CATALOG_AGG_UNIQUE;
+    /* step 1 (per event): count: nothing more; unique: the raw value is one more group column;
+     * sum/min/max/avg: the number, computed once per event (OFFSET 0 keeps it a column). */
+    const char *src =
+        count || uniq
+            ? "raw_events r"
+            : "raw_events r CROSS JOIN LATERAL (SELECT ea_property_number(r.properties -> $9) "
+              "AS x OFFSET 0) v";
+    const char *step1_aggs = count || uniq ? ""
+                                           : ", count(v.x) AS c, sum(v.x) AS s, min(v.x) AS mn, "
+                                             "max(v.x) AS mx";
+    const char *step1_where = count  ? ""
+                              : uniq ? " AND r.properties -> $9 <> 'null'::jsonb"
+                                     : " AND v.x IS NOT NULL";
     /* a raw bucket is closed once its end is behind the watermark (raw rows carry no flag) */
     char closed[200] = "false";
     if (d->watermark != INT64_MIN)
         snprintf(closed, sizeof(closed), "%s <= $13::timestamptz", bucket_end);
-    char sql[6144];
+    char sql[8192];
     snprintf(sql, sizeof(sql),
-             "WITH e AS MATERIALIZED (SELECT %s AS b, %s AS g, %s AS x FROM raw_events r "
+             "WITH e AS (SELECT %s AS b%s%s%s, count(*) AS n%s FROM %s "
              "WHERE r.tenant_id = $1 AND r.event_name = $2 AND r.event_time >= $3 AND "
-             "r.event_time < $4 AND ($7::jsonb IS NULL OR ea_dims_match(%s, $7::jsonb)) "
+             "r.event_time < $4%s "
              /* every parameter typed even where this statement does not need it */
-             "AND num_nulls($5::text[], $6::text[], $9::text, $10::text, $11::text, "
-             "$13::timestamptz) >= 0), "
-             "a AS (SELECT b, g, count(*) AS n, count(x) AS c, %s FROM e %s GROUP BY b, g), "
+             "AND num_nulls($5::text[], $6::text[], $7::jsonb, $9::text, $10::text, $11::text, "
+             "$13::timestamptz) >= 0 GROUP BY b%s%s%s), "
+             "a AS (SELECT b, %s AS g, sum(n) AS n, %s FROM e "
+             "WHERE $7::jsonb IS NULL OR ea_dims_match(%s, $7::jsonb) GROUP BY b, g), "
              "k AS (SELECT a.*, CASE WHEN row_number() OVER (PARTITION BY b ORDER BY n DESC, "
              "g::text) <= $8::int THEN g ELSE $12::jsonb END AS g2 FROM a) "
              "SELECT (extract(epoch FROM b) * 1000)::int8, (extract(epoch FROM %s) * 1000)::int8, "
              "g2::text, %s, 0, %s FROM k%s GROUP BY b, g2 ORDER BY b, g2::text",
-             bucket, group, x, fobj,
-             uniq ? "array_agg(DISTINCT x) AS vals" : "sum(x) AS s, min(x) AS mn, max(x) AS mx",
-             agg == EA_CATALOG_AGG_COUNT ? "" : "WHERE x IS NOT NULL", bucket_end,
-             uniq ? "count(*), NULL, NULL, NULL, json_agg(DISTINCT u)::text"
-             : agg == EA_CATALOG_AGG_COUNT ? "sum(n), NULL, NULL, NULL, NULL"
-                                           : "sum(c), sum(s), min(mn), max(mx), NULL",
+             bucket, gcols, fcols, uniq ? ", r.properties -> $9 AS x" : "", step1_aggs, src,
+             step1_where, gnames, fnames, uniq ? ", x" : "", group,
+             uniq    ? "array_agg(DISTINCT ea_dim_value(x)::text) AS vals"
+             : count ? "NULL::int8 AS c"
+                     : "sum(c) AS c, sum(s) AS s, min(mn) AS mn, max(mx) AS mx",
+             fobj, bucket_end,
+             uniq    ? "count(*), NULL, NULL, NULL, json_agg(DISTINCT u)::text"
+             : count ? "sum(n), NULL, NULL, NULL, NULL"
+                     : "sum(c), sum(s), min(mn), max(mx), NULL",
              closed, uniq ? ", unnest(k.vals) u" : "");
     char wm[48] = "";
     if (d->watermark != INT64_MIN)
