@@ -4,6 +4,7 @@
  * with a silent default.
  */
 #include "ea_config.h"
+#include "ea_log.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -64,6 +65,25 @@ ea_rc ea_config_load(const ea_config_entry *table, size_t n, void *cfg, struct e
         }
     }
     return EA_OK;
+}
+
+int ea_config_start(const ea_config_program *p, int argc, char **argv, void *cfg)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s\n%s%sconfiguration (environment):\n", p->name,
+               p->about != NULL ? p->about : "", p->about != NULL ? "\n" : "");
+        ea_config_print_help(p->table, p->n, stdout);
+        return 0;
+    }
+    struct ea_err err = {0};
+    if (ea_config_load(p->table, p->n, cfg, &err) != EA_OK ||
+        (p->check != NULL && p->check(cfg, &err) != EA_OK)) {
+        fprintf(stderr, "%s: %s\n", p->name, err.message);
+        return 2;
+    }
+    const char *level = *(const char *const *)((const char *)cfg + p->log_level);
+    ea_log_init(p->name, ea_log_level_parse(level));
+    return -1;
 }
 
 void ea_config_print_help(const ea_config_entry *table, size_t n, FILE *out)

@@ -41,4 +41,23 @@ ea_rc ea_config_load(const ea_config_entry *table, size_t n, void *cfg, struct e
 /* Prints "NAME (type, default X): help" lines, for --help. */
 void ea_config_print_help(const ea_config_entry *table, size_t n, FILE *out);
 
+/* A service's configuration as its main() starts: its name (the usage line, the prefix of a
+ * refusal, the log's name), its table, where the table puts LOG_LEVEL, and the service's own
+ * checks once the table has loaded (NULL: none). */
+typedef struct ea_config_program {
+    const char *name;
+    const char *about; /* a line printed under the usage line, or NULL */
+    const ea_config_entry *table;
+    size_t n;
+    size_t log_level; /* offsetof(struct svc_config, its const char * LOG_LEVEL field) */
+    ea_rc (*check)(void *cfg, struct ea_err *err);
+} ea_config_program;
+
+/* The start every service's main() shares. `--help` or `-h` as the first argument: prints
+ * "usage: NAME", the about line, "configuration (environment):" and the table on stdout, returns
+ * 0. A configuration that does not load or check: prints "NAME: <message>" on stderr, returns 2
+ * (the exit code of a bad configuration). Otherwise cfg is loaded, logging is initialised at its
+ * LOG_LEVEL under NAME, and the result is -1: the caller goes on. */
+int ea_config_start(const ea_config_program *p, int argc, char **argv, void *cfg);
+
 #endif

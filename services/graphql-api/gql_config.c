@@ -118,15 +118,16 @@ static const ea_config_entry table[] = {
     {"SESSION_TTL_S", EA_CFG_INT, "43200", 60, 2592000, OFF(session_ttl_s), "session lifetime"},
 };
 
-ea_rc gql_config_load(gql_config *cfg, struct ea_err *err)
+static ea_rc check(void *cfg, struct ea_err *err)
 {
-    ea_rc rc = ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
-    if (rc == EA_OK)
-        rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err);
-    return rc;
+    gql_config *c = cfg;
+    return ea_redis_url_parse(c->redis_url, c->redis_ca_file, &c->redis, err);
 }
 
-void gql_config_help(FILE *out)
-{
-    ea_config_print_help(table, sizeof(table) / sizeof(table[0]), out);
-}
+const ea_config_program gql_config_program = {
+    .name = "graphql-api",
+    .table = table,
+    .n = sizeof(table) / sizeof(table[0]),
+    .log_level = OFF(log_level),
+    .check = check,
+};

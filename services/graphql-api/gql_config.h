@@ -5,6 +5,7 @@
 #ifndef GQL_CONFIG_H
 #define GQL_CONFIG_H
 
+#include "ea_config.h"
 #include "ea_err.h"
 #include "ea_http_conns.h"
 #include "ea_redis.h"
@@ -70,7 +71,7 @@ typedef struct gql_config {
     long session_ttl_s;
 } gql_config;
 
-ea_rc gql_config_load(gql_config *cfg, struct ea_err *err) EA_WUR;
-void gql_config_help(FILE *out);
+/* The table and its checks (the Redis URL parsed into redis), for ea_config_start. */
+extern const ea_config_program gql_config_program;
 
 #endif

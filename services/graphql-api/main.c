@@ -34,18 +34,11 @@ static void on_pubsub(void *ud, int is_alert, const json_t *m, const char *tenan
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: graphql-api\nconfiguration (environment):\n");
-        gql_config_help(stdout);
-        return 0;
-    }
     gql_config cfg;
+    int start = ea_config_start(&gql_config_program, argc, argv, &cfg);
+    if (start >= 0)
+        return start;
     struct ea_err err;
-    if (gql_config_load(&cfg, &err) != EA_OK) {
-        fprintf(stderr, "graphql-api: %s\n", err.message);
-        return 2;
-    }
-    ea_log_init("graphql-api", ea_log_level_parse(cfg.log_level));
     gql_app app = {.cfg = &cfg, .database_url = cfg.database_url};
     char errbuf[256];
     app.schema = gql_schema_build(errbuf, sizeof(errbuf));

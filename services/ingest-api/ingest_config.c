@@ -47,17 +47,17 @@ static const ea_config_entry table[] = {
     EA_CONFIG_LOG_LEVEL_ENTRY(ingest_config, log_level),
 };
 
-ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err)
+static ea_rc check(void *cfg, struct ea_err *err)
 {
-    ea_rc rc = ea_config_load(table, sizeof(table) / sizeof(table[0]), cfg, err);
-    if (rc == EA_OK)
-        rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err);
-    if (rc == EA_OK)
-        rc = ea_kafka_security_check(&cfg->kafka.security, err);
-    return rc;
+    ingest_config *c = cfg;
+    ea_rc rc = ea_redis_url_parse(c->redis_url, c->redis_ca_file, &c->redis, err);
+    return rc == EA_OK ? ea_kafka_security_check(&c->kafka.security, err) : rc;
 }
 
-void ingest_config_help(FILE *out)
-{
-    ea_config_print_help(table, sizeof(table) / sizeof(table[0]), out);
-}
+const ea_config_program ingest_config_program = {
+    .name = "ingest-api",
+    .table = table,
+    .n = sizeof(table) / sizeof(table[0]),
+    .log_level = OFF(log_level),
+    .check = check,
+};

@@ -5,6 +5,7 @@
 #ifndef INGEST_CONFIG_H
 #define INGEST_CONFIG_H
 
+#include "ea_config.h"
 #include "ea_err.h"
 #include "ea_http_conns.h"
 #include "ea_kafka.h"
@@ -41,7 +42,7 @@ typedef struct ingest_config {
     const char *log_level;
 } ingest_config;
 
-ea_rc ingest_config_load(ingest_config *cfg, struct ea_err *err) EA_WUR;
-void ingest_config_help(FILE *out);
+/* The table and its checks (Redis URL parsed, Kafka security), for ea_config_start. */
+extern const ea_config_program ingest_config_program;
 
 #endif

@@ -19,18 +19,11 @@
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: ingest-api\nconfiguration (environment):\n");
-        ingest_config_help(stdout);
-        return 0;
-    }
     ingest_config cfg;
+    int start = ea_config_start(&ingest_config_program, argc, argv, &cfg);
+    if (start >= 0)
+        return start;
     struct ea_err err;
-    if (ingest_config_load(&cfg, &err) != EA_OK) {
-        fprintf(stderr, "ingest-api: %s\n", err.message);
-        return 2;
-    }
-    ea_log_init("ingest-api", ea_log_level_parse(cfg.log_level));
 
     char brokers[1024];
     if (ea_kafka_resolve_brokers(cfg.kafka.brokers, cfg.kafka.bootstrap_file, brokers,

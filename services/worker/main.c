@@ -35,20 +35,11 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     wk_jalloc_install(); /* before any JSON value exists (jalloc.h) */
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: worker\nevent analytics worker: Kafka -> PostgreSQL rollups.\n"
-               "environment:\n");
-        wk_config_print_help(stdout);
-        return 0;
-    }
     wk_config cfg;
+    int start = ea_config_start(&wk_config_program, argc, argv, &cfg);
+    if (start >= 0)
+        return start;
     struct ea_err err = {0};
-    ea_log_init("worker", EA_LOG_INFO);
-    if (wk_config_load(&cfg, &err) != EA_OK) {
-        ea_log_error("startup", "%s", err.message);
-        return 2;
-    }
-    ea_log_init("worker", ea_log_level_parse(cfg.log_level));
 
     char brokers[4096];
     if (ea_kafka_resolve_brokers(cfg.kafka.brokers, cfg.kafka.bootstrap_file, brokers,

@@ -66,13 +66,12 @@ static const ea_config_entry wk_config_table[] = {
      "how often the delivery thread looks for due deliveries when it has none"},
 };
 
-#define WK_CONFIG_N (sizeof(wk_config_table) / sizeof(wk_config_table[0]))
-
-ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
+/* What the table cannot say: the parsed Redis URL, Kafka security, and the bounds that join two
+ * settings. */
+static ea_rc check(void *c, struct ea_err *err)
 {
-    ea_rc rc = ea_config_load(wk_config_table, WK_CONFIG_N, cfg, err);
-    if (rc != EA_OK)
-        return rc;
+    wk_config *cfg = c;
+    ea_rc rc;
     if ((rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err)) != EA_OK ||
         (rc = ea_kafka_security_check(&cfg->kafka.security, err)) != EA_OK)
         return rc;
@@ -94,7 +93,11 @@ ea_rc wk_config_load(wk_config *cfg, struct ea_err *err)
     return EA_OK;
 }
 
-void wk_config_print_help(FILE *out)
-{
-    ea_config_print_help(wk_config_table, WK_CONFIG_N, out);
-}
+const ea_config_program wk_config_program = {
+    .name = "worker",
+    .about = "event analytics worker: Kafka -> PostgreSQL rollups.",
+    .table = wk_config_table,
+    .n = sizeof(wk_config_table) / sizeof(wk_config_table[0]),
+    .log_level = S(log_level),
+    .check = check,
+};

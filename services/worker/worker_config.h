@@ -5,6 +5,7 @@
 #ifndef WK_WORKER_CONFIG_H
 #define WK_WORKER_CONFIG_H
 
+#include "ea_config.h"
 #include "ea_err.h"
 #include "ea_kafka.h"
 #include "ea_redis.h"
@@ -43,10 +44,8 @@ typedef struct wk_config {
     long webhook_poll_ms;
 } wk_config;
 
-/* Fills cfg from defaults and the environment; EA_ERR_INVALID names the bad variable. */
-ea_rc wk_config_load(wk_config *cfg, struct ea_err *err) EA_WUR;
-
-/* Prints every variable with its default and meaning (for --help). */
-void wk_config_print_help(FILE *out);
+/* The table and its checks (Redis URL parsed, Kafka security, the bounds that join two
+ * settings), for ea_config_start: EA_ERR_INVALID names the bad variable. */
+extern const ea_config_program wk_config_program;
 
 #endif

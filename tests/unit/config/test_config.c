@@ -2,7 +2,8 @@
  * test_config.c — lib/config: a declarative table filled from defaults and the environment;
  * every bad value (not a number, out of bounds, trailing text, overflow, not a boolean) stops the
  * load with a message that names the variable, the value and what is accepted; an empty
- * variable means the default; --help lists every entry.
+ * variable means the default; --help lists every entry; ea_config_start's exit codes (0 for
+ * --help, 2 for a bad value or a failed check, -1 to go on).
  */
 #include "../ea_test.h"
 #include "ea_config.h"
@@ -15,6 +16,7 @@ struct cfg {
     long port, depth;
     bool flag;
     const char *url, *unset;
+    const char *log_level;
 };
 
 #define F(x) offsetof(struct cfg, x)
@@ -24,6 +26,7 @@ static const ea_config_entry table[] = {
     {"T_FLAG", EA_CFG_BOOL, "false", 0, 0, F(flag), "a switch"},
     {"T_URL", EA_CFG_STR, "redis://x", 0, 0, F(url), "where"},
     {"T_UNSET", EA_CFG_STR, NULL, 0, 0, F(unset), "optional"},
+    EA_CONFIG_LOG_LEVEL_ENTRY(struct cfg, log_level),
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -116,5 +119,43 @@ static void test_help_lists_every_entry(void)
     free(text);
 }
 
+/* A service's own check after the table: here, T_PORT may not be T_DEPTH. */
+static int checks;
+static ea_rc check(void *c, struct ea_err *err)
+{
+    const struct cfg *cfg = c;
+    checks++;
+    if (cfg->port == cfg->depth)
+        return ea_err_set(err, EA_ERR_INVALID, "T_PORT equals T_DEPTH");
+    return EA_OK;
+}
+
+static void test_start(void)
+{
+    static const ea_config_program prog = {
+        .name = "t", .table = table, .n = N, .log_level = F(log_level), .check = check};
+    struct cfg c;
+    char name[] = "t", help[] = "--help", h[] = "-h", other[] = "x";
+    char *asks_help[] = {name, help}, *asks_h[] = {name, h}, *plain[] = {name, other};
+    clear();
+    checks = 0;
+    /* --help and -h: exit 0, nothing loaded or checked */
+    EA_CHECK(ea_config_start(&prog, 2, asks_help, &c) == 0);
+    EA_CHECK(ea_config_start(&prog, 2, asks_h, &c) == 0);
+    EA_CHECK(checks == 0);
+    /* a good configuration: go on (-1), loaded and checked; other arguments are the caller's */
+    EA_CHECK(ea_config_start(&prog, 2, plain, &c) == -1);
+    EA_CHECK(checks == 1 && c.port == 3001);
+    EA_CHECK_STR(c.log_level, "info");
+    /* a bad value and a failed check: exit code 2 */
+    setenv("T_PORT", "abc", 1);
+    EA_CHECK(ea_config_start(&prog, 1, plain, &c) == 2);
+    EA_CHECK(checks == 1); /* the check never sees a table that did not load */
+    setenv("T_PORT", "32", 1);
+    EA_CHECK(ea_config_start(&prog, 1, plain, &c) == 2);
+    EA_CHECK(checks == 2);
+    clear();
+}
+
 EA_TEST_MAIN(EA_TEST(test_defaults_and_environment), EA_TEST(test_refusals_name_the_variable),
-             EA_TEST(test_help_lists_every_entry))
+             EA_TEST(test_help_lists_every_entry), EA_TEST(test_start))
