@@ -169,6 +169,17 @@ ea_http_server *ea_http_server_new(const ea_http_config *cfg)
     return s;
 }
 
+ea_http_server *ea_http_server_for(const ea_http_settings *l)
+{
+    ea_http_config hc = {.host = l->host,
+                         .port = (int)l->port,
+                         .max_body = (size_t)l->max_body,
+                         .reuseport = l->reuseport,
+                         .max_connections = (size_t)l->conns.total,
+                         .max_connections_per_address = (size_t)l->conns.per_address};
+    return ea_http_server_new(&hc);
+}
+
 static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct ea_http_route_handler *h = (struct ea_http_route_handler *)self;

@@ -50,6 +50,9 @@ void ea_http_harden_path(h2o_pathconf_t *pc);
 /* Creates the server and its event loop (not yet listening). NULL on allocation failure. */
 ea_http_server *ea_http_server_new(const ea_http_config *cfg);
 
+/* ea_http_server_new with a front door's listening settings (ea_http_conns.h). */
+ea_http_server *ea_http_server_for(const ea_http_settings *l);
+
 /* Registers handler for every path that is `path` or continues it after a '/' ("/ping" takes
  * "/ping/x", not "/pingpong"). The first registered route that matches answers (h2o keeps
  * registration order, not the longest prefix): register specific paths first, "/" last. Call

@@ -9,6 +9,7 @@
 #ifndef EA_HTTP_CONNS_H
 #define EA_HTTP_CONNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -32,8 +33,29 @@ typedef struct ea_http_conn_limits {
      offsetof(type, field.per_address),                                                            \
      "TCP connections per client address; more are answered 429 and closed (0: no limit; "         \
      "behind a reverse proxy every client has the proxy's address)"}
+
+/* The listening settings of a front door (ingest-api, graphql-api) in its config struct, and
+ * their entries: <prefix>_PORT (default `def_port`, a string literal), <prefix>_HOST,
+ * <prefix>_MAX_BODY (default `def_body`, at most `body_max`), <prefix>_REUSEPORT and the connection
+ * caps above. ea_http_server_for (ea_http.h) starts a server from them. */
+#define EA_HTTP_LISTEN_CONFIG_ENTRIES(prefix, type, field, def_port, def_body, body_max)           \
+    {prefix "_PORT", EA_CFG_INT, def_port, 1, 65535, offsetof(type, field.port), "HTTP port"},     \
+    {prefix "_HOST", EA_CFG_STR, "127.0.0.1", 0, 0, offsetof(type, field.host), "listen address"}, \
+    {prefix "_MAX_BODY", EA_CFG_INT, def_body, 1024, body_max, offsetof(type, field.max_body),     \
+     "max request body bytes"},                                                                    \
+    {prefix "_REUSEPORT", EA_CFG_BOOL, "true", 0, 0, offsetof(type, field.reuseport),              \
+     "SO_REUSEPORT so several processes share the port"},                                          \
+    EA_HTTP_CONN_CONFIG_ENTRIES(prefix, type, field.conns)
 /* clang-format on */
 /* NOLINTEND(bugprone-macro-parentheses) */
+
+typedef struct ea_http_settings {
+    long port;
+    const char *host;
+    long max_body; /* bytes; h2o refuses a larger body before buffering it */
+    bool reuseport;
+    ea_http_conn_limits conns;
+} ea_http_settings;
 
 typedef struct ea_http_conns ea_http_conns;
 

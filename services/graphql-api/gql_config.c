@@ -11,13 +11,10 @@
 #define OFF(f) offsetof(gql_config, f)
 
 static const ea_config_entry table[] = {
-    {"GRAPHQL_PORT", EA_CFG_INT, "3002", 1, 65535, OFF(port), "HTTP port"},
-    {"GRAPHQL_HOST", EA_CFG_STR, "127.0.0.1", 0, 0, OFF(listen_host), "listen address"},
+    EA_HTTP_LISTEN_CONFIG_ENTRIES("GRAPHQL", gql_config, http, "3002", "262144", 16 * 1024 * 1024),
     EA_PG_CONFIG_ENTRY(gql_config, database_url, "every query, keys, sessions"),
     EA_REDIS_CONFIG_ENTRIES(gql_config, redis_url, redis_ca_file,
                             "query cache, rate limit, change feed"),
-    {"GRAPHQL_MAX_BODY", EA_CFG_INT, "262144", 1024, 16 * 1024 * 1024, OFF(max_body),
-     "max request body bytes"},
     {"GRAPHQL_MAX_DEPTH", EA_CFG_INT, "8", 1, 100, OFF(max_depth), "max selection depth"},
     {"GRAPHQL_MAX_ALIASES", EA_CFG_INT, "15", 0, 1000, OFF(max_aliases), "max aliases"},
     {"GRAPHQL_MAX_TOKENS", EA_CFG_INT, "2000", 10, 1000000, OFF(max_tokens),
@@ -66,9 +63,6 @@ static const ea_config_entry table[] = {
     {"GRAPHQL_RAW_GROUP_CAP", EA_CFG_INT, "100", 1, 100000, OFF(raw_group_cap),
      "breakdowns by a property that is not a declared dimension (raw events): groups kept per "
      "bucket, by event count; the rest fold into \"__other__\""},
-    EA_HTTP_CONN_CONFIG_ENTRIES("GRAPHQL", gql_config, conns),
-    {"GRAPHQL_REUSEPORT", EA_CFG_BOOL, "true", 0, 0, OFF(reuseport),
-     "SO_REUSEPORT so several processes share the port"},
     {"GRAPHQL_RATE_LIMIT_PER_MIN", EA_CFG_INT, "600", 0, 10000000, OFF(rate_limit_per_min),
      "queries per minute per key or user (a key's own rate_limit wins); 0 disables"},
     {"GRAPHQL_REDIS_TIMEOUT_MS", EA_CFG_INT, "50", 1, 10000, OFF(redis_timeout_ms),

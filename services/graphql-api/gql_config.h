@@ -15,13 +15,11 @@
 #include <stdio.h>
 
 typedef struct gql_config {
-    long port;
-    const char *listen_host;
+    ea_http_settings http; /* GRAPHQL_PORT, _HOST, _MAX_BODY, _REUSEPORT, _MAX_CONNECTIONS* */
     const char *database_url;
     const char *redis_url;
     const char *redis_ca_file;
     ea_redis_url redis; /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
-    long max_body;
     long max_depth;
     long max_aliases;
     long max_tokens;
@@ -44,8 +42,6 @@ typedef struct gql_config {
     long raw_group_cap;
     long max_rows;
     long max_raw_rows;
-    bool reuseport;
-    ea_http_conn_limits conns; /* GRAPHQL_MAX_CONNECTIONS[_PER_ADDRESS] */
     long rate_limit_per_min;
     long redis_timeout_ms;
     long doc_cache_size;

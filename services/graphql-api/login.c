@@ -761,11 +761,11 @@ ea_rc gql_login_start(ea_http_server *s, gql_app *app, struct ea_err *err)
     if (cfg->oidc_redirect_uri != NULL && cfg->oidc_redirect_uri[0] != '\0') {
         snprintf(lg->redirect_uri, sizeof(lg->redirect_uri), "%s", cfg->oidc_redirect_uri);
     } else {
-        const char *host = cfg->listen_host;
+        const char *host = cfg->http.host;
         if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
             host = "127.0.0.1";
         snprintf(lg->redirect_uri, sizeof(lg->redirect_uri), "http://%s:%ld/auth/callback", host,
-                 cfg->port);
+                 cfg->http.port);
     }
     lg->secure = strncmp(lg->redirect_uri, "https://", 8) == 0;
     app->login = lg;

@@ -62,13 +62,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    ea_http_config hc = {.host = cfg.listen_host,
-                         .port = (int)cfg.port,
-                         .max_body = (size_t)cfg.max_body,
-                         .reuseport = cfg.reuseport,
-                         .max_connections = (size_t)cfg.conns.total,
-                         .max_connections_per_address = (size_t)cfg.conns.per_address};
-    ea_http_server *srv = ea_http_server_new(&hc);
+    ea_http_server *srv = ea_http_server_for(&cfg.http);
     if (srv == NULL) {
         ea_log_error("startup", "out of memory");
         return 1;
@@ -151,7 +145,7 @@ int main(int argc, char **argv)
         ea_log_error("startup", "could not start the change feed: out of resources");
         return 1;
     }
-    ea_log_info("startup", "listening on %s:%ld", cfg.listen_host, cfg.port);
+    ea_log_info("startup", "listening on %s:%ld", cfg.http.host, cfg.http.port);
     while (!ea_http_stopping(srv))
         ea_http_run_once(srv, 100);
     gql_login_stop(srv, &app);

@@ -303,7 +303,7 @@ static bool decode_body(struct door_req *d)
     }
     if (!gzip)
         return true;
-    size_t max = (size_t)d->app->cfg->max_body;
+    size_t max = (size_t)d->app->cfg->http.max_body;
     switch (ingest_gunzip(d->body, d->body_len, max, &d->plain, &d->body_len)) {
     case INGEST_INFLATE_OK:
         d->body = d->plain;
@@ -583,9 +583,9 @@ static int on_door(ingest_app *app, h2o_req_t *req, const ingest_door *door, int
                           "key)");
         return 0;
     }
-    if (req->entity.len > (size_t)app->cfg->max_body) {
+    if (req->entity.len > (size_t)app->cfg->http.max_body) {
         ingest_door_error(req, door, 413, "body_too_large", "request body is larger than %ld bytes",
-                          app->cfg->max_body);
+                          app->cfg->http.max_body);
         return 0;
     }
     struct door_req *d = h2o_mem_alloc_shared(&req->pool, sizeof(*d), door_req_dispose);

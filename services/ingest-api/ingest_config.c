@@ -11,14 +11,11 @@
 #define OFF(f) offsetof(ingest_config, f)
 
 static const ea_config_entry table[] = {
-    {"INGEST_PORT", EA_CFG_INT, "3001", 1, 65535, OFF(port), "HTTP port"},
-    {"INGEST_HOST", EA_CFG_STR, "127.0.0.1", 0, 0, OFF(listen_host), "listen address"},
+    EA_HTTP_LISTEN_CONFIG_ENTRIES("INGEST", ingest_config, http, "3001", "1048576",
+                                  64 * 1024 * 1024),
     EA_PG_CONFIG_ENTRY(ingest_config, database_url, "API key lookups, browser keys' origins"),
     EA_REDIS_CONFIG_ENTRIES(ingest_config, redis_url, redis_ca_file, "rate limits"),
     EA_KAFKA_CONFIG_ENTRIES(ingest_config, kafka),
-    {"INGEST_MAX_BODY", EA_CFG_INT, "1048576", 1024, 64 * 1024 * 1024, OFF(max_body),
-     "max request body bytes"},
-    EA_HTTP_CONN_CONFIG_ENTRIES("INGEST", ingest_config, conns),
     {"INGEST_MAX_EVENT", EA_CFG_INT, "32768", 256, 1024 * 1024, OFF(max_event),
      "max bytes of one event"},
     {"INGEST_MAX_BATCH", EA_CFG_INT, "1000", 1, 100000, OFF(max_batch), "max events per request"},
@@ -42,8 +39,6 @@ static const ea_config_entry table[] = {
      "own limit)"},
     {"INGEST_ORIGINS_REFRESH_S", EA_CFG_INT, "5", 1, 3600, OFF(origins_refresh_s),
      "how often the browser keys' origins are reloaded for CORS preflights"},
-    {"INGEST_REUSEPORT", EA_CFG_BOOL, "true", 0, 0, OFF(reuseport),
-     "SO_REUSEPORT so several ingest processes share the port"},
     EA_CONFIG_LOG_LEVEL_ENTRY(ingest_config, log_level),
 };
 

@@ -16,14 +16,13 @@
 #include <stdio.h>
 
 typedef struct ingest_config {
-    long port;
-    const char *listen_host;
+    ea_http_settings http; /* INGEST_PORT, _HOST, _MAX_BODY (bytes per request body), _REUSEPORT,
+                            * _MAX_CONNECTIONS* */
     const char *database_url;
     const char *redis_url;
     const char *redis_ca_file;
     ea_redis_url redis;      /* REDIS_URL + REDIS_CA_FILE, parsed and checked by the load */
     ea_kafka_settings kafka; /* KAFKA_*: brokers, topic, security (checked by load) */
-    long max_body;           /* bytes per request body */
     long max_event;          /* bytes per serialized event */
     long max_batch;          /* events per request */
     long max_depth;          /* JSON nesting depth of one event */
@@ -37,8 +36,6 @@ typedef struct ingest_config {
     long rate_burst;            /* bucket size; 0 means equal to rate_limit */
     long browser_rate_per_addr; /* requests/minute per client address with browser keys */
     long origins_refresh_s;     /* CORS: listed origins reloaded this often */
-    bool reuseport;
-    ea_http_conn_limits conns; /* INGEST_MAX_CONNECTIONS[_PER_ADDRESS] */
     const char *log_level;
 } ingest_config;
 

@@ -31,13 +31,7 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
-    ea_http_config hc = {.host = cfg.listen_host,
-                         .port = (int)cfg.port,
-                         .max_body = (size_t)cfg.max_body,
-                         .reuseport = cfg.reuseport,
-                         .max_connections = (size_t)cfg.conns.total,
-                         .max_connections_per_address = (size_t)cfg.conns.per_address};
-    ea_http_server *srv = ea_http_server_new(&hc);
+    ea_http_server *srv = ea_http_server_for(&cfg.http);
     ingest_app app = {.cfg = &cfg};
     app.auth = ea_keyauth_new(cfg.database_url, &cfg.redis, cfg.key_cache_ttl_s, &cfg.auth, &err);
     if (app.auth == NULL) {
@@ -100,7 +94,7 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
-    ea_log_info("startup", "listening on %s:%ld, kafka %s topic %s", cfg.listen_host, cfg.port,
+    ea_log_info("startup", "listening on %s:%ld, kafka %s topic %s", cfg.http.host, cfg.http.port,
                 brokers, cfg.kafka.topic);
 
     while (!ea_http_stopping(srv) || ingest_stats.inflight > 0 || app.auth_waiting > 0) {
