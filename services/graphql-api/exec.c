@@ -77,8 +77,8 @@ PGconn *gql_thread_db(gql_thread *t)
     t->db_error[0] = '\0';
     /* bucket times are computed and printed in UTC whatever the server's default; a statement
      * that runs away (a huge raw-event scan) gives its thread back after the timeout; no JIT:
-     * compiling a raw-event breakdown's expressions took 240 ms of a 1 s query and never paid
-     * back (docs/ARCHITECTURE.md, "Query cache") */
+     * only raw-event breakdowns pass jit_above_cost, and compiling theirs took 47-154 ms a query
+     * with no measurable gain (docs/ARCHITECTURE.md, "The slowest queries, before and after") */
     char sql[128];
     snprintf(sql, sizeof(sql), "SET TIME ZONE 'UTC'; SET statement_timeout = %ld; SET jit = off",
              t->cfg->statement_timeout_ms);
