@@ -22,6 +22,7 @@ typedef struct gql_app {
     struct gql_login *login;        /* /auth/ routes and their OIDC worker thread (login.c) */
     struct ea_http_delayer *tarpit; /* late 429s for failed key attempts (auth.c); NULL: at once */
     struct gql_exec *exec;          /* the worker pool: everything that needs PostgreSQL (exec.c) */
+    struct gql_fair *fair;          /* each client's share of exec's threads (fair.c) */
     struct gql_exec *fast;          /* one thread for short work no query may hold up: session
                                      * rows, logout, /readyz (exec.c) */
     struct gql_bcache *bcache;      /* series by bucket, kept coherent by the change feed */

@@ -58,6 +58,13 @@ static const ea_config_entry table[] = {
     {"GRAPHQL_QUEUE_MAX", EA_CFG_INT, "256", 1, 1000000, OFF(queue_max),
      "operations waiting for a worker thread at most; beyond, 503 SERVICE_UNAVAILABLE with "
      "Retry-After"},
+    {"GRAPHQL_WORKERS_PER_CLIENT", EA_CFG_INT, "0", 0, 64, OFF(workers_per_client),
+     "operations of one API key or signed-in user on the worker threads at once; the rest wait in "
+     "its own line (at most GRAPHQL_QUEUE_MAX, beyond: 503), so one client's slow queries cannot "
+     "take every thread (0: GRAPHQL_WORKERS / 4, at least 1)"},
+    {"GRAPHQL_WORKERS_PER_TENANT", EA_CFG_INT, "0", 0, 64, OFF(workers_per_tenant),
+     "the same for all keys of one tenant together (its clients take turns) (0: GRAPHQL_WORKERS / "
+     "2, at least 1)"},
     {"GRAPHQL_STATEMENT_TIMEOUT_MS", EA_CFG_INT, "30000", 100, 3600000, OFF(statement_timeout_ms),
      "PostgreSQL statement_timeout of the worker threads"},
     {"GRAPHQL_RAW_GROUP_CAP", EA_CFG_INT, "100", 1, 100000, OFF(raw_group_cap),

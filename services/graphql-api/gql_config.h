@@ -38,6 +38,8 @@ typedef struct gql_config {
     long response_cache_max_mb;
     long workers;
     long queue_max;
+    long workers_per_client;
+    long workers_per_tenant;
     long statement_timeout_ms;
     long raw_group_cap;
     long max_rows;

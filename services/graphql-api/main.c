@@ -11,6 +11,7 @@
 #include "ea_log.h"
 #include "ea_pg.h"
 #include "exec.h"
+#include "fair.h"
 #include "ea_ratelimit.h"
 #include "login.h"
 #include "pubsub.h"
@@ -110,6 +111,13 @@ int main(int argc, char **argv)
         ea_log_error("startup", "%s", err.message);
         return 1;
     }
+    /* one client's share of the pool's threads (fair.c): slow queries queue behind their own */
+    app.fair = gql_fair_new((size_t)cfg.workers_per_client, (size_t)cfg.workers_per_tenant,
+                            (size_t)cfg.workers, (size_t)cfg.queue_max);
+    if (app.fair == NULL) {
+        ea_log_error("startup", "out of memory");
+        return 1;
+    }
     /* the query rate limit: lib/ratelimit's leases on the loop, refills on its Redis thread */
     ea_ratelimit_config rlc = {.redis = &cfg.redis,
                                .per_min = cfg.rate_limit_per_min,
@@ -151,6 +159,8 @@ int main(int argc, char **argv)
     gql_login_stop(srv, &app);
     gql_pubsub_stop(feed);
     gql_ws_free(app.ws);
+    gql_fair_free(app.fair); /* waiting operations answered 503; the pool's last done()s see NULL */
+    app.fair = NULL;
     gql_exec_free(app.exec); /* jobs still queued are dropped (their clients get 503) */
     gql_exec_free(app.fast);
     ea_http_watch_free(rl_watch);

@@ -12,6 +12,7 @@
 #include "ea_pg.h"
 #include "ea_rollup_dec.h"
 #include "exec.h"
+#include "fair.h"
 #include "headers.h"
 #include "ea_ratelimit.h"
 #include "respcache.h"
@@ -350,7 +351,8 @@ typedef struct http_op {
     h2o_req_t *req;
     gql_media media;
     bool get;
-    char *gq; /* GET's query parameter (malloc'd) */
+    char *gq;               /* GET's query parameter (malloc'd) */
+    struct op_job *waiting; /* its job while in the client's line (fair.c), not on the pool yet */
 } http_op;
 
 struct op_job {
@@ -363,7 +365,9 @@ struct op_job {
     gql_media media;
     unsigned char rkey[GQL_RESP_KEY_LEN];
     bool has_rkey;
-    answer a; /* the thread's result */
+    answer a;             /* the thread's result */
+    gql_fair_ticket fair; /* its place in the client's share of the pool */
+    http_op *op;          /* while waiting in the client's line */
 };
 
 static void op_authed(http_op *op, gql_auth_status as);
@@ -380,9 +384,14 @@ static void send_limited(h2o_req_t *req, void *ud)
                       ud);
 }
 
+static void job_free(op_job *job);
+
 static void http_op_dispose(void *obj)
 {
     http_op *op = obj;
+    if (op->waiting != NULL && gql_fair_cancel(op->rc.app->fair, &op->waiting->fair))
+        job_free(op->waiting); /* gone before its turn: it never runs */
+    op->waiting = NULL;
     gql_auth_cancel(&op->w);
     ea_ratelimit_cancel(&op->lw);
     free(op->gq);
@@ -547,6 +556,7 @@ static void job_free(op_job *job)
 static void job_done(gql_job *j, bool ran)
 {
     op_job *job = (op_job *)j;
+    gql_fair_done(job->app->fair, &job->fair); /* the client's next waiting operation may start */
     h2o_req_t *req = job->rj.req;
     gql_req_job_finish(&job->rj);
     if (req != NULL && !ran) {
@@ -559,7 +569,38 @@ static void job_done(gql_job *j, bool ran)
     job_free(job);
 }
 
-/* Hands the operation to a pool thread; a full queue is answered 503 with Retry-After at once. */
+static void send_busy(h2o_req_t *req, gql_media media)
+{
+    ea_http_add_header(req, "Retry-After", "1");
+    ea_http_send_json(req, 503,
+                      error_list("too many operations waiting for the database; retry shortly",
+                                 "SERVICE_UNAVAILABLE"),
+                      media_name(media));
+}
+
+/* fair.c's start(): onto the pool, tied to the request from now on */
+static ea_rc job_start(gql_fair_ticket *t)
+{
+    op_job *job = H2O_STRUCT_FROM_MEMBER(op_job, fair, t);
+    ea_rc rc = gql_exec_submit_req(job->app->exec, &job->rj, job->op->req, false);
+    if (rc == EA_OK) {
+        job->op->waiting = NULL;
+        job->op = NULL;
+    }
+    return rc;
+}
+
+/* fair.c's refused(): it waited its turn and the pool's queue was full (or shutting down) */
+static void job_refused(gql_fair_ticket *t)
+{
+    op_job *job = H2O_STRUCT_FROM_MEMBER(op_job, fair, t);
+    job->op->waiting = NULL;
+    send_busy(job->op->req, job->media);
+    job_free(job);
+}
+
+/* Hands the operation to a pool thread, within its client's share (fair.c: beyond it, it waits in
+ * the client's own line); a full queue or line is answered 503 with Retry-After at once. */
 static void op_submit(http_op *op, gql_doc *doc, const char *op_name, const json_t *variables,
                       const unsigned char *rkey)
 {
@@ -587,14 +628,16 @@ static void op_submit(http_op *op, gql_doc *doc, const char *op_name, const json
     }
     job->rj.j.run = job_run;
     job->rj.j.done = job_done;
-    if (gql_exec_submit_req(app->exec, &job->rj, op->req, false) != EA_OK) {
+    job->fair.start = job_start;
+    job->fair.refused = job_refused;
+    job->op = op;
+    op->waiting = job;
+    gql_fair_owner owner;
+    gql_fair_owner_of(&op->rc.who, &owner);
+    if (gql_fair_submit(app->fair, &job->fair, &owner) != EA_OK) {
+        op->waiting = NULL;
         job_free(job);
-        ea_http_add_header(op->req, "Retry-After", "1");
-        ea_http_send_json(op->req, 503,
-                          error_list("too many operations waiting for the database; retry "
-                                     "shortly",
-                                     "SERVICE_UNAVAILABLE"),
-                          media_name(op->media));
+        send_busy(op->req, op->media);
     }
 }
 

@@ -45,6 +45,7 @@
 #include "ea_rollup_dec.h"
 #include "ea_http.h"
 #include "exec.h"
+#include "fair.h"
 #include "ea_ratelimit.h"
 #include "ea_log.h"
 #include "ea_pg.h"
@@ -91,6 +92,8 @@ typedef struct ws_qjob {
     int rcode;
     json_t *res;
     bool request_error;
+    bool refused;         /* never ran: the client's line met a full pool (fair.c) */
+    gql_fair_ticket fair; /* its place in the client's share of the pool */
 } ws_qjob;
 
 /* A frame that arrived while its socket was busy (invariant 7), kept in order. */
@@ -101,10 +104,17 @@ typedef struct ws_frame {
     char data[];
 } ws_frame;
 
+static void ws_qjob_free(ws_qjob *j);
+
 static void conn_free(ws_conn *c)
 {
-    for (struct ws_qjob *j = c->jobs; j != NULL; j = j->next)
-        j->c = NULL;
+    for (struct ws_qjob *j = c->jobs, *n; j != NULL; j = n) {
+        n = j->next;
+        if (gql_fair_cancel(c->srv->app->fair, &j->fair))
+            ws_qjob_free(j); /* still waiting for its turn: it never runs */
+        else
+            j->c = NULL;
+    }
     ea_ratelimit_cancel(&c->lw);
     gql_wsmsg_free(&c->held);
     for (ws_frame *f = c->backlog, *n; f != NULL; f = n) {
@@ -380,6 +390,7 @@ static void ws_qjob_done(gql_job *gj, bool ran)
 {
     ws_qjob *j = (ws_qjob *)gj;
     ws_conn *c = j->c;
+    gql_fair_done(j->app->fair, &j->fair); /* the client's next waiting operation may start */
     if (c != NULL) {
         for (ws_qjob **l = &c->jobs; *l != NULL; l = &(*l)->next) {
             if (*l == j) {
@@ -388,7 +399,11 @@ static void ws_qjob_done(gql_job *gj, bool ran)
             }
         }
         c->busy = false;
-        if (!ran) {
+        if (j->refused) {
+            send_error(c, j->id,
+                       one_error("too many operations waiting for the database; retry shortly",
+                                 "SERVICE_UNAVAILABLE"));
+        } else if (!ran) {
             send_error(c, j->id, one_error("shutting down", "SERVICE_UNAVAILABLE"));
         } else if (j->args != NULL) {
             if (j->rcode != 0) {
@@ -409,8 +424,22 @@ static void ws_qjob_done(gql_job *gj, bool ran)
     ws_qjob_free(j);
 }
 
-/* Runs j on a pool thread and marks the socket busy; a full pool answers an error at once (and
- * frees j). */
+/* fair.c's start() and refused() */
+static ea_rc ws_job_start(gql_fair_ticket *t)
+{
+    ws_qjob *j = H2O_STRUCT_FROM_MEMBER(ws_qjob, fair, t);
+    return gql_exec_submit(j->app->exec, &j->j, false);
+}
+
+static void ws_job_refused(gql_fair_ticket *t)
+{
+    ws_qjob *j = H2O_STRUCT_FROM_MEMBER(ws_qjob, fair, t);
+    j->refused = true;
+    ws_qjob_done(&j->j, false);
+}
+
+/* Runs j on a pool thread, within its client's share (fair.c: beyond it, j waits in the client's
+ * line), and marks the socket busy; a full pool or line answers an error at once (and frees j). */
 static void ws_job_submit(ws_conn *c, ws_qjob *j)
 {
     gql_app *app = c->srv->app;
@@ -420,7 +449,11 @@ static void ws_job_submit(ws_conn *c, ws_qjob *j)
     j->rc.who = c->who;
     j->j.run = ws_qjob_run;
     j->j.done = ws_qjob_done;
-    if (gql_exec_submit(app->exec, &j->j, false) != EA_OK) {
+    j->fair.start = ws_job_start;
+    j->fair.refused = ws_job_refused;
+    gql_fair_owner owner;
+    gql_fair_owner_of(&c->who, &owner);
+    if (gql_fair_submit(app->fair, &j->fair, &owner) != EA_OK) {
         send_error(c, j->id,
                    one_error("too many operations waiting for the database; retry shortly",
                              "SERVICE_UNAVAILABLE"));

@@ -192,7 +192,8 @@ test('cost: a refused query says what to change (extensions.suggestion, retryWit
 });
 
 test('nothing that waits runs on the loop: a lock held on PostgreSQL stalls neither { __typename } nor cached answers; a full pool answers 503 at once', async () => {
-  const api = await spawnApi({ GRAPHQL_WORKERS: '2', GRAPHQL_QUEUE_MAX: '2' });
+  // one client may take both threads here (GRAPHQL_WORKERS_PER_*: graphql_pool_share tests the shares)
+  const api = await spawnApi({ GRAPHQL_WORKERS: '2', GRAPHQL_QUEUE_MAX: '2', GRAPHQL_WORKERS_PER_CLIENT: '2', GRAPHQL_WORKERS_PER_TENANT: '2' });
   let locker = null;
   const blocked = [];
   try {
