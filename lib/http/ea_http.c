@@ -543,6 +543,7 @@ const char *ea_http_request_id(h2o_req_t *req)
 struct ea_http_delayer {
     h2o_loop_t *loop;
     h2o_timeout_t timeout;
+    uint64_t delay_ms;
     size_t pending;
 };
 
@@ -559,6 +560,7 @@ ea_http_delayer *ea_http_delayer_new(h2o_loop_t *loop, uint64_t delay_ms)
     ea_http_delayer *d = calloc(1, sizeof(*d)); /* freed by ea_http_delayer_free */
     if (d != NULL) {
         d->loop = loop;
+        d->delay_ms = delay_ms;
         h2o_timeout_init(loop, &d->timeout, delay_ms);
     }
     return d;
@@ -593,6 +595,10 @@ static void delayed_fire(h2o_timeout_entry_t *entry)
 void ea_http_delay(ea_http_delayer *d, h2o_req_t *req, void (*fn)(h2o_req_t *req, void *ud),
                    void *ud)
 {
+    if (d == NULL || d->delay_ms == 0) {
+        fn(req, ud);
+        return;
+    }
     struct delayed *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), delayed_dispose);
     *x = (struct delayed){.entry = {.cb = delayed_fire}, .d = d, .req = req, .fn = fn, .ud = ud};
     d->pending++;

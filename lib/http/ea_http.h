@@ -126,8 +126,9 @@ const char *ea_http_request_id(h2o_req_t *req);
 
 /* Deliberately late answers (a tarpit for clients that are refused anyway): ea_http_delay calls
  * fn(req, ud) on the loop after the delayer's fixed delay, unless the client went away first
- * (then never). ud must live in req's pool (or longer). Each waiting request holds its
- * connection and its pool, nothing else. */
+ * (then never). A delay of 0 (or a NULL delayer) answers at once: fn runs before ea_http_delay
+ * returns. ud must live in req's pool (or longer). Each waiting request holds its connection and
+ * its pool, nothing else. */
 typedef struct ea_http_delayer ea_http_delayer;
 ea_http_delayer *ea_http_delayer_new(h2o_loop_t *loop, uint64_t delay_ms);
 void ea_http_delay(ea_http_delayer *d, h2o_req_t *req, void (*fn)(h2o_req_t *req, void *ud),

@@ -20,7 +20,7 @@ typedef struct gql_app {
     struct gql_doccache *docs;      /* prepared documents by query hash (doccache.c) */
     struct gql_ws_server *ws;       /* WebSocket subscriptions (ws.c) */
     struct gql_login *login;        /* /auth/ routes and their OIDC worker thread (login.c) */
-    struct ea_http_delayer *tarpit; /* late 429s for failed key attempts (auth.c); NULL: at once */
+    struct ea_http_delayer *tarpit; /* late 429s for failed key attempts (auth.c) */
     struct gql_exec *exec;          /* the worker pool: everything that needs PostgreSQL (exec.c) */
     struct gql_fair *fair;          /* each client's share of exec's threads (fair.c) */
     struct gql_exec *fast;          /* one thread for short work no query may hold up: session

@@ -480,10 +480,8 @@ static void op_authed(http_op *op, gql_auth_status as)
         }
         if (as == GQL_AUTH_LIMITED) {
             ea_http_add_header(req, "Retry-After", ra);
-            if (app->tarpit != NULL) /* late, like ingest-api's (docs/SECURITY.md) */
-                ea_http_delay(app->tarpit, req, send_limited, (void *)media_name(media));
-            else
-                send_limited(req, (void *)media_name(media));
+            /* late, like ingest-api's (docs/SECURITY.md) */
+            ea_http_delay(app->tarpit, req, send_limited, (void *)media_name(media));
             return;
         }
         if (as == GQL_AUTH_FORBIDDEN) {

@@ -28,7 +28,7 @@ typedef struct ingest_app {
     /* waits in progress (a key-verifier thread, a token refill, the tarpit, /readyz's checks):
      * a stopping process runs its loop until none is left */
     uint64_t auth_waiting;
-    ea_http_delayer *tarpit; /* late 429s for failed-attempt limits; NULL: at once */
+    ea_http_delayer *tarpit; /* late 429s for failed-attempt limits, AUTH_FAIL_DELAY_MS */
 } ingest_app;
 
 /* Registers every route of the service on s (the front doors through frontdoor.c). */

@@ -76,13 +76,11 @@ static void refuse(ingest_app *app, h2o_req_t *req, const ea_keyauth_result *r,
 {
     if (r->status == EA_KEYAUTH_LIMITED) {
         ingest_stats.auth_limited++;
-        if (app->tarpit != NULL) {
-            struct late_refusal *lr = h2o_mem_alloc_pool(&req->pool, sizeof(*lr));
-            *lr = (struct late_refusal){.app = app, .r = *r, .door = door};
-            app->auth_waiting++; /* answered before a SIGTERM exit, like any request */
-            ea_http_delay(app->tarpit, req, refuse_late, lr);
-            return;
-        }
+        struct late_refusal *lr = h2o_mem_alloc_pool(&req->pool, sizeof(*lr));
+        *lr = (struct late_refusal){.app = app, .r = *r, .door = door};
+        app->auth_waiting++; /* answered before a SIGTERM exit, like any request */
+        ea_http_delay(app->tarpit, req, refuse_late, lr); /* AUTH_FAIL_DELAY_MS late */
+        return;
     }
     ingest_auth_refuse(req, r, door);
 }

@@ -78,9 +78,9 @@ int main(int argc, char **argv)
         ea_log_error("startup", "could not watch the rate limiter's redis client");
         return 1;
     }
-    if (cfg.auth.fail_delay_ms > 0 &&
-        (app.tarpit = ea_http_delayer_new(ea_http_loop(srv), (uint64_t)cfg.auth.fail_delay_ms)) ==
-            NULL) {
+    /* failed key attempts answered AUTH_FAIL_DELAY_MS late (0: at once) */
+    app.tarpit = ea_http_delayer_new(ea_http_loop(srv), (uint64_t)cfg.auth.fail_delay_ms);
+    if (app.tarpit == NULL) {
         ea_log_error("startup", "out of memory");
         return 1;
     }
