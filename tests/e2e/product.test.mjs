@@ -122,6 +122,29 @@ test('CSV export: one row per bucket, exact values, one column per group', async
   assert.match(today[0], /^\d{4}-\d{2}-\d{2} 00:00$/);
 });
 
+test('the builder groups an event by any property seen on it; a range past the raw events says what to change', async () => {
+  const { page } = b;
+  await page.goto(`${APP}/charts?metric=page_view&granularity=DAY&range=7d&tz=UTC`);
+  const props = page.getByTestId('groupby-properties');
+  await props.waitFor({ timeout: 15000 });
+  assert.deepEqual(await props.locator('input[type=checkbox]').evaluateAll((is) => is.map((i) => i.dataset.testid)),
+    ['groupby-country', 'groupby-page']);
+  await page.getByTestId('groupby-page').check();
+  await eventually(async () => /groupBy=page/.test(page.url()), 5000, 'groupBy in the URL');
+  await page.getByTestId('bucket-table').waitFor({ timeout: 15000 });
+  const heads = await page.locator('[data-testid=bucket-table] th').allInnerTexts();
+  const cells = await page.locator('[data-testid=bucket-row]').last().locator('td').allInnerTexts();
+  assert.equal(cells[heads.indexOf('/pricing')], '4');
+  assert.equal(cells[heads.indexOf('/docs')], '2');
+  await shot(page, '12-builder-any-property');
+  // 90 days by an undeclared property cannot be answered from raw events: no futile "Try again"
+  await page.goto(`${APP}/charts?metric=page_view&groupBy=page&granularity=DAY&range=90d&tz=UTC`);
+  const box = page.getByTestId('error-box');
+  await box.waitFor({ timeout: 15000 });
+  assert.match(await box.innerText(), /cannot be drawn as it is set[\s\S]*narrow the range/);
+  assert.equal(await box.getByRole('button', { name: 'Try again' }).count(), 0);
+});
+
 test('dashboards: a grid built from the builder, added to, confirmed before replacing, reordered, renamed, deleted', async () => {
   const { page } = b;
   const name = `Growth ${T.id}`;
@@ -421,6 +444,29 @@ test('the first Overview of a tenant with sample data has 30 days of curves', as
   }
 });
 
+test('a metric defined on the Events page counts the events already stored; the page shows the recount until done', async () => {
+  const { page } = b;
+  await page.goto(`${APP}/events`);
+  await page.locator('[data-testid=event-row][data-event=purchase]').getByTestId('define-from-event').click();
+  const form = page.getByTestId('define-metric');
+  assert.doesNotMatch(await form.innerText(), /not recounted/);
+  await page.getByTestId('define-aggregation').selectOption('sum');
+  await page.getByTestId('define-property').selectOption('amount');
+  await page.getByTestId('define-name').fill('spend_from_ui');
+  await page.getByTestId('define-submit').click();
+  // the three purchases sent before the definition, read by the worker's recount, without a reload
+  const cell = page.locator('[data-testid=backfill-status][data-metric=spend_from_ui]');
+  await eventually(async () => (await cell.getAttribute('data-state')) === 'done', 60000, 'recount shown as done');
+  assert.equal(await cell.innerText(), `done: ${(await graphql(T.key, `{ metricDefinitions(tenant: "${T.id}") { name backfill { daysTotal } } }`))
+    .json.data.metricDefinitions.find((d) => d.name === 'spend_from_ui').backfill.daysTotal} days, 3 events read`);
+  await shot(page, '19-define-metric-recount');
+  await page.goto(`${APP}/charts?metric=spend_from_ui&granularity=DAY&range=7d&tz=UTC`);
+  assert.equal(await eventually(async () => {
+    const t = await page.getByTestId('chart-total').innerText().catch(() => '');
+    return t === '1,244.5' ? t : null;
+  }, 15000, 'the new metric\'s total'), '1,244.5');
+});
+
 test('every page at 390 px wide: no horizontal scroll; one time format', async () => {
   const v = await launch({ width: 390, height: 844 });
   try {
@@ -435,6 +481,11 @@ test('every page at 390 px wide: no horizontal scroll; one time format', async (
       assert.ok(await noHorizontalScroll(v.page), `${path} scrolls sideways at 390 px (${await v.page.evaluate(() => document.scrollingElement.scrollWidth)} px)`);
       const text = await v.page.locator('body').innerText();
       assert.doesNotMatch(text, /\d{1,2}\/\d{1,2}\/\d{4}|\b[AP]M\b/, `${path} shows another time format`);
+      // a chip (a property name) stays whole: not squeezed to a few letters per line
+      const chips = await v.page.locator('.chip').evaluateAll((cs) => cs.map((c) => ({
+        text: c.textContent, lines: Math.round(c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).fontSize)) })));
+      for (const c of chips) assert.ok(c.lines <= 2, `${path}: chip "${c.text}" is broken over lines (${JSON.stringify(c)})`);
+      if (path === '/events') assert.ok(chips.length >= 3, `${path}: ${chips.length} property chips`);
       await shot(v.page, `21-phone${path.replace(/\//g, '-') || '-overview'}`);
     }
     await v.page.goto(`${APP}/`);

@@ -14,7 +14,7 @@ import { csvFileName, downloadText, toCsv } from '../lib/csv';
 import { formatCompact, formatExact, formatStamp } from '../lib/format';
 import { resolveRange } from '../lib/range';
 import { formatOffset } from '../lib/time';
-import { Empty, ErrorBox, Loading } from './ui';
+import { Empty, ErrorBox, Loading, NOT_RETRYABLE, errorInfo } from './ui';
 
 export function useMetricPoints(tenant: string, c: ChartConfig, now: number, pollMs = 0) {
   const range = useMemo(() => resolveRange(c.range, c.granularity, c.timezone, now), [c.range, c.granularity, c.timezone, now]);
@@ -119,7 +119,14 @@ export function MetricChart({ tenant, config, now, height, showTable = true }: {
   );
   const [tableOpen, setTableOpen] = useState(showTable);
   if (!config.metric) return <Empty title="Pick a metric to draw a chart" />;
-  if (error) return <ErrorBox error={error.message} onRetry={() => refetch()} />;
+  if (error) {
+    // a refused question (a range too long for a property, a misspelt name, too many points) is
+    // answered the same way again: say what to change instead of offering "Try again"
+    const info = errorInfo(error);
+    return NOT_RETRYABLE.has(info.code ?? '')
+      ? <ErrorBox title="This chart cannot be drawn as it is set" error={info.message} />
+      : <ErrorBox error={error.message} onRetry={() => refetch()} />;
+  }
   if (loading && !data) return <Loading height={height ?? 300} />;
   const exportCsv = () => downloadText(csvFileName(config.metric, range.start, range.end, config.timezone),
     toCsv(points ?? [], { groupBy: config.groupBy, granularity: config.granularity, timezone: config.timezone, start: range.start, end: range.end }));

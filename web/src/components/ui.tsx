@@ -21,10 +21,10 @@ export function Empty({ title, children, height = 200 }: { title: string; childr
   );
 }
 
-export function ErrorBox({ error, onRetry }: { error: string; onRetry?: () => void }) {
+export function ErrorBox({ error, onRetry, title = 'Something went wrong' }: { error: string; onRetry?: () => void; title?: string }) {
   return (
-    <div className="state error" role="alert">
-      <strong>Something went wrong</strong>
+    <div className="state error" role="alert" data-testid="error-box">
+      <strong>{title}</strong>
       <div className="muted">{error}</div>
       {onRetry && <button className="btn" onClick={onRetry}>Try again</button>}
     </div>
@@ -127,6 +127,9 @@ export function ConfirmDialog({ title, children, confirm, danger, onConfirm, onC
 }
 
 /** The message of an Apollo/GraphQL error and its extensions.code. */
+/** Error codes a retry of the same request cannot fix: the request itself has to change. */
+export const NOT_RETRYABLE = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'COST_LIMIT', 'FORBIDDEN', 'GRAPHQL_VALIDATION_FAILED']);
+
 export function errorInfo(e: unknown): { message: string; code?: string } {
   const any = e as { errors?: { message: string; extensions?: { code?: string } }[]; graphQLErrors?: { message: string; extensions?: { code?: string } }[]; message?: string };
   const g = any?.errors?.[0] ?? any?.graphQLErrors?.[0];

@@ -85,7 +85,7 @@ export async function fetchMe(key: string | null, withName: boolean): Promise<Me
 export type Capabilities = Record<string, Set<string>> | null;
 
 export async function fetchCapabilities(key: string | null): Promise<Capabilities> {
-  const q = `{ ${['Query', 'Mutation', 'Subscription', 'Me', 'Alert', 'Dashboard', 'ApiKey', 'AlertFiring']
+  const q = `{ ${['Query', 'Mutation', 'Subscription', 'Me', 'Alert', 'Dashboard', 'ApiKey', 'AlertFiring', 'MetricDefinition']
     .map((t) => `${t.toLowerCase()}: __type(name: "${t}") { fields { name } }`)
     .join(' ')} }`;
   try {

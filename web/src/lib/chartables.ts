@@ -17,6 +17,31 @@ export interface MetricDefinition {
   dimensions: string[];
 }
 
+/** MetricDefinition.backfill: the recount of stored (raw) events after a definition changed. */
+export interface MetricBackfill {
+  state: string;
+  progress: number;
+  daysDone: number;
+  daysTotal: number;
+  events: number;
+  error?: string | null;
+}
+
+/** What the Events page says about a definition's recount (the raw events read, not the metric's
+ *  total: events counted live are not in it); active: still moving (poll). */
+export function describeBackfill(b: MetricBackfill | null | undefined): { text: string; active: boolean } {
+  if (!b) return { text: '—', active: false };
+  const events = `${Math.round(b.events).toLocaleString('en-US')} event${b.events === 1 ? '' : 's'} read`;
+  switch (b.state) {
+    case 'pending': return { text: 'waiting to start', active: true };
+    case 'running': return { text: `recounting: ${b.daysDone} of ${b.daysTotal} days (${Math.floor(b.progress * 100)}%), ${events}`, active: true };
+    case 'done': return { text: `done: ${b.daysTotal} days, ${events}`, active: false };
+    case 'failed': return { text: `failed: ${b.error || 'no reason given'}`, active: false };
+    case 'superseded': return { text: 'replaced by a newer change', active: false };
+    default: return { text: b.state, active: false };
+  }
+}
+
 export interface Chartable {
   name: string; // what metrics(name:) takes
   kind: 'event' | 'metric';

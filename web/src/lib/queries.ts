@@ -12,6 +12,15 @@ export const METRIC_DEFINITIONS = gql`
   }
 `;
 
+// The recount of stored events after a definition changed (MetricDefinition.backfill). Kept out of
+// Apollo's cache (fetchPolicy no-cache where used): the same field with another selection would
+// replace METRIC_DEFINITIONS' cached list.
+export const METRIC_BACKFILLS = gql`
+  query MetricBackfills($tenant: String!) {
+    metricDefinitions(tenant: $tenant) { name backfill { state progress daysDone daysTotal events error } }
+  }
+`;
+
 export const EVENTS = gql`
   query Events($tenant: String!) {
     events(tenant: $tenant) {

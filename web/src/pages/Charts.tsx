@@ -1,5 +1,6 @@
-// Charts.tsx — the chart builder: what (the one list of events and metrics), group-by dimensions,
-// granularity, time range (relative or dates), time zone, bars or lines. Everything is in the URL
+// Charts.tsx — the chart builder: what (the one list of events and metrics), group by (a metric's
+// dimensions, over any range, or any other property seen on its event, answered by graphql-api
+// from the raw events and so within their retention), granularity, time range (relative or dates), time zone, bars or lines. Everything is in the URL
 // (/charts?metric=…&groupBy=…&range=…&tz=…), so a chart can be shared and survives a reload.
 // Admins add the chart to a new dashboard or to an existing one; a new dashboard under a name
 // that exists asks first (add to it, replace it, or cancel).
@@ -36,6 +37,11 @@ export function ChartsPage() {
   }, [cfg, list]);
   const item = list.find((c) => c.name === cfg.metric);
   const dims = item?.dimensions ?? [];
+  // other properties seen on the event (Query.events' sample), and any in the URL (a shared link)
+  const props = useMemo(() => {
+    const seen = (chartables.events.find((e) => e.name === item?.eventName)?.properties ?? []).map((p) => p.name);
+    return [...new Set([...seen, ...cfg.groupBy])].filter((p) => !dims.includes(p)).sort();
+  }, [chartables.events, item, cfg.groupBy, dims]);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => setNow(Date.now()), [search]);
   const toggleDim = (d: string) =>
@@ -65,9 +71,9 @@ export function ChartsPage() {
             </label>
             <fieldset>
               <legend>Group by</legend>
-              {dims.length === 0 && (
+              {dims.length === 0 && props.length === 0 && (
                 <span className="muted small">
-                  {item?.kind === 'event' ? 'An event count has no dimensions: define a metric with some on the Events page.'
+                  {item?.kind === 'event' ? 'No properties seen on this event: define a metric with dimensions on the Events page.'
                     : 'This metric has no dimensions.'}
                 </span>
               )}
@@ -77,6 +83,17 @@ export function ChartsPage() {
                     data-testid={`groupby-${d}`} /> {d}
                 </label>
               ))}
+              {props.length > 0 && (
+                <div className="groupby-props" data-testid="groupby-properties">
+                  <span className="muted small">{dims.length ? 'Other properties' : 'Properties'} (from stored events: the last 30 days)</span>
+                  {props.map((d) => (
+                    <label key={d} className="check">
+                      <input type="checkbox" checked={cfg.groupBy.includes(d)} onChange={() => toggleDim(d)}
+                        data-testid={`groupby-${d}`} /> {d}
+                    </label>
+                  ))}
+                </div>
+              )}
             </fieldset>
             <label>Granularity
               <div className="segmented" role="group">

@@ -2,20 +2,23 @@
 // was last seen) and the properties seen on its recent events (how often, which JSON types, how
 // many distinct values, the most frequent ones), so users know what they can group and filter
 // by. Admins define a metric from here (count/sum/avg/… of a property, grouped by properties).
-// Below: the defined metrics. Times in the app's time zone.
-import { Fragment, useMemo, useState } from 'react';
-import { useMutation } from '@apollo/client/react';
+// Below: the defined metrics, each with the recount of stored events that a definition starts
+// (MetricDefinition.backfill, polled while it runs). Times in the app's time zone.
+import { Fragment, useEffect, useMemo, useState } from 'react';
+import { useMutation, useQuery } from '@apollo/client/react';
 import { useSession } from '../context';
 import { Empty, ErrorBox, Loading, Unsupported, ViewOnlyNote, errorInfo } from '../components/ui';
 import { useChartables } from '../hooks/useChartables';
-import { describeDefinition } from '../lib/chartables';
+import { has } from '../lib/api';
+import { describeBackfill, describeDefinition, type MetricBackfill } from '../lib/chartables';
 import { formatExact, formatIso } from '../lib/format';
-import { DEFINE_METRIC, EVENTS, METRIC_DEFINITIONS, type EventInfo } from '../lib/queries';
+import { DEFINE_METRIC, EVENTS, METRIC_BACKFILLS, METRIC_DEFINITIONS, type EventInfo } from '../lib/queries';
 import { linkTo } from '../lib/router';
 
 export function EventsPage() {
-  const { admin, timezone } = useSession();
+  const { admin, timezone, tenant, caps } = useSession();
   const c = useChartables();
+  const backfills = useBackfills(tenant, has(caps, 'MetricDefinition', 'backfill'));
   const [open, setOpen] = useState<string | null>(null);
   const [defining, setDefining] = useState<EventInfo | null>(null);
   const events = useMemo(() => [...c.events].sort((a, b) => (a.name < b.name ? -1 : 1)), [c.events]);
@@ -26,7 +29,7 @@ export function EventsPage() {
         <div>
           <h1>Events</h1>
           <p className="muted">Every event name sent to this tenant and the properties on it. Each event can be charted as a count;
-            to group or sum by a property, define a metric.</p>
+            to sum, average or count distinct values of a property, or to group by properties over any range, define a metric.</p>
         </div>
       </header>
       {!admin && <ViewOnlyNote what="define metrics" />}
@@ -51,7 +54,8 @@ export function EventsPage() {
                           aria-expanded={open === e.name} data-testid="event-toggle">{open === e.name ? '▾' : '▸'} {e.name}</button></td>
                         <td data-label="Last 30 days" className="num">{formatExact(e.count ?? 0)}</td>
                         <td data-label="Last seen">{formatIso(e.lastSeen, timezone)}</td>
-                        <td data-label="Properties" className="wrap-cell">{(e.properties ?? []).map((p) => <code key={p.name} className="chip">{p.name}</code>)}</td>
+                        <td data-label="Properties" className="wrap-cell">
+                          <span className="chips">{(e.properties ?? []).map((p) => <code key={p.name} className="chip">{p.name}</code>)}</span></td>
                         <td data-label="" className="actions">
                           <a className="btn small-btn" href={`/charts?metric=${encodeURIComponent(e.name)}`}
                             onClick={linkTo(`/charts?metric=${encodeURIComponent(e.name)}`)}>Chart</a>
@@ -68,19 +72,26 @@ export function EventsPage() {
             </div>
           </section>
         )}
-      {defining && <DefineMetric event={defining} onClose={() => setDefining(null)} />}
+      {defining && <DefineMetric event={defining} onClose={() => setDefining(null)} onDefined={backfills.refetch} />}
       <section className="card" style={{ marginTop: 16 }}>
         <h2>Defined metrics</h2>
         {c.defs.length === 0 ? <p className="muted">None yet.</p> : (
           <div className="table-wrap flat">
             <table className="data responsive" data-testid="metrics-table">
-              <thead><tr><th>Metric</th><th>What</th><th>Group by</th></tr></thead>
+              <thead><tr><th>Metric</th><th>What</th><th>Group by</th>{backfills.shown && <th>Recount of stored events</th>}</tr></thead>
               <tbody>
                 {[...c.defs].sort((a, b) => (a.name < b.name ? -1 : 1)).map((d) => (
                   <tr key={d.name}>
                     <td data-label="Metric"><a href={`/charts?metric=${encodeURIComponent(d.name)}`} onClick={linkTo(`/charts?metric=${encodeURIComponent(d.name)}`)}>{d.name}</a></td>
                     <td data-label="What">{describeDefinition(d)}</td>
                     <td data-label="Group by" className="wrap-cell">{d.dimensions.length ? d.dimensions.join(', ') : <span className="muted">—</span>}</td>
+                    {backfills.shown && (
+                      <td data-label="Recount" className="wrap-cell" data-testid="backfill-status" data-metric={d.name}
+                        data-state={backfills.byName.get(d.name)?.state ?? 'none'}>
+                        <span className={backfills.byName.get(d.name)?.state === 'failed' ? 'error-text' : 'muted'}>
+                          {describeBackfill(backfills.byName.get(d.name)).text}</span>
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>
@@ -90,6 +101,23 @@ export function EventsPage() {
       </section>
     </div>
   );
+}
+
+/** Each definition's recount of stored events; polled every 2 s while one is pending or running.
+ *  no-cache: see METRIC_BACKFILLS. */
+function useBackfills(tenant: string, supported: boolean) {
+  const q = useQuery<{ metricDefinitions: { name: string; backfill: MetricBackfill | null }[] }>(METRIC_BACKFILLS,
+    { variables: { tenant }, skip: !supported, fetchPolicy: 'no-cache' });
+  const byName = useMemo(() => new Map((q.data?.metricDefinitions ?? []).filter((d) => d.backfill).map((d) => [d.name, d.backfill!])),
+    [q.data]);
+  const active = [...byName.values()].some((b) => describeBackfill(b).active);
+  const { startPolling, stopPolling } = q;
+  useEffect(() => {
+    if (active) startPolling(2000);
+    else stopPolling();
+    return () => stopPolling();
+  }, [active, startPolling, stopPolling]);
+  return { shown: supported && !q.error, byName, refetch: () => { if (supported) q.refetch().catch(() => undefined); } };
 }
 
 function PropertyTable({ event }: { event: EventInfo }) {
@@ -121,7 +149,7 @@ function PropertyTable({ event }: { event: EventInfo }) {
 
 const AGGS = ['count', 'sum', 'avg', 'min', 'max', 'unique'] as const;
 
-function DefineMetric({ event, onClose }: { event: EventInfo; onClose: () => void }) {
+function DefineMetric({ event, onClose, onDefined }: { event: EventInfo; onClose: () => void; onDefined: () => void }) {
   const { tenant } = useSession();
   const props = (event.properties ?? []).map((p) => p.name);
   const numeric = (event.properties ?? []).filter((p) => (p.types ?? []).includes('number')).map((p) => p.name);
@@ -148,6 +176,7 @@ function DefineMetric({ event, onClose }: { event: EventInfo; onClose: () => voi
         try {
           await define({ variables: { tenant, input: { name: metricName, eventName: event.name, aggregation: agg, property, dimensions: dims } } });
           setDone(metricName);
+          onDefined();
         } catch (err) { setError(errorInfo(err).message); }
       }}>
         <div className="row">
@@ -177,7 +206,8 @@ function DefineMetric({ event, onClose }: { event: EventInfo; onClose: () => voi
         <label>Name
           <input value={name} onChange={(e) => setName(e.target.value)} placeholder={suggested} maxLength={64} data-testid="define-name" />
         </label>
-        <p className="muted small">It counts events from now on; events already stored are not recounted.</p>
+        <p className="muted small">It counts new events as they arrive, and the events already stored (raw events, kept 30 days by default)
+          are recounted in the background, one day at a time: the progress shows under Defined metrics.</p>
         <button className="btn primary" disabled={st.loading || (agg !== 'count' && !property)} data-testid="define-submit">Define {metricName}</button>
         {error && <div className="error-text" role="alert">{error}</div>}
         {done && <p className="ok-text">Defined {done}. <a href={`/charts?metric=${encodeURIComponent(done)}`} onClick={linkTo(`/charts?metric=${encodeURIComponent(done)}`)}>Chart it</a></p>}
