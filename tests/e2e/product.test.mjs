@@ -411,6 +411,10 @@ test('GraphiQL from the bundle works with every other origin blocked', async () 
     await v.page.goto(`${APP}/graphql`);
     await v.page.waitForURL(`${APP}/graphiql`);
     await v.page.locator('.graphiql-container').waitFor({ timeout: 20000 });
+    // GraphiQL's run does nothing until both editors (CodeMirror, loaded on demand) are mounted:
+    // a click before that is lost (it was, on a loaded machine)
+    await v.page.locator('.graphiql-query-editor .CodeMirror').waitFor({ timeout: 20000 });
+    await v.page.locator('.result-window .CodeMirror').waitFor({ timeout: 20000 });
     await v.page.locator('.graphiql-execute-button').click();
     const result = await eventually(async () => {
       const t = await v.page.locator('.result-window').innerText();
