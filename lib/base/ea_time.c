@@ -5,6 +5,7 @@
  */
 #include "ea_time.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -21,6 +22,15 @@ int64_t ea_time_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void ea_time_sleep_ms(long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L}, rem;
+    while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
+        ts = rem;
 }
 
 int64_t ea_time_days_from_civil(int64_t y, unsigned m, unsigned d)

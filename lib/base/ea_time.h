@@ -19,6 +19,11 @@ int64_t ea_time_now_ms(void);
 /* Monotonic clock in nanoseconds, for latency measurement. */
 int64_t ea_time_mono_ns(void);
 
+/* Sleeps at least ms milliseconds (resumed after a signal), for retry back-offs on threads that
+ * have nothing else to wait for; a thread that must stop promptly naps on an ea_stop instead
+ * (ea_thread.h). */
+void ea_time_sleep_ms(long ms);
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]" (also ' ' for 'T', lowercase t/z) into ms UTC.
  * A missing offset means UTC. Returns false on any syntax or range error. */
 bool ea_time_parse_iso8601(const char *s, size_t len, int64_t *out_ms);

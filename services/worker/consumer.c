@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct wk_consumer {
     const wk_config *cfg;
@@ -38,20 +37,6 @@ struct wk_consumer {
     volatile sig_atomic_t *stop;
     int64_t next_tick_ms, next_maint_ms, next_redis_ms;
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static wk_pstate *find_st(wk_consumer *c, int32_t partition)
-{
-    for (size_t i = 0; i < c->nst; i++)
-        if (c->st[i].partition == partition)
-            return &c->st[i];
-    return NULL;
-}
 
 static void pause_partition(wk_consumer *c, int32_t partition)
 {
@@ -127,7 +112,7 @@ static ea_rc claim_retrying(wk_consumer *c, int32_t partition, wk_pstate *st)
                     "could not claim partition %d: %s; retrying", partition, err.message);
         if (*c->stop)
             return rc;
-        sleep_ms(backoff);
+        ea_time_sleep_ms(backoff);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
 }
@@ -299,7 +284,7 @@ void wk_consumer_free(wk_consumer *c)
 static void on_message(wk_consumer *c, rd_kafka_message_t *m)
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        wk_pstate *p = find_st(c, m->partition);
+        wk_pstate *p = wk_pstate_find(c->st, c->nst, m->partition);
         if (p != NULL)
             p->eof = true;
         wk_stats_set_ready(c->stats, WK_READY_KAFKA, true);
@@ -310,7 +295,7 @@ static void on_message(wk_consumer *c, rd_kafka_message_t *m)
         return;
     }
     wk_stats_set_ready(c->stats, WK_READY_KAFKA, true);
-    wk_pstate *p = find_st(c, m->partition);
+    wk_pstate *p = wk_pstate_find(c->st, c->nst, m->partition);
     if (p == NULL || p->fenced || m->offset < p->next_offset)
         return; /* not ours, or already committed (6) */
     p->eof = false;
@@ -326,7 +311,7 @@ static void on_message(wk_consumer *c, rd_kafka_message_t *m)
         flush(c);
         /* the message was not taken: never commit past it — re-claim the partition (seek back
          * to its stored offset) after a pause */
-        p = find_st(c, m->partition);
+        p = wk_pstate_find(c->st, c->nst, m->partition);
         if (p != NULL && !p->fenced) {
             p->fenced = true;
             p->reclaim_at_ms = ea_time_now_ms() + 1000;
@@ -418,7 +403,7 @@ ea_rc wk_consumer_run(wk_consumer *c, volatile sig_atomic_t *stop)
             break;
         ea_log_warn("postgresql", "waiting for postgresql: %s", err.message);
         ea_err_clear(&err);
-        sleep_ms(1000);
+        ea_time_sleep_ms(1000);
     }
     c->next_maint_ms = ea_time_now_ms() + c->cfg->maintenance_interval_s * 1000;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);

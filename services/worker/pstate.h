@@ -7,6 +7,7 @@
 #define WK_PSTATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Most partitions of the topic one worker tracks (consumer and committer state arrays). */
@@ -23,5 +24,14 @@ typedef struct wk_pstate {
     bool eof;            /* consumer reached the end of the partition */
     int64_t broker_high; /* broker high watermark (lag), -1 unknown */
 } wk_pstate;
+
+/* The state of partition in st[0..nst), or NULL when it is not assigned. */
+static inline wk_pstate *wk_pstate_find(wk_pstate *st, size_t nst, int32_t partition)
+{
+    for (size_t i = 0; i < nst; i++)
+        if (st[i].partition == partition)
+            return &st[i];
+    return NULL;
+}
 
 #endif

@@ -98,7 +98,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct wk_sink {
     const wk_config *cfg;
@@ -127,20 +126,6 @@ struct pscratch {
     int64_t last_offset;
     int64_t high_ms;
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static wk_pstate *find_st(wk_pstate *st, size_t nst, int32_t partition)
-{
-    for (size_t i = 0; i < nst; i++)
-        if (st[i].partition == partition)
-            return &st[i];
-    return NULL;
-}
 
 static void rollback(wk_sink *s)
 {
@@ -401,7 +386,7 @@ static ea_rc classify(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate *
         wk_event *ev = &b->ev[i];
         if (ev->dropped || ev->state != WK_EV_PARSED)
             continue;
-        struct pscratch *sc = &ps[find_st(st, nst, ev->partition) - st];
+        struct pscratch *sc = &ps[wk_pstate_find(st, nst, ev->partition) - st];
         if (ea_rollup_too_old(ev->ts_ms, ev->received_ms, s->cfg->retention_days)) {
             ev->state = WK_EV_DEAD;
             ev->dead_reason = "too_old";
@@ -596,7 +581,7 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
         }
         ev->late = false;
         ev->prep = NULL;
-        wk_pstate *p = find_st(st, nst, ev->partition);
+        wk_pstate *p = wk_pstate_find(st, nst, ev->partition);
         if (p == NULL || p->fenced)
             ev->dropped = true; /* not ours any more */
         else
@@ -624,7 +609,7 @@ static ea_rc try_commit(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_pstate
         wk_event *ev = &b->ev[i];
         if (ev->dropped)
             continue;
-        wk_pstate *p = find_st(st, nst, ev->partition);
+        wk_pstate *p = wk_pstate_find(st, nst, ev->partition);
         if (ev->offset < p->next_offset) {
             ev->dropped = true; /* already committed */
             continue;
@@ -722,7 +707,7 @@ static ea_rc commit_range(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_psta
             /* drop the fenced partitions' events and commit the rest */
             bool any = false;
             for (size_t i = lo; i < hi; i++) {
-                wk_pstate *p = find_st(st, nst, b->ev[i].partition);
+                wk_pstate *p = wk_pstate_find(st, nst, b->ev[i].partition);
                 if (p == NULL || p->fenced)
                     b->ev[i].dropped = true;
                 else if (!b->ev[i].dropped)
@@ -750,7 +735,7 @@ static ea_rc commit_range(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_psta
                     ea_log_error(ea_log_subject_part(subj, ev->partition, ev->offset),
                                  "partition %d offset %lld: could not dead-letter: %s",
                                  ev->partition, (long long)ev->offset, err.message);
-                    sleep_ms(5000);
+                    ea_time_sleep_ms(5000);
                     continue;
                 }
                 ev->forced_reason =
@@ -773,7 +758,7 @@ static ea_rc commit_range(wk_sink *s, wk_batch *b, size_t lo, size_t hi, wk_psta
         set_healthy(s, s->conn != NULL && !ea_pg_is_broken(s->conn));
         if (stop != NULL && *stop)
             return EA_ERR_UNAVAILABLE;
-        sleep_ms(backoff);
+        ea_time_sleep_ms(backoff);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
 }

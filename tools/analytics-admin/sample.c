@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SAMPLE_BATCH 500
@@ -110,12 +109,6 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     return len;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Posts the pending batch until it is acknowledged; EA_OK, or err filled when the ingest API
  * refuses it for good (bad key, bad request) or stays unreachable. */
 static ea_rc flush_batch(struct sender *s, struct ea_err *err)
@@ -170,7 +163,7 @@ static ea_rc flush_batch(struct sender *s, struct ea_err *err)
             status == 429 && s->retry_after_s >= 0 ? s->retry_after_s * 1000 + 100 : backoff_ms;
         if (wait_ms > 60000)
             wait_ms = 60000;
-        sleep_ms(wait_ms);
+        ea_time_sleep_ms(wait_ms);
         if (backoff_ms < 8000)
             backoff_ms *= 2;
     }
@@ -422,7 +415,7 @@ int adm_seed_sample(const struct adm_cfg *cfg, const char *tenant, long days)
         progress_show(&wb, false);
         if (wb.done >= s.accepted || ea_time_now_ms() > deadline)
             break;
-        sleep_ms(500);
+        ea_time_sleep_ms(500);
     }
     progress_show(&wb, true);
     printf("sample data: %lld events of the sample stored by the worker, %lld dead-lettered now\n",

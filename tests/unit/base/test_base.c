@@ -55,6 +55,17 @@ static void test_floor_format(void)
     EA_CHECK_STR(ea_time_format_iso8601(-1, buf), "1969-12-31T23:59:59.999Z");
 }
 
+/* The shared back-off sleep waits at least what it was asked (a lower bound only: a loaded
+ * machine may wait longer); zero and negative return at once. */
+static void test_sleep(void)
+{
+    int64_t t0 = ea_time_mono_ns();
+    ea_time_sleep_ms(20);
+    EA_CHECK(ea_time_mono_ns() - t0 >= INT64_C(20000000));
+    ea_time_sleep_ms(0);
+    ea_time_sleep_ms(-5);
+}
+
 static void test_arena(void)
 {
     ea_arena *a = ea_arena_new(1024);
@@ -84,4 +95,4 @@ static void test_err(void)
 }
 
 EA_TEST_MAIN(EA_TEST(test_iso_parse), EA_TEST(test_epoch), EA_TEST(test_floor_format),
-             EA_TEST(test_arena), EA_TEST(test_err))
+             EA_TEST(test_sleep), EA_TEST(test_arena), EA_TEST(test_err))
