@@ -99,7 +99,7 @@ backend_pids() { # the newest $1 worker backends
 }
 HZ=$(getconf CLK_TCK)
 
-# one throughput round: prints "events/s worker_us_per_event postgres_us_per_event"; the CPU
+# one throughput round: prints "events/s worker_ns_per_event postgres_ns_per_event"; the CPU
 # figures (summed over the PROCS workers and their backends) do not depend on what else the
 # machine runs, the wall-clock rate does
 round() { # store_raw round_no
@@ -142,8 +142,8 @@ round() { # store_raw round_no
         return
     fi
     local n=$((c - first)) wus=- bus=-
-    ((w1 > w0)) && wus=$(((w1 - w0) * 1000000 / HZ / n))
-    ((b1 > b0)) && bus=$(((b1 - b0) * 1000000 / HZ / n))
+    ((w1 > w0)) && wus=$(((w1 - w0) * 1000000000 / HZ / n))
+    ((b1 > b0)) && bus=$(((b1 - b0) * 1000000000 / HZ / n))
     echo "$((n * 1000 / (t_end - t_first))) $wus $bus"
 }
 median() { grep -E '^[0-9]+$' | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR + 1) / 2)] : "-")}'; }
@@ -156,7 +156,7 @@ for raw in true false; do
         rates+=("$rate")
         wus+=("$w")
         bus+=("$b")
-        echo "# raw storage $raw, round $r: $rate events/s, worker ${w} us/event, postgresql ${b} us/event" >&2
+        echo "# raw storage $raw, round $r: $rate events/s, worker ${w} ns/event, postgresql ${b} ns/event" >&2
     done
     TPUT[$raw]=$(printf '%s\n' "${rates[@]}" | median)
     WUS[$raw]=$(printf '%s\n' "${wus[@]}" | median)
@@ -184,11 +184,11 @@ fi
 fh() { node -e "console.log(JSON.parse(process.argv[1])['$1'])" "$FRESH_HTTP"; }
 
 printf '\nworker (%s process(es), %s events per round, median of %s rounds)\n' "$PROCS" "$N" "$ROUNDS"
-printf '%-30s %10s %14s %14s %18s\n' "scenario" "events/s" "worker us/ev" "postgres us/ev" "1e6/(sum) ev/s"
+printf '%-30s %10s %14s %14s %18s\n' "scenario" "events/s" "worker ns/ev" "postgres ns/ev" "1e9/(sum) ev/s"
 for raw in true false; do
     cap=-
     [[ ${WUS[$raw]} =~ ^[0-9]+$ && ${BUS[$raw]} =~ ^[0-9]+$ ]] && ((WUS[$raw] + BUS[$raw] > 0)) &&
-        cap=$((1000000 / (WUS[$raw] + BUS[$raw])))
+        cap=$((1000000000 / (WUS[$raw] + BUS[$raw])))
     printf '%-30s %10s %14s %14s %18s\n' "throughput, raw storage $([[ $raw == true ]] && echo on || echo off)" \
         "${TPUT[$raw]}" "${WUS[$raw]}" "${BUS[$raw]}" "$cap"
 done

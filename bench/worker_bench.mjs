@@ -79,6 +79,13 @@ async function fresh(topic, tenant, rate, seconds, redisPort, channel) {
 async function watch(redisPort, channel, seen) {
     const sock = net.connect(redisPort, '127.0.0.1');
     await new Promise((res, rej) => { sock.once('connect', res); sock.once('error', rej); });
+    // the local Redis has a password (scripts/stack.sh): AUTH with REDIS_URL's user and password
+    // first, or SUBSCRIBE is refused (NOAUTH) and no probe is ever seen
+    const u = process.env.REDIS_URL ? new URL(process.env.REDIS_URL) : null;
+    if (u && u.password) {
+        const args = ['AUTH', decodeURIComponent(u.username || 'default'), decodeURIComponent(u.password)];
+        sock.write(`*${args.length}\r\n` + args.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join(''));
+    }
     sock.write(`SUBSCRIBE ${channel}\r\n`);
     let pending = '';
     sock.on('data', (d) => {
