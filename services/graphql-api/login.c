@@ -421,8 +421,11 @@ static char *query_param(const h2o_req_t *req, const char *name)
         while (end < len && q[end] != '&')
             end++;
         if (end - i > nl && memcmp(q + i, name, nl) == 0 && q[i + nl] == '=') {
+            size_t vlen = end - i - nl - 1;
+            if (vlen == 0) /* curl_easy_unescape takes a length of 0 as "up to a NUL": none here */
+                return strdup("");
             int outlen = 0;
-            char *v = curl_easy_unescape(NULL, q + i + nl + 1, (int)(end - i - nl - 1), &outlen);
+            char *v = curl_easy_unescape(NULL, q + i + nl + 1, (int)vlen, &outlen);
             if (v == NULL)
                 return NULL;
             char *copy = NULL;
