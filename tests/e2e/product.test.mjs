@@ -490,6 +490,12 @@ test('every page at 390 px wide: no horizontal scroll; one time format', async (
         text: c.textContent, lines: Math.round(c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).fontSize)) })));
       for (const c of chips) assert.ok(c.lines <= 2, `${path}: chip "${c.text}" is broken over lines (${JSON.stringify(c)})`);
       if (path === '/events') assert.ok(chips.length >= 3, `${path}: ${chips.length} property chips`);
+      if (path === '/graphiql') {
+        // the result under the query, as wide as the editor (beside it, it was 67 px wide)
+        const w = await v.page.locator('.graphiql-response').evaluate((e) => e.getBoundingClientRect().width);
+        const e = await v.page.locator('.graphiql-editors').evaluate((x) => x.getBoundingClientRect().width);
+        assert.ok(w >= 250 && w >= e - 20, `GraphiQL's result pane is ${w} px wide at 390 px (editors ${e} px)`);
+      }
       await shot(v.page, `21-phone${path.replace(/\//g, '-') || '-overview'}`);
     }
     await v.page.goto(`${APP}/`);
