@@ -100,9 +100,11 @@ test('alerts: zone and webhook checked, the secret shown once and kept, pause/re
   assert.equal((await graphql(A.key, SET, { t: A.id, id: a.id, e: true })).json.data.setAlertEnabled.enabled, true);
 
   // history: newest first, with the delivery state of each firing, limited
-  psql(`INSERT INTO alert_events (tenant_id, alert_id, bucket, value, fired_at) VALUES
-    ('${A.id}', ${a.id}, '2026-01-01T00:00:00Z', 0, now() - interval '2 hours'),
-    ('${A.id}', ${a.id}, '2026-01-02T00:00:00Z', 0, now() - interval '1 hour');
+  // next attempt in an hour: the stack's worker delivers due webhooks, and a delivery attempt between this insert
+  // and the query below would make the pending firing's attempts 1 (seen once in CI)
+  psql(`INSERT INTO alert_events (tenant_id, alert_id, bucket, value, fired_at, next_attempt_at) VALUES
+    ('${A.id}', ${a.id}, '2026-01-01T00:00:00Z', 0, now() - interval '2 hours', now() + interval '1 hour'),
+    ('${A.id}', ${a.id}, '2026-01-02T00:00:00Z', 0, now() - interval '1 hour', now() + interval '1 hour');
     UPDATE alert_events SET delivery = 'failed', attempts = 9, last_error = 'the receiver answered HTTP 500'
       WHERE alert_id = ${a.id} AND bucket = '2026-01-01T00:00:00Z'`);
   const H = `query($t: String!, $l: Int) { alerts(tenant: $t) { id history(limit: $l) { firedAt bucket value dimensions delivery attempts deliveryError } } }`;
