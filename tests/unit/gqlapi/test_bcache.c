@@ -213,5 +213,31 @@ static void test_size_bound(void)
     gql_bcache_free(c);
 }
 
+/* keys count: a long filter with an empty answer is not free (a 100 KB key per series) */
+static void test_key_bytes_bound(void)
+{
+    gql_bcache *c = cache(1000000);
+    gql_bc_fill f = fill(0, 10 * H, 10 * H, NULL, 0); /* an empty range: one empty run */
+    size_t klen = 100000;
+    char *k = malloc(klen + 1);
+    memset(k, 'f', klen);
+    k[klen] = '\0';
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, 16, "%08d", i); /* distinct keys */
+        k[8] = 'f';
+        gql_bc_key bk = key(k, false);
+        gql_bcache_insert(c, &bk, gql_bcache_generation(c), &f, 60, 0);
+    }
+    gql_bcache_stats st;
+    gql_bcache_stats_get(c, &st);
+    EA_CHECK(st.bytes <= 1000000);
+    EA_CHECK(st.keys >= 1 && st.keys <= 10);
+    EA_CHECK(st.evictions >= 90);
+    free(k);
+    fill_free(&f);
+    gql_bcache_free(c);
+}
+
 EA_TEST_MAIN(EA_TEST(test_lookup_insert_cut), EA_TEST(test_follows_granularity),
-             EA_TEST(test_ticket), EA_TEST(test_lifetimes_and_feed), EA_TEST(test_size_bound))
+             EA_TEST(test_ticket), EA_TEST(test_lifetimes_and_feed), EA_TEST(test_size_bound),
+             EA_TEST(test_key_bytes_bound))
