@@ -12,7 +12,7 @@
 // blocked; every page at 390 px without horizontal scrolling; one time format everywhere.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -80,6 +80,50 @@ test('Events page: names, exact counts, properties with how often they were seen
   assert.deepEqual(await page.locator('[data-testid=event-row]').evaluateAll((rs) => rs.map((r) => r.dataset.event)),
     ['Newsletter Joined', 'page_view', 'purchase']);
   await shot(page, '10-events');
+});
+
+test('defined metrics are renamed and deleted on the Events page, with the CLI\'s rules and messages', async () => {
+  const { page } = b;
+  admin('metric', 'define', '--tenant', T.id, '--name', 'checkout_total', '--event', 'purchase', '--aggregation', 'sum',
+    '--property', 'amount');
+  const cliFirst = (...args) => spawnSync(`${BIN}/analytics-admin`, args, { encoding: 'utf8', env }).stderr.split('\n')[0];
+  const row = (m) => page.locator(`[data-testid=metric-row][data-metric="${m}"]`);
+  const defs = async () => (await graphql(T.key, `{ metricDefinitions(tenant: "${T.id}") { name } }`)).json.data.metricDefinitions.map((d) => d.name);
+  await page.goto(`${APP}/events`);
+  await row('checkout_total').waitFor({ timeout: 15000 });
+
+  // a bad name: refused with the message the CLI gives for the same rename, nothing changed
+  await row('checkout_total').getByTestId('metric-rename').click();
+  await row('checkout_total').getByTestId('metric-rename-input').fill('Checkout Sum');
+  await row('checkout_total').getByTestId('metric-rename-save').click();
+  const err = page.getByTestId('metric-error');
+  await err.waitFor({ timeout: 10000 });
+  assert.equal(await err.innerText(), cliFirst('metric', 'rename', '--tenant', T.id, '--name', 'checkout_total', '--to', 'Checkout Sum'));
+  assert.ok((await defs()).includes('checkout_total'));
+
+  // a good one: the row, the definitions and the series follow
+  await row('checkout_total').getByTestId('metric-rename-input').fill('checkout_sum');
+  await row('checkout_total').getByTestId('metric-rename-save').click();
+  await row('checkout_sum').waitFor({ timeout: 10000 });
+  assert.equal(await row('checkout_total').count(), 0);
+  const names = await defs();
+  assert.ok(names.includes('checkout_sum') && !names.includes('checkout_total'), names.join());
+
+  // an alert uses it: delete is refused with the CLI's message, then allowed once the alert is gone
+  const a = await graphql(T.key, `mutation { createAlert(tenant: "${T.id}", input: {name: "big checkout", metric: "checkout_sum", comparator: GT, threshold: 1000000}) { id } }`);
+  assert.equal(a.json.errors, undefined, a.text);
+  await row('checkout_sum').getByTestId('metric-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await eventually(async () => /used by alert "big checkout"/.test(await err.innerText()), 10000, 'refused while an alert uses it');
+  assert.equal(await err.innerText(), cliFirst('metric', 'delete', '--tenant', T.id, '--name', 'checkout_sum'));
+  assert.ok((await defs()).includes('checkout_sum'));
+  const d = await graphql(T.key, `mutation { deleteAlert(tenant: "${T.id}", id: "${a.json.data.createAlert.id}") }`);
+  assert.equal(d.json.errors, undefined, d.text);
+  await row('checkout_sum').getByTestId('metric-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await eventually(async () => (await row('checkout_sum').count()) === 0, 10000, 'the row is gone');
+  assert.ok(!(await defs()).includes('checkout_sum'));
+  await shot(page, '12-events-rename-delete');
 });
 
 test('the chart builder keeps its state in the URL: a reload (or a shared link) shows the same chart', async () => {

@@ -36,6 +36,20 @@ export const DEFINE_METRIC = gql`
   }
 `;
 
+// Renaming moves the rows, alerts and saved charts with it; deleting refuses a metric an alert
+// uses (lib/catalog's rules, the same as the CLI's; the messages say what to do).
+export const RENAME_METRIC = gql`
+  mutation RenameMetric($tenant: String!, $name: String!, $newName: String!) {
+    renameMetric(tenant: $tenant, name: $name, newName: $newName) { name eventName aggregation property dimensions }
+  }
+`;
+
+export const DELETE_METRIC = gql`
+  mutation DeleteMetric($tenant: String!, $name: String!) {
+    deleteMetric(tenant: $tenant, name: $name) { name }
+  }
+`;
+
 export const METRICS = gql`
   query Metrics($tenant: String!, $name: String!, $start: DateTime!, $end: DateTime!, $groupBy: [String!],
                 $granularity: Granularity, $timezone: String, $filter: JSON) {

@@ -3,16 +3,17 @@
 // many distinct values, the most frequent ones), so users know what they can group and filter
 // by. Admins define a metric from here (count/sum/avg/… of a property, grouped by properties).
 // Below: the defined metrics, each with the recount of stored events that a definition starts
-// (MetricDefinition.backfill, polled while it runs). Times in the app's time zone.
+// (MetricDefinition.backfill, polled while it runs); admins rename or delete them (the same rules
+// and messages as the CLI's, from lib/catalog). Times in the app's time zone.
 import { Fragment, useEffect, useMemo, useState } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useSession } from '../context';
-import { Empty, ErrorBox, Loading, Unsupported, ViewOnlyNote, errorInfo } from '../components/ui';
+import { ConfirmDialog, Empty, ErrorBox, Loading, Unsupported, ViewOnlyNote, errorInfo } from '../components/ui';
 import { useChartables } from '../hooks/useChartables';
 import { has } from '../lib/api';
 import { describeBackfill, describeDefinition, type MetricBackfill } from '../lib/chartables';
 import { formatExact, formatIso } from '../lib/format';
-import { DEFINE_METRIC, EVENTS, METRIC_BACKFILLS, METRIC_DEFINITIONS, type EventInfo } from '../lib/queries';
+import { DEFINE_METRIC, DELETE_METRIC, EVENTS, METRIC_BACKFILLS, METRIC_DEFINITIONS, RENAME_METRIC, type EventInfo } from '../lib/queries';
 import { linkTo } from '../lib/router';
 
 export function EventsPage() {
@@ -22,6 +23,14 @@ export function EventsPage() {
   const [open, setOpen] = useState<string | null>(null);
   const [defining, setDefining] = useState<EventInfo | null>(null);
   const events = useMemo(() => [...c.events].sort((a, b) => (a.name < b.name ? -1 : 1)), [c.events]);
+  const canRename = admin && has(caps, 'Mutation', 'renameMetric');
+  const canDelete = admin && has(caps, 'Mutation', 'deleteMetric');
+  const refetch = { refetchQueries: [{ query: METRIC_DEFINITIONS, variables: { tenant } }, { query: EVENTS, variables: { tenant } }] };
+  const [renameMetric, renamingM] = useMutation(RENAME_METRIC, refetch);
+  const [deleteMetric, deletingM] = useMutation(DELETE_METRIC, refetch);
+  const [editing, setEditing] = useState<{ name: string; to: string } | null>(null);
+  const [toDelete, setToDelete] = useState<string | null>(null);
+  const [metricError, setMetricError] = useState<string | null>(null);
 
   return (
     <div className="page">
@@ -78,11 +87,29 @@ export function EventsPage() {
         {c.defs.length === 0 ? <p className="muted">None yet.</p> : (
           <div className="table-wrap flat">
             <table className="data responsive" data-testid="metrics-table">
-              <thead><tr><th>Metric</th><th>What</th><th>Group by</th>{backfills.shown && <th>Recount of stored events</th>}</tr></thead>
+              <thead><tr><th>Metric</th><th>What</th><th>Group by</th>{backfills.shown && <th>Recount of stored events</th>}
+                {(canRename || canDelete) && <th />}</tr></thead>
               <tbody>
                 {[...c.defs].sort((a, b) => (a.name < b.name ? -1 : 1)).map((d) => (
-                  <tr key={d.name}>
-                    <td data-label="Metric"><a href={`/charts?metric=${encodeURIComponent(d.name)}`} onClick={linkTo(`/charts?metric=${encodeURIComponent(d.name)}`)}>{d.name}</a></td>
+                  <tr key={d.name} data-testid="metric-row" data-metric={d.name}>
+                    <td data-label="Metric">
+                      {editing?.name === d.name ? (
+                        <form className="inline-form" style={{ marginBottom: 0 }} onSubmit={async (e) => {
+                          e.preventDefault();
+                          setMetricError(null);
+                          try {
+                            await renameMetric({ variables: { tenant, name: d.name, newName: editing.to.trim() } });
+                            setEditing(null);
+                          } catch (err) { setMetricError(errorInfo(err).message); }
+                        }}>
+                          <input value={editing.to} onChange={(e) => setEditing({ name: d.name, to: e.target.value })} maxLength={64}
+                            aria-label={`New name of ${d.name}`} data-testid="metric-rename-input" autoFocus />
+                          <button className="btn small-btn primary" disabled={!editing.to.trim() || editing.to.trim() === d.name || renamingM.loading}
+                            data-testid="metric-rename-save">Save</button>
+                          <button type="button" className="btn small-btn" onClick={() => { setEditing(null); setMetricError(null); }}>Cancel</button>
+                        </form>
+                      ) : <a href={`/charts?metric=${encodeURIComponent(d.name)}`} onClick={linkTo(`/charts?metric=${encodeURIComponent(d.name)}`)}>{d.name}</a>}
+                    </td>
                     <td data-label="What">{describeDefinition(d)}</td>
                     <td data-label="Group by" className="wrap-cell">{d.dimensions.length ? d.dimensions.join(', ') : <span className="muted">—</span>}</td>
                     {backfills.shown && (
@@ -92,13 +119,36 @@ export function EventsPage() {
                           {describeBackfill(backfills.byName.get(d.name)).text}</span>
                       </td>
                     )}
+                    {(canRename || canDelete) && (
+                      <td data-label="" className="actions">
+                        {canRename && <button className="btn small-btn" onClick={() => { setMetricError(null); setEditing({ name: d.name, to: d.name }); }}
+                          data-testid="metric-rename">Rename</button>}
+                        {canDelete && <button className="btn small-btn danger-outline" onClick={() => { setMetricError(null); setToDelete(d.name); }}
+                          data-testid="metric-delete">Delete</button>}
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
         )}
+        {metricError && <div className="error-text" role="alert" data-testid="metric-error">{metricError}</div>}
       </section>
+      {toDelete && (
+        <ConfirmDialog title={`Delete the metric “${toDelete}”?`} confirm="Delete metric" danger busy={deletingM.loading}
+          onCancel={() => setToDelete(null)}
+          onConfirm={async () => {
+            try {
+              await deleteMetric({ variables: { tenant, name: toDelete } });
+            } catch (e) { setMetricError(errorInfo(e).message); }
+            setToDelete(null);
+          }}>
+          <p>Its rollups are deleted (a count of the event of the same name keeps them: they are that event&apos;s count
+            again). The events stay stored, and a definition made again recounts them. A metric an alert uses cannot be
+            deleted: delete the alert first.</p>
+        </ConfirmDialog>
+      )}
     </div>
   );
 }
