@@ -60,6 +60,8 @@ export function App() {
   );
 }
 
+const pendingDispose = new WeakMap<object, ReturnType<typeof setTimeout>>();
+
 const NAV = [
   { path: '/', label: 'Overview' },
   { path: '/charts', label: 'Charts' },
@@ -93,7 +95,13 @@ function Shell({ me, apiKey, caps, path, signOut }: {
   // one client per credentials and tenant: nothing cached for one tenant is ever shown for another
   const client = useMemo(() => makeApolloClient(apiKey), [apiKey, tenant]);
   const ws = useMemo(() => makeWsClient(apiKey), [apiKey]);
-  useEffect(() => () => { ws.dispose(); }, [ws]);
+  useEffect(() => {
+    clearTimeout(pendingDispose.get(ws));
+    // disposed one task after the cleanup unless the same client is mounted again at once: React
+    // StrictMode (development) unmounts and remounts, and a client disposed then kept closed its
+    // socket right after connection_ack and never retried (Alerts stayed 'Connecting…' in make dev)
+    return () => { pendingDispose.set(ws, setTimeout(() => ws.dispose(), 0)); };
+  }, [ws]);
 
   const admin = canAdmin(me, tenant);
   const session: Session = { me, tenant, apiKey, caps, ws, navigate, admin, timezone, setTimezone };

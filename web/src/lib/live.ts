@@ -44,12 +44,7 @@ export function useLiveSubscription<T>(
     const markLive = () => setTimeout(() => { if (!done) setStatus((s) => (s === 'connecting' ? 'live' : s)); }, 300);
     const offConnected = ws.on('connected', markLive);
     if (sock.connected) markLive();
-    // Subscribing one task later lets an effect that is cleaned up at once (React StrictMode's
-    // mount, unmount, mount in development; a value changing twice in one render pass) never
-    // start a subscription: graphql-ws closes a lazy socket whose last subscriber left while it
-    // was connecting, and a subscription started in that moment waits on the closed socket.
-    let unsubscribe: (() => void) | null = null;
-    const start = setTimeout(() => { unsubscribe = ws.subscribe<T>(
+    const unsubscribe = ws.subscribe<T>(
       { query, variables },
       {
         next: (msg) => {
@@ -70,12 +65,11 @@ export function useLiveSubscription<T>(
         },
         complete: () => { done = true; },
       },
-    ); }, 0);
+    );
     return () => {
       done = true;
-      clearTimeout(start);
       offConnected();
-      unsubscribe?.();
+      unsubscribe();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ws, query, varsKey]);
