@@ -5,6 +5,7 @@
  * jansson already rejects invalid UTF-8 and \u0000 (PostgreSQL text cannot hold either).
  */
 #include "message.h"
+#include "ea_rollup_dec.h"
 #include "jalloc.h"
 
 #include <math.h>
@@ -35,92 +36,6 @@ static bool get_ms(json_t *v, int64_t *out)
             return false;
         *out = (int64_t)d;
         return true;
-    }
-    return false;
-}
-
-/* ---- locating the properties' text (the message was already validated by jansson) ---- */
-
-static size_t skip_ws(const char *p, size_t i, size_t n)
-{
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* i at '"': returns the index after the closing quote, or n on malformed input. */
-static size_t skip_string(const char *p, size_t i, size_t n)
-{
-    for (i++; i < n; i++) {
-        if (p[i] == '\\')
-            i++;
-        else if (p[i] == '"')
-            return i + 1;
-    }
-    return n;
-}
-
-/* i at the first byte of a value: returns the index after it, or n on malformed input. */
-static size_t skip_value(const char *p, size_t i, size_t n)
-{
-    if (i >= n)
-        return n;
-    if (p[i] == '"')
-        return skip_string(p, i, n);
-    if (p[i] == '{' || p[i] == '[') {
-        int depth = 0;
-        while (i < n) {
-            char c = p[i];
-            if (c == '"') {
-                i = skip_string(p, i, n);
-                continue;
-            }
-            if (c == '{' || c == '[')
-                depth++;
-            else if (c == '}' || c == ']') {
-                if (--depth == 0)
-                    return i + 1;
-            }
-            i++;
-        }
-        return n;
-    }
-    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' && p[i] != '\t' &&
-           p[i] != '\n' && p[i] != '\r')
-        i++;
-    return i;
-}
-
-/* Finds the text of the top-level "properties" value. True with *off and *len set when found;
- * false when absent, written with escapes in its key, or anything unexpected (the caller then
- * serializes the parsed value instead, which is always correct, only slower). */
-static bool find_properties(const char *p, size_t n, size_t *off, size_t *len)
-{
-    static const char key[] = "\"properties\"";
-    size_t i = skip_ws(p, 0, n);
-    if (i >= n || p[i] != '{')
-        return false;
-    i = skip_ws(p, i + 1, n);
-    while (i < n && p[i] == '"') {
-        size_t k = i, end = skip_string(p, i, n);
-        bool match = end - k == sizeof(key) - 1 && memcmp(p + k, key, sizeof(key) - 1) == 0;
-        i = skip_ws(p, end, n);
-        if (i >= n || p[i] != ':')
-            return false;
-        i = skip_ws(p, i + 1, n);
-        size_t v = i;
-        i = skip_value(p, i, n);
-        if (i >= n)
-            return false;
-        if (match) {
-            *off = v;
-            *len = i - v;
-            return true;
-        }
-        i = skip_ws(p, i, n);
-        if (i >= n || p[i] != ',')
-            return false;
-        i = skip_ws(p, i + 1, n);
     }
     return false;
 }
@@ -216,10 +131,14 @@ static bool decode(wk_event *ev, const void *payload, size_t len, ea_arena *a)
     } else if (!json_is_object(v)) {
         return dead(ev, "invalid_field:properties", payload, len, a);
     } else {
-        size_t off, plen;
-        if (find_properties(payload, len, &off, &plen) && plen >= 2 &&
-            ((const char *)payload)[off] == '{') {
-            ev->props_text = ea_arena_strndup(a, (const char *)payload + off, plen);
+        /* the properties' own text for raw_events, located in the message jansson validated
+         * (lib/rollup's member scanner; duplicate keys were refused above, so there is one); an
+         * escaped key makes it give up and the value is serialized instead, always correct */
+        const char *pt;
+        size_t plen;
+        if (ea_dec_json_member(payload, len, "properties", &pt, &plen) && plen >= 2 &&
+            pt[0] == '{') {
+            ev->props_text = ea_arena_strndup(a, pt, plen);
             ev->props_len = ev->props_text != NULL ? plen : 0;
         }
     }
