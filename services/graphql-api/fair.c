@@ -154,7 +154,7 @@ ea_rc gql_fair_submit(gql_fair *f, gql_fair_ticket *t, const gql_fair_owner *own
         g->on_pool++;
         return EA_OK;
     }
-    if (c->nwait >= f->wait_max) {
+    if (f->nwait >= f->wait_max) { /* all lines together: the pool queue's bound, as before */
         forget(f, c);
         return EA_ERR_LIMIT;
     }

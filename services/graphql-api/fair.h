@@ -11,11 +11,12 @@
  *     pool (queued or running) at once;
  *   - group: every key of one tenant (a tenant admin can mint keys: per key alone would not
  *     bound it), or the user — at most `per_group` at once.
- * The rest wait in their client's own line, on the loop, in order (at most `wait_max` per client;
- * past it the caller answers 503); when a place of the group frees, its waiting clients take
- * turns. Defaults (GRAPHQL_WORKERS = 4): per_client 1, per_group 2, so an attacker's own tenant
- * (2) plus one stolen key of another tenant (1) leave a thread for everyone else, and the stolen
- * key's tenant keeps a place of its own next to it.
+ * The rest wait in their client's own line, on the loop, in order (at most `wait_max` in all
+ * lines together — GRAPHQL_QUEUE_MAX, the bound the pool's queue had; past it the caller answers
+ * 503: many minted keys cannot park unbounded requests); when a place of the group frees, its
+ * waiting clients take turns. Defaults (GRAPHQL_WORKERS = 4): per_client 1, per_group 2, so an
+ * attacker's own tenant (2) plus one stolen key of another tenant (1) leave a thread for everyone
+ * else, and the stolen key's tenant keeps a place of its own next to it.
  *
  * Loop thread only. The caller embeds a ticket in its job; the ticket's start() submits the job
  * to the pool, refused() answers "busy" for a job that waited and could not be submitted (and
@@ -60,8 +61,8 @@ void gql_fair_free(gql_fair *f);
 void gql_fair_owner_of(const gql_principal *p, gql_fair_owner *o);
 
 /* Starts t now (t->start) when its client and group are under their shares and the client has
- * nothing waiting, else queues it. EA_OK: started or waiting; EA_ERR_LIMIT: the client's line is
- * full or the pool refused (t is untouched: the caller answers 503 and frees its job). */
+ * nothing waiting, else queues it. EA_OK: started or waiting; EA_ERR_LIMIT: wait_max jobs wait
+ * already or the pool refused (t is untouched: the caller answers 503 and frees its job). */
 ea_rc gql_fair_submit(gql_fair *f, gql_fair_ticket *t, const gql_fair_owner *owner) EA_WUR;
 
 /* From the job's done(): frees its place and starts waiting jobs of its group's clients, in turn.

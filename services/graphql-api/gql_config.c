@@ -60,7 +60,8 @@ static const ea_config_entry table[] = {
      "Retry-After"},
     {"GRAPHQL_WORKERS_PER_CLIENT", EA_CFG_INT, "0", 0, 64, OFF(workers_per_client),
      "operations of one API key or signed-in user on the worker threads at once; the rest wait in "
-     "its own line (at most GRAPHQL_QUEUE_MAX, beyond: 503), so one client's slow queries cannot "
+     "its own line (GRAPHQL_QUEUE_MAX in all lines together, beyond: 503), so one client's slow "
+     "queries cannot "
      "take every thread (0: GRAPHQL_WORKERS / 4, at least 1)"},
     {"GRAPHQL_WORKERS_PER_TENANT", EA_CFG_INT, "0", 0, 64, OFF(workers_per_tenant),
      "the same for all keys of one tenant together (its clients take turns) (0: GRAPHQL_WORKERS / "

@@ -62,16 +62,16 @@ static void test_shares(void)
 {
     job js[8];
     init(js, 8);
-    gql_fair *f = gql_fair_new(0, 0, 4, 2);
+    gql_fair *f = gql_fair_new(0, 0, 4, 3);
     gql_fair_owner a1 = owner("a1", "A"), a2 = owner("a2", "A"), a3 = owner("a3", "A");
     gql_fair_owner v = owner("v", "V");
     EA_CHECK(gql_fair_submit(f, &js[0].t, &a1) == EA_OK && js[0].started);
     EA_CHECK(gql_fair_submit(f, &js[1].t, &a1) == EA_OK && !js[1].started); /* a1's share: 1 */
     EA_CHECK(gql_fair_submit(f, &js[2].t, &a1) == EA_OK && !js[2].started);
-    EA_CHECK(gql_fair_submit(f, &js[3].t, &a1) == EA_ERR_LIMIT); /* a1's line holds 2 */
     EA_CHECK(gql_fair_submit(f, &js[4].t, &a2) == EA_OK && js[4].started);
     EA_CHECK(gql_fair_submit(f, &js[5].t, &a3) == EA_OK && !js[5].started); /* A's share: 2 */
     EA_CHECK(gql_fair_submit(f, &js[6].t, &v) == EA_OK && js[6].started);   /* V has its own */
+    EA_CHECK(gql_fair_submit(f, &js[3].t, &v) == EA_ERR_LIMIT); /* 3 wait: every line is full */
     EA_CHECK(gql_fair_waiting(f) == 3);
     /* a1's job ends: A's place goes to the next client in turn (a1 waited first, then a3) */
     gql_fair_done(f, &js[0].t);
