@@ -33,7 +33,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 DEV_DASHBOARD_URL="http://127.0.0.1:$WEB_PORT/   (Vite, hot reload; starts below)"
-[[ -f web/package.json ]] || DEV_DASHBOARD_URL=""
+if [[ -f web/package.json ]]; then
+    # Sign-in comes back to the dashboard the user is on: the Vite server (it forwards /auth to
+    # graphql-api), not graphql-api's own port, which serves no dashboard under make dev.
+    # stack.sh registers this address with the local OIDC provider too.
+    export OIDC_REDIRECT_URI="${OIDC_REDIRECT_URI:-http://127.0.0.1:$WEB_PORT/auth/callback}"
+else
+    DEV_DASHBOARD_URL=""
+fi
 DEV_DASHBOARD_URL="$DEV_DASHBOARD_URL" SAMPLE_DAYS="${SAMPLE_DAYS:-30}" bash scripts/stack.sh up
 
 logs=("$STACK_DIR"/log/{ingest-api,worker,graphql-api,kafka-dev-broker}.log)

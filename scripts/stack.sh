@@ -571,7 +571,7 @@ oidc_dev_up() {
         msg "oidc-dev: starting the local OIDC provider on $issuer (user demo / demo)"
         (cd "$REPO_ROOT" && OIDC_DEV_PORT="$OIDC_DEV_PORT" OIDC_DEV_CLIENT_ID=analytics-dashboard \
             OIDC_DEV_CLIENT_SECRET="$OIDC_DEV_CLIENT_SECRET" \
-            OIDC_DEV_REDIRECT_URIS="http://127.0.0.1:$GRAPHQL_PORT/auth/callback,http://localhost:$GRAPHQL_PORT/auth/callback" \
+            OIDC_DEV_REDIRECT_URIS="http://127.0.0.1:$GRAPHQL_PORT/auth/callback,http://localhost:$GRAPHQL_PORT/auth/callback${OIDC_REDIRECT_URI:+,$OIDC_REDIRECT_URI}" \
             exec setsid node "$dir/server.mjs" >>"$LOGS/oidc-dev.log" 2>&1 </dev/null) &
         pid=$!
         echo "$pid" >"$RUN/oidc-dev.pid"
