@@ -328,19 +328,22 @@ ea_rc ea_catalog_metric_define(PGconn *c, const char *tenant, const ea_catalog_m
         " ON CONFLICT (tenant_id, name) DO UPDATE SET event_name = EXCLUDED.event_name,"
         " aggregation = EXCLUDED.aggregation, property = EXCLUDED.property,"
         " dimensions = EXCLUDED.dimensions, cardinality_cap = EXCLUDED.cardinality_cap"
-        " RETURNING (xmax = 0), " DEF_JSON "::text",
+        " RETURNING (xmax = 0)",
         7, params, PGRES_TUPLES_OK, err);
     if (res == NULL) {
         rc = err->code;
         goto out;
     }
     *created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    rc = cat_json_parse(PQgetvalue(res, 0, 1), what, out, err);
     PQclear(res);
-    if (rc == EA_OK && old_takes != new_takes) /* invariant 2 */
+    if (old_takes != new_takes) /* invariant 2 */
         rc = shift_shadows(c, what, tenant, m->name, new_takes, moved, err);
     if (rc == EA_OK)
         rc = after_define(c, tenant, m->name, *created, err);
+    /* read after the recount job is queued (same transaction), so the answer's backfill is that
+     * job (pending, progress 0), not the previous one or null */
+    if (rc == EA_OK)
+        rc = ea_catalog_metric_get(c, tenant, m->name, out, err);
     if (rc == EA_OK && !*created) /* answers computed with the old definition are stale */
         changed_add(moved, m->name);
 out:

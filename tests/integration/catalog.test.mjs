@@ -214,3 +214,28 @@ test('metrics(name) of an unknown name is NOT_FOUND naming it, with close names'
   assert.equal(o.extensions.code, 'NOT_FOUND');
   assert.ok(!o.message.includes('did you mean'), o.message);
 });
+
+// The recount job is queued in the define transaction: the mutation's answer is that job, never
+// null ("never recomputed") nor the previous definition's job.
+test('defineMetric answers the recount it queued: pending, progress 0', async () => {
+  const t = freshTenant();
+  const Q = `mutation($t: String!, $in: MetricInput!) { defineMetric(tenant: $t, input: $in) {
+    name backfill { state progress daysDone daysTotal events error } } }`;
+  const DEFS = `query($t: String!) { metricDefinitions(tenant: $t) { name backfill { state daysTotal } } }`;
+  for (const input of [{ name: 'spend', eventName: 'purchase', aggregation: 'sum', property: 'amount' },
+    { name: 'spend', eventName: 'purchase', aggregation: 'max', property: 'amount' }]) {
+    const g = await graphql(t.key, Q, { t: t.id, in: input });
+    assert.equal(g.json.errors, undefined, g.text);
+    const b = g.json.data.defineMetric.backfill;
+    assert.ok(b !== null, `defineMetric answered backfill: null: ${g.text}`);
+    assert.equal(b.state, 'pending', g.text);
+    assert.equal(b.progress, 0);
+    assert.equal(b.daysDone, 0);
+    assert.equal(b.events, 0);
+    assert.equal(b.error, null);
+    assert.ok(b.daysTotal > 0, g.text);
+    // the same job as a query right after shows (the worker may have started it since)
+    const d = await graphql(t.key, DEFS, { t: t.id });
+    assert.equal(d.json.data.metricDefinitions.find((m) => m.name === 'spend').backfill.daysTotal, b.daysTotal);
+  }
+});
