@@ -541,13 +541,24 @@ void gql_bcache_lookup(gql_bcache *c, const gql_bc_key *k, int64_t from, int64_t
         add_gap(v, cursor, to);
 }
 
+/* Views and fills own their parts' points the same way: one reference each. */
+static void parts_free(gql_bc_part **parts, size_t *nparts)
+{
+    for (size_t i = 0; i < *nparts; i++)
+        json_decref((*parts)[i].points);
+    free(*parts);
+    *parts = NULL;
+    *nparts = 0;
+}
+
 void gql_bc_view_free(gql_bc_view *v)
 {
-    for (size_t i = 0; i < v->nparts; i++)
-        json_decref(v->parts[i].points);
-    free(v->parts);
-    v->parts = NULL;
-    v->nparts = 0;
+    parts_free(&v->parts, &v->nparts);
+}
+
+void gql_bc_fill_free(gql_bc_fill *f)
+{
+    parts_free(&f->parts, &f->nparts);
 }
 
 static bool follows(const bc_entry *e, const bc_logent *l)

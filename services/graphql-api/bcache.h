@@ -94,6 +94,7 @@ typedef struct gql_bc_fill {
     size_t nparts;
     bool raw; /* read from raw events */
 } gql_bc_fill;
+void gql_bc_fill_free(gql_bc_fill *f);
 
 /* Stores fill under k (the buckets' points are referenced, not stolen), applying the
  * invalidations logged since ticket; its open part lives open_ttl_s. No-op when the feed is down,

@@ -220,15 +220,6 @@ void gql_series_def_free(gql_series_def *d)
     d->src.dims = NULL;
 }
 
-void gql_bc_fill_free(gql_bc_fill *f)
-{
-    for (size_t i = 0; i < f->nparts; i++)
-        json_decref(f->parts[i].points);
-    free(f->parts);
-    f->parts = NULL;
-    f->nparts = 0;
-}
-
 /* ---- rows → points ---- */
 
 /* Row columns: 0 bucket ms, 1 bucket end ms, 2 dims text, 3 Σcnt, 4 Σsum, 5 min, 6 max,

@@ -68,7 +68,6 @@ void gql_series_def_free(gql_series_def *d);
  * come zeroed). */
 int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_def *d,
                            int64_t from, int64_t to, gql_bc_fill *out, ea_gql_error *err);
-void gql_bc_fill_free(gql_bc_fill *f);
 
 /* PostgreSQL's planner estimate (EXPLAIN, nothing is read) of the rows a read of [from, to] scans:
  * rollup rows of the metric, or raw events of its event. -1 when it cannot say. */
