@@ -8,9 +8,15 @@
  *     dimensions) in rollups_daily / rollups_hourly — exact, and cheap (their primary keys lead
  *     with tenant_id, metric, bucket). A rollup metric that is a defined metric's name is not an
  *     event. Counts cover the last EVENTS_DAYS UTC days.
- *   - properties: a bounded sample of the tenant's raw events of the last EVENTS_SAMPLE_DAYS days
- *     (at most EVENTS_SAMPLE_ROWS rows; raw_events has no index besides its day partitions, so
- *     the scan is bounded by the LIMIT and the partitions of that window, never the whole table).
+ *   - properties: a sample per event name: the EVENTS_SAMPLE_PER_NAME most recent events of
+ *     each name among the tenant's newest EVENTS_SAMPLE_READ raw events of the last
+ *     EVENTS_SAMPLE_DAYS days, read newest UTC day first. raw_events has no index besides its
+ *     day partitions (an index would cost the worker's write path), so what bounds the read is
+ *     the LIMIT (rows of the tenant read) and the window's partitions. Newest first, so an event
+ *     sent today shows its properties however many older events the tenant has (before, the
+ *     first 10,000 rows in partition order — the oldest — left rarer, newer events with none);
+ *     per name, so a frequent event cannot crowd the others out of the aggregation. A name rarer
+ *     than that (none among the tenant's newest EVENTS_SAMPLE_READ events) has no properties.
  *     Each property says in how many sampled events of its name it appeared (`seen` of
  *     `sampled`), its JSON types, how many distinct values it had and its most frequent values
  *     (cut to EVENTS_VALUE_MAX bytes). A property only on events older than the window, or on
@@ -31,7 +37,10 @@
 
 #define EVENTS_DAYS "30"
 #define EVENTS_SAMPLE_DAYS "7"
-#define EVENTS_SAMPLE_ROWS "10000"
+#define EVENTS_SAMPLE_READ "50000"
+#define EVENTS_SAMPLE_PER_NAME "500"
+/* the start of the current UTC day (raw_events partitions are UTC days) */
+#define EVENTS_DAY0 "(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
 #define EVENTS_VALUE_MAX "100"
 #define EVENTS_TOP_VALUES "5"
 #define EVENTS_TIMEOUT "'3s'"
@@ -48,8 +57,21 @@ static const char names_sql[] =
     "m.name = d.metric) GROUP BY d.metric ORDER BY d.metric";
 
 static const char props_sql[] =
-    "WITH s AS (SELECT event_name, properties FROM raw_events WHERE tenant_id = $1 AND "
-    "event_time >= now() - interval '" EVENTS_SAMPLE_DAYS " days' LIMIT " EVENTS_SAMPLE_ROWS "), "
+    /* the tenant's events newest UTC day first (one day partition per step, the last one cut
+     * at now() - EVENTS_SAMPLE_DAYS days; OFFSET 0 keeps the subquery a parameterized scan
+     * under the loop, so PostgreSQL prunes the other partitions at run time), stopped after
+     * EVENTS_SAMPLE_READ rows */
+    "WITH recent AS (SELECT r.event_name, r.event_time, r.properties FROM "
+    "generate_series(0, " EVENTS_SAMPLE_DAYS
+    ") AS g(d) CROSS JOIN LATERAL (SELECT event_name, event_time, "
+    "properties FROM raw_events WHERE tenant_id = $1 AND event_time >= greatest(now() - "
+    "interval '" EVENTS_SAMPLE_DAYS " days', " EVENTS_DAY0 " - g.d * interval '1 day') AND "
+    "event_time < CASE WHEN g.d = 0 THEN 'infinity'::timestamptz ELSE " EVENTS_DAY0
+    " - (g.d - 1) * interval '1 day' END OFFSET 0) r LIMIT " EVENTS_SAMPLE_READ "), "
+    /* the sample: at most EVENTS_SAMPLE_PER_NAME of the most recent events of each name */
+    "s AS (SELECT event_name, properties FROM (SELECT event_name, properties, row_number() "
+    "OVER (PARTITION BY event_name ORDER BY event_time DESC) AS k FROM recent) x WHERE k "
+    "<= " EVENTS_SAMPLE_PER_NAME "), "
     "n AS (SELECT event_name, count(*) AS sampled FROM s GROUP BY 1), "
     "vc AS (SELECT s.event_name, p.key, jsonb_typeof(p.value) AS t, "
     "left(CASE jsonb_typeof(p.value) WHEN 'string' THEN p.value #>> '{}' ELSE p.value::text "

@@ -52,3 +52,34 @@ test('events and their properties, exact counts, tenant-scoped', async () => {
   assert.equal(denied.json.errors[0].extensions.code, 'FORBIDDEN');
   assert.equal(denied.json.data, null);
 });
+
+// The sample is per event name, newest first: a rare event sent today shows its properties
+// however many older events the tenant has (the first version sampled 10,000 rows in partition
+// order, the oldest, and answered `properties: []` for it), and a frequent event is capped.
+test('rare recent events show their properties next to 11,000 older ones', async () => {
+  const T = freshTenant('ingest,read');
+  const old = Date.now() - 2 * 86_400_000;
+  for (let b = 0; b < 11; b++) {
+    const batch = Array.from({ length: 1000 }, (_, i) => ({
+      event: 'page_view', timestamp: new Date(old + b * 1000 + i).toISOString(), page: `/p${i % 7}` }));
+    const r = await ingest(T.key, batch);
+    assert.equal(r.status, 202, r.text);
+  }
+  const r = await ingest(T.key, [{ event: 'Order Completed', revenue: 42.5, currency: 'EUR' },
+    { event: 'signed_up', plan: 'pro' }]);
+  assert.equal(r.status, 202, r.text);
+  const list = await waitFor(async () => {
+    const g = await graphql(T.key, Q, { t: T.id });
+    const ev = g.json?.data?.events ?? [];
+    return ev.find((e) => e.name === 'page_view')?.count === 11000 && ev.length === 3 ? ev : null;
+  }, 60000, 250);
+  assert.ok(list, 'the worker counted the events');
+  assert.deepEqual(list.find((e) => e.name === 'Order Completed').properties, [
+    { name: 'currency', seen: 1, sampled: 1, types: ['string'], distinctValues: 1, topValues: ['EUR'] },
+    { name: 'revenue', seen: 1, sampled: 1, types: ['number'], distinctValues: 1, topValues: ['42.5'] }]);
+  assert.deepEqual(list.find((e) => e.name === 'signed_up').properties,
+    [{ name: 'plan', seen: 1, sampled: 1, types: ['string'], distinctValues: 1, topValues: ['pro'] }]);
+  const page = list.find((e) => e.name === 'page_view').properties;
+  assert.deepEqual(page.map((p) => [p.name, p.seen, p.sampled, p.distinctValues]), [['page', 500, 500, 7]],
+    'at most 500 events per name are sampled');
+});
