@@ -1,10 +1,10 @@
 /*
- * dbpool.h — the WebSocket side's PostgreSQL work off the event loop, in feed order: a gql_exec
- * (exec.h) of ONE thread, so the change feed's re-reads and the periodic re-check of signed-in
- * sockets' sessions run one at a time in the order they were submitted, and each job's done()
- * runs back on the loop (wsfeed.c, ws.c). One thread keeps pushes in feed order; the callers
- * coalesce work so the queue stays short. Not for: operations of requests (the shared pool,
- * exec.h) or key verification (lib/apikey has its own pool).
+ * dbpool.h — the WebSocket side's session re-checks off the event loop: a gql_exec (exec.h) of
+ * ONE thread, so the periodic re-check of signed-in sockets' sessions runs one at a time in the
+ * order submitted, and each job's done() runs back on the loop (ws.c). Not for: the change
+ * feed's re-reads (wsfeed.c: they run on the worker pool within each tenant's share, fair.c —
+ * on this one thread, one tenant's slow re-reads held every tenant's pushes), operations of
+ * requests (the shared pool, exec.h) or key verification (lib/apikey has its own pool).
  */
 #ifndef GQL_DBPOOL_H
 #define GQL_DBPOOL_H

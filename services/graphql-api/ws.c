@@ -1086,10 +1086,14 @@ size_t gql_ws_metrics(const gql_ws_server *s, char *buf, size_t cap)
         "# TYPE graphql_ws_change_messages_total counter\n"
         "graphql_ws_change_messages_total %llu\n"
         "# HELP graphql_ws_change_queries_total re-reads of the change feed (one per key and "
-        "message at most, on the database thread)\n"
+        "message at most, on the worker pool in the tenant's share)\n"
         "# TYPE graphql_ws_change_queries_total counter\ngraphql_ws_change_queries_total %llu\n"
         "# TYPE graphql_ws_change_queries_failed_total counter\n"
         "graphql_ws_change_queries_failed_total %llu\n"
+        "# HELP graphql_ws_change_rereads_dropped_total re-reads not run: every subscription of "
+        "the key had ended\n"
+        "# TYPE graphql_ws_change_rereads_dropped_total counter\n"
+        "graphql_ws_change_rereads_dropped_total %llu\n"
         "# TYPE graphql_ws_pushes_total counter\ngraphql_ws_pushes_total %llu\n"
         "# TYPE graphql_ws_rechecks_total counter\ngraphql_ws_rechecks_total %llu\n"
         "# TYPE graphql_ws_closed_total counter\n"
@@ -1098,8 +1102,9 @@ size_t gql_ws_metrics(const gql_ws_server *s, char *buf, size_t cap)
         "graphql_ws_closed_total{reason=\"close_unanswered\"} %llu\n",
         conns, subs, (unsigned long long)st->change_messages,
         (unsigned long long)st->change_queries, (unsigned long long)st->change_queries_failed,
-        (unsigned long long)st->pushes, (unsigned long long)st->rechecks,
-        (unsigned long long)st->closed_revoked, (unsigned long long)st->closed_session_ended,
+        (unsigned long long)st->change_rereads_dropped, (unsigned long long)st->pushes,
+        (unsigned long long)st->rechecks, (unsigned long long)st->closed_revoked,
+        (unsigned long long)st->closed_session_ended,
         (unsigned long long)st->dropped_unanswered_close);
     return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }

@@ -71,7 +71,7 @@ typedef struct ws_feed ws_feed; /* wsfeed.c */
 
 /* Counters for /metrics. */
 typedef struct ws_stats {
-    uint64_t change_messages, change_queries, change_queries_failed, pushes;
+    uint64_t change_messages, change_queries, change_queries_failed, change_rereads_dropped, pushes;
     uint64_t rechecks, closed_revoked, closed_session_ended, dropped_unanswered_close;
 } ws_stats;
 

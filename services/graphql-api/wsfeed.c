@@ -5,8 +5,9 @@
  * A change message names changed rows (tenant, metric, granularity, bucket, dims). Each
  * metricUpdated subscription has a feed key — (tenant, metric, the granularity it follows, time
  * zone, groupBy, filter): what it must re-read. Subscriptions with the same key want the same
- * rows, so each key costs ONE re-read per change message, over the range of its changed
- * buckets, on the dbpool thread (never on the loop), and the result is fanned out in memory:
+ * rows, so each key costs ONE re-read per change message, of its changed buckets only, on a
+ * worker pool thread within its tenant's share (never on the loop), and the result is fanned
+ * out in memory:
  *
  *   change message ──▶ per key: pending += the changes it follows ──▶ key idle? submit re-read
  *   re-read done (loop) ──▶ points of changed groups ──▶ push to every subscription of the key
@@ -25,8 +26,18 @@
  *    that ended meanwhile is simply not found, and one that started meanwhile gets the rows.
  * 3. A key with nothing in flight and nothing pending is freed; the map holds only keys with
  *    work outstanding.
+ * 4. A key nobody follows any more (every subscription of it completed, or its sockets closed)
+ *    is not re-read: its pending changes are dropped when it would be submitted, and a re-read
+ *    still waiting for its turn is dropped when the turn comes (only one already running on a
+ *    thread finishes, and finds no one to push to).
+ * 5. Re-reads run on the worker pool (exec.c) as one client per tenant in the group of the
+ *    tenant's keys (fair.c): one tenant's slow re-reads (raw events, a lock) wait behind their
+ *    own, never in front of another tenant's (red-team pass: on the one database thread they had
+ *    before, 10 raw-event keys of one tenant stopped every tenant's pushes for minutes).
  */
 #include "ea_log.h"
+#include "exec.h"
+#include "fair.h"
 #include "ea_time.h"
 #include "series.h"
 #include "ws_int.h"
@@ -45,6 +56,7 @@ typedef struct feed_key {
     bool day, utc;
     json_t *pending; /* changes not re-read yet */
     bool in_flight;
+    struct reread_job *job; /* the re-read in flight (waiting for its turn or on the pool) */
 } feed_key;
 
 struct ws_feed {
@@ -55,10 +67,13 @@ struct ws_feed {
 };
 
 typedef struct reread_job {
-    gql_dbjob j; /* first */
-    ws_feed *feed;
+    gql_job j;            /* first */
+    gql_fair_ticket fair; /* its place in the tenant's share of the pool (fair.c) */
+    gql_app *app;
+    ws_feed *feed; /* NULL once the feed is gone (shutdown): done() only frees */
     feed_key *fk;
-    json_t *args;    /* fk->args with startTime/endTime: read by the thread */
+    json_t *args;    /* fk->args: read by the thread */
+    json_t *ranges;  /* [[startTime, endTime], ...]: the changed buckets' ranges, thread reads */
     json_t *changes; /* what this re-read answers (loop side only) */
     json_t *points;  /* the thread's result, NULL on failure */
     char error[256];
@@ -148,18 +163,43 @@ static void key_free(ws_feed *f, feed_key *fk)
     free(fk);
 }
 
-static void reread_run(gql_dbjob *j, PGconn *db)
+/* On a pool thread: one series read per range of changed buckets, the points concatenated (the
+ * ranges are disjoint and in time order, so the points stay ordered by time). */
+static void reread_run(gql_job *j, gql_thread *t)
 {
     reread_job *r = (reread_job *)j;
-    gql_series_req q;
-    ea_gql_error err;
-    memset(&err, 0, sizeof(err));
-    if (db == NULL)
+    PGconn *db = gql_thread_db(t);
+    if (db == NULL) {
         snprintf(r->error, sizeof(r->error), "database unavailable");
-    else if (gql_series_req_from_args(r->args, &q, &err) != 0 ||
-             gql_series_fetch(db, &q, &r->points, &err) != 0)
-        snprintf(r->error, sizeof(r->error), "%s", err.message);
-    json_decref(err.extensions);
+        return;
+    }
+    json_t *all = json_array();
+    size_t i;
+    const json_t *rg;
+    json_array_foreach(r->ranges, i, rg)
+    {
+        gql_series_req q;
+        ea_gql_error err;
+        json_t *points = NULL;
+        memset(&err, 0, sizeof(err));
+        json_object_set(r->args, "startTime", json_array_get(rg, 0));
+        json_object_set(r->args, "endTime", json_array_get(rg, 1));
+        int rc = gql_series_req_from_args(r->args, &q, &err) != 0 ||
+                         gql_series_fetch(db, &q, &points, &err) != 0
+                     ? -1
+                     : 0;
+        if (rc != 0)
+            snprintf(r->error, sizeof(r->error), "%s", err.message);
+        json_decref(err.extensions);
+        if (rc != 0 || all == NULL) {
+            json_decref(points);
+            json_decref(all);
+            return;
+        }
+        json_array_extend(all, points);
+        json_decref(points);
+    }
+    r->points = all;
 }
 
 static int64_t bucket_ms(const json_t *change)
@@ -306,12 +346,38 @@ static void deliver(ws_feed *f, const feed_key *fk, const json_t *changes, const
 
 static void submit(ws_feed *f, feed_key *fk);
 
-static void reread_done(gql_dbjob *j, bool stopping)
+static void job_free(reread_job *r)
+{
+    json_decref(r->args);
+    json_decref(r->ranges);
+    json_decref(r->changes);
+    json_decref(r->points);
+    free(r);
+}
+
+/* Whether a live subscription (on a socket not closing) still follows key: a key whose
+ * subscriptions all ended is not re-read (invariant 4). */
+static bool key_followed(const ws_feed *f, const char *key)
+{
+    for (const ws_conn *c = f->srv->conns; c != NULL; c = c->next)
+        for (const ws_sub *s = c->subs; s != NULL && !c->closing; s = s->next)
+            if (s->kind == SUB_METRIC && s->feed_key != NULL && strcmp(s->feed_key, key) == 0)
+                return true;
+    return false;
+}
+
+/* The re-read is back from the pool (or the pool is stopping). */
+static void reread_done(gql_job *j, bool ran)
 {
     reread_job *r = (reread_job *)j;
+    gql_fair_done(r->app->fair, &r->fair); /* the tenant's next waiting re-read may start */
     ws_feed *f = r->feed;
     feed_key *fk = r->fk;
-    if (!stopping) {
+    if (f == NULL) { /* the feed is gone (shutdown) */
+        job_free(r);
+        return;
+    }
+    if (ran) {
         f->srv->stats.change_queries++;
         if (r->points != NULL) {
             deliver(f, fk, r->changes, r->points);
@@ -320,63 +386,144 @@ static void reread_done(gql_dbjob *j, bool stopping)
             ea_log_warn(fk->name, "could not re-read %s for its subscriptions: %s", fk->name,
                         r->error);
         }
-        fk->in_flight = false;
     }
-    json_decref(r->args);
-    json_decref(r->changes);
-    json_decref(r->points);
-    free(r);
-    if (!stopping) /* at shutdown gql_wsfeed_free frees the keys */
-        submit(f, fk);
+    fk->in_flight = false;
+    fk->job = NULL;
+    job_free(r);
+    submit(f, fk);
 }
 
-/* Sends fk's pending changes to the thread unless a re-read of fk is in flight (invariant 1);
- * frees fk when nothing is left to do (invariant 3). */
+/* fair.c's start(): the tenant's turn came. A key nobody follows any more is not read. */
+static ea_rc reread_start(gql_fair_ticket *t)
+{
+    reread_job *r = H2O_STRUCT_FROM_MEMBER(reread_job, fair, t);
+    if (r->feed == NULL || !key_followed(r->feed, r->fk->key))
+        return EA_ERR_LIMIT; /* refused() drops it */
+    return gql_exec_submit(r->app->exec, &r->j, false);
+}
+
+/* fair.c's refused(): dropped at its turn (nobody follows the key) or the pool's queue was
+ * full: the changes go back to the key, which is submitted again (or freed when unfollowed). */
+static void reread_refused(gql_fair_ticket *t)
+{
+    reread_job *r = H2O_STRUCT_FROM_MEMBER(reread_job, fair, t);
+    ws_feed *f = r->feed;
+    feed_key *fk = r->fk;
+    if (f == NULL) {
+        job_free(r);
+        return;
+    }
+    fk->in_flight = false;
+    fk->job = NULL;
+    if (!key_followed(f, fk->key)) {
+        f->srv->stats.change_rereads_dropped++;
+        job_free(r);
+        json_array_clear(fk->pending);
+        submit(f, fk); /* frees fk: nothing pending */
+        return;
+    }
+    if (json_array_extend(r->changes, fk->pending) == 0) {
+        json_decref(fk->pending); /* the older changes first: feed order */
+        fk->pending = json_incref(r->changes);
+    }
+    job_free(r);
+    if (!f->full_logged)
+        ea_log_warn(fk->name, "change re-reads queue full: %s waits for the next change", fk->name);
+    f->full_logged = true;
+}
+
+/* The ranges a re-read of these changes reads: each changed bucket (with the local day before
+ * it when local days are made of hours), overlapping or touching ones merged, in time order.
+ * Only the changed buckets are read: two changes 29 days apart read two buckets, not 29 days
+ * (a raw-event key re-read the whole span before: 12-30 s, docs/SECURITY.md). */
+static json_t *ranges_of(const feed_key *fk, const json_t *changes)
+{
+    int64_t len = fk->want[0] == 'D' ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
+    int64_t back = fk->day && !fk->utc ? EA_MS_PER_DAY : 0;
+    size_t n = json_array_size(changes), m = 0;
+    int64_t *b = n > 0 ? malloc(n * sizeof(*b)) : NULL;
+    json_t *out = json_array();
+    if (b == NULL || out == NULL) {
+        free(b);
+        json_decref(out);
+        return NULL;
+    }
+    size_t i;
+    const json_t *ch;
+    json_array_foreach(changes, i, ch)
+    {
+        int64_t v = bucket_ms(ch);
+        size_t k = m++;
+        for (; k > 0 && b[k - 1] > v; k--) /* insertion sort: a message names few buckets */
+            b[k] = b[k - 1];
+        b[k] = v;
+    }
+    for (i = 0; i < m;) {
+        int64_t lo = b[i] - back, hi = b[i] + len - 1;
+        for (i++; i < m && b[i] - back <= hi + 1; i++)
+            hi = b[i] + len - 1 > hi ? b[i] + len - 1 : hi;
+        char from[48], to[48];
+        json_array_append_new(out, json_pack("[ss]", ea_time_format_iso8601(lo, from),
+                                             ea_time_format_iso8601(hi, to)));
+    }
+    free(b);
+    return out;
+}
+
+/* Sends fk's pending changes to the pool, in its tenant's share (fair.c), unless a re-read of fk
+ * is in flight (invariant 1); frees fk when nothing is left to do or nobody follows it any more
+ * (invariants 3, 4). */
 static void submit(ws_feed *f, feed_key *fk)
 {
     if (fk->in_flight)
         return;
+    if (json_array_size(fk->pending) > 0 && !key_followed(f, fk->key)) {
+        f->srv->stats.change_rereads_dropped++;
+        json_array_clear(fk->pending);
+    }
     if (json_array_size(fk->pending) == 0) {
         key_free(f, fk);
         return;
     }
-    int64_t lo = INT64_MAX, hi = INT64_MIN,
-            len = fk->want[0] == 'D' ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
-    size_t i;
-    const json_t *ch;
-    json_array_foreach(fk->pending, i, ch)
-    {
-        int64_t b = bucket_ms(ch);
-        lo = b < lo ? b : lo;
-        hi = b > hi ? b : hi;
-    }
-    if (fk->day && !fk->utc)
-        lo -= EA_MS_PER_DAY; /* the local day holding the earliest hour starts before it */
     reread_job *r = calloc(1, sizeof(*r));
-    char from[48], to[48];
-    if (r == NULL || (r->args = json_deep_copy(fk->args)) == NULL) {
-        free(r);
+    if (r == NULL || (r->args = json_deep_copy(fk->args)) == NULL ||
+        (r->ranges = ranges_of(fk, fk->pending)) == NULL) {
+        if (r != NULL)
+            job_free(r);
         return; /* out of memory: the changes stay pending for the next message */
     }
-    json_object_set_new(r->args, "startTime", json_string(ea_time_format_iso8601(lo, from)));
-    json_object_set_new(r->args, "endTime", json_string(ea_time_format_iso8601(hi + len - 1, to)));
+    r->app = f->srv->app;
     r->feed = f;
     r->fk = fk;
     r->changes = fk->pending;
     r->j.run = reread_run;
     r->j.done = reread_done;
-    if (gql_dbpool_submit(f->srv->db, &r->j) != EA_OK) {
+    r->fair.start = reread_start;
+    r->fair.refused = reread_refused;
+    /* every tenant's re-reads are one client of the pool, in the group of the tenant's keys: at
+     * most per_client of them run at once, and with the tenant's HTTP operations at most
+     * per_group — the rest of the pool stays free for other tenants' pushes and queries */
+    const char *tenant = json_string_value(json_object_get(fk->args, "tenant"));
+    gql_fair_owner owner;
+    snprintf(owner.client, sizeof(owner.client), "c:f:%s", tenant != NULL ? tenant : "");
+    snprintf(owner.group, sizeof(owner.group), "g:k:%s", tenant != NULL ? tenant : "");
+    fk->pending = json_array();
+    fk->in_flight = true;
+    fk->job = r;
+    if (fk->pending == NULL || gql_fair_submit(r->app->fair, &r->fair, &owner) != EA_OK) {
+        json_decref(fk->pending);
+        fk->pending = r->changes; /* nothing arrived meanwhile: the loop did not run */
+        r->changes = NULL;
+        fk->in_flight = false;
+        fk->job = NULL;
+        job_free(r);
         if (!f->full_logged)
             ea_log_warn(fk->name, "change re-reads queue full: %s waits for the next change",
                         fk->name);
         f->full_logged = true;
-        json_decref(r->args);
-        free(r);
         return;
     }
     f->full_logged = false;
-    fk->pending = json_array();
-    fk->in_flight = true;
 }
 
 void gql_ws_on_change(gql_ws_server *s, const json_t *m, const char *tenant)
@@ -476,9 +623,14 @@ void gql_wsfeed_free(ws_feed *f)
 {
     if (f == NULL)
         return;
-    /* the dbpool is gone by now (its jobs' done() ran with stopping): no job refers to a key */
+    /* a re-read waiting for its turn never runs; one on the pool forgets the feed (its done()
+     * comes when the pool stops, after this) */
     for (feed_key *fk = f->live, *next; fk != NULL; fk = next) {
         next = fk->next;
+        if (fk->job != NULL && gql_fair_cancel(f->srv->app->fair, &fk->job->fair))
+            job_free(fk->job);
+        else if (fk->job != NULL)
+            fk->job->feed = NULL;
         key_free(f, fk); /* unlinks fk; next stays valid */
     }
     json_decref(f->keys);
