@@ -39,8 +39,8 @@
 typedef struct gql_bcache gql_bcache;
 
 typedef struct gql_bcache_config {
-    size_t max_bytes;   /* estimated size bound; least recently used keys go first */
-    long closed_ttl_s;  /* closed buckets: safety-net age */
+    size_t max_bytes;  /* size bound (heap bytes, within 10 %); least recently used keys go first */
+    long closed_ttl_s; /* closed buckets: safety-net age */
     size_t log_entries; /* invalidation log ring (invariant 3); 0: 4096 */
 } gql_bcache_config;
 
@@ -59,6 +59,7 @@ typedef struct gql_bc_part {
     int64_t start, end;
     json_t *points;
     bool closed;
+    size_t bytes; /* set by the cache at insert: what the bucket costs in memory */
 } gql_bc_part;
 
 typedef struct gql_bc_gap {
@@ -118,6 +119,10 @@ uint64_t gql_bcache_generation(gql_bcache *c);
 /* True when nothing of (tenant, metric) was invalidated after generation gen, no flush happened
  * since, and the feed is live. */
 bool gql_bcache_unchanged(gql_bcache *c, const char *tenant, const char *metric, uint64_t gen);
+
+/* What a jansson value's tree costs in the heap (allocations at malloc's chunk sizes): the unit
+ * of the size bound. */
+size_t gql_bcache_json_bytes(const json_t *v);
 
 typedef struct gql_bcache_stats {
     size_t keys, segments, buckets, bytes;

@@ -3,12 +3,27 @@
  * which gaps it asks for, how a change message cuts segments (a bucket it overlaps, an empty run
  * it falls into, nothing else), which keys follow which granularity, that a change arriving while
  * a fetch ran is never cached over (the ticket), the open/closed lifetimes, the feed being down,
- * and the size bound.
+ * and the size bound — counted in real heap bytes (mallinfo2), not a guess per point.
  */
 #include "../ea_test.h"
 #include "bcache.h"
 
+#include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+/* ASan's allocator bypasses glibc's: mallinfo2 sees nothing there, so the heap checks run in the
+ * normal build only (the accounting itself is checked in both). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_MEASURED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_MEASURED 0
+#endif
+#endif
+#ifndef HEAP_MEASURED
+#define HEAP_MEASURED 1
+#endif
 
 #define H 3600000LL
 #define D (24 * H)
@@ -195,7 +210,7 @@ static void test_lifetimes_and_feed(void)
 
 static void test_size_bound(void)
 {
-    gql_bcache *c = cache(2000); /* a few hundred points' worth */
+    gql_bcache *c = cache(4000); /* one key's 4 small points (~2.4 KB), not two */
     int hours[] = {1, 2, 3, 4};
     gql_bc_fill f = fill(0, 10 * H, 10 * H, hours, 4);
     gql_bc_key a = key("a", false), b = key("b", false);
@@ -203,7 +218,7 @@ static void test_size_bound(void)
     gql_bcache_insert(c, &b, gql_bcache_generation(c), &f, 60, 0);
     gql_bcache_stats st;
     gql_bcache_stats_get(c, &st);
-    EA_CHECK(st.bytes <= 2000);
+    EA_CHECK(st.bytes <= 4000);
     EA_CHECK(st.keys == 1 && st.evictions == 1); /* "a", the least recently used, went */
     gql_bc_view v;
     gql_bcache_lookup(c, &b, 0, 10 * H - 1, 0, &v);
@@ -238,6 +253,89 @@ static void test_key_bytes_bound(void)
     gql_bcache_free(c);
 }
 
+static size_t heap_used(void)
+{
+    return mallinfo2().uordblks;
+}
+
+/* A fill of nb hourly buckets from hour h0, each with np points as series.c builds them
+ * (timestamp, value, dimensions {"page": ...} or {}, revision, final). */
+static gql_bc_fill series_fill(int h0, int nb, int np, bool dim)
+{
+    gql_bc_fill f = {.lo = h0 * H, .hi = (h0 + nb) * H, .closed_until = (h0 + nb) * H};
+    f.parts = calloc((size_t)nb, sizeof(*f.parts));
+    f.nparts = (size_t)nb;
+    for (int b = 0; b < nb; b++) {
+        json_t *a = json_array();
+        for (int i = 0; i < np; i++) {
+            char page[32];
+            snprintf(page, sizeof(page), "/pages/%d", i);
+            json_t *d = dim ? json_pack("{s:s}", "page", page) : json_object();
+            json_array_append_new(a, json_pack("{s:s,s:f,s:o,s:i,s:b}", "timestamp",
+                                               "2026-12-06T21:00:00.000Z", "value", 12345.0 + i,
+                                               "dimensions", d, "revision", 3, "final", 1));
+        }
+        f.parts[b] = (gql_bc_part){
+            .start = (h0 + b) * H, .end = (h0 + b + 1) * H, .points = a, .closed = true};
+    }
+    return f;
+}
+
+/* The bound is in real bytes: what the cache counts for 24,000 points is what the heap grew by
+ * (within 10 %), with and without a dimension; before, 200 bytes a point counted ~1/5 of it. */
+static void test_bytes_are_heap_bytes(void)
+{
+    for (int dim = 0; dim <= 1; dim++) {
+        gql_bcache *c = cache((size_t)1 << 30);
+        size_t before = heap_used();
+        gql_bc_fill f = series_fill(0, 120, 200, dim);
+        gql_bc_key k = key(dim ? "dim" : "nodim", false);
+        gql_bcache_insert(c, &k, gql_bcache_generation(c), &f, 60, 0);
+        fill_free(&f); /* the cache holds the only references now */
+        size_t grown = heap_used() - before;
+        gql_bcache_stats st;
+        gql_bcache_stats_get(c, &st);
+        printf("# %s: counted %zu bytes, heap grew %zu (%.0f / %.0f bytes a point)\n",
+               dim ? "one dimension" : "no dimension", st.bytes, grown, st.bytes / 24000.0,
+               grown / 24000.0);
+        EA_CHECK(st.buckets == 120);
+        EA_CHECK(st.bytes >= 24000u * (dim ? 1100u : 950u)); /* the model, in any build */
+        if (HEAP_MEASURED) {
+            EA_CHECK(st.bytes * 10 >= grown * 9);
+            EA_CHECK(st.bytes * 10 <= grown * 11);
+        }
+        gql_bcache_free(c);
+    }
+}
+
+/* Many series under an 8 MB bound: the heap grows by at most the bound (+10 %), however many
+ * series arrive (40 keys of ~2.3 MB each; before, the cache kept all of them: ~90 MB). */
+static void test_bound_is_heap_bound(void)
+{
+    size_t bound = (size_t)8 << 20;
+    size_t before = heap_used();
+    gql_bcache *c = cache(bound);
+    for (int i = 0; i < 40; i++) {
+        gql_bc_fill f = series_fill(0, 10, 200, true);
+        char name[32];
+        snprintf(name, sizeof(name), "series-%d", i);
+        gql_bc_key k = key(name, false);
+        gql_bcache_insert(c, &k, gql_bcache_generation(c), &f, 60, 0);
+        fill_free(&f);
+    }
+    size_t grown = heap_used() - before;
+    gql_bcache_stats st;
+    gql_bcache_stats_get(c, &st);
+    printf("# bound %zu: counted %zu, heap grew %zu, %zu keys kept\n", bound, st.bytes, grown,
+           st.keys);
+    EA_CHECK(st.bytes <= bound);
+    EA_CHECK(st.keys >= 1 && st.keys < 40 && st.evictions > 0);
+    if (HEAP_MEASURED)
+        EA_CHECK(grown <= bound + bound / 10);
+    gql_bcache_free(c);
+}
+
 EA_TEST_MAIN(EA_TEST(test_lookup_insert_cut), EA_TEST(test_follows_granularity),
              EA_TEST(test_ticket), EA_TEST(test_lifetimes_and_feed), EA_TEST(test_size_bound),
-             EA_TEST(test_key_bytes_bound))
+             EA_TEST(test_key_bytes_bound), EA_TEST(test_bytes_are_heap_bytes),
+             EA_TEST(test_bound_is_heap_bound))
