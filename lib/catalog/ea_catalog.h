@@ -46,6 +46,7 @@
  * can ever be named like that. */
 #define EA_CATALOG_EVENT_SUFFIX " (event)"
 #define EA_CATALOG_EVENT_SUFFIX_LEN 8
+#define EA_CATALOG_EVENTS_MAX "10000" /* event names ea_catalog_event_counts lists */
 
 /* The metric-names lock (pg_advisory_xact_lock key). Catalog changes to metric definitions take
  * it exclusively; every transaction that writes rollup rows or records event names (worker
@@ -250,6 +251,13 @@ ea_rc ea_catalog_metric_delete(PGconn *c, const char *tenant, const char *name, 
 ea_rc ea_catalog_metric_rename(PGconn *c, const char *tenant, const char *name,
                                const char *new_name, json_t **out, json_t **changed,
                                struct ea_err *err) EA_WUR;
+
+/* The tenant's events seen (table event_names, sorted, at most EA_CATALOG_EVENTS_MAX), each
+ * with the metric its count is stored under (the rule of ea_catalog_count_kind_of: the event's
+ * name, or + EA_CATALOG_EVENT_SUFFIX while a definition holds its base; a definition that is its
+ * count has the event's name). *out = [{"event", "metric"}], the caller's. */
+ea_rc ea_catalog_event_counts(PGconn *c, const char *tenant, json_t **out,
+                              struct ea_err *err) EA_WUR;
 
 /* EA_OK when name is a metric of tenant: a definition, or the automatic count of an event seen
  * or counted by a definition. Else EA_ERR_NOTFOUND "unknown metric ..." suggesting close names.

@@ -569,6 +569,28 @@ out_notx:
     return change_done(rc, out, moved, changed);
 }
 
+/* A definition holds its name unless it is the count of the event named like it. */
+static void taken_add(json_t *taken, const char *name, const char *aggregation, const char *event)
+{
+    if (!ea_catalog_def_counts_own_name(name, aggregation, event))
+        json_object_set_new(taken, name, json_true());
+}
+
+/* The name the automatic count of event ev is stored under, given the names definitions hold:
+ * ev + EA_CATALOG_EVENT_SUFFIX when one holds ev's base, else ev (also when a definition named
+ * ev is its count: that definition's rows are the count). */
+static json_t *count_name(const json_t *taken, const char *ev)
+{
+    size_t el = strlen(ev), bl = ea_catalog_event_base_len(ev, el);
+    char base[EA_CATALOG_EVENT_MAX + 1];
+    snprintf(base, sizeof(base), "%.*s", (int)bl, ev);
+    if (json_object_get(taken, base) == NULL)
+        return json_string(ev);
+    char shadow[EA_CATALOG_EVENT_MAX + EA_CATALOG_EVENT_SUFFIX_LEN + 1];
+    snprintf(shadow, sizeof(shadow), "%s%s", ev, EA_CATALOG_EVENT_SUFFIX);
+    return json_string(shadow);
+}
+
 /* The known metric names of a tenant (definitions and automatic counts), for suggestions. */
 static json_t *known_names(PGconn *c, const char *tenant, struct ea_err *err)
 {
@@ -588,28 +610,43 @@ static json_t *known_names(PGconn *c, const char *tenant, struct ea_err *err)
     for (int i = 0; i < n; i++)
         if (PQgetvalue(res, i, 3)[0] == 'd') {
             json_array_append_new(names, json_string(PQgetvalue(res, i, 0)));
-            if (!ea_catalog_def_counts_own_name(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                                                PQgetvalue(res, i, 2)))
-                json_object_set_new(taken, PQgetvalue(res, i, 0), json_true());
+            taken_add(taken, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
         }
-    for (int i = 0; i < n; i++) {
-        if (PQgetvalue(res, i, 3)[0] != 'e')
-            continue;
-        const char *ev = PQgetvalue(res, i, 0);
-        size_t el = strlen(ev), bl = ea_catalog_event_base_len(ev, el);
-        char base[EA_CATALOG_EVENT_MAX + 1];
-        snprintf(base, sizeof(base), "%.*s", (int)bl, ev);
-        if (json_object_get(taken, base) != NULL) {
-            char shadow[EA_CATALOG_EVENT_MAX + EA_CATALOG_EVENT_SUFFIX_LEN + 1];
-            snprintf(shadow, sizeof(shadow), "%s%s", ev, EA_CATALOG_EVENT_SUFFIX);
-            json_array_append_new(names, json_string(shadow));
-        } else {
-            json_array_append_new(names, json_string(ev));
-        }
-    }
+    for (int i = 0; i < n; i++)
+        if (PQgetvalue(res, i, 3)[0] == 'e')
+            json_array_append_new(names, count_name(taken, PQgetvalue(res, i, 0)));
     json_decref(taken);
     PQclear(res);
     return names;
+}
+
+ea_rc ea_catalog_event_counts(PGconn *c, const char *tenant, json_t **out, struct ea_err *err)
+{
+    const char *params[1] = {tenant};
+    *out = NULL;
+    PGresult *res = cat_query(
+        c, "read events",
+        "SELECT name, aggregation, event_name, 'd' FROM metric_definitions WHERE tenant_id = $1"
+        " UNION ALL (SELECT name, NULL, NULL, 'e' FROM event_names WHERE tenant_id = $1"
+        " ORDER BY name LIMIT " EA_CATALOG_EVENTS_MAX ")",
+        1, params, PGRES_TUPLES_OK, err);
+    if (res == NULL)
+        return err->code;
+    json_t *list = json_array(), *taken = json_object();
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        if (PQgetvalue(res, i, 3)[0] == 'd')
+            taken_add(taken, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+    for (int i = 0; i < n; i++)
+        if (PQgetvalue(res, i, 3)[0] == 'e')
+            json_array_append_new(list,
+                                  json_pack("{s:s,s:o}", "event", PQgetvalue(res, i, 0), "metric",
+                                            count_name(taken, PQgetvalue(res, i, 0))));
+    json_decref(taken);
+    PQclear(res);
+    *out = list;
+    return list != NULL ? EA_OK
+                        : ea_err_set(err, EA_ERR_NOMEM, "could not read events: out of memory");
 }
 
 ea_rc ea_catalog_metric_source(PGconn *c, const char *tenant, const char *name,

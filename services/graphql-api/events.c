@@ -4,10 +4,12 @@
  * could be grouped or filtered by. Read-only; tenant access checked on entry (read scope).
  *
  * Where the answer comes from, and why:
- *   - names, counts, last seen: the automatic count metrics (named after their event, no
- *     dimensions) in rollups_daily / rollups_hourly — exact, and cheap (their primary keys lead
- *     with tenant_id, metric, bucket). A rollup metric that is a defined metric's name is not an
- *     event. Counts cover the last EVENTS_DAYS UTC days.
+ *   - names: the events seen (table event_names, kept by the worker), each with the metric its
+ *     count is stored under (lib/catalog ea_catalog_event_counts: the event's own name, the
+ *     name + " (event)" while a definition holds it, or the definition that is its count);
+ *     counts and last seen from that metric's rows in rollups_daily / rollups_hourly — exact, and
+ *     cheap (their primary keys lead with tenant_id, metric, bucket). Counts cover the last
+ *     EVENTS_DAYS UTC days; an event without any in them is not listed.
  *   - properties: a sample per event name: the EVENTS_SAMPLE_PER_NAME most recent events of
  *     each name among the tenant's newest EVENTS_SAMPLE_READ raw events of the last
  *     EVENTS_SAMPLE_DAYS days, read newest UTC day first. raw_events has no index besides its
@@ -27,6 +29,7 @@
  */
 #include "events.h"
 #include "app.h"
+#include "ea_catalog.h"
 #include "ea_log.h"
 #include "exec.h"
 #include "ea_pg.h"
@@ -45,16 +48,19 @@
 #define EVENTS_TOP_VALUES "5"
 #define EVENTS_TIMEOUT "'3s'"
 
+/* $2: [{event, metric}] from lib/catalog (ea_catalog_event_counts): the events seen and the
+ * metric each one's count is stored under. Every row of that metric counts (a definition that is
+ * its event's count may have dimensions), as in metrics() without groupBy. */
 static const char names_sql[] =
-    "SELECT d.metric, sum(d.cnt)::text, to_char(max(h.last) AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM rollups_daily d "
+    "SELECT x.event, sum(d.cnt)::text, to_char(max(h.last) AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM jsonb_to_recordset($2::jsonb) AS x(event text, "
+    "metric text) JOIN rollups_daily d ON d.tenant_id = $1 AND d.metric = x.metric "
     "LEFT JOIN LATERAL (SELECT max(bucket) AS last FROM rollups_hourly h WHERE h.tenant_id = $1 "
-    "AND h.metric = d.metric AND h.dims = '{}'::jsonb AND h.bucket >= d.bucket AND h.bucket < "
+    "AND h.metric = d.metric AND h.dims = d.dims AND h.bucket >= d.bucket AND h.bucket < "
     "d.bucket + interval '1 day' AND h.cnt > 0) h ON true "
-    "WHERE d.tenant_id = $1 AND d.dims = '{}'::jsonb AND d.cnt > 0 AND d.bucket >= "
+    "WHERE d.cnt > 0 AND d.bucket >= "
     "date_trunc('day', now()) - interval '" EVENTS_DAYS " days' + interval '1 day' "
-    "AND NOT EXISTS (SELECT 1 FROM metric_definitions m WHERE m.tenant_id = $1 AND "
-    "m.name = d.metric) GROUP BY d.metric ORDER BY d.metric";
+    "GROUP BY x.event ORDER BY x.event";
 
 static const char props_sql[] =
     /* the tenant's events newest UTC day first (one day partition per step, the last one cut
@@ -108,19 +114,28 @@ int gql_resolve_events(const ea_gql_field_ctx *ctx, json_t **out, ea_gql_error *
         return gql_fail(err, "FORBIDDEN", "not allowed to access tenant \"%s\" with this scope",
                         tenant != NULL ? tenant : "");
     struct ea_err e;
-    const char *params[1] = {tenant};
+    json_t *counts = NULL;
+    char *counts_s = NULL;
+    const char *params[2] = {tenant, NULL};
     PGresult *names = NULL, *props = NULL;
     if (ea_pg_exec(c, "BEGIN READ ONLY", &e) != EA_OK ||
         ea_pg_exec(c, "SET LOCAL statement_timeout = " EVENTS_TIMEOUT, &e) != EA_OK ||
-        (names = ea_pg_query(c, names_sql, 1, params, PGRES_TUPLES_OK, &e)) == NULL ||
+        ea_catalog_event_counts(c, tenant, &counts, &e) != EA_OK ||
+        (params[1] = counts_s = json_dumps(counts, JSON_COMPACT)) == NULL ||
+        (names = ea_pg_query(c, names_sql, 2, params, PGRES_TUPLES_OK, &e)) == NULL ||
         (props = ea_pg_query(c, props_sql, 1, params, PGRES_TUPLES_OK, &e)) == NULL) {
-        ea_log_error(tenant, "events of %s: %s", tenant, e.message);
+        ea_log_error(tenant, "events of %s: %s", tenant,
+                     counts != NULL && counts_s == NULL ? "out of memory" : e.message);
+        json_decref(counts);
+        free(counts_s);
         PQclear(names);
         struct ea_err e2;
         if (ea_pg_exec(c, "ROLLBACK", &e2) != EA_OK)
             ea_log_warn("postgresql", "%s", e2.message); /* a broken connection is reopened */
         return gql_fail(err, "INTERNAL_SERVER_ERROR", "%s", "could not read the events");
     }
+    json_decref(counts);
+    free(counts_s);
     if (ea_pg_exec(c, "COMMIT", &e) != EA_OK)
         ea_log_warn("postgresql", "%s", e.message); /* read only: nothing is lost */
 

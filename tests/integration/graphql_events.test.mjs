@@ -83,3 +83,28 @@ test('rare recent events show their properties next to 11,000 older ones', async
   assert.deepEqual(page.map((p) => [p.name, p.seen, p.sampled, p.distinctValues]), [['page', 500, 500, 7]],
     'at most 500 events per name are sampled');
 });
+
+// The names are the events seen (event_names), under their own name: an event a definition of the
+// same name counts is still an event, and one whose name a definition held first (its count is
+// "refund (event)") is listed as the event it is.
+test('events a definition counts or shadows keep their own name and count', async () => {
+  const T = freshTenant('ingest,read,admin');
+  let r = await ingest(T.key, [{ event: 'signup', plan: 'pro' }, { event: 'signup', plan: 'team' }]);
+  assert.equal(r.status, 202, r.text);
+  assert.ok(await waitFor(async () => {
+    const g = await graphql(T.key, Q, { t: T.id });
+    return g.json?.data?.events?.find((e) => e.name === 'signup')?.count === 2;
+  }, 30000), 'signup counted');
+  admin('metric', 'define', '--tenant', T.id, '--name', 'signup', '--event', 'signup');
+  admin('metric', 'define', '--tenant', T.id, '--name', 'refund', '--event', 'checkout', '--aggregation', 'sum', '--property', 'amount');
+  r = await ingest(T.key, [{ event: 'refund', amount: 3 }, { event: 'checkout', amount: 5 }]);
+  assert.equal(r.status, 202, r.text);
+  const list = await waitFor(async () => {
+    const g = await graphql(T.key, Q, { t: T.id });
+    const ev = g.json?.data?.events ?? [];
+    return ev.length >= 3 ? ev : null;
+  }, 30000, 250);
+  assert.deepEqual(list?.map((e) => [e.name, e.count]), [['checkout', 1], ['refund', 1], ['signup', 2]]);
+  assert.deepEqual(list.find((e) => e.name === 'refund').properties.map((p) => p.name), ['amount']);
+  assert.deepEqual(list.find((e) => e.name === 'signup').properties.map((p) => [p.name, p.distinctValues]), [['plan', 2]]);
+});
