@@ -59,8 +59,11 @@
 #include <string.h>
 #include <strings.h>
 
-static void sub_free(ws_sub *s)
+/* Frees s, which left c's list (wsfeed.c stops counting it as a follower of its key). */
+static void sub_free(ws_conn *c, ws_sub *s)
 {
+    if (s->feed_key != NULL)
+        gql_wsfeed_unfollow(c->srv->feed, s->feed_key);
     ea_gql_document_free(s->doc);
     json_decref(s->variables);
     json_decref(s->args);
@@ -128,7 +131,7 @@ static void conn_free(ws_conn *c)
         h2o_timeout_unlink(&c->close_timer);
     for (ws_sub *s = c->subs, *n; s != NULL; s = n) {
         n = s->next;
-        sub_free(s);
+        sub_free(c, s);
     }
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -514,6 +517,8 @@ static void sub_register(ws_conn *c, const char *id, int kind, ea_gql_document *
         s->id_json = idj != NULL ? json_dumps(idj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         json_decref(idj);
     }
+    if (s->feed_key != NULL)
+        gql_wsfeed_follow(c->srv->feed, s->feed_key);
     s->next = c->subs;
     c->subs = s;
     c->nsubs++;
@@ -650,7 +655,7 @@ static void on_complete_msg(ws_conn *c, const gql_wsmsg *m)
     ws_sub *s = find_sub(c, m->id, &link);
     if (s != NULL) {
         *link = s->next;
-        sub_free(s);
+        sub_free(c, s);
         c->nsubs--;
     }
 }
@@ -977,7 +982,7 @@ static void session_done(gql_dbjob *j, bool stopping)
             snprintf(msg, sizeof(msg), "no longer a member of tenant \"%.100s\"", tenant);
             send_error(c, sub->id, one_error(msg, "FORBIDDEN"));
             *l = sub->next;
-            sub_free(sub);
+            sub_free(c, sub);
             c->nsubs--;
             any = true;
         }

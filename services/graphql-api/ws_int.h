@@ -104,6 +104,10 @@ void gql_wsfeed_free(ws_feed *f);
 /* The feed key of a metricUpdated subscription's coerced arguments (malloc'd), NULL when out of
  * memory. */
 char *gql_wsfeed_key(const json_t *args);
+/* A metricUpdated subscription with this feed key was added to / removed from a socket's list:
+ * the feed counts each key's followers, and does not re-read a key nobody follows. */
+void gql_wsfeed_follow(ws_feed *f, const char *key);
+void gql_wsfeed_unfollow(ws_feed *f, const char *key);
 /* Runs s's document on one event and queues the result as `next`. */
 void gql_ws_push(ws_conn *c, ws_sub *s, json_t *payload);
 

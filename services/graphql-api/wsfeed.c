@@ -26,10 +26,11 @@
  *    that ended meanwhile is simply not found, and one that started meanwhile gets the rows.
  * 3. A key with nothing in flight and nothing pending is freed; the map holds only keys with
  *    work outstanding.
- * 4. A key nobody follows any more (every subscription of it completed, or its sockets closed)
- *    is not re-read: its pending changes are dropped when it would be submitted, and a re-read
- *    still waiting for its turn is dropped when the turn comes (only one already running on a
- *    thread finishes, and finds no one to push to).
+ * 4. A key nobody follows any more (every subscription of it completed, or its sockets freed:
+ *    `followers` counts each key's subscriptions) is not re-read: its pending changes are
+ *    dropped when it would be submitted, and a re-read still waiting for its turn is dropped
+ *    when the turn comes (only one already running on a thread finishes, and finds no one to
+ *    push to).
  * 5. Re-reads run on the worker pool (exec.c) as one client per tenant in the group of the
  *    tenant's keys (fair.c): one tenant's slow re-reads (raw events, a lock) wait behind their
  *    own, never in front of another tenant's (red-team pass: on the one database thread they had
@@ -61,8 +62,9 @@ typedef struct feed_key {
 
 struct ws_feed {
     gql_ws_server *srv;
-    feed_key *live; /* the keys with work outstanding (invariant 3) */
-    json_t *keys;   /* the same, by key: key → json_integer holding the feed_key pointer */
+    feed_key *live;    /* the keys with work outstanding (invariant 3) */
+    json_t *keys;      /* the same, by key: key → json_integer holding the feed_key pointer */
+    json_t *followers; /* key → json_integer: subscriptions on sockets' lists with that key */
     bool full_logged;
 };
 
@@ -355,15 +357,30 @@ static void job_free(reread_job *r)
     free(r);
 }
 
-/* Whether a live subscription (on a socket not closing) still follows key: a key whose
- * subscriptions all ended is not re-read (invariant 4). */
+/* Whether a subscription still follows key: a key whose subscriptions all ended (completed, or
+ * their sockets freed) is not re-read (invariant 4). A count per key, so the check costs the
+ * loop one lookup however many subscriptions there are. */
 static bool key_followed(const ws_feed *f, const char *key)
 {
-    for (const ws_conn *c = f->srv->conns; c != NULL; c = c->next)
-        for (const ws_sub *s = c->subs; s != NULL && !c->closing; s = s->next)
-            if (s->kind == SUB_METRIC && s->feed_key != NULL && strcmp(s->feed_key, key) == 0)
-                return true;
-    return false;
+    return json_integer_value(json_object_get(f->followers, key)) > 0;
+}
+
+void gql_wsfeed_follow(ws_feed *f, const char *key)
+{
+    json_t *n = json_object_get(f->followers, key);
+    if (n != NULL)
+        json_integer_set(n, json_integer_value(n) + 1);
+    else
+        json_object_set_new(f->followers, key, json_integer(1));
+}
+
+void gql_wsfeed_unfollow(ws_feed *f, const char *key)
+{
+    json_t *n = json_object_get(f->followers, key);
+    if (n != NULL && json_integer_value(n) > 1)
+        json_integer_set(n, json_integer_value(n) - 1);
+    else if (n != NULL)
+        json_object_del(f->followers, key);
 }
 
 /* The re-read is back from the pool (or the pool is stopping). */
@@ -611,7 +628,9 @@ void gql_ws_on_alert(gql_ws_server *s, const json_t *m, const char *tenant)
 ws_feed *gql_wsfeed_new(gql_ws_server *s)
 {
     ws_feed *f = calloc(1, sizeof(*f));
-    if (f == NULL || (f->keys = json_object()) == NULL) {
+    if (f == NULL || (f->keys = json_object()) == NULL || (f->followers = json_object()) == NULL) {
+        if (f != NULL)
+            json_decref(f->keys);
         free(f);
         return NULL;
     }
@@ -634,5 +653,6 @@ void gql_wsfeed_free(ws_feed *f)
         key_free(f, fk); /* unlinks fk; next stays valid */
     }
     json_decref(f->keys);
+    json_decref(f->followers);
     free(f);
 }
