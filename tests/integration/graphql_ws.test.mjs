@@ -197,15 +197,27 @@ test('backpressure: a client that stops reading is dropped once GRAPHQL_WS_MAX_Q
     ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.key}` } }));
     await ack;
     ws.send(JSON.stringify({ id: 'a', type: 'subscribe', payload: { query: `subscription($t: String!) { alertFired(tenant: $t) { payload } }`, variables: { t: t.id } } }));
-    await new Promise((r) => setTimeout(r, 300));
+    // the subscription is live once a probe push arrives (its checks run on the worker pool: on a
+    // loaded machine a fixed pause was sometimes too short, and the flood below then met no subscriber)
+    const publish = (input) => execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', REDIS_PORT], { input, stdio: ['pipe', 'ignore', 'inherit'], env: REDIS_CLI_ENV });
+    assert.ok(await waitFor(async () => {
+      if (nexts > 0) return true;
+      publish(`PUBLISH ea:alerts ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: -1 }))}`);
+      await new Promise((r) => setTimeout(r, 200));
+      return nexts > 0;
+    }, 15000), 'the subscription never received a probe push');
+    const probes = nexts;
     ws._socket.pause(); // stop reading: the kernel buffers fill, then the server's queue
     const pad = 'x'.repeat(4000);
     const n = 2500; // ~10 MB of pushes: more than loopback socket buffers hold
-    const lines = Array.from({ length: n }, (_, i) => `PUBLISH ea:alerts ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: i, pad }))}`).join('\n');
-    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', REDIS_PORT], { input: lines, stdio: ['pipe', 'ignore', 'inherit'], env: REDIS_CLI_ENV });
-    await new Promise((r) => setTimeout(r, 3000));
+    publish(Array.from({ length: n }, (_, i) => `PUBLISH ea:alerts ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: i, pad }))}`).join('\n'));
+    // keep not reading until the server has dropped the connection (its gauge falls to 0) or 30 s
+    // passed (then the assertion below fails): no fixed wait that a slow machine can outrun
+    const connections = async () => Number(((await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).match(/^graphql_ws_connections (\d+)/m) || [])[1]);
+    await waitFor(async () => (await connections()) === 0, 30000);
     ws._socket.resume();
     const code = await Promise.race([closed, new Promise((r) => setTimeout(() => r('open'), 20000))]);
+    nexts -= probes;
     assert.notEqual(code, 'open', `still open after draining; ${nexts} of ${n} pushes arrived`);
     assert.ok(nexts > 0, 'nothing arrived: the cap, not the socket buffers, stopped the pushes');
     assert.ok(nexts < n, `all ${n} pushes arrived: nothing was dropped`);
