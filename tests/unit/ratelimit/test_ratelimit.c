@@ -23,6 +23,7 @@
  */
 #include "../ea_test.h"
 #include "../ea_test_net.h"
+#include "../ea_test_resp.h"
 #include "ea_ratelimit.h"
 #include "ea_time.h"
 
@@ -63,8 +64,8 @@ static int64_t real_ms(void)
 
 typedef enum { P_BUCKET, P_SILENT, P_ERROR, P_BADGRANT } peer_mode;
 
-#define NARGS 8
-#define ARGLEN 64
+#define NARGS EA_TEST_RESP_NARGS
+#define ARGLEN EA_TEST_RESP_ARGLEN
 #define NKEYS 64
 #define NWANTS 64
 #define SHA40 "0123456789012345678901234567890123456789"
@@ -77,10 +78,8 @@ struct pkey {
 };
 
 static struct {
-    int fd, port;
+    ea_test_resp_peer rp;
     peer_mode mode;
-    pthread_t thread;
-    atomic_int stop;
     pthread_mutex_t mu; /* the fields below */
     int evals;          /* script calls received */
     struct pkey keys[NKEYS];
@@ -89,35 +88,6 @@ static struct {
     long wants[NWANTS];       /* the want of every script call, in order */
     int nwants;
 } peer = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* Parses one RESP array of bulk strings from buf[0..len): the bytes it took (0: not complete),
- * up to NARGS arguments copied (truncated) into argv, their number in *argc. */
-static size_t parse_cmd(const char *buf, size_t len, char argv[NARGS][ARGLEN], int *argc)
-{
-    const char *p = buf, *end = buf + len;
-    if (p >= end || *p != '*')
-        return 0;
-    char *e;
-    long n = strtol(p + 1, &e, 10);
-    if (e + 2 > end)
-        return 0;
-    p = e + 2;
-    *argc = 0;
-    for (long i = 0; i < n; i++) {
-        if (p >= end || *p != '$')
-            return 0;
-        long l = strtol(p + 1, &e, 10);
-        if (e + 2 + l + 2 > end)
-            return 0;
-        const char *s = e + 2;
-        if (i < NARGS) {
-            snprintf(argv[i], ARGLEN, "%.*s", (int)(l < ARGLEN - 1 ? l : ARGLEN - 1), s);
-            *argc = (int)i + 1;
-        }
-        p = s + l + 2;
-    }
-    return (size_t)(p - buf);
-}
 
 /* The bucket script of ea_ratelimit.c, step for step, on the test's clock. mu held. */
 static void bucket_take(const char *key, double cap, double rate, double want, long long out[4])
@@ -153,8 +123,9 @@ static void bucket_take(const char *key, double cap, double rate, double want, l
     out[3] = granted == 0 ? (long long)ceil((1 - tokens) / rate) : 0;
 }
 
-static void answer(int c, char argv[NARGS][ARGLEN], int argc)
+static void answer(int c, char argv[NARGS][ARGLEN], int argc, bool *conn_flag)
 {
+    (void)conn_flag;
     char out[256] = "+PONG\r\n";
     if (argc >= 1 && strcasecmp(argv[0], "SCRIPT") == 0) {
         snprintf(out, sizeof(out), "$40\r\n%s\r\n", SHA40);
@@ -186,43 +157,6 @@ static void answer(int c, char argv[NARGS][ARGLEN], int argc)
     (void)send(c, out, strlen(out), MSG_NOSIGNAL);
 }
 
-static void *peer_run(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int c = accept(peer.fd, NULL, NULL);
-        if (c < 0)
-            return NULL;
-        static char buf[65536 + 1];
-        size_t have = 0;
-        for (;;) {
-            struct pollfd p = {.fd = c, .events = POLLIN};
-            if (poll(&p, 1, 20) == 0) {
-                if (atomic_load(&peer.stop))
-                    break;
-                continue;
-            }
-            ssize_t n = recv(c, buf + have, sizeof(buf) - 1 - have, 0);
-            if (n <= 0)
-                break;
-            have += (size_t)n;
-            buf[have] = '\0'; /* strtol in parse_cmd stops here */
-            for (;;) {
-                char argv[NARGS][ARGLEN];
-                int argc = 0;
-                size_t used = parse_cmd(buf, have, argv, &argc);
-                if (used == 0)
-                    break;
-                memmove(buf, buf + used, have - used);
-                have -= used;
-                buf[have] = '\0';
-                answer(c, argv, argc);
-            }
-        }
-        close(c);
-    }
-}
-
 static void peer_start(peer_mode mode)
 {
     pthread_mutex_lock(&peer.mu);
@@ -230,18 +164,13 @@ static void peer_start(peer_mode mode)
     peer.evals = peer.nkeys = peer.nwants = 0;
     memset(peer.last, 0, sizeof(peer.last));
     pthread_mutex_unlock(&peer.mu);
-    peer.fd = ea_test_loopback(&peer.port, 1);
-    EA_CHECK(peer.fd >= 0);
-    atomic_store(&peer.stop, 0);
-    pthread_create(&peer.thread, NULL, peer_run, NULL);
+    peer.rp.on_cmd = answer;
+    EA_CHECK(ea_test_resp_start(&peer.rp));
 }
 
 static void peer_end(void)
 {
-    atomic_store(&peer.stop, 1);
-    shutdown(peer.fd, SHUT_RDWR);
-    pthread_join(peer.thread, NULL);
-    close(peer.fd);
+    ea_test_resp_end(&peer.rp);
 }
 
 /* A port nothing listens on: bound, then closed. */
@@ -428,7 +357,7 @@ static int take_n(const char *name, long per_min, int n, int *local)
 static void test_lease_protocol(void)
 {
     peer_start(P_BUCKET);
-    setup(peer.port, 60000, 200, false);
+    setup(peer.rp.port, 60000, 200, false);
     ea_rl_result r;
     EA_CHECK(take_now("k1", 0, &r) == -1); /* nothing leased yet: it waits for a refill */
     EA_CHECK(r.allowed && !r.local && r.limit == 60000);
@@ -466,7 +395,7 @@ static void test_lease_protocol(void)
 static void test_window_never_exceeds_rate(void)
 {
     peer_start(P_BUCKET);
-    setup(peer.port, 60000, 200, false);
+    setup(peer.rp.port, 60000, 200, false);
     int local = 0;
     int a = take_n("w", 0, 1000, &local);
     EA_CHECK(a == 200); /* the bucket, no time elapsed */
@@ -497,7 +426,7 @@ static void test_window_never_exceeds_rate(void)
 static void test_remembered_refusal_then_refill(void)
 {
     peer_start(P_BUCKET);
-    setup(peer.port, 7500, 4, false);
+    setup(peer.rp.port, 7500, 4, false);
     EA_CHECK(take_n("r", 0, 4, NULL) == 4);
     int evals = peer_evals();
     EA_CHECK(evals == 4); /* bucket 4: leases of 1, one Redis call per admitted take */
@@ -521,7 +450,7 @@ static void test_remembered_refusal_then_refill(void)
 static void test_waiters_share_refills(void)
 {
     peer_start(P_BUCKET);
-    setup(peer.port, 60000, 30, false);
+    setup(peer.rp.port, 60000, 30, false);
     enum { N = 50 };
     static struct take t[N];
     int waiting = 0;
@@ -562,7 +491,7 @@ static unsigned djb2(const char *name)
 static void test_per_key_isolation(void)
 {
     peer_start(P_BUCKET);
-    setup(peer.port, 60000, 0, false);
+    setup(peer.rp.port, 60000, 0, false);
     /* per-key limits (take's per_min): buckets of 5 and 7, each its own */
     int a = 0, b = 0;
     for (int i = 0; i < 20; i++) {
@@ -628,7 +557,7 @@ static void test_local_fallback_redis_down(void)
 static void fallback_case(peer_mode mode)
 {
     peer_start(mode);
-    setup(peer.port, 1, 3, true);
+    setup(peer.rp.port, 1, 3, true);
     int64_t t0 = real_ms();
     int local = 0;
     EA_CHECK(take_n("s", 0, 10, &local) == 3);

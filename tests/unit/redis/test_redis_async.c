@@ -10,7 +10,7 @@
  * tests/integration/ingest_redis_stall.test.mjs.)
  */
 #include "../ea_test.h"
-#include "../ea_test_net.h"
+#include "../ea_test_resp.h"
 #include "ea_redis_async.h"
 #include "ea_time.h"
 
@@ -30,45 +30,23 @@
 typedef enum { P_ANSWER, P_SILENT, P_NOSCRIPT_ONCE } peer_mode;
 
 static struct {
-    int fd, port;
+    ea_test_resp_peer rp;
     peer_mode mode;
-    atomic_int accepted, commands, evalsha, eval, script_loads, stop;
-    pthread_t thread;
+    atomic_int commands, evalsha, eval, script_loads;
 } peer;
 
 #define SHA40 "0123456789012345678901234567890123456789"
 
-/* Parses one RESP array of bulk strings from buf[0..len): the number of bytes it took (0: not
- * complete yet), argv[0] and argv[1] copied (truncated) into a0/a1. */
-static size_t parse_cmd(const char *buf, size_t len, char *a0, char *a1)
+/* One command (ea_test_resp.h); the connection's flag: NOSCRIPT was sent on it. */
+static void answer(int c, char argv[EA_TEST_RESP_NARGS][EA_TEST_RESP_ARGLEN], int argc,
+                   bool *noscript_sent)
 {
-    const char *p = buf, *end = buf + len;
-    if (p >= end || *p != '*')
-        return 0;
-    char *e;
-    long n = strtol(p + 1, &e, 10);
-    if (e + 2 > end)
-        return 0;
-    p = e + 2;
-    a0[0] = a1[0] = '\0';
-    for (long i = 0; i < n; i++) {
-        if (p >= end || *p != '$')
-            return 0;
-        long l = strtol(p + 1, &e, 10);
-        if (e + 2 + l + 2 > end)
-            return 0;
-        const char *s = e + 2;
-        if (i < 2) {
-            char *dst = i == 0 ? a0 : a1;
-            snprintf(dst, 64, "%.*s", (int)(l < 63 ? l : 63), s);
-        }
-        p = s + l + 2;
-    }
-    return (size_t)(p - buf);
-}
-
-static void answer(int c, const char *a0, const char *a1, bool *noscript_sent)
-{
+    const char *a0 = argc > 0 ? argv[0] : "", *a1 = argc > 1 ? argv[1] : "";
+    bool loads = strcasecmp(a0, "SCRIPT") == 0;
+    if (!loads)
+        atomic_fetch_add(&peer.commands, 1);
+    if (peer.mode == P_SILENT && !loads)
+        return;
     char out[128];
     if (strcasecmp(a0, "SCRIPT") == 0) {
         atomic_fetch_add(&peer.script_loads, 1);
@@ -85,75 +63,27 @@ static void answer(int c, const char *a0, const char *a1, bool *noscript_sent)
         atomic_fetch_add(&peer.eval, 1);
         snprintf(out, sizeof(out), ":%d\r\n", strstr(a1, "return") != NULL ? 2 : -2);
     } else if (strcasecmp(a0, "ECHO") == 0) {
-        snprintf(out, sizeof(out), "$%zu\r\n%s\r\n", strlen(a1), a1);
+        snprintf(out, sizeof(out), "$%zu\r\n%.63s\r\n", strlen(a1), a1); /* a1 < 64 */
     } else {
         snprintf(out, sizeof(out), "+PONG\r\n");
     }
     (void)send(c, out, strlen(out), MSG_NOSIGNAL);
 }
 
-static void *peer_run(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int c = accept(peer.fd, NULL, NULL);
-        if (c < 0)
-            return NULL;
-        atomic_fetch_add(&peer.accepted, 1);
-        char buf[65536 + 1];
-        size_t have = 0;
-        bool noscript_sent = false;
-        for (;;) {
-            struct pollfd p = {.fd = c, .events = POLLIN};
-            if (poll(&p, 1, 20) == 0) {
-                if (atomic_load(&peer.stop))
-                    break;
-                continue;
-            }
-            ssize_t n = recv(c, buf + have, sizeof(buf) - 1 - have, 0);
-            if (n <= 0)
-                break;
-            have += (size_t)n;
-            buf[have] = '\0'; /* strtol in parse_cmd stops here */
-            for (;;) {
-                char a0[64], a1[64];
-                size_t used = parse_cmd(buf, have, a0, a1);
-                if (used == 0)
-                    break;
-                memmove(buf, buf + used, have - used);
-                have -= used;
-                buf[have] = '\0';
-                bool loads = strcasecmp(a0, "SCRIPT") == 0;
-                if (!loads)
-                    atomic_fetch_add(&peer.commands, 1);
-                if (peer.mode != P_SILENT || loads)
-                    answer(c, a0, a1, &noscript_sent);
-            }
-        }
-        close(c);
-    }
-}
-
 static void peer_start(peer_mode mode)
 {
     peer.mode = mode;
-    peer.fd = ea_test_loopback(&peer.port, 1);
-    EA_CHECK(peer.fd >= 0);
-    atomic_store(&peer.accepted, 0);
     atomic_store(&peer.commands, 0);
     atomic_store(&peer.evalsha, 0);
     atomic_store(&peer.eval, 0);
     atomic_store(&peer.script_loads, 0);
-    atomic_store(&peer.stop, 0);
-    pthread_create(&peer.thread, NULL, peer_run, NULL);
+    peer.rp.on_cmd = answer;
+    EA_CHECK(ea_test_resp_start(&peer.rp));
 }
 
 static void peer_end(void)
 {
-    atomic_store(&peer.stop, 1);
-    shutdown(peer.fd, SHUT_RDWR);
-    pthread_join(peer.thread, NULL);
-    close(peer.fd);
+    ea_test_resp_end(&peer.rp);
 }
 
 /* ---- the client under test ------------------------------------------------------------------ */
@@ -238,7 +168,7 @@ static int run_loop(ea_redis_async *a, struct tcmd *cmds, int n, int ms)
 static void test_pipelined_in_order(void)
 {
     peer_start(P_ANSWER);
-    ea_redis_async *a = client(peer.port, 1000, 1000, 1000);
+    ea_redis_async *a = client(peer.rp.port, 1000, 1000, 1000);
     enum { N = 200 };
     static struct tcmd cmds[N];
     static char words[N][16];
@@ -256,7 +186,7 @@ static void test_pipelined_in_order(void)
                     cmds[i].order == i && cmds[i].done_count == 1;
     EA_CHECK(in_order == N);
     EA_CHECK(ea_redis_async_pending(a) == 0);
-    EA_CHECK(atomic_load(&peer.accepted) == 1);
+    EA_CHECK(atomic_load(&peer.rp.accepted) == 1);
     char why[256];
     EA_CHECK(!ea_redis_async_error(a, why, sizeof(why)));
     ea_redis_async_free(a);
@@ -266,7 +196,7 @@ static void test_pipelined_in_order(void)
 static void test_script_evalsha_then_eval_after_noscript(void)
 {
     peer_start(P_NOSCRIPT_ONCE);
-    ea_redis_async *a = client(peer.port, 1000, 1000, 100);
+    ea_redis_async *a = client(peer.rp.port, 1000, 1000, 100);
     struct tcmd cmds[2];
     set_cmd(&cmds[0], 0, "0", NULL); /* numkeys 0 */
     set_cmd(&cmds[1], 0, "0", NULL);
@@ -292,7 +222,7 @@ static void test_script_evalsha_then_eval_after_noscript(void)
 static void test_silent_server_fails_within_timeout_then_fast(void)
 {
     peer_start(P_SILENT);
-    ea_redis_async *a = client(peer.port, 200, 1000, 100);
+    ea_redis_async *a = client(peer.rp.port, 200, 1000, 100);
     enum { N = 5 };
     struct tcmd cmds[N];
     for (int i = 0; i < N; i++) {
@@ -316,7 +246,7 @@ static void test_silent_server_fails_within_timeout_then_fast(void)
     EA_CHECK(ea_redis_async_submit(a, &more.c) == EA_OK);
     EA_CHECK(run_loop(a, &more, 1, 3000) == 0);
     EA_CHECK(more.status == EA_ERR_UNAVAILABLE && ea_time_now_ms() - t0 < 150);
-    EA_CHECK(atomic_load(&peer.accepted) == 1);
+    EA_CHECK(atomic_load(&peer.rp.accepted) == 1);
     ea_redis_async_free(a);
     peer_end();
 }
@@ -324,7 +254,7 @@ static void test_silent_server_fails_within_timeout_then_fast(void)
 static void test_refused_connect_and_queue_bound(void)
 {
     peer_start(P_ANSWER); /* bound and closed: nothing listens on the port */
-    int port = peer.port;
+    int port = peer.rp.port;
     peer_end();
     ea_redis_async *a = client(port, 300, 1000, 3);
     struct tcmd cmds[4];
@@ -346,7 +276,7 @@ static void test_refused_connect_and_queue_bound(void)
 static void test_free_returns_every_command(void)
 {
     peer_start(P_SILENT);
-    ea_redis_async *a = client(peer.port, 5000, 1000, 100);
+    ea_redis_async *a = client(peer.rp.port, 5000, 1000, 100);
     enum { N = 20 };
     struct tcmd cmds[N];
     for (int i = 0; i < N; i++) {
