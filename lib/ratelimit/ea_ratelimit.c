@@ -205,9 +205,15 @@ static void take_local(ea_ratelimit *rl, const char *name, const struct shape *s
     struct local_bucket *b = &rl->local[name_hash(name) % LOCAL_SLOTS];
     int64_t now = ea_time_now_ms();
     if (strcmp(b->name, name) != 0) {
+        /* Only an unused slot starts full. A slot another name holds keeps its tokens: names
+         * that collide share one bucket while Redis is out — stricter, never looser (resetting
+         * it let two alternating names each pass unlimited). */
+        bool unused = b->name[0] == '\0';
         snprintf(b->name, sizeof(b->name), "%s", name);
-        b->tokens = s->cap;
-        b->ts = now;
+        if (unused) {
+            b->tokens = s->cap;
+            b->ts = now;
+        }
     }
     b->tokens = fmin(s->cap, b->tokens + (double)(now - b->ts) * s->rate);
     b->ts = now;

@@ -552,6 +552,29 @@ static void test_local_fallback_redis_down(void)
     teardown();
 }
 
+/* Redis down, two names in one local slot (1,024 slots): they share that bucket while they
+ * collide instead of resetting it for each other (before: alternating names each passed 30 of
+ * 30 with a bucket of 10). */
+static void test_local_fallback_colliding_names(void)
+{
+    setup(dead_port(), 1, 10, true);
+    char other[24] = "";
+    for (int i = 0; i < 1000000 && other[0] == '\0'; i++) {
+        char cand[24];
+        snprintf(cand, sizeof(cand), "n%d", i);
+        if (strcmp(cand, "k") != 0 && djb2(cand) % 1024 == djb2("k") % 1024)
+            snprintf(other, sizeof(other), "%s", cand);
+    }
+    EA_CHECK(other[0] != '\0');
+    int admitted = 0;
+    for (int i = 0; i < 30; i++) {
+        admitted += take1("k", 0, NULL);
+        admitted += take1(other, 0, NULL);
+    }
+    EA_CHECK(admitted == 10);
+    teardown();
+}
+
 /* Redis connected but silent, answering errors, or a grant that is not four integers: the take
  * is decided by the local bucket (bucket 3), and nothing the bad reply claims is admitted. */
 static void fallback_case(peer_mode mode)
@@ -589,5 +612,6 @@ static void test_local_fallback_bad_grant(void)
 EA_TEST_MAIN(EA_TEST(test_lease_protocol), EA_TEST(test_window_never_exceeds_rate),
              EA_TEST(test_remembered_refusal_then_refill), EA_TEST(test_waiters_share_refills),
              EA_TEST(test_per_key_isolation), EA_TEST(test_local_fallback_redis_down),
+             EA_TEST(test_local_fallback_colliding_names),
              EA_TEST(test_local_fallback_redis_silent), EA_TEST(test_local_fallback_redis_error),
              EA_TEST(test_local_fallback_bad_grant))
