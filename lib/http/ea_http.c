@@ -493,6 +493,17 @@ const h2o_iovec_t *ea_http_header(const h2o_req_t *req, const char *name, int *c
     return found;
 }
 
+char *ea_http_value_dup(const char *base, size_t len)
+{
+    char *s = malloc(len + 1);
+    if (s == NULL)
+        return NULL;
+    if (len > 0)
+        memcpy(s, base, len);
+    s[len] = '\0';
+    return s;
+}
+
 bool ea_http_method_is(const h2o_req_t *req, const char *m)
 {
     size_t len = strlen(m);

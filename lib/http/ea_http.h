@@ -110,6 +110,11 @@ void ea_http_add_header(h2o_req_t *req, const char *name, const char *value);
  * times it occurs (duplicate Content-Length and the like are refused by callers). */
 const h2o_iovec_t *ea_http_header(const h2o_req_t *req, const char *name, int *count);
 
+/* A header value (or any of its bytes) as a heap C string: exactly len bytes and a NUL, never
+ * read past — h2o's values are not NUL-terminated, so strndup, which may look for a NUL, is
+ * wrong for them (ASan's strict string checks stop on it). NULL when out of memory; free(). */
+char *ea_http_value_dup(const char *base, size_t len) EA_WUR;
+
 /* True when the request method equals m (e.g. "POST"). */
 bool ea_http_method_is(const h2o_req_t *req, const char *m);
 

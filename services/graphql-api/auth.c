@@ -113,12 +113,10 @@ gql_auth_status gql_auth_begin(gql_app *app, gql_auth_wait *w, const char *autho
         if (st != 1)
             return st == 2 ? GQL_AUTH_INVALID : GQL_AUTH_MISSING;
         auth_session_job *sj = calloc(1, sizeof(*sj));
-        if (sj == NULL || (sj->cookie = malloc(clen + 1)) == NULL) {
+        if (sj == NULL || (sj->cookie = ea_http_value_dup(cookie, clen)) == NULL) {
             free(sj);
             return GQL_AUTH_UNAVAILABLE;
         }
-        memcpy(sj->cookie, cookie, clen); /* not strndup: a header is not NUL-terminated */
-        sj->cookie[clen] = '\0';
         sj->w = w;
         sj->secret = secret;
         sj->j.run = session_run;

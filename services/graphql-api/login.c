@@ -710,7 +710,7 @@ static int on_logout(void *ud, h2o_req_t *req)
         return 0;
     }
     logout_job *lj = calloc(1, sizeof(*lj));
-    if (lj == NULL || (lj->cookie = strndup(ck->base, ck->len)) == NULL) {
+    if (lj == NULL || (lj->cookie = ea_http_value_dup(ck->base, ck->len)) == NULL) {
         free(lj);
         free(rt);
         refuse(lg, req, 503, "unavailable", "out of memory");

@@ -214,4 +214,16 @@ static void test_server(void)
     ea_http_server_free(s);
 }
 
-EA_TEST_MAIN(EA_TEST(test_server))
+/* A header value is copied by its length: bytes after it (no NUL there) are never part of it. */
+static void test_value_dup(void)
+{
+    const char hdr[8] = {'s', 'i', 'd', '=', 'a', 'b', 'X', 'Y'}; /* no NUL anywhere */
+    char *v = ea_http_value_dup(hdr, 6);
+    EA_CHECK(v != NULL && strcmp(v, "sid=ab") == 0);
+    free(v);
+    v = ea_http_value_dup(hdr, 0);
+    EA_CHECK(v != NULL && v[0] == '\0');
+    free(v);
+}
+
+EA_TEST_MAIN(EA_TEST(test_server), EA_TEST(test_value_dup))
