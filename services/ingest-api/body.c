@@ -284,6 +284,17 @@ ingest_body_status ingest_body_load(const char *body, size_t len, json_t **root,
                                     ingest_body_error *err)
 {
     memset(err, 0, sizeof(*err));
+    /* A raw NUL byte is never JSON (RFC 8259 allows no control character outside an escape),
+     * but jansson's buffer reader skips one after a number: refuse it here, so the parse agrees
+     * with the key scan that ran before it (bodykey.c) and with every other JSON reader. */
+    const char *nul = memchr(body, '\0', len);
+    if (nul != NULL) {
+        *root = NULL;
+        err->offset = (size_t)(nul - body);
+        snprintf(err->message, sizeof(err->message), "NUL byte at offset %zu is not JSON",
+                 err->offset);
+        return INGEST_BODY_INVALID_JSON;
+    }
     json_error_t jerr;
     *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (*root != NULL)

@@ -90,6 +90,11 @@ static void test_invalid_json(void)
     EA_CHECK(parse("{\"event\":\"\\ud800\"}", &b) == INGEST_BODY_INVALID_JSON);
     EA_CHECK(parse("{\"event\":\"\xff\"}", &b) == INGEST_BODY_INVALID_JSON);
     EA_CHECK(parse("{\"event\":\"a\",\"event\":\"b\"}", &b) == INGEST_BODY_INVALID_JSON);
+    /* a raw NUL after a number: jansson alone would skip it (found by fuzz_ingest_bodykey) */
+    const char nul[] = "{\"event\":\"a\",\"n\":5\0}";
+    EA_CHECK(ingest_body_parse(nul, sizeof(nul) - 1, "acme", NOW, &l, &b, &e) ==
+             INGEST_BODY_INVALID_JSON);
+    EA_CHECK(e.offset == sizeof(nul) - 3);
     /* 10,000 levels: refused by the parser's own depth guard, not by the stack */
     char *deep = malloc(20010);
     memset(deep, '[', 10000);
