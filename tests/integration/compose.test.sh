@@ -2,7 +2,8 @@
 # tests/integration/compose.test.sh — checks docker-compose.yml and the Dockerfiles statically,
 # since Docker does not run on this project's machines: the YAML parses (python3-yaml), the
 # expected services exist with the right images, health checks, restart policies, dependencies
-# and environment, and each Dockerfile is a Debian multi-stage build that runs as a non-root user;
+# and environment, and the root Dockerfile is a Debian multi-stage build of all four binaries that
+# runs as a non-root user, with its entry script run against the build (SERVICE chooses);
 # and the SASL/SCRAM profile (docker-compose.sasl.yml) merged on top, as Compose merges it.
 # Secrets (issue 12 item 6): no password in the file; the `secrets` service's script is run here
 # (in a temporary directory) and must make private, stable passwords and the services' URLs; the
@@ -106,8 +107,8 @@ for name, port in APPS.items():
           f"{name}: health check curls /healthz or /readyz on {port}")
     build = s.get("build") or {}
     dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
-    check(dockerfile == f"services/{name}/Dockerfile" and (build.get("context") in (".", "./")),
-          f"{name}: built from services/{name}/Dockerfile with the repository as context")
+    check(dockerfile in ("Dockerfile", "./Dockerfile") and build.get("context") in (".", "./"),
+          f"{name}: built from the root Dockerfile with the repository as context")
     env = env_of(s)
     check("DATABASE_URL" not in env and "REDIS_URL" not in env,
           f"{name}: no database or Redis URL (with a password) in the compose file")
@@ -135,6 +136,9 @@ check(dep_condition(mig, "postgres") == "service_healthy", "migrate: waits for a
 mb = mig.get("build") or {}
 mdf = mb.get("dockerfile") if isinstance(mb, dict) else None
 check(mdf is not None and os.path.isfile(mdf), f"migrate: Dockerfile {mdf} exists")
+check(mdf in ("Dockerfile", "./Dockerfile") and
+      len({str(get(n).get("image")) for n in ["migrate", *APPS]}) == 1,
+      "migrate and the services: one image of the root Dockerfile")
 
 check(get("postgres").get("environment") is not None and
       env_of(get("postgres")).get("POSTGRES_USER") == "analytics" and
@@ -222,10 +226,12 @@ with tempfile.TemporaryDirectory() as d:
               open(os.path.join(d, "demo", "key")).read().strip() == key,
               f"migrate: a second up seeds nothing (demo keys {before} -> {after1} -> {sql(demo_keys)})")
 
-# Dockerfiles: multi-stage, bookworm build stage with cmake and the -dev packages, slim runtime,
-# non-root user, no -dev package or compiler in the runtime stage.
-dockerfiles = [f"services/{n}/Dockerfile" for n in APPS] + ([mdf] if mdf else [])
-for path in dockerfiles:
+# The Dockerfile (one, at the root): multi-stage, bookworm build stage with cmake and the -dev
+# packages, slim runtime, non-root user, no -dev package or compiler in the runtime stage; it
+# builds and installs all four binaries, every COPY source is in the repository and left in the
+# context by .dockerignore, the -dev packages are scripts/deps.sh's, and the entry script picks
+# the binary by SERVICE (run here against the build, as the image runs it).
+for path in ["Dockerfile"]:
     if not check(os.path.isfile(path), f"{path} exists"):
         continue
     text = open(path).read()
@@ -233,6 +239,69 @@ for path in dockerfiles:
     check(len(stages) >= 2, f"{path}: multi-stage")
     if len(stages) < 2:
         continue
+    check(not [p for p in ["services/ingest-api/Dockerfile", "services/graphql-api/Dockerfile",
+                           "services/worker/Dockerfile", "tools/Dockerfile"] if os.path.exists(p)],
+          "no per-service Dockerfile besides the root one")
+    logical = re.sub(r"\\\n", " ", text)
+    bins = ["ingest-api", "graphql-api", "worker", "analytics-admin"]
+    build_run = " ".join(re.findall(r"(?m)^RUN (.*cmake --build.*)$", logical))
+    check(all(re.search(rf"--target [^&]*\b{b}\b", build_run) for b in bins),
+          f"{path}: the build stage builds {', '.join(bins)}")
+    check(all(f"/out/{b}" in re.sub(r"(?m)^(?!COPY --from=build).*$", "", logical) for b in bins) and
+          re.search(r"(?m)^COPY --from=build .*/usr/local/bin/\s*$", logical) is not None,
+          f"{path}: the runtime stage installs all four binaries in /usr/local/bin")
+    ignored = [l.strip() for l in open(".dockerignore")] if os.path.isfile(".dockerignore") else []
+    def kept(src):
+        top = src.rstrip("/").split("/")[0]
+        return not any(i == top or i == src.rstrip("/") for i in ignored if i and not i.startswith("#"))
+    srcs = [m.split()[:-1] for m in re.findall(r"(?m)^COPY (?!--from)(.*)$", logical)]
+    srcs = [x for xs in srcs for x in xs if x != "."]
+    check(bool(srcs) and all(os.path.exists(x) and kept(x) for x in srcs),
+          f"{path}: every COPY source exists and is in the build context ({', '.join(srcs)})")
+    check(".env" in ignored and "build" in ignored and "**/node_modules" in ignored,
+          ".dockerignore keeps .env, build trees and node_modules out of the build context")
+    deps = open("scripts/deps.sh").read()
+    devs = set(re.findall(r"\b(lib[\w.+-]+-dev)\b", stages[0]))
+    check(bool(devs) and all(d in deps for d in devs),
+          f"{path}: the build stage's -dev packages are scripts/deps.sh's ({len(devs)})")
+    check("npm run build" in logical and "npm run build" in open("scripts/web-build.sh").read(),
+          f"{path}: the dashboard is built as scripts/web-build.sh builds it (npm run build)")
+    ep = re.findall(r"(?m)^ENTRYPOINT\s+(.*)$", logical)
+    check(ep == ['["/usr/local/bin/ea-entrypoint"]'] and
+          "COPY deploy/docker/entrypoint.sh /usr/local/bin/ea-entrypoint" in logical,
+          f"{path}: the entry point is deploy/docker/entrypoint.sh")
+    # the entry script, with the build's binaries on PATH
+    bindir = os.path.abspath(os.environ["BIN_DIR"])
+    def entry(args, service=None):
+        env = {k: v for k, v in os.environ.items() if k != "SERVICE"}
+        env["PATH"] = bindir + ":" + env["PATH"]
+        if service is not None:
+            env["SERVICE"] = service
+        return subprocess.run(["sh", "deploy/docker/entrypoint.sh", *args], env=env,
+                              capture_output=True, text=True, timeout=30)
+    r = entry([])
+    check(r.returncode == 64 and "SERVICE is not set" in r.stderr and "graphql-api" in r.stderr,
+          f"entrypoint: no SERVICE exits 64 naming the choices (exit {r.returncode}: {r.stderr.strip()[:120]})")
+    r = entry(["--help"], "ingest")
+    check(r.returncode == 64 and "SERVICE=ingest is not one of" in r.stderr,
+          f"entrypoint: an unknown SERVICE exits 64 (exit {r.returncode}: {r.stderr.strip()[:120]})")
+    for b in ["ingest-api", "graphql-api", "worker"]:
+        r = entry(["--help"], b)
+        check(r.returncode == 0 and b in (r.stdout + r.stderr) and "DATABASE_URL" in r.stdout + r.stderr,
+              f"entrypoint: SERVICE={b} runs {b} with the arguments (--help, exit {r.returncode})")
+    r = entry(["analytics-admin", "--help"], "worker")
+    check(r.returncode == 0 and "migrate" in r.stdout + r.stderr,
+          f"entrypoint: a command (analytics-admin --help) runs as given (exit {r.returncode})")
+    r = entry(["healthcheck"], "analytics-admin")
+    check(r.returncode == 0, "entrypoint: healthcheck of a one-off analytics-admin passes")
+    s_ = socket.socket()
+    s_.bind(("127.0.0.1", 0))
+    free = str(s_.getsockname()[1])
+    s_.close()
+    env_port = dict(os.environ, WORKER_PORT=free)
+    r = subprocess.run(["sh", "deploy/docker/entrypoint.sh", "healthcheck"], capture_output=True,
+                       text=True, timeout=30, env=dict(env_port, SERVICE="worker"))
+    check(r.returncode != 0, f"entrypoint: healthcheck fails when nothing answers on the port (exit {r.returncode})")
     first, last = stages[0], stages[-1]
     check(first.startswith("debian:bookworm") and "cmake" in first and "-dev" in first,
           f"{path}: build stage on debian:bookworm with cmake and -dev packages")

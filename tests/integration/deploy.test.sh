@@ -3,8 +3,8 @@
 # systemd units in deploy/systemd pass `systemd-analyze verify` (with ExecStart pointed at this
 # build, since nothing is installed here), run as the analytics user with the environment file,
 # order after the migration, and start the binaries that exist; deploy/systemd/env.example names
-# only variables some component reads; every service image carries analytics-admin and the
-# migrations and listens on every interface; DEPLOY.md names every connection and security
+# only variables some component reads; the image (root Dockerfile) carries analytics-admin and
+# the migrations and listens on every interface; DEPLOY.md names every connection and security
 # variable of the services (from their --help) and every Kafka provider's settings. Needs no stack.
 # Prints "deploy: N passed, M failed".
 set -uo pipefail
@@ -56,13 +56,17 @@ check "env.example and the units set only variables a component reads${unknown:+
 check "env.example holds no real secret (placeholders only)" \
     bash -c "! grep -Eq '^(KAFKA_SASL_PASSWORD|SESSION_SECRET|OIDC_CLIENT_SECRET)=[^A-Z]' deploy/systemd/env.example"
 
-# the images: analytics-admin + migrations inside, listening on every interface
+# the image (one, the root Dockerfile): analytics-admin + migrations inside, every service
+# listening on every interface, the dashboard where graphql-api looks for it
+f=Dockerfile
+check "$f: carries analytics-admin and db/migrations (MIGRATIONS_DIR) for pre-deploy migrate" \
+    bash -c "grep -q '^COPY --from=build .*/out/analytics-admin.* /usr/local/bin/\$' '$f' && grep -q 'COPY db/migrations /usr/share/event-analytics/migrations' '$f' && grep -q 'MIGRATIONS_DIR=/usr/share/event-analytics/migrations' '$f'"
+check "$f: WEB_DIST_DIR is where the dashboard's build is copied" \
+    bash -c "grep -q 'COPY --from=web /src/web/dist /usr/share/event-analytics/web' '$f' && grep -q 'WEB_DIST_DIR=/usr/share/event-analytics/web' '$f'"
 for svc in ingest-api worker graphql-api; do
-    f=services/$svc/Dockerfile
-    check "$f: carries analytics-admin and db/migrations (MIGRATIONS_DIR) for pre-deploy migrate" \
-        bash -c "grep -q 'COPY --from=build /out/analytics-admin /usr/local/bin/analytics-admin' '$f' && grep -q 'COPY db/migrations /usr/share/event-analytics/migrations' '$f' && grep -q 'MIGRATIONS_DIR=/usr/share/event-analytics/migrations' '$f'"
     host=$(echo "$svc" | sed 's/-api//' | tr a-z A-Z)_HOST
     check "$f: $host=0.0.0.0 (a container's loopback is unreachable)" grep -q "$host=0.0.0.0" "$f"
+    check "docs/DEPLOY.md: $svc runs the root image with SERVICE=$svc" grep -qF "SERVICE=$svc" docs/DEPLOY.md
 done
 
 # DEPLOY.md names the variables a deployment sets, and each provider's settings
