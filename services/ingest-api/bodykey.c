@@ -193,6 +193,12 @@ ingest_bodykey_status ingest_bodykey_scan(const char *body, size_t len, ingest_b
     *key = NULL;
     *klen = 0;
     *offset = 0;
+    /* a raw NUL byte is never JSON, anywhere: refused here as the parse refuses it (body.c) */
+    const char *nul = memchr(body, '\0', len);
+    if (nul != NULL) {
+        *offset = (size_t)(nul - body);
+        return INGEST_BODYKEY_MALFORMED;
+    }
     scan sc = {.s = body, .n = len, .err = INGEST_BODYKEY_FOUND};
     ws(&sc);
     if (sc.i >= sc.n) {

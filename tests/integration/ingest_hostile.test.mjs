@@ -19,6 +19,9 @@ const cases = [
   ['not JSON at all', 'hello', 400, 'invalid_json'],
   ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0x65, 0x76, 0x65, 0x6e, 0x74, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 400, 'invalid_json'],
   ['\\u0000 in a string', '{"event":"a\\u0000b"}', 400, 'invalid_json'],
+  // a raw NUL byte (never JSON); jansson alone skips one after a number (found by fuzzing)
+  ['raw NUL after a number', '{"event":"a","n":5\u0000}', 400, 'invalid_json'],
+  ['raw NUL in a string', '{"event":"a\u0000b"}', 400, 'invalid_json'],
   ['lone high surrogate', '{"event":"\\ud800"}', 400, 'invalid_json'],
   ['lone low surrogate', '{"event":"\\udc00x"}', 400, 'invalid_json'],
   ['NaN', '{"event":"a","v":NaN}', 400, 'invalid_json'],

@@ -82,6 +82,12 @@ static void test_malformed(void)
     EA_CHECK(ingest_bodykey_scan("{\"a\":1 x", 8, INGEST_BODYKEY_INGEST, &kk, &kl, &at) ==
              INGEST_BODYKEY_MALFORMED);
     EA_CHECK(at == 7);
+    /* a raw NUL byte, also where jansson's buffer reader would skip it (after a number) */
+    EA_CHECK(ingest_bodykey_scan("{\"api_key\":5\0}", 14, INGEST_BODYKEY_POSTHOG, &kk, &kl, &at) ==
+             INGEST_BODYKEY_MALFORMED);
+    EA_CHECK(at == 12 && kk == NULL);
+    EA_CHECK(ingest_bodykey_scan("{\"api_key\":\"a\0b\"}", 17, INGEST_BODYKEY_INGEST, &kk, &kl,
+                                 &at) == INGEST_BODYKEY_MALFORMED);
 }
 
 static void test_depth(void)
