@@ -119,7 +119,7 @@ export function OverviewPage() {
                         axisLine={false} tick={{ fontSize: 12, fill: '#57606a' }} />
                       <Tooltip formatter={(v) => [formatExact(Number(v)), event]} labelFormatter={(l) => `${l} (${tz})`}
                         contentStyle={{ borderRadius: 8, border: '1px solid #d0d7de' }} />
-                      <Area dataKey="total" type="monotone" stroke="#4f6bed" strokeWidth={2} fill="url(#trendFill)"
+                      <Area dataKey="total" type="linear" stroke="#4f6bed" strokeWidth={2} fill="url(#trendFill)"
                         isAnimationActive={false} />
                     </AreaChart>
                   </ResponsiveContainer>
