@@ -109,6 +109,8 @@ test('live trend: ingested events show without a reload', async () => {
     throw new Error(`${e.message}; badge title: ${await page.getByTestId('live-status').getAttribute('title')}`);
   });
   await page.evaluate(() => { window.__noReload = true; });
+  const monthTotal = async () => Number((await page.getByTestId('overview-month').getByTestId('chart-total').innerText()).replace(/,/g, ''));
+  const monthBefore = await monthTotal();
   const sentHour = Math.floor(Date.now() / HOUR);
   const res = await ingest(T.key, [
     { event: 'page_view', page: '/pricing' }, { event: 'page_view', page: '/pricing' }, { event: 'page_view', page: '/docs' },
@@ -116,6 +118,8 @@ test('live trend: ingested events show without a reload', async () => {
   assert.equal(res.status, 202, res.text);
   await eventually(async () => Number((await page.getByTestId('trend-total').innerText()).replace(/,/g, '')) === before + 3,
     20000, 'trend total +3');
+  // the daily card follows the same pushes (it used to stay at its first answer until a reload)
+  await eventually(async () => (await monthTotal()) === monthBefore + 3, 20000, 'daily card total +3');
   assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
   assert.equal(await page.getByTestId('live-status').getAttribute('data-status'), 'live', 'updated by polling, not the subscription');
   if (Math.floor(Date.now() / HOUR) === sentHour) { // the events are in the current hour's bucket

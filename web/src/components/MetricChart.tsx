@@ -2,7 +2,7 @@
 // chart's time zone), shapes the points (lib/series) and draws bars or lines with Recharts, the
 // numbers as a table underneath, and a CSV export of the points. Axis ticks are compact (12.3k);
 // tooltips, totals and the table show exact values; every time reads "YYYY-MM-DD HH:mm".
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from '@apollo/client/react';
 import {
   Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis,
@@ -33,13 +33,16 @@ export function useMetricPoints(tenant: string, c: ChartConfig, now: number, pol
 
 export function ChartView({ shaped, config, height = 300 }: { shaped: ShapedChart; config: ChartConfig; height?: number }) {
   const { rows, series } = shaped;
+  // counts (and any series of whole numbers) get whole-number ticks: "0.75 page views" is noise
+  const whole = useMemo(() => rows.every((r) => series.every((s) => Number.isInteger(Number(r[s.key] ?? 0)))),
+    [rows, series]);
   const common = (
     <>
       <CartesianGrid stroke="#eef0f4" vertical={false} />
       <XAxis dataKey="label" tick={{ fontSize: 12, fill: '#57606a' }} tickLine={false} axisLine={{ stroke: '#d0d7de' }}
         minTickGap={24} />
       <YAxis tickFormatter={formatCompact} tick={{ fontSize: 12, fill: '#57606a' }} tickLine={false} axisLine={false}
-        width={44} allowDecimals />
+        width={44} allowDecimals={!whole} />
       <Tooltip formatter={(v) => formatExact(Number(v))} labelFormatter={(l) => `${l} (${config.timezone})`}
         contentStyle={{ borderRadius: 8, border: '1px solid #d0d7de' }} />
       {series.length > 1 && <Legend wrapperStyle={{ fontSize: 12 }} iconType="circle" />}
@@ -105,10 +108,21 @@ export function DataTable({ shaped, config }: { shaped: ShapedChart; config: Cha
   );
 }
 
-export function MetricChart({ tenant, config, now, height, showTable = true }: {
-  tenant: string; config: ChartConfig; now: number; height?: number; showTable?: boolean;
+/** refreshKey: when it changes (e.g. a live push of the same metric arrived), the chart asks
+ * again — at most every REFRESH_MIN_MS, so a busy metric's pushes do not become a query each. */
+const REFRESH_MIN_MS = 10_000;
+
+export function MetricChart({ tenant, config, now, height, showTable = true, refreshKey }: {
+  tenant: string; config: ChartConfig; now: number; height?: number; showTable?: boolean; refreshKey?: unknown;
 }) {
   const { data, loading, error, refetch, range } = useMetricPoints(tenant, config, now);
+  const lastRefresh = useRef(0);
+  useEffect(() => {
+    if (refreshKey === undefined || refreshKey === null) return;
+    const id = setTimeout(() => { lastRefresh.current = Date.now(); void refetch(); },
+      Math.max(0, lastRefresh.current + REFRESH_MIN_MS - Date.now()));
+    return () => clearTimeout(id);
+  }, [refreshKey, refetch]);
   const points = data?.metrics;
   const shaped = useMemo(
     () => shapeChart(points ?? [], {

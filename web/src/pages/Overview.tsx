@@ -62,7 +62,7 @@ export function OverviewPage() {
       <header className="page-head">
         <div>
           <h1>Overview</h1>
-          <p className="muted">Per hour over the last 24 hours, live; per day over the last 30 days.</p>
+          <p className="muted">Per hour over the last 24 hours and per day over the last 30 days, both live.</p>
         </div>
         <div className="controls">
           <label>Event or metric
@@ -132,7 +132,8 @@ export function OverviewPage() {
               <a className="small" href={`/charts?metric=${encodeURIComponent(event)}&granularity=DAY&range=30d&tz=${encodeURIComponent(tz)}`}
                 onClick={linkTo(`/charts?metric=${encodeURIComponent(event)}&granularity=DAY&range=30d&tz=${encodeURIComponent(tz)}`)}>Open in Charts</a>
             </div>
-            <MetricChart tenant={tenant} config={month} now={now} height={240} showTable={false} />
+            <MetricChart tenant={tenant} config={month} now={now} height={240} showTable={false}
+              refreshKey={lastPush} />
           </section>
         </>
       )}
