@@ -40,6 +40,7 @@
 #define EA_CATALOG_CAP_DEFAULT 1000
 #define EA_CATALOG_CAP_MAX 1000000
 #define EA_CATALOG_RATE_LIMIT_MAX 2147483647LL
+#define EA_CATALOG_KEYS_MAX 1000 /* active (unrevoked) API keys per tenant */
 
 /* What an automatic count takes on when its event's name is held by a definition that counts
  * something else (docs/ARCHITECTURE.md "Metric names"). Contains a space, so no defined metric

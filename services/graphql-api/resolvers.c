@@ -119,6 +119,9 @@ static int catalog_fail(ea_gql_error *err, const struct ea_err *e)
     case EA_ERR_CONFLICT:
         code = "CONFLICT";
         break;
+    case EA_ERR_LIMIT:
+        code = "LIMIT_EXCEEDED";
+        break;
     case EA_ERR_UNAVAILABLE:
         code = "SERVICE_UNAVAILABLE";
         break;

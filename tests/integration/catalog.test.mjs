@@ -239,3 +239,24 @@ test('defineMetric answers the recount it queued: pending, progress 0', async ()
     assert.equal(d.json.data.metricDefinitions.find((m) => m.name === 'spend').backfill.daysTotal, b.daysTotal);
   }
 });
+
+test('a tenant has at most 1000 active API keys: both doors refuse the next with the same message', async () => {
+  const t = freshTenant(); // its own key is active key 1
+  const psql = (q) => spawnSync('psql', [env.DATABASE_URL, '-XAtqc', q], { encoding: 'utf8' });
+  // 999 more active keys and one revoked one, written directly (1000 bcrypts would take minutes)
+  const ins = psql(`INSERT INTO api_keys (key_id, tenant_id, secret_hash, scopes, revoked_at)
+    SELECT 'cap' || substr(md5('${t.id}' || i), 1, 9), '${t.id}', 'x', '{read}', CASE WHEN i = 0 THEN now() END
+    FROM generate_series(0, 999) i`);
+  assert.equal(ins.status, 0, ins.stderr);
+  const KEY = `mutation($t: String!, $s: [String!]!) { createApiKey(tenant: $t, scopes: $s) { key } }`;
+  const msg = await same(t, KEY, { s: ['read'] }, ['key', 'create', '--tenant', t.id, '--scopes', 'read'], 'LIMIT_EXCEEDED');
+  assert.match(msg, /has 1000 active keys, the most it may have \(1000\); revoke/);
+  assert.equal(psql(`SELECT count(*) FROM api_keys WHERE tenant_id = '${t.id}'`).stdout.trim(), '1001', 'a key was added');
+  // one revoked: room for exactly one more
+  psql(`UPDATE api_keys SET revoked_at = now() WHERE key_id = 'cap' || substr(md5('${t.id}' || 1), 1, 9)`);
+  const g = await graphql(t.key, KEY, { t: t.id, s: ['read'] });
+  assert.ok(g.json.data?.createApiKey?.key, g.text);
+  const c = cli('key', 'create', '--tenant', t.id, '--scopes', 'read');
+  assert.equal(c.status, 1, c.err);
+  assert.match(c.first, /has 1000 active keys/);
+});
