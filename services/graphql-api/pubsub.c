@@ -7,6 +7,12 @@
  * the connection, wait 1 s, start over. The thread waits in poll() on the Redis socket and a
  * stop pipe, so gql_pubsub_stop() ends it at once.
  *
+ * A quiet subscription is asked PING every PING_EVERY_MS; no reply of any kind within
+ * PONG_WITHIN_MS of one is an error like a closed connection. Without it, a Redis that stops
+ * answering without closing the socket (a stopped process, a dropped route, a managed Redis's
+ * failover) left the cache live — serving answers whose invalidations could no longer arrive —
+ * until TCP keepalive noticed, tens of seconds later.
+ *
  * Why the cache goes live only once the subscription is confirmed: a change published before
  * then was committed before, so every bucket read after going live includes it; a change
  * published after then is received here. While down, the cache serves and stores nothing.
@@ -28,7 +34,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_MSG (8u << 20) /* a change message larger than this is dropped (and logged) */
+#define MAX_MSG (8u << 20)  /* a change message larger than this is dropped (and logged) */
+#define PING_EVERY_MS 1000  /* a quiet subscription is asked PING this often... */
+#define PONG_WITHIN_MS 1000 /* ...and is dead without a reply this long after the PING */
 
 struct gql_pubsub {
     const ea_redis_url *url;
@@ -114,18 +122,37 @@ void gql_pubsub_apply(gql_bcache *cache, const char *msg, size_t len)
     json_decref(m);
 }
 
-/* Waits for the next reply on c or a stop request: 1 reply, 0 stop, -1 error (err says). The
- * wait has no deadline: a subscribed connection is quiet until something is published (TCP
- * keepalive, set by lib/redis, notices a dead peer). */
+/* Waits for the next reply on c or a stop request: 1 reply, 0 stop, -1 error (err says). A
+ * subscribed connection is quiet until something is published, so the wait sends PING when it
+ * has heard nothing for PING_EVERY_MS, and fails when that PING is not answered in time. */
 static int next_reply(gql_pubsub *p, ea_redis *c, redisReply **out, struct ea_err *err)
 {
+    int64_t heard = ea_time_mono_ns() / 1000000, pinged = 0;
     for (;;) {
         int n = ea_redis_reply_take(c, out, err);
         if (n != 0)
-            return n;
+            return n; /* any reply (a message, a pong) shows the connection alive */
+        int64_t now = ea_time_mono_ns() / 1000000, wait;
+        if (pinged != 0) {
+            wait = pinged + PONG_WITHIN_MS - now;
+            if (wait <= 0) {
+                ea_err_set(err, EA_ERR_UNAVAILABLE,
+                           "Redis did not answer a PING on the pub/sub connection within %d ms",
+                           PONG_WITHIN_MS);
+                return -1;
+            }
+        } else {
+            wait = heard + PING_EVERY_MS - now;
+            if (wait <= 0) {
+                if (ea_redis_append(c, err, "PING") != EA_OK)
+                    return -1;
+                pinged = now;
+                wait = PONG_WITHIN_MS;
+            }
+        }
         struct pollfd fds[2] = {{.fd = ea_redis_fd(c), .events = ea_redis_poll_events(c)},
                                 {.fd = p->stop_pipe[0], .events = POLLIN}};
-        if (poll(fds, 2, -1) < 0) {
+        if (poll(fds, 2, (int)wait) < 0) {
             if (errno == EINTR)
                 continue;
             ea_err_set(err, EA_ERR_IO, "could not wait for Redis pub/sub: %s", strerror(errno));

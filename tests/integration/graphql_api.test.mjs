@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { env, freshTenant, ingest, graphql, waitFor, sleep, GRAPHQL } from './lib/stack.mjs';
 import { redis, REDIS_PORT } from './lib/gql.mjs';
 
@@ -221,6 +222,37 @@ test('cache: with Redis stopped the answers come from the database, and caching 
   assert.ok(await waitFor(async () => redis('ping') === 'PONG', 5000));
   const hit = await waitFor(async () => (await series(t, vars)).headers.get('x-cache') === 'HIT', 10000, 300);
   assert.ok(hit, 'caching did not resume after Redis came back');
+});
+
+test('cache: a Redis that stops answering without closing the connection is noticed within seconds', async () => {
+  // SIGSTOP: the process keeps its sockets open and answers nothing (as a dropped route or a
+  // managed Redis's failover looks). graphql-api's pub/sub thread PINGs a quiet subscription
+  // every second and gives up on it one second after an unanswered PING (pubsub.c); before that,
+  // only TCP keepalive (tens of seconds) ended the cached answers.
+  const t = freshTenant();
+  const h = prevHour();
+  assert.equal((await ingest(t.key, [{ event: 'rs', timestamp: iso(h + 60000) }])).status, 202);
+  const vars = { n: 'rs', s: iso(h), e: iso(h + HOUR - 1) };
+  assert.ok(await waitFor(async () => (await series(t, vars)).json.data?.metrics[0]?.value === 1, 10000));
+  assert.ok(await waitFor(async () => (await series(t, vars)).headers.get('x-cache') === 'HIT', 10000, 200),
+    'no cached answer to start from');
+  const pid = Number(readFileSync(`${env.STACK_DIR}/run/redis.pid`, 'utf8').trim());
+  process.kill(pid, 'SIGSTOP');
+  const stoppedAt = Date.now();
+  let missAfter = null;
+  try {
+    const noticed = await waitFor(async () => (await series(t, vars)).headers.get('x-cache') === 'MISS', 6000, 100);
+    missAfter = Date.now() - stoppedAt;
+    assert.ok(noticed, 'graphql-api still served cached answers 6 s after Redis stopped answering');
+    const g = await series(t, vars);
+    assert.equal(g.json.data.metrics[0].value, 1, g.text);
+    assert.equal(g.headers.get('x-cache'), 'MISS');
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  console.log(`# first MISS ${missAfter} ms after Redis stopped answering`);
+  const hit = await waitFor(async () => (await series(t, vars)).headers.get('x-cache') === 'HIT', 15000, 300);
+  assert.ok(hit, 'caching did not resume after Redis answered again');
 });
 
 test('limits: aliases, tokens, cost and the per-key query rate limit', async () => {
