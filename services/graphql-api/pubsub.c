@@ -132,31 +132,32 @@ static int next_reply(gql_pubsub *p, ea_redis *c, redisReply **out, struct ea_er
         int n = ea_redis_reply_take(c, out, err);
         if (n != 0)
             return n; /* any reply (a message, a pong) shows the connection alive */
-        int64_t now = ea_time_mono_ns() / 1000000, wait;
-        if (pinged != 0) {
-            wait = pinged + PONG_WITHIN_MS - now;
-            if (wait <= 0) {
+        int64_t now = ea_time_mono_ns() / 1000000;
+        if (pinged == 0 && now - heard >= PING_EVERY_MS) {
+            if (ea_redis_append(c, err, "PING") != EA_OK)
+                return -1;
+            pinged = now;
+        }
+        int64_t wait = (pinged != 0 ? pinged + PONG_WITHIN_MS : heard + PING_EVERY_MS) - now;
+        struct pollfd fds[2] = {{.fd = ea_redis_fd(c), .events = ea_redis_poll_events(c)},
+                                {.fd = p->stop_pipe[0], .events = POLLIN}};
+        /* past the deadline (this thread was not scheduled for a while) the poll still looks
+         * once, without waiting: a pong that did arrive is read, not taken for silence */
+        int ready = poll(fds, 2, wait > 0 ? (int)wait : 0);
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue;
+            ea_err_set(err, EA_ERR_IO, "could not wait for Redis pub/sub: %s", strerror(errno));
+            return -1;
+        }
+        if (ready == 0) {
+            if (pinged != 0 && ea_time_mono_ns() / 1000000 - pinged >= PONG_WITHIN_MS) {
                 ea_err_set(err, EA_ERR_UNAVAILABLE,
                            "Redis did not answer a PING on the pub/sub connection within %d ms",
                            PONG_WITHIN_MS);
                 return -1;
             }
-        } else {
-            wait = heard + PING_EVERY_MS - now;
-            if (wait <= 0) {
-                if (ea_redis_append(c, err, "PING") != EA_OK)
-                    return -1;
-                pinged = now;
-                wait = PONG_WITHIN_MS;
-            }
-        }
-        struct pollfd fds[2] = {{.fd = ea_redis_fd(c), .events = ea_redis_poll_events(c)},
-                                {.fd = p->stop_pipe[0], .events = POLLIN}};
-        if (poll(fds, 2, (int)wait) < 0) {
-            if (errno == EINTR)
-                continue;
-            ea_err_set(err, EA_ERR_IO, "could not wait for Redis pub/sub: %s", strerror(errno));
-            return -1;
+            continue;
         }
         if (fds[1].revents)
             return 0;
