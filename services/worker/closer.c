@@ -22,25 +22,26 @@ void wk_closer_init(wk_closer *cl, const wk_config *cfg, wk_stats *stats)
     cl->closed_through_ms = INT64_MIN;
 }
 
-ea_rc wk_closer_idle_watermarks(wk_closer *cl, PGconn *c, wk_pstate *st, size_t nst, int64_t now_ms,
-                                struct ea_err *err)
+ea_rc wk_closer_idle_watermarks(wk_closer *cl, PGconn *c, ea_pg_params *pp, wk_pstate *st,
+                                size_t nst, int64_t now_ms, struct ea_err *err)
 {
     const int64_t allowed = cl->cfg->allowed_lateness_s * 1000;
     for (size_t i = 0; i < nst; i++) {
         wk_pstate *p = &st[i];
         if (!p->eof || p->fenced || (p->high_ms != INT64_MIN && p->high_ms >= now_ms - 1000))
             continue;
-        char part[16], gen[24], wm[48];
-        snprintf(part, sizeof(part), "%d", p->partition);
-        snprintf(gen, sizeof(gen), "%lld", (long long)p->generation);
-        ea_time_format_iso8601(now_ms - allowed, wm);
-        const char *params[5] = {cl->cfg->group_id, cl->cfg->kafka.topic, part, wm, gen};
-        PGresult *res = ea_pg_query(
+        ea_pg_params_reset(pp);
+        ea_pg_params_text(pp, cl->cfg->group_id);    /* $1 */
+        ea_pg_params_text(pp, cl->cfg->kafka.topic); /* $2 */
+        ea_pg_params_i64(pp, p->partition);          /* $3 */
+        ea_pg_params_ts(pp, now_ms - allowed);       /* $4 */
+        ea_pg_params_i64(pp, p->generation);         /* $5 */
+        PGresult *res = ea_pg_params_exec(
             c,
             "UPDATE consumer_offsets SET watermark = GREATEST(watermark, $4::timestamptz), "
             "updated_at = now() WHERE group_id = $1 AND topic = $2 AND partition = $3::int "
             "AND generation = $5::int8",
-            5, params, PGRES_COMMAND_OK, err);
+            pp, PGRES_COMMAND_OK, err);
         if (res == NULL)
             return err->code;
         if (strcmp(PQcmdTuples(res), "1") == 0) {
@@ -63,12 +64,10 @@ ea_rc wk_closer_idle_watermarks(wk_closer *cl, PGconn *c, wk_pstate *st, size_t 
 /* Closes the rows of granularity g in [lo_ms, hi_ms] and appends the distinct (tenant, metric,
  * bucket) it closed to notes (HOUR and DAY only: 15-minute buckets are implied by their hour);
  * *closed counts the rows. */
-static ea_rc close_gran(PGconn *c, ea_rollup_gran g, int64_t lo_ms, int64_t hi_ms,
+static ea_rc close_gran(PGconn *c, ea_pg_params *pp, ea_rollup_gran g, int64_t lo_ms, int64_t hi_ms,
                         ea_rollup_changes *notes, uint64_t *closed, struct ea_err *err)
 {
-    char sql[768], hi[48], lo[48];
-    ea_time_format_iso8601(hi_ms, hi);
-    ea_time_format_iso8601(lo_ms, lo);
+    char sql[768];
     snprintf(sql, sizeof(sql),
              "WITH u AS (UPDATE %s SET closed = true, updated_at = now() "
              "WHERE NOT closed AND bucket >= $1::timestamptz AND bucket <= $2::timestamptz "
@@ -76,8 +75,10 @@ static ea_rc close_gran(PGconn *c, ea_rollup_gran g, int64_t lo_ms, int64_t hi_m
              "SELECT tenant_id, metric, (extract(epoch FROM bucket) * 1000)::int8, count(*) "
              "FROM u GROUP BY 1, 2, 3 ORDER BY 1, 3, 2",
              ea_rollup_gran_table(g));
-    const char *params[2] = {lo, hi};
-    PGresult *res = ea_pg_query(c, sql, 2, params, PGRES_TUPLES_OK, err);
+    ea_pg_params_reset(pp);
+    ea_pg_params_ts(pp, lo_ms); /* $1 */
+    ea_pg_params_ts(pp, hi_ms); /* $2 */
+    PGresult *res = ea_pg_params_exec(c, sql, pp, PGRES_TUPLES_OK, err);
     if (res == NULL)
         return err->code;
     for (int t = 0; t < PQntuples(res); t++) {
@@ -130,7 +131,7 @@ ea_rc wk_closer_close_buckets(wk_closer *cl, PGconn *c, ea_pg_params *pp, struct
         /* the first pass after start sweeps everything; later ones only what the last left */
         int64_t lo = cl->closed_through_ms == INT64_MIN ? 0 : cl->closed_through_ms - 2 * len;
         size_t first = notes.n;
-        rc = close_gran(c, (ea_rollup_gran)g, lo, wm - len, &notes, &closed, err);
+        rc = close_gran(c, pp, (ea_rollup_gran)g, lo, wm - len, &notes, &closed, err);
         if (rc == EA_OK && notes.n > first)
             rc = wk_alerts_eval(c, pp, (ea_rollup_gran)g, notes.v + first, notes.n - first, &fired,
                                 err);

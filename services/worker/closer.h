@@ -40,8 +40,8 @@ void wk_closer_init(wk_closer *cl, const wk_config *cfg, wk_stats *stats);
 /* Advances the watermark of partitions at end-of-partition to now - allowed lateness (an idle
  * partition must not hold back the group watermark forever). A partition claimed by someone
  * else meanwhile is marked fenced. */
-ea_rc wk_closer_idle_watermarks(wk_closer *cl, PGconn *c, wk_pstate *st, size_t nst, int64_t now_ms,
-                                struct ea_err *err) EA_WUR;
+ea_rc wk_closer_idle_watermarks(wk_closer *cl, PGconn *c, ea_pg_params *pp, wk_pstate *st,
+                                size_t nst, int64_t now_ms, struct ea_err *err) EA_WUR;
 
 /* Marks rows closed whose bucket ends at or before the group watermark and, in the same
  * transaction, records the threshold alerts the closed HOUR/DAY buckets fire; publishes both

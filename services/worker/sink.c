@@ -776,7 +776,7 @@ ea_rc wk_sink_commit_batch(wk_sink *s, wk_batch *b, wk_pstate *st, size_t nst,
 ea_rc wk_sink_idle_watermarks(wk_sink *s, wk_pstate *st, size_t nst, int64_t now_ms,
                               struct ea_err *err)
 {
-    return wk_closer_idle_watermarks(&s->closer, s->conn, st, nst, now_ms, err);
+    return wk_closer_idle_watermarks(&s->closer, s->conn, s->pp, st, nst, now_ms, err);
 }
 
 ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err)
