@@ -1,7 +1,8 @@
 /*
- * ea_thread.c — helper threads (ea_thread.h): the start with signals blocked and the stop
- * request with its interruptible nap (a condition variable waited on with CLOCK_REALTIME
- * deadlines; spurious wake-ups go back to sleep until the deadline or the stop).
+ * ea_thread.c — helper threads (ea_thread.h): the start with signals blocked, the stop
+ * request with its interruptible nap, and the two together as a task (a condition variable waited
+ * on with CLOCK_REALTIME deadlines; spurious wake-ups go back to sleep until the deadline or the
+ * stop).
  */
 #include "ea_thread.h"
 
@@ -64,4 +65,20 @@ bool ea_stop_nap(ea_stop *s, long ms)
     bool stop = s->stop;
     pthread_mutex_unlock(&s->mu);
     return stop;
+}
+
+int ea_task_start(ea_task *t, void *(*fn)(void *), void *arg)
+{
+    ea_stop_init(&t->stop);
+    int rc = ea_thread_start(&t->thread, fn, arg);
+    if (rc != 0)
+        ea_stop_destroy(&t->stop);
+    return rc;
+}
+
+void ea_task_stop(ea_task *t)
+{
+    ea_stop_request(&t->stop);
+    pthread_join(t->thread, NULL);
+    ea_stop_destroy(&t->stop);
 }

@@ -29,8 +29,7 @@ struct origin_set {
 struct ingest_cors {
     const char *url;
     long refresh_s;
-    pthread_t thread;
-    ea_stop stop;
+    ea_task task; /* the refresher thread and its stop */
     pthread_mutex_t mu;
     struct origin_set *set; /* under mu */
 };
@@ -102,7 +101,7 @@ static void *refresher(void *arg)
             c->set = s;
             pthread_mutex_unlock(&c->mu);
         }
-    } while (!ea_stop_nap(&c->stop, c->refresh_s * 1000));
+    } while (!ea_stop_nap(&c->task.stop, c->refresh_s * 1000));
     if (db != NULL)
         PQfinish(db);
     return NULL;
@@ -118,10 +117,10 @@ ingest_cors *ingest_cors_new(const char *database_url, long refresh_s, struct ea
     c->url = database_url;
     c->refresh_s = refresh_s;
     pthread_mutex_init(&c->mu, NULL);
-    ea_stop_init(&c->stop);
-    int rc = ea_thread_start(&c->thread, refresher, c); /* SIGTERM stays the loop's */
+    int rc = ea_task_start(&c->task, refresher, c); /* SIGTERM stays the loop's */
     if (rc != 0) {
         ea_err_set(err, EA_ERR_IO, "could not start the CORS origin refresher: %s", strerror(rc));
+        pthread_mutex_destroy(&c->mu);
         free(c);
         return NULL;
     }
@@ -132,9 +131,7 @@ void ingest_cors_free(ingest_cors *c)
 {
     if (c == NULL)
         return;
-    ea_stop_request(&c->stop);
-    pthread_join(c->thread, NULL);
-    ea_stop_destroy(&c->stop);
+    ea_task_stop(&c->task);
     pthread_mutex_destroy(&c->mu);
     free(c->set);
     free(c);

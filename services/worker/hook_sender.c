@@ -46,8 +46,7 @@ struct wk_hook_sender {
     const wk_config *cfg;
     wk_stats *stats;
     PGconn *db;
-    pthread_t thread;
-    ea_stop stop;
+    ea_task task; /* the delivery thread and its stop */
 };
 
 /* ---- one attempt ---------------------------------------------------------------------------- */
@@ -307,7 +306,7 @@ static void *run(void *arg)
     wk_hook_sender *h = arg;
     char lease[32];
     snprintf(lease, sizeof(lease), "%ld", h->cfg->webhook_timeout_ms + HOOK_LEASE_EXTRA_MS);
-    while (!ea_stop_requested(&h->stop)) {
+    while (!ea_stop_requested(&h->task.stop)) {
         struct ea_err err;
         if (h->db == NULL || ea_pg_is_broken(h->db)) {
             if (h->db != NULL)
@@ -315,7 +314,7 @@ static void *run(void *arg)
             h->db = ea_pg_connect(h->cfg->database_url, &err);
             if (h->db == NULL) {
                 ea_log_warn("postgresql", "%s", err.message);
-                ea_stop_nap(&h->stop, 2000);
+                ea_stop_nap(&h->task.stop, 2000);
                 continue;
             }
         }
@@ -323,15 +322,15 @@ static void *run(void *arg)
         PGresult *r = ea_pg_query(h->db, claim_sql, 1, p, PGRES_TUPLES_OK, &err);
         if (r == NULL) {
             ea_log_warn("postgresql", "could not claim deliveries: %s", err.message);
-            ea_stop_nap(&h->stop, 2000);
+            ea_stop_nap(&h->task.stop, 2000);
             continue;
         }
         int n = PQntuples(r);
-        for (int i = 0; i < n && !ea_stop_requested(&h->stop); i++)
+        for (int i = 0; i < n && !ea_stop_requested(&h->task.stop); i++)
             deliver(h, r, i);
         PQclear(r);
         if (n < HOOK_CLAIM)
-            ea_stop_nap(&h->stop, h->cfg->webhook_poll_ms);
+            ea_stop_nap(&h->task.stop, h->cfg->webhook_poll_ms);
     }
     return NULL;
 }
@@ -345,9 +344,7 @@ wk_hook_sender *wk_hook_sender_start(const wk_config *cfg, wk_stats *stats, stru
     }
     h->cfg = cfg;
     h->stats = stats;
-    ea_stop_init(&h->stop);
-    if (ea_thread_start(&h->thread, run, h) != 0) {
-        ea_stop_destroy(&h->stop);
+    if (ea_task_start(&h->task, run, h) != 0) {
         free(h);
         ea_err_set(err, EA_ERR_IO, "could not start the webhook thread");
         return NULL;
@@ -359,10 +356,8 @@ void wk_hook_sender_stop(wk_hook_sender *h)
 {
     if (h == NULL)
         return;
-    ea_stop_request(&h->stop);
-    pthread_join(h->thread, NULL);
+    ea_task_stop(&h->task);
     if (h->db != NULL)
         PQfinish(h->db);
-    ea_stop_destroy(&h->stop);
     free(h);
 }

@@ -38,9 +38,8 @@ struct wk_recompute {
     wk_stats *stats;
     wk_feed *feed;
     PGconn *conn;
-    bool runner; /* this connection holds RECOMPUTE_LOCK_KEY */
-    pthread_t thread;
-    ea_stop stop;
+    bool runner;  /* this connection holds RECOMPUTE_LOCK_KEY */
+    ea_task task; /* the job thread and its stop */
 };
 
 typedef struct job {
@@ -166,7 +165,7 @@ static void run_job(wk_recompute *r, job *j)
     ea_rollup_changes ch = {.a = a};
     bool finished = a != NULL;
     for (int64_t day = j->next_day; finished && day < j->to_day; day += EA_MS_PER_DAY) {
-        if (ea_stop_requested(&r->stop)) {
+        if (ea_stop_requested(&r->task.stop)) {
             finished = false;
             break;
         }
@@ -223,15 +222,15 @@ static void run_job(wk_recompute *r, job *j)
 static void *run(void *arg)
 {
     wk_recompute *r = arg;
-    while (!ea_stop_requested(&r->stop)) {
+    while (!ea_stop_requested(&r->task.stop)) {
         job j;
         if (!become_runner(r) || !next_job(r, &j)) {
-            ea_stop_nap(&r->stop, r->cfg->recompute_poll_ms);
+            ea_stop_nap(&r->task.stop, r->cfg->recompute_poll_ms);
             continue;
         }
         run_job(r, &j);
         if (r->conn != NULL && ea_pg_is_broken(r->conn))
-            ea_stop_nap(&r->stop, r->cfg->recompute_poll_ms);
+            ea_stop_nap(&r->task.stop, r->cfg->recompute_poll_ms);
     }
     disconnect(r);
     return NULL;
@@ -247,9 +246,7 @@ wk_recompute *wk_recompute_start(const wk_config *cfg, wk_stats *stats, struct e
     }
     r->cfg = cfg;
     r->stats = stats;
-    ea_stop_init(&r->stop);
-    if (ea_thread_start(&r->thread, run, r) != 0) {
-        ea_stop_destroy(&r->stop);
+    if (ea_task_start(&r->task, run, r) != 0) {
         wk_feed_free(r->feed);
         free(r);
         ea_err_set(err, EA_ERR_IO, "could not start the recompute thread");
@@ -262,9 +259,7 @@ void wk_recompute_stop(wk_recompute *r)
 {
     if (r == NULL)
         return;
-    ea_stop_request(&r->stop);
-    pthread_join(r->thread, NULL);
-    ea_stop_destroy(&r->stop);
+    ea_task_stop(&r->task);
     wk_feed_free(r->feed);
     free(r);
 }

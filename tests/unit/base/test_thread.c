@@ -2,7 +2,8 @@
  * test_thread.c — lib/base's helper-thread primitives: a thread started by ea_thread_start has
  * every signal blocked (SIGTERM belongs to the loop's signalfd) while the caller's mask is left as
  * it was; a nap runs its time out when nobody stops it, and ends at once (not after its 10 s) when
- * another thread requests the stop; a stop requested before the nap is seen at once.
+ * another thread requests the stop; a stop requested before the nap is seen at once; a task
+ * (ea_task) is stopped, woken and joined by ea_task_stop.
  */
 #include "../ea_test.h"
 #include "ea_thread.h"
@@ -67,4 +68,30 @@ static void test_nap_and_stop(void)
     ea_stop_destroy(&stop);
 }
 
-EA_TEST_MAIN(EA_TEST(test_thread_blocks_signals), EA_TEST(test_nap_and_stop))
+/* a task: its function naps on the task's own stop; ea_task_stop wakes it, waits for it to
+ * return (the function's last write is seen) and frees the stop */
+static ea_task task;
+static int task_state; /* 1 running, 2 returned after a stop */
+
+static void *task_fn(void *arg)
+{
+    int *state = arg;
+    *state = 1;
+    while (!ea_stop_nap(&task.stop, 10000)) {
+    }
+    *state = 2;
+    return NULL;
+}
+
+static void test_task(void)
+{
+    EA_CHECK(ea_task_start(&task, task_fn, &task_state) == 0);
+    struct timespec d = {0, 50 * 1000000L};
+    nanosleep(&d, NULL);
+    int64_t t0 = ea_time_mono_ns();
+    ea_task_stop(&task);
+    EA_CHECK((ea_time_mono_ns() - t0) / 1000000 < 5000); /* woken, not after its 10 s nap */
+    EA_CHECK(task_state == 2);                           /* joined: the function had returned */
+}
+
+EA_TEST_MAIN(EA_TEST(test_thread_blocks_signals), EA_TEST(test_nap_and_stop), EA_TEST(test_task))
