@@ -629,7 +629,7 @@ void ea_keyauth_ping(ea_keyauth *a, ea_keyauth_waiter *w)
     waiter_attach(j, w);
 }
 
-ea_keyauth *ea_keyauth_new(const char *database_url, const ea_redis_url *redis, long cache_ttl_s,
+ea_keyauth *ea_keyauth_new(const char *database_url, const ea_redis_url *redis,
                            const ea_keyauth_settings *s, struct ea_err *err)
 {
     ea_keyauth *a = calloc(1, sizeof(*a));
@@ -638,7 +638,7 @@ ea_keyauth *ea_keyauth_new(const char *database_url, const ea_redis_url *redis, 
         return NULL;
     }
     a->url = database_url;
-    a->ttl_ms = cache_ttl_s * 1000;
+    a->ttl_ms = s->cache_ttl_s * 1000;
     pthread_mutex_init(&a->db_error_lock, NULL);
     if (getrandom(&a->seed, sizeof(a->seed), 0) != (ssize_t)sizeof(a->seed))
         a->seed = (uint64_t)ea_time_mono_ns();

@@ -59,6 +59,7 @@ typedef struct ea_keyauth_result {
 /* Settings every service that verifies keys reads from its environment (see
  * EA_KEYAUTH_CONFIG_ENTRIES). */
 typedef struct ea_keyauth_settings {
+    long cache_ttl_s;     /* KEY_CACHE_TTL_S: verified keys are trusted this long */
     long workers;         /* AUTH_WORKERS: pool threads */
     long queue_max;       /* AUTH_QUEUE_MAX: verifications waiting for a thread */
     long fail_limit_addr; /* AUTH_FAIL_LIMIT_ADDR: failed attempts per window per client address */
@@ -74,6 +75,8 @@ typedef struct ea_keyauth_settings {
 /* NOLINTBEGIN(bugprone-macro-parentheses) */
 /* clang-format off */
 #define EA_KEYAUTH_CONFIG_ENTRIES(type, member)                                                    \
+    {"KEY_CACHE_TTL_S", EA_CFG_INT, "30", 0, 3600, offsetof(type, member.cache_ttl_s),             \
+     "verified API keys are cached this long (revocation takes effect within it)"},                \
     {"AUTH_WORKERS", EA_CFG_INT, "2", 1, 64, offsetof(type, member.workers),                       \
      "threads that verify API keys (bcrypt, key lookup) off the event loop"},                      \
     {"AUTH_QUEUE_MAX", EA_CFG_INT, "64", 1, 100000, offsetof(type, member.queue_max),              \
@@ -106,9 +109,9 @@ struct ea_keyauth_waiter {
 };
 
 /* Creates the verifier and starts its pool threads (each connects to database_url and redis
- * lazily; redis NULL keeps the failed-attempt counts local; it is copied). NULL with err filled
- * when the threads cannot be started. */
-ea_keyauth *ea_keyauth_new(const char *database_url, const ea_redis_url *redis, long cache_ttl_s,
+ * lazily; redis NULL keeps the failed-attempt counts local; it is copied). Verified keys are
+ * cached s->cache_ttl_s seconds. NULL with err filled when the threads cannot be started. */
+ea_keyauth *ea_keyauth_new(const char *database_url, const ea_redis_url *redis,
                            const ea_keyauth_settings *s, struct ea_err *err);
 
 /* Stops the pool. Waiters still linked are dropped without their callback. NULL is allowed. */

@@ -39,8 +39,6 @@ static const ea_config_entry table[] = {
      "allow __schema/__type"},
     {"GRAPHQL_GRAPHIQL", EA_CFG_BOOL, "true", 0, 0, OFF(graphiql),
      "serve GraphiQL at GET /graphql to browsers"},
-    {"KEY_CACHE_TTL_S", EA_CFG_INT, "30", 0, 3600, OFF(key_cache_ttl_s),
-     "verified API keys are cached this long"},
     EA_KEYAUTH_CONFIG_ENTRIES(gql_config, auth),
     {"CACHE_TTL_HOUR_S", EA_CFG_INT, "300", 0, 86400, OFF(cache_ttl_hour_s),
      "HOUR series: how long cached buckets that are not closed yet live (changes drop them "

@@ -29,8 +29,7 @@ typedef struct gql_config {
     long max_response_bytes;
     bool introspection;
     bool graphiql;
-    long key_cache_ttl_s;
-    ea_keyauth_settings auth; /* AUTH_*: key-verifier threads, queue, failed-attempt limits */
+    ea_keyauth_settings auth; /* KEY_CACHE_TTL_S, AUTH_*: key cache, verifier threads, limits */
     long cache_ttl_hour_s;
     long cache_ttl_day_s;
     long cache_closed_ttl_s;

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     app.limits.max_response_bytes = (size_t)cfg.max_response_bytes;
     app.limits.introspection = cfg.introspection;
     app.limits.cost_fn = gql_schema_cost;
-    app.auth = ea_keyauth_new(cfg.database_url, &cfg.redis, cfg.key_cache_ttl_s, &cfg.auth, &err);
+    app.auth = ea_keyauth_new(cfg.database_url, &cfg.redis, &cfg.auth, &err);
     if (app.auth == NULL) {
         ea_log_error("startup", "%s", err.message);
         return 1;

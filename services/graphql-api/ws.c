@@ -1049,7 +1049,7 @@ gql_ws_server *gql_ws_new(gql_app *app, h2o_loop_t *loop)
     }
     h2o_timeout_init(loop, &s->init_timeout, (uint64_t)app->cfg->ws_init_timeout_ms);
     h2o_timeout_init(loop, &s->close_timeout, WS_CLOSE_GRACE_MS);
-    long every = app->cfg->key_cache_ttl_s * 1000 / 8;
+    long every = app->cfg->auth.cache_ttl_s * 1000 / 8;
     h2o_timeout_init(loop, &s->recheck_timeout, (uint64_t)(every > 1000 ? every : 1000));
     s->recheck_timer.cb = on_recheck;
     h2o_timeout_link(loop, &s->recheck_timeout, &s->recheck_timer);

@@ -27,8 +27,6 @@ static const ea_config_entry table[] = {
     {"INGEST_PRODUCE_TIMEOUT_MS", EA_CFG_INT, "10000", 100, 300000, OFF(produce_timeout_ms),
      "how long to wait for Kafka to acknowledge before answering 503"},
     {"INGEST_LINGER_MS", EA_CFG_INT, "5", 0, 1000, OFF(linger_ms), "producer batching delay"},
-    {"KEY_CACHE_TTL_S", EA_CFG_INT, "30", 0, 3600, OFF(key_cache_ttl_s),
-     "verified API keys are cached this long (revocation takes effect within it)"},
     EA_KEYAUTH_CONFIG_ENTRIES(ingest_config, auth),
     {"RATE_LIMIT_PER_MIN", EA_CFG_INT, "100", 1, 100000000, OFF(rate_limit),
      "default requests per minute per API key"},

@@ -30,8 +30,7 @@ typedef struct ingest_config {
     long retention_days;     /* timestamps at most this old (raw-event retention) */
     long produce_timeout_ms; /* librdkafka message.timeout.ms: bound on waiting for acks */
     long linger_ms;
-    long key_cache_ttl_s;       /* verified keys are trusted this long; revocation delay bound */
-    ea_keyauth_settings auth;   /* AUTH_*: verifier threads, queue, failed-attempt limits */
+    ea_keyauth_settings auth;   /* KEY_CACHE_TTL_S, AUTH_*: key cache, verifier threads, limits */
     long rate_limit;            /* default requests/minute per key */
     long rate_burst;            /* bucket size; 0 means equal to rate_limit */
     long browser_rate_per_addr; /* requests/minute per client address with browser keys */

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     }
     ea_http_server *srv = ea_http_server_for(&cfg.http);
     ingest_app app = {.cfg = &cfg};
-    app.auth = ea_keyauth_new(cfg.database_url, &cfg.redis, cfg.key_cache_ttl_s, &cfg.auth, &err);
+    app.auth = ea_keyauth_new(cfg.database_url, &cfg.redis, &cfg.auth, &err);
     if (app.auth == NULL) {
         ea_log_error("startup", "%s", err.message);
         return 1;
