@@ -23,8 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The default raw-event retention in days (RAW_RETENTION_DAYS of ingest and worker). */
-#define EA_ROLLUP_RETENTION_DAYS_DEFAULT 30
+/* The RAW_RETENTION_DAYS entry of a config table (lib/config) for a struct `type` whose member
+ * `field` is a long: one home for the name, default (30 days), bounds and help that ingest-api
+ * and the worker must share, since the worker counts exactly what ingest accepted. */
+/* clang-format off */
+#define EA_ROLLUP_RETENTION_CONFIG_ENTRY(type, field)                                              \
+    {"RAW_RETENTION_DAYS", EA_CFG_INT, "30", 1, 3650, offsetof(type, field),                       \
+     "raw-event retention (ingest-api and worker alike): events older than this when received "    \
+     "are refused (too_old), every younger one is counted, and event_ids repeated within it "      \
+     "(+ 1 day) count once"}
+/* clang-format on */
 
 /* THE rule for how old an event may be: true when ts is older than received_ms minus the raw
  * retention. Ingest applies it as it receives the event (received = now) and refuses such an

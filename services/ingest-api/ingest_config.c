@@ -5,6 +5,7 @@
 #include "ingest_config.h"
 #include "ea_config.h"
 #include "ea_pg.h"
+#include "ea_rollup_watermark.h"
 
 #include <stddef.h>
 
@@ -22,8 +23,7 @@ static const ea_config_entry table[] = {
     {"INGEST_MAX_DEPTH", EA_CFG_INT, "32", 2, 1000, OFF(max_depth), "max JSON nesting depth"},
     {"INGEST_MAX_FUTURE_S", EA_CFG_INT, "3600", 0, 86400 * 7, OFF(max_future_s),
      "how far in the future a timestamp may be"},
-    {"RAW_RETENTION_DAYS", EA_CFG_INT, "30", 1, 3650, OFF(retention_days),
-     "raw-event retention; older timestamps are refused"},
+    EA_ROLLUP_RETENTION_CONFIG_ENTRY(ingest_config, retention_days),
     {"INGEST_PRODUCE_TIMEOUT_MS", EA_CFG_INT, "10000", 100, 300000, OFF(produce_timeout_ms),
      "how long to wait for Kafka to acknowledge before answering 503"},
     {"INGEST_LINGER_MS", EA_CFG_INT, "5", 0, 1000, OFF(linger_ms), "producer batching delay"},

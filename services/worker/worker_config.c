@@ -5,6 +5,7 @@
 #include "worker_config.h"
 #include "ea_config.h"
 #include "ea_pg.h"
+#include "ea_rollup_watermark.h"
 
 #include <stddef.h>
 
@@ -34,9 +35,7 @@ static const ea_config_entry wk_config_table[] = {
      "longest a batch collects before it is committed (freshness bound)"},
     {"WORKER_ALLOWED_LATENESS_S", EA_CFG_INT, "600", 0, 86400, S(allowed_lateness_s),
      "watermark = highest event time seen - this; buckets behind it are closed"},
-    {"RAW_RETENTION_DAYS", EA_CFG_INT, "30", 1, 3650, S(retention_days),
-     "raw-event retention (ingest's too_old limit): events up to this old when received are "
-     "counted, event_ids repeated within it (+ 1 day) count once"},
+    EA_ROLLUP_RETENTION_CONFIG_ENTRY(wk_config, retention_days),
     {"WORKER_STORE_RAW", EA_CFG_BOOL, "true", 0, 0, S(store_raw),
      "store every counted event in raw_events (needed for backfill)"},
     {"WORKER_MAINTENANCE_INTERVAL_S", EA_CFG_INT, "300", 5, 86400, S(maintenance_interval_s),
