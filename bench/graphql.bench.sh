@@ -77,6 +77,8 @@ INSERT INTO metric_definitions (tenant_id, name, event_name, aggregation, dimens
 VALUES (:'tenant', 'page_views', 'page_view', 'count', '{page,country}') ON CONFLICT DO NOTHING;
 DELETE FROM rollups_hourly WHERE tenant_id = :'tenant';
 DELETE FROM rollups_daily WHERE tenant_id = :'tenant';
+DELETE FROM rollup_totals_hourly WHERE tenant_id = :'tenant';
+DELETE FROM rollup_totals_daily WHERE tenant_id = :'tenant';
 DELETE FROM raw_events WHERE tenant_id = :'tenant';
 -- vacuumed before the inserts, so they reuse the space the deletes freed: otherwise every run
 -- (make bench reuses its data directory) adds a data set's worth of empty pages that the
@@ -94,6 +96,13 @@ FROM generate_series(0, 719) h, generate_series(0, 19) p, generate_series(0, 9) 
 INSERT INTO rollups_daily (tenant_id, metric, bucket, dims, cnt, revision, closed)
 SELECT tenant_id, metric, date_trunc('day', bucket), dims, sum(cnt), 0, true
 FROM rollups_hourly WHERE tenant_id = :'tenant' GROUP BY 1, 2, 3, 4;
+-- the bucket totals the worker keeps beside the rows (migration 0016), as it would have written
+INSERT INTO rollup_totals_hourly (tenant_id, metric, bucket, cnt, sum, min, max, revision)
+SELECT tenant_id, metric, bucket, sum(cnt), sum(sum), min(min), max(max), max(revision)
+FROM rollups_hourly WHERE tenant_id = :'tenant' GROUP BY 1, 2, 3;
+INSERT INTO rollup_totals_daily (tenant_id, metric, bucket, cnt, sum, min, max, revision)
+SELECT tenant_id, metric, bucket, sum(cnt), sum(sum), min(min), max(max), max(revision)
+FROM rollups_daily WHERE tenant_id = :'tenant' GROUP BY 1, 2, 3;
 -- raw events of page_view spread evenly over the last 7 days (what breakdowns by a property
 -- that is not a dimension read); they are not in the rollups above, which stand for history
 INSERT INTO raw_events (tenant_id, event_id, event_name, event_time, received_at, properties,
@@ -109,6 +118,8 @@ FROM generate_series(0, :nraw - 1) i;
 -- the measurements
 VACUUM (ANALYZE) rollups_hourly;
 VACUUM (ANALYZE) rollups_daily;
+VACUUM (ANALYZE) rollup_totals_hourly;
+VACUUM (ANALYZE) rollup_totals_daily;
 VACUUM (ANALYZE) raw_events;
 SQL
 TOTAL=$(psql "$DATABASE_URL" -tA -v tenant="$TENANT" <<'SQL'

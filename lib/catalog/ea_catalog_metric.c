@@ -40,8 +40,9 @@
     " name) b))"
 
 /* Tables holding rows keyed by (tenant_id, metric). */
-static const char *const row_tables[] = {"rollups_15m", "rollups_hourly", "rollups_daily",
-                                         "rollup_dim_values"};
+static const char *const row_tables[] = {"rollups_15m",         "rollups_hourly",
+                                         "rollups_daily",       "rollup_totals_hourly",
+                                         "rollup_totals_daily", "rollup_dim_values"};
 #define NROW_TABLES (sizeof(row_tables) / sizeof(row_tables[0]))
 
 static void changed_add(json_t *changed, const char *name)

@@ -20,6 +20,13 @@ const char *ea_rollup_gran_table(ea_rollup_gran g)
     return t[g];
 }
 
+const char *ea_rollup_gran_totals(ea_rollup_gran g)
+{
+    static const char *const t[EA_ROLLUP_GRAN_N] = {NULL, "rollup_totals_hourly",
+                                                    "rollup_totals_daily"};
+    return t[g];
+}
+
 const char *ea_rollup_gran_name(ea_rollup_gran g)
 {
     static const char *const t[EA_ROLLUP_GRAN_N] = {"MINUTE15", "HOUR", "DAY"};

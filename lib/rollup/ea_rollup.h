@@ -28,6 +28,9 @@ typedef enum ea_rollup_gran {
 /* Table name ("rollups_15m", "rollups_hourly", "rollups_daily"), change-feed name ("MINUTE15",
  * "HOUR", "DAY"), bucket length and bucket start of a granularity. */
 const char *ea_rollup_gran_table(ea_rollup_gran g);
+/* The table of the per-bucket totals of a granularity ("rollup_totals_hourly",
+ * "rollup_totals_daily"; migration 0016), NULL for 15 minutes (no totals). */
+const char *ea_rollup_gran_totals(ea_rollup_gran g);
 const char *ea_rollup_gran_name(ea_rollup_gran g);
 int64_t ea_rollup_gran_ms(ea_rollup_gran g);
 int64_t ea_rollup_gran_floor(ea_rollup_gran g, int64_t ms);

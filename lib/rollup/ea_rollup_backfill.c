@@ -98,7 +98,7 @@ ea_rc ea_rollup_backfill_check_range(PGconn *c, int64_t from_day, int64_t to_day
     const char *p[2] = {lo, hi};
     res = ea_pg_query(c,
                       "SELECT sum(ea_partition_ensure(parent, $1::timestamptz, $2::timestamptz)) "
-                      "FROM partition_classes WHERE parent LIKE 'rollups%'",
+                      "FROM partition_classes WHERE parent LIKE 'rollup%'",
                       2, p, PGRES_TUPLES_OK, err);
     if (res == NULL)
         return err->code;

@@ -440,10 +440,38 @@ static ea_rc write_spill(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size
         if (res == NULL)
             rc = err->code;
         PQclear(res);
+        const char *totals = ea_rollup_gran_totals((ea_rollup_gran)g);
+        if (rc != EA_OK || totals == NULL)
+            continue;
+        /* and to the totals of their buckets (0016), locked already by the same upsert */
+        snprintf(sql, sizeof(sql),
+                 "UPDATE %s AS r SET sum = r.sum + u.s FROM (SELECT t, m, b, sum(v) AS s "
+                 "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], "
+                 "$5::numeric[]) AS x(t, m, b, d, v) GROUP BY 1, 2, 3) u "
+                 "WHERE r.tenant_id = u.t AND r.metric = u.m AND r.bucket = u.b",
+                 totals);
+        if ((res = ea_pg_params_exec(c, sql, pp, PGRES_COMMAND_OK, err)) == NULL)
+            rc = err->code;
+        PQclear(res);
     }
     ea_buf_free(&tmp);
     return rc;
 }
+
+/* The totals of the rows an ADD statement writes (migration 0016's invariant), for the same
+ * statement: CTE "u" holds the arrays, "w" the upserted rows' RETURNING. The values added are
+ * the deltas in u; the revision is the highest a written row now has (revisions only grow under
+ * ADD, so the total's stays the maximum of its rows'). ORDER BY: every writer locks totals rows in
+ * key order, after the rollup rows of the statement (no deadlock between concurrent batches). */
+#define TOTALS_ADD                                                                                 \
+    "x AS (INSERT INTO %s AS x (tenant_id, metric, bucket, cnt, sum, min, max, revision) "         \
+    "SELECT a.t, a.m, a.b, a.c, a.s, a.mn, a.mx, v.rev FROM (SELECT t, m, b, sum(c)::int8 AS c, "  \
+    "sum(s) AS s, min(mn) AS mn, max(mx) AS mx FROM u GROUP BY 1, 2, 3) a JOIN (SELECT "           \
+    "tenant_id, metric, bucket, max(revision) AS rev FROM w GROUP BY 1, 2, 3) v "                  \
+    "ON v.tenant_id = a.t AND v.metric = a.m AND v.bucket = a.b ORDER BY 1, 2, 3 "                 \
+    "ON CONFLICT (tenant_id, metric, bucket) DO UPDATE SET cnt = x.cnt + EXCLUDED.cnt, "           \
+    "sum = x.sum + EXCLUDED.sum, min = LEAST(x.min, EXCLUDED.min), "                               \
+    "max = GREATEST(x.max, EXCLUDED.max), revision = GREATEST(x.revision, EXCLUDED.revision)) "
 
 ea_rc ea_rollup_write_add(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size_t n,
                           ea_rollup_changes *out, struct ea_err *err)
@@ -458,23 +486,28 @@ ea_rc ea_rollup_write_add(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, siz
             return ea_err_set(err, EA_ERR_NOMEM, "out of memory encoding rollup rows");
         if (k == 0)
             continue;
-        char sql[1536];
+        const char *totals = ea_rollup_gran_totals((ea_rollup_gran)g);
+        char tsql[1024] = "";
+        if (totals != NULL)
+            snprintf(tsql, sizeof(tsql), ", " TOTALS_ADD, totals);
+        char sql[3072];
         snprintf(sql, sizeof(sql),
-                 "INSERT INTO %s AS r (tenant_id, metric, bucket, dims, cnt, sum, min, max, hll, "
-                 "revision, closed) "
-                 "SELECT t, m, b, d, c, s, mn, mx, h, CASE WHEN cl THEN 1 ELSE 0 END, cl "
-                 "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], "
-                 "$5::int8[], $6::numeric[], $7::numeric[], $8::numeric[], $9::bytea[], "
-                 "$10::bool[]) AS u(t, m, b, d, c, s, mn, mx, h, cl) "
+                 "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], "
+                 "$4::jsonb[], $5::int8[], $6::numeric[], $7::numeric[], $8::numeric[], "
+                 "$9::bytea[], $10::bool[]) AS u(t, m, b, d, c, s, mn, mx, h, cl)), "
+                 "w AS (INSERT INTO %s AS r (tenant_id, metric, bucket, dims, cnt, sum, min, max, "
+                 "hll, revision, closed) "
+                 "SELECT t, m, b, d, c, s, mn, mx, h, CASE WHEN cl THEN 1 ELSE 0 END, cl FROM u "
                  "ON CONFLICT (tenant_id, metric, bucket, dims) DO UPDATE SET "
                  "cnt = r.cnt + EXCLUDED.cnt, sum = r.sum + EXCLUDED.sum, "
                  "min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max), "
                  "hll = COALESCE(EXCLUDED.hll, r.hll), "
                  "revision = r.revision + CASE WHEN r.closed THEN 1 ELSE 0 END, "
                  "closed = r.closed OR EXCLUDED.closed, updated_at = now() "
-                 "RETURNING tenant_id, metric, (extract(epoch FROM bucket) * 1000)::int8, "
-                 "dims::text, revision, closed",
-                 ea_rollup_gran_table((ea_rollup_gran)g));
+                 "RETURNING tenant_id, metric, bucket, dims, revision, closed)%s "
+                 "SELECT tenant_id, metric, (extract(epoch FROM bucket) * 1000)::int8, "
+                 "dims::text, revision, closed FROM w",
+                 ea_rollup_gran_table((ea_rollup_gran)g), tsql);
         PGresult *res = ea_pg_params_exec(c, sql, pp, PGRES_TUPLES_OK, err);
         if (res == NULL)
             return err->code;
@@ -512,6 +545,49 @@ static ea_rc replace_step(PGconn *c, const char *sql, ea_pg_params *pp, ea_rollu
     ea_rc rc = add_changes(out, res, g, tenant, metric, 0, err);
     PQclear(res);
     return rc;
+}
+
+/* The totals of a replaced range made again from its rollup rows (0016's invariant): changed
+ * buckets updated (unchanged ones not written: no dead tuple), missing ones inserted, those whose
+ * rows are gone deleted. The metric's rows are this transaction's alone (REPLACE holds the
+ * metric's lock exclusively), so reading them back is exact. */
+static ea_rc totals_recount(PGconn *c, ea_pg_params *pp, const char *tenant, const char *metric,
+                            int64_t from_ms, int64_t to_ms, struct ea_err *err)
+{
+    for (int g = 0; g < EA_ROLLUP_GRAN_N; g++) {
+        const char *totals = ea_rollup_gran_totals((ea_rollup_gran)g);
+        if (totals == NULL)
+            continue;
+        const char *table = ea_rollup_gran_table((ea_rollup_gran)g);
+        char sql[1536];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s AS x (tenant_id, metric, bucket, cnt, sum, min, max, revision) "
+                 "SELECT $1::text, $2::text, bucket, sum(cnt), sum(sum), min(min), max(max), "
+                 "max(revision) "
+                 "FROM %s WHERE tenant_id = $1 AND metric = $2 AND bucket >= $3::timestamptz AND "
+                 "bucket < $4::timestamptz GROUP BY bucket ORDER BY bucket "
+                 "ON CONFLICT (tenant_id, metric, bucket) DO UPDATE SET cnt = EXCLUDED.cnt, "
+                 "sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, "
+                 "revision = EXCLUDED.revision WHERE (x.cnt, x.sum, x.min, x.max, x.revision) "
+                 "IS DISTINCT FROM (EXCLUDED.cnt, EXCLUDED.sum, EXCLUDED.min, EXCLUDED.max, "
+                 "EXCLUDED.revision)",
+                 totals, table);
+        scope_params(pp, tenant, metric, from_ms, to_ms);
+        PGresult *res = ea_pg_params_exec(c, sql, pp, PGRES_COMMAND_OK, err);
+        if (res == NULL)
+            return err->code;
+        PQclear(res);
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM %s x WHERE x.tenant_id = $1 AND x.metric = $2 "
+                 "AND x.bucket >= $3::timestamptz AND x.bucket < $4::timestamptz "
+                 "AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.tenant_id = $1 AND r.metric = $2 "
+                 "AND r.bucket = x.bucket)",
+                 totals, table);
+        if ((res = ea_pg_params_exec(c, sql, pp, PGRES_COMMAND_OK, err)) == NULL)
+            return err->code;
+        PQclear(res);
+    }
+    return EA_OK;
 }
 
 ea_rc ea_rollup_write_replace(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows, size_t n,
@@ -577,7 +653,8 @@ ea_rc ea_rollup_write_replace(PGconn *c, ea_pg_params *pp, ea_rollup_row **rows,
         if ((rc = replace_step(c, sql, pp, g, tenant, metric, out, &st->inserted, err)) != EA_OK)
             return rc;
     }
-    return write_spill(c, pp, rows, n, metric, err);
+    ea_rc rc = write_spill(c, pp, rows, n, metric, err);
+    return rc == EA_OK ? totals_recount(c, pp, tenant, metric, from_ms, to_ms, err) : rc;
 }
 
 /* ---- cap registry ---- */

@@ -9,6 +9,8 @@
  *   - merging the stored HLL sketches into the batch's (ea_rollup_hll_load);
  *   - the row writer: ADD (the worker: upsert, values added, revision + 1 on a closed row) or
  *     REPLACE (backfill: rows set to recomputed values, stale rows deleted, unchanged untouched);
+ *     both keep the hourly and daily bucket totals (migration 0016) in the same statements and
+ *     transaction: ADD adds the same values to them, REPLACE recounts its range's from the rows;
  *   - the cap registry (rollup_dim_values);
  *   - the changed hour/day rows, for the change feed (ea_rollup_feed.h).
  * Every statement is one round trip per granularity, parameters built with lib/pg's builder.

@@ -430,13 +430,51 @@ static const char *needed_sums(ea_catalog_agg agg)
     }
 }
 
+/* needed_sums over a bucket's total row (migration 0016) instead of its rollup rows. */
+static const char *needed_totals(ea_catalog_agg agg)
+{
+    switch (agg) {
+    case EA_CATALOG_AGG_SUM:
+    case EA_CATALOG_AGG_AVG:
+        return "t.cnt, t.sum, NULL::numeric, NULL::numeric, NULL::text";
+    case EA_CATALOG_AGG_MIN:
+        return "t.cnt, NULL::numeric, t.min, NULL::numeric, NULL::text";
+    case EA_CATALOG_AGG_MAX:
+        return "t.cnt, NULL::numeric, NULL::numeric, t.max, NULL::text";
+    default:
+        return "t.cnt, NULL::numeric, NULL::numeric, NULL::numeric, NULL::text";
+    }
+}
+
 /* Rollups in UTC: whole rows of rollups_hourly / rollups_daily; without groupBy one group per
- * bucket, and no dims test without a filter (PostgreSQL then plans a parallel aggregate). */
+ * bucket, and no dims test without a filter (PostgreSQL then plans a parallel aggregate).
+ * Without groupBy and filter (and not unique: sketches merge only in C) one total row per bucket
+ * (rollup_totals_*, migration 0016) instead of all its rows: the same Σcnt, Σsum, min, max and
+ * highest revision, and "final" still from the rollup rows — no open row in the bucket, asked of
+ * the partial index of open rows (0002) in the same statement, so in the same snapshot. */
 static int fetch_rollup_utc(PGconn *c, const gql_series_req *q, const gql_series_def *d,
                             gql_bc_fill *out, ea_gql_error *err)
 {
     int64_t step = q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
     size_t ng = json_array_size(q->group_by);
+    const char *table = ea_rollup_gran_table(q->day ? EA_ROLLUP_DAY : EA_ROLLUP_HOUR);
+    if (ng == 0 && q->filter == NULL && d->src.agg != EA_CATALOG_AGG_UNIQUE) {
+        char tsql[1536];
+        snprintf(tsql, sizeof(tsql),
+                 "SELECT (extract(epoch FROM t.bucket) * 1000)::int8, (extract(epoch FROM "
+                 "t.bucket) * 1000)::int8 + %lld, '{}', %s, t.revision, NOT EXISTS (SELECT 1 "
+                 "FROM %s o WHERE NOT o.closed AND o.tenant_id = $1 AND o.metric = $2 AND "
+                 "o.bucket = t.bucket AND o.bucket >= $3 AND o.bucket < $4) "
+                 "FROM %s t WHERE t.tenant_id = $1 AND t.metric = $2 AND t.bucket >= $3 AND "
+                 "t.bucket < $4 ORDER BY t.bucket",
+                 (long long)step, needed_totals(d->src.agg), table,
+                 ea_rollup_gran_totals(q->day ? EA_ROLLUP_DAY : EA_ROLLUP_HOUR));
+        char lo[48], hi[48];
+        ea_time_format_iso8601(out->lo, lo);
+        ea_time_format_iso8601(out->hi, hi);
+        return run_rows(c, q, tsql, 4, (const char *const[]){q->tenant, q->name, lo, hi},
+                        d->src.agg, false, out, err);
+    }
     char group[1400];
     group_expr(group, sizeof(group), ng, 5, "coalesce(r.dims -> %s, 'null')");
     const char *match = q->filter == NULL             ? "$6::jsonb IS NOT NULL"

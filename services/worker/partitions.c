@@ -1,7 +1,7 @@
 /*
  * partitions.c — partition cache, on-demand creation and the maintenance pass.
  *
- * The cache is the set of child table names of the four partitioned tables, e.g.
+ * The cache is the set of child table names of the six partitioned tables, e.g.
  * "rollups_hourly_p20260126"; names are computed exactly as ea_partition_name() does. It is
  * refreshed after maintenance, after an ensure, and when a batch fails with "no partition".
  */
@@ -20,10 +20,13 @@
 /* Advisory lock key of the maintenance pass ("ea-maint" in ASCII). */
 #define WK_MAINT_LOCK_KEY "7305230303425315956"
 
-enum { CLS_RAW, CLS_15M, CLS_HOURLY, CLS_DAILY, CLS_N };
-static const char *const cls_parent[CLS_N] = {"raw_events", "rollups_15m", "rollups_hourly",
-                                              "rollups_daily"};
-static const bool cls_monthly[CLS_N] = {false, false, false, true};
+/* The bucket totals (migration 0016) are written in the same statements as their rollups, so a
+ * batch needs their partitions too. */
+enum { CLS_RAW, CLS_15M, CLS_HOURLY, CLS_DAILY, CLS_THOURLY, CLS_TDAILY, CLS_N };
+static const char *const cls_parent[CLS_N] = {"raw_events",           "rollups_15m",
+                                              "rollups_hourly",       "rollups_daily",
+                                              "rollup_totals_hourly", "rollup_totals_daily"};
+static const bool cls_monthly[CLS_N] = {false, false, false, true, false, true};
 
 /* wk_parts_check runs for every event: the answer for a UTC day is memoized (a batch's events
  * fall on a day or two) instead of formatting and looking up four names per event. */
@@ -80,7 +83,8 @@ ea_rc wk_parts_refresh(wk_parts *p, PGconn *c, struct ea_err *err)
                                 "JOIN pg_class child ON child.oid = i.inhrelid "
                                 "JOIN pg_class par ON par.oid = i.inhparent "
                                 "WHERE par.relname IN ('raw_events', 'rollups_15m', "
-                                "'rollups_hourly', 'rollups_daily')",
+                                "'rollups_hourly', 'rollups_daily', 'rollup_totals_hourly', "
+                                "'rollup_totals_daily')",
                                 0, NULL, PGRES_TUPLES_OK, err);
     if (res == NULL)
         return err != NULL ? err->code : EA_ERR_DB;

@@ -339,6 +339,9 @@ read -r rows bad_rows lost dup sketches < <(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]);
     console.log(r.rows, r.bad_rows, r.lost, r.duplicated, r.unique_sketches_equal)' "$WORK/check.txt")
 ((check_rc == 0)) || fail "rollups differ from the truth: $(sed -n '2,9p' "$WORK/check.txt" | tr '\n' ';')"
+totals="$(sql "$(cat "$REPO_ROOT/tests/integration/lib/totals.sql")")"
+[[ "${totals%% *}" == 0 && "${totals##* }" -gt 0 ]] ||
+    fail "bucket totals differ from their rollup rows (mismatches, totals: ${totals:-?})"
 raw="$(sql "SELECT count(*), count(DISTINCT event_id) FROM raw_events WHERE tenant_id = '$TENANT' AND event_id LIKE '$RUN_ID-%'")"
 raw_rows="${raw%|*}" raw_distinct="${raw#*|}"
 ((raw_rows == raw_distinct && raw_distinct == acked)) ||

@@ -150,6 +150,9 @@ before=$(fingerprint)
 "$ADMIN" backfill --tenant bf1 --metric buyers --from "$FROM" --to "$TO" >/dev/null 2>&1 ||
     bad "repeat backfills exit 0"
 check "repeating the capped and unique backfills changes nothing" test "$(fingerprint)" = "$before"
+TOTALS=$(sql "$(cat "$ROOT/tests/integration/lib/totals.sql")")
+check "after backfills beside live batches, bucket totals equal their rows ($TOTALS: mismatches, totals)" \
+    test "${TOTALS%% *}" = 0 -a "${TOTALS##* }" -gt 0
 
 # ---- refusals change nothing ----
 OLD=$(date -u -d '@'$(((NOW / 1000) - 40 * 86400)) +%Y-%m-%d)
