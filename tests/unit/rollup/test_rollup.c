@@ -452,6 +452,10 @@ static void test_gran_floor(void)
     EA_CHECK(ea_rollup_gran_floor(EA_ROLLUP_DAY, T0) == ea_time_floor_day(T0));
     EA_CHECK_STR(ea_rollup_gran_table(EA_ROLLUP_15M), "rollups_15m");
     EA_CHECK_STR(ea_rollup_gran_name(EA_ROLLUP_DAY), "DAY");
+    /* bucket totals (migration 0016): hourly and daily only */
+    EA_CHECK(ea_rollup_gran_totals(EA_ROLLUP_15M) == NULL);
+    EA_CHECK_STR(ea_rollup_gran_totals(EA_ROLLUP_HOUR), "rollup_totals_hourly");
+    EA_CHECK_STR(ea_rollup_gran_totals(EA_ROLLUP_DAY), "rollup_totals_daily");
 }
 
 /* Numbers exactly as sent: integers, reals from their own text in the event, numeric strings;
