@@ -11,7 +11,9 @@
 #
 # Docker does not run on this project's machines: this file is checked statically by
 # tests/integration/compose.test.sh (stages, COPY sources, runtime user) and deploy.test.sh, and
-# the entry script is run there against the built binaries; the image itself was not built here.
+# the entry script is run there against the built binaries. The build and web stages' commands
+# were run by hand on a copy of the context (tracked files, .dockerignore applied) on Debian 12;
+# the image itself has not been built.
 
 # ---- build: the four binaries, with Debian's -dev packages (scripts/deps.sh's list) and CMake ----
 FROM debian:bookworm AS build
