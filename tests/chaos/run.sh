@@ -342,6 +342,7 @@ read -r rows bad_rows lost dup sketches < <(node -e '
 totals="$(sql "$(cat "$REPO_ROOT/tests/integration/lib/totals.sql")")"
 [[ "${totals%% *}" == 0 && "${totals##* }" -gt 0 ]] ||
     fail "bucket totals differ from their rollup rows (mismatches, totals: ${totals:-?})"
+msg "bucket totals: ${totals%% *} of ${totals##* } differ from their rollup rows"
 raw="$(sql "SELECT count(*), count(DISTINCT event_id) FROM raw_events WHERE tenant_id = '$TENANT' AND event_id LIKE '$RUN_ID-%'")"
 raw_rows="${raw%|*}" raw_distinct="${raw#*|}"
 ((raw_rows == raw_distinct && raw_distinct == acked)) ||
