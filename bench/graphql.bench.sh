@@ -127,6 +127,14 @@ SELECT sum(cnt) FROM rollups_hourly WHERE tenant_id = :'tenant';
 SQL
 )
 echo "graphql.bench: seeded $TOTAL events' worth of hourly rows"
+# A breakdown by a property scans every tenant's raw events of its days (raw_events has no tenant
+# index: docs/ARCHITECTURE.md "Breakdowns by any property"), so the figure depends on what else
+# the bench's data directory holds, e.g. the raw events of earlier worker benches: say it
+RAWALL=$(psql "$DATABASE_URL" -tA -v raw0="$RAW0" <<'SQL'
+SELECT count(*) FROM raw_events WHERE event_time >= :'raw0'::timestamptz;
+SQL
+)
+echo "graphql.bench: raw events in the breakdown's days: $RAWALL (all tenants; $RAW_EVENTS of them $TENANT's)"
 KEY=$("$BIN_DIR/analytics-admin" key create --tenant "$TENANT" --scopes ingest,read --rate-limit 1000000000 | tail -n 1)
 
 start_api() { # port, extra env...
