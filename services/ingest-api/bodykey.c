@@ -98,8 +98,8 @@ static void skip_value(scan *sc, int depth)
         return;
     }
     size_t start = sc->i; /* number, true, false, null (checked by the parse later) */
-    /* (a NUL byte is not a delimiter: strchr would find the string's own terminator) */
-    while (sc->i < sc->n && (sc->s[sc->i] == '\0' || strchr(",}] \t\r\n", sc->s[sc->i]) == NULL))
+    /* (no NUL here: ingest_bodykey_scan refused the body, and strchr would match one) */
+    while (sc->i < sc->n && strchr(",}] \t\r\n", sc->s[sc->i]) == NULL)
         sc->i++;
     if (sc->i == start)
         fail(sc, INGEST_BODYKEY_MALFORMED);

@@ -117,12 +117,15 @@ export function MetricChart({ tenant, config, now, height, showTable = true, ref
 }) {
   const { data, loading, error, refetch, range } = useMetricPoints(tenant, config, now);
   const lastRefresh = useRef(0);
+  // the latest refetch, read when the timer fires: only a new refreshKey (re)arms the timer
+  const refetchRef = useRef(refetch);
+  refetchRef.current = refetch;
   useEffect(() => {
     if (refreshKey === undefined || refreshKey === null) return;
-    const id = setTimeout(() => { lastRefresh.current = Date.now(); void refetch(); },
+    const id = setTimeout(() => { lastRefresh.current = Date.now(); void refetchRef.current(); },
       Math.max(0, lastRefresh.current + REFRESH_MIN_MS - Date.now()));
     return () => clearTimeout(id);
-  }, [refreshKey, refetch]);
+  }, [refreshKey]);
   const points = data?.metrics;
   const shaped = useMemo(
     () => shapeChart(points ?? [], {
