@@ -364,11 +364,6 @@ h2o_loop_t *ea_http_loop(ea_http_server *s)
     return s->ctx.loop;
 }
 
-h2o_context_t *ea_http_context(ea_http_server *s)
-{
-    return &s->ctx;
-}
-
 void ea_http_run_once(ea_http_server *s, int max_wait_ms)
 {
     h2o_evloop_run(s->ctx.loop, max_wait_ms);

@@ -66,7 +66,6 @@ ea_rc ea_http_listen(ea_http_server *s, ea_http_stop_fn on_stop, void *ud,
 
 /* The server's loop, for registering other sockets (Kafka, Redis) on it. */
 h2o_loop_t *ea_http_loop(ea_http_server *s);
-h2o_context_t *ea_http_context(ea_http_server *s);
 
 /* Runs one iteration of the loop, waiting at most max_wait_ms. */
 void ea_http_run_once(ea_http_server *s, int max_wait_ms);

@@ -34,7 +34,6 @@ static const char *connect_hint(const char *msg)
         return " (the server has no TLS: remove sslmode or set it to disable)";
     return "";
 }
-
 PGconn *ea_pg_connect(const char *url, struct ea_err *err)
 {
     PGconn *c = PQconnectdb(url);
@@ -170,14 +169,4 @@ ea_rc ea_pg_copy_finish(PGconn *c, const char *what, struct ea_err *err)
         PQclear(res);
     }
     return rc;
-}
-
-PGconn *ea_pg_reuse(PGconn **c, const char *url, struct ea_err *err)
-{
-    if (*c != NULL && !ea_pg_is_broken(*c))
-        return *c;
-    if (*c != NULL)
-        PQfinish(*c);
-    *c = ea_pg_connect(url, err);
-    return *c;
 }

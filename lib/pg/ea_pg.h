@@ -31,10 +31,6 @@ PGresult *ea_pg_query(PGconn *c, const char *sql, int nparams, const char *const
 /* True when the connection is broken and must be reset (PQstatus != CONNECTION_OK). */
 int ea_pg_is_broken(const PGconn *c);
 
-/* A long-lived connection kept in *c: returns *c while it works; otherwise closes it and
- * connects to url again (stored in *c). NULL with err filled (and *c NULL) when that fails. */
-PGconn *ea_pg_reuse(PGconn **c, const char *url, struct ea_err *err);
-
 /* COPY ... FROM STDIN of data[0..len) (already in the statement's format), blocking; `what`
  * names the data in errors ("could not <what>: ..."). */
 ea_rc ea_pg_copy_in(PGconn *c, const char *sql, const char *data, size_t len, const char *what,

@@ -356,18 +356,6 @@ redisReply *ea_redis_command(ea_redis *c, const char *what, struct ea_err *err, 
     return rc == EA_OK ? ea_redis_reply(c, what, err) : NULL;
 }
 
-redisReply *ea_redis_command_argv(ea_redis *c, const char *what, struct ea_err *err, int argc,
-                                  const char **argv, const size_t *argvlen)
-{
-    if (c->broken) {
-        broken_error(c, err);
-        return NULL;
-    }
-    if (ea_redis_append_argv(c, err, argc, argv, argvlen) != EA_OK)
-        return NULL;
-    return ea_redis_reply(c, what, err);
-}
-
 /* ---- connecting ------------------------------------------------------------------------------ */
 
 /* Non-blocking connect to each address of the host until one answers or the deadline. */

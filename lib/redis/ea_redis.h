@@ -88,8 +88,6 @@ bool ea_redis_closed_by_peer(const ea_redis *c);
  * it. `what` completes "could not <what>: ...". */
 redisReply *ea_redis_command(ea_redis *c, const char *what, struct ea_err *err, const char *fmt,
                              ...);
-redisReply *ea_redis_command_argv(ea_redis *c, const char *what, struct ea_err *err, int argc,
-                                  const char **argv, const size_t *argvlen);
 
 /* Queues a command without waiting (pipelining, or the non-blocking use). EA_ERR_NOMEM or
  * EA_ERR_INVALID (bad format) with err filled; nothing is sent before ea_redis_reply/_io. */

@@ -118,18 +118,6 @@ char *gql_text_array(const json_t *list)
     return b.p; /* owned by the caller */
 }
 
-json_t *gql_text_array_json(const char *pg)
-{
-    json_t *a = json_array();
-    size_t n;
-    char **v = ea_pg_array_decode(pg, &n, NULL);
-    for (size_t i = 0; v != NULL && i < n; i++)
-        if (v[i] != NULL)
-            json_array_append_new(a, json_string(v[i]));
-    free(v);
-    return a;
-}
-
 static bool in_list(const json_t *list, const char *s)
 {
     size_t i;

@@ -82,11 +82,9 @@ int gql_series_fetch(PGconn *c, const gql_series_req *q, json_t **out, ea_gql_er
  * into point dimensions `group` for group_by: every groupBy key has the same value in both. */
 bool gql_series_dims_match(const json_t *row_dims, const json_t *group, const json_t *group_by);
 
-/* A JSON list of strings (NULL or not a list: empty) as a PostgreSQL text[] literal, and the
- * text[] output back as a new JSON list — lib/pg's array codec. gql_text_array's result is
- * malloc'd (NULL on out of memory). */
+/* A JSON list of strings (NULL or not a list: empty) as a PostgreSQL text[] literal (lib/pg's
+ * array codec), malloc'd (NULL on out of memory). */
 char *gql_text_array(const json_t *list);
-json_t *gql_text_array_json(const char *pg);
 
 /* Sets err's code and message (fmt has one %s for arg); returns -1 for `return` chaining. */
 int gql_fail(ea_gql_error *err, const char *code, const char *fmt, const char *arg);

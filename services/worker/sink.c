@@ -103,7 +103,6 @@ struct wk_sink {
     const wk_config *cfg;
     wk_stats *stats;
     PGconn *conn;
-    bool healthy;
     ea_rollup_defs *defs;
     long long defs_version; /* metric_definitions_version of s->defs; -1 before the first load */
     wk_parts *parts;
@@ -194,14 +193,9 @@ void wk_sink_set_alert_publisher(wk_sink *s, wk_alert_fn fn, void *ctx)
     s->closer.alert_ctx = ctx;
 }
 
-bool wk_sink_healthy(const wk_sink *s)
-{
-    return s->healthy;
-}
-
+/* /readyz's PostgreSQL part follows the last interaction. */
 static void set_healthy(wk_sink *s, bool ok)
 {
-    s->healthy = ok;
     wk_stats_set_ready(s->stats, WK_READY_PG, ok);
 }
 

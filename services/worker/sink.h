@@ -64,7 +64,4 @@ ea_rc wk_sink_close_buckets(wk_sink *s, struct ea_err *err) EA_WUR;
 /* Partition maintenance + dedup expiry under the advisory lock (closer.c). */
 ea_rc wk_sink_maintain(wk_sink *s, struct ea_err *err) EA_WUR;
 
-/* True when the last PostgreSQL interaction succeeded. */
-bool wk_sink_healthy(const wk_sink *s);
-
 #endif

@@ -170,13 +170,6 @@ void wk_stats_inc_webhook(wk_stats *s, wk_hook_outcome o)
 {
     INC(hooks[o]);
 }
-uint64_t wk_stats_publish_errors(wk_stats *s)
-{
-    pthread_mutex_lock(&s->mu);
-    uint64_t n = s->publish_errors;
-    pthread_mutex_unlock(&s->mu);
-    return n;
-}
 void wk_stats_inc_closed(wk_stats *s, uint64_t rows)
 {
     pthread_mutex_lock(&s->mu);

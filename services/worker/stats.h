@@ -54,8 +54,6 @@ typedef enum {
     WK_HOOK_OUTCOMES
 } wk_hook_outcome;
 void wk_stats_inc_webhook(wk_stats *s, wk_hook_outcome o);
-/* Change-feed publishes that failed so far (analytics-admin backfill reports it). */
-uint64_t wk_stats_publish_errors(wk_stats *s);
 void wk_stats_inc_closed(wk_stats *s, uint64_t rows);
 
 /* Per-partition gauges. next_offset: committed next offset; high: broker high watermark (-1

@@ -66,11 +66,6 @@ ea_rc adm_seed_rows(PGconn *c, struct ea_err *err) EA_WUR;
  * at cfg->ingest_url; waits for the worker. */
 int adm_seed_sample(const struct adm_cfg *cfg, const char *tenant, long days);
 
-/* Grants (or changes) a login membership: (issuer, subject) may use tenant with role
- * viewer|admin (member.c). The caller validates the arguments. */
-ea_rc adm_member_upsert(PGconn *c, const char *tenant, const char *issuer, const char *subject,
-                        const char *role, struct ea_err *err) EA_WUR;
-
 /* ---- options (args.c) ---------------------------------------------------------------------- */
 
 /* One "--name VALUE" (or "--name=VALUE") option; *value stays NULL when absent. */

@@ -219,11 +219,6 @@ const char *kdb_cluster_bootstraps(const kdb_cluster *c)
     return c->bootstraps;
 }
 
-int kdb_cluster_broker_count(const kdb_cluster *c)
-{
-    return c->nbrokers;
-}
-
 static struct kdb_topic *find_topic(const kdb_cluster *c, const char *name)
 {
     for (int t = 0; t < c->ntopics; t++)

@@ -44,8 +44,6 @@ void kdb_cluster_destroy(kdb_cluster *c);
 /* "127.0.0.1:port,..." owned by the cluster, valid until kdb_cluster_destroy(). */
 const char *kdb_cluster_bootstraps(const kdb_cluster *c);
 
-int kdb_cluster_broker_count(const kdb_cluster *c);
-
 /* True when `name` is one of the topics created at start. */
 int kdb_cluster_has_topic(const kdb_cluster *c, const char *name);
 
