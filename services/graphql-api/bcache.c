@@ -762,22 +762,6 @@ void gql_bcache_set_live(gql_bcache *c, bool live)
     pthread_mutex_unlock(&c->mu);
 }
 
-bool gql_bcache_live(gql_bcache *c)
-{
-    pthread_mutex_lock(&c->mu);
-    bool live = c->live;
-    pthread_mutex_unlock(&c->mu);
-    return live;
-}
-
-uint64_t gql_bcache_generation(gql_bcache *c)
-{
-    pthread_mutex_lock(&c->mu);
-    uint64_t g = c->gen;
-    pthread_mutex_unlock(&c->mu);
-    return g;
-}
-
 bool gql_bcache_unchanged(gql_bcache *c, const char *tenant, const char *metric, uint64_t gen)
 {
     uint64_t th = tm_hash(tenant, metric);

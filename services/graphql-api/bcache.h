@@ -110,14 +110,9 @@ void gql_bcache_invalidate(gql_bcache *c, const char *tenant, const char *metric
 
 /* The change feed went down (live false) or came back (live true): everything is dropped. */
 void gql_bcache_set_live(gql_bcache *c, bool live);
-bool gql_bcache_live(gql_bcache *c);
 
-/* The current generation (a response built from data read after this may be reused while
- * gql_bcache_unchanged holds). */
-uint64_t gql_bcache_generation(gql_bcache *c);
-
-/* True when nothing of (tenant, metric) was invalidated after generation gen, no flush happened
- * since, and the feed is live. */
+/* True when nothing of (tenant, metric) was invalidated after generation gen (a lookup's ticket),
+ * no flush happened since, and the feed is live. */
 bool gql_bcache_unchanged(gql_bcache *c, const char *tenant, const char *metric, uint64_t gen);
 
 /* What a jansson value's tree costs in the heap (allocations at malloc's chunk sizes): the unit

@@ -32,6 +32,12 @@ async function series(t, vars) {
   return g;
 }
 
+// graphql-api's /metrics as { name: value } (unlabelled lines only)
+async function gqlMetrics() {
+  const text = await (await fetch(`${GRAPHQL}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(/^(graphql_[a-z_]+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
 function byDim(points, k) {
   return Object.fromEntries(points.map((p) => [p.dimensions[k], p.value]));
 }
@@ -174,6 +180,13 @@ test('cache: a repeated query is a hit; a late event restating a bucket shows at
   assert.equal(g.headers.get('x-cache'), 'HIT');
   assert.equal(g.json.extensions.cacheHit, true);
   assert.equal(g.json.data.metrics[0].value, 1);
+  // /metrics shows what the cache holds, and that nothing waits for a thread now
+  const m1 = await gqlMetrics();
+  for (const k of ['graphql_cache_series', 'graphql_cache_buckets', 'graphql_cache_bytes'])
+    assert.ok(m1[k] >= 1, `${k} = ${m1[k]} with a cached series`);
+  assert.equal(m1.graphql_operations_queued, 0);
+  assert.equal(m1.graphql_operations_waiting, 0);
+  assert.ok(m1.graphql_cache_invalidations_total >= 0 && m1.graphql_ws_connections >= 0, JSON.stringify(m1));
 
   const res2 = await ingest(t.key, { event: 'late_evt', timestamp: iso(h + 120000) });
   assert.equal(res2.status, 202);
@@ -188,6 +201,9 @@ test('cache: a repeated query is a hit; a late event restating a bucket shows at
   assert.equal(g.headers.get('x-cache'), 'HIT');
   assert.equal(g.json.data.metrics[0].value, 2);
   assert.equal(g.json.data.metrics[0].revision, p.revision);
+  const m2 = await gqlMetrics();
+  assert.ok(m2.graphql_cache_invalidations_total > m1.graphql_cache_invalidations_total,
+    `the restatement's change was not counted: ${m1.graphql_cache_invalidations_total} -> ${m2.graphql_cache_invalidations_total}`);
 });
 
 test('cache: with Redis stopped the answers come from the database, and caching resumes after', async () => {
@@ -197,6 +213,7 @@ test('cache: with Redis stopped the answers come from the database, and caching 
   const vars = { n: 'rd', s: iso(h), e: iso(h + HOUR - 1) };
   assert.ok(await waitFor(async () => (await series(t, vars)).json.data?.metrics[0]?.value === 2, 10000));
   const stackDir = env.STACK_DIR;
+  const flushes = (await gqlMetrics()).graphql_cache_flushes_total;
   redis('shutdown', 'nosave');
   try {
     // graphql-api learns that the feed dropped when its pub/sub thread reads the connection's end
@@ -222,6 +239,8 @@ test('cache: with Redis stopped the answers come from the database, and caching 
   assert.ok(await waitFor(async () => redis('ping') === 'PONG', 5000));
   const hit = await waitFor(async () => (await series(t, vars)).headers.get('x-cache') === 'HIT', 10000, 300);
   assert.ok(hit, 'caching did not resume after Redis came back');
+  // the feed went down and came back: the cache was dropped at least once (down, and again when live)
+  assert.ok((await gqlMetrics()).graphql_cache_flushes_total > flushes);
 });
 
 test('cache: a Redis that stops answering without closing the connection is noticed within seconds', async () => {

@@ -55,6 +55,18 @@ static void fill_free(gql_bc_fill *f)
     free(f->parts);
 }
 
+/* The ticket a fetch carries: what a lookup says before anything is read, as resolvers.c takes
+ * it (the lookup of an uncached key touches nothing). */
+static uint64_t ticket_of(gql_bcache *c)
+{
+    gql_bc_key none = key("not cached", false);
+    gql_bc_view v;
+    gql_bcache_lookup(c, &none, 0, H - 1, 0, &v);
+    uint64_t t = v.ticket;
+    gql_bc_view_free(&v);
+    return t;
+}
+
 static gql_bcache *cache(size_t max_bytes)
 {
     gql_bcache_config cfg = {.max_bytes = max_bytes, .closed_ttl_s = 3600, .log_entries = 16};
@@ -127,8 +139,8 @@ static void test_follows_granularity(void)
     gql_bc_key hour = key("hour", false), utcday = key("utcday", true);
     int none[] = {0};
     gql_bc_fill f = fill(0, 4 * D, 4 * D, none, 0);
-    gql_bcache_insert(c, &hour, gql_bcache_generation(c), &f, 60, 0);
-    gql_bcache_insert(c, &utcday, gql_bcache_generation(c), &f, 60, 0);
+    gql_bcache_insert(c, &hour, ticket_of(c), &f, 60, 0);
+    gql_bcache_insert(c, &utcday, ticket_of(c), &f, 60, 0);
     fill_free(&f);
     /* a DAY change leaves HOUR-following keys alone (every event writes an HOUR change too) */
     gql_bcache_invalidate(c, "t", "m", false, true, D, 2 * D);
@@ -146,7 +158,7 @@ static void test_ticket(void)
 {
     gql_bcache *c = cache(1 << 20);
     gql_bc_key k = key("k", false);
-    uint64_t ticket = gql_bcache_generation(c);
+    uint64_t ticket = ticket_of(c);
     /* the change arrives while the fetch runs: what it names is not stored */
     gql_bcache_invalidate(c, "t", "m", false, false, 2 * H, 3 * H);
     int hours[] = {2, 5};
@@ -159,7 +171,7 @@ static void test_ticket(void)
     gql_bc_view_free(&v);
     /* a ticket older than the log ring (16 entries) stores nothing */
     gql_bc_key k2 = key("k2", false);
-    ticket = gql_bcache_generation(c);
+    ticket = ticket_of(c);
     for (int i = 0; i < 20; i++)
         gql_bcache_invalidate(c, "t", "x", true, false, 0, 0);
     gql_bcache_insert(c, &k2, ticket, &f, 60, 0);
@@ -176,7 +188,7 @@ static void test_lifetimes_and_feed(void)
     gql_bc_key k = key("k", false);
     int hours[] = {1, 9};
     gql_bc_fill f = fill(0, 10 * H, 8 * H, hours, 2);
-    gql_bcache_insert(c, &k, gql_bcache_generation(c), &f, 60, 0);
+    gql_bcache_insert(c, &k, ticket_of(c), &f, 60, 0);
     gql_bc_view v;
     /* past the open TTL only the closed part [0, 8h) answers */
     gql_bcache_lookup(c, &k, 0, 10 * H - 1, 61 * 1000, &v);
@@ -189,18 +201,18 @@ static void test_lifetimes_and_feed(void)
     gql_bc_view_free(&v);
 
     /* the change feed down: nothing served, nothing stored, and responses are stale */
-    uint64_t gen = gql_bcache_generation(c);
+    uint64_t gen = ticket_of(c);
     gql_bcache_insert(c, &k, gen, &f, 60, 0);
     EA_CHECK(gql_bcache_unchanged(c, "t", "m", gen));
     gql_bcache_set_live(c, false);
     EA_CHECK(!gql_bcache_unchanged(c, "t", "m", gen));
-    gql_bcache_insert(c, &k, gql_bcache_generation(c), &f, 60, 0);
+    gql_bcache_insert(c, &k, ticket_of(c), &f, 60, 0);
     gql_bcache_lookup(c, &k, 0, 10 * H - 1, 0, &v);
     EA_CHECK(v.ngaps == 1 && !v.any_cached);
     gql_bc_view_free(&v);
     gql_bcache_set_live(c, true);
-    gql_bcache_insert(c, &k, gql_bcache_generation(c), &f, 60, 0);
-    gen = gql_bcache_generation(c);
+    gql_bcache_insert(c, &k, ticket_of(c), &f, 60, 0);
+    gen = ticket_of(c);
     EA_CHECK(gql_bcache_unchanged(c, "t", "m", gen));
     gql_bcache_invalidate(c, "t", "m", false, false, 0, H);
     EA_CHECK(!gql_bcache_unchanged(c, "t", "m", gen));
@@ -214,8 +226,8 @@ static void test_size_bound(void)
     int hours[] = {1, 2, 3, 4};
     gql_bc_fill f = fill(0, 10 * H, 10 * H, hours, 4);
     gql_bc_key a = key("a", false), b = key("b", false);
-    gql_bcache_insert(c, &a, gql_bcache_generation(c), &f, 60, 0);
-    gql_bcache_insert(c, &b, gql_bcache_generation(c), &f, 60, 0);
+    gql_bcache_insert(c, &a, ticket_of(c), &f, 60, 0);
+    gql_bcache_insert(c, &b, ticket_of(c), &f, 60, 0);
     gql_bcache_stats st;
     gql_bcache_stats_get(c, &st);
     EA_CHECK(st.bytes <= 4000);
@@ -241,7 +253,7 @@ static void test_key_bytes_bound(void)
         snprintf(k, 16, "%08d", i); /* distinct keys */
         k[8] = 'f';
         gql_bc_key bk = key(k, false);
-        gql_bcache_insert(c, &bk, gql_bcache_generation(c), &f, 60, 0);
+        gql_bcache_insert(c, &bk, ticket_of(c), &f, 60, 0);
     }
     gql_bcache_stats st;
     gql_bcache_stats_get(c, &st);
@@ -290,7 +302,7 @@ static void test_bytes_are_heap_bytes(void)
         size_t before = heap_used();
         gql_bc_fill f = series_fill(0, 120, 200, dim);
         gql_bc_key k = key(dim ? "dim" : "nodim", false);
-        gql_bcache_insert(c, &k, gql_bcache_generation(c), &f, 60, 0);
+        gql_bcache_insert(c, &k, ticket_of(c), &f, 60, 0);
         fill_free(&f); /* the cache holds the only references now */
         size_t grown = heap_used() - before;
         gql_bcache_stats st;
@@ -320,7 +332,7 @@ static void test_bound_is_heap_bound(void)
         char name[32];
         snprintf(name, sizeof(name), "series-%d", i);
         gql_bc_key k = key(name, false);
-        gql_bcache_insert(c, &k, gql_bcache_generation(c), &f, 60, 0);
+        gql_bcache_insert(c, &k, ticket_of(c), &f, 60, 0);
         fill_free(&f);
     }
     size_t grown = heap_used() - before;
