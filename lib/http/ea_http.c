@@ -611,11 +611,6 @@ void ea_http_delay(ea_http_delayer *d, h2o_req_t *req, void (*fn)(h2o_req_t *req
     h2o_timeout_link(req->conn->ctx->loop, &d->timeout, &x->entry);
 }
 
-size_t ea_http_delayer_pending(const ea_http_delayer *d)
-{
-    return d != NULL ? d->pending : 0;
-}
-
 struct ea_http_watch {
     h2o_socket_t *sock;
     void (*cb)(void *ud);

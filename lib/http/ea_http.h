@@ -137,10 +137,7 @@ typedef struct ea_http_delayer ea_http_delayer;
 ea_http_delayer *ea_http_delayer_new(h2o_loop_t *loop, uint64_t delay_ms);
 void ea_http_delay(ea_http_delayer *d, h2o_req_t *req, void (*fn)(h2o_req_t *req, void *ud),
                    void *ud);
-/* Requests waiting now (a stopping server answers them before it exits). */
-size_t ea_http_delayer_pending(const ea_http_delayer *d);
-/* Frees the delayer when no request waits (ea_http_delayer_pending is 0; otherwise it is left to
- * the loop). NULL is allowed. */
+/* Frees the delayer when no request waits (otherwise it is left to the loop). NULL is allowed. */
 void ea_http_delayer_free(ea_http_delayer *d);
 
 /* Calls cb(ud) on the loop thread whenever fd is readable, after discarding what it holds (for
