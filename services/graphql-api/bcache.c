@@ -778,11 +778,5 @@ void gql_bcache_stats_get(gql_bcache *c, gql_bcache_stats *out)
     *out = c->st;
     out->keys = c->nentries;
     out->bytes = c->bytes;
-    out->segments = out->buckets = 0;
-    for (bc_entry *e = c->lru.lru_next; e != &c->lru; e = e->lru_next) {
-        out->segments += e->nseg;
-        for (size_t i = 0; i < e->nseg; i++)
-            out->buckets += e->seg[i].nb;
-    }
     pthread_mutex_unlock(&c->mu);
 }

@@ -119,8 +119,10 @@ bool gql_bcache_unchanged(gql_bcache *c, const char *tenant, const char *metric,
  * of the size bound. */
 size_t gql_bcache_json_bytes(const json_t *v);
 
+/* What the cache holds and has dropped, read in constant time (graphql-api's /metrics reads it
+ * on the loop). */
 typedef struct gql_bcache_stats {
-    size_t keys, segments, buckets, bytes;
+    size_t keys, bytes;
     uint64_t invalidations, evictions, flushes;
 } gql_bcache_stats;
 void gql_bcache_stats_get(gql_bcache *c, gql_bcache_stats *out);
