@@ -29,6 +29,18 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
+ea_rc ea_config_retired_check(const ea_config_retired *list, size_t n, struct ea_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* empty means unset, as in ea_config_load: an .env line "NAME=" changes nothing */
+        const char *v = getenv(list[i].name);
+        if (v != NULL && v[0] != '\0')
+            return ea_err_set(err, EA_ERR_INVALID, "%s is no longer read: set %s", list[i].name,
+                              list[i].use);
+    }
+    return EA_OK;
+}
+
 ea_rc ea_config_load(const ea_config_entry *table, size_t n, void *cfg, struct ea_err *err)
 {
     for (size_t i = 0; i < n; i++) {
@@ -76,7 +88,8 @@ int ea_config_start(const ea_config_program *p, int argc, char **argv, void *cfg
         return 0;
     }
     struct ea_err err = {0};
-    if (ea_config_load(p->table, p->n, cfg, &err) != EA_OK ||
+    if (ea_config_retired_check(p->retired, p->n_retired, &err) != EA_OK ||
+        ea_config_load(p->table, p->n, cfg, &err) != EA_OK ||
         (p->check != NULL && p->check(cfg, &err) != EA_OK)) {
         fprintf(stderr, "%s: %s\n", p->name, err.message);
         return 2;

@@ -34,6 +34,18 @@ typedef struct ea_config_entry {
     {"LOG_LEVEL", EA_CFG_STR, "info", 0, 0, offsetof(type, field), "debug, info, warn or error"}
 /* clang-format on */
 
+/* A variable no program reads any more and what replaced it. Setting it (to anything but the
+ * empty string) refuses the start: a deploy that still sets it would otherwise run silently with
+ * the new variable's default, which may no longer agree with the other programs'. */
+typedef struct ea_config_retired {
+    const char *name; /* the old environment variable */
+    const char *use;  /* what to set instead, e.g. "NEW_NAME (one name for ...)" */
+} ea_config_retired;
+
+/* EA_OK when no variable of list[0..n) is set; else EA_ERR_INVALID with the message
+ * "NAME is no longer read: set USE" for the first one set. */
+ea_rc ea_config_retired_check(const ea_config_retired *list, size_t n, struct ea_err *err) EA_WUR;
+
 /* Fills cfg from defaults then the environment. On a bad value returns EA_ERR_INVALID with a
  * message naming the variable, the value and the accepted range. */
 ea_rc ea_config_load(const ea_config_entry *table, size_t n, void *cfg, struct ea_err *err) EA_WUR;
@@ -49,15 +61,18 @@ typedef struct ea_config_program {
     const char *about; /* a line printed under the usage line, or NULL */
     const ea_config_entry *table;
     size_t n;
+    const ea_config_retired *retired; /* variables refused at start (NULL: none) */
+    size_t n_retired;
     size_t log_level; /* offsetof(struct svc_config, its const char * LOG_LEVEL field) */
     ea_rc (*check)(void *cfg, struct ea_err *err);
 } ea_config_program;
 
 /* The start every service's main() shares. `--help` or `-h` as the first argument: prints
  * "usage: NAME", the about line, "configuration (environment):" and the table on stdout, returns
- * 0. A configuration that does not load or check: prints "NAME: <message>" on stderr, returns 2
- * (the exit code of a bad configuration). Otherwise cfg is loaded, logging is initialised at its
- * LOG_LEVEL under NAME, and the result is -1: the caller goes on. */
+ * 0. A configuration that does not load or check, or sets a retired variable: prints
+ * "NAME: <message>" on stderr, returns 2 (the exit code of a bad configuration). Otherwise cfg is
+ * loaded, logging is initialised at its LOG_LEVEL under NAME, and the result is -1: the caller
+ * goes on. */
 int ea_config_start(const ea_config_program *p, int argc, char **argv, void *cfg);
 
 #endif

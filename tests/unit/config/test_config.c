@@ -3,7 +3,8 @@
  * every bad value (not a number, out of bounds, trailing text, overflow, not a boolean) stops the
  * load with a message that names the variable, the value and what is accepted; an empty
  * variable means the default; --help lists every entry; ea_config_start's exit codes (0 for
- * --help, 2 for a bad value or a failed check, -1 to go on).
+ * --help, 2 for a bad value, a failed check or a retired variable that is set, -1 to go on);
+ * a retired variable is refused with a message naming what replaced it.
  */
 #include "../ea_test.h"
 #include "ea_config.h"
@@ -119,6 +120,35 @@ static void test_help_lists_every_entry(void)
     free(text);
 }
 
+/* Retired names: set (non-empty) is refused naming the replacement; unset or empty is fine. */
+static const ea_config_retired retired[] = {
+    {"T_OLD_PORT", "T_PORT (one name for every program)"},
+    {"T_OLD_URL", "T_URL"},
+};
+#define N_RETIRED (sizeof(retired) / sizeof(retired[0]))
+
+static void test_retired_names_are_refused(void)
+{
+    struct ea_err err = {0};
+    unsetenv("T_OLD_PORT");
+    unsetenv("T_OLD_URL");
+    EA_CHECK(ea_config_retired_check(retired, N_RETIRED, &err) == EA_OK);
+    EA_CHECK(ea_config_retired_check(NULL, 0, &err) == EA_OK);
+    setenv("T_OLD_URL", "", 1); /* empty: unset, as for every other variable */
+    EA_CHECK(ea_config_retired_check(retired, N_RETIRED, &err) == EA_OK);
+    setenv("T_OLD_URL", "redis://old", 1);
+    EA_CHECK(ea_config_retired_check(retired, N_RETIRED, &err) == EA_ERR_INVALID);
+    EA_CHECK(err.code == EA_ERR_INVALID);
+    EA_CHECK_STR(err.message, "T_OLD_URL is no longer read: set T_URL");
+    setenv("T_OLD_PORT", "3001", 1); /* the first of the list that is set is named */
+    err = (struct ea_err){0};
+    EA_CHECK(ea_config_retired_check(retired, N_RETIRED, &err) == EA_ERR_INVALID);
+    EA_CHECK_STR(err.message,
+                 "T_OLD_PORT is no longer read: set T_PORT (one name for every program)");
+    unsetenv("T_OLD_PORT");
+    unsetenv("T_OLD_URL");
+}
+
 /* A service's own check after the table: here, T_PORT may not be T_DEPTH. */
 static int checks;
 static ea_rc check(void *c, struct ea_err *err)
@@ -155,7 +185,28 @@ static void test_start(void)
     EA_CHECK(ea_config_start(&prog, 1, plain, &c) == 2);
     EA_CHECK(checks == 2);
     clear();
+
+    /* a retired variable that is set: exit code 2 before the table loads (a valid table and a
+     * passing check do not matter); without it the same program goes on */
+    static const ea_config_program with_retired = {.name = "t",
+                                                   .table = table,
+                                                   .n = N,
+                                                   .retired = retired,
+                                                   .n_retired = N_RETIRED,
+                                                   .log_level = F(log_level),
+                                                   .check = check};
+    checks = 0;
+    EA_CHECK(ea_config_start(&with_retired, 2, plain, &c) == -1);
+    EA_CHECK(checks == 1);
+    setenv("T_OLD_PORT", "3001", 1);
+    c.port = -5;
+    EA_CHECK(ea_config_start(&with_retired, 2, plain, &c) == 2);
+    EA_CHECK(checks == 1 && c.port == -5); /* nothing loaded, nothing checked */
+    /* --help still answers: it reads nothing from the environment */
+    EA_CHECK(ea_config_start(&with_retired, 2, asks_help, &c) == 0);
+    unsetenv("T_OLD_PORT");
 }
 
 EA_TEST_MAIN(EA_TEST(test_defaults_and_environment), EA_TEST(test_refusals_name_the_variable),
-             EA_TEST(test_help_lists_every_entry), EA_TEST(test_start))
+             EA_TEST(test_help_lists_every_entry), EA_TEST(test_retired_names_are_refused),
+             EA_TEST(test_start))
