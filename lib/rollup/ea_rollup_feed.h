@@ -6,6 +6,8 @@
  *    "dims":{..},"revision":n}, ...]}
  * and, when buckets were closed (alerts, SPEC §8):
  *   {"tenant":"t","changes":[],"closed":[{"metric":..,"granularity":"HOUR"|"DAY","bucket":"..Z"}]}
+ * Fired alerts travel on their own channel (ea:alerts, docs/event-format.md "Alerts"). The names
+ * of both channels are configured here, once, for every program that publishes or listens.
  * Not for: the Redis connection or publishing policy (the callers').
  */
 #ifndef EA_ROLLUP_FEED_H
@@ -16,6 +18,36 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The config entries (lib/config) of the two Redis pub/sub channels, for a struct `type` whose
+ * members are const char *: one home for the names, defaults and help. Publishers (the worker,
+ * analytics-admin backfill and metric commands) and the listener (graphql-api: cache
+ * invalidation, subscriptions) must use the same channel, or graphql-api's cache stays "live"
+ * on a channel nobody publishes on and serves stale numbers until its TTL. */
+/* clang-format off */
+#define EA_ROLLUP_CHANGES_CHANNEL_CONFIG_ENTRY(type, field)                                        \
+    {"CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0, offsetof(type, field),                     \
+     "Redis pub/sub channel of the change feed: the worker and analytics-admin publish on it, "    \
+     "graphql-api drops cached answers and feeds subscriptions from it (one name for all three)"}
+#define EA_ROLLUP_ALERTS_CHANNEL_CONFIG_ENTRY(type, field)                                         \
+    {"ALERTS_CHANNEL", EA_CFG_STR, "ea:alerts", 0, 0, offsetof(type, field),                       \
+     "Redis pub/sub channel of fired threshold alerts: the worker publishes, graphql-api pushes "  \
+     "them to alertFired subscriptions (one name for both)"}
+#define EA_ROLLUP_CHANNEL_CONFIG_ENTRIES(type, changes, alerts)                                    \
+    EA_ROLLUP_CHANGES_CHANNEL_CONFIG_ENTRY(type, changes),                                         \
+    EA_ROLLUP_ALERTS_CHANNEL_CONFIG_ENTRY(type, alerts)
+
+/* The per-program names these replaced (lib/config ea_config_retired entries): a deploy that
+ * still sets one refuses to start instead of running on a channel the others do not use. */
+#define EA_ROLLUP_CHANNEL_RETIRED_ENTRIES                                                          \
+    {"WORKER_CHANGES_CHANNEL", EA_ROLLUP_CHANGES_CHANNEL_USE},                                     \
+    {"GRAPHQL_CHANGES_CHANNEL", EA_ROLLUP_CHANGES_CHANNEL_USE},                                    \
+    {"WORKER_ALERTS_CHANNEL", EA_ROLLUP_ALERTS_CHANNEL_USE},                                       \
+    {"GRAPHQL_ALERTS_CHANNEL", EA_ROLLUP_ALERTS_CHANNEL_USE}
+#define EA_ROLLUP_CHANGES_CHANNEL_USE                                                              \
+    "CHANGES_CHANNEL (one name for worker, graphql-api and analytics-admin)"
+#define EA_ROLLUP_ALERTS_CHANNEL_USE "ALERTS_CHANNEL (one name for worker and graphql-api)"
+/* clang-format on */
 
 /* Appends the message for changes[0..n) (all of one tenant) to out. */
 void ea_rollup_feed_format(ea_buf *out, const char *tenant, const ea_rollup_change *changes,

@@ -5,6 +5,7 @@
 #include "ea_config.h"
 #include "ea_pg.h"
 #include "ea_redis.h"
+#include "ea_rollup_feed.h"
 
 #include <stddef.h>
 
@@ -78,10 +79,7 @@ static const ea_config_entry table[] = {
      "announcements)"},
     {"GRAPHQL_DOC_CACHE_SIZE", EA_CFG_INT, "512", 1, 1000000, OFF(doc_cache_size),
      "prepared documents kept by query hash"},
-    {"GRAPHQL_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0, OFF(changes_channel),
-     "Redis channel of the worker's change feed"},
-    {"GRAPHQL_ALERTS_CHANNEL", EA_CFG_STR, "ea:alerts", 0, 0, OFF(alerts_channel),
-     "Redis channel of fired alerts"},
+    EA_ROLLUP_CHANNEL_CONFIG_ENTRIES(gql_config, changes_channel, alerts_channel),
     {"GRAPHQL_WS_INIT_TIMEOUT_MS", EA_CFG_INT, "3000", 100, 600000, OFF(ws_init_timeout_ms),
      "WebSocket: connection_init must arrive within this (else close 4408)"},
     {"GRAPHQL_WS_MAX_SUBSCRIPTIONS", EA_CFG_INT, "50", 1, 100000, OFF(ws_max_subscriptions),
@@ -120,6 +118,8 @@ static const ea_config_entry table[] = {
     {"SESSION_TTL_S", EA_CFG_INT, "43200", 60, 2592000, OFF(session_ttl_s), "session lifetime"},
 };
 
+static const ea_config_retired retired[] = {EA_ROLLUP_CHANNEL_RETIRED_ENTRIES};
+
 static ea_rc check(void *cfg, struct ea_err *err)
 {
     gql_config *c = cfg;
@@ -130,6 +130,8 @@ const ea_config_program gql_config_program = {
     .name = "graphql-api",
     .table = table,
     .n = sizeof(table) / sizeof(table[0]),
+    .retired = retired,
+    .n_retired = sizeof(retired) / sizeof(retired[0]),
     .log_level = OFF(log_level),
     .check = check,
 };

@@ -21,7 +21,7 @@ void wk_feed_free(wk_feed *f);
 /* A wk_publish_fn: groups changes by tenant and PUBLISHes. ctx is the wk_feed. */
 void wk_feed_publish(void *ctx, const ea_rollup_change *changes, size_t n);
 
-/* A wk_alert_fn: PUBLISHes one message per fired alert on WORKER_ALERTS_CHANNEL (ea:alerts,
+/* A wk_alert_fn: PUBLISHes one message per fired alert on ALERTS_CHANNEL (ea:alerts,
  * docs/event-format.md "Alerts"), best effort like the change feed. ctx is the wk_feed. */
 void wk_feed_publish_alerts(void *ctx, const wk_alert_fired *fired, size_t n);
 

@@ -5,6 +5,7 @@
 #include "worker_config.h"
 #include "ea_config.h"
 #include "ea_pg.h"
+#include "ea_rollup_feed.h"
 #include "ea_rollup_watermark.h"
 
 #include <stddef.h>
@@ -47,10 +48,7 @@ static const ea_config_entry wk_config_table[] = {
      "how often buckets behind the group watermark are marked closed"},
     {"WORKER_CHANGES_MAX", EA_CFG_INT, "1000", 1, 100000, S(changes_max_per_message),
      "changed buckets per change-feed message (more are split into several messages)"},
-    {"WORKER_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0, S(changes_channel),
-     "Redis pub/sub channel of the change feed"},
-    {"WORKER_ALERTS_CHANNEL", EA_CFG_STR, "ea:alerts", 0, 0, S(alerts_channel),
-     "Redis pub/sub channel of fired threshold alerts (graphql-api's GRAPHQL_ALERTS_CHANNEL)"},
+    EA_ROLLUP_CHANNEL_CONFIG_ENTRIES(wk_config, changes_channel, alerts_channel),
     {"WEBHOOK_ALLOW_PRIVATE", EA_CFG_BOOL, "false", 0, 0, S(webhook_allow_private),
      "let alert webhooks reach loopback, private and link-local addresses (local stacks only)"},
     {"WEBHOOK_TIMEOUT_MS", EA_CFG_INT, "10000", 100, 120000, S(webhook_timeout_ms),
@@ -64,6 +62,8 @@ static const ea_config_entry wk_config_table[] = {
     {"WEBHOOK_POLL_MS", EA_CFG_INT, "1000", 10, 60000, S(webhook_poll_ms),
      "how often the delivery thread looks for due deliveries when it has none"},
 };
+
+static const ea_config_retired wk_config_retired[] = {EA_ROLLUP_CHANNEL_RETIRED_ENTRIES};
 
 /* What the table cannot say: the parsed Redis URL, Kafka security, and the bounds that join two
  * settings. */
@@ -97,6 +97,8 @@ const ea_config_program wk_config_program = {
     .about = "event analytics worker: Kafka -> PostgreSQL rollups.",
     .table = wk_config_table,
     .n = sizeof(wk_config_table) / sizeof(wk_config_table[0]),
+    .retired = wk_config_retired,
+    .n_retired = sizeof(wk_config_retired) / sizeof(wk_config_retired[0]),
     .log_level = S(log_level),
     .check = check,
 };

@@ -142,7 +142,7 @@ int adm_catalog_list(const struct adm_cfg *cfg, int argc, char **argv, const cha
                      const char *cmd, adm_list_fn fn, const struct adm_col *cols, size_t ncols);
 
 /* Announces metrics whose rows a catalog change moved or removed on the change feed
- * (REDIS_URL, WORKER_CHANGES_CHANNEL) so graphql-api drops their cached answers; when Redis is
+ * (REDIS_URL, CHANGES_CHANNEL) so graphql-api drops their cached answers; when Redis is
  * unreachable prints a warning saying what it means. Takes ownership of changed. */
 void adm_announce(const struct adm_cfg *cfg, const char *tenant, json_t *changed);
 

@@ -3,7 +3,7 @@
  * command-line adapter over lib/rollup's recomputation (ea_rollup_backfill.h, where the
  * invariants are written): parses the range into whole UTC days, recomputes them one by one
  * with a progress line per day, and after each day's COMMIT announces the hour and day rows it
- * inserted, updated or deleted on the worker's change feed (REDIS_URL, WORKER_CHANGES_CHANNEL,
+ * inserted, updated or deleted on the worker's change feed (REDIS_URL, CHANGES_CHANNEL,
  * format ea_rollup_feed.h) so graphql-api stops serving cached answers of the metric and live
  * subscriptions re-read those buckets. Publishing is best effort like the worker's: a failure
  * is reported at the end, with what it means. Not for: how a row is computed or written.

@@ -9,6 +9,7 @@
 #include "ea_config.h"
 #include "ea_pg.h"
 #include "ea_redis.h"
+#include "ea_rollup_feed.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -25,12 +26,16 @@ static const ea_config_entry config_table[] = {
      "the ingest API that seed --sample-days posts sample events to"},
     EA_REDIS_CONFIG_ENTRIES(struct adm_cfg, redis_url, redis_ca_file,
                             "metric changes, backfills announced on the change feed"),
-    {"WORKER_CHANGES_CHANNEL", EA_CFG_STR, "ea:changes", 0, 0,
-     offsetof(struct adm_cfg, changes_channel), "Redis channel of the change feed"},
+    EA_ROLLUP_CHANGES_CHANNEL_CONFIG_ENTRY(struct adm_cfg, changes_channel),
     {"WORKER_CHANGES_MAX", EA_CFG_INT, "1000", 1, 100000, offsetof(struct adm_cfg, changes_max),
      "changes per change-feed message (backfill)"},
 };
 #define CONFIG_N (sizeof(config_table) / sizeof(config_table[0]))
+
+/* All four retired channel variables, the alerts ones too: one .env serves every program, and a
+ * stale name in it should stop each of them, not only the one it used to configure. */
+static const ea_config_retired config_retired[] = {EA_ROLLUP_CHANNEL_RETIRED_ENTRIES};
+#define RETIRED_N (sizeof(config_retired) / sizeof(config_retired[0]))
 
 static const struct {
     const char *name;
@@ -76,7 +81,8 @@ int main(int argc, char **argv)
 
     struct adm_cfg cfg = {0};
     struct ea_err err = {0};
-    if (ea_config_load(config_table, CONFIG_N, &cfg, &err) != EA_OK) {
+    if (ea_config_retired_check(config_retired, RETIRED_N, &err) != EA_OK ||
+        ea_config_load(config_table, CONFIG_N, &cfg, &err) != EA_OK) {
         fprintf(stderr, "could not load configuration: %s\n", err.message);
         return ADM_EXIT_USAGE;
     }
