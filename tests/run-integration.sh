@@ -41,6 +41,11 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-600}"
 # fresh keys at random. The test stack raises it; ingest_auth.test.mjs tests the limit itself on
 # its own instances, its clients spread over 127.0.0.0/8.
 export AUTH_FAIL_LIMIT_ADDR="${AUTH_FAIL_LIMIT_ADDR:-100000}"
+# The test stack's Redis channels are not the defaults: every suite that checks cache
+# invalidation, subscriptions, alerts or backfill's announcements then also checks that the
+# worker, graphql-api and analytics-admin all read the one CHANGES_CHANNEL / ALERTS_CHANNEL
+# (lib/rollup ea_rollup_feed.h). A test that subscribes itself uses these variables.
+export CHANGES_CHANNEL="${CHANGES_CHANNEL:-ea:test:changes}" ALERTS_CHANNEL="${ALERTS_CHANNEL:-ea:test:alerts}"
 
 all=()
 for f in tests/integration/*.test.sh tests/integration/*.test.mjs tests/e2e/*.test.mjs; do

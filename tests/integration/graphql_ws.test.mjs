@@ -8,7 +8,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { freshTenant, ingest, graphql } from './lib/stack.mjs';
 import { execFileSync } from 'node:child_process';
-import { WS_URL, REDIS_PORT, REDIS_CLI_ENV, redis, rawSocket, closeWithin } from './lib/gql.mjs';
+import { WS_URL, REDIS_PORT, REDIS_CLI_ENV, ALERTS_CHANNEL, redis, rawSocket, closeWithin } from './lib/gql.mjs';
 
 const HOUR = 3600000;
 const SUB = `subscription($t: String!, $n: String!, $g: [String!]) {
@@ -74,7 +74,7 @@ test('graphql-ws client: metricUpdated delivers the new bucket value after an in
   }
 });
 
-test('alertFired: a message on ea:alerts for the tenant reaches its subscribers only', async () => {
+test('alertFired: a message on the alerts channel (ALERTS_CHANNEL) for the tenant reaches its subscribers only', async () => {
   const t = freshTenant();
   const other = freshTenant();
   const s = rawSocket();
@@ -83,8 +83,8 @@ test('alertFired: a message on ea:alerts for the tenant reaches its subscribers 
   assert.ok(await s.next((m) => m.type === 'connection_ack'));
   s.send({ id: 'a1', type: 'subscribe', payload: { query: `subscription($t: String!) { alertFired(tenant: $t) { tenant alertId name value dimensions } }`, variables: { t: t.id } } });
   await new Promise((r) => setTimeout(r, 300));
-  redis('publish', 'ea:alerts', JSON.stringify({ tenant: other.id, alert: { id: 9, name: 'not yours' }, value: 1 }));
-  redis('publish', 'ea:alerts', JSON.stringify({ tenant: t.id, alert: { id: 7, name: 'too many errors' }, value: 12.5, dims: { code: '500' } }));
+  redis('publish', ALERTS_CHANNEL, JSON.stringify({ tenant: other.id, alert: { id: 9, name: 'not yours' }, value: 1 }));
+  redis('publish', ALERTS_CHANNEL, JSON.stringify({ tenant: t.id, alert: { id: 7, name: 'too many errors' }, value: 12.5, dims: { code: '500' } }));
   const m = await s.next((x) => x.type === 'next' && x.id === 'a1');
   assert.ok(m, 'no alertFired');
   assert.deepEqual(m.payload.data.alertFired, { tenant: t.id, alertId: '7', name: 'too many errors', value: 12.5, dimensions: { code: '500' } });
@@ -202,7 +202,7 @@ test('backpressure: a client that stops reading is dropped once GRAPHQL_WS_MAX_Q
     const publish = (input) => execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', REDIS_PORT], { input, stdio: ['pipe', 'ignore', 'inherit'], env: REDIS_CLI_ENV });
     assert.ok(await waitFor(async () => {
       if (nexts > 0) return true;
-      publish(`PUBLISH ea:alerts ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: -1 }))}`);
+      publish(`PUBLISH ${ALERTS_CHANNEL} ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: -1 }))}`);
       await new Promise((r) => setTimeout(r, 200));
       return nexts > 0;
     }, 15000), 'the subscription never received a probe push');
@@ -210,7 +210,7 @@ test('backpressure: a client that stops reading is dropped once GRAPHQL_WS_MAX_Q
     ws._socket.pause(); // stop reading: the kernel buffers fill, then the server's queue
     const pad = 'x'.repeat(4000);
     const n = 2500; // ~10 MB of pushes: more than loopback socket buffers hold
-    publish(Array.from({ length: n }, (_, i) => `PUBLISH ea:alerts ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: i, pad }))}`).join('\n'));
+    publish(Array.from({ length: n }, (_, i) => `PUBLISH ${ALERTS_CHANNEL} ${JSON.stringify(JSON.stringify({ tenant: t.id, alert: i, pad }))}`).join('\n'));
     // keep not reading until the server has dropped the connection (its gauge falls to 0) or 30 s
     // passed (then the assertion below fails): no fixed wait that a slow machine can outrun
     const connections = async () => Number(((await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).match(/^graphql_ws_connections (\d+)/m) || [])[1]);

@@ -162,18 +162,18 @@ query() { # -> total value; headers in $TMP/q.h, body in $TMP/q.json
 total_is() { [[ "$(query)" == "$1" ]]; }
 
 # change feed: a subscriber of our own on the TLS Redis
-rcli subscribe ea:changes >"$TMP/feed.txt" 2>&1 &
+rcli subscribe "$CHANGES_CHANNEL" >"$TMP/feed.txt" 2>&1 &
 PIDS+=($!)
 sleep 0.3
 check "ingest answers 202 (Kafka acknowledged)" test "$(post "$KEY" '{"event":"tls_evt"}')" = 202
 check "the worker counts it and graphql-api answers it (ingest → worker → PostgreSQL → graphql)" \
     wait_until 30 total_is 1
-check "the worker's change feed reaches Redis over TLS (PUBLISH ea:changes seen by a subscriber)" \
+check "the worker's change feed reaches Redis over TLS (PUBLISH $CHANGES_CHANNEL seen by a subscriber)" \
     wait_until 10 has "$TMP/feed.txt" "\"tenant\":\"$T\""
 query >/dev/null
 check "graphql-api's cache over TLS: the repeated query is a hit" grep -qi '^x-cache: HIT' "$TMP/q.h"
 check "graphql-api's pub/sub reader is subscribed over TLS" \
-    test "$(rcli pubsub numsub ea:changes | sed -n 2p)" -ge 2
+    test "$(rcli pubsub numsub "$CHANGES_CHANNEL" | sed -n 2p)" -ge 2
 check "ingest answers 202 for a second event" test "$(post "$KEY" '{"event":"tls_evt"}')" = 202
 check "the cached answer is invalidated through the change feed and pub/sub: the total becomes 2" \
     wait_until 30 total_is 2
@@ -193,7 +193,7 @@ rcli shutdown nosave >/dev/null 2>&1
 redis-server "$TMP/redis.conf" >/dev/null 2>&1
 check "the TLS Redis restarts (new process, same port)" wait_until 10 rcli_ping
 sleep 1 # past the worker's reconnect backoff, had its periodic PING met the restart
-rcli subscribe ea:changes >"$TMP/feed2.txt" 2>&1 &
+rcli subscribe "$CHANGES_CHANNEL" >"$TMP/feed2.txt" 2>&1 &
 PIDS+=($!)
 sleep 0.3
 check "ingest answers 202 after the Redis restart" test "$(post "$KEY" '{"event":"tls_evt"}')" = 202

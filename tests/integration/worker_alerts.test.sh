@@ -61,9 +61,9 @@ printf 'tb|{"v":1,"tenant":"tb","event_id":"x1","event":"page_view","ts":%s,"rec
 sed -i 's/^tb|/ta|/' "$TMP/events.txt" # same key: one partition, one first batch
 ws_produce "$TMP/events.txt"
 
-redis-cli -p "$REDIS_PORT" subscribe ea:alerts >"$TMP/alerts.txt" 2>&1 &
+redis-cli -p "$REDIS_PORT" subscribe "$ALERTS_CHANNEL" >"$TMP/alerts.txt" 2>&1 &
 EXTRA_PIDS+=($!)
-wait_until 10 grep -q '^subscribe$' "$TMP/alerts.txt" || bad "redis-cli subscribed to ea:alerts"
+wait_until 10 grep -q '^subscribe$' "$TMP/alerts.txt" || bad "redis-cli subscribed to $ALERTS_CHANNEL"
 
 fired() { sql "SELECT count(*) FROM alert_events"; }
 closed_day() { # the hour and the day of both tenants are closed
@@ -85,7 +85,7 @@ fi
 check "the hour's rows were written open (revision 0), so the closer closed them" test "$(sql "
     SELECT bool_and(revision = 0) FROM rollups_hourly WHERE tenant_id = 'ta'")" = t
 check "alert_events holds 5 rows" wait_eval 15 '[[ $(fired) == 5 ]]'
-check "5 messages on ea:alerts" wait_eval 10 '[[ $(messages) == 5 ]]'
+check "5 messages on $ALERTS_CHANNEL" wait_eval 10 '[[ $(messages) == 5 ]]'
 sleep 1 # more closer passes (300 ms): nothing more may fire
 
 check "exactly the alerts that must fire, each with its exact value" test "$(sql "
@@ -116,7 +116,7 @@ check "the late event restated the closed hour (revision 1, still closed)" test 
     SELECT revision || ':' || closed FROM rollups_hourly WHERE tenant_id = 'ta' AND metric = 'views_by_page'
     AND dims = '{\"page\": \"/b\"}'")" = "1:true"
 check "alert_events holds 7 rows" wait_eval 15 '[[ $(fired) == 7 ]]'
-check "7 messages on ea:alerts" wait_eval 10 '[[ $(messages) == 7 ]]'
+check "7 messages on $ALERTS_CHANNEL" wait_eval 10 '[[ $(messages) == 7 ]]'
 check "the restatement fired alert 2 (6 views > 5) and alert 4 (/b = 3), kept alert 1 at 5" test "$(sql "
     SELECT string_agg(alert_id || ':' || value::text, ' ' ORDER BY alert_id) FROM alert_events
     WHERE alert_id IN (1, 2, 4)")" = "1:5 2:6 4:3"

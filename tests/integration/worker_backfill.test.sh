@@ -98,9 +98,9 @@ check "the automatic count still equals the truth" same_as_truth purchase "$TMP/
 # ---- unique and capped metrics; the change feed ----
 # the worker is idle now (caught up): a change naming buyers with dims can only come from the
 # backfill, which publishes the rows it wrote after each day's COMMIT (graphql-api's cache)
-redis-cli -p "$REDIS_PORT" subscribe ea:changes >"$TMP/bf_feed.txt" 2>&1 &
+redis-cli -p "$REDIS_PORT" subscribe "$CHANGES_CHANNEL" >"$TMP/bf_feed.txt" 2>&1 &
 EXTRA_PIDS+=($!)
-wait_until 10 grep -q '^subscribe$' "$TMP/bf_feed.txt" || bad "redis-cli subscribed to ea:changes"
+wait_until 10 grep -q '^subscribe$' "$TMP/bf_feed.txt" || bad "redis-cli subscribed to $CHANGES_CHANNEL"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" "$ADMIN" backfill --tenant bf1 --metric buyers \
     --from "$FROM" --to "$TO" >"$TMP/bf4.out" 2>&1 || bad "backfill buyers exits 0"
 feed_changes() { # metric granularity: change entries (with dims) on the feed

@@ -104,7 +104,7 @@ node "$ROOT/tests/integration/worker_gen.mjs" gen "$TMP/gen" "$N" "$SEED" "$NOW"
     { bad "generator runs"; exit 1; }
 say "generated: $(cat "$TMP/gen.json")"
 
-redis-cli -p "$REDIS_PORT" subscribe ea:changes >"$TMP/feed.txt" 2>&1 &
+redis-cli -p "$REDIS_PORT" subscribe "$CHANGES_CHANNEL" >"$TMP/feed.txt" 2>&1 &
 SUBPID=$!
 
 # ---- worker control ----

@@ -41,7 +41,7 @@ say "generated: $(cat "$TMP/gen.json")"
 printf 't1/ret1|{"v":1,"tenant":"t1","event_id":"ret1","event":"page_view","ts":%s,"received_at":%s,"properties":{"page":"/"}}\n' \
     $((NOW - 4 * 86400000)) "$NOW" >"$TMP/retention.txt"
 
-redis-cli -p "$REDIS_PORT" subscribe ea:changes >"$TMP/feed.txt" 2>&1 &
+redis-cli -p "$REDIS_PORT" subscribe "$CHANGES_CHANNEL" >"$TMP/feed.txt" 2>&1 &
 EXTRA_PIDS+=($!)
 # a probe for close notices, produced before the worker starts: its first batch runs before any
 # partition has a watermark, so the probe's hour is written open and closed later by the closer

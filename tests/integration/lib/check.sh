@@ -12,10 +12,14 @@
 #                             on timeout says what it got last
 #   free_port                 prints a TCP port free on 127.0.0.1 now (for a process a test starts)
 #   jget FILE 'EXPR'          prints EXPR evaluated over d, the JSON in FILE (node), "" if undefined
+#   $CHANGES_CHANNEL, $ALERTS_CHANNEL  the stack's Redis channels (tests/run-integration.sh sets
+#                             names that are not the defaults; the defaults when run alone)
 # Not for: starting stacks (worker_stack.sh) or node tests (lib/stack.mjs).
 
 passed=${passed:-0}
 failed=${failed:-0}
+CHANGES_CHANNEL=${CHANGES_CHANNEL:-ea:changes}
+ALERTS_CHANNEL=${ALERTS_CHANNEL:-ea:alerts}
 
 say() { echo "# $*"; }
 ok() { passed=$((passed + 1)); echo "ok   - $*"; }

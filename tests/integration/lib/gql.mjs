@@ -7,6 +7,9 @@ import { env, GRAPHQL } from './stack.mjs';
 
 export const WS_URL = GRAPHQL.replace(/^http/, 'ws') + '/graphql';
 export const REDIS_PORT = env.REDIS_PORT || '56380';
+// The stack's Redis channels: tests/run-integration.sh sets names that are not the defaults.
+export const CHANGES_CHANNEL = env.CHANGES_CHANNEL || 'ea:changes';
+export const ALERTS_CHANNEL = env.ALERTS_CHANNEL || 'ea:alerts';
 
 // The environment for redis-cli against the test stack's Redis: its password (in REDIS_URL)
 // goes in REDISCLI_AUTH, never on the command line.
