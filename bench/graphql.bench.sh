@@ -11,7 +11,8 @@
 #                              latency at 1 connection, p99 at 8 (next to bare h2o's), req/s at 64 (ratio to bare h2o)
 #   cached-small c64           24 h HOUR total (24 points)
 #   trivial c64                { __typename } req/s next to bare h2o at 64 connections
-#   db-miss, db-miss-day, db-miss-30d-hourly, dashboard-db
+#   db-miss, db-miss-day, db-miss-30d-hourly, db-miss-30d-hourly-zone, db-miss-30d-daily-zone
+#   (the same 30 days in Europe/Berlin, as the dashboard asks in the browser's zone), dashboard-db
 #                              the same queries on a second graphql-api with CACHE_TTL_*=0: every
 #                              answer comes from PostgreSQL (1 connection: the service time)
 #   raw-7d-breakdown           7 days HOUR groupBy plan (not a dimension: 1M raw events), cache off
@@ -166,9 +167,12 @@ fi
 END=$(date -u -d "$DAY0 +30 days -1 second" +%FT%TZ)
 LAST24=$(date -u -d "$DAY0 +29 days" +%FT%TZ)
 NOW=$(date -u +%FT%TZ)
-Q='query($s: DateTime!, $e: DateTime!, $g: [String!], $gran: Granularity) { metrics(tenant: \"'$TENANT'\", name: \"page_views\", startTime: $s, endTime: $e, groupBy: $g, granularity: $gran) { timestamp value dimensions revision final } }'
+Q='query($s: DateTime!, $e: DateTime!, $g: [String!], $gran: Granularity, $tz: String) { metrics(tenant: \"'$TENANT'\", name: \"page_views\", startTime: $s, endTime: $e, groupBy: $g, granularity: $gran, timezone: $tz) { timestamp value dimensions revision final } }'
 printf '{"query":"%s","variables":{"s":"%s","e":"%s","g":["page"],"gran":"HOUR"}}' "$Q" "$LAST24" "$END" >"$TMP/cached.json"
 printf '{"query":"%s","variables":{"s":"%s","e":"%s","gran":"HOUR"}}' "$Q" "$DAY0" "$END" >"$TMP/miss.json"
+# the same in a time zone (the dashboard asks in the browser's): whole-hour offsets, so hourly rows
+printf '{"query":"%s","variables":{"s":"%s","e":"%s","gran":"HOUR","tz":"Europe/Berlin"}}' "$Q" "$DAY0" "$END" >"$TMP/misszone.json"
+printf '{"query":"%s","variables":{"s":"%s","e":"%s","gran":"DAY","tz":"Europe/Berlin"}}' "$Q" "$DAY0" "$END" >"$TMP/missdayzone.json"
 printf '{"query":"%s","variables":{"s":"%s","e":"%s","gran":"HOUR"}}' "$Q" "$LAST24" "$END" >"$TMP/small.json"
 printf '{"query":"%s","variables":{"s":"%s","e":"%s","g":["page"],"gran":"DAY"}}' "$Q" "$DAY0" "$END" >"$TMP/missday.json"
 printf '{"query":"%s","variables":{"s":"%s","e":"%s","g":["plan"],"gran":"HOUR"}}' "$Q" "$RAW0" "$NOW" >"$TMP/raw.json"
@@ -194,7 +198,7 @@ ask() { # body port -> answer
 }
 # sanitiy: every body answers without errors, and the totals are the seeded ones
 RAW_OK=1
-for b in cached small miss missday dashboard raw; do
+for b in cached small miss misszone missdayzone missday dashboard raw; do
     out=$(ask "$b" "$NOCACHE_PORT")
     if [[ $(jq 'has("errors")' <<<"$out") != false ]]; then
         if [[ $b == raw ]]; then # a build without breakdowns by any property (before issue 14)
@@ -207,7 +211,7 @@ for b in cached small miss missday dashboard raw; do
     fi
 done
 SUM=$(ask miss "$NOCACHE_PORT" | jq '[.data.metrics[].value] | add')
-echo "graphql.bench: 30-day HOUR series adds up to $SUM (seeded $TOTAL)"
+echo "graphql.bench: 30-day HOUR series adds up to $SUM (seeded $TOTAL); in Europe/Berlin to $(ask misszone "$NOCACHE_PORT" | jq '[.data.metrics[].value] | add')"
 if ((RAW_OK)); then
     RAWSUM=$(ask raw "$NOCACHE_PORT" | jq '[.data.metrics[].value] | add')
     echo "graphql.bench: 7-day raw breakdown by plan adds up to $RAWSUM (seeded $RAW_EVENTS)"
@@ -293,6 +297,8 @@ read -r BARE8 BARE8_P99 <<<"$(bare 8)"
 R[dashboard-cached]=$(run lat dashboard "$CACHED_PORT" 1)
 R[db-miss]=$(run lat cached "$NOCACHE_PORT" 1)
 R[db-miss-30d-hourly]=$(run lat miss "$NOCACHE_PORT" 1)
+R[db-miss-30d-hourly-zone]=$(run lat misszone "$NOCACHE_PORT" 1)
+R[db-miss-30d-daily-zone]=$(run lat missdayzone "$NOCACHE_PORT" 1)
 R[db-miss-day]=$(run lat missday "$NOCACHE_PORT" 1)
 R[dashboard-db]=$(run lat dashboard "$NOCACHE_PORT" 1)
 ((RAW_OK)) && R[raw-7d-breakdown]=$(run lat raw "$NOCACHE_PORT" 1 $((SECS * 2)))
@@ -319,7 +325,7 @@ if [[ -x $BIN_DIR/ea-loadgen ]]; then
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-SCEN="cached-c1 cached-c8 cached-c64 cached-small-c64 trivial-c64 dashboard-cached db-miss db-miss-day db-miss-30d-hourly dashboard-db raw-7d-breakdown live-30d"
+SCEN="cached-c1 cached-c8 cached-c64 cached-small-c64 trivial-c64 dashboard-cached db-miss db-miss-day db-miss-30d-hourly db-miss-30d-hourly-zone db-miss-30d-daily-zone dashboard-db raw-7d-breakdown live-30d"
 printf '\n%-20s %9s %9s %9s %9s %9s %7s %7s\n' scenario "req/s" "requests" "p50 ms" "p95 ms" "p99 ms" errors ratio
 for k in $SCEN; do
     [[ -n ${R[$k]:-} ]] || continue
