@@ -8,7 +8,9 @@
  * lib/rollup's ea_rollup_value (so a chart, an alert and a breakdown agree).
  *   rollup, UTC:     GROUP BY over rollups_hourly / rollups_daily (exact, and ~30x faster than
  *                    ea_metric_series, which converts every row's time to the zone);
- *   rollup, a zone:  ea_metric_series() (migration 0006/0009): exact local buckets in any IANA
+ *   rollup, a zone:  whole-hour offsets over the range (most zones): the UTC statement for hours,
+ *                    hourly rows or totals summed by local day for days; other zones (+5:30)
+ *                    ea_metric_series() (migration 0006/0009): exact local buckets in any IANA
  *                    zone from the 15-minute, hourly or daily rollups;
  *   raw events:      one statement over raw_events of the range (partition-pruned), every value
  *                    by the SQL form of lib/rollup's rules (migration 0015), the groups of each
@@ -560,8 +562,8 @@ static int fetch_rollup_utc(PGconn *c, const gql_series_req *q, const gql_series
  * is closed and the day is behind the group watermark: hourly rows close hour by hour, so a day
  * whose last hours hold no events yet has closed rows and is not over. The same sums as
  * ea_metric_series (graphql_zones checks both against the events sent) without its plpgsql and
- * per-row subquery: 30 days in Europe/Berlin, 144,000 hourly rows, p50 554 ms through
- * ea_metric_series, see bench/README.md for this path. Parameters as run_rollup's. */
+ * per-row subquery: 30 days of DAY buckets in Europe/Berlin, p50 418-433 ms through
+ * ea_metric_series, 7.6-7.7 ms here (bench/README.md). Parameters as run_rollup's. */
 static int fetch_rollup_local_days(PGconn *c, const gql_series_req *q, const gql_series_def *d,
                                    gql_bc_fill *out, ea_gql_error *err)
 {
