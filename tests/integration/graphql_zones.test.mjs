@@ -1,12 +1,13 @@
 // graphql_zones.test.mjs — metrics in a time zone against the real stack: hours and days of a
 // zone equal the truth computed here from the events sent (Intl's view of the zone), for every
-// aggregation, with and without groupBy and a filter. Zones of whole-hour
-// offsets (Europe/Berlin, America/New_York) are answered from the hourly rollups and their
-// totals by SQL in series.c; zones of other offsets (Asia/Kolkata +5:30, Asia/Kathmandu +5:45)
-// by ea_metric_series from the 15-minute rollups: both must agree with the truth, and an hour of
-// a whole-hour zone is the UTC hour. (No DST change falls within the raw retention every test
-// event must be in; local days of 23 and 25 hours are ea_local_bucket's and ea_series_bucket_end's,
-// the functions both paths use, checked by worker_timezones.)
+// aggregation, with and without groupBy and a filter. Zones of whole-hour offsets over the range
+// (Europe/Berlin, America/New_York, Australia/Lord_Howe at +11 in its summer) are answered from
+// the hourly rollups and their totals by SQL in series.c; zones of other offsets (Asia/Kolkata
+// +5:30, Asia/Kathmandu +5:45, Pacific/Chatham +13:45) by ea_metric_series from the 15-minute
+// rollups: both must agree with the truth, and an hour of a whole-hour zone is the UTC hour. (No
+// DST change falls within the raw retention every test event must be in; local days of 23 and 25
+// hours are ea_local_bucket's and ea_series_bucket_end's, the functions both paths use, checked
+// by worker_timezones.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshTenant, ingest, graphql, waitFor } from './lib/stack.mjs';
@@ -112,7 +113,8 @@ test('hours and days in a zone equal the truth for every aggregation, groupBy an
   // a range in the middle of the events: the local hours and days it touches (whole buckets are
   // answered) lie within the events sent, so the truth of each is known
   const S = t0 + 24 * HOUR, E = t0 + 72 * HOUR - 1;
-  for (const tz of ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu', 'UTC']) {
+  // Lord Howe is +11 in its summer (whole hours), +10:30 in winter; Chatham +13:45 in its summer
+  for (const tz of ['Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'Asia/Kathmandu', 'Pacific/Chatham', 'UTC']) {
     for (const day of [false, true]) {
       const touched = new Set([localKey(E, tz, day)]);
       for (let ms = S; ms <= E; ms += 15 * 60000) touched.add(localKey(ms, tz, day));
