@@ -5,9 +5,8 @@
 // the hourly rollups and their totals by SQL in series.c; zones of other offsets (Asia/Kolkata
 // +5:30, Asia/Kathmandu +5:45, Pacific/Chatham +13:45) by ea_metric_series from the 15-minute
 // rollups: both must agree with the truth, and an hour of a whole-hour zone is the UTC hour. (No
-// DST change falls within the raw retention every test event must be in; local days of 23 and 25
-// hours are ea_local_bucket's and ea_series_bucket_end's, the functions both paths use, checked
-// by worker_timezones.)
+// DST change falls within the raw retention every test event must be in: worker_timezones, whose
+// events go to Kafka directly, checks graphql-api's New York days and hours across one.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshTenant, ingest, graphql, waitFor } from './lib/stack.mjs';
