@@ -575,16 +575,13 @@ static int fetch_rollup_local_days(PGconn *c, const gql_series_req *q, const gql
                         : filter_has_lists(q->filter) ? "ea_dims_match(r.dims, $6::jsonb)"
                                                       : "r.dims @> $6::jsonb";
     /* totals: "closed" is whether the hour has no open row (the partial index of open rows) */
-    char from[512];
-    if (totals)
-        snprintf(from, sizeof(from),
-                 "(SELECT t.*, o.bucket IS NULL AS closed FROM rollup_totals_hourly t LEFT JOIN "
+    const char *from =
+        totals ? "(SELECT t.*, o.bucket IS NULL AS closed FROM rollup_totals_hourly t LEFT JOIN "
                  "(SELECT DISTINCT bucket FROM rollups_hourly WHERE NOT closed AND tenant_id = $1 "
                  "AND metric = $2 AND bucket >= $3 AND bucket < $4) o ON o.bucket = t.bucket "
                  "WHERE t.tenant_id = $1 AND t.metric = $2 AND t.bucket >= $3 AND t.bucket < $4 "
-                 "AND $5::text[] IS NOT NULL AND $6::jsonb IS NOT NULL)");
-    else
-        snprintf(from, sizeof(from), "rollups_hourly");
+                 "AND $6::jsonb IS NOT NULL)"
+               : "rollups_hourly";
     char sql[4096];
     snprintf(sql, sizeof(sql),
              "SELECT (extract(epoch FROM r.day) * 1000)::int8, (extract(epoch FROM "
