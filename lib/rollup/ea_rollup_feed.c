@@ -33,6 +33,17 @@ static void format_list(ea_buf *out, const ea_rollup_change *changes, size_t n, 
     }
 }
 
+ea_rc ea_rollup_channels_check(const char *changes, const char *alerts, struct ea_err *err)
+{
+    if (changes != NULL && alerts != NULL && strcmp(changes, alerts) == 0)
+        return ea_err_set(
+            err, EA_ERR_INVALID,
+            "invalid value for ALERTS_CHANNEL: \"%.200s\" is CHANGES_CHANNEL too; the "
+            "change feed and fired alerts need a channel each",
+            alerts);
+    return EA_OK;
+}
+
 void ea_rollup_feed_format(ea_buf *out, const char *tenant, const ea_rollup_change *changes,
                            size_t n)
 {

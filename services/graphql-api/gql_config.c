@@ -123,7 +123,8 @@ static const ea_config_retired retired[] = {EA_ROLLUP_CHANNEL_RETIRED_ENTRIES};
 static ea_rc check(void *cfg, struct ea_err *err)
 {
     gql_config *c = cfg;
-    return ea_redis_url_parse(c->redis_url, c->redis_ca_file, &c->redis, err);
+    ea_rc rc = ea_rollup_channels_check(c->changes_channel, c->alerts_channel, err);
+    return rc == EA_OK ? ea_redis_url_parse(c->redis_url, c->redis_ca_file, &c->redis, err) : rc;
 }
 
 const ea_config_program gql_config_program = {

@@ -72,7 +72,8 @@ static ea_rc check(void *c, struct ea_err *err)
     wk_config *cfg = c;
     ea_rc rc;
     if ((rc = ea_redis_url_parse(cfg->redis_url, cfg->redis_ca_file, &cfg->redis, err)) != EA_OK ||
-        (rc = ea_kafka_security_check(&cfg->kafka.security, err)) != EA_OK)
+        (rc = ea_kafka_security_check(&cfg->kafka.security, err)) != EA_OK ||
+        (rc = ea_rollup_channels_check(cfg->changes_channel, cfg->alerts_channel, err)) != EA_OK)
         return rc;
     if (cfg->retention_days * 86400 < cfg->allowed_lateness_s)
         return ea_err_set(err, EA_ERR_INVALID,

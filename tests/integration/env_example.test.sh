@@ -55,6 +55,20 @@ for svc in worker graphql-api analytics-admin; do
         pass=$((pass + 1))
     fi
 done
+# one channel for both would have graphql-api read every change as an alert (its cache never
+# dropped a bucket): the programs that use both refuse it
+for svc in worker graphql-api; do
+    rc=0
+    env CHANGES_CHANNEL=ea:same ALERTS_CHANNEL=ea:same WORKER_PORT=0 GRAPHQL_REUSEPORT=false \
+        timeout 10 "$BIN_DIR/$svc" >"$out" 2>&1 || rc=$?
+    if ((rc == 2)) && grep -qF 'ALERTS_CHANNEL: "ea:same" is CHANGES_CHANNEL too' "$out"; then
+        echo "ok   $svc refuses CHANGES_CHANNEL = ALERTS_CHANNEL (exit 2)"
+        pass=$((pass + 1))
+    else
+        echo "FAIL $svc accepts CHANGES_CHANNEL = ALERTS_CHANNEL (exit $rc: $(head -c 300 "$out"))"
+        fail=$((fail + 1))
+    fi
+done
 if grep -nE '^#? ?(WORKER|GRAPHQL)_(CHANGES|ALERTS)_CHANNEL\b' .env.example; then
     echo "FAIL .env.example still names a retired channel variable"
     fail=$((fail + 1))

@@ -517,6 +517,17 @@ static void test_watermark(void)
     EA_CHECK(!ea_rollup_bucket_closed(0, H, INT64_MIN));
 }
 
+/* The change feed and fired alerts cannot share a channel (graphql-api would read every change as
+ * an alert); different names, and a NULL one, pass. */
+static void test_channels_check(void)
+{
+    struct ea_err e = {0};
+    EA_CHECK(ea_rollup_channels_check("ea:changes", "ea:alerts", &e) == EA_OK);
+    EA_CHECK(ea_rollup_channels_check("ea:changes", NULL, &e) == EA_OK);
+    EA_CHECK(ea_rollup_channels_check("ea:x", "ea:x", &e) == EA_ERR_INVALID);
+    EA_CHECK(strstr(e.message, "ALERTS_CHANNEL: \"ea:x\" is CHANGES_CHANNEL too") != NULL);
+}
+
 static void test_feed_format(void)
 {
     ea_rollup_change ch[2] = {
@@ -781,4 +792,5 @@ EA_TEST_MAIN(EA_TEST(test_defs_index), EA_TEST(test_count_names), EA_TEST(test_d
              EA_TEST(test_aggregation), EA_TEST(test_aggregation_closed_buckets),
              EA_TEST(test_gran_floor), EA_TEST(test_property_number), EA_TEST(test_values),
              EA_TEST(test_value_unique), EA_TEST(test_too_old), EA_TEST(test_watermark),
-             EA_TEST(test_feed_format), EA_TEST(test_feed_format_closed), EA_TEST(test_feed_each))
+             EA_TEST(test_channels_check), EA_TEST(test_feed_format),
+             EA_TEST(test_feed_format_closed), EA_TEST(test_feed_each))
