@@ -128,12 +128,24 @@ static bool in_list(const json_t *list, const char *s)
     return false;
 }
 
-static bool filter_has_lists(const json_t *filter)
+/* The rollup rows' test of a filter ($6, jsonb) on r.dims: containment (@>, which the dims index
+ * serves) when every value is one scalar other than null; else ea_dims_match (migration 0006),
+ * where a list is "any of" and a missing key is null, as groupBy and ea_metric_series read it.
+ * Rows written before a dimension was added lack its key: under @> a filter {k: null} found
+ * none of them (a red-team pass: UTC and whole-hour zones answered nothing where Asia/Kolkata,
+ * through ea_metric_series, answered the days). */
+static const char *filter_match(const json_t *filter)
 {
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)filter, k, v) if (json_is_array(v)) return true;
-    return false;
+    if (filter == NULL)
+        return "$6::jsonb IS NOT NULL"; /* typed, unused */
+    json_object_foreach((json_t *)filter, k, v)
+    {
+        if (json_is_array(v) || json_is_null(v))
+            return "ea_dims_match(r.dims, $6::jsonb)";
+    }
+    return "r.dims @> $6::jsonb";
 }
 
 /* ---- the metric and the pipeline state ---- */
@@ -329,11 +341,14 @@ static int64_t floor_to(int64_t ms, int64_t step)
 /* The range a read of [from, to] covers and the closed horizon. UTC in C; a zone by
  * ea_series_bounds (migration 0015), which also says whether the hourly rollups answer the range
  * (*hourly): every UTC hour start of it is a local hour start (the zone's offsets there are whole
- * hours — most zones, not Asia/Kolkata's +5:30) and its hourly rows are still kept. */
+ * hours — most zones, not Asia/Kolkata's +5:30) and its hourly rows are still kept. When they
+ * are not (the range starts before the hourly retention), *past_hours is that retention in
+ * days, else 0. */
 static int bounds(PGconn *c, const gql_series_req *q, int64_t wm, int64_t from, int64_t to,
-                  gql_bc_fill *out, bool *hourly, ea_gql_error *err)
+                  gql_bc_fill *out, bool *hourly, long *past_hours, ea_gql_error *err)
 {
     *hourly = false;
+    *past_hours = 0;
     if (gql_series_is_utc(q->tz)) {
         int64_t step = q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
         out->lo = floor_to(from, step);
@@ -353,11 +368,13 @@ static int bounds(PGconn *c, const gql_series_req *q, int64_t wm, int64_t from, 
         c,
         "SELECT (extract(epoch FROM b.lo) * 1000)::int8, (extract(epoch FROM b.hi) * 1000)::int8, "
         "(extract(epoch FROM b.closed_until) * 1000)::int8, "
-        "CASE WHEN b.lo >= now() - make_interval(days => (SELECT retention_days FROM "
-        "partition_classes WHERE parent = 'rollups_hourly')) THEN NOT EXISTS (SELECT 1 FROM "
-        "generate_series(date_trunc('hour', b.lo, 'UTC'), b.hi, interval '1 hour') g WHERE "
-        "date_trunc('hour', g AT TIME ZONE $4) <> g AT TIME ZONE $4) ELSE false END "
-        "FROM ea_series_bounds($1::timestamptz, $2::timestamptz, $3, $4, $5::timestamptz) b",
+        "CASE WHEN k.kept THEN NOT EXISTS (SELECT 1 FROM generate_series(date_trunc('hour', "
+        "b.lo, 'UTC'), b.hi, interval '1 hour') g WHERE date_trunc('hour', g AT TIME ZONE $4) <> "
+        "g AT TIME ZONE $4) ELSE false END, CASE WHEN k.kept THEN 0 ELSE k.days END "
+        "FROM ea_series_bounds($1::timestamptz, $2::timestamptz, $3, $4, $5::timestamptz) b "
+        "LEFT JOIN LATERAL (SELECT retention_days AS days, b.lo >= now() - make_interval(days => "
+        "retention_days) AS kept FROM partition_classes WHERE parent = 'rollups_hourly') k ON "
+        "true",
         5, p, PGRES_TUPLES_OK, &e);
     if (r == NULL)
         return db_error(q, &e, err);
@@ -365,6 +382,7 @@ static int bounds(PGconn *c, const gql_series_req *q, int64_t wm, int64_t from, 
     out->hi = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     out->closed_until = PQgetisnull(r, 0, 2) ? out->lo : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
     *hourly = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
+    *past_hours = PQgetisnull(r, 0, 4) ? 0 : strtol(PQgetvalue(r, 0, 4), NULL, 10);
     PQclear(r);
     return 0;
 }
@@ -529,9 +547,7 @@ static int fetch_rollup_utc(PGconn *c, const gql_series_req *q, const gql_series
     }
     char group[1400];
     group_expr(group, sizeof(group), ng, 5, "coalesce(r.dims -> %s, 'null')");
-    const char *match = q->filter == NULL             ? "$6::jsonb IS NOT NULL"
-                        : filter_has_lists(q->filter) ? "ea_dims_match(r.dims, $6::jsonb)"
-                                                      : "r.dims @> $6::jsonb";
+    const char *match = filter_match(q->filter);
     char sql[3072];
     if (ng == 0)
         snprintf(sql, sizeof(sql),
@@ -571,9 +587,7 @@ static int fetch_rollup_local_days(PGconn *c, const gql_series_req *q, const gql
     bool totals = ng == 0 && q->filter == NULL && d->src.agg != EA_CATALOG_AGG_UNIQUE;
     char group[1400];
     group_expr(group, sizeof(group), ng, 5, "coalesce(r.dims -> %s, 'null')");
-    const char *match = q->filter == NULL             ? "$6::jsonb IS NOT NULL"
-                        : filter_has_lists(q->filter) ? "ea_dims_match(r.dims, $6::jsonb)"
-                                                      : "r.dims @> $6::jsonb";
+    const char *match = filter_match(q->filter);
     /* totals: "closed" is whether the hour has no open row (the partial index of open rows) */
     const char *from =
         totals ? "(SELECT t.*, o.bucket IS NULL AS closed FROM rollup_totals_hourly t LEFT JOIN "
@@ -780,7 +794,8 @@ int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_
 {
     memset(out, 0, sizeof(*out));
     bool hourly;
-    if (bounds(c, q, d->watermark, from, to, out, &hourly, err) != 0)
+    long past_hours;
+    if (bounds(c, q, d->watermark, from, to, out, &hourly, &past_hours, err) != 0)
         return -1;
     if (out->closed_until > out->hi)
         out->closed_until = out->hi;
@@ -807,6 +822,23 @@ int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_
             return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
         }
         return fetch_raw(c, q, d, out, err);
+    }
+    /* hours in a zone before the hourly (and 15-minute) rollups' retention: ea_metric_series
+     * refuses them too, but only after walking every quarter hour of the range for its alignment
+     * test — 17-21 s of a pool thread from year 1 (red-team pass) —, so they are refused here */
+    if (!gql_series_is_utc(q->tz) && !q->day && past_hours > 0) {
+        int64_t oldest = ea_time_now_ms() - past_hours * EA_MS_PER_DAY;
+        char msg[512], iso[48];
+        snprintf(msg, sizeof(msg),
+                 "could not compute metric series: hours in %.64s are kept %ld days, and the "
+                 "range starts before that; query a shorter range, or days",
+                 q->tz, past_hours);
+        ea_time_format_iso8601(floor_to(oldest, EA_MS_PER_HOUR) + EA_MS_PER_HOUR, iso);
+        json_decref(err->extensions);
+        err->extensions = json_pack("{s:s,s:{s:s}}", "suggestion",
+                                    "narrow the range to the hourly rollups' retention",
+                                    "retryWith", "startTime", iso);
+        return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
     }
     /* a zone of whole-hour offsets: its hours are UTC hours, its days sums of them */
     if (gql_series_is_utc(q->tz) || (hourly && !q->day))

@@ -142,3 +142,24 @@ test('hours and days in a zone equal the truth for every aggregation, groupBy an
   const q = { n: 'z_sum', ...range, gran: 'HOUR', g: ['page'] };
   assert.deepEqual(await series(t, { ...q, tz: 'Europe/Berlin' }), await series(t, { ...q, tz: 'UTC' }));
 });
+
+test('hours in a zone before the hourly retention are refused with what to send instead', async () => {
+  const t = freshTenant();
+  assert.equal((await ingest(t.key, { event: 'old_q' })).status, 202);
+  // an event's count exists once the worker counted it
+  assert.ok(await waitFor(async () => (await graphql(t.key, METRICS, { t: t.id, n: 'old_q', s: iso(Date.now() - HOUR), e: iso(Date.now()) })).json.errors === undefined, 20000, 200),
+    'old_q was not counted within 20 s');
+  for (const tz of ['Europe/Berlin', 'Asia/Kolkata']) {
+    // from year 1: before, ea_metric_series walked every quarter hour since then (17-21 s) first
+    const g = await graphql(t.key, METRICS, { t: t.id, n: 'old_q', s: '0001-01-01T00:00:00Z', e: iso(Date.now()), gran: 'HOUR', tz });
+    assert.equal(g.status, 200, g.text);
+    const e = g.json.errors?.[0];
+    assert.equal(e?.extensions?.code, 'BAD_USER_INPUT', g.text);
+    assert.match(e.message, new RegExp(`hours in ${tz} are kept \\d+ days`), g.text);
+    const retry = Date.parse(e.extensions.retryWith.startTime);
+    assert.ok(retry > Date.now() - 100 * 24 * HOUR && retry < Date.now(), g.text);
+    // and the start it suggests is answered
+    const ok = await graphql(t.key, METRICS, { t: t.id, n: 'old_q', s: e.extensions.retryWith.startTime, e: iso(Date.now()), gran: 'HOUR', tz });
+    assert.equal(ok.json.errors, undefined, ok.text);
+  }
+});

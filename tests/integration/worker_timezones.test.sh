@@ -47,9 +47,11 @@ check "no event was dead-lettered" test "$(sql 'SELECT count(*) FROM dead_letter
 check "daily rollups hold all $N events" \
     test "$(sql "SELECT sum(cnt) FROM rollups_daily WHERE metric = 'revenue'")" = "$N"
 
-series() { # zone gran from to -> TSV bucket_ms, dims, cnt, sum
+series() { # zone gran from to [filter json] -> TSV bucket_ms, dims, cnt, sum
+    local f=NULL
+    [[ -n ${5:-} ]] && f="'$5'::jsonb"
     sql "SELECT (extract(epoch FROM bucket) * 1000)::int8, dims::text, cnt, sum
-         FROM ea_metric_series('tz1', 'revenue', '$3', '$4', '$2', '$1', '{country}', NULL)" |
+         FROM ea_metric_series('tz1', 'revenue', '$3', '$4', '$2', '$1', '{country}', $f)" |
         tr '|' '\t'
 }
 for zone in UTC Asia/Kolkata Asia/Kathmandu America/New_York; do
@@ -116,23 +118,24 @@ env DATABASE_URL="$DATABASE_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" GRA
     >>"$TMP/graphql-api.log" 2>&1 &
 WPID[graphql-api]=$!
 check "graphql-api answers /healthz" wait_until 20 curl -fs -o /dev/null "http://127.0.0.1:$G_PORT/healthz"
-same_as_function() { # zone gran from to: graphql-api's points = ea_metric_series' rows
-    series "$1" "$2" "$3" "$4" >"$TMP/fn.tsv"
-    GQL="http://127.0.0.1:$G_PORT/graphql" KEY="$KEY" FN="$TMP/fn.tsv" Z="$1" G="$2" S="$3" E="$4" node -e '
+same_as_function() { # zone gran from to [filter json]: graphql-api's points = ea_metric_series' rows
+    series "$1" "$2" "$3" "$4" "${5:-}" >"$TMP/fn.tsv"
+    GQL="http://127.0.0.1:$G_PORT/graphql" KEY="$KEY" FN="$TMP/fn.tsv" Z="$1" G="$2" S="$3" E="$4" F="${5:-null}" node -e '
       const fs = require("fs"), env = process.env;
       const canon = (d) => JSON.stringify(d, Object.keys(d).sort());
       const want = fs.readFileSync(env.FN, "utf8").trim().split("\n").filter(Boolean).map((l) => {
         const [b, d, , s] = l.split("\t");
         return [`${b}|${canon(JSON.parse(d))}`, Number(s)];
       });
-      const query = `query($z: String, $g: Granularity, $s: DateTime!, $e: DateTime!) {
+      const query = `query($z: String, $g: Granularity, $s: DateTime!, $e: DateTime!, $f: JSON) {
         metrics(tenant: "tz1", name: "revenue", startTime: $s, endTime: $e, granularity: $g,
-                timezone: $z, groupBy: ["country"]) { timestamp value dimensions } }`;
+                timezone: $z, groupBy: ["country"], filter: $f) { timestamp value dimensions } }`;
       fetch(env.GQL, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${env.KEY}` },
-        body: JSON.stringify({ query, variables: { z: env.Z, g: env.G, s: env.S, e: env.E } }) })
+        body: JSON.stringify({ query, variables: { z: env.Z, g: env.G, s: env.S, e: env.E, f: JSON.parse(env.F) } }) })
         .then((r) => r.json()).then((j) => {
           if (j.errors) throw new Error(JSON.stringify(j.errors));
           const got = new Map(j.data.metrics.map((p) => [`${Date.parse(p.timestamp)}|${canon(p.dimensions)}`, p.value]));
+          if (want.length === 0) throw new Error("the function answers nothing: nothing to compare");
           if (got.size !== want.length) throw new Error(`${got.size} points, the function has ${want.length} rows`);
           for (const [k, v] of want)
             if (!got.has(k) || Math.abs(got.get(k) - v) > 1e-9 * Math.max(1, Math.abs(v))) throw new Error(`${k}: ${got.get(k)} vs ${v}`);
@@ -145,5 +148,21 @@ for zone in America/New_York Asia/Kolkata; do
     check "graphql-api's hourly series in $zone equal ea_metric_series' across the DST change" \
         same_as_function "$zone" HOUR "$HFROM" "$HTO"
 done
+# rows written before a dimension was added lack its key, and a filter {key: null} finds them on
+# every path (ea_dims_match: missing is null), not only through ea_metric_series: one such hour
+# (and its quarter hours, which Kolkata reads) in the middle of the range
+H1=$(sql "SELECT date_trunc('hour', '$HFROM'::timestamptz + interval '2 hours')")
+sql "INSERT INTO rollups_hourly (tenant_id, metric, bucket, dims, cnt, sum, revision, closed)
+     VALUES ('tz1', 'revenue', '$H1', '{}', 4, 40, 0, true);
+     INSERT INTO rollups_15m (tenant_id, metric, bucket, dims, cnt, sum, revision, closed)
+     SELECT 'tz1', 'revenue', '$H1'::timestamptz + q * interval '15 minutes', '{}', 1, 10, 0, true
+     FROM generate_series(0, 3) q" >/dev/null || bad "rows without the country key inserted"
+for zone in America/New_York Asia/Kolkata; do
+    check "graphql-api's daily series in $zone with filter {country: null} equal ea_metric_series'" \
+        same_as_function "$zone" DAY "$FROM" "$TO" '{"country": null}'
+    check "graphql-api's hourly series in $zone with filter {country: null} equal ea_metric_series'" \
+        same_as_function "$zone" HOUR "$HFROM" "$HTO" '{"country": null}'
+done
+check "and in UTC hours" same_as_function UTC HOUR "$HFROM" "$HTO" '{"country": null}'
 
 check "worker exits 0 on SIGTERM" ws_term w1
