@@ -10,21 +10,20 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN_DIR="${BIN_DIR:-build/bin}"
 pass=0 fail=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 for svc in ingest-api worker graphql-api analytics-admin; do
     names=$("$BIN_DIR/$svc" --help | sed -n 's/^  \([A-Z][A-Z0-9_]*\) .*/\1/p')
     if [[ -z "$names" ]]; then
-        echo "FAIL $svc --help lists no settings"
-        fail=$((fail + 1))
+        bad "$svc --help lists no settings"
         continue
     fi
     missing=()
     for n in $names; do grep -qE "^#? ?$n=" .env.example || missing+=("$n"); done
     if ((${#missing[@]})); then
-        echo "FAIL $svc: missing from .env.example: ${missing[*]}"
-        fail=$((fail + 1))
+        bad "$svc: missing from .env.example: ${missing[*]}"
     else
-        echo "ok   $svc: all $(wc -w <<<"$names") settings are in .env.example"
-        pass=$((pass + 1))
+        ok "$svc: all $(wc -w <<<"$names") settings are in .env.example"
     fi
 done
 
@@ -48,11 +47,9 @@ for svc in worker graphql-api analytics-admin; do
             wrong+=("$old (exit $rc: $(head -c 300 "$out"))")
     done
     if ((${#wrong[@]})); then
-        echo "FAIL $svc does not refuse: ${wrong[*]}"
-        fail=$((fail + 1))
+        bad "$svc does not refuse: ${wrong[*]}"
     else
-        echo "ok   $svc refuses each of the ${#retired[@]} retired channel names (exit 2, naming the new one)"
-        pass=$((pass + 1))
+        ok "$svc refuses each of the ${#retired[@]} retired channel names (exit 2, naming the new one)"
     fi
 done
 # one channel for both would have graphql-api read every change as an alert (its cache never
@@ -62,19 +59,15 @@ for svc in worker graphql-api; do
     env CHANGES_CHANNEL=ea:same ALERTS_CHANNEL=ea:same WORKER_PORT=0 GRAPHQL_REUSEPORT=false \
         timeout 10 "$BIN_DIR/$svc" >"$out" 2>&1 || rc=$?
     if ((rc == 2)) && grep -qF 'ALERTS_CHANNEL: "ea:same" is CHANGES_CHANNEL too' "$out"; then
-        echo "ok   $svc refuses CHANGES_CHANNEL = ALERTS_CHANNEL (exit 2)"
-        pass=$((pass + 1))
+        ok "$svc refuses CHANGES_CHANNEL = ALERTS_CHANNEL (exit 2)"
     else
-        echo "FAIL $svc accepts CHANGES_CHANNEL = ALERTS_CHANNEL (exit $rc: $(head -c 300 "$out"))"
-        fail=$((fail + 1))
+        bad "$svc accepts CHANGES_CHANNEL = ALERTS_CHANNEL (exit $rc: $(head -c 300 "$out"))"
     fi
 done
 if grep -nE '^#? ?(WORKER|GRAPHQL)_(CHANGES|ALERTS)_CHANNEL\b' .env.example; then
-    echo "FAIL .env.example still names a retired channel variable"
-    fail=$((fail + 1))
+    bad ".env.example still names a retired channel variable"
 else
-    echo "ok   .env.example names no retired channel variable"
-    pass=$((pass + 1))
+    ok ".env.example names no retired channel variable"
 fi
 echo "env_example: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
