@@ -811,10 +811,12 @@ int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_
                      "events, which are kept %ld days; narrow the range to the last %ld days, "
                      "or group by a declared dimension",
                      d->raw_key, q->name, d->raw_retention_days, d->raw_retention_days);
-            /* what to send instead (the dashboard offers it): the oldest start it can answer */
+            /* what to send instead (the dashboard offers it): the oldest start it can answer — a
+             * step more in a zone, whose bucket holding that instant may start before it */
             int64_t step = q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
             char iso[48];
-            ea_time_format_iso8601(floor_to(oldest, step) + step, iso);
+            ea_time_format_iso8601(
+                floor_to(oldest, step) + (gql_series_is_utc(q->tz) ? step : 2 * step), iso);
             json_decref(err->extensions);
             err->extensions = json_pack("{s:s,s:{s:s}}", "suggestion",
                                         "narrow the range to the raw-event retention", "retryWith",
@@ -833,7 +835,9 @@ int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_
                  "could not compute metric series: hours in %.64s are kept %ld days, and the "
                  "range starts before that; query a shorter range, or days",
                  q->tz, past_hours);
-        ea_time_format_iso8601(floor_to(oldest, EA_MS_PER_HOUR) + EA_MS_PER_HOUR, iso);
+        /* two hours on: the local hour holding that instant starts up to 45 minutes before it in
+         * a :30 or :45 zone, and must itself be kept (CI: Kolkata's retry was refused again) */
+        ea_time_format_iso8601(floor_to(oldest, EA_MS_PER_HOUR) + 2 * EA_MS_PER_HOUR, iso);
         json_decref(err->extensions);
         err->extensions = json_pack("{s:s,s:{s:s}}", "suggestion",
                                     "narrow the range to the hourly rollups' retention",
