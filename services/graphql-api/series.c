@@ -789,6 +789,22 @@ static int fetch_raw(PGconn *c, const gql_series_req *q, const gql_series_def *d
     return rc;
 }
 
+/* A range starting before what is kept (oldest, ms): BAD_USER_INPUT with msg, and what to send
+ * instead (the dashboard offers it) — the first start whose bucket is kept: the step after
+ * oldest's, in a zone one step more (its bucket holding that instant may start before it: up to
+ * 45 minutes for an hour of a :30 or :45 zone, 14 hours for a day; CI once saw Kolkata's retry
+ * refused again). */
+static int refuse_start(const gql_series_req *q, int64_t oldest, int64_t step, const char *msg,
+                        const char *suggestion, ea_gql_error *err)
+{
+    char iso[48];
+    ea_time_format_iso8601(floor_to(oldest, step) + (gql_series_is_utc(q->tz) ? 1 : 2) * step, iso);
+    json_decref(err->extensions);
+    err->extensions =
+        json_pack("{s:s,s:{s:s}}", "suggestion", suggestion, "retryWith", "startTime", iso);
+    return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
+}
+
 int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_def *d,
                            int64_t from, int64_t to, gql_bc_fill *out, ea_gql_error *err)
 {
@@ -811,17 +827,8 @@ int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_
                      "events, which are kept %ld days; narrow the range to the last %ld days, "
                      "or group by a declared dimension",
                      d->raw_key, q->name, d->raw_retention_days, d->raw_retention_days);
-            /* what to send instead (the dashboard offers it): the oldest start it can answer — a
-             * step more in a zone, whose bucket holding that instant may start before it */
-            int64_t step = q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR;
-            char iso[48];
-            ea_time_format_iso8601(
-                floor_to(oldest, step) + (gql_series_is_utc(q->tz) ? step : 2 * step), iso);
-            json_decref(err->extensions);
-            err->extensions = json_pack("{s:s,s:{s:s}}", "suggestion",
-                                        "narrow the range to the raw-event retention", "retryWith",
-                                        "startTime", iso);
-            return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
+            return refuse_start(q, oldest, q->day ? EA_MS_PER_DAY : EA_MS_PER_HOUR, msg,
+                                "narrow the range to the raw-event retention", err);
         }
         return fetch_raw(c, q, d, out, err);
     }
@@ -829,20 +836,13 @@ int gql_series_fetch_range(PGconn *c, const gql_series_req *q, const gql_series_
      * refuses them too, but only after walking every quarter hour of the range for its alignment
      * test — 17-21 s of a pool thread from year 1 (red-team pass) —, so they are refused here */
     if (!gql_series_is_utc(q->tz) && !q->day && past_hours > 0) {
-        int64_t oldest = ea_time_now_ms() - past_hours * EA_MS_PER_DAY;
-        char msg[512], iso[48];
+        char msg[512];
         snprintf(msg, sizeof(msg),
                  "could not compute metric series: hours in %.64s are kept %ld days, and the "
                  "range starts before that; query a shorter range, or days",
                  q->tz, past_hours);
-        /* two hours on: the local hour holding that instant starts up to 45 minutes before it in
-         * a :30 or :45 zone, and must itself be kept (CI: Kolkata's retry was refused again) */
-        ea_time_format_iso8601(floor_to(oldest, EA_MS_PER_HOUR) + 2 * EA_MS_PER_HOUR, iso);
-        json_decref(err->extensions);
-        err->extensions = json_pack("{s:s,s:{s:s}}", "suggestion",
-                                    "narrow the range to the hourly rollups' retention",
-                                    "retryWith", "startTime", iso);
-        return gql_fail(err, "BAD_USER_INPUT", "%s", msg);
+        return refuse_start(q, ea_time_now_ms() - past_hours * EA_MS_PER_DAY, EA_MS_PER_HOUR, msg,
+                            "narrow the range to the hourly rollups' retention", err);
     }
     /* a zone of whole-hour offsets: its hours are UTC hours, its days sums of them */
     if (gql_series_is_utc(q->tz) || (hourly && !q->day))
